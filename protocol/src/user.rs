@@ -1,0 +1,83 @@
+//! Which users the protocol accepts: the id alphabet and the 5 KB size limit (PROTOCOL.md §8). The SDK checks these
+//! before any network call, the server again on every connect.
+
+use core::fmt;
+
+/// The largest serialized user object accepted, in bytes of its JSON text.
+pub const MAX_USER_BYTES: usize = 5 * 1024;
+
+/// Why a user object is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserError {
+    /// The user has no `id`, or it is empty.
+    MissingId,
+    /// The id has a character outside `a-z 0-9 @ _ -`.
+    InvalidId(String),
+    /// The JSON text of the user is larger than [`MAX_USER_BYTES`].
+    TooLarge(usize),
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UserError::MissingId => f.write_str("the \"id\" field on the user is missing"),
+            UserError::InvalidId(id) => write!(
+                f,
+                "user id {id:?} is invalid: it may only contain a-z, 0-9 and the characters @ _ -"
+            ),
+            UserError::TooLarge(bytes) => {
+                write!(f, "user object is {bytes} bytes; it must be under {MAX_USER_BYTES} bytes")
+            }
+        }
+    }
+}
+
+/// Whether `c` may appear in a user id.
+pub fn is_user_id_char(c: char) -> bool {
+    matches!(c, 'a'..='z' | '0'..='9' | '@' | '_' | '-')
+}
+
+/// Checks a user id: present, and only `a-z 0-9 @ _ -`.
+pub fn validate_user_id(id: &str) -> Result<(), UserError> {
+    if id.is_empty() {
+        return Err(UserError::MissingId);
+    }
+    if !id.chars().all(is_user_id_char) {
+        return Err(UserError::InvalidId(id.into()));
+    }
+    Ok(())
+}
+
+/// Checks a user given as its id and the length in bytes of its JSON text.
+pub fn validate_user(id: Option<&str>, json_bytes: usize) -> Result<(), UserError> {
+    validate_user_id(id.unwrap_or(""))?;
+    if json_bytes > MAX_USER_BYTES {
+        return Err(UserError::TooLarge(json_bytes));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_alphabet() {
+        assert_eq!(validate_user_id("alice_bob-42@example"), Ok(()));
+    }
+
+    #[test]
+    fn refuses_other_characters() {
+        for id in ["Alice", "a b", "zz~~~", "a:b", "é", "a.b"] {
+            assert_eq!(validate_user_id(id), Err(UserError::InvalidId(id.into())), "{id}");
+        }
+        assert_eq!(validate_user_id(""), Err(UserError::MissingId));
+    }
+
+    #[test]
+    fn size_limit_is_5_kb() {
+        assert_eq!(validate_user(Some("a"), MAX_USER_BYTES), Ok(()));
+        assert_eq!(validate_user(Some("a"), MAX_USER_BYTES + 1), Err(UserError::TooLarge(5121)));
+        assert_eq!(validate_user(None, 10), Err(UserError::MissingId));
+    }
+}

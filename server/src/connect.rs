@@ -1,0 +1,239 @@
+//! `GET /connect`: the WebSocket transport (PROTOCOL.md §3). The connect handshake (API key, `json` payload, JWT,
+//! user upsert) is transport-neutral and lives in [`open`], so the long-poll transport can share it.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use stream_chat_protocol::event::{
+    ClientFrame, ConnectPayload, CLOSE_GOING_AWAY, CLOSE_NORMAL, GLOBAL_CID, HEALTH_CHECK,
+};
+use stream_chat_protocol::user::{validate_user_id, MAX_USER_BYTES};
+use stream_chat_protocol::{ErrorCode, ErrorFrame};
+use tokio::time::Instant;
+
+use crate::error::AppError;
+use crate::hub::Transport;
+use crate::users::{writable_fields, StoredUser};
+use crate::{clock, AppState};
+
+/// The query parameters of a connect request. Unknown ones (`X-Stream-Client`, old clients' fields) are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct ConnectParams {
+    /// The JSON connect payload: `{user_id, user_details, client_request_id}`.
+    json: Option<String>,
+    /// The app's API key.
+    api_key: Option<String>,
+    /// The raw JWT, no `Bearer` prefix.
+    authorization: Option<String>,
+    /// `jwt` or `anonymous`.
+    #[serde(rename = "stream-auth-type")]
+    auth_type: Option<String>,
+}
+
+/// An accepted connection, registered in the hub and counted.
+#[derive(Debug)]
+pub struct Opened {
+    /// The id REST calls name the connection by.
+    pub connection_id: String,
+    /// The stored, merged user.
+    pub user: StoredUser,
+}
+
+/// The handshake both transports share: checks the request and upserts the user. Counts the attempt, and the
+/// refusal if there is one.
+pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, AppError> {
+    state.metrics.connect_attempts.inc();
+    let result = authenticate(state, params).await;
+    if let Err(error) = &result {
+        state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();
+        tracing::info!(code = error.code.code(), message = %error.message, "connect refused");
+    }
+    result
+}
+
+async fn authenticate(state: &AppState, params: &ConnectParams) -> Result<Opened, AppError> {
+    state.auth.check_api_key(params.api_key.as_deref())?;
+    let json =
+        params.json.as_deref().ok_or_else(|| AppError::input("the json parameter is missing"))?;
+    let payload: ConnectPayload<Value> = serde_json::from_str(json)
+        .map_err(|error| AppError::input(format!("the json parameter is malformed: {error}")))?;
+    let Value::Object(details) = payload.user_details else {
+        return Err(AppError::input("user_details must be an object"));
+    };
+    let user_id = payload.user_id;
+    validate_user_id(&user_id).map_err(|error| AppError::input(error.to_string()))?;
+    if details.get("id").and_then(Value::as_str) != Some(user_id.as_str()) {
+        return Err(AppError::input("user_details.id must equal user_id"));
+    }
+    let size = Value::Object(details.clone()).to_string().len();
+    if size > MAX_USER_BYTES {
+        return Err(AppError::input(format!(
+            "user object is {size} bytes; it must be under {MAX_USER_BYTES} bytes"
+        )));
+    }
+    if params.auth_type.as_deref().is_some_and(|kind| kind != "jwt") {
+        return Err(AppError::new(
+            ErrorCode::Authentication,
+            "only stream-auth-type jwt is supported",
+        ));
+    }
+    let token =
+        params.authorization.as_deref().filter(|token| !token.is_empty()).ok_or_else(|| {
+            AppError::new(ErrorCode::Authentication, "the authorization token is missing")
+        })?;
+    state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
+    let user = upsert(state, user_id, writable_fields(&details)).await?;
+    Ok(Opened { connection_id: uuid::Uuid::new_v4().to_string(), user })
+}
+
+async fn upsert(
+    state: &AppState,
+    user_id: String,
+    fields: Map<String, Value>,
+) -> Result<StoredUser, AppError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        store.connect_user(&user_id, fields, &clock::timestamp(), &clock::month())
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)
+}
+
+/// The `health.check` event; `me` only on the first one of a connection.
+pub fn health_check(connection_id: &str, me: Option<Value>) -> Value {
+    let mut event = json!({
+        "type": HEALTH_CHECK,
+        "connection_id": connection_id,
+        "cid": GLOBAL_CID,
+        "created_at": clock::timestamp(),
+    });
+    if let Some(me) = me {
+        event["me"] = me;
+    }
+    event
+}
+
+/// `GET /connect`: upgrades, then runs the handshake and the connection on the socket.
+pub async fn websocket(
+    State(state): State<AppState>,
+    Query(params): Query<ConnectParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| serve(socket, state, params)).into_response()
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
+    let opened = match open(&state, &params).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            let frame =
+                serde_json::to_string(&ErrorFrame { error: error.body() }).unwrap_or_default();
+            let _ = socket.send(Message::Text(frame.into())).await;
+            close(&mut socket, CLOSE_NORMAL, "connection refused").await;
+            return;
+        }
+    };
+    let Opened { connection_id, user } = opened;
+    let mut outbox = state.hub.register(&connection_id, &user.id);
+    let _guard = ConnectionGuard::new(&state, &connection_id, Transport::WebSocket);
+    tracing::info!(%connection_id, user_id = %user.id, "websocket connected");
+
+    let first = health_check(&connection_id, Some(user.own_view()));
+    if socket.send(Message::Text(first.to_string().into())).await.is_err() {
+        return;
+    }
+    let idle_timeout = state.settings.idle_timeout;
+    let mut shutdown = state.shutdown.clone();
+    let mut last_seen = Instant::now();
+    loop {
+        tokio::select! {
+            inbound = socket.recv() => match inbound {
+                Some(Ok(message)) => {
+                    last_seen = Instant::now();
+                    match message {
+                        Message::Text(text) if is_ping(&text) => {
+                            let pong = health_check(&connection_id, None).to_string();
+                            if socket.send(Message::Text(pong.into())).await.is_err() {
+                                break;
+                            }
+                        }
+                        Message::Close(_) => break,
+                        _ => {}
+                    }
+                }
+                Some(Err(_)) | None => break,
+            },
+            outbound = outbox.recv() => match outbound {
+                Some(frame) => {
+                    if socket.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    close(&mut socket, CLOSE_GOING_AWAY, "connection dropped by the server").await;
+                    break;
+                }
+            },
+            _ = tokio::time::sleep_until(last_seen + idle_timeout) => {
+                tracing::info!(%connection_id, "no frame for {idle_timeout:?}: dropping connection");
+                close(&mut socket, CLOSE_GOING_AWAY, "no health check received").await;
+                break;
+            }
+            _ = stopping(&mut shutdown) => {
+                close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                break;
+            }
+        }
+    }
+    tracing::info!(%connection_id, "websocket closed");
+}
+
+/// Resolves when the server starts shutting down.
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means the server is stopping.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+fn is_ping(text: &str) -> bool {
+    serde_json::from_str::<Vec<ClientFrame>>(text)
+        .is_ok_and(|frames| frames.iter().any(|frame| frame.kind == HEALTH_CHECK))
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Keeps the hub and the metrics true for one open connection: counted on creation, removed and counted closed
+/// on drop, however the connection's task ends.
+#[derive(Debug)]
+pub struct ConnectionGuard {
+    /// Shared state whose hub and metrics this guard maintains.
+    state: AppState,
+    /// The connection it stands for.
+    connection_id: String,
+    /// Its metric label.
+    transport: Transport,
+}
+
+impl ConnectionGuard {
+    /// Counts a newly opened connection.
+    pub fn new(state: &AppState, connection_id: &str, transport: Transport) -> Self {
+        let label = [transport.label()];
+        state.metrics.connections_opened.with_label_values(&label).inc();
+        state.metrics.connections.with_label_values(&label).inc();
+        ConnectionGuard { state: state.clone(), connection_id: connection_id.into(), transport }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.state.hub.unregister(&self.connection_id);
+        let label = [self.transport.label()];
+        self.state.metrics.connections.with_label_values(&label).dec();
+        self.state.metrics.connections_closed.with_label_values(&label).inc();
+    }
+}

@@ -1,0 +1,150 @@
+//! Reference Stream Chat server: the protocol of the official `stream-chat` client over WebSocket, with users in
+//! SQLite and Prometheus metrics. `main.rs` parses flags and calls [`run`]; tests call [`run`] on port 0.
+//!
+//! # Layout
+//! - [`auth`]: API key and HS256 JWT verification, dev tokens in dev mode.
+//! - [`connect`]: `GET /connect`, the WebSocket transport, and the transport-neutral handshake.
+//! - [`hub`]: the registry of open connections and their outboxes.
+//! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
+//! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
+//! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
+//! - [`error`]: [`error::AppError`], answered as the protocol's error body.
+//! - [`clock`]: timestamps in the protocol's format.
+
+pub mod auth;
+pub mod clock;
+pub mod connect;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod store;
+pub mod users;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+
+use crate::auth::Auth;
+use crate::error::AppError;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How the server runs; built from flags by `main.rs`, or directly by tests.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// API key, secret and dev mode.
+    pub auth: Auth,
+    /// A connection with no inbound frame for this long is dropped (the protocol's 35 s).
+    pub idle_timeout: Duration,
+    /// The demo page, served at `/` when set.
+    pub www_dir: Option<PathBuf>,
+    /// The wasm-pack output, served at `/pkg/` when set.
+    pub pkg_dir: Option<PathBuf>,
+}
+
+/// State shared by every handler; cloning is cheap.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
+    /// Run settings.
+    pub settings: Settings,
+    /// Credentials checks.
+    pub auth: Auth,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Open connections.
+    pub hub: Hub,
+    /// Counters and gauges.
+    pub metrics: Metrics,
+    /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `store`; `shutdown` turning `true` ends every connection.
+    pub fn new(settings: Settings, store: Arc<dyn Store>, shutdown: watch::Receiver<bool>) -> Self {
+        AppState(Arc::new(Shared {
+            auth: settings.auth.clone(),
+            settings,
+            store,
+            hub: Hub::default(),
+            metrics: Metrics::new(),
+            shutdown,
+        }))
+    }
+}
+
+/// The HTTP surface: protocol routes, metrics, the demo page and package, CORS for browsers on other origins.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/connect", get(connect::websocket))
+        .route("/metrics", get(metrics_text));
+    if let Some(pkg) = &state.settings.pkg_dir {
+        router = router.nest_service("/pkg", ServeDir::new(pkg));
+    }
+    if let Some(www) = &state.settings.www_dir {
+        router = router.fallback_service(ServeDir::new(www));
+    }
+    router
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
+        .with_state(state)
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    let store = state.store.clone();
+    let active = tokio::task::spawn_blocking(move || store.monthly_active_users(&clock::month()))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    state.metrics.monthly_active_users.set(active as i64);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
+}
+
+/// Serves on `listener` until `shutdown` completes, then closes every connection (WebSockets with 1001, so
+/// clients reconnect) and returns.
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop, stopping) = watch::channel(false);
+    let state = AppState::new(settings, store, stopping);
+    let mut stopped = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+        })
+        .await
+}

@@ -1,0 +1,107 @@
+//! `stream-chat-server`: reads flags and environment, opens the store, binds, and runs until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use stream_chat_server::auth::Auth;
+use stream_chat_server::store::SqliteStore;
+use stream_chat_server::{run, Settings};
+
+/// API key used in dev mode when none is given.
+const DEV_API_KEY: &str = "demo-key";
+/// Secret used in dev mode when none is given; dev mode is for a developer's machine only.
+const DEV_SECRET: &str = "dev-secret-not-for-production";
+
+/// Reference Stream Chat server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Flags {
+    /// Dev mode: accept dev tokens (signature `devtoken`) and default the key and secret.
+    #[arg(long)]
+    dev: bool,
+    /// The app's API key (required without --dev).
+    #[arg(long, env = "STREAM_API_KEY")]
+    api_key: Option<String>,
+    /// The app's HS256 secret (required without --dev).
+    #[arg(long, env = "STREAM_API_SECRET", hide_env_values = true)]
+    api_secret: Option<String>,
+    /// SQLite database file; a new file in the temp folder when unset.
+    #[arg(long, env = "STREAM_DB")]
+    db: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Folder served at `/` (the demo page).
+    #[arg(long)]
+    www: Option<PathBuf>,
+    /// Folder served at `/pkg/` (the wasm-pack output).
+    #[arg(long)]
+    pkg: Option<PathBuf>,
+    /// Seconds without an inbound frame after which a connection is dropped.
+    #[arg(long, default_value_t = 35)]
+    idle_timeout: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "stream_chat_server=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let flags = Flags::parse();
+    let (api_key, secret) = match (flags.api_key, flags.api_secret, flags.dev) {
+        (Some(key), Some(secret), _) => (key, secret),
+        (key, secret, true) => {
+            (key.unwrap_or_else(|| DEV_API_KEY.into()), secret.unwrap_or_else(|| DEV_SECRET.into()))
+        }
+        _ => return Err(
+            "--api-key and --api-secret (or STREAM_API_KEY and STREAM_API_SECRET) are required \
+                         without --dev"
+                .into(),
+        ),
+    };
+    let db = flags.db.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("stream-chat-{}.db", std::process::id()))
+    });
+    let store = SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    let addr: SocketAddr = format!("{}:{}", flags.host, flags.port).parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(db = %db.display(), dev = flags.dev, "store opened");
+    // The first stdout line is the contract scripts and tests read the address from.
+    println!("stream-chat-server listening on http://{local} (api key {api_key})");
+    let settings = Settings {
+        auth: Auth::new(api_key, secret, flags.dev),
+        idle_timeout: Duration::from_secs(flags.idle_timeout),
+        www_dir: flags.www,
+        pkg_dir: flags.pkg,
+    };
+    run(listener, settings, Arc::new(store), stop_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("signal handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

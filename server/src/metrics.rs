@@ -1,0 +1,95 @@
+//! Prometheus metrics, kept with the `prometheus` crate and rendered in its text format at `GET /metrics`.
+
+use prometheus::{
+    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Every metric the server exposes. Cheap to update from any task.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// Owns the metrics below; rendered at `/metrics`.
+    registry: Registry,
+    /// Distinct users who connected this calendar month (UTC); refreshed from the store at each scrape.
+    pub monthly_active_users: IntGauge,
+    /// Connections open now, by transport (`websocket`, `longpoll`).
+    pub connections: IntGaugeVec,
+    /// Connections accepted since start, by transport.
+    pub connections_opened: IntCounterVec,
+    /// Connections ended since start, by transport.
+    pub connections_closed: IntCounterVec,
+    /// Every connect request, accepted or refused: lets tests prove a client made no network call.
+    pub connect_attempts: IntCounter,
+    /// Refused connects, by protocol error code.
+    pub connect_errors: IntCounterVec,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
+        let by = |name: &str, help: &str, label: &str| {
+            IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric")
+        };
+        let metrics = Metrics {
+            monthly_active_users: gauge(
+                "chat_monthly_active_users",
+                "Distinct users connected this calendar month (UTC)",
+            ),
+            connections: IntGaugeVec::new(
+                Opts::new("chat_connections", "Connections open now"),
+                &["transport"],
+            )
+            .expect("valid metric"),
+            connections_opened: by(
+                "chat_connections_opened_total",
+                "Connections accepted",
+                "transport",
+            ),
+            connections_closed: by(
+                "chat_connections_closed_total",
+                "Connections ended",
+                "transport",
+            ),
+            connect_attempts: IntCounter::new(
+                "chat_connect_attempts_total",
+                "Connect requests, accepted or refused",
+            )
+            .expect("valid metric"),
+            connect_errors: by(
+                "chat_connect_errors_total",
+                "Refused connects by error code",
+                "code",
+            ),
+            registry,
+        };
+        let r = &metrics.registry;
+        r.register(Box::new(metrics.monthly_active_users.clone())).expect("unique metric");
+        r.register(Box::new(metrics.connections.clone())).expect("unique metric");
+        r.register(Box::new(metrics.connections_opened.clone())).expect("unique metric");
+        r.register(Box::new(metrics.connections_closed.clone())).expect("unique metric");
+        r.register(Box::new(metrics.connect_attempts.clone())).expect("unique metric");
+        r.register(Box::new(metrics.connect_errors.clone())).expect("unique metric");
+        // Show both transports from the start, so a scrape never misses a series.
+        for transport in ["websocket", "longpoll"] {
+            metrics.connections.with_label_values(&[transport]);
+            metrics.connections_opened.with_label_values(&[transport]);
+            metrics.connections_closed.with_label_values(&[transport]);
+        }
+        metrics
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

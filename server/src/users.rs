@@ -1,0 +1,158 @@
+//! The rules of the user object (PROTOCOL.md §8): which fields a client may write on connect, how a connect merges
+//! into the stored user, and what the own user (`me`) looks like on the wire.
+
+use serde_json::{json, Map, Value};
+
+/// Fields only the server sets; whatever a client sends for them on connect is ignored.
+const SERVER_OWNED: &[&str] = &[
+    "id",
+    "role",
+    "created_at",
+    "updated_at",
+    "last_active",
+    "online",
+    "banned",
+    "shadow_banned",
+    "deactivated_at",
+    "deleted_at",
+    "revoke_tokens_issued_before",
+    "teams",
+    "teams_role",
+    "anon",
+    "devices",
+    "mutes",
+    "channel_mutes",
+    "blocked_user_ids",
+    "unread_count",
+    "total_unread_count",
+    "unread_channels",
+    "unread_threads",
+    "roles",
+    "push_preferences",
+    "total_unread_count_by_team",
+];
+
+/// The privacy features a user can switch off, each `{"enabled": bool}` under `privacy_settings`.
+const PRIVACY_FEATURES: &[&str] = &["typing_indicators", "read_receipts", "delivery_receipts"];
+
+/// The fields of `details` a client may write on connect.
+pub fn writable_fields(details: &Map<String, Value>) -> Map<String, Value> {
+    details
+        .iter()
+        .filter(|(key, _)| !SERVER_OWNED.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// Merges a connect's writable fields into the stored ones: named keys are added or replaced, keys not named stay.
+/// `privacy_settings` merges one level deeper, so switching one feature keeps the others.
+pub fn merge_fields(stored: &mut Map<String, Value>, incoming: Map<String, Value>) {
+    for (key, value) in incoming {
+        match (key.as_str(), stored.get_mut(&key), value) {
+            ("privacy_settings", Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
+            (_, _, value) => {
+                stored.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Whether the user's `feature` (`"typing_indicators"`, `"read_receipts"`) is on; on unless switched off.
+pub fn privacy_enabled(fields: &Map<String, Value>, feature: &str) -> bool {
+    fields
+        .get("privacy_settings")
+        .and_then(|settings| settings.get(feature))
+        .and_then(|setting| setting.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// A stored user: the writable fields plus what the server owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// The user id.
+    pub id: String,
+    /// `"user"` unless a server-side upsert set another.
+    pub role: String,
+    /// Name, image, privacy settings and custom fields.
+    pub fields: Map<String, Value>,
+    /// When the user was first seen, RFC 3339.
+    pub created_at: String,
+    /// When the user object last changed, RFC 3339.
+    pub updated_at: String,
+    /// When the user last connected, RFC 3339.
+    pub last_active: Option<String>,
+}
+
+impl StoredUser {
+    /// The user as others see it (`UserResponse`).
+    pub fn public_view(&self, online: bool) -> Map<String, Value> {
+        let mut user = self.fields.clone();
+        user.insert("id".into(), self.id.clone().into());
+        user.insert("role".into(), self.role.clone().into());
+        user.insert("created_at".into(), self.created_at.clone().into());
+        user.insert("updated_at".into(), self.updated_at.clone().into());
+        if let Some(last_active) = &self.last_active {
+            user.insert("last_active".into(), last_active.clone().into());
+        }
+        user.insert("banned".into(), false.into());
+        user.insert("online".into(), online.into());
+        user
+    }
+
+    /// The user as they see themselves (`OwnUserResponse`, the `me` of `health.check`), always with the effective
+    /// `privacy_settings` so clients can apply them.
+    pub fn own_view(&self) -> Value {
+        let mut me = self.public_view(true);
+        let settings: Map<String, Value> = PRIVACY_FEATURES
+            .iter()
+            .map(|feature| {
+                (feature.to_string(), json!({"enabled": privacy_enabled(&self.fields, feature)}))
+            })
+            .collect();
+        me.insert("privacy_settings".into(), Value::Object(settings));
+        for key in ["devices", "mutes", "channel_mutes", "blocked_user_ids"] {
+            me.insert(key.into(), json!([]));
+        }
+        for key in ["unread_count", "total_unread_count", "unread_channels", "unread_threads"] {
+            me.insert(key.into(), json!(0));
+        }
+        me.entry("invisible").or_insert(false.into());
+        me.entry("language").or_insert("".into());
+        Value::Object(me)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn server_owned_fields_are_not_writable() {
+        let fields =
+            writable_fields(&map(json!({"id": "a", "role": "admin", "name": "A", "x": 1})));
+        assert_eq!(Value::Object(fields), json!({"name": "A", "x": 1}));
+    }
+
+    #[test]
+    fn merge_keeps_fields_not_named_and_deep_merges_privacy() {
+        let mut stored = map(json!({"name": "A", "color": "red",
+            "privacy_settings": {"typing_indicators": {"enabled": false}}}));
+        merge_fields(
+            &mut stored,
+            map(json!({"name": "B",
+            "privacy_settings": {"read_receipts": {"enabled": false}}})),
+        );
+        assert_eq!(
+            Value::Object(stored.clone()),
+            json!({"name": "B", "color": "red", "privacy_settings": {
+                "typing_indicators": {"enabled": false}, "read_receipts": {"enabled": false}}})
+        );
+        assert!(!privacy_enabled(&stored, "typing_indicators"));
+        assert!(privacy_enabled(&stored, "delivery_receipts"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Test harness: a real server on a loopback port with a real SQLite file, a WebSocket client, and a tiny HTTP
+//! client for `/metrics`.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use stream_chat_server::auth::Auth;
+use stream_chat_server::store::SqliteStore;
+use stream_chat_server::{run, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const API_KEY: &str = "test-key";
+pub const SECRET: &str = "test-secret";
+
+/// How long any single wait in a test may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A running server; dropping it does not stop it, call [`TestServer::stop`].
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+pub struct Options {
+    pub dev: bool,
+    pub idle_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { dev: false, idle_timeout: Duration::from_secs(35) }
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: &Path, options: Options) -> TestServer {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), db, options).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, db: &Path, options: Options) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let settings = Settings {
+            auth: Auth::new(API_KEY, SECRET, options.dev),
+            idle_timeout: options.idle_timeout,
+            www_dir: None,
+            pkg_dir: None,
+        };
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(run(listener, settings, store, async move {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, db: db.to_owned(), stop: Some(stop), task }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(DEADLINE, self.task).await.unwrap().unwrap().unwrap();
+    }
+
+    pub fn token(&self, user_id: &str) -> String {
+        Auth::new(API_KEY, SECRET, false).sign(&serde_json::json!({ "user_id": user_id }))
+    }
+
+    pub fn connect_url(&self, api_key: &str, json: &str, token: &str) -> String {
+        let query = [
+            ("json", json),
+            ("api_key", api_key),
+            ("authorization", token),
+            ("stream-auth-type", "jwt"),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+        format!("ws://{}/connect?{query}", self.addr)
+    }
+
+    /// Opens a WebSocket for `user` (a JSON object with `id`) with `token`.
+    pub async fn open(&self, user: &Value, token: &str) -> Client {
+        let json = serde_json::json!({
+            "user_id": user["id"], "user_details": user, "client_request_id": "req-1"
+        });
+        self.open_raw(API_KEY, &json.to_string(), token).await
+    }
+
+    pub async fn open_raw(&self, api_key: &str, json: &str, token: &str) -> Client {
+        let url = self.connect_url(api_key, json, token);
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Client { socket }
+    }
+
+    /// The value of one metric series from `/metrics`, e.g. `chat_connections{transport="websocket"}`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let body = http_get(self.addr, "/metrics").await.1;
+        body.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no series {series} in:\n{body}"))
+    }
+
+    /// Waits until `series` equals `value`.
+    pub async fn wait_metric(&self, series: &str, value: f64) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let now = self.metric(series).await;
+            if now == value {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{series} stayed {now}, wanted {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub struct Client {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did next on a socket.
+#[derive(Debug)]
+pub enum Next {
+    Frame(Value),
+    Closed(Option<u16>),
+}
+
+impl Client {
+    pub async fn next(&mut self) -> Next {
+        loop {
+            let message =
+                tokio::time::timeout(DEADLINE, self.socket.next()).await.expect("no frame in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Next::Frame(serde_json::from_str(&text).unwrap())
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Next::Closed(frame.map(|f: CloseFrame| f.code.into()))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Next::Closed(None),
+            }
+        }
+    }
+
+    pub async fn frame(&mut self) -> Value {
+        match self.next().await {
+            Next::Frame(frame) => frame,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, text: &str) {
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+        // Drain until the server acknowledges.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(DEADLINE, self.socket.next()).await {}
+    }
+}
+
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A minimal HTTP/1.1 GET: status and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_string(&mut response)).await.unwrap().unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
