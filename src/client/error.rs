@@ -1,0 +1,118 @@
+//! The SDK's one error type. Every failure a JS caller can see is a [`ChatError`]; `js.rs` turns it into a JS
+//! `Error` with the protocol's `code` and `StatusCode` where the protocol has one.
+
+use core::fmt;
+
+use stream_chat_protocol::user::UserError;
+use stream_chat_protocol::{ErrorBody, ErrorCode};
+
+/// Why a call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatError {
+    /// The user object is unacceptable (no id, bad id, too large): code 4.
+    InvalidUser(UserError),
+    /// The token is not a three-segment JWT with a readable payload: code 43.
+    MalformedToken,
+    /// The token belongs to another user: code 5.
+    TokenUserMismatch {
+        /// The id given to `connectUser`.
+        expected: String,
+    },
+    /// No token was given: code 5.
+    MissingToken,
+    /// The token provider rejected or returned something other than a string: code 5.
+    TokenProvider(String),
+    /// `connectUser` for another user while one is connected: code 4.
+    AlreadyConnected {
+        /// The user connected now.
+        current: String,
+    },
+    /// The server refused, with its error body.
+    Server(ErrorBody),
+    /// No connection could be established in time (network failure, not a refusal): code 23.
+    ConnectTimeout {
+        /// How long the SDK tried, in milliseconds.
+        after_ms: u32,
+    },
+    /// `disconnectUser()` was called while this was pending.
+    Disconnected,
+}
+
+impl ChatError {
+    /// The protocol error code JS callers branch on, if there is one.
+    pub fn code(&self) -> Option<i32> {
+        Some(match self {
+            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => ErrorCode::Input.code(),
+            ChatError::MalformedToken => ErrorCode::TokenSignatureInvalid.code(),
+            ChatError::TokenUserMismatch { .. }
+            | ChatError::MissingToken
+            | ChatError::TokenProvider(_) => ErrorCode::Authentication.code(),
+            ChatError::Server(body) => body.code,
+            ChatError::ConnectTimeout { .. } => 23,
+            ChatError::Disconnected => return None,
+        })
+    }
+
+    /// The HTTP status that goes with the code, if there is one.
+    pub fn status_code(&self) -> Option<u16> {
+        Some(match self {
+            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => 400,
+            ChatError::MalformedToken
+            | ChatError::TokenUserMismatch { .. }
+            | ChatError::MissingToken
+            | ChatError::TokenProvider(_) => 401,
+            ChatError::Server(body) => body.status_code,
+            ChatError::ConnectTimeout { .. } => 408,
+            ChatError::Disconnected => return None,
+        })
+    }
+
+    /// Whether this is a network-level failure (as opposed to a refusal); the fallback transport keys on it.
+    pub fn is_ws_failure(&self) -> bool {
+        matches!(self, ChatError::ConnectTimeout { .. })
+    }
+}
+
+impl fmt::Display for ChatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChatError::InvalidUser(error) => write!(f, "{error}"),
+            ChatError::MalformedToken => f.write_str("the token is not a valid JWT"),
+            ChatError::TokenUserMismatch { expected } => {
+                write!(f, "userToken does not have a user_id or is not matching with user.id {expected:?}")
+            }
+            ChatError::MissingToken => f.write_str("User token can not be empty"),
+            ChatError::TokenProvider(reason) => {
+                write!(f, "Call to tokenProvider failed with message: {reason}")
+            }
+            ChatError::AlreadyConnected { current } => write!(
+                f,
+                "Use client.disconnect() before trying to connect as a different user. \
+                 connectUser was called twice ({current:?} is connected)."
+            ),
+            ChatError::Server(body) => write!(f, "StreamChat error code {}: {}", body.code, body.message),
+            ChatError::ConnectTimeout { after_ms } => {
+                write!(f, "initial WS connection could not be established within {after_ms} ms")
+            }
+            ChatError::Disconnected => {
+                f.write_str("Connection was closed because disconnectUser() was called")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_protocol() {
+        let invalid = ChatError::InvalidUser(UserError::InvalidId("A".into()));
+        assert_eq!((invalid.code(), invalid.status_code()), (Some(4), Some(400)));
+        let server = ChatError::Server(ErrorBody::new(ErrorCode::TokenSignatureInvalid, "bad"));
+        assert_eq!((server.code(), server.status_code()), (Some(43), Some(401)));
+        assert_eq!(server.to_string(), "StreamChat error code 43: bad");
+        assert!(ChatError::ConnectTimeout { after_ms: 1 }.is_ws_failure());
+        assert!(!server.is_ws_failure());
+    }
+}

@@ -1,0 +1,585 @@
+//! The connection state machine, sans I/O: [`Session::handle`] takes one [`Input`] (a frame, a close, a timer, a
+//! command) and returns the [`Effect`]s the browser layer must carry out (open a socket, arm a timer, settle the
+//! `connectUser` promise, emit an event). It never touches the network or the clock, so tests drive it directly.
+//!
+//! ```text
+//! Idle ──connect──▶ Connecting ──first frame──▶ Open ──socket lost──▶ Reconnecting ──first frame──▶ Open
+//!   ▲                  │ error frame / timeout      │ close 1000            │ error frame
+//!   └──────────────────┘                            ▼                       ▼
+//!   ◀──────────────────────── disconnect ───────── Closed ◀────────────────┘
+//! ```
+
+use serde::Deserialize;
+use stream_chat_protocol::event::{
+    health_check_ping, CLOSE_NORMAL, CONNECTION_CHECK_TIMEOUT_MS, HEALTH_CHECK, PING_INTERVAL_MS,
+};
+use stream_chat_protocol::token::push_json_string;
+use stream_chat_protocol::ErrorBody;
+
+use super::backoff::retry_interval;
+use super::error::ChatError;
+
+/// How long after losing a connection `connection.changed {online: false}` is emitted, if still lost.
+pub const OFFLINE_NOTICE_MS: u32 = 5_000;
+/// The close code the SDK uses for a socket it gives up on because it went silent.
+pub const CLOSE_STALE: u16 = 4_000;
+/// The interval of the retry that a browser `online` event triggers.
+const ONLINE_RETRY_MS: u32 = 10;
+
+/// What the session needs to know about the app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// `ws://…` or `wss://…`, without a trailing slash.
+    pub ws_base_url: String,
+    /// The app's API key.
+    pub api_key: String,
+    /// Sent as `X-Stream-Client`.
+    pub user_agent: String,
+    /// How long `connectUser` keeps trying to establish the first connection.
+    pub connect_timeout_ms: u32,
+}
+
+/// The WebSocket base URL for a REST base URL, as the official client derives it: the first `http` becomes `ws`
+/// (so `https` becomes `wss`), and Stream's local test port `:3030` becomes `:8800`.
+pub fn ws_base_url(base_url: &str) -> String {
+    base_url.replacen("http", "ws", 1).replacen(":3030", ":8800", 1)
+}
+
+/// Where the connection stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// No user: before `connectUser`, after `disconnectUser`, or after `connectUser` failed.
+    Idle,
+    /// `connectUser`'s first connection is being established; its promise is pending.
+    Connecting,
+    /// Healthy: the server confirmed the connection.
+    Open {
+        /// The server's id for this connection; REST calls carry it.
+        connection_id: String,
+    },
+    /// The connection was lost after being open; retrying with backoff until it is back.
+    Reconnecting,
+    /// The server ended the connection for good (close 1000, or a refusal on reconnect); stays until
+    /// `disconnectUser`.
+    Closed,
+}
+
+/// The timers the session arms. Arming one that is running restarts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Gives up on `connectUser`'s first connection.
+    ConnectTimeout,
+    /// Starts the next connection attempt.
+    Retry,
+    /// Sends the next health-check ping.
+    Ping,
+    /// Declares the socket dead when no frame arrived for 35 s.
+    ConnectionCheck,
+    /// Emits `connection.changed {online: false}` if the connection is still lost.
+    OfflineNotice,
+}
+
+const ALL_TIMERS: [Timer; 5] =
+    [Timer::ConnectTimeout, Timer::Retry, Timer::Ping, Timer::ConnectionCheck, Timer::OfflineNotice];
+
+/// What the session reads from a server frame. The browser layer keeps the whole frame for listeners.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Frame {
+    /// The event type, e.g. `health.check`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Set on `health.check`: the connection's id.
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    /// Set when the server refuses the connection.
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+}
+
+/// A `connectUser` call that passed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// The user's id.
+    pub user_id: String,
+    /// The user object's JSON text, sent as `user_details`.
+    pub user_json: String,
+    /// A static token, or `None` when a token provider gives it.
+    pub token: Option<String>,
+}
+
+/// Something that happened, fed to [`Session::handle`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// `connectUser` with a valid user and token (or provider).
+    Connect(ConnectRequest),
+    /// The token provider answered the [`Effect::LoadToken`] with the same `request`.
+    TokenLoaded {
+        /// Which request this answers.
+        request: u32,
+        /// The token, or why the provider failed.
+        result: Result<String, String>,
+    },
+    /// A text frame arrived on socket number `socket`.
+    Frame {
+        /// The socket it came from.
+        socket: u32,
+        /// What the session needs of it.
+        frame: Frame,
+    },
+    /// Socket number `socket` closed (browsers report errors as a close too).
+    SocketClosed {
+        /// The socket.
+        socket: u32,
+        /// The close code; 1006 when the network dropped it.
+        code: u16,
+    },
+    /// A timer armed by [`Effect::StartTimer`] fired.
+    Timer(Timer),
+    /// The browser went back online.
+    Online,
+    /// `disconnectUser()`.
+    Disconnect,
+}
+
+/// Events the SDK emits itself, not from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalEvent {
+    /// `connection.changed`: the connection became healthy, or has been lost for a while.
+    ConnectionChanged {
+        /// Whether it is healthy now.
+        online: bool,
+    },
+    /// `connection.recovered`: a reconnect succeeded.
+    ConnectionRecovered,
+}
+
+/// What the browser layer must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Call the token provider; answer with [`Input::TokenLoaded`] carrying `request`.
+    LoadToken {
+        /// Echoed back so late answers to an old request are ignored.
+        request: u32,
+    },
+    /// Open a WebSocket to `url`; its events carry `socket`. Any previous socket has been closed already.
+    OpenSocket {
+        /// The number identifying this socket's events.
+        socket: u32,
+        /// The full `/connect?…` URL.
+        url: String,
+    },
+    /// Close the current socket and forget it: its later events are stale.
+    CloseSocket {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: &'static str,
+    },
+    /// Send a text frame on the current socket.
+    Send(String),
+    /// Arm (or re-arm) a timer.
+    StartTimer(Timer, u32),
+    /// Disarm a timer.
+    StopTimer(Timer),
+    /// Hand the frame being handled to the app's listeners.
+    Dispatch,
+    /// Emit a local event to the app's listeners.
+    Emit(LocalEvent),
+    /// Settle the pending `connectUser` promise: resolve it with the frame being handled, or reject it.
+    Settle(Result<(), ChatError>),
+}
+
+/// Randomness the session needs; the browser layer backs it with `crypto`, tests with fixed values.
+pub trait Entropy {
+    /// Uniform in `[0, 1)`.
+    fn random(&mut self) -> f64;
+    /// A fresh RFC 4122 v4 uuid.
+    fn uuid(&mut self) -> String;
+}
+
+/// The connected user as the session keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct User {
+    /// The user id.
+    id: String,
+    /// `user_details`, as JSON text.
+    json: String,
+    /// `<id>--<uuid>`, sent in pings.
+    client_id: String,
+    /// The token in use; `None` while the provider is asked for one.
+    token: Option<String>,
+}
+
+/// The state machine of one client's connection.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// App settings.
+    config: SessionConfig,
+    /// Where the connection stands.
+    state: State,
+    /// The user between `connectUser` and `disconnectUser`.
+    user: Option<User>,
+    /// Whether a token provider gives tokens (and so may refresh them on code 40).
+    has_token_provider: bool,
+    /// The number of the newest socket; events from older ones are ignored.
+    socket: u32,
+    /// Whether socket number `socket` is open (or opening).
+    socket_open: bool,
+    /// Consecutive failed attempts; sets the backoff.
+    failures: u32,
+    /// The number of the newest token request, and whether it is still outstanding.
+    token_request: (u32, bool),
+    /// Whether a code-40 refresh was already tried for the current attempt.
+    refreshed: bool,
+}
+
+impl Session {
+    /// An idle session.
+    pub fn new(config: SessionConfig) -> Self {
+        Session {
+            config,
+            state: State::Idle,
+            user: None,
+            has_token_provider: false,
+            socket: 0,
+            socket_open: false,
+            failures: 0,
+            token_request: (0, false),
+            refreshed: false,
+        }
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The connection id while open.
+    pub fn connection_id(&self) -> Option<&str> {
+        match &self.state {
+            State::Open { connection_id } => Some(connection_id),
+            _ => None,
+        }
+    }
+
+    /// The user between `connectUser` and `disconnectUser`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|user| user.id.as_str())
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Changes the WebSocket base URL; takes effect at the next attempt.
+    pub fn set_ws_base_url(&mut self, url: String) {
+        self.config.ws_base_url = url;
+    }
+
+    /// Handles one input and returns what to do about it.
+    pub fn handle(&mut self, input: Input, entropy: &mut dyn Entropy) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match input {
+            Input::Connect(request) => self.connect(request, &mut fx, entropy),
+            Input::TokenLoaded { request, result } => {
+                if self.token_request == (request, true) {
+                    self.token_request.1 = false;
+                    self.token_loaded(result, &mut fx, entropy);
+                }
+            }
+            Input::Frame { socket, frame } if self.is_current(socket) => {
+                self.on_frame(frame, &mut fx)
+            }
+            Input::SocketClosed { socket, code } if self.is_current(socket) => {
+                self.socket_open = false;
+                self.on_closed(code, &mut fx, entropy);
+            }
+            Input::Frame { .. } | Input::SocketClosed { .. } => {}
+            Input::Timer(timer) => self.on_timer(timer, &mut fx, entropy),
+            Input::Online => {
+                if self.state == State::Reconnecting && !self.socket_open && !self.token_request.1 {
+                    fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
+                }
+            }
+            Input::Disconnect => self.disconnect(&mut fx),
+        }
+        fx
+    }
+
+    /// Marks that the next `connect` gets its token from a provider.
+    pub fn use_token_provider(&mut self, has_provider: bool) {
+        self.has_token_provider = has_provider;
+    }
+
+    fn is_current(&self, socket: u32) -> bool {
+        socket == self.socket && self.socket_open
+    }
+
+    fn connect(&mut self, request: ConnectRequest, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        if self.state != State::Idle {
+            return;
+        }
+        self.user = Some(User {
+            client_id: format!("{}--{}", request.user_id, entropy.uuid()),
+            id: request.user_id,
+            json: request.user_json,
+            token: request.token,
+        });
+        self.state = State::Connecting;
+        self.failures = 0;
+        self.refreshed = false;
+        fx.push(Effect::StartTimer(Timer::ConnectTimeout, self.config.connect_timeout_ms));
+        self.attempt(fx, entropy);
+    }
+
+    /// Starts a connection attempt: asks for a token first when there is none.
+    fn attempt(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        let Some(user) = &self.user else { return };
+        if user.token.is_none() {
+            self.token_request = (self.token_request.0.wrapping_add(1), true);
+            fx.push(Effect::LoadToken { request: self.token_request.0 });
+            return;
+        }
+        let url = self.connect_url(user, &entropy.uuid());
+        self.socket = self.socket.wrapping_add(1);
+        self.socket_open = true;
+        fx.push(Effect::OpenSocket { socket: self.socket, url });
+        // A socket that never answers counts as failed after the connection check.
+        fx.push(Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS));
+    }
+
+    fn token_loaded(
+        &mut self,
+        result: Result<String, String>,
+        fx: &mut Vec<Effect>,
+        entropy: &mut dyn Entropy,
+    ) {
+        match (result, &self.state) {
+            (Ok(token), State::Connecting | State::Reconnecting) => {
+                if let Some(user) = &mut self.user {
+                    user.token = Some(token);
+                }
+                self.attempt(fx, entropy);
+            }
+            (Err(reason), State::Connecting) => self.fail(ChatError::TokenProvider(reason), fx),
+            (Err(_), State::Reconnecting) => self.retry_later(fx, entropy),
+            _ => {}
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame, fx: &mut Vec<Effect>) {
+        let is_health_check = frame.kind.as_deref() == Some(HEALTH_CHECK);
+        match self.state {
+            State::Connecting | State::Reconnecting => {
+                if let Some(error) = frame.error {
+                    return self.refused(error, fx);
+                }
+                let recovering = self.state == State::Reconnecting;
+                self.state = State::Open { connection_id: frame.connection_id.unwrap_or_default() };
+                self.failures = 0;
+                self.refreshed = false;
+                fx.extend([
+                    Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS),
+                    Effect::StopTimer(Timer::ConnectTimeout),
+                    Effect::StopTimer(Timer::Retry),
+                    Effect::StopTimer(Timer::OfflineNotice),
+                    Effect::Emit(LocalEvent::ConnectionChanged { online: true }),
+                    Effect::Dispatch,
+                ]);
+                if is_health_check {
+                    fx.push(Effect::StartTimer(Timer::Ping, PING_INTERVAL_MS));
+                }
+                fx.push(if recovering {
+                    Effect::Emit(LocalEvent::ConnectionRecovered)
+                } else {
+                    Effect::Settle(Ok(()))
+                });
+            }
+            State::Open { .. } => {
+                fx.push(Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS));
+                fx.push(Effect::Dispatch);
+                if is_health_check {
+                    fx.push(Effect::StartTimer(Timer::Ping, PING_INTERVAL_MS));
+                }
+            }
+            State::Idle | State::Closed => {}
+        }
+    }
+
+    /// The server refused a connection attempt with `error`.
+    fn refused(&mut self, error: ErrorBody, fx: &mut Vec<Effect>) {
+        self.close_socket(CLOSE_NORMAL, "refused by the server", fx);
+        if error.code == stream_chat_protocol::ErrorCode::TokenExpired.code()
+            && self.has_token_provider
+            && !self.refreshed
+        {
+            self.refreshed = true;
+            if let Some(user) = &mut self.user {
+                user.token = None;
+            }
+            self.token_request = (self.token_request.0.wrapping_add(1), true);
+            fx.push(Effect::LoadToken { request: self.token_request.0 });
+            return;
+        }
+        match self.state {
+            State::Connecting => self.fail(ChatError::Server(error), fx),
+            _ => {
+                self.state = State::Closed;
+                self.stop_timers(fx);
+                fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
+            }
+        }
+    }
+
+    fn on_closed(&mut self, code: u16, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        match self.state {
+            State::Open { .. } if code == CLOSE_NORMAL => {
+                // The protocol's "closed for good": no reconnect.
+                self.state = State::Closed;
+                self.stop_timers(fx);
+                fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
+            }
+            State::Open { .. } => self.lose(fx, entropy),
+            State::Connecting | State::Reconnecting => {
+                self.failures = self.failures.saturating_add(1);
+                self.retry_later(fx, entropy);
+            }
+            State::Idle | State::Closed => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        match (timer, &self.state) {
+            (Timer::Retry, State::Connecting | State::Reconnecting) => {
+                if !self.socket_open && !self.token_request.1 {
+                    self.attempt(fx, entropy);
+                }
+            }
+            (Timer::Ping, State::Open { .. }) => {
+                if let Some(user) = &self.user {
+                    fx.push(Effect::Send(health_check_ping(&user.client_id)));
+                }
+            }
+            (Timer::ConnectionCheck, State::Open { .. }) => {
+                self.close_socket(CLOSE_STALE, "no frame received for 35 s", fx);
+                self.lose(fx, entropy);
+            }
+            (Timer::ConnectionCheck, State::Connecting | State::Reconnecting) => {
+                if self.socket_open {
+                    self.close_socket(CLOSE_STALE, "no answer from the server", fx);
+                    self.failures = self.failures.saturating_add(1);
+                    self.retry_later(fx, entropy);
+                }
+            }
+            (Timer::OfflineNotice, State::Reconnecting) => {
+                fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
+            }
+            (Timer::ConnectTimeout, State::Connecting) => {
+                let after_ms = self.config.connect_timeout_ms;
+                self.fail(ChatError::ConnectTimeout { after_ms }, fx);
+            }
+            _ => {}
+        }
+    }
+
+    /// An open connection was lost: start reconnecting.
+    fn lose(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        self.state = State::Reconnecting;
+        fx.extend([
+            Effect::StopTimer(Timer::Ping),
+            Effect::StopTimer(Timer::ConnectionCheck),
+            Effect::StartTimer(Timer::OfflineNotice, OFFLINE_NOTICE_MS),
+        ]);
+        self.retry_later(fx, entropy);
+    }
+
+    fn retry_later(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        fx.push(Effect::StopTimer(Timer::ConnectionCheck));
+        fx.push(Effect::StartTimer(Timer::Retry, retry_interval(self.failures, entropy.random())));
+    }
+
+    /// `connectUser` failed: reject it and forget the user, as `disconnectUser` would.
+    fn fail(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
+        self.reset(fx);
+        fx.push(Effect::Settle(Err(error)));
+    }
+
+    fn disconnect(&mut self, fx: &mut Vec<Effect>) {
+        let pending = self.state == State::Connecting;
+        self.reset(fx);
+        if pending {
+            fx.push(Effect::Settle(Err(ChatError::Disconnected)));
+        }
+    }
+
+    fn reset(&mut self, fx: &mut Vec<Effect>) {
+        self.close_socket(
+            CLOSE_NORMAL,
+            "Manually closed connection by calling client.disconnect()",
+            fx,
+        );
+        self.stop_timers(fx);
+        self.state = State::Idle;
+        self.user = None;
+        self.token_request.1 = false;
+        self.failures = 0;
+    }
+
+    fn close_socket(&mut self, code: u16, reason: &'static str, fx: &mut Vec<Effect>) {
+        if self.socket_open {
+            self.socket_open = false;
+            fx.push(Effect::CloseSocket { code, reason });
+        }
+    }
+
+    fn stop_timers(&self, fx: &mut Vec<Effect>) {
+        fx.extend(ALL_TIMERS.iter().map(|timer| Effect::StopTimer(*timer)));
+    }
+
+    fn connect_url(&self, user: &User, request_id: &str) -> String {
+        let mut json = String::from("{\"user_id\":");
+        push_json_string(&mut json, &user.id);
+        json.push_str(",\"user_details\":");
+        json.push_str(&user.json);
+        json.push_str(",\"client_request_id\":");
+        push_json_string(&mut json, request_id);
+        json.push('}');
+        let mut url = format!("{}/connect?", self.config.ws_base_url);
+        let params = [
+            ("json", json.as_str()),
+            ("api_key", &self.config.api_key),
+            ("authorization", user.token.as_deref().unwrap_or("")),
+            ("stream-auth-type", "jwt"),
+            ("X-Stream-Client", &self.config.user_agent),
+        ];
+        for (index, (key, value)) in params.iter().enumerate() {
+            if index > 0 {
+                url.push('&');
+            }
+            url.push_str(key);
+            url.push('=');
+            push_form_encoded(&mut url, value);
+        }
+        url
+    }
+}
+
+/// Appends `value` form-urlencoded, as `URLSearchParams` does: space as `+`, unreserved bytes as they are.
+fn push_form_encoded(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(byte as char),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[(byte >> 4) as usize] as char);
+                out.push(HEX[(byte & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
