@@ -5,10 +5,31 @@
 //! - [`client`]: the sans-I/O core (connection state machine, backoff, validation), tested natively.
 //! - `browser` (wasm only): the only code that touches web-sys: WebSocket, timers, the session loop.
 //! - `js` (wasm only): every `#[wasm_bindgen]` item: the `StreamChat` class, conversions, JS errors, TS types.
+//!   Public so that browser tests drive the same methods JS calls.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod client;
 
 #[cfg(target_arch = "wasm32")]
 mod browser;
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;
+
+#[cfg(target_arch = "wasm32")]
+pub use js::StreamChat;
+
+/// Without std (the shipped build), a panic traps at once: no message is formatted, so `core::fmt` stays out of
+/// the binary. The SDK is written not to panic; a trap surfaces in JS as a `RuntimeError`.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// The allocator std would have brought, as a plain crate.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;

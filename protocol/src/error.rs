@@ -1,6 +1,8 @@
 //! Protocol error codes (PROTOCOL.md §5.2) and the `{"code","message","StatusCode","duration","more_info"}` body that
 //! REST answers and the WebSocket error frame carry.
 
+use alloc::string::String;
+
 use serde::{Deserialize, Serialize};
 
 /// Where the official client and Stream's docs point users for the meaning of a code.

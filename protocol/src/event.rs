@@ -1,6 +1,8 @@
 //! Event names and the few frames whose exact text matters: the client's health-check ping and the `json` connect
 //! payload (PROTOCOL.md §3.1, §3.4, §3.8).
 
+use alloc::string::String;
+
 use serde::{Deserialize, Serialize};
 
 /// Server keep-alive and connection-open event; its `cid` is `"*"`.

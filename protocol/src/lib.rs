@@ -7,7 +7,12 @@
 //! - [`token`]: JWT segments, the dev token, and the base64 flavours the official client produces.
 //! - [`event`]: event names, the health-check ping, and the connect payload.
 //!
-//! It depends on `serde` alone, so the SDK pays in bytes only for what it uses.
+//! It depends on `serde` alone and is `no_std` (with `alloc`), so the wasm SDK pays in bytes only for what it
+//! uses and never links the formatting machinery unless it formats.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod error;
 pub mod event;

@@ -1,6 +1,9 @@
 //! JWT plumbing shared by both sides (PROTOCOL.md §2.4): splitting a token into its segments, decoding segments
 //! in every base64 flavour the official client emits or accepts, and building the dev token byte for byte.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use serde::Deserialize;
 
 /// The signature segment of a dev token. Servers accept it only in dev mode.

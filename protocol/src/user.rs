@@ -1,6 +1,7 @@
 //! Which users the protocol accepts: the id alphabet and the 5 KB size limit (PROTOCOL.md §8). The SDK checks these
 //! before any network call, the server again on every connect.
 
+use alloc::string::{String, ToString};
 use core::fmt;
 
 /// The largest serialized user object accepted, in bytes of its JSON text.
@@ -17,19 +18,47 @@ pub enum UserError {
     TooLarge(usize),
 }
 
-impl fmt::Display for UserError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl UserError {
+    /// What went wrong, in words. Built without `core::fmt` so the wasm SDK does not link it.
+    pub fn message(&self) -> String {
         match self {
-            UserError::MissingId => f.write_str("the \"id\" field on the user is missing"),
-            UserError::InvalidId(id) => write!(
-                f,
-                "user id {id:?} is invalid: it may only contain a-z, 0-9 and the characters @ _ -"
-            ),
+            UserError::MissingId => "the \"id\" field on the user is missing".into(),
+            UserError::InvalidId(id) => {
+                "user id \"".to_string()
+                    + id
+                    + "\" is invalid: it may only contain a-z, 0-9 and the characters @ _ -"
+            }
             UserError::TooLarge(bytes) => {
-                write!(f, "user object is {bytes} bytes; it must be under {MAX_USER_BYTES} bytes")
+                let mut text = "user object is ".to_string();
+                push_decimal(&mut text, *bytes as u64);
+                text.push_str(" bytes; it must be at most ");
+                push_decimal(&mut text, MAX_USER_BYTES as u64);
+                text + " bytes"
             }
         }
     }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Appends `value` in decimal, without `core::fmt`.
+pub fn push_decimal(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|digit| *digit as char));
 }
 
 /// Whether `c` may appear in a user id.
@@ -72,6 +101,20 @@ mod tests {
             assert_eq!(validate_user_id(id), Err(UserError::InvalidId(id.into())), "{id}");
         }
         assert_eq!(validate_user_id(""), Err(UserError::MissingId));
+    }
+
+    #[test]
+    fn messages_name_the_problem() {
+        assert_eq!(
+            UserError::TooLarge(6000).to_string(),
+            "user object is 6000 bytes; it must be at most 5120 bytes"
+        );
+        assert!(UserError::InvalidId("A b".into())
+            .to_string()
+            .starts_with("user id \"A b\" is invalid"));
+        let mut zero = String::new();
+        push_decimal(&mut zero, 0);
+        assert_eq!(zero, "0");
     }
 
     #[test]

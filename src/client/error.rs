@@ -1,9 +1,10 @@
 //! The SDK's one error type. Every failure a JS caller can see is a [`ChatError`]; `js.rs` turns it into a JS
 //! `Error` with the protocol's `code` and `StatusCode` where the protocol has one.
 
+use alloc::string::{String, ToString};
 use core::fmt;
 
-use stream_chat_protocol::user::UserError;
+use stream_chat_protocol::user::{push_decimal, UserError};
 use stream_chat_protocol::{ErrorBody, ErrorCode};
 
 /// Why a call failed.
@@ -42,7 +43,9 @@ impl ChatError {
     /// The protocol error code JS callers branch on, if there is one.
     pub fn code(&self) -> Option<i32> {
         Some(match self {
-            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => ErrorCode::Input.code(),
+            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => {
+                ErrorCode::Input.code()
+            }
             ChatError::MalformedToken => ErrorCode::TokenSignatureInvalid.code(),
             ChatError::TokenUserMismatch { .. }
             | ChatError::MissingToken
@@ -73,31 +76,51 @@ impl ChatError {
     }
 }
 
-impl fmt::Display for ChatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ChatError {
+    /// What went wrong, in words; built without `core::fmt` so the shipped wasm does not link it.
+    pub fn message(&self) -> String {
         match self {
-            ChatError::InvalidUser(error) => write!(f, "{error}"),
-            ChatError::MalformedToken => f.write_str("the token is not a valid JWT"),
+            ChatError::InvalidUser(error) => error.message(),
+            ChatError::MalformedToken => "the token is not a valid JWT".into(),
             ChatError::TokenUserMismatch { expected } => {
-                write!(f, "userToken does not have a user_id or is not matching with user.id {expected:?}")
+                "userToken does not have a user_id or is not matching with user.id \"".to_string()
+                    + expected
+                    + "\""
             }
-            ChatError::MissingToken => f.write_str("User token can not be empty"),
+            ChatError::MissingToken => "User token can not be empty".into(),
             ChatError::TokenProvider(reason) => {
-                write!(f, "Call to tokenProvider failed with message: {reason}")
+                "Call to tokenProvider failed with message: ".to_string() + reason
             }
-            ChatError::AlreadyConnected { current } => write!(
-                f,
+            ChatError::AlreadyConnected { current } => {
                 "Use client.disconnect() before trying to connect as a different user. \
-                 connectUser was called twice ({current:?} is connected)."
-            ),
-            ChatError::Server(body) => write!(f, "StreamChat error code {}: {}", body.code, body.message),
+                 connectUser was called twice (\""
+                    .to_string()
+                    + current
+                    + "\" is connected)."
+            }
+            ChatError::Server(body) => {
+                let mut text = "StreamChat error code ".to_string();
+                if body.code < 0 {
+                    text.push('-');
+                }
+                push_decimal(&mut text, body.code.unsigned_abs() as u64);
+                text + ": " + &body.message
+            }
             ChatError::ConnectTimeout { after_ms } => {
-                write!(f, "initial WS connection could not be established within {after_ms} ms")
+                let mut text = "initial WS connection could not be established within ".to_string();
+                push_decimal(&mut text, *after_ms as u64);
+                text + " ms"
             }
             ChatError::Disconnected => {
-                f.write_str("Connection was closed because disconnectUser() was called")
+                "Connection was closed because disconnectUser() was called".into()
             }
         }
+    }
+}
+
+impl fmt::Display for ChatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -112,6 +135,12 @@ mod tests {
         let server = ChatError::Server(ErrorBody::new(ErrorCode::TokenSignatureInvalid, "bad"));
         assert_eq!((server.code(), server.status_code()), (Some(43), Some(401)));
         assert_eq!(server.to_string(), "StreamChat error code 43: bad");
+        let internal = ChatError::Server(ErrorBody::new(ErrorCode::InternalSystem, "oops"));
+        assert_eq!(internal.message(), "StreamChat error code -1: oops");
+        assert_eq!(
+            ChatError::ConnectTimeout { after_ms: 6000 }.message(),
+            "initial WS connection could not be established within 6000 ms"
+        );
         assert!(ChatError::ConnectTimeout { after_ms: 1 }.is_ws_failure());
         assert!(!server.is_ws_failure());
     }

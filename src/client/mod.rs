@@ -3,6 +3,8 @@
 
 pub mod backoff;
 pub mod error;
+pub mod id;
+pub mod json;
 pub mod session;
 pub mod user;
 

@@ -9,7 +9,9 @@
 //!   ◀──────────────────────── disconnect ───────── Closed ◀────────────────┘
 //! ```
 
-use serde::Deserialize;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use stream_chat_protocol::event::{
     health_check_ping, CLOSE_NORMAL, CONNECTION_CHECK_TIMEOUT_MS, HEALTH_CHECK, PING_INTERVAL_MS,
 };
@@ -18,6 +20,7 @@ use stream_chat_protocol::ErrorBody;
 
 use super::backoff::retry_interval;
 use super::error::ChatError;
+use super::user::check_token;
 
 /// How long after losing a connection `connection.changed {online: false}` is emitted, if still lost.
 pub const OFFLINE_NOTICE_MS: u32 = 5_000;
@@ -42,7 +45,20 @@ pub struct SessionConfig {
 /// The WebSocket base URL for a REST base URL, as the official client derives it: the first `http` becomes `ws`
 /// (so `https` becomes `wss`), and Stream's local test port `:3030` becomes `:8800`.
 pub fn ws_base_url(base_url: &str) -> String {
-    base_url.replacen("http", "ws", 1).replacen(":3030", ":8800", 1)
+    let url = replace_first(base_url, "http", "ws");
+    replace_first(&url, ":3030", ":8800")
+}
+
+/// `text` with the first `from` replaced by `to` (a small `replacen(.., 1)`).
+fn replace_first(text: &str, from: &str, to: &str) -> String {
+    match text.find(from) {
+        Some(at) => {
+            String::from(text.get(..at).unwrap_or(""))
+                + to
+                + text.get(at + from.len()..).unwrap_or("")
+        }
+        None => text.into(),
+    }
 }
 
 /// Where the connection stands.
@@ -79,20 +95,22 @@ pub enum Timer {
     OfflineNotice,
 }
 
-const ALL_TIMERS: [Timer; 5] =
-    [Timer::ConnectTimeout, Timer::Retry, Timer::Ping, Timer::ConnectionCheck, Timer::OfflineNotice];
+const ALL_TIMERS: [Timer; 5] = [
+    Timer::ConnectTimeout,
+    Timer::Retry,
+    Timer::Ping,
+    Timer::ConnectionCheck,
+    Timer::OfflineNotice,
+];
 
 /// What the session reads from a server frame. The browser layer keeps the whole frame for listeners.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Frame {
     /// The event type, e.g. `health.check`.
-    #[serde(rename = "type", default)]
     pub kind: Option<String>,
     /// Set on `health.check`: the connection's id.
-    #[serde(default)]
     pub connection_id: Option<String>,
     /// Set when the server refuses the connection.
-    #[serde(default)]
     pub error: Option<ErrorBody>,
 }
 
@@ -137,7 +155,7 @@ pub enum Input {
     Timer(Timer),
     /// The browser went back online.
     Online,
-    /// `disconnectUser()`.
+    /// `disconnectUser()`. The browser layer rejects a pending `connectUser` itself, at once.
     Disconnect,
 }
 
@@ -302,7 +320,7 @@ impl Session {
                     fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
                 }
             }
-            Input::Disconnect => self.disconnect(&mut fx),
+            Input::Disconnect => self.reset(&mut fx),
         }
         fx
     }
@@ -316,12 +334,17 @@ impl Session {
         socket == self.socket && self.socket_open
     }
 
-    fn connect(&mut self, request: ConnectRequest, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+    fn connect(
+        &mut self,
+        request: ConnectRequest,
+        fx: &mut Vec<Effect>,
+        entropy: &mut dyn Entropy,
+    ) {
         if self.state != State::Idle {
             return;
         }
         self.user = Some(User {
-            client_id: format!("{}--{}", request.user_id, entropy.uuid()),
+            client_id: request.user_id.clone() + "--" + &entropy.uuid(),
             id: request.user_id,
             json: request.user_json,
             token: request.token,
@@ -357,9 +380,11 @@ impl Session {
     ) {
         match (result, &self.state) {
             (Ok(token), State::Connecting | State::Reconnecting) => {
-                if let Some(user) = &mut self.user {
-                    user.token = Some(token);
+                let Some(user) = &mut self.user else { return };
+                if let Err(error) = check_token(&token, &user.id) {
+                    return self.fail(error, fx);
                 }
+                user.token = Some(token);
                 self.attempt(fx, entropy);
             }
             (Err(reason), State::Connecting) => self.fail(ChatError::TokenProvider(reason), fx),
@@ -451,10 +476,10 @@ impl Session {
 
     fn on_timer(&mut self, timer: Timer, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
         match (timer, &self.state) {
-            (Timer::Retry, State::Connecting | State::Reconnecting) => {
-                if !self.socket_open && !self.token_request.1 {
-                    self.attempt(fx, entropy);
-                }
+            (Timer::Retry, State::Connecting | State::Reconnecting)
+                if !self.socket_open && !self.token_request.1 =>
+            {
+                self.attempt(fx, entropy);
             }
             (Timer::Ping, State::Open { .. }) => {
                 if let Some(user) = &self.user {
@@ -465,12 +490,12 @@ impl Session {
                 self.close_socket(CLOSE_STALE, "no frame received for 35 s", fx);
                 self.lose(fx, entropy);
             }
-            (Timer::ConnectionCheck, State::Connecting | State::Reconnecting) => {
-                if self.socket_open {
-                    self.close_socket(CLOSE_STALE, "no answer from the server", fx);
-                    self.failures = self.failures.saturating_add(1);
-                    self.retry_later(fx, entropy);
-                }
+            (Timer::ConnectionCheck, State::Connecting | State::Reconnecting)
+                if self.socket_open =>
+            {
+                self.close_socket(CLOSE_STALE, "no answer from the server", fx);
+                self.failures = self.failures.saturating_add(1);
+                self.retry_later(fx, entropy);
             }
             (Timer::OfflineNotice, State::Reconnecting) => {
                 fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
@@ -505,14 +530,6 @@ impl Session {
         fx.push(Effect::Settle(Err(error)));
     }
 
-    fn disconnect(&mut self, fx: &mut Vec<Effect>) {
-        let pending = self.state == State::Connecting;
-        self.reset(fx);
-        if pending {
-            fx.push(Effect::Settle(Err(ChatError::Disconnected)));
-        }
-    }
-
     fn reset(&mut self, fx: &mut Vec<Effect>) {
         self.close_socket(
             CLOSE_NORMAL,
@@ -545,7 +562,7 @@ impl Session {
         json.push_str(",\"client_request_id\":");
         push_json_string(&mut json, request_id);
         json.push('}');
-        let mut url = format!("{}/connect?", self.config.ws_base_url);
+        let mut url = self.config.ws_base_url.clone() + "/connect?";
         let params = [
             ("json", json.as_str()),
             ("api_key", &self.config.api_key),
@@ -570,7 +587,9 @@ fn push_form_encoded(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(byte as char)
+            }
             b' ' => out.push('+'),
             _ => {
                 out.push('%');

@@ -100,7 +100,8 @@ fn first_health_check_opens_and_settles() {
     let fx = frame(&mut s, 1, health_check("c1"));
     assert_eq!(s.state(), &State::Open { connection_id: "c1".into() });
     assert_eq!(s.connection_id(), Some("c1"));
-    let emit_online = fx.iter().position(|e| *e == Effect::Emit(LocalEvent::ConnectionChanged { online: true }));
+    let emit_online =
+        fx.iter().position(|e| *e == Effect::Emit(LocalEvent::ConnectionChanged { online: true }));
     let dispatch = fx.iter().position(|e| *e == Effect::Dispatch);
     let settle = fx.iter().position(|e| *e == Effect::Settle(Ok(())));
     assert!(emit_online < dispatch && dispatch < settle, "{fx:?}");
@@ -124,7 +125,8 @@ fn ping_timer_sends_the_health_check_ping() {
 fn error_frame_rejects_and_forgets_the_user() {
     let mut s = session();
     connect(&mut s, Some("token"));
-    let body = ErrorBody::new(stream_chat_protocol::ErrorCode::TokenSignatureInvalid, "bad signature");
+    let body =
+        ErrorBody::new(stream_chat_protocol::ErrorCode::TokenSignatureInvalid, "bad signature");
     let fx = frame(&mut s, 1, Frame { error: Some(body.clone()), ..Frame::default() });
     assert!(fx.contains(&Effect::CloseSocket { code: 1000, reason: "refused by the server" }));
     assert_eq!(fx.last(), Some(&Effect::Settle(Err(ChatError::Server(body)))));
@@ -186,7 +188,10 @@ fn close_1000_while_open_is_final() {
 fn silent_socket_is_replaced() {
     let mut s = open_session();
     let fx = timer(&mut s, Timer::ConnectionCheck);
-    assert_eq!(fx[0], Effect::CloseSocket { code: CLOSE_STALE, reason: "no frame received for 35 s" });
+    assert_eq!(
+        fx[0],
+        Effect::CloseSocket { code: CLOSE_STALE, reason: "no frame received for 35 s" }
+    );
     assert_eq!(s.state(), &State::Reconnecting);
     assert!(retry_after(&fx).is_some());
 }
@@ -216,14 +221,19 @@ fn token_provider_is_asked_first_and_again_on_code_40() {
     // A late answer to another request is ignored.
     let stale = Input::TokenLoaded { request: 7, result: Ok("x".into()) };
     assert!(s.handle(stale, &mut Fixed).is_empty());
-    let fx = s.handle(Input::TokenLoaded { request: 1, result: Ok("t1".into()) }, &mut Fixed);
-    assert!(opened_socket(&fx).unwrap().1.contains("authorization=t1"));
+    let t1 = stream_chat_protocol::token::dev_token("alice");
+    let fx = s.handle(Input::TokenLoaded { request: 1, result: Ok(t1.clone()) }, &mut Fixed);
+    assert!(opened_socket(&fx)
+        .unwrap()
+        .1
+        .contains(&format!("authorization={}", t1.replace('=', "%3D"))));
 
     let expired = ErrorBody::new(stream_chat_protocol::ErrorCode::TokenExpired, "expired");
     let fx = frame(&mut s, 1, Frame { error: Some(expired.clone()), ..Frame::default() });
     assert_eq!(fx.last(), Some(&Effect::LoadToken { request: 2 }));
-    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok("t2".into()) }, &mut Fixed);
-    assert!(opened_socket(&fx).unwrap().1.contains("authorization=t2"));
+    let t2 = stream_chat_protocol::token::dev_token("alice").replace("==", "");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(t2.clone()) }, &mut Fixed);
+    assert!(opened_socket(&fx).unwrap().1.contains(&format!("authorization={t2}")));
     // A second code 40 in a row is final.
     let fx = frame(&mut s, 2, Frame { error: Some(expired.clone()), ..Frame::default() });
     assert_eq!(fx.last(), Some(&Effect::Settle(Err(ChatError::Server(expired)))));
@@ -239,7 +249,7 @@ fn provider_failure_rejects_connect() {
 }
 
 #[test]
-fn disconnect_closes_with_1000_and_rejects_a_pending_connect() {
+fn disconnect_closes_with_1000_and_forgets_the_user() {
     let mut s = session();
     connect(&mut s, Some("token"));
     let fx = s.handle(Input::Disconnect, &mut Fixed);
@@ -250,13 +260,25 @@ fn disconnect_closes_with_1000_and_rejects_a_pending_connect() {
             reason: "Manually closed connection by calling client.disconnect()"
         }
     );
-    assert_eq!(fx.last(), Some(&Effect::Settle(Err(ChatError::Disconnected))));
+    assert!(fx.contains(&Effect::StopTimer(Timer::ConnectTimeout)));
     assert_eq!(s.state(), &State::Idle);
 
     let mut s = open_session();
     let fx = s.handle(Input::Disconnect, &mut Fixed);
     assert!(!fx.iter().any(|e| matches!(e, Effect::Settle(_))));
     assert_eq!((s.state(), s.user_id()), (&State::Idle, None));
+}
+
+#[test]
+fn provider_token_for_another_user_rejects_connect() {
+    let mut s = session();
+    s.use_token_provider(true);
+    connect(&mut s, None);
+    let bob = stream_chat_protocol::token::dev_token("bob");
+    let fx = s.handle(Input::TokenLoaded { request: 1, result: Ok(bob) }, &mut Fixed);
+    let error = ChatError::TokenUserMismatch { expected: "alice".into() };
+    assert_eq!(fx.last(), Some(&Effect::Settle(Err(error))));
+    assert_eq!(s.state(), &State::Idle);
 }
 
 #[test]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the SDK package into pkg/ (release, size-tuned, optimised with the npm binaryen's wasm-opt) and prints the
+# size report. Debian's binaryen breaks wasm-bindgen output (shared/TOOLCHAIN.md), so ours goes first on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+# Without the std feature the crate is no_std with its own panic handler and allocator (see Cargo.toml).
+wasm-pack build --release --target web --mode no-install --no-pack -- --no-default-features
+# wasm-pack writes a catch-all .gitignore into pkg/, which would hide the files from `npm pack`; the root
+# .gitignore already keeps pkg/ out of git.
+rm -f pkg/.gitignore
+node scripts/size.mjs

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, and only what is missing, from crates.io, npm and Debian's apt (nothing
+# is downloaded from anywhere else). Idempotent and quick when everything is there.
+#   scripts/setup.sh            toolchain for building (rust wasm target, wasm-bindgen-cli, wasm-pack, npm packages)
+#   scripts/setup.sh --browser  also Debian's chromium and chromium-driver (for tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-pack uses the wasm-bindgen CLI on PATH only when it is exactly the crate version in Cargo.lock.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version (a few minutes, once)"
+  # --locked can name a dependency version the registry no longer serves; the CLI version stays exact either way.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked --force ||
+    cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+wasm_pack_version=0.15.1
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$wasm_pack_version" ]; then
+  say "installing wasm-pack $wasm_pack_version (a few minutes, once)"
+  cargo install wasm-pack --version "$wasm_pack_version" --locked --force ||
+    cargo install wasm-pack --version "$wasm_pack_version" --force
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing Debian's chromium and chromium-driver"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+      say "chromium and chromium-driver are missing: install them with apt (sudo apt-get install chromium chromium-driver)"
+      exit 1
+    fi
+  fi
+fi

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `npm test`: every test, against real parts. Native Rust tests (protocol, SDK core, server on real listeners), the
+# release package built and measured, the SDK in headless Chromium against a real server, and Node end-to-end tests
+# (Playwright driving Debian's Chromium; the official stream-chat client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+
+step() { printf '\n==== %s\n' "$*"; }
+
+server_pid=""
+server_dir=$(mktemp -d)
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$server_dir"
+}
+trap cleanup EXIT
+
+step "setup"
+bash scripts/setup.sh --browser
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests: protocol, SDK core, server"
+cargo test --workspace
+
+step "release package and size report"
+bash scripts/build.sh
+cargo build -p stream-chat-server
+
+step "SDK in headless Chromium (wasm-bindgen-test) against a real server"
+target/debug/stream-chat-server --dev --port 0 --db "$server_dir/browser-tests.db" >"$server_dir/out" 2>"$server_dir/err" &
+server_pid=$!
+deadline=$((SECONDS + 30))
+until url=$(grep -o 'http://[0-9.:]*' "$server_dir/out" 2>/dev/null | head -n 1) && [ -n "$url" ]; do
+  if [ $SECONDS -ge $deadline ] || ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "server did not start:"; cat "$server_dir/err"; exit 1
+  fi
+  sleep 0.1
+done
+echo "server at $url"
+CHAT_SERVER_URL="$url" WASM_BINDGEN_TEST_TIMEOUT=60 wasm-pack test --headless --chrome --mode no-install
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+
+step "end-to-end: Playwright + Chromium, official stream-chat client (Node)"
+node --test --test-concurrency=1 tests/e2e/

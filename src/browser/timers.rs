@@ -1,0 +1,71 @@
+//! The session's timers as JS `setTimeout`s that forward [`Input::Timer`] into the inbox when they fire.
+//! Re-arming replaces (and so cancels) the running one; dropping [`Timers`] cancels them all.
+
+use alloc::boxed::Box;
+
+use js_sys::Function;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::inbox::Inbox;
+use super::Signal;
+use crate::client::{Input, Timer};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, present in windows and workers alike.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: u32) -> JsValue;
+    /// The global `clearTimeout`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// A running timeout; cancelled when dropped.
+#[derive(Debug)]
+struct Timeout {
+    /// The handle `setTimeout` returned.
+    id: JsValue,
+    /// The callback; must live until the timeout fires or is cancelled.
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
+
+/// One slot per [`Timer`].
+#[derive(Debug, Default)]
+pub struct Timers {
+    /// Running timeouts, indexed by [`slot`].
+    slots: [Option<Timeout>; 5],
+}
+
+fn slot(timer: Timer) -> usize {
+    match timer {
+        Timer::ConnectTimeout => 0,
+        Timer::Retry => 1,
+        Timer::Ping => 2,
+        Timer::ConnectionCheck => 3,
+        Timer::OfflineNotice => 4,
+    }
+}
+
+impl Timers {
+    /// Arms `timer` to fire in `ms` milliseconds, replacing a running one.
+    pub fn start(&mut self, timer: Timer, ms: u32, inbox: &Inbox) {
+        let inbox = inbox.clone();
+        let callback: Closure<dyn FnMut()> =
+            Closure::wrap(Box::new(move || inbox.push(Signal::Input(Input::Timer(timer)))));
+        let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
+        self.slots[slot(timer)] = Some(Timeout { id, _callback: callback });
+    }
+
+    /// Disarms `timer` if it is running.
+    pub fn stop(&mut self, timer: Timer) {
+        self.slots[slot(timer)] = None;
+    }
+}

@@ -1,0 +1,59 @@
+// The release package (the one `npm start` serves) in Chromium: it connects, and when the server is killed and
+// started again on the same port and database, the client reconnects by itself and says so with
+// `connection.changed` (offline, then online) and `connection.recovered`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+
+test('the page client reconnects after the server is killed and restarted', async () => {
+  const { dir, cleanup } = tempDir();
+  const db = join(dir, 'chat.db');
+  let server = await startServer({ db });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    const opened = await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+      window.events = [];
+      client.on((event) => window.events.push({ type: event.type, online: event.online }));
+      window.client = client;
+      const opened = await client.connectUser({ id: 'e2e-alice', name: 'Alice' }, client.devToken('e2e-alice'));
+      return { connectionId: opened.connection_id, name: opened.me.name, fromGetter: client.connectionId };
+    });
+    assert.ok(opened.connectionId);
+    assert.equal(opened.name, 'Alice');
+    assert.equal(opened.fromGetter, opened.connectionId);
+
+    await server.kill();
+    await page.waitForFunction(
+      () => window.events.some((e) => e.type === 'connection.changed' && e.online === false),
+      null,
+      { timeout: 30_000 },
+    );
+
+    server = await startServer({ db, port: server.port });
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'connection.recovered'), null, {
+      timeout: 45_000,
+    });
+    const after = await page.evaluate(() => ({
+      events: window.events.filter((e) => e.type !== 'health.check'),
+      connectionId: window.client.connectionId,
+      name: window.client.user.name,
+    }));
+    assert.deepEqual(
+      after.events.map((e) => (e.type === 'connection.changed' ? `changed:${e.online}` : e.type)),
+      ['changed:true', 'changed:false', 'changed:true', 'connection.recovered'],
+    );
+    assert.ok(after.connectionId && after.connectionId !== opened.connectionId, 'a new connection');
+    assert.equal(after.name, 'Alice', 'the user survived the restart in SQLite');
+    await page.evaluate(() => window.client.disconnectUser());
+  } finally {
+    await browser.close();
+    await server.stop();
+    cleanup();
+  }
+});

@@ -1,0 +1,258 @@
+//! The SDK in headless Chromium against a real server (`scripts/test.sh` starts it and sets `CHAT_SERVER_URL`):
+//! connecting, validation before any network call, server refusals, token providers, one connection per user,
+//! and disconnect. Tests drive the exported `StreamChat` methods, the ones JS calls.
+
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Object, Promise, Reflect};
+use stream_chat_wasm::StreamChat;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: &str = match option_env!("CHAT_SERVER_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8080",
+};
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        Reflect::set(&object, &(*key).into(), value).unwrap();
+    }
+    object.into()
+}
+
+fn get(value: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(value.clone(), |value, key| Reflect::get(&value, &key.into()).unwrap())
+}
+
+fn client() -> StreamChat {
+    StreamChat::new("demo-key".into(), object(&[("baseURL", SERVER.into())]), JsValue::UNDEFINED)
+}
+
+fn token(client: &StreamChat, user_id: &str) -> JsValue {
+    client.dev_token(user_id.into()).into()
+}
+
+fn user(id: &str, name: &str) -> JsValue {
+    object(&[("id", id.into()), ("name", name.into())])
+}
+
+async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+/// A metric series' value from the server's `/metrics`.
+async fn metric(series: &str) -> f64 {
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str(&format!("{SERVER}/metrics")))
+            .await
+            .unwrap()
+            .unchecked_into();
+    let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+/// Waits (polling, with a deadline) until `series` equals `value`.
+async fn wait_metric(series: &str, value: f64) {
+    for _ in 0..200 {
+        if metric(series).await == value {
+            return;
+        }
+        let tick = Promise::new(&mut |resolve, _| {
+            web_sys::window()
+                .unwrap()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 25)
+                .unwrap();
+        });
+        JsFuture::from(tick).await.unwrap();
+    }
+    panic!("{series} never reached {value} (now {})", metric(series).await);
+}
+
+const OPEN: &str = "chat_connections{transport=\"websocket\"}";
+const ATTEMPTS: &str = "chat_connect_attempts_total";
+
+#[wasm_bindgen_test]
+async fn connect_resolves_with_connection_id_and_me() {
+    let client = client();
+    let opened =
+        settle(client.connect_user(user("web-alice", "Alice"), token(&client, "web-alice")))
+            .await
+            .unwrap();
+    let connection_id = get(&opened, "connection_id").as_string().unwrap();
+    assert!(!connection_id.is_empty());
+    assert_eq!(get(&opened, "type").as_string().as_deref(), Some("health.check"));
+    assert_eq!(get(&opened, "me.name").as_string().as_deref(), Some("Alice"));
+    assert_eq!(get(&opened, "me.privacy_settings.typing_indicators.enabled").as_bool(), Some(true));
+    assert_eq!(client.connection_id(), Some(connection_id));
+    assert_eq!(client.user_id().as_deref(), Some("web-alice"));
+    assert_eq!(
+        get(&client.user(), "role").as_string().as_deref(),
+        Some("user"),
+        "client.user is the server's me"
+    );
+    settle(client.disconnect_user()).await.unwrap();
+    assert_eq!(client.connection_id(), None);
+    assert!(client.user().is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn invalid_id_and_oversized_user_reject_without_a_network_call() {
+    let client = client();
+    let before = metric(ATTEMPTS).await;
+    let error = settle(client.connect_user(user("Not Valid!", "x"), token(&client, "Not Valid!")))
+        .await
+        .unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(4.0));
+    assert_eq!(get(&error, "StatusCode").as_f64(), Some(400.0));
+    assert!(get(&error, "message").as_string().unwrap().contains("Not Valid!"));
+
+    let big = object(&[("id", "web-big".into()), ("bio", "x".repeat(6000).into())]);
+    let error = settle(client.connect_user(big, token(&client, "web-big"))).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(4.0));
+
+    let missing = settle(client.connect_user(object(&[]), "a.b.c".into())).await.unwrap_err();
+    assert_eq!(get(&missing, "code").as_f64(), Some(4.0));
+    let mismatch =
+        settle(client.connect_user(user("web-x", "X"), token(&client, "web-y"))).await.unwrap_err();
+    assert_eq!(get(&mismatch, "code").as_f64(), Some(5.0));
+    assert_eq!(metric(ATTEMPTS).await, before, "no connect request reached the server");
+}
+
+#[wasm_bindgen_test]
+async fn wrong_signature_rejects_with_code_43() {
+    let client = client();
+    let dev = client.dev_token("web-carol".into());
+    let forged = dev.replace("devtoken", "c2lnbmF0dXJl");
+    let error =
+        settle(client.connect_user(user("web-carol", "Carol"), forged.into())).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(43.0));
+    assert_eq!(get(&error, "StatusCode").as_f64(), Some(401.0));
+    assert!(get(&error, "message").as_string().unwrap().starts_with("StreamChat error code 43"));
+    // A refused connect forgets the user: connecting again (here as someone else) is allowed.
+    assert!(client.user_id().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn token_provider_is_called_and_its_token_used() {
+    let client = client();
+    let calls = js_sys::Array::new();
+    let token: JsValue = client.dev_token("web-dave".into()).into();
+    let provider = {
+        let calls = calls.clone();
+        Closure::<dyn FnMut() -> Promise>::new(move || {
+            calls.push(&JsValue::TRUE);
+            Promise::resolve(&token)
+        })
+    };
+    let provider: Function = provider.into_js_value().unchecked_into();
+    let opened =
+        settle(client.connect_user(user("web-dave", "Dave"), provider.into())).await.unwrap();
+    assert_eq!(get(&opened, "me.id").as_string().as_deref(), Some("web-dave"));
+    assert_eq!(calls.length(), 1);
+    settle(client.disconnect_user()).await.unwrap();
+
+    // The provider's token is what goes out: a forged one is refused by the server.
+    let forged: JsValue =
+        client.dev_token("web-dave".into()).replace("devtoken", "Zm9yZ2Vk").into();
+    let provider: Function =
+        Closure::<dyn FnMut() -> Promise>::new(move || Promise::resolve(&forged))
+            .into_js_value()
+            .unchecked_into();
+    let error =
+        settle(client.connect_user(user("web-dave", "Dave"), provider.into())).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(43.0));
+}
+
+#[wasm_bindgen_test]
+async fn same_user_twice_is_one_connection_and_disconnect_drops_it() {
+    wait_metric(OPEN, 0.0).await;
+    let client = client();
+    let erin = token(&client, "web-erin");
+    let first = client.connect_user(user("web-erin", "Erin"), erin.clone());
+    let second = client.connect_user(user("web-erin", "Erin"), erin);
+    assert_eq!(JsValue::from(&first), JsValue::from(&second), "the same promise");
+    settle(first).await.unwrap();
+    settle(second).await.unwrap();
+    assert_eq!(metric(OPEN).await, 1.0);
+
+    let other =
+        settle(client.connect_user(user("web-frank", "Frank"), token(&client, "web-frank")))
+            .await
+            .unwrap_err();
+    assert_eq!(get(&other, "code").as_f64(), Some(4.0));
+    assert!(get(&other, "message").as_string().unwrap().contains("disconnect"));
+
+    settle(client.disconnect_user()).await.unwrap();
+    wait_metric(OPEN, 0.0).await;
+}
+
+#[wasm_bindgen_test]
+async fn listeners_receive_events_and_unsubscribe() {
+    let client = client();
+    let seen = js_sys::Array::new();
+    let handler: Function = {
+        let seen = seen.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            seen.push(&get(&event, "type"));
+        })
+        .into_js_value()
+        .unchecked_into()
+    };
+    let unsubscribe: Function =
+        client.on("health.check".into(), handler.clone().into()).unwrap().unchecked_into();
+    let changes = js_sys::Array::new();
+    let on_change: Function = {
+        let changes = changes.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            changes.push(&get(&event, "online"));
+        })
+        .into_js_value()
+        .unchecked_into()
+    };
+    client.on("connection.changed".into(), on_change.into()).unwrap();
+    settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
+        .await
+        .unwrap();
+    assert_eq!(seen.length(), 1, "the first health.check reaches listeners");
+    assert_eq!(seen.get(0).as_string().as_deref(), Some("health.check"));
+    assert_eq!(changes.get(0).as_bool(), Some(true), "connection.changed {{online: true}}");
+    assert!(get(&unsubscribe, "unsubscribe").is_function());
+    unsubscribe.call0(&JsValue::NULL).unwrap();
+    settle(client.disconnect_user()).await.unwrap();
+    settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
+        .await
+        .unwrap();
+    assert_eq!(seen.length(), 1, "no events after unsubscribe");
+    settle(client.disconnect_user()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn disconnect_rejects_a_pending_connect() {
+    let client = client();
+    let pending = client.connect_user(user("web-hal", "Hal"), token(&client, "web-hal"));
+    let done = client.disconnect_user();
+    let error = settle(pending).await.unwrap_err();
+    assert!(get(&error, "message").as_string().unwrap().contains("disconnectUser"));
+    settle(done).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+fn get_instance_returns_the_same_object() {
+    let options = object(&[("baseURL", SERVER.into())]);
+    let first = StreamChat::get_instance("demo-key".into(), options.clone(), JsValue::UNDEFINED);
+    let second = StreamChat::get_instance("other".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    assert_eq!(first, second);
+    let client = client();
+    assert_eq!(client.ws_base_url(), SERVER.replacen("http", "ws", 1));
+    assert_eq!(client.base_url(), SERVER);
+    assert_eq!(client.timeout(), 3000);
+}
