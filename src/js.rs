@@ -217,7 +217,8 @@ impl StreamChat {
     /// Closes the connection (code 1000) and forgets the user. A pending `connectUser` rejects.
     #[wasm_bindgen(js_name = disconnectUser, unchecked_return_type = "Promise<void>")]
     pub fn disconnect_user(&self) -> Promise {
-        self.client.disconnect()
+        self.client.disconnect();
+        Promise::resolve(&JsValue::UNDEFINED)
     }
 
     /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).

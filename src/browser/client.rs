@@ -1,11 +1,12 @@
 //! One client's browser runtime: the state behind a JS `StreamChat` object and the session loop that owns the
-//! order of everything. JS methods and browser callbacks push signals; [`run`] handles them one at a time.
+//! order of everything. JS methods and browser callbacks send signals; [`Client::receive`] handles them one at a
+//! time, in order.
 //!
-//! Ownership: the JS object holds the only strong `Rc<Client>`; the loop holds a `Weak`. Dropping the JS object
-//! drops the client, which closes its socket, cancels its timers, detaches its `online` listener and ends the
-//! loop.
+//! Ownership: the JS object holds the only strong `Rc<Client>`; callbacks hold a [`Port`] (a `Weak`). Dropping the
+//! JS object drops the client, which closes its socket, cancels its timers and detaches its `online` listener.
 
-use alloc::rc::{Rc, Weak};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -15,15 +16,17 @@ use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, HEAL
 use stream_chat_protocol::ErrorBody;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::inbox::Inbox;
+use super::inbox::{Inbox, Port};
 use super::socket::Socket;
 use super::timers::Timers;
 use super::Signal;
 use crate::client::id::uuid_v4;
 use crate::client::session::Frame;
 use crate::client::{ChatError, Effect, Entropy, Input, LocalEvent, Session, SessionConfig};
+
+/// A Rust callback JS calls with one value.
+type JsCallback = Closure<dyn FnMut(JsValue)>;
 
 /// The `connectUser` call in progress or settled, until `disconnectUser`.
 #[derive(Debug)]
@@ -70,13 +73,17 @@ pub struct State {
     next_listener: u32,
     /// Forwards the window's `online` event; detached on drop.
     on_online: Option<Closure<dyn FnMut()>>,
+    /// The token provider's answer callbacks (fulfilled, rejected), kept alive until the next request.
+    token_callbacks: Option<(JsCallback, JsCallback)>,
 }
 
 /// A client: its state and the inbox its loop reads.
 #[derive(Debug)]
 pub struct Client {
-    /// Where callbacks and JS methods push.
-    pub inbox: Inbox,
+    /// Signals waiting for the loop.
+    inbox: Inbox,
+    /// A weak handle to this client, cloned into every callback.
+    port: Port,
     /// The shared state; borrowed only for short, non-reentrant sections (never while calling into JS).
     pub state: RefCell<State>,
 }
@@ -99,33 +106,45 @@ impl Entropy for BrowserEntropy {
 }
 
 impl Client {
-    /// A client with `config`; starts its session loop.
+    /// A client with `config`, listening for the browser's `online` event.
     pub fn new(config: SessionConfig, logger: Option<Function>) -> Rc<Client> {
-        let inbox = Inbox::default();
-        let online = inbox.clone();
-        let on_online: Closure<dyn FnMut()> =
-            Closure::new(move || online.push(Signal::Input(Input::Online)));
-        if let Some(window) = web_sys::window() {
-            let _ = window
-                .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        Rc::new_cyclic(|weak| {
+            let port = Port(weak.clone());
+            let online = port.clone();
+            let on_online: Closure<dyn FnMut()> =
+                Closure::new(move || online.send(Signal::Input(Input::Online)));
+            if let Some(window) = web_sys::window() {
+                let _ = window
+                    .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+            }
+            Client {
+                inbox: Inbox::default(),
+                port,
+                state: RefCell::new(State {
+                    session: Session::new(config),
+                    connect: None,
+                    user: JsValue::UNDEFINED,
+                    token_provider: None,
+                    logger,
+                    socket: None,
+                    timers: Timers::default(),
+                    listeners: Vec::new(),
+                    next_listener: 1,
+                    on_online: Some(on_online),
+                    token_callbacks: None,
+                }),
+            }
+        })
+    }
+
+    /// The session loop: queues `signal` and, unless the loop is already running further up the stack, handles
+    /// every queued signal in order.
+    pub fn receive(&self, signal: Signal) {
+        if self.inbox.push(signal) {
+            while let Some(signal) = self.inbox.pop() {
+                self.handle(signal);
+            }
         }
-        let client = Rc::new(Client {
-            inbox,
-            state: RefCell::new(State {
-                session: Session::new(config),
-                connect: None,
-                user: JsValue::UNDEFINED,
-                token_provider: None,
-                logger,
-                socket: None,
-                timers: Timers::default(),
-                listeners: Vec::new(),
-                next_listener: 1,
-                on_online: Some(on_online),
-            }),
-        });
-        spawn_local(run(Rc::downgrade(&client)));
-        client
     }
 
     /// Starts a `connectUser` call that passed validation; returns its promise.
@@ -144,13 +163,13 @@ impl Client {
             settle,
         });
         drop(state);
-        self.inbox.push(Signal::Input(Input::Connect(request)));
+        self.receive(Signal::Input(Input::Connect(request)));
         promise
     }
 
-    /// `disconnectUser`: rejects a pending `connectUser` at once, then closes the connection in order with
-    /// everything queued before. The returned promise resolves when that is done.
-    pub fn disconnect(&self) -> Promise {
+    /// `disconnectUser`: rejects a pending `connectUser`, then closes the connection (after whatever the loop is
+    /// handling, if called from an event handler).
+    pub fn disconnect(&self) {
         let pending = {
             let mut state = self.state.borrow_mut();
             state.user = JsValue::UNDEFINED;
@@ -160,13 +179,7 @@ impl Client {
         if let Some((_, reject)) = pending {
             let _ = reject.call1(&JsValue::NULL, &crate::js::to_js_error(&ChatError::Disconnected));
         }
-        self.inbox.push(Signal::Input(Input::Disconnect));
-        let mut done = None;
-        let promise = Promise::new(&mut |resolve, _| done = Some(resolve));
-        if let Some(resolve) = done {
-            self.inbox.push(Signal::Done(resolve));
-        }
-        promise
+        self.receive(Signal::Input(Input::Disconnect));
     }
 
     /// Registers `handler` for `kind` (`None`: every event); returns its id.
@@ -201,10 +214,6 @@ impl Client {
                 };
                 (Input::Frame { socket, frame: read_frame(&raw) }, raw)
             }
-            Signal::Done(resolve) => {
-                let _ = resolve.call0(&JsValue::NULL);
-                return;
-            }
         };
         let effects = self.state.borrow_mut().session.handle(input, &mut BrowserEntropy);
         for effect in effects {
@@ -217,11 +226,11 @@ impl Client {
             Effect::LoadToken { request } => self.load_token(request),
             Effect::OpenSocket { socket, url } => {
                 self.log("info", "connection: opening WebSocket");
-                match Socket::open(&url, socket, &self.inbox) {
+                match Socket::open(&url, socket, &self.port) {
                     Ok(opened) => self.state.borrow_mut().socket = Some(opened),
                     // An unusable URL fails like a refused connection.
                     Err(_) => {
-                        self.inbox.push(Signal::Input(Input::SocketClosed { socket, code: 1006 }))
+                        self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }))
                     }
                 }
             }
@@ -236,7 +245,7 @@ impl Client {
                 }
             }
             Effect::StartTimer(timer, ms) => {
-                self.state.borrow_mut().timers.start(timer, ms, &self.inbox)
+                self.state.borrow_mut().timers.start(timer, ms, &self.port)
             }
             Effect::StopTimer(timer) => self.state.borrow_mut().timers.stop(timer),
             Effect::Dispatch => {
@@ -300,27 +309,31 @@ impl Client {
         };
     }
 
+    /// Calls the token provider; its answer (a string, or a promise of one) comes back as
+    /// [`Input::TokenLoaded`] with `request`.
     fn load_token(&self, request: u32) {
+        let answer = move |port: &Port, result| {
+            port.send(Signal::Input(Input::TokenLoaded { request, result }))
+        };
         let provider = self.state.borrow().token_provider.clone();
-        let inbox = self.inbox.clone();
-        let answer =
-            move |result| inbox.push(Signal::Input(Input::TokenLoaded { request, result }));
-        let Some(provider) = provider else {
-            return answer(Err("no token provider".into()));
+        let returned = match provider.map(|provider| provider.call0(&JsValue::NULL)) {
+            Some(Ok(value)) => value,
+            Some(Err(error)) => return answer(&self.port, Err(describe(&error))),
+            None => return answer(&self.port, Err("no token provider".into())),
         };
-        let returned = match provider.call0(&JsValue::NULL) {
-            Ok(value) => value,
-            Err(error) => return answer(Err(describe(&error))),
-        };
-        spawn_local(async move {
-            let token = JsFuture::from(Promise::resolve(&returned)).await;
-            answer(match token {
-                Ok(token) => token
+        let (fulfilled, rejected) = (self.port.clone(), self.port.clone());
+        let on_token: Closure<dyn FnMut(JsValue)> =
+            Closure::wrap(Box::new(move |token: JsValue| {
+                let token = token
                     .as_string()
-                    .ok_or_else(|| "the token provider must return a string".into()),
-                Err(error) => Err(describe(&error)),
-            });
-        });
+                    .ok_or_else(|| "the token provider must return a string".into());
+                answer(&fulfilled, token);
+            }));
+        let on_error: JsCallback =
+            Closure::wrap(Box::new(move |error: JsValue| answer(&rejected, Err(describe(&error)))));
+        let _ = Promise::resolve(&returned).then2(&on_token, &on_error);
+        // Replacing the previous pair drops callbacks whose promise has settled already.
+        self.state.borrow_mut().token_callbacks = Some((on_token, on_error));
     }
 
     /// Calls the listeners for `kind` and for every event, with `event`. Handlers run with no borrow held, so
@@ -352,7 +365,6 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.inbox.close();
         let state = self.state.get_mut();
         if let (Some(window), Some(on_online)) = (web_sys::window(), state.on_online.take()) {
             let _ = window
@@ -383,13 +395,4 @@ fn describe(error: &JsValue) -> String {
         .and_then(|message| message.as_string())
         .or_else(|| error.as_string())
         .unwrap_or_else(|| "unknown error".into())
-}
-
-/// The session loop: takes signals in order until the client is dropped.
-async fn run(client: Weak<Client>) {
-    let Some(inbox) = client.upgrade().map(|client| client.inbox.clone()) else { return };
-    while let Some(signal) = inbox.next().await {
-        let Some(client) = client.upgrade() else { return };
-        client.handle(signal);
-    }
 }

@@ -1,73 +1,49 @@
-//! The session loop's queue: callbacks push [`Signal`]s, the loop awaits them one at a time, in order. A
-//! single-threaded unbounded channel in a few lines, so the SDK needs no channel crate.
+//! The session loop's queue and the [`Port`] browser callbacks send through. A signal sent while the loop is idle
+//! is handled at once, in the sending callback; one sent while the loop is busy (an app handler calling back into
+//! the client) waits its turn. Either way signals are handled one at a time, in order, with no executor.
 
 use alloc::collections::VecDeque;
-use alloc::rc::Rc;
-use core::cell::RefCell;
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use alloc::rc::Weak;
+use core::cell::{Cell, RefCell};
 
+use super::client::Client;
 use super::Signal;
 
-/// A cloneable handle to the queue; every clone pushes into the same loop.
-#[derive(Clone, Debug, Default)]
-pub struct Inbox(Rc<RefCell<Queue>>);
-
-/// The queue behind an [`Inbox`].
+/// Signals waiting for the loop.
 #[derive(Debug, Default)]
-struct Queue {
-    /// Signals not yet taken by the loop.
-    signals: VecDeque<Signal>,
-    /// The loop's waker while it waits on an empty queue.
-    waker: Option<Waker>,
-    /// Set when the client is dropped: the loop ends once the queue is empty.
-    closed: bool,
+pub struct Inbox {
+    /// Not yet handled, oldest first.
+    signals: RefCell<VecDeque<Signal>>,
+    /// Set while the loop runs, so a signal sent from inside it is queued instead of handled re-entrantly.
+    draining: Cell<bool>,
 }
 
 impl Inbox {
-    /// Queues a signal and wakes the loop. Signals pushed after [`Inbox::close`] are dropped.
-    pub fn push(&self, signal: Signal) {
-        let mut queue = self.0.borrow_mut();
-        if queue.closed {
-            return;
-        }
-        queue.signals.push_back(signal);
-        if let Some(waker) = queue.waker.take() {
-            waker.wake();
-        }
+    /// Queues `signal`; returns `true` when the caller should run the loop (it was idle).
+    pub fn push(&self, signal: Signal) -> bool {
+        self.signals.borrow_mut().push_back(signal);
+        !self.draining.replace(true)
     }
 
-    /// Ends the loop after the signals already queued.
-    pub fn close(&self) {
-        let mut queue = self.0.borrow_mut();
-        queue.closed = true;
-        if let Some(waker) = queue.waker.take() {
-            waker.wake();
+    /// The next signal; when there is none the loop is marked idle.
+    pub fn pop(&self) -> Option<Signal> {
+        let next = self.signals.borrow_mut().pop_front();
+        if next.is_none() {
+            self.draining.set(false);
         }
-    }
-
-    /// The next signal, or `None` once closed and drained.
-    pub fn next(&self) -> impl Future<Output = Option<Signal>> + '_ {
-        Next(self)
+        next
     }
 }
 
-/// The future behind [`Inbox::next`].
-struct Next<'a>(&'a Inbox);
+/// What callbacks hold: a weak handle, so a callback that outlives its client does nothing.
+#[derive(Clone, Debug)]
+pub struct Port(pub Weak<Client>);
 
-impl Future for Next<'_> {
-    type Output = Option<Signal>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Signal>> {
-        let mut queue = self.0 .0.borrow_mut();
-        if let Some(signal) = queue.signals.pop_front() {
-            Poll::Ready(Some(signal))
-        } else if queue.closed {
-            Poll::Ready(None)
-        } else {
-            queue.waker = Some(cx.waker().clone());
-            Poll::Pending
+impl Port {
+    /// Delivers `signal` to the client's loop.
+    pub fn send(&self, signal: Signal) {
+        if let Some(client) = self.0.upgrade() {
+            client.receive(signal);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The only code that touches web-sys. Browser callbacks (socket frames, timers, the `online` event, token
-//! provider answers) only push a [`Signal`] into the [`inbox::Inbox`]; one session loop ([`client::Client`]) takes
-//! them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out the effects it returns.
+//! provider answers) only send a [`Signal`] through an [`inbox::Port`]; one session loop ([`client::Client`])
+//! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
 pub mod client;
 mod inbox;
@@ -23,6 +23,4 @@ pub enum Signal {
         /// The frame's text.
         text: String,
     },
-    /// Resolve this promise once every signal before it has been handled (used by `disconnectUser`).
-    Done(js_sys::Function),
 }

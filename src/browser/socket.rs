@@ -5,7 +5,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use super::inbox::Inbox;
+use super::inbox::Port;
 use super::Signal;
 use crate::client::Input;
 
@@ -21,19 +21,19 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Opens a socket to `url`; its events reach `inbox` as socket number `number`.
-    pub fn open(url: &str, number: u32, inbox: &Inbox) -> Result<Socket, JsValue> {
+    /// Opens a socket to `url`; its events reach `port` as socket number `number`.
+    pub fn open(url: &str, number: u32, port: &Port) -> Result<Socket, JsValue> {
         let ws = WebSocket::new(url)?;
-        let messages = inbox.clone();
+        let messages = port.clone();
         let on_message = Closure::new(move |event: MessageEvent| {
             // Binary frames are not part of the protocol and are ignored (PROTOCOL.md §3.2).
             if let Some(text) = event.data().as_string() {
-                messages.push(Signal::Message { socket: number, text });
+                messages.send(Signal::Message { socket: number, text });
             }
         });
-        let closes = inbox.clone();
+        let closes = port.clone();
         let on_close = Closure::new(move |event: CloseEvent| {
-            closes.push(Signal::Input(Input::SocketClosed { socket: number, code: event.code() }));
+            closes.send(Signal::Input(Input::SocketClosed { socket: number, code: event.code() }));
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));

@@ -1,4 +1,4 @@
-//! The session's timers as JS `setTimeout`s that forward [`Input::Timer`] into the inbox when they fire.
+//! The session's timers as JS `setTimeout`s that send [`Input::Timer`] to the loop when they fire.
 //! Re-arming replaces (and so cancels) the running one; dropping [`Timers`] cancels them all.
 
 use alloc::boxed::Box;
@@ -8,7 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::inbox::Inbox;
+use super::inbox::Port;
 use super::Signal;
 use crate::client::{Input, Timer};
 
@@ -56,10 +56,10 @@ fn slot(timer: Timer) -> usize {
 
 impl Timers {
     /// Arms `timer` to fire in `ms` milliseconds, replacing a running one.
-    pub fn start(&mut self, timer: Timer, ms: u32, inbox: &Inbox) {
-        let inbox = inbox.clone();
+    pub fn start(&mut self, timer: Timer, ms: u32, port: &Port) {
+        let port = port.clone();
         let callback: Closure<dyn FnMut()> =
-            Closure::wrap(Box::new(move || inbox.push(Signal::Input(Input::Timer(timer)))));
+            Closure::wrap(Box::new(move || port.send(Signal::Input(Input::Timer(timer)))));
         let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
         self.slots[slot(timer)] = Some(Timeout { id, _callback: callback });
     }
