@@ -54,13 +54,27 @@ pub struct Segments<'a> {
 
 /// Splits a compact JWT into its three segments; `None` unless there are exactly three.
 pub fn split(token: &str) -> Option<Segments<'_>> {
-    let mut parts = token.split('.');
-    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || header.is_empty() || payload.is_empty() {
+    // Byte positions and `get` rather than `str::split` and indexing: the same result, and no string-searcher or
+    // panic-formatting code in the wasm SDK.
+    let dots: [usize; 2] = {
+        let mut found =
+            token.bytes().enumerate().filter(|(_, byte)| *byte == b'.').map(|(at, _)| at);
+        let dots = [found.next()?, found.next()?];
+        if found.next().is_some() {
+            return None;
+        }
+        dots
+    };
+    let segments = Segments {
+        header: token.get(..dots[0])?,
+        payload: token.get(dots[0] + 1..dots[1])?,
+        signature: token.get(dots[1] + 1..)?,
+        signed: token.get(..dots[1])?,
+    };
+    if segments.header.is_empty() || segments.payload.is_empty() {
         return None;
     }
-    let signed = &token[..header.len() + 1 + payload.len()];
-    Some(Segments { header, payload, signature, signed })
+    Some(segments)
 }
 
 /// The dev token for `user_id`, exactly as the official client's `devToken` builds it: the fixed HS256 header, the

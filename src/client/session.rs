@@ -49,14 +49,11 @@ pub fn ws_base_url(base_url: &str) -> String {
     replace_first(&url, ":3030", ":8800")
 }
 
-/// `text` with the first `from` replaced by `to` (a small `replacen(.., 1)`).
+/// `text` with the first `from` replaced by `to`: `replacen(.., 1)` without the string searcher's bytes.
 fn replace_first(text: &str, from: &str, to: &str) -> String {
-    match text.find(from) {
-        Some(at) => {
-            String::from(text.get(..at).unwrap_or(""))
-                + to
-                + text.get(at + from.len()..).unwrap_or("")
-        }
+    let at = text.as_bytes().windows(from.len()).position(|window| window == from.as_bytes());
+    match at.and_then(|at| Some((text.get(..at)?, text.get(at + from.len()..)?))) {
+        Some((before, after)) => String::from(before) + to + after,
         None => text.into(),
     }
 }
