@@ -145,10 +145,14 @@ impl StreamChat {
     #[wasm_bindgen(constructor)]
     pub fn new(
         key: String,
-        #[wasm_bindgen(unchecked_param_type = "StreamChatOptions | string")]
-        secret_or_options: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StreamChatOptions")] options: JsValue,
+        #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
+        secret_or_options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
+            JsValue,
+        >,
     ) -> StreamChat {
+        let (secret_or_options, options) =
+            (secret_or_options.unwrap_or_default(), options.unwrap_or_default());
         let options = if options.is_object() {
             options
         } else if secret_or_options.is_object() {
@@ -183,9 +187,11 @@ impl StreamChat {
     #[wasm_bindgen(js_name = getInstance, unchecked_return_type = "StreamChat")]
     pub fn get_instance(
         key: String,
-        #[wasm_bindgen(unchecked_param_type = "StreamChatOptions | string")]
-        secret_or_options: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StreamChatOptions")] options: JsValue,
+        #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
+        secret_or_options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
+            JsValue,
+        >,
     ) -> JsValue {
         let key_symbol: JsValue = js_sys::Symbol::for_(INSTANCE_KEY).into();
         let global = js_sys::global();
@@ -206,7 +212,8 @@ impl StreamChat {
     pub fn connect_user(
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TokenOrProvider")] token_or_provider: JsValue,
+        #[wasm_bindgen(js_name = tokenOrProvider, unchecked_param_type = "TokenOrProvider")]
+        token_or_provider: JsValue,
     ) -> Promise {
         match self.begin_connect(user, token_or_provider) {
             Ok(promise) => promise,
@@ -223,7 +230,7 @@ impl StreamChat {
 
     /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).
     #[wasm_bindgen(js_name = devToken)]
-    pub fn dev_token(&self, user_id: String) -> String {
+    pub fn dev_token(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> String {
         dev_token(&user_id)
     }
 
@@ -232,8 +239,9 @@ impl StreamChat {
     #[wasm_bindgen(unchecked_return_type = "Unsubscribe")]
     pub fn on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string | EventHandler")] event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "EventHandler")] handler: JsValue,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         let id = self.client.add_listener(kind, handler);
@@ -251,8 +259,9 @@ impl StreamChat {
     /// Removes a handler added with `on` for the same type (or for every event).
     pub fn off(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string | EventHandler")] event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "EventHandler")] handler: JsValue,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         self.client.remove_handler(kind.as_deref(), &handler);
@@ -353,9 +362,12 @@ impl StreamChat {
 }
 
 /// `(type, handler)` or `(handler)` → the type (`None` for every event) and the handler.
-fn listener_args(first: JsValue, second: JsValue) -> Result<(Option<String>, Function), JsValue> {
+fn listener_args(
+    first: JsValue,
+    second: Option<JsValue>,
+) -> Result<(Option<String>, Function), JsValue> {
     let (kind, handler) = match first.as_string() {
-        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second),
+        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second.unwrap_or_default()),
         None => (None, first),
     };
     let handler = handler

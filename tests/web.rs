@@ -31,7 +31,7 @@ fn get(value: &JsValue, path: &str) -> JsValue {
 }
 
 fn client() -> StreamChat {
-    StreamChat::new("demo-key".into(), object(&[("baseURL", SERVER.into())]), JsValue::UNDEFINED)
+    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None)
 }
 
 fn token(client: &StreamChat, user_id: &str) -> JsValue {
@@ -208,7 +208,7 @@ async fn listeners_receive_events_and_unsubscribe() {
         .unchecked_into()
     };
     let unsubscribe: Function =
-        client.on("health.check".into(), handler.clone().into()).unwrap().unchecked_into();
+        client.on("health.check".into(), Some(handler.clone().into())).unwrap().unchecked_into();
     let changes = js_sys::Array::new();
     let on_change: Function = {
         let changes = changes.clone();
@@ -218,7 +218,7 @@ async fn listeners_receive_events_and_unsubscribe() {
         .into_js_value()
         .unchecked_into()
     };
-    client.on("connection.changed".into(), on_change.into()).unwrap();
+    client.on("connection.changed".into(), Some(on_change.into())).unwrap();
     settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
         .await
         .unwrap();
@@ -248,8 +248,8 @@ async fn disconnect_rejects_a_pending_connect() {
 #[wasm_bindgen_test]
 fn get_instance_returns_the_same_object() {
     let options = object(&[("baseURL", SERVER.into())]);
-    let first = StreamChat::get_instance("demo-key".into(), options.clone(), JsValue::UNDEFINED);
-    let second = StreamChat::get_instance("other".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let first = StreamChat::get_instance("demo-key".into(), Some(options), None);
+    let second = StreamChat::get_instance("other".into(), None, None);
     assert_eq!(first, second);
     let client = client();
     assert_eq!(client.ws_base_url(), SERVER.replacen("http", "ws", 1));
