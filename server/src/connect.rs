@@ -231,7 +231,11 @@ impl ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.state.hub.unregister(&self.connection_id);
+        if let Some((user_id, watched)) = self.state.hub.unregister(&self.connection_id) {
+            for cid in watched {
+                crate::routes::watching_stopped(&self.state, &cid, &user_id);
+            }
+        }
         let label = [self.transport.label()];
         self.state.metrics.connections.with_label_values(&label).dec();
         self.state.metrics.connections_closed.with_label_values(&label).inc();

@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`auth`]: API key and HS256 JWT verification, dev tokens in dev mode.
 //! - [`connect`]: `GET /connect`, the WebSocket transport, and the transport-neutral handshake.
-//! - [`hub`]: the registry of open connections and their outboxes.
+//! - [`rest`]: the authenticated REST caller and JSON bodies; [`routes`]: the REST handlers.
+//! - [`channels`]: channel types, ids, wire shapes and the read-state privacy projection.
+//! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
 //! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
@@ -12,11 +14,14 @@
 //! - [`clock`]: timestamps in the protocol's format.
 
 pub mod auth;
+pub mod channels;
 pub mod clock;
 pub mod connect;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod rest;
+pub mod routes;
 pub mod store;
 pub mod users;
 
@@ -25,14 +30,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 use crate::auth::Auth;
@@ -105,7 +111,16 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/connect", get(connect::websocket))
-        .route("/metrics", get(metrics_text));
+        .route("/metrics", get(metrics_text))
+        .route("/channels", post(routes::query_channels))
+        .route("/channels/{kind}/query", post(routes::query_channel_by_members))
+        .route("/channels/{kind}/{id}/query", post(routes::query_channel))
+        .route("/channels/{kind}/{id}/stop-watching", post(routes::stop_watching))
+        .route("/channels/{kind}/{id}/message", post(routes::send_message))
+        .route("/channels/{kind}/{id}/event", post(routes::send_event))
+        .route("/channels/{kind}/{id}/read", post(routes::mark_read))
+        .route("/users", post(routes::upsert_users))
+        .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES));
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));
     }
@@ -113,7 +128,13 @@ pub fn app(state: AppState) -> Router {
         router = router.fallback_service(ServeDir::new(www));
     }
     router
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
+        // `Authorization` is never covered by a `*` allow-list, so preflights get their requested headers back.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(AllowHeaders::mirror_request()),
+        )
         .with_state(state)
 }
 

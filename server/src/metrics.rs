@@ -1,7 +1,8 @@
 //! Prometheus metrics, kept with the `prometheus` crate and rendered in its text format at `GET /metrics`.
 
 use prometheus::{
-    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the server exposes. Cheap to update from any task.
@@ -21,6 +22,14 @@ pub struct Metrics {
     pub connect_attempts: IntCounter,
     /// Refused connects, by protocol error code.
     pub connect_errors: IntCounterVec,
+    /// Messages stored (retries with a known id not counted).
+    pub messages_sent: IntCounter,
+    /// Event frames queued to connections by fan-out.
+    pub events_fanned_out: IntCounter,
+    /// How long one fan-out takes, from publish to every outbox.
+    pub fanout_seconds: Histogram,
+    /// Channels with at least one watcher.
+    pub active_channels: IntGauge,
 }
 
 impl Metrics {
@@ -61,6 +70,22 @@ impl Metrics {
                 "Refused connects by error code",
                 "code",
             ),
+            messages_sent: IntCounter::new("chat_messages_sent_total", "Messages stored")
+                .expect("valid metric"),
+            events_fanned_out: IntCounter::new(
+                "chat_events_fanned_out_total",
+                "Event frames queued to connections",
+            )
+            .expect("valid metric"),
+            fanout_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "chat_fanout_seconds",
+                    "Time to fan one event out to its watchers",
+                )
+                .buckets(vec![0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1]),
+            )
+            .expect("valid metric"),
+            active_channels: gauge("chat_active_channels", "Channels with at least one watcher"),
             registry,
         };
         let r = &metrics.registry;
@@ -70,6 +95,10 @@ impl Metrics {
         r.register(Box::new(metrics.connections_closed.clone())).expect("unique metric");
         r.register(Box::new(metrics.connect_attempts.clone())).expect("unique metric");
         r.register(Box::new(metrics.connect_errors.clone())).expect("unique metric");
+        r.register(Box::new(metrics.messages_sent.clone())).expect("unique metric");
+        r.register(Box::new(metrics.events_fanned_out.clone())).expect("unique metric");
+        r.register(Box::new(metrics.fanout_seconds.clone())).expect("unique metric");
+        r.register(Box::new(metrics.active_channels.clone())).expect("unique metric");
         // Show both transports from the start, so a scrape never misses a series.
         for transport in ["websocket", "longpoll"] {
             metrics.connections.with_label_values(&[transport]);

@@ -35,4 +35,190 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many distinct users connected in `month` (`"YYYY-MM"`).
     fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError>;
+
+    /// A user, if known.
+    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError>;
+
+    /// Server-side upsert: each user's fields are replaced (not merged); `role` is set when given.
+    fn replace_users(
+        &self,
+        users: Vec<UserReplace>,
+        now: &str,
+    ) -> Result<Vec<StoredUser>, StoreError>;
+
+    /// The channel `cid`, creating it with `data` and `members` (users created as needed) when it does not
+    /// exist. Returns the channel and whether it was created.
+    fn get_or_create_channel(
+        &self,
+        new: NewChannel,
+        now: &str,
+    ) -> Result<(ChannelRecord, bool), StoreError>;
+
+    /// The channel `cid`, if it exists.
+    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError>;
+
+    /// The channel's members, oldest first, with their users.
+    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError>;
+
+    /// Stores a message unless one with its id exists (a retry): returns the stored message and whether it was
+    /// new. A new message moves the channel's `last_message_at` and adds one unread for every other member.
+    fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<(MessageRecord, bool), StoreError>;
+
+    /// Up to `limit` messages of the channel, the newest ones (older than `id_lt` when given), oldest first.
+    fn messages(
+        &self,
+        cid: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Marks the channel read by `user_id` up to `message_id` (the latest message when `None`).
+    fn mark_read(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: Option<&str>,
+        now: &str,
+    ) -> Result<ReadRecord, StoreError>;
+
+    /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::channels`]).
+    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError>;
+
+    /// `(total unread messages, channels with unread messages)` of a user across channels.
+    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
+
+    /// Channels matching `filter` that `caller` may read, most recent activity first.
+    fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError>;
+}
+
+/// A server-side user replacement (`POST /users`).
+#[derive(Debug, Clone)]
+pub struct UserReplace {
+    /// The user id.
+    pub id: String,
+    /// The new role, or keep the stored one.
+    pub role: Option<String>,
+    /// The complete writable fields.
+    pub fields: Map<String, Value>,
+}
+
+/// A channel to create if missing.
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// `type:id`.
+    pub cid: String,
+    /// The channel type.
+    pub kind: String,
+    /// The channel id.
+    pub id: String,
+    /// Custom data (name, image, …).
+    pub data: Map<String, Value>,
+    /// Initial members.
+    pub members: Vec<String>,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRecord {
+    /// `type:id`.
+    pub cid: String,
+    /// The channel type.
+    pub kind: String,
+    /// The channel id.
+    pub id: String,
+    /// Custom data.
+    pub data: Map<String, Value>,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Last change, RFC 3339.
+    pub updated_at: String,
+    /// When the newest message arrived.
+    pub last_message_at: Option<String>,
+    /// How many members it has.
+    pub member_count: u64,
+}
+
+/// A channel member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    /// The member's user.
+    pub user: StoredUser,
+    /// When they joined.
+    pub created_at: String,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Client-chosen (or server-generated) id.
+    pub id: String,
+    /// The channel.
+    pub cid: String,
+    /// The sender.
+    pub user_id: String,
+    /// The text.
+    pub text: String,
+    /// Other fields the client sent (attachments, custom data), stored as they are.
+    pub extra: Map<String, Value>,
+}
+
+/// A stored message with its sender.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    /// The message id.
+    pub id: String,
+    /// The channel.
+    pub cid: String,
+    /// The text.
+    pub text: String,
+    /// Other fields as sent.
+    pub extra: Map<String, Value>,
+    /// When it was stored.
+    pub created_at: String,
+    /// Its sender.
+    pub user: StoredUser,
+}
+
+/// One member's read state in a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRecord {
+    /// The member.
+    pub user: StoredUser,
+    /// When they last read the channel.
+    pub last_read: String,
+    /// The last message they read.
+    pub last_read_message_id: Option<String>,
+    /// Messages since.
+    pub unread_messages: u64,
+}
+
+/// What `POST /channels` filters on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelFilter {
+    /// `cid: {$in: [...]}` or `cid: "..."`.
+    pub cids: Option<Vec<String>>,
+    /// `members: {$in: [...]}`: channels with any of these members.
+    pub members: Option<Vec<String>>,
+    /// `type: "..."` or `{$in: [...]}`.
+    pub kinds: Option<Vec<String>>,
+    /// Channel types anyone may read; others only their members.
+    pub public_kinds: Vec<String>,
+    /// Sort by `last_message_at` descending (`true`) or ascending.
+    pub newest_first: bool,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
 }

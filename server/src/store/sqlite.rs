@@ -6,11 +6,15 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::{Store, StoreError};
+use super::{
+    ChannelFilter, ChannelRecord, MemberRecord, MessageRecord, NewChannel, NewMessage, ReadRecord,
+    Store, StoreError, UserReplace,
+};
 use crate::users::{merge_fields, StoredUser};
 
 /// Schema steps, applied in order; `user_version` records how many ran. Append, never edit.
-const MIGRATIONS: &[&str] = &["CREATE TABLE users (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (
         id TEXT PRIMARY KEY,
         role TEXT NOT NULL DEFAULT 'user',
         fields TEXT NOT NULL,
@@ -22,7 +26,102 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE users (
         month TEXT NOT NULL,
         user_id TEXT NOT NULL,
         PRIMARY KEY (month, user_id)
-    );"];
+    );",
+    "CREATE TABLE channels (
+        cid TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_message_at TEXT
+    );
+    CREATE TABLE members (
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (cid, user_id)
+    );
+    CREATE INDEX members_by_user ON members (user_id);
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        text TEXT NOT NULL,
+        extra TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_channel ON messages (cid, seq);
+    CREATE TABLE reads (
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        last_read TEXT NOT NULL,
+        last_read_message_id TEXT,
+        unread_messages INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, user_id)
+    );",
+];
+
+/// The user columns every query that returns users selects, in [`user_from`]'s order.
+const USER_COLUMNS: &str = "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
+
+/// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
+fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
+    Ok(StoredUser {
+        id: row.get(at)?,
+        role: row.get(at + 1)?,
+        fields: json_map(row.get::<_, String>(at + 2)?),
+        created_at: row.get(at + 3)?,
+        updated_at: row.get(at + 4)?,
+        last_active: row.get(at + 5)?,
+    })
+}
+
+/// A JSON object column; a corrupt value reads as empty rather than failing the whole query.
+fn json_map(text: String) -> Map<String, Value> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The channel columns, in [`channel_from`]'s order.
+const CHANNEL_COLUMNS: &str =
+    "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
+    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)";
+
+fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
+    Ok(ChannelRecord {
+        cid: row.get(0)?,
+        kind: row.get(1)?,
+        id: row.get(2)?,
+        data: json_map(row.get(3)?),
+        created_by: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        last_message_at: row.get(7)?,
+        member_count: row.get(8)?,
+    })
+}
+
+fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        id: row.get(0)?,
+        cid: row.get(1)?,
+        text: row.get(2)?,
+        extra: json_map(row.get(3)?),
+        created_at: row.get(4)?,
+        user: user_from(row, 5)?,
+    })
+}
+
+/// Creates a bare user row for an id that is named (as a member) before it ever connected.
+fn ensure_user(tx: &rusqlite::Transaction<'_>, id: &str, now: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, 'user', '{}', ?2, ?2)",
+        params![id, now],
+    )?;
+    Ok(())
+}
 
 /// A SQLite database file shared by all requests through one connection.
 #[derive(Debug)]
@@ -145,6 +244,276 @@ impl Store for SqliteStore {
             |row| row.get(0),
         )?)
     }
+
+    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        Ok(connection.query_row(&sql, [id], |row| user_from(row, 0)).optional()?)
+    }
+
+    fn replace_users(
+        &self,
+        users: Vec<UserReplace>,
+        now: &str,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        for user in &users {
+            tx.execute(
+                "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES (?1, COALESCE(?2, 'user'), ?3, ?4, ?4)
+                 ON CONFLICT (id) DO UPDATE SET role = COALESCE(?2, role), fields = ?3, updated_at = ?4",
+                params![user.id, user.role, Value::Object(user.fields.clone()).to_string(), now],
+            )?;
+        }
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let stored = users
+            .iter()
+            .map(|user| tx.query_row(&sql, [&user.id], |row| user_from(row, 0)))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn get_or_create_channel(
+        &self,
+        new: NewChannel,
+        now: &str,
+    ) -> Result<(ChannelRecord, bool), StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let created = tx.execute(
+            "INSERT OR IGNORE INTO channels (cid, type, id, data, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![new.cid, new.kind, new.id, Value::Object(new.data).to_string(), new.created_by, now],
+        )? == 1;
+        if created {
+            for member in &new.members {
+                ensure_user(&tx, member, now)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO members (cid, user_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![new.cid, member, now],
+                )?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read) VALUES (?1, ?2, ?3)",
+                    params![new.cid, member, now],
+                )?;
+            }
+        }
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
+        let channel = tx.query_row(&sql, [&new.cid], channel_from)?;
+        tx.commit()?;
+        Ok((channel, created))
+    }
+
+    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
+        Ok(connection.query_row(&sql, [cid], channel_from).optional()?)
+    }
+
+    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.cid = ?1 ORDER BY m.created_at, m.user_id"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement.query_map([cid], |row| {
+            Ok(MemberRecord { created_at: row.get(0)?, user: user_from(row, 1)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<(MessageRecord, bool), StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        ensure_user(&tx, &message.user_id, now)?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                message.id,
+                message.cid,
+                message.user_id,
+                message.text,
+                Value::Object(message.extra).to_string(),
+                now
+            ],
+        )? == 1;
+        if inserted {
+            tx.execute(
+                "UPDATE channels SET last_message_at = ?2, updated_at = ?2 WHERE cid = ?1",
+                params![message.cid, now],
+            )?;
+            tx.execute(
+                "UPDATE reads SET unread_messages = unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
+                params![message.cid, message.user_id],
+            )?;
+        }
+        let sql = format!(
+            "SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS}
+             FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
+        );
+        let stored = tx.query_row(&sql, [&message.id], message_from)?;
+        tx.commit()?;
+        Ok((stored, inserted))
+    }
+
+    fn messages(
+        &self,
+        cid: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT * FROM (
+                SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS}, g.seq
+                FROM messages g JOIN users u ON u.id = g.user_id
+                WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
+                ORDER BY g.seq DESC LIMIT ?3
+             ) ORDER BY seq ASC"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement.query_map(params![cid, id_lt, limit as i64], message_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn mark_read(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: Option<&str>,
+        now: &str,
+    ) -> Result<ReadRecord, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let last_message: Option<String> = match message_id {
+            Some(id) => Some(id.to_owned()),
+            None => tx
+                .query_row(
+                    "SELECT id FROM messages WHERE cid = ?1 ORDER BY seq DESC LIMIT 1",
+                    [cid],
+                    |row| row.get(0),
+                )
+                .optional()?,
+        };
+        tx.execute(
+            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages)
+             VALUES (?1, ?2, ?3, ?4, 0)
+             ON CONFLICT (cid, user_id) DO UPDATE SET last_read = ?3, last_read_message_id = ?4, unread_messages = 0",
+            params![cid, user_id, now, last_message],
+        )?;
+        let read = read_of(&tx, cid, user_id)?;
+        tx.commit()?;
+        Ok(read)
+    }
+
+    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}
+             FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 ORDER BY r.user_id"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement.query_map([cid], read_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.query_row(
+            "SELECT COALESCE(SUM(unread_messages), 0), COUNT(CASE WHEN unread_messages > 0 THEN 1 END)
+             FROM reads WHERE user_id = ?1",
+            [user_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?)
+    }
+
+    fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let connection = self.lock()?;
+        let mut query = Query::default();
+        let mut sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE 1");
+        if let Some(cids) = &filter.cids {
+            sql += &format!(" AND c.cid IN ({})", query.list(cids));
+        }
+        if let Some(kinds) = &filter.kinds {
+            sql += &format!(" AND c.type IN ({})", query.list(kinds));
+        }
+        if let Some(members) = &filter.members {
+            sql += &format!(
+                " AND c.cid IN (SELECT cid FROM members WHERE user_id IN ({}))",
+                query.list(members)
+            );
+        }
+        // Private channel types are visible to their members only.
+        sql += &format!(
+            " AND (c.cid IN (SELECT cid FROM members WHERE user_id = {}) OR c.type IN ({}))",
+            query.value(caller),
+            query.list(&filter.public_kinds)
+        );
+        let direction = if filter.newest_first { "DESC" } else { "ASC" };
+        sql += &format!(
+            " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
+             LIMIT {} OFFSET {}",
+            filter.limit, filter.offset
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let rows =
+            statement.query_map(rusqlite::params_from_iter(query.values.iter()), channel_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Numbered SQL parameters collected while a query's text is built.
+#[derive(Debug, Default)]
+struct Query {
+    /// Parameter values; `?n` names `values[n - 1]`.
+    values: Vec<String>,
+}
+
+impl Query {
+    /// Adds one value and returns its placeholder.
+    fn value(&mut self, value: &str) -> String {
+        self.values.push(value.to_owned());
+        format!("?{}", self.values.len())
+    }
+
+    /// Adds values and returns their comma-separated placeholders (`NULL`, matching nothing, for none).
+    fn list(&mut self, values: &[String]) -> String {
+        if values.is_empty() {
+            return "NULL".into();
+        }
+        values.iter().map(|value| self.value(value)).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn read_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadRecord> {
+    Ok(ReadRecord {
+        last_read: row.get(0)?,
+        last_read_message_id: row.get(1)?,
+        unread_messages: row.get(2)?,
+        user: user_from(row, 3)?,
+    })
+}
+
+fn read_of(
+    tx: &rusqlite::Transaction<'_>,
+    cid: &str,
+    user_id: &str,
+) -> rusqlite::Result<ReadRecord> {
+    let sql = format!(
+        "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}
+         FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 AND r.user_id = ?2"
+    );
+    tx.query_row(&sql, [cid, user_id], read_from)
 }
 
 #[cfg(test)]

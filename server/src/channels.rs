@@ -1,0 +1,250 @@
+//! Channel rules and wire shapes (PROTOCOL.md §6): which types and ids exist, who may read a channel, the
+//! channel/message/member/read objects as the official client reads them, and the read-state projection that
+//! hides users with read receipts off from everyone but themselves.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReadRecord};
+use crate::users::{privacy_enabled, StoredUser};
+
+/// Channel types this server knows. All have typing and read events.
+pub const TYPES: &[&str] = &["messaging", "team", "livestream", "commerce", "gaming"];
+/// Types anyone may read and write in; the others are for their members.
+pub const PUBLIC_TYPES: &[&str] = &["livestream", "gaming"];
+/// The longest message text accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 5_000;
+/// The longest channel id accepted.
+const MAX_ID_CHARS: usize = 64;
+/// Messages returned by a channel query when the client names no limit, and at most.
+pub const DEFAULT_MESSAGES: usize = 25;
+/// The most messages one query returns.
+pub const MAX_MESSAGES: usize = 300;
+/// What every member may do; the official client gates typing and reads on these.
+const CAPABILITIES: &[&str] = &[
+    "read-events",
+    "send-message",
+    "send-reply",
+    "send-typing-events",
+    "typing-events",
+    "read-channel",
+    "connect-events",
+];
+
+/// Checks a channel type: known, and `[\w-]+` like the official client checks it.
+pub fn validate_type(kind: &str) -> Result<(), AppError> {
+    if TYPES.contains(&kind) {
+        Ok(())
+    } else {
+        Err(AppError::input(format!("channel type \"{kind}\" does not exist")))
+    }
+}
+
+/// Checks a channel id: `[\w!-]+`, at most 64 characters; `:` is never allowed.
+pub fn validate_id(id: &str) -> Result<(), AppError> {
+    let valid = !id.is_empty()
+        && id.chars().count() <= MAX_ID_CHARS
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '!'));
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::input(format!(
+            "channel id \"{id}\" is invalid: use a-z, A-Z, 0-9, _ - ! and at most {MAX_ID_CHARS} characters"
+        )))
+    }
+}
+
+/// `type:id`.
+pub fn cid(kind: &str, id: &str) -> String {
+    format!("{kind}:{id}")
+}
+
+/// The id of a channel created without one, from its members: the same members always give the same channel.
+pub fn distinct_id(members: &[String]) -> String {
+    let mut sorted = members.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let digest = Sha256::digest(sorted.join(",").as_bytes());
+    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    format!("!members-{hex}")
+}
+
+/// Whether anyone may use channels of this type.
+pub fn is_public(kind: &str) -> bool {
+    PUBLIC_TYPES.contains(&kind)
+}
+
+/// The channel type's config: typing and read events on, delivery receipts off (PROTOCOL.md §6.8).
+pub fn config(kind: &str) -> Value {
+    json!({
+        "name": kind,
+        "typing_events": true,
+        "read_events": true,
+        "connect_events": true,
+        "delivery_events": false,
+        "search": false,
+        "reactions": false,
+        "replies": false,
+        "mutes": false,
+        "uploads": false,
+        "url_enrichment": false,
+        "max_message_length": MAX_MESSAGE_CHARS,
+        "automod": "disabled",
+        "commands": [],
+    })
+}
+
+/// The envelope every channel event carries.
+pub fn event(kind: &str, channel: &ChannelRecord, created_at: &str) -> Map<String, Value> {
+    let event = json!({
+        "type": kind,
+        "cid": channel.cid,
+        "channel_id": channel.id,
+        "channel_type": channel.kind,
+        "created_at": created_at,
+    });
+    event.as_object().cloned().unwrap_or_default()
+}
+
+/// A user as it appears inside channels and events.
+pub fn user_view(user: &StoredUser) -> Value {
+    Value::Object(user.public_view(false))
+}
+
+/// The `channel` object of a channel response.
+pub fn channel_view(channel: &ChannelRecord) -> Value {
+    let mut view = channel.data.clone();
+    view.remove("members");
+    let fixed = json!({
+        "id": channel.id,
+        "cid": channel.cid,
+        "type": channel.kind,
+        "created_by": {"id": channel.created_by},
+        "created_at": channel.created_at,
+        "updated_at": channel.updated_at,
+        "last_message_at": channel.last_message_at,
+        "member_count": channel.member_count,
+        "frozen": false,
+        "disabled": false,
+        "config": config(&channel.kind),
+        "own_capabilities": CAPABILITIES,
+    });
+    if let Value::Object(fixed) = fixed {
+        view.extend(fixed);
+    }
+    Value::Object(view)
+}
+
+/// A message as `MessageResponse`.
+pub fn message_view(message: &MessageRecord) -> Value {
+    let mut view = message.extra.clone();
+    let fixed = json!({
+        "id": message.id,
+        "cid": message.cid,
+        "text": message.text,
+        "html": "",
+        "type": "regular",
+        "user": user_view(&message.user),
+        "created_at": message.created_at,
+        "updated_at": message.created_at,
+        "attachments": message.extra.get("attachments").cloned().unwrap_or(json!([])),
+        "mentioned_users": [],
+        "latest_reactions": [],
+        "own_reactions": [],
+        "reaction_counts": {},
+        "reaction_scores": {},
+        "reply_count": 0,
+        "silent": false,
+        "pinned": false,
+    });
+    if let Value::Object(fixed) = fixed {
+        view.extend(fixed);
+    }
+    Value::Object(view)
+}
+
+/// A member as `ChannelMemberResponse`.
+pub fn member_view(member: &MemberRecord) -> Value {
+    json!({
+        "user_id": member.user.id,
+        "user": user_view(&member.user),
+        "channel_role": "channel_member",
+        "role": "member",
+        "created_at": member.created_at,
+        "updated_at": member.created_at,
+        "banned": false,
+        "shadow_banned": false,
+    })
+}
+
+/// The read states `viewer` may see: its own always, others' only when their read receipts are on.
+pub fn visible_reads(reads: &[ReadRecord], viewer: &str) -> Vec<Value> {
+    reads
+        .iter()
+        .filter(|read| {
+            read.user.id == viewer || privacy_enabled(&read.user.fields, "read_receipts")
+        })
+        .map(|read| {
+            json!({
+                "user": user_view(&read.user),
+                "last_read": read.last_read,
+                "last_read_message_id": read.last_read_message_id,
+                "unread_messages": read.unread_messages,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_types_follow_the_client_rules() {
+        assert!(validate_id("general").is_ok());
+        assert!(validate_id("!members-abc_1").is_ok());
+        for bad in ["", "a:b", "a b", "é", &"x".repeat(65)] {
+            assert_eq!(validate_id(bad).unwrap_err().code.code(), 4, "{bad}");
+        }
+        assert!(validate_type("messaging").is_ok());
+        assert_eq!(validate_type("nope").unwrap_err().code.code(), 4);
+    }
+
+    #[test]
+    fn distinct_ids_ignore_member_order() {
+        let a = distinct_id(&["bob".into(), "alice".into()]);
+        assert_eq!(a, distinct_id(&["alice".into(), "bob".into(), "bob".into()]));
+        assert!(a.starts_with("!members-") && validate_id(&a).is_ok());
+    }
+
+    #[test]
+    fn reads_of_private_users_are_visible_only_to_themselves() {
+        let user = |id: &str, receipts: bool| StoredUser {
+            id: id.into(),
+            role: "user".into(),
+            fields: json!({"privacy_settings": {"read_receipts": {"enabled": receipts}}})
+                .as_object()
+                .unwrap()
+                .clone(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+            last_active: None,
+        };
+        let read = |user| ReadRecord {
+            user,
+            last_read: "t".into(),
+            last_read_message_id: None,
+            unread_messages: 0,
+        };
+        let reads = [read(user("alice", false)), read(user("bob", true))];
+        let ids = |viewer| -> Vec<String> {
+            visible_reads(&reads, viewer)
+                .iter()
+                .map(|r| r["user"]["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids("bob"), vec!["bob"]);
+        assert_eq!(ids("alice"), vec!["alice", "bob"]);
+    }
+}

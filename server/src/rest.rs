@@ -1,0 +1,112 @@
+//! What every REST request shares (PROTOCOL.md §5.1): the authenticated [`Caller`] (API key, JWT in the
+//! `Authorization` header, `user_id` and `connection_id` query parameters) and JSON bodies read with the
+//! protocol's error answers (code 4 for malformed JSON, 413 for bodies over 1 MB).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use stream_chat_protocol::ErrorCode;
+
+use crate::error::AppError;
+use crate::{clock, AppState};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Who is calling, established from the request's credentials.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The acting user: the token's `user_id`, or for a server token the `user_id` parameter if any.
+    pub user_id: Option<String>,
+    /// Whether the token is a server token (`{"server": true}`), which may act for any user.
+    pub server: bool,
+    /// The `connection_id` parameter: the caller's WebSocket or long-poll connection.
+    pub connection_id: Option<String>,
+}
+
+impl Caller {
+    /// The acting user, required for user actions.
+    pub fn user(&self) -> Result<&str, AppError> {
+        self.user_id.as_deref().ok_or_else(|| {
+            AppError::new(ErrorCode::Authentication, "this call needs a user: pass user_id")
+        })
+    }
+
+    /// The caller's own open connection, required to watch: missing (4), unknown (46) or another user's (17)
+    /// connection ids are refused.
+    pub fn own_connection(&self, state: &AppState) -> Result<String, AppError> {
+        let connection_id = self.connection_id.clone().ok_or_else(|| {
+            AppError::input("watching needs the connection_id of an open connection")
+        })?;
+        match state.hub.user_of(&connection_id) {
+            None => Err(AppError::new(
+                ErrorCode::ConnectionIdNotFound,
+                format!("connection_id \"{connection_id}\" is not an open connection"),
+            )),
+            Some(owner) if Some(owner.as_str()) != self.user_id.as_deref() => Err(AppError::new(
+                ErrorCode::NotAllowed,
+                format!("connection_id \"{connection_id}\" belongs to another user"),
+            )),
+            Some(_) => Ok(connection_id),
+        }
+    }
+}
+
+/// The standard query parameters.
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    /// The app's API key.
+    api_key: Option<String>,
+    /// For server tokens: the user to act as.
+    user_id: Option<String>,
+    /// The caller's connection.
+    connection_id: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Query(params) = Query::<Params>::try_from_uri(&parts.uri)
+            .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+        state.auth.check_api_key(params.api_key.as_deref())?;
+        let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
+        if header("stream-auth-type").is_some_and(|kind| kind != "jwt") {
+            return Err(AppError::new(
+                ErrorCode::Authentication,
+                "only stream-auth-type jwt is supported",
+            ));
+        }
+        let token = header("authorization")
+            .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                AppError::new(ErrorCode::Authentication, "the Authorization header is missing")
+            })?;
+        let claims = state.auth.verify(token, clock::unix_seconds())?;
+        let server = claims.server == Some(true);
+        let user_id = if server { params.user_id } else { claims.user_id };
+        if !server && user_id.is_none() {
+            return Err(AppError::new(ErrorCode::Authentication, "the token has no user_id"));
+        }
+        Ok(Caller { user_id, server, connection_id: params.connection_id })
+    }
+}
+
+/// Reads a JSON body: empty means `{}`; malformed JSON is code 4; over [`MAX_BODY_BYTES`] is 413.
+pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, AppError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(ErrorCode::PayloadTooBig, "request body is larger than 1 MB")
+        } else {
+            AppError::input(format!("request body could not be read: {rejection}"))
+        }
+    })?;
+    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+    serde_json::from_slice(text)
+        .map_err(|error| AppError::input(format!("request body is not valid JSON: {error}")))
+}

@@ -1,0 +1,578 @@
+//! REST handlers for channels, messages, typing, reads and users (PROTOCOL.md §5–§6). Thin: parse, check, call
+//! the store on the blocking pool, fan out through the hub, answer.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use stream_chat_protocol::user::validate_user_id;
+use stream_chat_protocol::ErrorCode;
+
+use crate::channels::{self, DEFAULT_MESSAGES, MAX_MESSAGES, MAX_MESSAGE_CHARS};
+use crate::error::AppError;
+use crate::hub::{Delivery, Privacy};
+use crate::rest::{json_body, Caller};
+use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage, UserReplace};
+use crate::users::{privacy_enabled, writable_fields, StoredUser};
+use crate::{clock, AppState};
+
+/// A handler's answer.
+type Answer = Result<Json<Value>, AppError>;
+
+/// Adds the protocol's `duration` field to an answer.
+fn answer(mut body: Value, started: Instant) -> Answer {
+    body["duration"] = format!("{:.2}ms", started.elapsed().as_secs_f64() * 1000.0).into();
+    Ok(Json(body))
+}
+
+/// `messages` options of a channel query.
+#[derive(Debug, Default, Deserialize)]
+struct MessagePage {
+    /// How many, newest first.
+    limit: Option<usize>,
+    /// Only messages older than this one.
+    id_lt: Option<String>,
+}
+
+/// The body of a channel query.
+#[derive(Debug, Default, Deserialize)]
+struct QueryBody {
+    /// Custom data, including `members` on creation.
+    #[serde(default)]
+    data: Map<String, Value>,
+    /// Subscribe the caller's connection.
+    #[serde(default)]
+    watch: bool,
+    /// Message paging.
+    #[serde(default)]
+    messages: MessagePage,
+}
+
+/// Member ids from `data.members`: strings or `{user_id}` objects.
+fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
+    let Some(members) = data.get("members") else { return Ok(Vec::new()) };
+    let members =
+        members.as_array().ok_or_else(|| AppError::input("data.members must be an array"))?;
+    members
+        .iter()
+        .map(|member| {
+            let id = member
+                .as_str()
+                .or_else(|| member.get("user_id").and_then(Value::as_str))
+                .ok_or_else(|| AppError::input("each member must be a user id"))?;
+            validate_user_id(id).map_err(|error| AppError::input(error.message()))?;
+            Ok(id.to_owned())
+        })
+        .collect()
+}
+
+/// Runs store work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || work(&state)).await.map_err(AppError::internal)?
+}
+
+/// A store failure as an internal error.
+fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+    result.map_err(AppError::internal)
+}
+
+/// The channel, which `user` may use: it exists, and `user` is a member unless the type is public.
+fn usable_channel(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+    user: &str,
+) -> Result<ChannelRecord, AppError> {
+    channels::validate_type(kind)?;
+    channels::validate_id(id)?;
+    let cid = channels::cid(kind, id);
+    let channel = db(state.store.channel(&cid))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
+    })?;
+    check_member(state, &channel, user)?;
+    Ok(channel)
+}
+
+fn check_member(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(), AppError> {
+    if channels::is_public(&channel.kind)
+        || db(state.store.members(&channel.cid))?.iter().any(|m| m.user.id == user)
+    {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::NotAllowed,
+            format!("user \"{user}\" is not a member of channel \"{}\"", channel.cid),
+        ))
+    }
+}
+
+/// A user's privacy settings as the hub applies them.
+fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Privacy), AppError> {
+    let stored = db(state.store.user(user))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, format!("user \"{user}\" does not exist"))
+    })?;
+    let privacy = Privacy {
+        typing_indicators: privacy_enabled(&stored.fields, "typing_indicators"),
+        read_receipts: privacy_enabled(&stored.fields, "read_receipts"),
+    };
+    Ok((stored, privacy))
+}
+
+/// Publishes and counts.
+fn publish(state: &AppState, delivery: Delivery<'_>) {
+    let started = Instant::now();
+    let delivered = state.hub.publish(delivery);
+    state.metrics.events_fanned_out.inc_by(delivered as u64);
+    state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());
+}
+
+/// Subscribes `connection_id` to the channel and tells the watchers.
+fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &StoredUser) {
+    if state.hub.watch(&channel.cid, connection_id) {
+        state.metrics.active_channels.set(state.hub.active_channels() as i64);
+        let mut event = channels::event("user.watching.start", channel, &clock::timestamp());
+        event.insert("user".into(), channels::user_view(user));
+        event.insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
+        publish(
+            state,
+            Delivery { cid: &channel.cid, event, sender: None, personal: HashMap::new() },
+        );
+    }
+}
+
+/// Tells a channel's watchers that `user_id` stopped watching it (also used when a connection closes).
+pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
+    state.metrics.active_channels.set(state.hub.active_channels() as i64);
+    let Some((kind, id)) = cid.split_once(':') else { return };
+    let mut event = Map::new();
+    event.insert("type".into(), "user.watching.stop".into());
+    event.insert("cid".into(), cid.into());
+    event.insert("channel_id".into(), id.into());
+    event.insert("channel_type".into(), kind.into());
+    event.insert("created_at".into(), clock::timestamp().into());
+    event.insert("user".into(), json!({"id": user_id}));
+    event.insert("watcher_count".into(), state.hub.watcher_users(cid).len().into());
+    publish(state, Delivery { cid, event, sender: None, personal: HashMap::new() });
+}
+
+/// A channel's full state as `viewer` may see it.
+fn channel_state(
+    state: &AppState,
+    channel: &ChannelRecord,
+    viewer: &str,
+    page: &MessagePage,
+) -> Result<Value, AppError> {
+    let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
+    let members = db(state.store.members(&channel.cid))?;
+    let messages = db(state.store.messages(&channel.cid, limit, page.id_lt.as_deref()))?;
+    let reads = db(state.store.reads(&channel.cid))?;
+    let watchers = state.hub.watcher_users(&channel.cid);
+    let membership = members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
+    Ok(json!({
+        "channel": channels::channel_view(channel),
+        "members": members.iter().map(channels::member_view).collect::<Vec<_>>(),
+        "messages": messages.iter().map(channels::message_view).collect::<Vec<_>>(),
+        "pinned_messages": [],
+        "read": channels::visible_reads(&reads, viewer),
+        "watcher_count": watchers.len(),
+        "watchers": watchers.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+        "membership": membership,
+    }))
+}
+
+/// `POST /channels/{type}/{id}/query`: get or create, return state, optionally watch.
+pub async fn query_channel(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    query(state, caller, kind, Some(id), body).await
+}
+
+/// `POST /channels/{type}/query`: the same for a channel named by its members.
+pub async fn query_channel_by_members(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    query(state, caller, kind, None, body).await
+}
+
+async fn query(
+    state: AppState,
+    caller: Caller,
+    kind: String,
+    id: Option<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let body: QueryBody = json_body(body)?;
+    let user = caller.user()?.to_owned();
+    channels::validate_type(&kind)?;
+    let mut members = member_ids(&body.data)?;
+    let id = match id {
+        Some(id) => id,
+        None if members.is_empty() => {
+            return Err(AppError::input("a channel without an id needs data.members"))
+        }
+        None => channels::distinct_id(&members),
+    };
+    channels::validate_id(&id)?;
+    if members.is_empty() {
+        members.push(user.clone());
+    }
+    let connection = if body.watch { Some(caller.own_connection(&state)?) } else { None };
+    let response = blocking(&state, move |state| {
+        let cid = channels::cid(&kind, &id);
+        let new = NewChannel { cid, kind, id, data: body.data, members, created_by: user.clone() };
+        let (channel, created) = db(state.store.get_or_create_channel(new, &clock::timestamp()))?;
+        if !created {
+            check_member(state, &channel, &user)?;
+        }
+        if let Some(connection_id) = &connection {
+            let (stored, _) = privacy_of(state, &user)?;
+            watch(state, &channel, connection_id, &stored);
+        }
+        channel_state(state, &channel, &user, &body.messages)
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of `POST /channels`.
+#[derive(Debug, Deserialize)]
+struct QueryChannelsBody {
+    /// `cid`, `members`, `type` conditions.
+    #[serde(default)]
+    filter_conditions: Map<String, Value>,
+    /// `[{field, direction}]`; only `last_message_at` is honoured.
+    #[serde(default)]
+    sort: Vec<Value>,
+    /// Subscribe the caller's connection to every channel returned.
+    #[serde(default)]
+    watch: bool,
+    /// Page size (default 10, at most 30).
+    limit: Option<usize>,
+    /// Page start.
+    #[serde(default)]
+    offset: usize,
+    /// Messages per channel.
+    message_limit: Option<usize>,
+}
+
+/// `"x"` or `{"$in": ["x", …]}` (or `{"$eq": "x"}`) as a list.
+fn condition(value: &Value) -> Result<Vec<String>, AppError> {
+    let strings = |values: &[Value]| {
+        values.iter().map(|v| v.as_str().map(Into::into)).collect::<Option<Vec<_>>>()
+    };
+    let list = match value {
+        Value::String(one) => Some(vec![one.clone()]),
+        Value::Object(operator) => match (operator.get("$in"), operator.get("$eq")) {
+            (Some(Value::Array(values)), _) => strings(values),
+            (_, Some(Value::String(one))) => Some(vec![one.clone()]),
+            _ => None,
+        },
+        _ => None,
+    };
+    list.ok_or_else(|| AppError::input(format!("unsupported filter condition {value}")))
+}
+
+/// `POST /channels`: the caller's channels matching a filter, with state; the official client calls it on
+/// every reconnect.
+pub async fn query_channels(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let body: QueryChannelsBody = json_body(body)?;
+    let user = caller.user()?.to_owned();
+    let mut filter = ChannelFilter {
+        public_kinds: channels::PUBLIC_TYPES.iter().map(|kind| kind.to_string()).collect(),
+        newest_first: true,
+        limit: body.limit.unwrap_or(10).min(30),
+        offset: body.offset,
+        ..ChannelFilter::default()
+    };
+    for (key, value) in &body.filter_conditions {
+        match key.as_str() {
+            "cid" => filter.cids = Some(condition(value)?),
+            "members" => filter.members = Some(condition(value)?),
+            "type" => filter.kinds = Some(condition(value)?),
+            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
+        }
+    }
+    if let Some(sort) = body.sort.first() {
+        if sort.get("field").and_then(Value::as_str) == Some("last_message_at") {
+            filter.newest_first = sort.get("direction").and_then(Value::as_i64) != Some(1);
+        }
+    }
+    let connection = if body.watch { caller.own_connection(&state).ok() } else { None };
+    let page = MessagePage { limit: body.message_limit, id_lt: None };
+    let response = blocking(&state, move |state| {
+        let found = db(state.store.query_channels(&filter, &user))?;
+        let stored = match connection {
+            Some(_) => Some(privacy_of(state, &user)?.0),
+            None => None,
+        };
+        let mut list = Vec::with_capacity(found.len());
+        for channel in &found {
+            if let (Some(connection_id), Some(stored)) = (&connection, &stored) {
+                watch(state, channel, connection_id, stored);
+            }
+            list.push(channel_state(state, channel, &user, &page)?);
+        }
+        Ok(json!({ "channels": list }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// `POST /channels/{type}/{id}/stop-watching`.
+pub async fn stop_watching(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    caller: Caller,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.user()?.to_owned();
+    channels::validate_type(&kind)?;
+    channels::validate_id(&id)?;
+    let connection_id = caller.own_connection(&state)?;
+    let cid = channels::cid(&kind, &id);
+    if state.hub.unwatch(&cid, &connection_id) {
+        watching_stopped(&state, &cid, &user);
+    }
+    answer(json!({}), started)
+}
+
+/// The body of `POST …/message`.
+#[derive(Debug, Deserialize)]
+struct MessageBody {
+    /// The message; `id` may be chosen by the client.
+    message: Map<String, Value>,
+}
+
+/// `POST /channels/{type}/{id}/message`: stores and fans out `message.new`; a retry with the same id returns
+/// the stored message and fans out nothing.
+pub async fn send_message(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let MessageBody { message: mut fields } = json_body(body)?;
+    let user = caller.user()?.to_owned();
+    let text = match fields.remove("text") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(AppError::input("message.text must be a string")),
+    };
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(AppError::input(format!(
+            "message text is longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    let message_id = match fields.remove("id") {
+        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= 255 => id,
+        Some(_) => return Err(AppError::input("message.id must be a non-empty string")),
+    };
+    for owned in ["user", "user_id", "cid", "type", "created_at", "updated_at", "html"] {
+        fields.remove(owned);
+    }
+    let response = blocking(&state, move |state| {
+        let channel = usable_channel(state, &kind, &id, &user)?;
+        let new = NewMessage {
+            id: message_id,
+            cid: channel.cid.clone(),
+            user_id: user.clone(),
+            text,
+            extra: fields,
+        };
+        let (message, inserted) = db(state.store.add_message(new, &clock::timestamp()))?;
+        if message.cid != channel.cid || message.user.id != user {
+            return Err(AppError::input(format!("message id \"{}\" is already used", message.id)));
+        }
+        let view = channels::message_view(&message);
+        if inserted {
+            state.metrics.messages_sent.inc();
+            let mut event = channels::event("message.new", &channel, &message.created_at);
+            event.insert("message".into(), view.clone());
+            event.insert("user".into(), channels::user_view(&message.user));
+            event
+                .insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
+            let mut personal = HashMap::new();
+            for read in db(state.store.reads(&channel.cid))? {
+                let (total, channels_unread) = db(state.store.unread_totals(&read.user.id))?;
+                let fields = json!({
+                    "unread_count": read.unread_messages,
+                    "total_unread_count": total,
+                    "unread_channels": channels_unread,
+                });
+                personal
+                    .insert(read.user.id.clone(), fields.as_object().cloned().unwrap_or_default());
+            }
+            let privacy = Privacy { typing_indicators: true, read_receipts: true };
+            publish(
+                state,
+                Delivery { cid: &channel.cid, event, sender: Some((&user, privacy)), personal },
+            );
+        }
+        Ok(json!({ "message": view }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of `POST …/event`.
+#[derive(Debug, Deserialize)]
+struct EventBody {
+    /// `{type, parent_id?}`.
+    event: Map<String, Value>,
+}
+
+/// `POST /channels/{type}/{id}/event`: `typing.start` / `typing.stop`, fanned out as the sender's privacy
+/// settings allow.
+pub async fn send_event(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let EventBody { event: sent } = json_body(body)?;
+    let user = caller.user()?.to_owned();
+    let event_type = sent.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
+    if !matches!(event_type.as_str(), "typing.start" | "typing.stop") {
+        return Err(AppError::input(format!(
+            "event type \"{event_type}\" is not supported: send typing.start or typing.stop"
+        )));
+    }
+    let parent_id = sent.get("parent_id").and_then(Value::as_str).map(str::to_owned);
+    let response = blocking(&state, move |state| {
+        let channel = usable_channel(state, &kind, &id, &user)?;
+        let (stored, privacy) = privacy_of(state, &user)?;
+        let mut event = channels::event(&event_type, &channel, &clock::timestamp());
+        event.insert("user".into(), channels::user_view(&stored));
+        if let Some(parent_id) = parent_id {
+            event.insert("parent_id".into(), parent_id.into());
+        }
+        let answer = Value::Object(event.clone());
+        publish(
+            state,
+            Delivery {
+                cid: &channel.cid,
+                event,
+                sender: Some((&user, privacy)),
+                personal: HashMap::new(),
+            },
+        );
+        Ok(json!({ "event": answer }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of `POST …/read`.
+#[derive(Debug, Default, Deserialize)]
+struct ReadBody {
+    /// Read up to this message; the latest when absent.
+    message_id: Option<String>,
+}
+
+/// `POST /channels/{type}/{id}/read`: resets the caller's unread count and fans out `message.read`, to the caller
+/// alone when its read receipts are off.
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let body: ReadBody = json_body(body)?;
+    let user = caller.user()?.to_owned();
+    let response = blocking(&state, move |state| {
+        let channel = usable_channel(state, &kind, &id, &user)?;
+        let read = db(state.store.mark_read(
+            &channel.cid,
+            &user,
+            body.message_id.as_deref(),
+            &clock::timestamp(),
+        ))?;
+        let (_, privacy) = privacy_of(state, &user)?;
+        let mut event = channels::event("message.read", &channel, &read.last_read);
+        event.insert("user".into(), channels::user_view(&read.user));
+        event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
+        let answer = Value::Object(event.clone());
+        publish(
+            state,
+            Delivery {
+                cid: &channel.cid,
+                event,
+                sender: Some((&user, privacy)),
+                personal: HashMap::new(),
+            },
+        );
+        Ok(json!({ "event": answer }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of `POST /users`.
+#[derive(Debug, Deserialize)]
+struct UsersBody {
+    /// Id → complete user object.
+    users: Map<String, Value>,
+}
+
+/// `POST /users` with a server token: replaces each user object (fields not named are removed) and may set
+/// `role`. The users' open connections get `user.updated`, so new privacy settings apply at once.
+pub async fn upsert_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    if !caller.server {
+        return Err(AppError::new(ErrorCode::NotAllowed, "POST /users needs a server token"));
+    }
+    let body: UsersBody = json_body(body)?;
+    let mut replacements = Vec::with_capacity(body.users.len());
+    for (id, user) in body.users {
+        validate_user_id(&id).map_err(|error| AppError::input(error.message()))?;
+        let Value::Object(user) = user else {
+            return Err(AppError::input("each user must be an object"));
+        };
+        if user.get("id").and_then(Value::as_str).is_some_and(|inner| inner != id) {
+            return Err(AppError::input(format!("user \"{id}\" has a different id inside")));
+        }
+        let role = user.get("role").and_then(Value::as_str).map(str::to_owned);
+        replacements.push(UserReplace { id, role, fields: writable_fields(&user) });
+    }
+    let response = blocking(&state, move |state| {
+        let stored = db(state.store.replace_users(replacements, &clock::timestamp()))?;
+        let mut users = Map::new();
+        for user in &stored {
+            let event = json!({"type": "user.updated", "user": user.own_view(), "created_at": clock::timestamp()});
+            state.hub.send_to_user(&user.id, event.to_string().into());
+            users.insert(user.id.clone(), channels::user_view(user));
+        }
+        Ok(json!({ "users": users }))
+    })
+    .await?;
+    answer(response, started)
+}
