@@ -150,6 +150,20 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
     let mut last_seen = Instant::now();
     loop {
         tokio::select! {
+            // Queued events go out before the next inbound frame is handled, so an answer to a ping is never
+            // sent ahead of events queued before the ping arrived.
+            biased;
+            outbound = outbox.recv() => match outbound {
+                Some(frame) => {
+                    if socket.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    close(&mut socket, CLOSE_GOING_AWAY, "connection dropped by the server").await;
+                    break;
+                }
+            },
             inbound = socket.recv() => match inbound {
                 Some(Ok(message)) => {
                     last_seen = Instant::now();
@@ -165,17 +179,6 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
                     }
                 }
                 Some(Err(_)) | None => break,
-            },
-            outbound = outbox.recv() => match outbound {
-                Some(frame) => {
-                    if socket.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
-                        break;
-                    }
-                }
-                None => {
-                    close(&mut socket, CLOSE_GOING_AWAY, "connection dropped by the server").await;
-                    break;
-                }
             },
             _ = tokio::time::sleep_until(last_seen + idle_timeout) => {
                 tracing::info!(%connection_id, "no frame for {idle_timeout:?}: dropping connection");

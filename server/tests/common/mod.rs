@@ -200,3 +200,94 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
 }
+
+/// A minimal HTTP/1.1 request with a JSON body: status and parsed JSON answer.
+pub async fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: {t}\r\nstream-auth-type: jwt\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response)).await.unwrap().unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.into()
+    };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+/// A connected user: its WebSocket, connection id and token.
+pub struct User {
+    pub id: String,
+    pub token: String,
+    pub connection_id: String,
+    pub socket: Client,
+}
+
+impl TestServer {
+    /// Connects `user` (a JSON object with `id`) and reads the first health check.
+    pub async fn user(&self, user: Value) -> User {
+        let id = user["id"].as_str().unwrap().to_owned();
+        let token = self.token(&id);
+        let mut socket = self.open(&user, &token).await;
+        let connection_id = socket.frame().await["connection_id"].as_str().unwrap().to_owned();
+        User { id, token, connection_id, socket }
+    }
+
+    /// A REST call as `user`, with its connection id.
+    pub async fn call(&self, user: &User, path: &str, body: Value) -> (u16, Value) {
+        let query = format!(
+            "{path}?api_key={API_KEY}&user_id={}&connection_id={}",
+            user.id, user.connection_id
+        );
+        http_json(self.addr, "POST", &query, Some(&user.token), &body.to_string()).await
+    }
+}
+
+impl User {
+    /// The next frame that is not a health check.
+    pub async fn event(&mut self) -> Value {
+        loop {
+            let frame = self.socket.frame().await;
+            if frame["type"] != "health.check" {
+                return frame;
+            }
+        }
+    }
+
+    /// Asserts no event arrives: sends a ping and expects its health check to come first (frames are ordered).
+    pub async fn assert_no_event(&mut self) {
+        self.socket.send(r#"[{"type":"health.check","client_id":"x"}]"#).await;
+        let frame = self.socket.frame().await;
+        assert_eq!(frame["type"], "health.check", "unexpected event: {frame}");
+    }
+}
