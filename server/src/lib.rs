@@ -40,6 +40,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::Auth;
 use crate::error::AppError;
@@ -128,6 +130,12 @@ pub fn app(state: AppState) -> Router {
         router = router.fallback_service(ServeDir::new(www));
     }
     router
+        // One span per request, logged at the end with status and latency.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         // `Authorization` is never covered by a `*` allow-list, so preflights get their requested headers back.
         .layer(
             CorsLayer::new()

@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "stream_chat_server=info".into()),
+                .unwrap_or_else(|_| "stream_chat_server=info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
