@@ -6,12 +6,12 @@ use alloc::borrow::ToOwned;
 use alloc::rc::Rc;
 use alloc::string::String;
 
-use js_sys::{Function, Promise, Reflect, JSON};
+use js_sys::{Function, Object, Promise, Reflect, JSON};
 use stream_chat_protocol::token::dev_token;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::client::Client;
+use crate::browser::client::{Client, Done, RestConfig};
 use crate::client::session::{ws_base_url, ConnectRequest};
 use crate::client::user::{check_token, check_user};
 use crate::client::{ChatError, SessionConfig};
@@ -110,6 +110,92 @@ export interface Unsubscribe {
   unsubscribe(): void;
 }
 
+/** Custom channel data for `client.channel(type, id, data)`; `members` on creation. */
+export interface ChannelData {
+  name?: string;
+  image?: string;
+  members?: string[];
+  [custom: string]: unknown;
+}
+
+/** A message as the server returns it. */
+export interface MessageResponse {
+  id: string;
+  text: string;
+  type: string;
+  cid: string;
+  user: UserObject;
+  created_at: string;
+  updated_at: string;
+  attachments: unknown[];
+  [field: string]: unknown;
+}
+
+/** What `sendMessage` takes; `id` is generated when absent. */
+export interface MessageInput {
+  text?: string;
+  id?: string;
+  attachments?: unknown[];
+  [custom: string]: unknown;
+}
+
+/** One member's read state. */
+export interface ReadState {
+  user: UserObject;
+  last_read: string;
+  last_read_message_id: string | null;
+  unread_messages: number;
+}
+
+/** `channel.state`: a fresh snapshot on every read. */
+export interface ChannelState {
+  messages: MessageResponse[];
+  read: Record<string, ReadState>;
+  typing: Record<string, Event>;
+  watchers: Record<string, { id: string }>;
+  watcher_count: number;
+  unreadCount: number;
+}
+
+/** The server's answer to a channel query. */
+export interface ChannelResponse {
+  channel: {
+    id: string;
+    cid: string;
+    type: string;
+    config: { typing_events: boolean; read_events: boolean; [setting: string]: unknown };
+    own_capabilities: string[];
+    [field: string]: unknown;
+  };
+  members: { user_id: string; user: UserObject; [field: string]: unknown }[];
+  messages: MessageResponse[];
+  read: ReadState[];
+  watcher_count: number;
+  watchers: { id: string }[];
+  duration: string;
+}
+
+export interface ChannelQueryOptions {
+  messages?: { limit?: number; id_lt?: string };
+  watch?: boolean;
+  state?: boolean;
+  [option: string]: unknown;
+}
+
+type Condition = string | { $in: string[] } | { $eq: string };
+export interface ChannelFilters {
+  cid?: Condition;
+  members?: Condition;
+  type?: Condition;
+}
+export type ChannelSort = Record<string, 1 | -1> | Record<string, 1 | -1>[];
+export interface ChannelOptions {
+  limit?: number;
+  offset?: number;
+  watch?: boolean;
+  message_limit?: number;
+}
+
 /** Errors the SDK rejects with. `code` and `StatusCode` follow the protocol where it has a code. */
 export interface StreamChatError extends Error {
   code?: number;
@@ -174,7 +260,15 @@ impl StreamChat {
             connect_timeout_ms: CONNECT_TIMEOUT_MS,
         };
         StreamChat {
-            client: Client::new(config, logger),
+            client: Client::new(
+                config,
+                RestConfig {
+                    base_url: base_url.clone(),
+                    api_key: key.clone(),
+                    timeout_ms: timeout,
+                },
+                logger,
+            ),
             key,
             base_url,
             timeout,
@@ -244,16 +338,7 @@ impl StreamChat {
         #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
-        let id = self.client.add_listener(kind, handler);
-        let client = Rc::downgrade(&self.client);
-        let unsubscribe = Closure::<dyn FnMut()>::new(move || {
-            if let Some(client) = client.upgrade() {
-                client.remove_listener(id);
-            }
-        })
-        .into_js_value();
-        Reflect::set(&unsubscribe, &"unsubscribe".into(), &unsubscribe)?;
-        Ok(unsubscribe)
+        subscribe(&self.client, None, kind, handler)
     }
 
     /// Removes a handler added with `on` for the same type (or for every event).
@@ -264,8 +349,39 @@ impl StreamChat {
         #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
-        self.client.remove_handler(kind.as_deref(), &handler);
+        self.client.remove_handler(None, kind.as_deref(), &handler);
         Ok(())
+    }
+
+    /// The channel object for `type` and `id` (the same object for the same cid), or for a channel known by its
+    /// members: `channel(type, {members})`. Nothing is sent until `watch()` or `query()`.
+    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    pub fn channel(
+        &self,
+        #[wasm_bindgen(js_name = channelType)] channel_type: String,
+        #[wasm_bindgen(js_name = channelIdOrData, unchecked_optional_param_type = "string | ChannelData")]
+        id_or_data: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: Option<JsValue>,
+    ) -> JsValue {
+        let id_or_data = id_or_data.unwrap_or_default();
+        let (id, data) = match id_or_data.as_string() {
+            Some(id) => (Some(id), data.unwrap_or_default()),
+            None => (None, id_or_data),
+        };
+        let client = self.client.clone();
+        self.client.channel(channel_type, id, data, |key| channel_object(client, key))
+    }
+
+    /// Channels matching `filter` (`cid`, `members`, `type` with `$in`), sorted (`{last_message_at: -1}`), with
+    /// their state; watched unless `options.watch` is false. Waits for the connection.
+    #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "Promise<Channel[]>")]
+    pub fn query_channels(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelFilters")] filter: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelSort")] sort: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        self.client.query_channels(&filter, &sort.unwrap_or_default(), &options.unwrap_or_default())
     }
 
     /// The connected user: the object given to `connectUser`, then the server's `me`.
@@ -359,6 +475,210 @@ impl StreamChat {
         let request = ConnectRequest { user_id, user_json, token };
         Ok(self.client.start_connect(user, request))
     }
+}
+
+/// A chat channel, from `client.channel(…)`. Same API as the official client's `Channel`.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Channel {
+    /// The client it belongs to.
+    client: Rc<Client>,
+    /// Its slot in the client's channel registry.
+    key: u32,
+}
+
+/// A new JS `Channel` object for slot `key`.
+pub(crate) fn channel_object(client: Rc<Client>, key: u32) -> JsValue {
+    Channel { client, key }.into()
+}
+
+#[wasm_bindgen]
+impl Channel {
+    /// Creates the channel if needed, returns its state and subscribes to its events. Waits for the connection.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn watch(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        self.client.query(self.key, &options.unwrap_or_default(), true)
+    }
+
+    /// Creates the channel if needed and returns its state, without watching unless `options.watch`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn query(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        let options = options.unwrap_or_default();
+        let watch = crate::browser::channels::get(&options, "watch").is_truthy();
+        self.client.query(self.key, &options, watch)
+    }
+
+    /// Stops watching: no more events from this channel.
+    #[wasm_bindgen(js_name = stopWatching)]
+    pub fn stop_watching(&self) -> Promise {
+        self.client.channel_call(
+            self.key,
+            "stop-watching",
+            &Object::new(),
+            true,
+            Done::StopWatching { key: self.key },
+        )
+    }
+
+    /// Sends a message. It gets a client-generated id unless it has one, so a retry never duplicates it.
+    #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn send_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        let message =
+            Object::assign(&Object::new(), &message.dyn_into::<Object>().unwrap_or_default());
+        if Reflect::get(&message, &"id".into()).map_or(true, |id| id.is_undefined() || id.is_null())
+        {
+            let _ = Reflect::set(&message, &"id".into(), &crate::browser::client::uuid().into());
+        }
+        let body = Object::assign(
+            &Object::new(),
+            &options.unwrap_or_default().dyn_into::<Object>().unwrap_or_default(),
+        );
+        let _ = Reflect::set(&body, &"message".into(), &message);
+        self.client.channel_call(self.key, "message", &body, false, Done::Plain)
+    }
+
+    /// Sends an event (`typing.start` / `typing.stop`).
+    #[wasm_bindgen(js_name = sendEvent)]
+    pub fn send_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ type: string; parent_id?: string }")]
+        event: JsValue,
+    ) -> Promise {
+        let body = Object::new();
+        let _ = Reflect::set(&body, &"event".into(), &event);
+        self.client.channel_call(self.key, "event", &body, true, Done::Plain)
+    }
+
+    /// Call on every keystroke: sends `typing.start` at most every 2 s; `typing.stop` follows about a second after
+    /// the last keystroke. Sends nothing when the user's typing indicators are off.
+    pub fn keystroke(&self) -> Promise {
+        self.client.keystroke(self.key)
+    }
+
+    /// Sends `typing.stop` now, if the user was typing.
+    #[wasm_bindgen(js_name = stopTyping)]
+    pub fn stop_typing(&self) -> Promise {
+        self.client.stop_typing(self.key)
+    }
+
+    /// Marks the channel read. With read receipts off the server keeps it to the user's own state.
+    #[wasm_bindgen(js_name = markRead)]
+    pub fn mark_read(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ message_id?: string }")] data: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        self.client.mark_read(self.key, &data.unwrap_or_default())
+    }
+
+    /// `on(type, handler)` or `on(handler)` for this channel's events; returns the unsubscribe function.
+    #[wasm_bindgen(unchecked_return_type = "Unsubscribe")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        subscribe(&self.client, Some(self.key), kind, handler)
+    }
+
+    /// Removes a handler added with `on`.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        self.client.remove_handler(Some(self.key), kind.as_deref(), &handler);
+        Ok(())
+    }
+
+    /// The channel's state now: messages (ordered, one per id), read (by user id), typing (by user id), watchers,
+    /// watcher_count and unreadCount. A fresh object on every read.
+    #[wasm_bindgen(getter, unchecked_return_type = "ChannelState")]
+    pub fn state(&self) -> JsValue {
+        self.client.channel_state(self.key)
+    }
+
+    /// Unread messages for the own user.
+    #[wasm_bindgen(js_name = countUnread)]
+    pub fn count_unread(&self) -> u32 {
+        let state = self.client.channel_state(self.key);
+        crate::browser::channels::number(&state, "unreadCount").unwrap_or(0)
+    }
+
+    /// `type:id`, once the id is known.
+    #[wasm_bindgen(getter)]
+    pub fn cid(&self) -> Option<String> {
+        self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.cid())
+    }
+
+    /// The channel id, once known.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> Option<String> {
+        self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.id.clone())
+    }
+
+    /// The channel type.
+    #[wasm_bindgen(getter, js_name = type)]
+    pub fn kind(&self) -> Option<String> {
+        self.client.state.borrow_mut().slot(self.key).map(|slot| slot.kind.clone())
+    }
+
+    /// Whether `watch()` or `query()` succeeded.
+    #[wasm_bindgen(getter)]
+    pub fn initialized(&self) -> bool {
+        self.client.state.borrow_mut().slot(self.key).is_some_and(|slot| slot.initialized)
+    }
+
+    /// The server's channel object: custom data, `config`, `own_capabilities`.
+    #[wasm_bindgen(getter)]
+    pub fn data(&self) -> JsValue {
+        self.client
+            .state
+            .borrow_mut()
+            .slot(self.key)
+            .map_or(JsValue::UNDEFINED, |slot| slot.channel.clone())
+    }
+}
+
+/// Registers a handler on the client (`channel` `None`) or a channel; returns a function that removes it and
+/// also has an `unsubscribe` method, as the official client's return value does.
+fn subscribe(
+    client: &Rc<Client>,
+    channel: Option<u32>,
+    kind: Option<String>,
+    handler: Function,
+) -> Result<JsValue, JsValue> {
+    let id = client.add_listener(channel, kind, handler);
+    let client = Rc::downgrade(client);
+    let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+        if let Some(client) = client.upgrade() {
+            client.remove_listener(channel, id);
+        }
+    })
+    .into_js_value();
+    Reflect::set(&unsubscribe, &"unsubscribe".into(), &unsubscribe)?;
+    Ok(unsubscribe)
 }
 
 /// `(type, handler)` or `(handler)` → the type (`None` for every event) and the handler.

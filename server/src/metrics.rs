@@ -24,6 +24,8 @@ pub struct Metrics {
     pub connect_errors: IntCounterVec,
     /// Messages stored (retries with a known id not counted).
     pub messages_sent: IntCounter,
+    /// Channel events (typing) received from clients, by type, before privacy filtering.
+    pub events_received: IntCounterVec,
     /// Event frames queued to connections by fan-out.
     pub events_fanned_out: IntCounter,
     /// How long one fan-out takes, from publish to every outbox.
@@ -72,6 +74,11 @@ impl Metrics {
             ),
             messages_sent: IntCounter::new("chat_messages_sent_total", "Messages stored")
                 .expect("valid metric"),
+            events_received: by(
+                "chat_events_received_total",
+                "Channel events sent by clients",
+                "type",
+            ),
             events_fanned_out: IntCounter::new(
                 "chat_events_fanned_out_total",
                 "Event frames queued to connections",
@@ -96,10 +103,14 @@ impl Metrics {
         r.register(Box::new(metrics.connect_attempts.clone())).expect("unique metric");
         r.register(Box::new(metrics.connect_errors.clone())).expect("unique metric");
         r.register(Box::new(metrics.messages_sent.clone())).expect("unique metric");
+        r.register(Box::new(metrics.events_received.clone())).expect("unique metric");
         r.register(Box::new(metrics.events_fanned_out.clone())).expect("unique metric");
         r.register(Box::new(metrics.fanout_seconds.clone())).expect("unique metric");
         r.register(Box::new(metrics.active_channels.clone())).expect("unique metric");
         // Show both transports from the start, so a scrape never misses a series.
+        for kind in ["typing.start", "typing.stop"] {
+            metrics.events_received.with_label_values(&[kind]);
+        }
         for transport in ["websocket", "longpoll"] {
             metrics.connections.with_label_values(&[transport]);
             metrics.connections_opened.with_label_values(&[transport]);

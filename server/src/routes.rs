@@ -461,6 +461,7 @@ pub async fn send_event(
             "event type \"{event_type}\" is not supported: send typing.start or typing.stop"
         )));
     }
+    state.metrics.events_received.with_label_values(&[&event_type]).inc();
     let parent_id = sent.get("parent_id").and_then(Value::as_str).map(str::to_owned);
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;

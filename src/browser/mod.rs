@@ -2,8 +2,11 @@
 //! provider answers) only send a [`Signal`] through an [`inbox::Port`]; one session loop ([`client::Client`])
 //! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
+pub mod channels;
 pub mod client;
+mod http;
 mod inbox;
+mod listeners;
 mod socket;
 mod timers;
 
@@ -23,4 +26,15 @@ pub enum Signal {
         /// The frame's text.
         text: String,
     },
+    /// REST call `request` was answered (`status` 0: the network failed or it timed out, `body` is the error).
+    Response {
+        /// The call.
+        request: u32,
+        /// The HTTP status.
+        status: u16,
+        /// The parsed JSON body.
+        body: wasm_bindgen::JsValue,
+    },
+    /// Time to expire remote typing and stop the own typing that went quiet.
+    Clean,
 }

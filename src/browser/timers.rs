@@ -24,11 +24,20 @@ extern "C" {
 
 /// A running timeout; cancelled when dropped.
 #[derive(Debug)]
-struct Timeout {
+pub struct Timeout {
     /// The handle `setTimeout` returned.
     id: JsValue,
     /// The callback; must live until the timeout fires or is cancelled.
     _callback: Closure<dyn FnMut()>,
+}
+
+impl Timeout {
+    /// Calls `callback` in `ms` milliseconds unless dropped first.
+    pub fn new(ms: u32, callback: Box<dyn FnMut()>) -> Timeout {
+        let callback = Closure::wrap(callback);
+        let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
+        Timeout { id, _callback: callback }
+    }
 }
 
 impl Drop for Timeout {
@@ -58,10 +67,8 @@ impl Timers {
     /// Arms `timer` to fire in `ms` milliseconds, replacing a running one.
     pub fn start(&mut self, timer: Timer, ms: u32, port: &Port) {
         let port = port.clone();
-        let callback: Closure<dyn FnMut()> =
-            Closure::wrap(Box::new(move || port.send(Signal::Input(Input::Timer(timer)))));
-        let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
-        self.slots[slot(timer)] = Some(Timeout { id, _callback: callback });
+        let fire = Box::new(move || port.send(Signal::Input(Input::Timer(timer))));
+        self.slots[slot(timer)] = Some(Timeout::new(ms, fire));
     }
 
     /// Disarms `timer` if it is running.

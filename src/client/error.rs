@@ -37,6 +37,15 @@ pub enum ChatError {
     },
     /// `disconnectUser()` was called while this was pending.
     Disconnected,
+    /// A call that needs a connection was made before `connectUser()`.
+    NotConnected,
+    /// A REST call failed at the network level or timed out.
+    Network(String),
+    /// A channel call was made before `watch()` or `query()`.
+    NotInitialized {
+        /// The channel.
+        cid: String,
+    },
 }
 
 impl ChatError {
@@ -52,7 +61,10 @@ impl ChatError {
             | ChatError::TokenProvider(_) => ErrorCode::Authentication.code(),
             ChatError::Server(body) => body.code,
             ChatError::ConnectTimeout { .. } => 23,
-            ChatError::Disconnected => return None,
+            ChatError::Disconnected
+            | ChatError::NotConnected
+            | ChatError::NotInitialized { .. }
+            | ChatError::Network(_) => return None,
         })
     }
 
@@ -66,7 +78,10 @@ impl ChatError {
             | ChatError::TokenProvider(_) => 401,
             ChatError::Server(body) => body.status_code,
             ChatError::ConnectTimeout { .. } => 408,
-            ChatError::Disconnected => return None,
+            ChatError::Disconnected
+            | ChatError::NotConnected
+            | ChatError::NotInitialized { .. }
+            | ChatError::Network(_) => return None,
         })
     }
 
@@ -113,6 +128,13 @@ impl ChatError {
             }
             ChatError::Disconnected => {
                 "Connection was closed because disconnectUser() was called".into()
+            }
+            ChatError::NotConnected => "Call connectUser() before this call".into(),
+            ChatError::Network(reason) => "network error: ".to_string() + reason,
+            ChatError::NotInitialized { cid } => {
+                "Channel ".to_string()
+                    + cid
+                    + " hasn't been initialized yet. Make sure to call .watch() or .query()"
             }
         }
     }

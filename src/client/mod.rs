@@ -2,6 +2,7 @@
 //! layer feeds it inputs and carries out the effects it returns.
 
 pub mod backoff;
+pub mod channel;
 pub mod error;
 pub mod id;
 pub mod json;

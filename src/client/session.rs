@@ -154,6 +154,20 @@ pub enum Input {
     Online,
     /// `disconnectUser()`. The browser layer rejects a pending `connectUser` itself, at once.
     Disconnect,
+    /// A REST call wants to go out; it waits for the connection when there is none yet.
+    Submit {
+        /// The browser layer's number for the call.
+        request: u32,
+    },
+    /// A REST call was answered; `expired` when the answer was error code 40 (token expired).
+    Answered {
+        /// The call.
+        request: u32,
+        /// The token had expired.
+        expired: bool,
+    },
+    /// The channels were re-queried after a reconnect.
+    Recovered,
 }
 
 /// Events the SDK emits itself, not from the server.
@@ -202,6 +216,29 @@ pub enum Effect {
     Emit(LocalEvent),
     /// Settle the pending `connectUser` promise: resolve it with the frame being handled, or reject it.
     Settle(Result<(), ChatError>),
+    /// Send REST call `request` now, with this connection id and token.
+    Fetch {
+        /// The call.
+        request: u32,
+        /// The connection it belongs to.
+        connection_id: Option<String>,
+        /// The token for the `Authorization` header.
+        token: String,
+    },
+    /// Settle REST call `request` with the answer it got.
+    Finish {
+        /// The call.
+        request: u32,
+    },
+    /// Reject REST call `request`.
+    Fail {
+        /// The call.
+        request: u32,
+        /// Why.
+        error: ChatError,
+    },
+    /// A reconnect succeeded: re-query the active channels, then report [`Input::Recovered`].
+    Recover,
 }
 
 /// Randomness the session needs; the browser layer backs it with `crypto`, tests with fixed values.
@@ -246,6 +283,12 @@ pub struct Session {
     token_request: (u32, bool),
     /// Whether a code-40 refresh was already tried for the current attempt.
     refreshed: bool,
+    /// REST calls waiting for the connection, in submission order.
+    queued: Vec<u32>,
+    /// REST calls waiting for a refreshed token.
+    parked: Vec<u32>,
+    /// REST calls already retried once after a refresh.
+    retried: Vec<u32>,
 }
 
 impl Session {
@@ -261,6 +304,9 @@ impl Session {
             failures: 0,
             token_request: (0, false),
             refreshed: false,
+            queued: Vec::new(),
+            parked: Vec::new(),
+            retried: Vec::new(),
         }
     }
 
@@ -317,9 +363,55 @@ impl Session {
                     fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
                 }
             }
-            Input::Disconnect => self.reset(&mut fx),
+            Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
+            Input::Submit { request } => match self.state {
+                State::Open { .. } => self.fetch(request, &mut fx),
+                State::Connecting | State::Reconnecting => self.queued.push(request),
+                State::Idle | State::Closed => {
+                    fx.push(Effect::Fail { request, error: ChatError::NotConnected })
+                }
+            },
+            Input::Answered { request, expired } => {
+                if expired && self.has_token_provider && !self.retried.contains(&request) {
+                    self.retried.push(request);
+                    self.parked.push(request);
+                    self.request_token(&mut fx);
+                } else {
+                    self.retried.retain(|r| *r != request);
+                    fx.push(Effect::Finish { request });
+                }
+            }
+            Input::Recovered => {
+                if matches!(self.state, State::Open { .. }) {
+                    fx.push(Effect::Emit(LocalEvent::ConnectionRecovered));
+                }
+            }
         }
         fx
+    }
+
+    /// `Fetch` for `request` with the current connection and token.
+    fn fetch(&self, request: u32, fx: &mut Vec<Effect>) {
+        let token = self.user.as_ref().and_then(|user| user.token.clone()).unwrap_or_default();
+        let connection_id = self.connection_id().map(String::from);
+        fx.push(Effect::Fetch { request, connection_id, token });
+    }
+
+    /// Asks the provider for a token unless a request is already out (one refresh shared by every caller).
+    fn request_token(&mut self, fx: &mut Vec<Effect>) {
+        if !self.token_request.1 {
+            self.token_request = (self.token_request.0.wrapping_add(1), true);
+            fx.push(Effect::LoadToken { request: self.token_request.0 });
+        }
+    }
+
+    /// Rejects every waiting REST call with `error` and resets the session (disconnect, or a failed connect).
+    fn fail_requests(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
+        self.reset(fx);
+        for request in self.queued.drain(..).chain(self.parked.drain(..)) {
+            fx.push(Effect::Fail { request, error: error.clone() });
+        }
+        self.retried.clear();
     }
 
     /// Marks that the next `connect` gets its token from a provider.
@@ -357,9 +449,7 @@ impl Session {
     fn attempt(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
         let Some(user) = &self.user else { return };
         if user.token.is_none() {
-            self.token_request = (self.token_request.0.wrapping_add(1), true);
-            fx.push(Effect::LoadToken { request: self.token_request.0 });
-            return;
+            return self.request_token(fx);
         }
         let url = self.connect_url(user, &entropy.uuid());
         self.socket = self.socket.wrapping_add(1);
@@ -386,6 +476,23 @@ impl Session {
             }
             (Err(reason), State::Connecting) => self.fail(ChatError::TokenProvider(reason), fx),
             (Err(_), State::Reconnecting) => self.retry_later(fx, entropy),
+            // A refresh for REST calls that got code 40: retry them once with the new token.
+            (Ok(token), State::Open { .. }) => {
+                if let Some(user) = &mut self.user {
+                    user.token = Some(token);
+                }
+                for request in core::mem::take(&mut self.parked) {
+                    self.fetch(request, fx);
+                }
+            }
+            (Err(reason), State::Open { .. }) => {
+                for request in self.parked.drain(..) {
+                    fx.push(Effect::Fail {
+                        request,
+                        error: ChatError::TokenProvider(reason.clone()),
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -412,11 +519,11 @@ impl Session {
                 if is_health_check {
                     fx.push(Effect::StartTimer(Timer::Ping, PING_INTERVAL_MS));
                 }
-                fx.push(if recovering {
-                    Effect::Emit(LocalEvent::ConnectionRecovered)
-                } else {
-                    Effect::Settle(Ok(()))
-                });
+                fx.push(if recovering { Effect::Recover } else { Effect::Settle(Ok(())) });
+                // Calls that waited for the connection go out now, in order.
+                for request in core::mem::take(&mut self.queued) {
+                    self.fetch(request, fx);
+                }
             }
             State::Open { .. } => {
                 fx.push(Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS));
@@ -521,9 +628,10 @@ impl Session {
         fx.push(Effect::StartTimer(Timer::Retry, retry_interval(self.failures, entropy.random())));
     }
 
-    /// `connectUser` failed: reject it and forget the user, as `disconnectUser` would.
+    /// `connectUser` failed: reject it and every call waiting for it, and forget the user, as `disconnectUser`
+    /// would.
     fn fail(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
-        self.reset(fx);
+        self.fail_requests(error.clone(), fx);
         fx.push(Effect::Settle(Err(error)));
     }
 

@@ -159,8 +159,12 @@ fn lost_connection_reconnects_with_backoff_and_recovers() {
     let fx = frame(&mut s, 4, health_check("c2"));
     assert_eq!(s.connection_id(), Some("c2"));
     assert!(fx.contains(&Effect::Emit(LocalEvent::ConnectionChanged { online: true })));
-    assert_eq!(fx.last(), Some(&Effect::Emit(LocalEvent::ConnectionRecovered)));
+    assert_eq!(fx.last(), Some(&Effect::Recover), "the browser layer re-queries channels first");
     assert!(!fx.iter().any(|e| matches!(e, Effect::Settle(_))));
+    assert_eq!(
+        s.handle(Input::Recovered, &mut Fixed),
+        vec![Effect::Emit(LocalEvent::ConnectionRecovered)]
+    );
     // Backoff starts over after a success.
     assert_eq!(retry_after(&closed(&mut s, 4, 1006)), Some(250));
 }
@@ -293,4 +297,108 @@ fn ws_base_url_follows_the_official_derivation() {
     assert_eq!(ws_base_url("https://chat.stream-io-api.com"), "wss://chat.stream-io-api.com");
     assert_eq!(ws_base_url("http://127.0.0.1:8080"), "ws://127.0.0.1:8080");
     assert_eq!(ws_base_url("http://localhost:3030"), "ws://localhost:8800");
+}
+
+fn fetches(effects: &[Effect]) -> Vec<u32> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Fetch { request, .. } => Some(*request),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn calls_before_the_connection_wait_and_go_in_order() {
+    let mut s = session();
+    assert_eq!(
+        s.handle(Input::Submit { request: 9 }, &mut Fixed),
+        vec![Effect::Fail { request: 9, error: ChatError::NotConnected }],
+        "before connectUser there is nothing to wait for"
+    );
+    connect(&mut s, Some("token"));
+    for request in [1, 2, 3] {
+        assert!(s.handle(Input::Submit { request }, &mut Fixed).is_empty());
+    }
+    let fx = frame(&mut s, 1, health_check("c1"));
+    assert_eq!(fetches(&fx), [1, 2, 3]);
+    let settle = fx.iter().position(|e| matches!(e, Effect::Settle(_))).unwrap();
+    let first = fx.iter().position(|e| matches!(e, Effect::Fetch { .. })).unwrap();
+    assert!(settle < first, "connectUser settles before the queued calls go");
+    assert!(fx.contains(&Effect::Fetch {
+        request: 1,
+        connection_id: Some("c1".into()),
+        token: "token".into()
+    }));
+    // Once open, calls go at once.
+    assert_eq!(fetches(&s.handle(Input::Submit { request: 4 }, &mut Fixed)), [4]);
+}
+
+#[test]
+fn calls_while_reconnecting_wait_for_the_reconnect() {
+    let mut s = open_session();
+    closed(&mut s, 1, 1006);
+    assert!(s.handle(Input::Submit { request: 7 }, &mut Fixed).is_empty());
+    timer(&mut s, Timer::Retry);
+    assert_eq!(fetches(&frame(&mut s, 2, health_check("c2"))), [7]);
+}
+
+#[test]
+fn a_failed_connect_rejects_the_waiting_calls_with_its_error() {
+    let mut s = session();
+    connect(&mut s, Some("token"));
+    s.handle(Input::Submit { request: 1 }, &mut Fixed);
+    let body = ErrorBody::new(stream_chat_protocol::ErrorCode::TokenSignatureInvalid, "bad");
+    let fx = frame(&mut s, 1, Frame { error: Some(body.clone()), ..Frame::default() });
+    assert!(fx.contains(&Effect::Fail { request: 1, error: ChatError::Server(body) }));
+}
+
+#[test]
+fn disconnect_rejects_the_waiting_calls() {
+    let mut s = session();
+    connect(&mut s, Some("token"));
+    s.handle(Input::Submit { request: 1 }, &mut Fixed);
+    let fx = s.handle(Input::Disconnect, &mut Fixed);
+    assert!(fx.contains(&Effect::Fail { request: 1, error: ChatError::Disconnected }));
+}
+
+#[test]
+fn expired_token_on_rest_refreshes_once_for_everyone_and_retries_once() {
+    let mut s = session();
+    s.use_token_provider(true);
+    connect(&mut s, None);
+    let token = stream_chat_protocol::token::dev_token("alice");
+    s.handle(Input::TokenLoaded { request: 1, result: Ok(token.clone()) }, &mut Fixed);
+    frame(&mut s, 1, health_check("c1"));
+    // Two calls fail with code 40 at the same time: one refresh.
+    let fx = s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::LoadToken { request: 2 }]);
+    assert!(s.handle(Input::Answered { request: 6, expired: true }, &mut Fixed).is_empty());
+    let fresh = token.replace("==", "");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(fresh.clone()) }, &mut Fixed);
+    assert_eq!(fetches(&fx), [5, 6]);
+    assert!(fx.contains(&Effect::Fetch {
+        request: 5,
+        connection_id: Some("c1".into()),
+        token: fresh
+    }));
+    // A second code 40 for the same call is final.
+    assert_eq!(
+        s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed),
+        vec![Effect::Finish { request: 5 }]
+    );
+    assert_eq!(
+        s.handle(Input::Answered { request: 6, expired: false }, &mut Fixed),
+        vec![Effect::Finish { request: 6 }]
+    );
+}
+
+#[test]
+fn without_a_provider_code_40_is_final() {
+    let mut s = open_session();
+    assert_eq!(
+        s.handle(Input::Answered { request: 1, expired: true }, &mut Fixed),
+        vec![Effect::Finish { request: 1 }]
+    );
 }

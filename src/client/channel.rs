@@ -1,0 +1,285 @@
+//! A channel's state as the SDK keeps it, sans I/O: message order and de-duplication, the read map, remote
+//! typing with its 7 s expiry, watchers and the own unread count, merged from query results and events
+//! (PROTOCOL.md §6.6, §6.9). Full objects stay in JS; this keeps the keys and the rules.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// How long a remote `typing.start` counts without a `typing.stop`, in milliseconds.
+pub const TYPING_EXPIRY_MS: f64 = 7_000.0;
+
+/// What ordering needs of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageKey {
+    /// The message id; one entry per id.
+    pub id: String,
+    /// RFC 3339, which sorts as text for the server's fixed-width timestamps.
+    pub created_at: String,
+}
+
+/// One member's read state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// Whose.
+    pub user_id: String,
+    /// When they last read.
+    pub last_read: String,
+    /// The last message they read.
+    pub last_read_message_id: Option<String>,
+    /// Messages since.
+    pub unread_messages: u32,
+}
+
+/// The parts of a channel query answer the state is rebuilt from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Messages, any order.
+    pub messages: Vec<MessageKey>,
+    /// Read states the server let this user see.
+    pub read: Vec<Read>,
+    /// Watching users.
+    pub watchers: Vec<String>,
+    /// How many users watch.
+    pub watcher_count: u32,
+}
+
+/// A server event, as the state needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `message.new` from `user_id`.
+    MessageNew {
+        /// The message.
+        message: MessageKey,
+        /// The sender.
+        user_id: String,
+        /// A thread reply not shown in the channel: no read bookkeeping.
+        thread_only: bool,
+    },
+    /// `typing.start`.
+    TypingStart {
+        /// Who.
+        user_id: String,
+    },
+    /// `typing.stop`.
+    TypingStop {
+        /// Who.
+        user_id: String,
+    },
+    /// `message.read`.
+    MessageRead {
+        /// Who.
+        user_id: String,
+        /// When.
+        created_at: String,
+        /// Up to which message.
+        last_read_message_id: Option<String>,
+    },
+    /// `user.watching.start`.
+    WatchingStart {
+        /// Who.
+        user_id: String,
+    },
+    /// `user.watching.stop`.
+    WatchingStop {
+        /// Who.
+        user_id: String,
+    },
+    /// Anything else; only its `watcher_count` matters.
+    Other,
+}
+
+/// One channel's state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelState {
+    /// Messages oldest first, one per id.
+    pub messages: Vec<MessageKey>,
+    /// Read states, one per user.
+    pub read: Vec<Read>,
+    /// Users typing now, with when their `typing.start` arrived (ms).
+    pub typing: Vec<(String, f64)>,
+    /// Watching users.
+    pub watchers: Vec<String>,
+    /// How many users watch.
+    pub watcher_count: u32,
+    /// Unread messages for the own user.
+    pub unread_count: u32,
+}
+
+impl ChannelState {
+    /// Rebuilds from a query answer. Messages newer than the snapshot's newest (received while the query was in
+    /// flight, e.g. during recovery) are kept, so nothing is lost or duplicated.
+    pub fn apply_snapshot(&mut self, snapshot: Snapshot, own_user: &str) {
+        let newest = snapshot
+            .messages
+            .iter()
+            .map(|m| m.created_at.as_str())
+            .max()
+            .map(String::from)
+            .unwrap_or_default();
+        let mut later: Vec<MessageKey> =
+            self.messages.drain(..).filter(|m| m.created_at.as_str() > newest.as_str()).collect();
+        self.messages.clear();
+        for message in snapshot.messages.into_iter().chain(later.drain(..)) {
+            self.insert_message(message);
+        }
+        self.unread_count = snapshot
+            .read
+            .iter()
+            .find(|r| r.user_id == own_user)
+            .map_or(self.unread_count, |r| r.unread_messages);
+        self.read = snapshot.read;
+        self.watchers = snapshot.watchers;
+        self.watcher_count = snapshot.watcher_count;
+    }
+
+    /// Applies an event received at `now_ms`; `watcher_count` is the event's, when it has one. Returns whether a
+    /// message was added (false for a duplicate).
+    pub fn apply_event(
+        &mut self,
+        event: Event,
+        watcher_count: Option<u32>,
+        own_user: &str,
+        now_ms: f64,
+    ) -> bool {
+        if let Some(count) = watcher_count {
+            self.watcher_count = count;
+        }
+        match event {
+            Event::MessageNew { message, user_id, thread_only } => {
+                let created_at = message.created_at.clone();
+                let message_id = message.id.clone();
+                if !self.insert_message(message) {
+                    return false;
+                }
+                self.typing.retain(|(typing, _)| *typing != user_id);
+                if !thread_only && user_id != own_user {
+                    for read in self.read.iter_mut().filter(|r| r.user_id != user_id) {
+                        read.unread_messages += 1;
+                    }
+                    self.unread_count += 1;
+                }
+                // The sender has read up to its own message; only for senders whose read state the server shows
+                // (a user with read receipts off is never added to others' read map).
+                if let Some(read) =
+                    self.read.iter_mut().find(|r| !thread_only && r.user_id == user_id)
+                {
+                    *read = Read {
+                        user_id,
+                        last_read: created_at,
+                        last_read_message_id: Some(message_id),
+                        unread_messages: 0,
+                    };
+                }
+                return true;
+            }
+            Event::TypingStart { user_id } => {
+                self.typing.retain(|(typing, _)| *typing != user_id);
+                self.typing.push((user_id, now_ms));
+            }
+            Event::TypingStop { user_id } => self.typing.retain(|(typing, _)| *typing != user_id),
+            Event::MessageRead { user_id, created_at, last_read_message_id } => {
+                if user_id == own_user {
+                    self.unread_count = 0;
+                }
+                self.set_read(Read {
+                    user_id,
+                    last_read: created_at,
+                    last_read_message_id,
+                    unread_messages: 0,
+                });
+            }
+            Event::WatchingStart { user_id } => {
+                if !self.watchers.contains(&user_id) {
+                    self.watchers.push(user_id);
+                }
+            }
+            Event::WatchingStop { user_id } => self.watchers.retain(|w| *w != user_id),
+            Event::Other => {}
+        }
+        false
+    }
+
+    /// Removes typing entries older than the expiry; returns who stopped, for local `typing.stop` events.
+    pub fn expire_typing(&mut self, now_ms: f64) -> Vec<String> {
+        let mut expired = Vec::new();
+        self.typing.retain(|(user, since)| {
+            let keep = now_ms - since < TYPING_EXPIRY_MS;
+            if !keep {
+                expired.push(user.clone());
+            }
+            keep
+        });
+        expired
+    }
+
+    /// Inserts in `created_at` order (after equal ones); `false` when the id is already there.
+    fn insert_message(&mut self, message: MessageKey) -> bool {
+        if self.messages.iter().any(|m| m.id == message.id) {
+            return false;
+        }
+        let at = self
+            .messages
+            .iter()
+            .rposition(|m| m.created_at <= message.created_at)
+            .map_or(0, |at| at + 1);
+        self.messages.insert(at, message);
+        true
+    }
+
+    fn set_read(&mut self, read: Read) {
+        match self.read.iter_mut().find(|r| r.user_id == read.user_id) {
+            Some(existing) => *existing = read,
+            None => self.read.push(read),
+        }
+    }
+}
+
+/// The own user's typing in one channel: at most one `typing.start` every 2 s while typing, and a `typing.stop`
+/// about 1–1.5 s after the last keystroke (the official client's timing, PROTOCOL.md §6.4).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Typing {
+    /// When the last keystroke happened.
+    last_keystroke: Option<f64>,
+    /// When the last `typing.start` was sent.
+    last_start: Option<f64>,
+}
+
+/// How long after a `typing.start` the next one may go, in milliseconds.
+pub const TYPING_START_INTERVAL_MS: f64 = 2_000.0;
+/// How long after the last keystroke typing counts as stopped, in milliseconds.
+pub const TYPING_STOP_AFTER_MS: f64 = 1_000.0;
+
+impl Typing {
+    /// A keystroke at `now`: whether to send `typing.start`.
+    pub fn keystroke(&mut self, now: f64) -> bool {
+        self.last_keystroke = Some(now);
+        let send = self.last_start.is_none_or(|at| now - at > TYPING_START_INTERVAL_MS);
+        if send {
+            self.last_start = Some(now);
+        }
+        send
+    }
+
+    /// An explicit stop: whether to send `typing.stop` (only while typing).
+    pub fn stop(&mut self) -> bool {
+        let typing = self.last_keystroke.is_some();
+        *self = Typing::default();
+        typing
+    }
+
+    /// The periodic check at `now`: whether typing stopped by itself, so `typing.stop` must go.
+    pub fn tick(&mut self, now: f64) -> bool {
+        if self.last_keystroke.is_some_and(|at| now - at > TYPING_STOP_AFTER_MS) {
+            return self.stop();
+        }
+        false
+    }
+
+    /// Whether the own user is typing here.
+    pub fn is_typing(&self) -> bool {
+        self.last_keystroke.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! Channel state merges and typing timing, driven with explicit times (no clock).
+
+use super::*;
+use alloc::string::ToString;
+use alloc::vec;
+
+fn key(id: &str, at: &str) -> MessageKey {
+    MessageKey { id: id.into(), created_at: at.into() }
+}
+
+fn new(id: &str, at: &str, user: &str) -> Event {
+    Event::MessageNew { message: key(id, at), user_id: user.into(), thread_only: false }
+}
+
+fn ids(state: &ChannelState) -> Vec<&str> {
+    state.messages.iter().map(|m| m.id.as_str()).collect()
+}
+
+fn read(user: &str, unread: u32) -> Read {
+    Read {
+        user_id: user.into(),
+        last_read: "t0".into(),
+        last_read_message_id: None,
+        unread_messages: unread,
+    }
+}
+
+#[test]
+fn messages_are_ordered_and_deduplicated() {
+    let mut state = ChannelState::default();
+    assert!(state.apply_event(new("b", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
+    assert!(state.apply_event(new("a", "2026-01-01T00:00:01.000Z", "bob"), None, "alice", 0.0));
+    assert!(state.apply_event(new("c", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
+    assert!(!state.apply_event(new("b", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
+    assert_eq!(ids(&state), ["a", "b", "c"]);
+    assert_eq!(state.unread_count, 3, "a duplicate counts once");
+}
+
+#[test]
+fn snapshot_replaces_state_and_keeps_later_messages() {
+    let mut state = ChannelState::default();
+    state.apply_event(new("old", "2026-01-01T00:00:01.000Z", "bob"), None, "alice", 0.0);
+    state.apply_event(new("live", "2026-01-01T00:00:09.000Z", "bob"), None, "alice", 0.0);
+    let snapshot = Snapshot {
+        messages: vec![
+            key("s2", "2026-01-01T00:00:05.000Z"),
+            key("s1", "2026-01-01T00:00:04.000Z"),
+        ],
+        read: vec![read("alice", 2), read("bob", 0)],
+        watchers: vec!["bob".into()],
+        watcher_count: 2,
+    };
+    state.apply_snapshot(snapshot, "alice");
+    assert_eq!(
+        ids(&state),
+        ["s1", "s2", "live"],
+        "the message newer than the snapshot is kept, the old one is not"
+    );
+    assert_eq!((state.unread_count, state.watcher_count), (2, 2));
+    assert_eq!(state.watchers, ["bob"]);
+    // The same snapshot again (a second recovery) duplicates nothing.
+    let again = Snapshot {
+        messages: vec![
+            key("s1", "2026-01-01T00:00:04.000Z"),
+            key("live", "2026-01-01T00:00:09.000Z"),
+        ],
+        ..Snapshot::default()
+    };
+    state.apply_snapshot(again, "alice");
+    assert_eq!(ids(&state), ["s1", "live"]);
+}
+
+#[test]
+fn new_messages_update_reads_like_the_official_client() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(
+        Snapshot { read: vec![read("alice", 0), read("bob", 0)], ..Snapshot::default() },
+        "alice",
+    );
+    state.apply_event(new("m1", "t1", "bob"), Some(2), "alice", 0.0);
+    let alice = state.read.iter().find(|r| r.user_id == "alice").unwrap();
+    let bob = state.read.iter().find(|r| r.user_id == "bob").unwrap();
+    assert_eq!((alice.unread_messages, bob.unread_messages), (1, 0));
+    assert_eq!(bob.last_read_message_id.as_deref(), Some("m1"));
+    assert_eq!((state.unread_count, state.watcher_count), (1, 2));
+    // Own messages do not count as unread.
+    state.apply_event(new("m2", "t2", "alice"), None, "alice", 0.0);
+    assert_eq!(state.unread_count, 1);
+    // Reading resets the reader.
+    let own_read = Event::MessageRead {
+        user_id: "alice".into(),
+        created_at: "t3".into(),
+        last_read_message_id: Some("m2".into()),
+    };
+    state.apply_event(own_read, None, "alice", 0.0);
+    assert_eq!(state.unread_count, 0);
+    let alice = state.read.iter().find(|r| r.user_id == "alice").unwrap();
+    assert_eq!((alice.unread_messages, alice.last_read.as_str()), (0, "t3"));
+}
+
+#[test]
+fn a_sender_missing_from_the_read_map_is_not_added() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(Snapshot { read: vec![read("bob", 0)], ..Snapshot::default() }, "bob");
+    state.apply_event(new("m1", "t1", "alice"), None, "bob", 0.0);
+    assert_eq!(state.read.iter().map(|r| r.user_id.as_str()).collect::<Vec<_>>(), ["bob"]);
+}
+
+#[test]
+fn remote_typing_expires_after_7_seconds() {
+    let mut state = ChannelState::default();
+    state.apply_event(Event::TypingStart { user_id: "bob".into() }, None, "alice", 1_000.0);
+    state.apply_event(Event::TypingStart { user_id: "carol".into() }, None, "alice", 5_000.0);
+    assert_eq!(state.expire_typing(7_999.0), Vec::<String>::new());
+    assert_eq!(state.expire_typing(8_000.0), vec!["bob".to_string()]);
+    assert_eq!(state.typing.len(), 1);
+    state.apply_event(Event::TypingStop { user_id: "carol".into() }, None, "alice", 6_000.0);
+    assert!(state.typing.is_empty());
+    // A message from a typing user ends their typing.
+    state.apply_event(Event::TypingStart { user_id: "bob".into() }, None, "alice", 9_000.0);
+    state.apply_event(new("m", "t", "bob"), None, "alice", 9_100.0);
+    assert!(state.typing.is_empty());
+}
+
+#[test]
+fn keystrokes_send_at_most_one_start_every_2_seconds() {
+    let mut typing = Typing::default();
+    assert!(typing.keystroke(0.0));
+    assert!(!typing.keystroke(500.0));
+    assert!(!typing.keystroke(2_000.0));
+    assert!(typing.keystroke(2_001.0));
+    assert!(typing.is_typing());
+}
+
+#[test]
+fn typing_stops_by_itself_a_second_after_the_last_keystroke() {
+    let mut typing = Typing::default();
+    typing.keystroke(0.0);
+    typing.keystroke(800.0);
+    assert!(!typing.tick(1_500.0));
+    assert!(typing.tick(1_801.0));
+    assert!(!typing.tick(2_500.0), "stops once");
+    assert!(typing.keystroke(3_000.0), "a new burst starts again at once");
+    assert!(typing.stop());
+    assert!(!typing.stop());
+}
+
+#[test]
+fn watchers_follow_watching_events() {
+    let mut state = ChannelState::default();
+    state.apply_event(Event::WatchingStart { user_id: "bob".into() }, Some(1), "alice", 0.0);
+    state.apply_event(Event::WatchingStart { user_id: "bob".into() }, Some(1), "alice", 0.0);
+    assert_eq!((state.watchers.len(), state.watcher_count), (1, 1));
+    state.apply_event(Event::WatchingStop { user_id: "bob".into() }, Some(0), "alice", 0.0);
+    assert_eq!((state.watchers.len(), state.watcher_count), (0, 0));
+}

@@ -1,0 +1,322 @@
+//! Channels in headless Chromium with two clients in one page against the real server (`CHAT_SERVER_URL`):
+//! messages, typing and reads reach the other client's handlers and state; privacy settings keep typing requests
+//! in the browser and read state away from others; calls made before the connection wait for it; bad input
+//! rejects with the protocol's code. Everything goes through the JS-facing methods.
+
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use stream_chat_wasm::StreamChat;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: &str = match option_env!("CHAT_SERVER_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8080",
+};
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        Reflect::set(&object, &(*key).into(), value).unwrap();
+    }
+    object.into()
+}
+
+fn get(value: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(value.clone(), |value, key| {
+        if value.is_object() {
+            Reflect::get(&value, &key.into()).unwrap()
+        } else {
+            JsValue::UNDEFINED
+        }
+    })
+}
+
+/// Calls `target[method](...args)`.
+fn call(target: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
+    let function: Function = get(target, method).unchecked_into();
+    function.apply(target, &args.iter().collect::<Array>()).unwrap()
+}
+
+async fn settle(promise: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise.unchecked_into::<Promise>()).await
+}
+
+/// A unique suffix so tests never share users or channels.
+fn unique() -> String {
+    let n = (js_sys::Math::random() * 1e9) as u64;
+    format!("{n}")
+}
+
+fn client() -> StreamChat {
+    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None)
+}
+
+async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
+    let client = client();
+    let mut pairs = vec![("id", JsValue::from(id))];
+    pairs.extend_from_slice(extra);
+    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into()).into())
+        .await
+        .unwrap();
+    client
+}
+
+fn channel(client: &StreamChat, id: &str, members: &[&str]) -> JsValue {
+    let members: Array = members.iter().map(|m| JsValue::from(*m)).collect();
+    client.channel(
+        "messaging".into(),
+        Some(id.into()),
+        Some(object(&[("members", members.into())])),
+    )
+}
+
+/// Resolves with the next `kind` event on `target` (a client or a channel) that `accept` takes.
+fn next_event(
+    target: &JsValue,
+    kind: &str,
+    accept: impl Fn(&JsValue) -> bool + 'static,
+) -> JsFuture {
+    let target = target.clone();
+    let kind = kind.to_owned();
+    let mut accept = Some(accept);
+    JsFuture::from(Promise::new(&mut |resolve, reject| {
+        let accept = accept.take().unwrap();
+        let done = std::rc::Rc::new(std::cell::Cell::new(false));
+        let timeout_done = done.clone();
+        let timeout = Closure::once_into_js(move || {
+            if !timeout_done.get() {
+                let _ = reject.call1(&JsValue::NULL, &"no event in time".into());
+            }
+        });
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(timeout.unchecked_ref(), 10_000)
+            .unwrap();
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if !done.get() && accept(&event) {
+                done.set(true);
+                let _ = resolve.call1(&JsValue::NULL, &event);
+            }
+        });
+        call(&target, "on", &[kind.clone().into(), handler.into_js_value()]);
+    }))
+}
+
+/// A metric series' value from the server's `/metrics`.
+async fn metric(series: &str) -> f64 {
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str(&format!("{SERVER}/metrics")))
+            .await
+            .unwrap()
+            .unchecked_into();
+    let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
+    move |event| get(event, "user.id").as_string().as_deref() == Some(user)
+}
+
+#[wasm_bindgen_test]
+async fn message_typing_and_read_reach_the_other_client() {
+    let (a, b, id) = (
+        format!("alice-{}", unique()),
+        format!("bob-{}", unique()),
+        format!("general-{}", unique()),
+    );
+    let alice = connected(&a, &[]).await;
+    let bob = connected(&b, &[]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    let bobs = channel(&bob, &id, &[&a, &b]);
+    assert_eq!(alices, channel(&alice, &id, &[]), "one channel object per cid");
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    settle(call(&bobs, "watch", &[])).await.unwrap();
+    assert_eq!(get(&bobs, "cid").as_string(), Some(format!("messaging:{id}")));
+
+    let a_static: &'static str = Box::leak(a.clone().into_boxed_str());
+    let typing = next_event(&bobs, "typing.start", from(a_static));
+    settle(call(&alices, "keystroke", &[])).await.unwrap();
+    typing.await.unwrap();
+    assert!(
+        get(&get(&bobs, "state"), &format!("typing.{a}")).is_object(),
+        "bob's state.typing has alice"
+    );
+
+    let stopped = next_event(&bobs, "typing.stop", from(a_static));
+    settle(call(&alices, "stopTyping", &[])).await.unwrap();
+    stopped.await.unwrap();
+    assert!(get(&get(&bobs, "state"), &format!("typing.{a}")).is_undefined());
+
+    let arrived = next_event(&bobs, "message.new", |_| true);
+    let sent = settle(call(&alices, "sendMessage", &[object(&[("text", "hi bob".into())])]))
+        .await
+        .unwrap();
+    let event = arrived.await.unwrap();
+    assert_eq!(get(&event, "message.id"), get(&sent, "message.id"));
+    let messages = Array::from(&get(&get(&bobs, "state"), "messages"));
+    assert_eq!(messages.length(), 1);
+    assert_eq!(get(&messages.get(0), "text").as_string().as_deref(), Some("hi bob"));
+    assert_eq!(call(&bobs, "countUnread", &[]).as_f64(), Some(1.0));
+
+    let b_static: &'static str = Box::leak(b.clone().into_boxed_str());
+    let read = next_event(&alices, "message.read", from(b_static));
+    settle(call(&bobs, "markRead", &[])).await.unwrap();
+    read.await.unwrap();
+    assert_eq!(
+        get(&get(&alices, "state"), &format!("read.{b}.unread_messages")).as_f64(),
+        Some(0.0)
+    );
+    assert_eq!(call(&bobs, "countUnread", &[]).as_f64(), Some(0.0));
+
+    settle(alice.disconnect_user().into()).await.unwrap();
+    settle(bob.disconnect_user().into()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn typing_indicators_off_send_no_typing_request() {
+    let (a, b, id) =
+        (format!("quiet-{}", unique()), format!("bob-{}", unique()), format!("quiet-{}", unique()));
+    let off = object(&[("typing_indicators", object(&[("enabled", false.into())]))]);
+    let alice = connected(&a, &[("privacy_settings", off)]).await;
+    let bob = connected(&b, &[]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    let bobs = channel(&bob, &id, &[&a, &b]);
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    settle(call(&bobs, "watch", &[])).await.unwrap();
+    let seen = Array::new();
+    let record = {
+        let seen = seen.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            seen.push(&get(&event, "type"));
+        })
+        .into_js_value()
+    };
+    call(&bobs, "on", &["typing.start".into(), record.clone()]);
+    call(&bobs, "on", &["typing.stop".into(), record]);
+
+    let before = metric("chat_events_received_total{type=\"typing.start\"}").await;
+    settle(call(&alices, "keystroke", &[])).await.unwrap();
+    settle(call(&alices, "stopTyping", &[])).await.unwrap();
+    // A message after the keystrokes: events are ordered, so a typing event would have arrived first.
+    let marker = next_event(&bobs, "message.new", |_| true);
+    settle(call(&alices, "sendMessage", &[object(&[("text", "marker".into())])])).await.unwrap();
+    marker.await.unwrap();
+    assert_eq!(
+        metric("chat_events_received_total{type=\"typing.start\"}").await,
+        before,
+        "no request left"
+    );
+    assert_eq!(seen.length(), 0);
+    settle(alice.disconnect_user().into()).await.unwrap();
+    settle(bob.disconnect_user().into()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn read_receipts_off_keep_read_state_from_the_other_client() {
+    let (a, b, id) = (
+        format!("private-{}", unique()),
+        format!("bob-{}", unique()),
+        format!("private-{}", unique()),
+    );
+    let off = object(&[("read_receipts", object(&[("enabled", false.into())]))]);
+    let alice = connected(&a, &[("privacy_settings", off)]).await;
+    let bob = connected(&b, &[]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    let bobs = channel(&bob, &id, &[&a, &b]);
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    settle(call(&bobs, "watch", &[])).await.unwrap();
+    assert!(
+        get(&get(&bobs, "state"), &format!("read.{a}")).is_undefined(),
+        "not in the query's read[]"
+    );
+
+    let arrived = next_event(&alices, "message.new", |_| true);
+    settle(call(&bobs, "sendMessage", &[object(&[("text", "read me".into())])])).await.unwrap();
+    arrived.await.unwrap();
+    assert_eq!(call(&alices, "countUnread", &[]).as_f64(), Some(1.0));
+    let reads = Array::new();
+    let record = {
+        let reads = reads.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            reads.push(&event);
+        })
+        .into_js_value()
+    };
+    call(&bobs, "on", &["message.read".into(), record]);
+    let own = next_event(&alices, "message.read", |_| true);
+    settle(call(&alices, "markRead", &[])).await.unwrap();
+    own.await.unwrap();
+    assert_eq!(
+        call(&alices, "countUnread", &[]).as_f64(),
+        Some(0.0),
+        "alice's own unread count resets"
+    );
+    let marker = next_event(&bobs, "message.new", |_| true);
+    settle(call(&alices, "sendMessage", &[object(&[("text", "marker".into())])])).await.unwrap();
+    marker.await.unwrap();
+    assert_eq!(reads.length(), 0, "bob got no message.read from alice");
+    assert!(get(&get(&bobs, "state"), &format!("read.{a}")).is_undefined());
+    settle(call(&bobs, "query", &[])).await.unwrap();
+    assert!(
+        get(&get(&bobs, "state"), &format!("read.{a}")).is_undefined(),
+        "nor after a fresh query"
+    );
+    settle(alice.disconnect_user().into()).await.unwrap();
+    settle(bob.disconnect_user().into()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn watch_before_connect_settles_waits_for_the_connection() {
+    let (a, id) = (format!("early-{}", unique()), format!("early-{}", unique()));
+    let alice = client();
+    let connecting =
+        alice.connect_user(object(&[("id", a.clone().into())]), alice.dev_token(a.clone()).into());
+    let early = channel(&alice, &id, &[&a]);
+    let watched = call(&early, "watch", &[]);
+    let listed =
+        alice.query_channels(object(&[("cid", format!("messaging:{id}").into())]), None, None);
+    let response = settle(watched).await.unwrap();
+    settle(connecting.into()).await.unwrap();
+    assert_eq!(get(&response, "channel.id").as_string(), Some(id.clone()));
+    assert!(get(&early, "initialized").as_bool().unwrap());
+    let listed = Array::from(&settle(listed.into()).await.unwrap());
+    assert_eq!(listed.length(), 1);
+    assert_eq!(listed.get(0), early, "queryChannels returns the same channel object");
+    settle(alice.disconnect_user().into()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_rejects_with_the_protocols_code() {
+    let a = format!("bad-{}", unique());
+    let alice = connected(&a, &[]).await;
+    let bad = alice.channel("messaging".into(), Some("bad id!".into()), None);
+    let error = settle(call(&bad, "watch", &[])).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(4.0));
+    assert_eq!(get(&error, "StatusCode").as_f64(), Some(400.0));
+    assert!(get(&error, "message").as_string().unwrap().contains("bad id!"));
+
+    let fresh = channel(&alice, &format!("fresh-{}", unique()), &[&a]);
+    let error = settle(call(&fresh, "markRead", &[])).await.unwrap_err();
+    assert!(get(&error, "message").as_string().unwrap().contains("watch()"), "before watch()");
+    let error = settle(call(&fresh, "sendEvent", &[object(&[("type", "typing.start".into())])]))
+        .await
+        .unwrap_err();
+    assert!(get(&error, "message").as_string().unwrap().contains("hasn't been initialized"));
+
+    let other = channel(&alice, &format!("theirs-{}", unique()), &["someone-else"]);
+    // Created with someone else as the only member: a second query is refused (not a member).
+    settle(call(&other, "query", &[])).await.unwrap();
+    let error =
+        settle(call(&other, "sendMessage", &[object(&[("text", "hi".into())])])).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_f64(), Some(17.0));
+    settle(alice.disconnect_user().into()).await.unwrap();
+}
