@@ -32,6 +32,8 @@ pub struct Metrics {
     pub fanout_seconds: Histogram,
     /// Channels with at least one watcher.
     pub active_channels: IntGauge,
+    /// `POST /channels` calls (the official client's recovery path runs one per reconnect).
+    pub query_channels: IntCounter,
 }
 
 impl Metrics {
@@ -93,6 +95,8 @@ impl Metrics {
             )
             .expect("valid metric"),
             active_channels: gauge("chat_active_channels", "Channels with at least one watcher"),
+            query_channels: IntCounter::new("chat_query_channels_total", "POST /channels calls")
+                .expect("valid metric"),
             registry,
         };
         let r = &metrics.registry;
@@ -107,6 +111,7 @@ impl Metrics {
         r.register(Box::new(metrics.events_fanned_out.clone())).expect("unique metric");
         r.register(Box::new(metrics.fanout_seconds.clone())).expect("unique metric");
         r.register(Box::new(metrics.active_channels.clone())).expect("unique metric");
+        r.register(Box::new(metrics.query_channels.clone())).expect("unique metric");
         // Show both transports from the start, so a scrape never misses a series.
         for kind in ["typing.start", "typing.stop"] {
             metrics.events_received.with_label_values(&[kind]);

@@ -296,6 +296,7 @@ pub async fn query_channels(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let started = Instant::now();
+    state.metrics.query_channels.inc();
     let body: QueryChannelsBody = json_body(body)?;
     let user = caller.user()?.to_owned();
     let mut filter = ChannelFilter {

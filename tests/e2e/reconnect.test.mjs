@@ -1,10 +1,12 @@
-// The release package (the one `npm start` serves) in Chromium: it connects, and when the server is killed and
-// started again on the same port and database, the client reconnects by itself and says so with
-// `connection.changed` (offline, then online) and `connection.recovered`.
+// The release package (the one `npm start` serves) in Chromium: it connects and watches a channel, and when the
+// server is killed and started again on the same port and database, the client reconnects by itself, re-queries
+// its channel with one `POST /channels`, and says so with `connection.changed` (offline, then online) and
+// `connection.recovered`; its state holds every message exactly once and live events flow again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { StreamChat } from 'stream-chat';
+import { launchBrowser, metric, startServer, tempDir } from './helpers.mjs';
 
 test('the page client reconnects after the server is killed and restarted', async () => {
   const { dir, cleanup } = tempDir();
@@ -22,6 +24,9 @@ test('the page client reconnects after the server is killed and restarted', asyn
       client.on((event) => window.events.push({ type: event.type, online: event.online }));
       window.client = client;
       const opened = await client.connectUser({ id: 'e2e-alice', name: 'Alice' }, client.devToken('e2e-alice'));
+      window.channel = client.channel('messaging', 'recovery', { members: ['e2e-alice', 'e2e-bob'] });
+      await window.channel.watch();
+      await window.channel.sendMessage({ text: 'before the crash' });
       return { connectionId: opened.connection_id, name: opened.me.name, fromGetter: client.connectionId };
     });
     assert.ok(opened.connectionId);
@@ -39,8 +44,16 @@ test('the page client reconnects after the server is killed and restarted', asyn
     await page.waitForFunction(() => window.events.some((e) => e.type === 'connection.recovered'), null, {
       timeout: 45_000,
     });
+    assert.equal(await metric(server.url, 'chat_query_channels_total'), 1, 'one POST /channels re-queried it');
+    const bob = new StreamChat('demo-key', { baseURL: server.url, allowServerSideConnect: true });
+    await bob.connectUser({ id: 'e2e-bob' }, bob.devToken('e2e-bob'));
+    await bob.channel('messaging', 'recovery').sendMessage({ text: 'after the restart' });
+    await bob.disconnectUser();
+    await page.waitForFunction(() => window.channel.state.messages.length === 2, null, { timeout: 10_000 });
+    const texts = await page.evaluate(() => window.channel.state.messages.map((m) => m.text));
+    assert.deepEqual(texts, ['before the crash', 'after the restart']);
     const after = await page.evaluate(() => ({
-      events: window.events.filter((e) => e.type !== 'health.check'),
+      events: window.events.filter((e) => e.type.startsWith('connection.')),
       connectionId: window.client.connectionId,
       name: window.client.user.name,
     }));
