@@ -10,4 +10,6 @@ wasm-pack build --release --target web --mode no-install --no-pack -- --no-defau
 # wasm-pack writes a catch-all .gitignore into pkg/, which would hide the files from `npm pack`; the root
 # .gitignore already keeps pkg/ out of git.
 rm -f pkg/.gitignore
+# The glue wasm-bindgen writes is readable JS with every doc comment; ship it minified (exports keep their names).
+terser pkg/stream_chat_wasm.js --module --compress --mangle --output pkg/stream_chat_wasm.js
 node scripts/size.mjs
