@@ -391,15 +391,15 @@ impl StreamChat {
     }
 
     /// The connected user's id.
-    #[wasm_bindgen(getter = userID)]
-    pub fn user_id(&self) -> Option<String> {
-        self.client.state.borrow().connect.as_ref().map(|call| call.user_id.clone())
+    #[wasm_bindgen(getter = userID, unchecked_return_type = "string | undefined")]
+    pub fn user_id(&self) -> JsValue {
+        optional(self.client.state.borrow().connect.as_ref().map(|call| call.user_id.as_str()))
     }
 
     /// The server's id for the open connection.
-    #[wasm_bindgen(getter = connectionId)]
-    pub fn connection_id(&self) -> Option<String> {
-        self.client.state.borrow().session.connection_id().map(Into::into)
+    #[wasm_bindgen(getter = connectionId, unchecked_return_type = "string | undefined")]
+    pub fn connection_id(&self) -> JsValue {
+        optional(self.client.state.borrow().session.connection_id())
     }
 
     /// The app's API key.
@@ -627,21 +627,23 @@ impl Channel {
     }
 
     /// `type:id`, once the id is known.
-    #[wasm_bindgen(getter)]
-    pub fn cid(&self) -> Option<String> {
-        self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.cid())
+    #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
+    pub fn cid(&self) -> JsValue {
+        optional(
+            self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.cid()).as_deref(),
+        )
     }
 
     /// The channel id, once known.
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> Option<String> {
-        self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.id.clone())
+    #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
+    pub fn id(&self) -> JsValue {
+        optional(self.client.state.borrow_mut().slot(self.key).and_then(|slot| slot.id.as_deref()))
     }
 
     /// The channel type.
-    #[wasm_bindgen(getter, js_name = type)]
-    pub fn kind(&self) -> Option<String> {
-        self.client.state.borrow_mut().slot(self.key).map(|slot| slot.kind.clone())
+    #[wasm_bindgen(getter, js_name = type, unchecked_return_type = "string")]
+    pub fn kind(&self) -> JsValue {
+        optional(self.client.state.borrow_mut().slot(self.key).map(|slot| slot.kind.as_str()))
     }
 
     /// Whether `watch()` or `query()` succeeded.
@@ -701,6 +703,11 @@ fn get(object: &JsValue, key: &str) -> Option<JsValue> {
         return None;
     }
     Reflect::get(object, &key.into()).ok().filter(|value| !value.is_undefined() && !value.is_null())
+}
+
+/// A string, or `undefined`.
+fn optional(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
 fn string_option(object: &JsValue, key: &str) -> Option<String> {

@@ -92,15 +92,15 @@ async fn connect_resolves_with_connection_id_and_me() {
     assert_eq!(get(&opened, "type").as_string().as_deref(), Some("health.check"));
     assert_eq!(get(&opened, "me.name").as_string().as_deref(), Some("Alice"));
     assert_eq!(get(&opened, "me.privacy_settings.typing_indicators.enabled").as_bool(), Some(true));
-    assert_eq!(client.connection_id(), Some(connection_id));
-    assert_eq!(client.user_id().as_deref(), Some("web-alice"));
+    assert_eq!(client.connection_id().as_string(), Some(connection_id));
+    assert_eq!(client.user_id().as_string().as_deref(), Some("web-alice"));
     assert_eq!(
         get(&client.user(), "role").as_string().as_deref(),
         Some("user"),
         "client.user is the server's me"
     );
     settle(client.disconnect_user()).await.unwrap();
-    assert_eq!(client.connection_id(), None);
+    assert!(client.connection_id().is_undefined());
     assert!(client.user().is_undefined());
 }
 
@@ -138,7 +138,7 @@ async fn wrong_signature_rejects_with_code_43() {
     assert_eq!(get(&error, "StatusCode").as_f64(), Some(401.0));
     assert!(get(&error, "message").as_string().unwrap().starts_with("StreamChat error code 43"));
     // A refused connect forgets the user: connecting again (here as someone else) is allowed.
-    assert!(client.user_id().is_none());
+    assert!(client.user_id().is_undefined());
 }
 
 #[wasm_bindgen_test]
