@@ -21,15 +21,20 @@ use crate::{clock, AppState};
 /// The query parameters of a connect request. Unknown ones (`X-Stream-Client`, old clients' fields) are ignored.
 #[derive(Debug, Default, Deserialize)]
 pub struct ConnectParams {
+    /// Long-poll only: the connection to poll or close.
+    pub connection_id: Option<String>,
+    /// Long-poll only: `true` closes the connection.
+    #[serde(default)]
+    pub close: Option<String>,
     /// The JSON connect payload: `{user_id, user_details, client_request_id}`.
-    json: Option<String>,
+    pub json: Option<String>,
     /// The app's API key.
-    api_key: Option<String>,
+    pub api_key: Option<String>,
     /// The raw JWT, no `Bearer` prefix.
-    authorization: Option<String>,
+    pub authorization: Option<String>,
     /// `jwt` or `anonymous`.
     #[serde(rename = "stream-auth-type")]
-    auth_type: Option<String>,
+    pub auth_type: Option<String>,
 }
 
 /// An accepted connection, registered in the hub and counted.
@@ -138,7 +143,7 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
     };
     let Opened { connection_id, user } = opened;
     let mut outbox = state.hub.register(&connection_id, &user.id);
-    let _guard = ConnectionGuard::new(&state, &connection_id, Transport::WebSocket);
+    let _guard = ConnectGuard::new(&state, &connection_id, Transport::WebSocket);
     tracing::info!(%connection_id, user_id = %user.id, "websocket connected");
 
     let first = health_check(&connection_id, Some(user.own_view()));
@@ -195,7 +200,7 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
 }
 
 /// Resolves when the server starts shutting down.
-async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+pub async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     // An error means the sender is gone, which also means the server is stopping.
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
@@ -213,7 +218,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 /// Keeps the hub and the metrics true for one open connection: counted on creation, removed and counted closed
 /// on drop, however the connection's task ends.
 #[derive(Debug)]
-pub struct ConnectionGuard {
+pub struct ConnectGuard {
     /// Shared state whose hub and metrics this guard maintains.
     state: AppState,
     /// The connection it stands for.
@@ -222,17 +227,17 @@ pub struct ConnectionGuard {
     transport: Transport,
 }
 
-impl ConnectionGuard {
+impl ConnectGuard {
     /// Counts a newly opened connection.
     pub fn new(state: &AppState, connection_id: &str, transport: Transport) -> Self {
         let label = [transport.label()];
         state.metrics.connections_opened.with_label_values(&label).inc();
         state.metrics.connections.with_label_values(&label).inc();
-        ConnectionGuard { state: state.clone(), connection_id: connection_id.into(), transport }
+        ConnectGuard { state: state.clone(), connection_id: connection_id.into(), transport }
     }
 }
 
-impl Drop for ConnectionGuard {
+impl Drop for ConnectGuard {
     fn drop(&mut self) {
         if let Some((user_id, watched)) = self.state.hub.unregister(&self.connection_id) {
             for cid in watched {

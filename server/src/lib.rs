@@ -6,6 +6,7 @@
 //! - [`connect`]: `GET /connect`, the WebSocket transport, and the transport-neutral handshake.
 //! - [`rest`]: the authenticated REST caller and JSON bodies; [`routes`]: the REST handlers.
 //! - [`channels`]: channel types, ids, wire shapes and the read-state privacy projection.
+//! - [`longpoll`]: `GET /longpoll`, the long-poll transport.
 //! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
 //! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod connect;
 pub mod error;
 pub mod hub;
+pub mod longpoll;
 pub mod metrics;
 pub mod rest;
 pub mod routes;
@@ -60,6 +62,10 @@ pub struct Settings {
     pub www_dir: Option<PathBuf>,
     /// The wasm-pack output, served at `/pkg/` when set.
     pub pkg_dir: Option<PathBuf>,
+    /// How long a long-poll request waits for events before answering none (the protocol's about 20 s).
+    pub longpoll_hold: Duration,
+    /// A long-poll connection not polled for this long is dropped (60 s).
+    pub longpoll_expiry: Duration,
 }
 
 /// State shared by every handler; cloning is cheap.
@@ -76,6 +82,8 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Open connections.
     pub hub: Hub,
+    /// Open long-poll connections.
+    pub longpolls: longpoll::LongPolls,
     /// Counters and gauges.
     pub metrics: Metrics,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
@@ -103,6 +111,7 @@ impl AppState {
             settings,
             store,
             hub: Hub::default(),
+            longpolls: longpoll::LongPolls::default(),
             metrics: Metrics::new(),
             shutdown,
         }))
@@ -113,6 +122,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/connect", get(connect::websocket))
+        .route("/longpoll", get(longpoll::longpoll))
         .route("/metrics", get(metrics_text))
         .route("/channels", post(routes::query_channels))
         .route("/channels/{kind}/query", post(routes::query_channel_by_members))
@@ -167,6 +177,7 @@ pub async fn run(
     let (stop, stopping) = watch::channel(false);
     let state = AppState::new(settings, store, stopping);
     let mut stopped = state.shutdown.clone();
+    tokio::spawn(longpoll::reap(state.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);

@@ -84,6 +84,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         idle_timeout: Duration::from_secs(flags.idle_timeout),
         www_dir: flags.www,
         pkg_dir: flags.pkg,
+        longpoll_hold: Duration::from_secs(20),
+        longpoll_expiry: Duration::from_secs(60),
     };
     run(listener, settings, Arc::new(store), stop_signal()).await?;
     tracing::info!("stopped");

@@ -38,11 +38,18 @@ pub struct TestServer {
 pub struct Options {
     pub dev: bool,
     pub idle_timeout: Duration,
+    pub longpoll_hold: Duration,
+    pub longpoll_expiry: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { dev: false, idle_timeout: Duration::from_secs(35) }
+        Options {
+            dev: false,
+            idle_timeout: Duration::from_secs(35),
+            longpoll_hold: Duration::from_secs(20),
+            longpoll_expiry: Duration::from_secs(60),
+        }
     }
 }
 
@@ -60,6 +67,8 @@ impl TestServer {
             idle_timeout: options.idle_timeout,
             www_dir: None,
             pkg_dir: None,
+            longpoll_hold: options.longpoll_hold,
+            longpoll_expiry: options.longpoll_expiry,
         };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(listener, settings, store, async move {
