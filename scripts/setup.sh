@@ -34,14 +34,19 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# Tests also need a browser and its driver, and nginx as the WebSocket-blocking proxy of the fallback tests.
 if [ "${1:-}" = "--browser" ]; then
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-      say "installing Debian's chromium and chromium-driver"
+      say "installing Debian's ${missing[*]}"
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-      say "chromium and chromium-driver are missing: install them with apt (sudo apt-get install chromium chromium-driver)"
+      say "missing ${missing[*]}: install them with apt (sudo apt-get install ${missing[*]})"
       exit 1
     fi
   fi

@@ -99,3 +99,67 @@ export async function metric(url, series) {
   if (!line) throw new Error(`no ${series} in /metrics`);
   return Number(line.slice(series.length + 1));
 }
+
+/** A free loopback port (closed again before it is returned; nothing else on this machine races for it). */
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Debian's nginx as a reverse proxy in front of `upstreamPort`. With `passUpgrades: false` it is a plain
+ * `proxy_pass` that does not pass WebSocket upgrades, like many corporate proxies; with `true` it passes them.
+ * Resolves once the proxy answers.
+ */
+export async function startProxy({ upstreamPort, passUpgrades = false, port }) {
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'stream-chat-proxy-'));
+  port ??= await freePort();
+  const upgrades = passUpgrades
+    ? 'proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
+    : '';
+  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `${asRoot} daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+     events { worker_connections 512; }
+     http {
+       access_log off;
+       client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+       uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+       server {
+         listen 127.0.0.1:${port};
+         location / { proxy_pass http://127.0.0.1:${upstreamPort}; proxy_read_timeout 60s; ${upgrades} }
+       }
+     }`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(`${url}/metrics`);
+      break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    url,
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
