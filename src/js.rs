@@ -22,6 +22,11 @@ const DEFAULT_BASE_URL: &str = "https://chat.stream-io-api.com";
 const DEFAULT_TIMEOUT_MS: u32 = 3_000;
 /// How long `connectUser` keeps trying to open the first connection (the official client's 15 s).
 const CONNECT_TIMEOUT_MS: u32 = 15_000;
+/// With `enableWSFallback`: how long a WebSocket may go without its first frame before the SDK falls back to
+/// long-poll (the official client waits 6 s).
+const WS_FALLBACK_TIMEOUT_MS: u32 = 2_000;
+/// With `enableWSFallback`: the first interval between WebSocket probes while on long-poll.
+const PROBE_INTERVAL_MS: u32 = 5_000;
 /// Sent as `X-Stream-Client`.
 const USER_AGENT: &str = concat!("stream-chat-wasm-v", env!("CARGO_PKG_VERSION"), "-browser");
 
@@ -33,8 +38,12 @@ export interface StreamChatOptions {
   baseURL?: string;
   /** REST request timeout in milliseconds. Default 3000. */
   timeout?: number;
-  /** Fall back to long-polling when a WebSocket cannot be established. */
+  /** Fall back to long-polling when a WebSocket cannot be established (network failure, not a refusal). */
   enableWSFallback?: boolean;
+  /** With `enableWSFallback`: ms a WebSocket may go without its first frame before falling back. Default 2000. */
+  wsFallbackTimeout?: number;
+  /** With `enableWSFallback`: ms before the first WebSocket probe while on long-poll; doubles to 60 s. Default 5000. */
+  wsProbeInterval?: number;
   /** Receives the SDK's log lines. */
   logger?: Logger;
 }
@@ -89,6 +98,8 @@ export interface Event {
   me?: OwnUserResponse;
   /** On `connection.changed`: whether the connection is healthy now. */
   online?: boolean;
+  /** On `transport.changed`: the transport now in use. */
+  mode?: 'websocket' | 'longpoll';
   received_at?: Date;
   [field: string]: unknown;
 }
@@ -253,11 +264,19 @@ impl StreamChat {
         let enable_ws_fallback =
             get(&options, "enableWSFallback").is_some_and(|value| value.is_truthy());
         let logger = get(&options, "logger").and_then(|value| value.dyn_into::<Function>().ok());
+        let ws_base_url = ws_base_url(&base_url);
         let config = SessionConfig {
-            ws_base_url: ws_base_url(&base_url),
+            start_with_longpoll: false,
+            ws_base_url,
             api_key: key.clone(),
             user_agent: USER_AGENT.into(),
             connect_timeout_ms: CONNECT_TIMEOUT_MS,
+            base_url: base_url.clone(),
+            fallback: enable_ws_fallback,
+            ws_fallback_timeout_ms: number_option(&options, "wsFallbackTimeout")
+                .map_or(WS_FALLBACK_TIMEOUT_MS, |ms| ms as u32),
+            probe_interval_ms: number_option(&options, "wsProbeInterval")
+                .map_or(PROBE_INTERVAL_MS, |ms| ms as u32),
         };
         StreamChat {
             client: Client::new(
@@ -471,6 +490,14 @@ impl StreamChat {
             let mut state = self.client.state.borrow_mut();
             state.session.use_token_provider(provider.is_some());
             state.token_provider = provider;
+        }
+        {
+            // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
+            let mut state = self.client.state.borrow_mut();
+            let url = state.session.config().ws_base_url.clone();
+            let remembered =
+                self.enable_ws_fallback && crate::browser::client::websocket_failed_recently(&url);
+            state.session.set_start_with_longpoll(remembered);
         }
         let request = ConnectRequest { user_id, user_json, token };
         Ok(self.client.start_connect(user, request))

@@ -7,7 +7,7 @@
 //! - `js` (wasm only): every `#[wasm_bindgen]` item: the `StreamChat` class, conversions, JS errors, TS types.
 //!   Public so that browser tests drive the same methods JS calls.
 
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 extern crate alloc;
 

@@ -13,7 +13,9 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Date, Function, Object, Promise, Reflect, JSON};
-use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, HEALTH_CHECK};
+use stream_chat_protocol::event::{
+    CONNECTION_CHANGED, CONNECTION_RECOVERED, HEALTH_CHECK, TRANSPORT_CHANGED,
+};
 use stream_chat_protocol::ErrorBody;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -22,12 +24,18 @@ use super::channels::{get, object, text, Slot};
 use super::http::{self, push_param, Exchange, Outgoing};
 use super::inbox::{Inbox, Port};
 use super::listeners::Listeners;
+use super::longpoll::{LongPoll, Target};
 use super::socket::Socket;
 use super::timers::{Timeout, Timers};
 use super::Signal;
 use crate::client::id::uuid_v4;
 use crate::client::session::{ConnectRequest, Frame};
-use crate::client::{ChatError, Effect, Entropy, Input, LocalEvent, Session, SessionConfig};
+use crate::client::{
+    ChatError, Effect, Entropy, Input, LocalEvent, Session, SessionConfig, Transport,
+};
+
+/// A Rust callback for a browser event.
+type Listener = Closure<dyn FnMut()>;
 
 /// A Rust callback JS calls with one value.
 type JsCallback = Closure<dyn FnMut(JsValue)>;
@@ -122,16 +130,20 @@ pub struct State {
     calls: Vec<Call>,
     /// The number the next REST call gets.
     next_call: u32,
-    /// The open socket, if any.
-    socket: Option<Socket>,
+    /// The connection, whatever its transport.
+    socket: Option<Connection>,
+    /// A WebSocket probe while on long-poll.
+    probe: Option<Socket>,
+    /// The last long-poll close request, kept until it is answered (or replaced).
+    closing: Option<Exchange>,
     /// Running timers.
     timers: Timers,
     /// The typing cleaner, while some channel has typing to expire or stop.
     cleaner: Option<Timeout>,
     /// Handlers registered with `client.on`.
     listeners: Listeners,
-    /// Forwards the window's `online` event; detached on drop.
-    on_online: Option<Closure<dyn FnMut()>>,
+    /// Forward the window's `online` and `offline` events; detached on drop.
+    on_network: Option<(Listener, Listener)>,
     /// The token provider's answer callbacks (fulfilled, rejected), kept alive until the next request.
     token_callbacks: Option<(JsCallback, JsCallback)>,
 }
@@ -189,12 +201,18 @@ impl Client {
     pub fn new(config: SessionConfig, rest: RestConfig, logger: Option<Function>) -> Rc<Client> {
         Rc::new_cyclic(|weak| {
             let port = Port(weak.clone());
-            let online = port.clone();
+            let (online, offline) = (port.clone(), port.clone());
             let on_online: Closure<dyn FnMut()> =
                 Closure::new(move || online.send(Signal::Input(Input::Online)));
+            let on_offline: Closure<dyn FnMut()> =
+                Closure::new(move || offline.send(Signal::Input(Input::Offline)));
             if let Some(window) = web_sys::window() {
                 let _ = window
                     .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+                let _ = window.add_event_listener_with_callback(
+                    "offline",
+                    on_offline.as_ref().unchecked_ref(),
+                );
             }
             Client {
                 inbox: Inbox::default(),
@@ -211,10 +229,12 @@ impl Client {
                     calls: Vec::new(),
                     next_call: 0,
                     socket: None,
+                    probe: None,
+                    closing: None,
                     timers: Timers::default(),
                     cleaner: None,
                     listeners: Listeners::default(),
-                    on_online: Some(on_online),
+                    on_network: Some((on_online, on_offline)),
                     token_callbacks: None,
                 }),
             }
@@ -545,6 +565,19 @@ impl Client {
                 (Input::Answered { request, expired }, JsValue::UNDEFINED)
             }
             Signal::Clean => return self.clean(),
+            Signal::Event { socket, raw } => {
+                (Input::Frame { socket, frame: read_frame(&raw) }, raw)
+            }
+            Signal::Polled { socket, status, body } => {
+                let port = self.port.clone();
+                let mut state = self.state.borrow_mut();
+                if socket == 0 {
+                    state.closing = None;
+                } else if let Some(Connection::LongPoll(transport)) = &mut state.socket {
+                    transport.answered(status, &body, &port);
+                }
+                return;
+            }
         };
         let effects = self.state.borrow_mut().session.handle(input, &mut BrowserEntropy);
         for effect in effects {
@@ -555,25 +588,80 @@ impl Client {
     fn apply(&self, effect: Effect, frame: &JsValue) {
         match effect {
             Effect::LoadToken { request } => self.load_token(request),
-            Effect::OpenSocket { socket, url } => {
+            Effect::OpenSocket { socket, url, transport: Transport::WebSocket, .. } => {
                 self.log("info", "connection: opening WebSocket");
                 match Socket::open(&url, socket, &self.port) {
-                    Ok(opened) => self.state.borrow_mut().socket = Some(opened),
+                    Ok(opened) => {
+                        self.state.borrow_mut().socket = Some(Connection::WebSocket(opened))
+                    }
                     // An unusable URL fails like a refused connection.
                     Err(_) => {
                         self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }))
                     }
                 }
             }
+            Effect::OpenSocket { socket, url, transport: Transport::LongPoll, token } => {
+                self.log("info", "connection: opening long-poll");
+                let mut state = self.state.borrow_mut();
+                let target = Target {
+                    base_url: &state.rest.base_url,
+                    api_key: &state.rest.api_key,
+                    user_id: state.session.user_id().unwrap_or_default(),
+                    token: &token,
+                    user_agent: &state.session.config().user_agent,
+                };
+                let transport = LongPoll::open(&url, socket, &target, &self.port);
+                state.socket = Some(Connection::LongPoll(transport));
+            }
             Effect::CloseSocket { code, reason } => {
-                if let Some(socket) = self.state.borrow_mut().socket.take() {
-                    socket.close(code, reason);
+                let socket = self.state.borrow_mut().socket.take();
+                match socket {
+                    Some(Connection::WebSocket(socket)) => socket.close(code, reason),
+                    Some(Connection::LongPoll(transport)) => {
+                        let closing = transport.close(&self.port);
+                        self.state.borrow_mut().closing = closing;
+                    }
+                    None => {}
                 }
             }
             Effect::Send(text) => {
-                if let Some(socket) = &self.state.borrow().socket {
+                if let Some(Connection::WebSocket(socket)) = &self.state.borrow().socket {
                     socket.send(&text);
                 }
+            }
+            Effect::OpenProbe { socket, url } => {
+                self.log("info", "connection: probing the WebSocket");
+                let probe = Socket::open(&url, socket, &self.port).ok();
+                let failed = probe.is_none();
+                self.state.borrow_mut().probe = probe;
+                if failed {
+                    self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
+                }
+            }
+            Effect::CloseProbe => {
+                if let Some(probe) = self.state.borrow_mut().probe.take() {
+                    probe.close(1000, "probe ended");
+                }
+            }
+            Effect::PromoteProbe => {
+                let mut state = self.state.borrow_mut();
+                state.socket = state.probe.take().map(Connection::WebSocket);
+            }
+            Effect::RememberWebSocketFailure(failed) => {
+                let key = ws_failure_key(&self.state.borrow().session.config().ws_base_url);
+                let _ = if failed {
+                    let until = Date::now() + WS_FAILURE_MEMORY_MS;
+                    local_set(
+                        &key,
+                        &String::from(
+                            js_sys::Number::from(until)
+                                .to_string_with_radix(10)
+                                .unwrap_or_default(),
+                        ),
+                    )
+                } else {
+                    local_remove(&key)
+                };
             }
             Effect::StartTimer(timer, ms) => {
                 self.state.borrow_mut().timers.start(timer, ms, &self.port)
@@ -581,11 +669,22 @@ impl Client {
             Effect::StopTimer(timer) => self.state.borrow_mut().timers.stop(timer),
             Effect::Dispatch => self.dispatch_frame(frame),
             Effect::Emit(event) => {
-                let (kind, online) = match event {
-                    LocalEvent::ConnectionChanged { online } => (CONNECTION_CHANGED, online.into()),
-                    LocalEvent::ConnectionRecovered => (CONNECTION_RECOVERED, JsValue::UNDEFINED),
+                let (kind, key, value) = match event {
+                    LocalEvent::ConnectionChanged { online } => {
+                        (CONNECTION_CHANGED, "online", online.into())
+                    }
+                    LocalEvent::ConnectionRecovered => {
+                        (CONNECTION_RECOVERED, "online", true.into())
+                    }
+                    LocalEvent::TransportChanged { transport } => {
+                        let mode = match transport {
+                            Transport::WebSocket => "websocket",
+                            Transport::LongPoll => "longpoll",
+                        };
+                        (TRANSPORT_CHANGED, "mode", mode.into())
+                    }
                 };
-                let event = object(&[("type", kind.into()), ("online", online)]);
+                let event = object(&[("type", kind.into()), (key, value)]);
                 self.log("info", &("connection: ".to_string() + kind));
                 self.dispatch(None, kind, &event);
             }
@@ -625,7 +724,9 @@ impl Client {
             user_agent: &user_agent,
             timeout_ms: rest.timeout_ms,
         };
-        call.exchange = Some(http::send(&outgoing, request, &self.port));
+        let respond: http::Deliver =
+            |request, status, body| Signal::Response { request, status, body };
+        call.exchange = Some(http::send(&outgoing, request, respond, &self.port));
     }
 
     fn take_call(&self, request: u32) -> Option<Call> {
@@ -841,6 +942,40 @@ impl Client {
     }
 }
 
+/// The connection, over either transport.
+#[derive(Debug)]
+enum Connection {
+    /// A WebSocket.
+    WebSocket(Socket),
+    /// Long-poll requests.
+    LongPoll(LongPoll),
+}
+
+/// How long a WebSocket failure is remembered for an origin: a day.
+const WS_FAILURE_MEMORY_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
+    fn local_get(key: &str) -> Result<Option<String>, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = setItem)]
+    fn local_set(key: &str, value: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = removeItem)]
+    fn local_remove(key: &str) -> Result<(), JsValue>;
+}
+
+/// The localStorage key under which a WebSocket failure for `ws_base_url` is remembered.
+fn ws_failure_key(ws_base_url: &str) -> String {
+    "stream-chat-wasm:ws-failed:".to_string() + ws_base_url
+}
+
+/// Whether WebSockets failed for `ws_base_url` within the last day (so a new page starts on long-poll).
+pub fn websocket_failed_recently(ws_base_url: &str) -> bool {
+    let until = local_get(&ws_failure_key(ws_base_url)).ok().flatten();
+    // Parsed by JS: Rust's float parser would cost more bytes than this whole feature.
+    until.is_some_and(|until| js_sys::Number::parse_float(&until) > Date::now())
+}
+
 /// How often the typing cleaner runs while there is typing (the official client's 500 ms).
 const CLEAN_INTERVAL_MS: u32 = 500;
 
@@ -919,9 +1054,13 @@ fn api_error(status: u16, body: &JsValue) -> JsValue {
 impl Drop for Client {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        if let (Some(window), Some(on_online)) = (web_sys::window(), state.on_online.take()) {
+        if let (Some(window), Some((online, offline))) =
+            (web_sys::window(), state.on_network.take())
+        {
             let _ = window
-                .remove_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+                .remove_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+            let _ = window
+                .remove_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
         }
     }
 }

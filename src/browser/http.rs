@@ -72,12 +72,14 @@ pub struct Exchange {
     _timeout: Timeout,
 }
 
-/// Sends `outgoing`; the outcome reaches `port` as [`Signal::Response`] for `request`: the status (0 when the
-/// network failed) and the parsed JSON body (`undefined` when there was none or it was not JSON).
-pub fn send(outgoing: &Outgoing<'_>, request: u32, port: &Port) -> Exchange {
-    let respond = move |port: &Port, status: u16, body: JsValue| {
-        port.send(Signal::Response { request, status, body });
-    };
+/// Makes the signal that reports an answer: the status (0 when the network failed or the call timed out) and the
+/// parsed JSON body (`undefined` when there was none or it was not JSON).
+pub type Deliver = fn(u32, u16, JsValue) -> Signal;
+
+/// Sends `outgoing`; the outcome reaches `port` as `deliver(tag, status, body)`.
+pub fn send(outgoing: &Outgoing<'_>, tag: u32, deliver: Deliver, port: &Port) -> Exchange {
+    let respond =
+        move |port: &Port, status: u16, body: JsValue| port.send(deliver(tag, status, body));
     let status = alloc::rc::Rc::new(core::cell::Cell::new(0u16));
     let (text_port, error_port) = (port.clone(), port.clone());
     let text_status = status.clone();

@@ -7,6 +7,7 @@ pub mod client;
 mod http;
 mod inbox;
 mod listeners;
+mod longpoll;
 mod socket;
 mod timers;
 
@@ -37,4 +38,20 @@ pub enum Signal {
     },
     /// Time to expire remote typing and stop the own typing that went quiet.
     Clean,
+    /// An event the long-poll transport `socket` received (already parsed).
+    Event {
+        /// The transport.
+        socket: u32,
+        /// The event.
+        raw: wasm_bindgen::JsValue,
+    },
+    /// A long-poll request of transport `socket` was answered.
+    Polled {
+        /// The transport.
+        socket: u32,
+        /// The HTTP status; 0 when the network failed.
+        status: u16,
+        /// The parsed JSON body.
+        body: wasm_bindgen::JsValue,
+    },
 }

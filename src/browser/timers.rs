@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use super::inbox::Port;
 use super::Signal;
+use crate::client::session::ALL_TIMERS;
 use crate::client::{Input, Timer};
 
 #[wasm_bindgen]
@@ -50,17 +51,11 @@ impl Drop for Timeout {
 #[derive(Debug, Default)]
 pub struct Timers {
     /// Running timeouts, indexed by [`slot`].
-    slots: [Option<Timeout>; 5],
+    slots: [Option<Timeout>; ALL_TIMERS.len()],
 }
 
 fn slot(timer: Timer) -> usize {
-    match timer {
-        Timer::ConnectTimeout => 0,
-        Timer::Retry => 1,
-        Timer::Ping => 2,
-        Timer::ConnectionCheck => 3,
-        Timer::OfflineNotice => 4,
-    }
+    ALL_TIMERS.iter().position(|t| *t == timer).unwrap_or(0)
 }
 
 impl Timers {

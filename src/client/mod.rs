@@ -10,4 +10,6 @@ pub mod session;
 pub mod user;
 
 pub use error::ChatError;
-pub use session::{Effect, Entropy, Input, LocalEvent, Session, SessionConfig, State, Timer};
+pub use session::{
+    Effect, Entropy, Input, LocalEvent, Session, SessionConfig, State, Timer, Transport,
+};

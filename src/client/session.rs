@@ -40,7 +40,31 @@ pub struct SessionConfig {
     pub user_agent: String,
     /// How long `connectUser` keeps trying to establish the first connection.
     pub connect_timeout_ms: u32,
+    /// The REST base URL (`http(s)://…`), for the long-poll transport.
+    pub base_url: String,
+    /// `enableWSFallback`: switch to long-polling when a WebSocket cannot be established.
+    pub fallback: bool,
+    /// With fallback on: how long a WebSocket attempt may go without its first frame before falling back.
+    pub ws_fallback_timeout_ms: u32,
+    /// With fallback on: start on long-poll (WebSockets failed here recently), and probe in the background.
+    pub start_with_longpoll: bool,
+    /// With fallback on: the first interval between WebSocket probes while on long-poll; doubles up to 60 s.
+    pub probe_interval_ms: u32,
 }
+
+/// How a connection reaches the server. The session decides; the rest of the SDK never looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `GET /connect` upgraded to a WebSocket.
+    WebSocket,
+    /// `GET /longpoll` requests.
+    LongPoll,
+}
+
+/// The longest wait between WebSocket probes, in milliseconds.
+const MAX_PROBE_INTERVAL_MS: u32 = 60_000;
+/// How long a probe may go without its first frame.
+const PROBE_TIMEOUT_MS: u32 = 5_000;
 
 /// The WebSocket base URL for a REST base URL, as the official client derives it: the first `http` becomes `ws`
 /// (so `https` becomes `wss`), and Stream's local test port `:3030` becomes `:8800`.
@@ -90,14 +114,24 @@ pub enum Timer {
     ConnectionCheck,
     /// Emits `connection.changed {online: false}` if the connection is still lost.
     OfflineNotice,
+    /// Falls back to long-poll when a WebSocket attempt has no first frame in time.
+    FirstFrame,
+    /// Starts the next WebSocket probe while on long-poll.
+    Probe,
+    /// Gives up on a WebSocket probe with no first frame.
+    ProbeTimeout,
 }
 
-const ALL_TIMERS: [Timer; 5] = [
+/// Every timer, in the order of their slots in the browser layer.
+pub const ALL_TIMERS: [Timer; 8] = [
     Timer::ConnectTimeout,
     Timer::Retry,
     Timer::Ping,
     Timer::ConnectionCheck,
     Timer::OfflineNotice,
+    Timer::FirstFrame,
+    Timer::Probe,
+    Timer::ProbeTimeout,
 ];
 
 /// What the session reads from a server frame. The browser layer keeps the whole frame for listeners.
@@ -152,6 +186,13 @@ pub enum Input {
     Timer(Timer),
     /// The browser went back online.
     Online,
+    /// The browser went offline: stop trying until it is back.
+    Offline,
+    /// The long-poll transport of socket `socket` answered a poll (with or without events): it is alive.
+    Heartbeat {
+        /// The transport.
+        socket: u32,
+    },
     /// `disconnectUser()`. The browser layer rejects a pending `connectUser` itself, at once.
     Disconnect,
     /// A REST call wants to go out; it waits for the connection when there is none yet.
@@ -180,6 +221,11 @@ pub enum LocalEvent {
     },
     /// `connection.recovered`: a reconnect succeeded.
     ConnectionRecovered,
+    /// `transport.changed`: the connection moved to another transport.
+    TransportChanged {
+        /// The transport now in use.
+        transport: Transport,
+    },
 }
 
 /// What the browser layer must do, in order.
@@ -190,13 +236,30 @@ pub enum Effect {
         /// Echoed back so late answers to an old request are ignored.
         request: u32,
     },
-    /// Open a WebSocket to `url`; its events carry `socket`. Any previous socket has been closed already.
+    /// Open a connection to `url` with `transport`; its events carry `socket`. Any previous one has been closed.
     OpenSocket {
-        /// The number identifying this socket's events.
+        /// The number identifying this connection's events.
         socket: u32,
-        /// The full `/connect?…` URL.
+        /// The full `/connect?…` or `/longpoll?…` URL.
+        url: String,
+        /// WebSocket or long-poll.
+        transport: Transport,
+        /// The token, for the long-poll requests' `Authorization` header.
+        token: String,
+    },
+    /// Open a WebSocket probe to `url` beside the long-poll connection; its events carry `socket`.
+    OpenProbe {
+        /// The probe's number.
+        socket: u32,
+        /// The `/connect?…` URL.
         url: String,
     },
+    /// Close the probe and forget it.
+    CloseProbe,
+    /// The probe becomes the connection (the old one has been closed).
+    PromoteProbe,
+    /// Remember for this origin that WebSockets fail (`true`), or forget it (`false`).
+    RememberWebSocketFailure(bool),
     /// Close the current socket and forget it: its later events are stale.
     CloseSocket {
         /// The close code.
@@ -289,13 +352,24 @@ pub struct Session {
     parked: Vec<u32>,
     /// REST calls already retried once after a refresh.
     retried: Vec<u32>,
+    /// The transport the next attempt uses.
+    transport: Transport,
+    /// Whether a WebSocket has worked in this session; then its failures are transient, not a blocked network.
+    ws_worked: bool,
+    /// The WebSocket probe in flight, while on long-poll.
+    probe: Option<u32>,
+    /// Consecutive failed probes; sets the probe backoff.
+    probe_failures: u32,
+    /// The browser is offline: no attempts until it is back.
+    paused: bool,
+    /// The number the next socket or probe gets.
+    next_socket: u32,
 }
 
 impl Session {
     /// An idle session.
     pub fn new(config: SessionConfig) -> Self {
         Session {
-            config,
             state: State::Idle,
             user: None,
             has_token_provider: false,
@@ -307,7 +381,23 @@ impl Session {
             queued: Vec::new(),
             parked: Vec::new(),
             retried: Vec::new(),
+            transport: if config.fallback && config.start_with_longpoll {
+                Transport::LongPoll
+            } else {
+                Transport::WebSocket
+            },
+            ws_worked: false,
+            probe: None,
+            probe_failures: 0,
+            paused: false,
+            next_socket: 0,
+            config,
         }
+    }
+
+    /// The transport in use (or about to be).
+    pub fn transport(&self) -> Transport {
+        self.transport
     }
 
     /// Where the connection stands.
@@ -338,6 +428,11 @@ impl Session {
         self.config.ws_base_url = url;
     }
 
+    /// Whether the next `connectUser` starts on long-poll (WebSockets failed recently for this URL).
+    pub fn set_start_with_longpoll(&mut self, start_with_longpoll: bool) {
+        self.config.start_with_longpoll = start_with_longpoll;
+    }
+
     /// Handles one input and returns what to do about it.
     pub fn handle(&mut self, input: Input, entropy: &mut dyn Entropy) -> Vec<Effect> {
         let mut fx = Vec::new();
@@ -352,6 +447,21 @@ impl Session {
             Input::Frame { socket, frame } if self.is_current(socket) => {
                 self.on_frame(frame, &mut fx)
             }
+            Input::Frame { socket, frame } if self.probe == Some(socket) => {
+                self.on_probe_frame(socket, frame, &mut fx)
+            }
+            Input::SocketClosed { socket, .. } if self.probe == Some(socket) => {
+                self.probe_failed(&mut fx)
+            }
+            Input::Heartbeat { socket } if self.is_current(socket) => {
+                if matches!(self.state, State::Open { .. }) {
+                    fx.push(Effect::StartTimer(
+                        Timer::ConnectionCheck,
+                        CONNECTION_CHECK_TIMEOUT_MS,
+                    ));
+                }
+            }
+            Input::Heartbeat { .. } => {}
             Input::SocketClosed { socket, code } if self.is_current(socket) => {
                 self.socket_open = false;
                 self.on_closed(code, &mut fx, entropy);
@@ -359,8 +469,20 @@ impl Session {
             Input::Frame { .. } | Input::SocketClosed { .. } => {}
             Input::Timer(timer) => self.on_timer(timer, &mut fx, entropy),
             Input::Online => {
+                self.paused = false;
                 if self.state == State::Reconnecting && !self.socket_open && !self.token_request.1 {
                     fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
+                }
+            }
+            Input::Offline => {
+                if matches!(self.state, State::Open { .. } | State::Reconnecting) {
+                    self.paused = true;
+                    self.close_socket(CLOSE_NORMAL, "the browser is offline", &mut fx);
+                    self.close_probe(&mut fx);
+                    if matches!(self.state, State::Open { .. }) {
+                        self.lose(&mut fx, entropy);
+                    }
+                    fx.push(Effect::StopTimer(Timer::Retry));
                 }
             }
             Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
@@ -441,6 +563,13 @@ impl Session {
         self.state = State::Connecting;
         self.failures = 0;
         self.refreshed = false;
+        self.ws_worked = false;
+        self.probe_failures = 0;
+        self.transport = if self.config.fallback && self.config.start_with_longpoll {
+            Transport::LongPoll
+        } else {
+            Transport::WebSocket
+        };
         fx.push(Effect::StartTimer(Timer::ConnectTimeout, self.config.connect_timeout_ms));
         self.attempt(fx, entropy);
     }
@@ -451,12 +580,17 @@ impl Session {
         if user.token.is_none() {
             return self.request_token(fx);
         }
-        let url = self.connect_url(user, &entropy.uuid());
-        self.socket = self.socket.wrapping_add(1);
+        let transport = self.transport;
+        let url = self.connect_url(user, &entropy.uuid(), transport);
+        let token = user.token.clone().unwrap_or_default();
+        self.socket = self.next_socket();
         self.socket_open = true;
-        fx.push(Effect::OpenSocket { socket: self.socket, url });
+        fx.push(Effect::OpenSocket { socket: self.socket, url, transport, token });
         // A socket that never answers counts as failed after the connection check.
         fx.push(Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS));
+        if self.may_fall_back() {
+            fx.push(Effect::StartTimer(Timer::FirstFrame, self.config.ws_fallback_timeout_ms));
+        }
     }
 
     fn token_loaded(
@@ -508,7 +642,13 @@ impl Session {
                 self.state = State::Open { connection_id: frame.connection_id.unwrap_or_default() };
                 self.failures = 0;
                 self.refreshed = false;
+                if self.transport == Transport::WebSocket {
+                    self.ws_worked = true;
+                } else if self.config.fallback {
+                    self.schedule_probe(fx);
+                }
                 fx.extend([
+                    Effect::StopTimer(Timer::FirstFrame),
                     Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS),
                     Effect::StopTimer(Timer::ConnectTimeout),
                     Effect::StopTimer(Timer::Retry),
@@ -570,6 +710,9 @@ impl Session {
                 fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
             }
             State::Open { .. } => self.lose(fx, entropy),
+            State::Connecting | State::Reconnecting if self.may_fall_back() => {
+                self.fall_back(fx, entropy)
+            }
             State::Connecting | State::Reconnecting => {
                 self.failures = self.failures.saturating_add(1);
                 self.retry_later(fx, entropy);
@@ -578,13 +721,105 @@ impl Session {
         }
     }
 
+    /// Whether a failed WebSocket attempt now means "WebSockets are blocked": fallback on, on a WebSocket, and no
+    /// WebSocket has worked in this session (after one did, failures are transient).
+    fn may_fall_back(&self) -> bool {
+        self.config.fallback && self.transport == Transport::WebSocket && !self.ws_worked
+    }
+
+    /// Switches to long-poll at once, remembers that WebSockets failed here, and tries again.
+    fn fall_back(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
+        self.close_socket(CLOSE_NORMAL, "falling back to long-poll", fx);
+        self.transport = Transport::LongPoll;
+        fx.extend([
+            Effect::StopTimer(Timer::FirstFrame),
+            Effect::Emit(LocalEvent::TransportChanged { transport: Transport::LongPoll }),
+            Effect::RememberWebSocketFailure(true),
+        ]);
+        self.attempt(fx, entropy);
+    }
+
+    fn next_socket(&mut self) -> u32 {
+        self.next_socket = self.next_socket.wrapping_add(1);
+        self.next_socket
+    }
+
+    /// Arms the next probe, backing off after failures.
+    fn schedule_probe(&self, fx: &mut Vec<Effect>) {
+        let interval =
+            self.config.probe_interval_ms.saturating_mul(1 << self.probe_failures.min(16));
+        fx.push(Effect::StartTimer(Timer::Probe, interval.min(MAX_PROBE_INTERVAL_MS)));
+    }
+
+    fn close_probe(&mut self, fx: &mut Vec<Effect>) {
+        if self.probe.take().is_some() {
+            fx.extend([Effect::CloseProbe, Effect::StopTimer(Timer::ProbeTimeout)]);
+        }
+    }
+
+    fn probe_failed(&mut self, fx: &mut Vec<Effect>) {
+        self.close_probe(fx);
+        self.probe_failures = self.probe_failures.saturating_add(1);
+        if matches!(self.state, State::Open { .. }) && self.transport == Transport::LongPoll {
+            self.schedule_probe(fx);
+        }
+    }
+
+    /// The probe's first frame: a healthy WebSocket replaces the long-poll connection; channels are re-queried
+    /// on it before `connection.recovered`.
+    fn on_probe_frame(&mut self, socket: u32, frame: Frame, fx: &mut Vec<Effect>) {
+        if frame.error.is_some()
+            || frame.connection_id.is_none()
+            || !matches!(self.state, State::Open { .. })
+        {
+            return self.probe_failed(fx);
+        }
+        self.close_socket(CLOSE_NORMAL, "switching to WebSocket", fx);
+        self.probe = None;
+        self.socket = socket;
+        self.socket_open = true;
+        self.transport = Transport::WebSocket;
+        self.ws_worked = true;
+        self.probe_failures = 0;
+        self.state = State::Open { connection_id: frame.connection_id.unwrap_or_default() };
+        fx.extend([
+            Effect::StopTimer(Timer::ProbeTimeout),
+            Effect::PromoteProbe,
+            Effect::RememberWebSocketFailure(false),
+            Effect::Emit(LocalEvent::TransportChanged { transport: Transport::WebSocket }),
+            Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS),
+            Effect::StartTimer(Timer::Ping, PING_INTERVAL_MS),
+            Effect::Dispatch,
+            Effect::Recover,
+        ]);
+    }
+
     fn on_timer(&mut self, timer: Timer, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
         match (timer, &self.state) {
             (Timer::Retry, State::Connecting | State::Reconnecting)
-                if !self.socket_open && !self.token_request.1 =>
+                if !self.socket_open && !self.token_request.1 && !self.paused =>
             {
                 self.attempt(fx, entropy);
             }
+            (Timer::FirstFrame, State::Connecting | State::Reconnecting)
+                if self.socket_open && self.may_fall_back() =>
+            {
+                self.fall_back(fx, entropy);
+            }
+            (Timer::Probe, State::Open { .. })
+                if self.transport == Transport::LongPoll && self.probe.is_none() =>
+            {
+                if let Some(user) = &self.user {
+                    let url = self.connect_url(user, &entropy.uuid(), Transport::WebSocket);
+                    let socket = self.next_socket();
+                    self.probe = Some(socket);
+                    fx.extend([
+                        Effect::OpenProbe { socket, url },
+                        Effect::StartTimer(Timer::ProbeTimeout, PROBE_TIMEOUT_MS),
+                    ]);
+                }
+            }
+            (Timer::ProbeTimeout, _) if self.probe.is_some() => self.probe_failed(fx),
             (Timer::Ping, State::Open { .. }) => {
                 if let Some(user) = &self.user {
                     fx.push(Effect::Send(health_check_ping(&user.client_id)));
@@ -625,6 +860,9 @@ impl Session {
 
     fn retry_later(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
         fx.push(Effect::StopTimer(Timer::ConnectionCheck));
+        if self.paused {
+            return;
+        }
         fx.push(Effect::StartTimer(Timer::Retry, retry_interval(self.failures, entropy.random())));
     }
 
@@ -641,9 +879,11 @@ impl Session {
             "Manually closed connection by calling client.disconnect()",
             fx,
         );
+        self.close_probe(fx);
         self.stop_timers(fx);
         self.state = State::Idle;
         self.user = None;
+        self.paused = false;
         self.token_request.1 = false;
         self.failures = 0;
     }
@@ -659,7 +899,7 @@ impl Session {
         fx.extend(ALL_TIMERS.iter().map(|timer| Effect::StopTimer(*timer)));
     }
 
-    fn connect_url(&self, user: &User, request_id: &str) -> String {
+    fn connect_url(&self, user: &User, request_id: &str, transport: Transport) -> String {
         let mut json = String::from("{\"user_id\":");
         push_json_string(&mut json, &user.id);
         json.push_str(",\"user_details\":");
@@ -667,7 +907,10 @@ impl Session {
         json.push_str(",\"client_request_id\":");
         push_json_string(&mut json, request_id);
         json.push('}');
-        let mut url = self.config.ws_base_url.clone() + "/connect?";
+        let mut url = match transport {
+            Transport::WebSocket => self.config.ws_base_url.clone() + "/connect?",
+            Transport::LongPoll => self.config.base_url.clone() + "/longpoll?",
+        };
         let params = [
             ("json", json.as_str()),
             ("api_key", &self.config.api_key),

@@ -20,6 +20,25 @@ fn session() -> Session {
         api_key: "demo-key".into(),
         user_agent: "stream-chat-wasm-v0.1.0-browser".into(),
         connect_timeout_ms: 15_000,
+        base_url: "http://127.0.0.1:8080".into(),
+        fallback: false,
+        ws_fallback_timeout_ms: 2_000,
+        start_with_longpoll: false,
+        probe_interval_ms: 5_000,
+    })
+}
+
+fn fallback_session(start_with_longpoll: bool) -> Session {
+    let mut config = session().config().clone();
+    config.fallback = true;
+    config.start_with_longpoll = start_with_longpoll;
+    Session::new(config)
+}
+
+fn transport_of(effects: &[Effect]) -> Option<Transport> {
+    effects.iter().find_map(|effect| match effect {
+        Effect::OpenSocket { transport, .. } => Some(*transport),
+        _ => None,
     })
 }
 
@@ -56,7 +75,7 @@ fn timer(session: &mut Session, timer: Timer) -> Vec<Effect> {
 
 fn opened_socket(effects: &[Effect]) -> Option<(u32, String)> {
     effects.iter().find_map(|effect| match effect {
-        Effect::OpenSocket { socket, url } => Some((*socket, url.clone())),
+        Effect::OpenSocket { socket, url, .. } => Some((*socket, url.clone())),
         _ => None,
     })
 }
@@ -401,4 +420,137 @@ fn without_a_provider_code_40_is_final() {
         s.handle(Input::Answered { request: 1, expired: true }, &mut Fixed),
         vec![Effect::Finish { request: 1 }]
     );
+}
+
+#[test]
+fn a_websocket_that_fails_before_its_first_frame_falls_back_to_long_poll() {
+    let mut s = fallback_session(false);
+    let fx = connect(&mut s, Some("token"));
+    assert_eq!(transport_of(&fx), Some(Transport::WebSocket));
+    assert!(fx.contains(&Effect::StartTimer(Timer::FirstFrame, 2_000)));
+    let fx = closed(&mut s, 1, 1006);
+    assert!(
+        fx.contains(&Effect::Emit(LocalEvent::TransportChanged { transport: Transport::LongPoll }))
+    );
+    assert!(fx.contains(&Effect::RememberWebSocketFailure(true)));
+    let (socket, url) = opened_socket(&fx).unwrap();
+    assert!(url.starts_with("http://127.0.0.1:8080/longpoll?json="), "{url}");
+    assert!(fx.iter().any(|e| matches!(e, Effect::OpenSocket { transport: Transport::LongPoll, token, .. } if token == "token")));
+    assert_eq!(retry_after(&fx), None, "at once, no backoff");
+    let fx = frame(&mut s, socket, health_check("lp-1"));
+    assert_eq!(s.connection_id(), Some("lp-1"));
+    assert!(fx.contains(&Effect::Settle(Ok(()))));
+    assert!(
+        fx.contains(&Effect::StartTimer(Timer::Probe, 5_000)),
+        "probes the WebSocket in the background"
+    );
+    assert_eq!(s.transport(), Transport::LongPoll);
+}
+
+#[test]
+fn a_websocket_without_a_first_frame_in_time_falls_back() {
+    let mut s = fallback_session(false);
+    connect(&mut s, Some("token"));
+    let fx = timer(&mut s, Timer::FirstFrame);
+    assert_eq!(fx[0], Effect::CloseSocket { code: 1000, reason: "falling back to long-poll" });
+    assert_eq!(transport_of(&fx), Some(Transport::LongPoll));
+}
+
+#[test]
+fn a_refusal_never_falls_back() {
+    let mut s = fallback_session(false);
+    connect(&mut s, Some("token"));
+    let body = ErrorBody::new(stream_chat_protocol::ErrorCode::TokenSignatureInvalid, "bad");
+    let fx = frame(&mut s, 1, Frame { error: Some(body.clone()), ..Frame::default() });
+    assert_eq!(fx.last(), Some(&Effect::Settle(Err(ChatError::Server(body)))));
+    assert_eq!(transport_of(&fx), None);
+}
+
+#[test]
+fn without_fallback_or_after_a_websocket_worked_failures_only_retry() {
+    let mut s = session();
+    connect(&mut s, Some("token"));
+    assert_eq!(transport_of(&closed(&mut s, 1, 1006)), None);
+    let mut s = fallback_session(false);
+    connect(&mut s, Some("token"));
+    frame(&mut s, 1, health_check("c1"));
+    closed(&mut s, 1, 1006);
+    let fx = timer(&mut s, Timer::Retry);
+    assert_eq!(transport_of(&fx), Some(Transport::WebSocket));
+    assert!(!fx.contains(&Effect::StartTimer(Timer::FirstFrame, 2_000)));
+    assert_eq!(
+        retry_after(&closed(&mut s, 2, 1006)),
+        Some(250),
+        "a transient failure, not a blocked network"
+    );
+}
+
+#[test]
+fn a_successful_probe_moves_back_to_websocket_and_recovers() {
+    let mut s = fallback_session(true);
+    let fx = connect(&mut s, Some("token"));
+    assert_eq!(transport_of(&fx), Some(Transport::LongPoll), "remembered: starts on long-poll");
+    frame(&mut s, 1, health_check("lp-1"));
+    let fx = timer(&mut s, Timer::Probe);
+    let probe = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenProbe { socket, url } => Some((*socket, url.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(probe.1.starts_with("ws://127.0.0.1:8080/connect?"));
+    // Long-poll events keep flowing while the probe opens.
+    assert!(frame(&mut s, 1, Frame { kind: Some("message.new".into()), ..Frame::default() })
+        .contains(&Effect::Dispatch));
+    let fx = frame(&mut s, probe.0, health_check("ws-1"));
+    assert_eq!(
+        &fx[..5],
+        &[
+            Effect::CloseSocket { code: 1000, reason: "switching to WebSocket" },
+            Effect::StopTimer(Timer::ProbeTimeout),
+            Effect::PromoteProbe,
+            Effect::RememberWebSocketFailure(false),
+            Effect::Emit(LocalEvent::TransportChanged { transport: Transport::WebSocket }),
+        ]
+    );
+    assert_eq!(fx.last(), Some(&Effect::Recover), "channels are re-queried on the new connection");
+    assert_eq!((s.connection_id(), s.transport()), (Some("ws-1"), Transport::WebSocket));
+    // The old long-poll's late events are ignored.
+    assert!(frame(&mut s, 1, health_check("lp-1")).is_empty());
+}
+
+#[test]
+fn failed_probes_back_off() {
+    let mut s = fallback_session(true);
+    connect(&mut s, Some("token"));
+    frame(&mut s, 1, health_check("lp-1"));
+    for expected in [10_000, 20_000, 40_000, 60_000, 60_000] {
+        timer(&mut s, Timer::Probe);
+        let fx = timer(&mut s, Timer::ProbeTimeout);
+        assert!(fx.contains(&Effect::CloseProbe));
+        assert!(fx.contains(&Effect::StartTimer(Timer::Probe, expected)), "{fx:?}");
+    }
+}
+
+#[test]
+fn offline_pauses_and_online_resumes() {
+    let mut s = open_session();
+    let fx = s.handle(Input::Offline, &mut Fixed);
+    assert!(fx.contains(&Effect::CloseSocket { code: 1000, reason: "the browser is offline" }));
+    assert_eq!(s.state(), &State::Reconnecting);
+    assert_eq!(retry_after(&fx), None, "no attempts while offline");
+    assert!(timer(&mut s, Timer::Retry).is_empty());
+    assert_eq!(s.handle(Input::Online, &mut Fixed), vec![Effect::StartTimer(Timer::Retry, 10)]);
+    assert!(opened_socket(&timer(&mut s, Timer::Retry)).is_some());
+}
+
+#[test]
+fn long_poll_heartbeats_keep_the_connection_check_armed() {
+    let mut s = fallback_session(true);
+    connect(&mut s, Some("token"));
+    frame(&mut s, 1, health_check("lp-1"));
+    let fx = s.handle(Input::Heartbeat { socket: 1 }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::StartTimer(Timer::ConnectionCheck, 35_000)]);
+    assert!(s.handle(Input::Heartbeat { socket: 9 }, &mut Fixed).is_empty());
 }

@@ -1,0 +1,140 @@
+//! The long-poll transport (PROTOCOL.md §4.2) as the session sees any connection: opened with a URL, its first
+//! "frame" is the connect answer's event, every polled event is a frame, and a failed poll is a close. Polls go
+//! one after another with `fetch`; closing sends `close=true` and stops.
+
+use alloc::string::String;
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use super::channels::{get, object, text};
+use super::http::{self, push_param, Exchange, Outgoing};
+use super::inbox::Port;
+use super::Signal;
+use crate::client::Input;
+
+/// How long a poll may take: the server answers within about 20 s.
+const POLL_TIMEOUT_MS: u32 = 30_000;
+/// How long the connect request may take.
+const CONNECT_TIMEOUT_MS: u32 = 8_000;
+
+/// What the transport needs to keep polling.
+#[derive(Debug)]
+pub struct LongPoll {
+    /// The session's number for this connection.
+    socket: u32,
+    /// The REST base URL.
+    base_url: String,
+    /// The app's API key.
+    api_key: String,
+    /// The user, for the `user_id` parameter.
+    user_id: String,
+    /// The token for the `Authorization` header.
+    token: String,
+    /// Sent as `X-Stream-Client`.
+    user_agent: String,
+    /// The server's id for this connection, once connected.
+    connection_id: Option<String>,
+    /// The request in flight.
+    exchange: Option<Exchange>,
+}
+
+/// Where and as whom a long-poll connection goes.
+#[derive(Debug)]
+pub struct Target<'a> {
+    /// The REST base URL.
+    pub base_url: &'a str,
+    /// The app's API key.
+    pub api_key: &'a str,
+    /// The user id.
+    pub user_id: &'a str,
+    /// The token.
+    pub token: &'a str,
+    /// Sent as `X-Stream-Client`.
+    pub user_agent: &'a str,
+}
+
+fn polled(socket: u32, status: u16, body: JsValue) -> Signal {
+    Signal::Polled { socket, status, body }
+}
+
+impl LongPoll {
+    /// Connects with the session's `url` (`/longpoll?json=…`).
+    pub fn open(url: &str, socket: u32, target: &Target<'_>, port: &Port) -> LongPoll {
+        let mut transport = LongPoll {
+            socket,
+            base_url: target.base_url.into(),
+            api_key: target.api_key.into(),
+            user_id: target.user_id.into(),
+            token: target.token.into(),
+            user_agent: target.user_agent.into(),
+            connection_id: None,
+            exchange: None,
+        };
+        transport.request(url, CONNECT_TIMEOUT_MS, port);
+        transport
+    }
+
+    fn request(&mut self, url: &str, timeout_ms: u32, port: &Port) {
+        let outgoing = Outgoing {
+            method: "GET",
+            url,
+            token: &self.token,
+            body: None,
+            user_agent: &self.user_agent,
+            timeout_ms,
+        };
+        self.exchange = Some(http::send(&outgoing, self.socket, polled, port));
+    }
+
+    fn url(&self, close: bool) -> String {
+        let mut url = self.base_url.clone() + "/longpoll";
+        push_param(&mut url, "api_key", &self.api_key);
+        push_param(&mut url, "user_id", &self.user_id);
+        push_param(&mut url, "connection_id", self.connection_id.as_deref().unwrap_or(""));
+        if close {
+            push_param(&mut url, "close", "true");
+        }
+        url
+    }
+
+    /// Turns an answer into session signals, in order, and polls again while connected.
+    pub fn answered(&mut self, status: u16, body: &JsValue, port: &Port) {
+        self.exchange = None;
+        let socket = self.socket;
+        let ok = (200..300).contains(&status);
+        if self.connection_id.is_none() {
+            // The connect answer: its event is the connection's first frame; a refusal is an error frame.
+            let event = get(body, "event");
+            if ok && event.is_object() {
+                self.connection_id = text(&event, "connection_id");
+                port.send(Signal::Event { socket, raw: event });
+            } else if get(body, "code").as_f64().is_some() {
+                port.send(Signal::Event { socket, raw: object(&[("error", body.clone())]) });
+                return;
+            } else {
+                return port.send(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
+            }
+        } else if ok {
+            for event in Array::from(&get(body, "events")).iter() {
+                port.send(Signal::Event { socket, raw: event });
+            }
+            port.send(Signal::Input(Input::Heartbeat { socket }));
+        } else {
+            // Expired (code 46), dropped, or the network failed: a lost connection, which the session retries.
+            return port.send(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
+        }
+        let url = self.url(false);
+        self.request(&url, POLL_TIMEOUT_MS, port);
+    }
+
+    /// Stops polling and tells the server; the close request's answer is ignored.
+    pub fn close(mut self, port: &Port) -> Option<Exchange> {
+        self.exchange = None;
+        self.connection_id.as_ref()?;
+        let url = self.url(true);
+        self.socket = 0;
+        self.request(&url, 2_000, port);
+        self.exchange.take()
+    }
+}
