@@ -237,13 +237,19 @@ impl ConnectGuard {
     }
 }
 
+/// Removes a connection from the hub and tells the channels it watched. Its outbox closes, which ends whatever
+/// task serves it. Safe to call twice.
+pub fn disconnect(state: &AppState, connection_id: &str) {
+    if let Some((user_id, watched)) = state.hub.unregister(connection_id) {
+        for cid in watched {
+            crate::routes::watching_stopped(state, &cid, &user_id);
+        }
+    }
+}
+
 impl Drop for ConnectGuard {
     fn drop(&mut self) {
-        if let Some((user_id, watched)) = self.state.hub.unregister(&self.connection_id) {
-            for cid in watched {
-                crate::routes::watching_stopped(&self.state, &cid, &user_id);
-            }
-        }
+        disconnect(&self.state, &self.connection_id);
         let label = [self.transport.label()];
         self.state.metrics.connections.with_label_values(&label).dec();
         self.state.metrics.connections_closed.with_label_values(&label).inc();

@@ -116,6 +116,9 @@ pub async fn longpoll(
             let poller = known(&state, &params, &connection_id)?;
             if params.close.as_deref() == Some("true") {
                 state.longpolls.remove(&connection_id);
+                // Also ends a poll still held for this connection, so it goes at once, not after the hold.
+                drop(poller);
+                connect::disconnect(&state, &connection_id);
                 tracing::info!(%connection_id, "long-poll connection closed by the client");
                 return Ok(Json(json!({})).into_response());
             }

@@ -101,8 +101,14 @@ test('behind a proxy that blocks WebSockets: long-poll, and chat works both ways
       window.events.filter((e) => e.user === 'bob' && e.type !== 'user.watching.start').map((e) => e.type),
     );
     assert.deepEqual(fromBob, ['message.new', 'typing.start', 'message.new', 'typing.stop', 'message.read']);
+
+    // disconnectUser sends the close request and stops polling: the server sees the connection go at once.
     await page.evaluate(() => window.client.disconnectUser());
-    await page.waitForFunction(() => true);
+    const deadline = Date.now() + 10_000;
+    while ((await metric(server.url, 'chat_connections{transport="longpoll"}')) !== 0) {
+      assert.ok(Date.now() < deadline, 'the long-poll connection was closed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } finally {
     await bob.disconnectUser().catch(() => {});
     await browser.close();
