@@ -10,6 +10,8 @@ wasm-pack build --release --target web --mode no-install --no-pack -- --no-defau
 # wasm-pack writes a catch-all .gitignore into pkg/, which would hide the files from `npm pack`; the root
 # .gitignore already keeps pkg/ out of git.
 rm -f pkg/.gitignore
+# `[Symbol.dispose]` needs TypeScript's esnext lib; leave it out of the declarations so apps on ES2022 type-check.
+sed -i '/\[Symbol.dispose\]()/d' pkg/stream_chat_wasm.d.ts
 # The glue wasm-bindgen writes is readable JS with every doc comment; ship it minified (exports keep their names).
 terser pkg/stream_chat_wasm.js --module --compress --mangle --output pkg/stream_chat_wasm.js
 node scripts/size.mjs
