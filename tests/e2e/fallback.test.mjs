@@ -15,7 +15,7 @@ import { launchBrowser, metric, startProxy, startServer, tempDir } from './helpe
  */
 async function sdkPage(opener, server, userId, options, setup = () => {}) {
   const page = await opener.newPage();
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/metrics`); // same origin, without the demo page's own users
   await page.evaluate(setup);
   await page.evaluate(
     async ({ userId, options }) => {

@@ -15,7 +15,8 @@ test('the page client reconnects after the server is killed and restarted', asyn
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
+    // A same-origin page without the demo (which connects users of its own).
+    await page.goto(`${server.url}/metrics`);
     const opened = await page.evaluate(async () => {
       const sdk = await import('/pkg/stream_chat_wasm.js');
       await sdk.default();
