@@ -5,46 +5,23 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use stream_chat_wasm::StreamChat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod common;
+
+use common::{client, get, metric, object, settle};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-const SERVER: &str = match option_env!("CHAT_SERVER_URL") {
-    Some(url) => url,
-    None => "http://127.0.0.1:8080",
-};
-
-fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in pairs {
-        Reflect::set(&object, &(*key).into(), value).unwrap();
-    }
-    object.into()
-}
-
-fn get(value: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(value.clone(), |value, key| {
-        if value.is_object() {
-            Reflect::get(&value, &key.into()).unwrap()
-        } else {
-            JsValue::UNDEFINED
-        }
-    })
-}
 
 /// Calls `target[method](...args)`.
 fn call(target: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
     let function: Function = get(target, method).unchecked_into();
     function.apply(target, &args.iter().collect::<Array>()).unwrap()
-}
-
-async fn settle(promise: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise.unchecked_into::<Promise>()).await
 }
 
 /// A unique suffix so tests never share users or channels.
@@ -53,17 +30,11 @@ fn unique() -> String {
     format!("{n}")
 }
 
-fn client() -> StreamChat {
-    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None)
-}
-
 async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
     let client = client();
     let mut pairs = vec![("id", JsValue::from(id))];
     pairs.extend_from_slice(extra);
-    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into()).into())
-        .await
-        .unwrap();
+    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into())).await.unwrap();
     client
 }
 
@@ -106,20 +77,6 @@ fn next_event(
         });
         call(&target, "on", &[kind.clone().into(), handler.into_js_value()]);
     }))
-}
-
-/// A metric series' value from the server's `/metrics`.
-async fn metric(series: &str) -> f64 {
-    let window = web_sys::window().unwrap();
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str(&format!("{SERVER}/metrics")))
-            .await
-            .unwrap()
-            .unchecked_into();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
 }
 
 fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
@@ -177,8 +134,8 @@ async fn message_typing_and_read_reach_the_other_client() {
     );
     assert_eq!(call(&bobs, "countUnread", &[]).as_f64(), Some(0.0));
 
-    settle(alice.disconnect_user().into()).await.unwrap();
-    settle(bob.disconnect_user().into()).await.unwrap();
+    settle(alice.disconnect_user()).await.unwrap();
+    settle(bob.disconnect_user()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -216,8 +173,8 @@ async fn typing_indicators_off_send_no_typing_request() {
         "no request left"
     );
     assert_eq!(seen.length(), 0);
-    settle(alice.disconnect_user().into()).await.unwrap();
-    settle(bob.disconnect_user().into()).await.unwrap();
+    settle(alice.disconnect_user()).await.unwrap();
+    settle(bob.disconnect_user()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -270,8 +227,8 @@ async fn read_receipts_off_keep_read_state_from_the_other_client() {
         get(&get(&bobs, "state"), &format!("read.{a}")).is_undefined(),
         "nor after a fresh query"
     );
-    settle(alice.disconnect_user().into()).await.unwrap();
-    settle(bob.disconnect_user().into()).await.unwrap();
+    settle(alice.disconnect_user()).await.unwrap();
+    settle(bob.disconnect_user()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -283,16 +240,16 @@ async fn watch_before_connect_settles_waits_for_the_connection() {
     let early = channel(&alice, &id, &[&a]);
     let watched = call(&early, "watch", &[]);
     let response = settle(watched).await.unwrap();
-    settle(connecting.into()).await.unwrap();
+    settle(connecting).await.unwrap();
     assert_eq!(get(&response, "channel.id").as_string(), Some(id.clone()));
     assert!(get(&early, "initialized").as_bool().unwrap());
     // (Calls go out in order, but the server may run concurrent requests in any order: list after the watch.)
     let listed =
         alice.query_channels(object(&[("cid", format!("messaging:{id}").into())]), None, None);
-    let listed = Array::from(&settle(listed.into()).await.unwrap());
+    let listed = Array::from(&settle(listed).await.unwrap());
     assert_eq!(listed.length(), 1);
     assert_eq!(listed.get(0), early, "queryChannels returns the same channel object");
-    settle(alice.disconnect_user().into()).await.unwrap();
+    settle(alice.disconnect_user()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -319,5 +276,5 @@ async fn bad_input_rejects_with_the_protocols_code() {
     let error =
         settle(call(&other, "sendMessage", &[object(&[("text", "hi".into())])])).await.unwrap_err();
     assert_eq!(get(&error, "code").as_f64(), Some(17.0));
-    settle(alice.disconnect_user().into()).await.unwrap();
+    settle(alice.disconnect_user()).await.unwrap();
 }

@@ -4,35 +4,18 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise};
 use stream_chat_wasm::StreamChat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod common;
+
+use common::{client, get, metric, object, settle, SERVER};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-const SERVER: &str = match option_env!("CHAT_SERVER_URL") {
-    Some(url) => url,
-    None => "http://127.0.0.1:8080",
-};
-
-fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in pairs {
-        Reflect::set(&object, &(*key).into(), value).unwrap();
-    }
-    object.into()
-}
-
-fn get(value: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(value.clone(), |value, key| Reflect::get(&value, &key.into()).unwrap())
-}
-
-fn client() -> StreamChat {
-    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None)
-}
 
 fn token(client: &StreamChat, user_id: &str) -> JsValue {
     client.dev_token(user_id.into()).into()
@@ -40,24 +23,6 @@ fn token(client: &StreamChat, user_id: &str) -> JsValue {
 
 fn user(id: &str, name: &str) -> JsValue {
     object(&[("id", id.into()), ("name", name.into())])
-}
-
-async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise).await
-}
-
-/// A metric series' value from the server's `/metrics`.
-async fn metric(series: &str) -> f64 {
-    let window = web_sys::window().unwrap();
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str(&format!("{SERVER}/metrics")))
-            .await
-            .unwrap()
-            .unchecked_into();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
 }
 
 /// Waits (polling, with a deadline) until `series` equals `value`.

@@ -127,6 +127,20 @@ fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Privacy), App
     Ok((stored, privacy))
 }
 
+/// Fans out an event of `user` as their privacy settings allow; returns the `{event}` answer.
+fn publish_user_event(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: &str,
+    privacy: Privacy,
+    event: Map<String, Value>,
+) -> Value {
+    let answer = json!({ "event": Value::Object(event.clone()) });
+    let sender = Some((user, privacy));
+    publish(state, Delivery { cid: &channel.cid, event, sender, personal: HashMap::new() });
+    answer
+}
+
 /// Publishes and counts.
 fn publish(state: &AppState, delivery: Delivery<'_>) {
     let started = Instant::now();
@@ -472,17 +486,7 @@ pub async fn send_event(
         if let Some(parent_id) = parent_id {
             event.insert("parent_id".into(), parent_id.into());
         }
-        let answer = Value::Object(event.clone());
-        publish(
-            state,
-            Delivery {
-                cid: &channel.cid,
-                event,
-                sender: Some((&user, privacy)),
-                personal: HashMap::new(),
-            },
-        );
-        Ok(json!({ "event": answer }))
+        Ok(publish_user_event(state, &channel, &user, privacy, event))
     })
     .await?;
     answer(response, started)
@@ -518,17 +522,7 @@ pub async fn mark_read(
         let mut event = channels::event("message.read", &channel, &read.last_read);
         event.insert("user".into(), channels::user_view(&read.user));
         event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
-        let answer = Value::Object(event.clone());
-        publish(
-            state,
-            Delivery {
-                cid: &channel.cid,
-                event,
-                sender: Some((&user, privacy)),
-                personal: HashMap::new(),
-            },
-        );
-        Ok(json!({ "event": answer }))
+        Ok(publish_user_event(state, &channel, &user, privacy, event))
     })
     .await?;
     answer(response, started)
