@@ -134,8 +134,9 @@ pub struct State {
     socket: Option<Connection>,
     /// A WebSocket probe while on long-poll.
     probe: Option<Socket>,
-    /// The last long-poll close request, kept until it is answered (or replaced).
-    closing: Option<Exchange>,
+    /// Requests of closed long-poll transports still in flight, by tag: kept until each settles, so no callback
+    /// runs after being dropped.
+    closing: Vec<(u32, Exchange)>,
     /// Running timers.
     timers: Timers,
     /// The typing cleaner, while some channel has typing to expire or stop.
@@ -230,7 +231,7 @@ impl Client {
                     next_call: 0,
                     socket: None,
                     probe: None,
-                    closing: None,
+                    closing: Vec::new(),
                     timers: Timers::default(),
                     cleaner: None,
                     listeners: Listeners::default(),
@@ -568,13 +569,15 @@ impl Client {
             Signal::Event { socket, raw } => {
                 (Input::Frame { socket, frame: read_frame(&raw) }, raw)
             }
-            Signal::Polled { socket, status, body } => {
+            Signal::Polled { tag, status, body } => {
                 let port = self.port.clone();
                 let mut state = self.state.borrow_mut();
-                if socket == 0 {
-                    state.closing = None;
-                } else if let Some(Connection::LongPoll(transport)) = &mut state.socket {
-                    transport.answered(status, &body, &port);
+                match &mut state.socket {
+                    Some(Connection::LongPoll(transport)) if transport.owns(tag) => {
+                        transport.answered(status, &body, &port)
+                    }
+                    // A request of a closed transport settled: now its callbacks may go.
+                    _ => state.closing.retain(|(own, _)| *own != tag),
                 }
                 return;
             }
@@ -618,8 +621,8 @@ impl Client {
                 match socket {
                     Some(Connection::WebSocket(socket)) => socket.close(code, reason),
                     Some(Connection::LongPoll(transport)) => {
-                        let closing = transport.close(&self.port);
-                        self.state.borrow_mut().closing = closing;
+                        let in_flight = transport.close(&self.port);
+                        self.state.borrow_mut().closing.extend(in_flight);
                     }
                     None => {}
                 }

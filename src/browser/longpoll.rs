@@ -3,6 +3,7 @@
 //! one after another with `fetch`; closing sends `close=true` and stops.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
@@ -35,8 +36,10 @@ pub struct LongPoll {
     user_agent: String,
     /// The server's id for this connection, once connected.
     connection_id: Option<String>,
-    /// The request in flight.
-    exchange: Option<Exchange>,
+    /// The request in flight, and its tag.
+    exchange: Option<(u32, Exchange)>,
+    /// Numbers this transport's requests, so each answer is matched to its own request.
+    sequence: u32,
 }
 
 /// Where and as whom a long-poll connection goes.
@@ -54,8 +57,8 @@ pub struct Target<'a> {
     pub user_agent: &'a str,
 }
 
-fn polled(socket: u32, status: u16, body: JsValue) -> Signal {
-    Signal::Polled { socket, status, body }
+fn polled(tag: u32, status: u16, body: JsValue) -> Signal {
+    Signal::Polled { tag, status, body }
 }
 
 impl LongPoll {
@@ -70,12 +73,16 @@ impl LongPoll {
             user_agent: target.user_agent.into(),
             connection_id: None,
             exchange: None,
+            sequence: 0,
         };
         transport.request(url, CONNECT_TIMEOUT_MS, port);
         transport
     }
 
     fn request(&mut self, url: &str, timeout_ms: u32, port: &Port) {
+        // Unique per request across transports: the transport's number in the high half, a sequence in the low.
+        self.sequence = self.sequence.wrapping_add(1);
+        let tag = (self.socket << 16) | (self.sequence & 0xffff);
         let outgoing = Outgoing {
             method: "GET",
             url,
@@ -84,7 +91,7 @@ impl LongPoll {
             user_agent: &self.user_agent,
             timeout_ms,
         };
-        self.exchange = Some(http::send(&outgoing, self.socket, polled, port));
+        self.exchange = Some((tag, http::send(&outgoing, tag, polled, port)));
     }
 
     fn url(&self, close: bool) -> String {
@@ -128,13 +135,21 @@ impl LongPoll {
         self.request(&url, POLL_TIMEOUT_MS, port);
     }
 
-    /// Stops polling and tells the server; the close request's answer is ignored.
-    pub fn close(mut self, port: &Port) -> Option<Exchange> {
-        self.exchange = None;
-        self.connection_id.as_ref()?;
-        let url = self.url(true);
-        self.socket = 0;
-        self.request(&url, 2_000, port);
-        self.exchange.take()
+    /// Stops polling and tells the server (which also ends the poll it holds). Returns the requests still in
+    /// flight with their tags: they must live until they settle (their answers, which the session ignores, arrive
+    /// as [`Signal::Polled`] with tags no transport owns).
+    pub fn close(mut self, port: &Port) -> Vec<(u32, Exchange)> {
+        let mut in_flight: Vec<(u32, Exchange)> = self.exchange.take().into_iter().collect();
+        if self.connection_id.is_some() {
+            let url = self.url(true);
+            self.request(&url, 2_000, port);
+            in_flight.extend(self.exchange.take());
+        }
+        in_flight
+    }
+
+    /// Whether the answer tagged `tag` is to this transport's request in flight.
+    pub fn owns(&self, tag: u32) -> bool {
+        self.exchange.as_ref().is_some_and(|(own, _)| *own == tag)
     }
 }

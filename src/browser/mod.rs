@@ -45,10 +45,10 @@ pub enum Signal {
         /// The event.
         raw: wasm_bindgen::JsValue,
     },
-    /// A long-poll request of transport `socket` was answered.
+    /// A long-poll request was answered.
     Polled {
-        /// The transport.
-        socket: u32,
+        /// The request's tag (see `longpoll.rs`).
+        tag: u32,
         /// The HTTP status; 0 when the network failed.
         status: u16,
         /// The parsed JSON body.

@@ -15,6 +15,8 @@ import { launchBrowser, metric, startProxy, startServer, tempDir } from './helpe
  */
 async function sdkPage(opener, server, userId, options, setup = () => {}) {
   const page = await opener.newPage();
+  page.errors = [];
+  page.on('pageerror', (error) => { page.errors.push(error.message); if (process.env.DEBUG_STACK) console.log('STACK', error.stack); });
   await page.goto(`${server.url}/metrics`); // same origin, without the demo page's own users
   await page.evaluate(setup);
   await page.evaluate(
@@ -109,6 +111,7 @@ test('behind a proxy that blocks WebSockets: long-poll, and chat works both ways
       assert.ok(Date.now() < deadline, 'the long-poll connection was closed');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    assert.deepEqual(page.errors, [], 'no uncaught error (no callback ran after being dropped)');
   } finally {
     await bob.disconnectUser().catch(() => {});
     await browser.close();
@@ -223,6 +226,7 @@ test('when WebSockets work again the SDK moves back by itself, and no message is
       0,
       'the remembered failure is forgotten',
     );
+    assert.deepEqual(page.errors, [], 'no uncaught error across the switch');
   } finally {
     await bob.disconnectUser().catch(() => {});
     await browser.close();

@@ -30,6 +30,8 @@ test('our SDK in Chromium and the official client in Node chat in one channel', 
     await bobs.watch();
 
     const page = await browser.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
     // A same-origin page without the demo (which connects users of its own).
     await page.goto(`${server.url}/metrics`);
     await page.evaluate(async () => {
@@ -83,6 +85,7 @@ test('our SDK in Chromium and the official client in Node chat in one channel', 
     await read;
     assert.equal(bobs.state.read.alice.unread_messages, 0);
     await page.evaluate(() => window.client.disconnectUser());
+    assert.deepEqual(pageErrors, [], 'no uncaught error in the page');
   } finally {
     await bob.disconnectUser().catch(() => {});
     await browser.close();

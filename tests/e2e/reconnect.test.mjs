@@ -15,6 +15,8 @@ test('the page client reconnects after the server is killed and restarted', asyn
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
     // A same-origin page without the demo (which connects users of its own).
     await page.goto(`${server.url}/metrics`);
     const opened = await page.evaluate(async () => {
@@ -65,6 +67,7 @@ test('the page client reconnects after the server is killed and restarted', asyn
     assert.ok(after.connectionId && after.connectionId !== opened.connectionId, 'a new connection');
     assert.equal(after.name, 'Alice', 'the user survived the restart in SQLite');
     await page.evaluate(() => window.client.disconnectUser());
+    assert.deepEqual(pageErrors, [], 'no uncaught error in the page');
   } finally {
     await browser.close();
     await server.stop();
