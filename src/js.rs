@@ -726,10 +726,8 @@ fn listener_args(
 }
 
 fn get(object: &JsValue, key: &str) -> Option<JsValue> {
-    if !object.is_object() {
-        return None;
-    }
-    Reflect::get(object, &key.into()).ok().filter(|value| !value.is_undefined() && !value.is_null())
+    Some(crate::browser::channels::get(object, key))
+        .filter(|value| !value.is_undefined() && !value.is_null())
 }
 
 /// A string, or `undefined`.

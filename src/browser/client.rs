@@ -1031,13 +1031,9 @@ fn api_error(status: u16, body: &JsValue) -> JsValue {
     let code = get(body, "code").as_f64();
     let message = text(body, "message").unwrap_or_else(|| describe(body));
     let error = match code {
-        Some(code) => ChatError::Server(ErrorBody {
-            code: code as i32,
-            message,
-            status_code: get(body, "StatusCode").as_f64().map_or(status, |s| s as u16),
-            duration: String::new(),
-            more_info: String::new(),
-        }),
+        Some(code) => {
+            ChatError::Server(ErrorBody { message, ..error_body(body, code as i32, status) })
+        }
         None if status == 0 => ChatError::Network(message),
         None => ChatError::Server(ErrorBody {
             code: -1,
@@ -1071,16 +1067,21 @@ impl Drop for Client {
 /// What the session needs of a parsed frame, read field by field (no serde: its error paths alone would cost
 /// more than this whole module).
 fn read_frame(raw: &JsValue) -> Frame {
-    let field = |object: &JsValue, key: &str| Reflect::get(object, &key.into()).ok();
-    let text = |object: &JsValue, key: &str| field(object, key).and_then(|value| value.as_string());
-    let error = field(raw, "error").filter(JsValue::is_object).map(|error| ErrorBody {
-        code: field(&error, "code").and_then(|code| code.as_f64()).map_or(-1, |code| code as i32),
-        message: text(&error, "message").unwrap_or_default(),
-        status_code: field(&error, "StatusCode").and_then(|s| s.as_f64()).map_or(0, |s| s as u16),
-        duration: text(&error, "duration").unwrap_or_default(),
-        more_info: text(&error, "more_info").unwrap_or_default(),
-    });
+    let error =
+        Some(get(raw, "error")).filter(JsValue::is_object).map(|error| error_body(&error, -1, 0));
     Frame { kind: text(raw, "type"), connection_id: text(raw, "connection_id"), error }
+}
+
+/// The protocol's error body (PROTOCOL.md §5.2) read from `object`, for error frames and failed REST calls alike;
+/// `code` and `status` stand in for missing fields.
+fn error_body(object: &JsValue, code: i32, status: u16) -> ErrorBody {
+    ErrorBody {
+        code: get(object, "code").as_f64().map_or(code, |code| code as i32),
+        message: text(object, "message").unwrap_or_default(),
+        status_code: get(object, "StatusCode").as_f64().map_or(status, |s| s as u16),
+        duration: text(object, "duration").unwrap_or_default(),
+        more_info: text(object, "more_info").unwrap_or_default(),
+    }
 }
 
 /// A readable description of a thrown JS value.
