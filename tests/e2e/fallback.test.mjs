@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { StreamChat } from 'stream-chat';
-import { launchBrowser, metric, startProxy, startServer, tempDir } from './helpers.mjs';
+import { launchBrowser, metric, nextEvent, startProxy, startServer, tempDir } from './helpers.mjs';
+
+/** The next matching event, with the longer wait the long-poll tests need. */
+const next = (channel, type, accept) => nextEvent(channel, type, accept, 15_000);
 
 /**
  * Opens the release package in a new page of `opener` (a browser: a fresh context; or a context: shared storage)
@@ -47,18 +50,6 @@ async function officialBob(server) {
   const channel = bob.channel('messaging', 'fallback', { members: ['alice', 'bob'] });
   await channel.watch();
   return { bob, channel };
-}
-
-function next(channel, type, accept = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} in time`)), 15_000);
-    const subscription = channel.on(type, (event) => {
-      if (!accept(event)) return;
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve(event);
-    });
-  });
 }
 
 test('behind a proxy that blocks WebSockets: long-poll, and chat works both ways in order', async () => {

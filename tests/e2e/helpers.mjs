@@ -163,3 +163,22 @@ export async function startProxy({ upstreamPort, passUpgrades = false, port }) {
     },
   };
 }
+
+/**
+ * Resolves with the first `type` event on `target` (an official client's channel or client) that `accept` takes,
+ * or rejects after `ms`.
+ */
+export function nextEvent(target, type, accept = () => true, ms = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      subscription.unsubscribe();
+      reject(new Error(`no ${type} within ${ms} ms`));
+    }, ms);
+    const subscription = target.on(type, (event) => {
+      if (!accept(event)) return;
+      clearTimeout(timer);
+      subscription.unsubscribe();
+      resolve(event);
+    });
+  });
+}

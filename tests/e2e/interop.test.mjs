@@ -4,20 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { StreamChat } from 'stream-chat';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
-
-/** Resolves with the first `type` event on `channel` that `accept` takes, or rejects after 10 s. */
-function next(channel, type, accept = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} in time`)), 10_000);
-    const subscription = channel.on(type, (event) => {
-      if (!accept(event)) return;
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve(event);
-    });
-  });
-}
+import { launchBrowser, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 test('our SDK in Chromium and the official client in Node chat in one channel', async () => {
   const { dir, cleanup } = tempDir();

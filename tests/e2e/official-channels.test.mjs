@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { StreamChat } from 'stream-chat';
-import { signToken, startServer, tempDir } from './helpers.mjs';
+import { signToken, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'e2e-key';
 const SECRET = 'e2e-secret';
@@ -14,22 +14,6 @@ async function connect(url, user) {
   const client = new StreamChat(KEY, { baseURL: url, allowServerSideConnect: true });
   await client.connectUser(user, signToken({ user_id: user.id }, SECRET));
   return client;
-}
-
-/** Resolves with the first event of `type` on `channel` matching `accept`, or rejects after `ms`. */
-function next(channel, type, accept = () => true, ms = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      subscription.unsubscribe();
-      reject(new Error(`no ${type} within ${ms} ms`));
-    }, ms);
-    const subscription = channel.on(type, (event) => {
-      if (!accept(event)) return;
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve(event);
-    });
-  });
 }
 
 /** Collects every event of the given types on `channel` until `stop()`. */
