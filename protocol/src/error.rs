@@ -21,10 +21,16 @@ pub enum ErrorCode {
     Authentication,
     /// The named resource does not exist.
     DoesNotExist,
+    /// The user went over a rate limit (messages per second, connections per user).
+    RateLimit,
     /// The user may not do this.
     NotAllowed,
     /// The request body is too large.
     PayloadTooBig,
+    /// The request took too long to arrive.
+    RequestTimeout,
+    /// The request line or headers are too large.
+    MaxHeaderSizeExceeded,
     /// The JWT has expired; token providers refresh on this code.
     TokenExpired,
     /// The JWT's `nbf` lies in the future.
@@ -45,9 +51,12 @@ impl ErrorCode {
             ErrorCode::AccessKey => 2,
             ErrorCode::Input => 4,
             ErrorCode::Authentication => 5,
+            ErrorCode::RateLimit => 9,
             ErrorCode::DoesNotExist => 16,
             ErrorCode::NotAllowed => 17,
             ErrorCode::PayloadTooBig => 22,
+            ErrorCode::RequestTimeout => 23,
+            ErrorCode::MaxHeaderSizeExceeded => 24,
             ErrorCode::TokenExpired => 40,
             ErrorCode::TokenNotValidYet => 41,
             ErrorCode::TokenUsedBeforeIssuedAt => 42,
@@ -70,6 +79,9 @@ impl ErrorCode {
             ErrorCode::DoesNotExist => 404,
             ErrorCode::NotAllowed => 403,
             ErrorCode::PayloadTooBig => 413,
+            ErrorCode::RateLimit => 429,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::MaxHeaderSizeExceeded => 431,
         }
     }
 

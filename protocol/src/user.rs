@@ -6,6 +6,8 @@ use core::fmt;
 
 /// The largest serialized user object accepted, in bytes of its JSON text.
 pub const MAX_USER_BYTES: usize = 5 * 1024;
+/// The longest user id accepted, in bytes (Stream's documented 255).
+pub const MAX_USER_ID_BYTES: usize = 255;
 
 /// Why a user object is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +16,8 @@ pub enum UserError {
     MissingId,
     /// The id has a character outside `a-z 0-9 @ _ -`.
     InvalidId(String),
+    /// The id is longer than [`MAX_USER_ID_BYTES`]; holds its length.
+    IdTooLong(usize),
     /// The JSON text of the user is larger than [`MAX_USER_BYTES`].
     TooLarge(usize),
 }
@@ -27,6 +31,13 @@ impl UserError {
                 "user id \"".to_string()
                     + id
                     + "\" is invalid: it may only contain a-z, 0-9 and the characters @ _ -"
+            }
+            UserError::IdTooLong(bytes) => {
+                let mut text = "user id is ".to_string();
+                push_decimal(&mut text, *bytes as u64);
+                text.push_str(" bytes long; it must be at most ");
+                push_decimal(&mut text, MAX_USER_ID_BYTES as u64);
+                text + " bytes"
             }
             UserError::TooLarge(bytes) => {
                 let mut text = "user object is ".to_string();
@@ -66,10 +77,13 @@ pub fn is_user_id_char(c: char) -> bool {
     matches!(c, 'a'..='z' | '0'..='9' | '@' | '_' | '-')
 }
 
-/// Checks a user id: present, and only `a-z 0-9 @ _ -`.
+/// Checks a user id: present, at most [`MAX_USER_ID_BYTES`], and only `a-z 0-9 @ _ -`.
 pub fn validate_user_id(id: &str) -> Result<(), UserError> {
     if id.is_empty() {
         return Err(UserError::MissingId);
+    }
+    if id.len() > MAX_USER_ID_BYTES {
+        return Err(UserError::IdTooLong(id.len()));
     }
     if !id.chars().all(is_user_id_char) {
         return Err(UserError::InvalidId(id.into()));
@@ -101,6 +115,8 @@ mod tests {
             assert_eq!(validate_user_id(id), Err(UserError::InvalidId(id.into())), "{id}");
         }
         assert_eq!(validate_user_id(""), Err(UserError::MissingId));
+        assert_eq!(validate_user_id(&"a".repeat(255)), Ok(()));
+        assert_eq!(validate_user_id(&"a".repeat(5000)), Err(UserError::IdTooLong(5000)));
     }
 
     #[test]

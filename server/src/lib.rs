@@ -11,6 +11,8 @@
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
 //! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
+//! - [`limits`]: every size, rate and time bound, and the per-user rate limiter.
+//! - [`listener`]: the accept loop: header timeout, connection cap, error bodies for malformed HTTP.
 //! - [`error`]: [`error::AppError`], answered as the protocol's error body.
 //! - [`clock`]: timestamps in the protocol's format.
 
@@ -20,6 +22,8 @@ pub mod clock;
 pub mod connect;
 pub mod error;
 pub mod hub;
+pub mod limits;
+pub mod listener;
 pub mod longpoll;
 pub mod metrics;
 pub mod rest;
@@ -34,20 +38,24 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, Request};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use stream_chat_protocol::ErrorCode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::Auth;
 use crate::error::AppError;
 use crate::hub::Hub;
+use crate::limits::{Limits, RateLimiter};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -66,6 +74,8 @@ pub struct Settings {
     pub longpoll_hold: Duration,
     /// A long-poll connection not polled for this long is dropped (60 s).
     pub longpoll_expiry: Duration,
+    /// Sizes, rates and timeouts.
+    pub limits: Limits,
 }
 
 /// State shared by every handler; cloning is cheap.
@@ -86,6 +96,8 @@ pub struct Shared {
     pub longpolls: longpoll::LongPolls,
     /// Counters and gauges.
     pub metrics: Metrics,
+    /// Messages per user ([`Limits::message_burst`], [`Limits::messages_per_second`]).
+    pub message_rate: RateLimiter,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -108,12 +120,16 @@ impl AppState {
     pub fn new(settings: Settings, store: Arc<dyn Store>, shutdown: watch::Receiver<bool>) -> Self {
         AppState(Arc::new(Shared {
             auth: settings.auth.clone(),
-            settings,
             store,
             hub: Hub::default(),
             longpolls: longpoll::LongPolls::default(),
             metrics: Metrics::new(),
+            message_rate: RateLimiter::new(
+                settings.limits.message_burst,
+                settings.limits.messages_per_second,
+            ),
             shutdown,
+            settings,
         }))
     }
 }
@@ -136,14 +152,26 @@ pub fn app(state: AppState) -> Router {
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));
     }
-    if let Some(www) = &state.settings.www_dir {
-        router = router.fallback_service(ServeDir::new(www));
-    }
+    router = match &state.settings.www_dir {
+        Some(www) => router.fallback_service(ServeDir::new(www)),
+        None => router.fallback(not_found),
+    };
     router
-        // One span per request, logged at the end with status and latency.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyTimeoutLayer::new(state.settings.limits.body_timeout))
+        .layer(CatchPanicLayer::custom(error::panicked))
+        .layer(axum::middleware::from_fn(error::protocol_bodies))
+        // One span per request, logged at the end with status and latency. Only the method and the path: query
+        // strings carry tokens and user objects (`/connect`, `/longpoll`), which never reach the logs.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         // `Authorization` is never covered by a `*` allow-list, so preflights get their requested headers back.
@@ -154,6 +182,14 @@ pub fn app(state: AppState) -> Router {
                 .allow_headers(AllowHeaders::mirror_request()),
         )
         .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::new(ErrorCode::DoesNotExist, "no such route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::Input, "this route does not take that HTTP method")
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
@@ -182,9 +218,9 @@ pub async fn run(
         shutdown.await;
         let _ = stop.send(true);
     });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stopping| *stopping).await;
-        })
-        .await
+    let limits = state.settings.limits.clone();
+    listener::serve(listener, app(state), &limits, async move {
+        let _ = stopped.wait_for(|stopping| *stopping).await;
+    })
+    .await
 }

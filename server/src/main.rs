@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use stream_chat_server::auth::Auth;
+use stream_chat_server::limits::Limits;
 use stream_chat_server::store::SqliteStore;
 use stream_chat_server::{run, Settings};
 
@@ -46,6 +47,69 @@ struct Flags {
     /// Seconds without an inbound frame after which a connection is dropped.
     #[arg(long, default_value_t = 35)]
     idle_timeout: u64,
+    /// Largest message in bytes of JSON, custom fields included [default: 32768].
+    #[arg(long)]
+    max_message_bytes: Option<usize>,
+    /// Most bytes of messages in one response [default: 2097152].
+    #[arg(long)]
+    max_response_bytes: Option<usize>,
+    /// Messages a user may send at once [default: 60].
+    #[arg(long)]
+    message_burst: Option<u32>,
+    /// Messages per second a user may send after the burst [default: 10].
+    #[arg(long)]
+    messages_per_second: Option<u32>,
+    /// Open connections per user [default: 20].
+    #[arg(long)]
+    connections_per_user: Option<usize>,
+    /// Open sockets in all [default: 15000].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Bytes of events queued for one connection before it is dropped [default: 1048576].
+    #[arg(long)]
+    outbox_bytes: Option<usize>,
+    /// Seconds a client may take to send request headers [default: 10].
+    #[arg(long)]
+    header_timeout: Option<u64>,
+    /// Seconds one WebSocket write may wait on a client that does not read [default: 10].
+    #[arg(long)]
+    write_timeout: Option<u64>,
+}
+
+impl Flags {
+    /// The limits, defaults overridden by the flags given.
+    fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        let seconds = Duration::from_secs;
+        if let Some(value) = self.max_message_bytes {
+            limits.message_bytes = value;
+        }
+        if let Some(value) = self.max_response_bytes {
+            limits.response_bytes = value;
+        }
+        if let Some(value) = self.message_burst {
+            limits.message_burst = value;
+        }
+        if let Some(value) = self.messages_per_second {
+            limits.messages_per_second = value;
+        }
+        if let Some(value) = self.connections_per_user {
+            limits.connections_per_user = value;
+        }
+        if let Some(value) = self.max_connections {
+            limits.max_connections = value;
+        }
+        if let Some(value) = self.outbox_bytes {
+            limits.outbox_bytes = value;
+        }
+        if let Some(value) = self.header_timeout {
+            limits.header_timeout = seconds(value);
+        }
+        if let Some(value) = self.write_timeout {
+            limits.write_timeout = seconds(value);
+        }
+        limits
+    }
 }
 
 #[tokio::main]
@@ -58,6 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     let flags = Flags::parse();
+    let limits = flags.limits();
     let (api_key, secret) = match (flags.api_key, flags.api_secret, flags.dev) {
         (Some(key), Some(secret), _) => (key, secret),
         (key, secret, true) => {
@@ -86,6 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pkg_dir: flags.pkg,
         longpoll_hold: Duration::from_secs(20),
         longpoll_expiry: Duration::from_secs(60),
+        limits,
     };
     run(listener, settings, Arc::new(store), stop_signal()).await?;
     tracing::info!("stopped");

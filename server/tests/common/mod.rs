@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use stream_chat_server::auth::Auth;
+use stream_chat_server::limits::Limits;
 use stream_chat_server::store::SqliteStore;
 use stream_chat_server::{run, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,6 +41,7 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub longpoll_hold: Duration,
     pub longpoll_expiry: Duration,
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             idle_timeout: Duration::from_secs(35),
             longpoll_hold: Duration::from_secs(20),
             longpoll_expiry: Duration::from_secs(60),
+            limits: Limits::default(),
         }
     }
 }
@@ -69,6 +72,7 @@ impl TestServer {
             pkg_dir: None,
             longpoll_hold: options.longpoll_hold,
             longpoll_expiry: options.longpoll_expiry,
+            limits: options.limits,
         };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(listener, settings, store, async move {
