@@ -17,6 +17,11 @@ pub const PUBLIC_TYPES: &[&str] = &["livestream", "gaming"];
 pub const MAX_MESSAGE_CHARS: usize = 5_000;
 /// The longest channel id accepted.
 const MAX_ID_CHARS: usize = 64;
+/// The most members a channel is created with.
+pub const MAX_MEMBERS: usize = 100;
+/// The id prefix of channels named by their members ([`distinct_id`]): reserved, no client may create such an id
+/// explicitly, so nobody can take a pair's DM before they open it.
+pub const DISTINCT_PREFIX: &str = "!members-";
 /// Messages returned by a channel query when the client names no limit, and at most.
 pub const DEFAULT_MESSAGES: usize = 25;
 /// The most messages one query returns.
@@ -178,7 +183,8 @@ pub fn member_view(member: &MemberRecord) -> Value {
     })
 }
 
-/// The read states `viewer` may see: its own always, others' only when their read receipts are on.
+/// The read states `viewer` may see: its own always, as it is; others' only when their read receipts are on, and
+/// then only as they stood at their last read with receipts on.
 pub fn visible_reads(reads: &[ReadRecord], viewer: &str) -> Vec<Value> {
     reads
         .iter()
@@ -186,11 +192,17 @@ pub fn visible_reads(reads: &[ReadRecord], viewer: &str) -> Vec<Value> {
             read.user.id == viewer || privacy_enabled(&read.user.fields, "read_receipts")
         })
         .map(|read| {
+            let (last_read, message_id, unread) = if read.user.id == viewer {
+                (&read.last_read, &read.last_read_message_id, read.unread_messages)
+            } else {
+                let shared = &read.shared;
+                (&shared.last_read, &shared.last_read_message_id, shared.unread_messages)
+            };
             json!({
                 "user": user_view(&read.user),
-                "last_read": read.last_read,
-                "last_read_message_id": read.last_read_message_id,
-                "unread_messages": read.unread_messages,
+                "last_read": last_read,
+                "last_read_message_id": message_id,
+                "unread_messages": unread,
             })
         })
         .collect()
@@ -236,6 +248,11 @@ mod tests {
             last_read: "t".into(),
             last_read_message_id: None,
             unread_messages: 0,
+            shared: crate::store::SharedRead {
+                last_read: "t".into(),
+                last_read_message_id: None,
+                unread_messages: 0,
+            },
         };
         let reads = [read(user("alice", false)), read(user("bob", true))];
         let ids = |viewer| -> Vec<String> {

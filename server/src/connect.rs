@@ -1,9 +1,13 @@
 //! `GET /connect`: the WebSocket transport (PROTOCOL.md §3). The connect handshake (API key, `json` payload, JWT,
 //! user upsert) is transport-neutral and lives in [`open`], so the long-poll transport can share it.
 
+use std::time::Duration;
+
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use stream_chat_protocol::event::{
@@ -14,8 +18,10 @@ use stream_chat_protocol::{ErrorCode, ErrorFrame};
 use tokio::time::Instant;
 
 use crate::error::AppError;
-use crate::hub::Transport;
-use crate::users::{writable_fields, StoredUser};
+use crate::hub::{Outbox, Transport};
+use crate::limits::rate_limited;
+use crate::listener::ConnectionSlot;
+use crate::users::{validate_fields, writable_fields, StoredUser};
 use crate::{clock, AppState};
 
 /// The query parameters of a connect request. Unknown ones (`X-Stream-Client`, old clients' fields) are ignored.
@@ -37,6 +43,20 @@ pub struct ConnectParams {
     pub auth_type: Option<String>,
 }
 
+/// The largest frame a client may send (clients send only pings).
+const MAX_INBOUND_FRAME: usize = 64 * 1024;
+/// The socket's read buffer; small, since inbound frames are pings.
+const READ_BUFFER: usize = 4 * 1024;
+
+impl ConnectParams {
+    /// The parameters of a connect URI; a malformed or duplicated parameter is code 4.
+    pub fn from_uri(uri: &Uri) -> Result<Self, AppError> {
+        Query::<ConnectParams>::try_from_uri(uri)
+            .map(|Query(params)| params)
+            .map_err(|error| AppError::input(format!("bad query string: {}", error.body_text())))
+    }
+}
+
 /// An accepted connection, registered in the hub and counted.
 #[derive(Debug)]
 pub struct Opened {
@@ -44,13 +64,24 @@ pub struct Opened {
     pub connection_id: String,
     /// The stored, merged user.
     pub user: StoredUser,
+    /// Where the hub queues the connection's events.
+    pub outbox: Outbox,
 }
 
-/// The handshake both transports share: checks the request and upserts the user. Counts the attempt, and the
-/// refusal if there is one.
+/// The handshake both transports share: checks the request, upserts the user and registers the connection in
+/// the hub (code 9 past [`crate::limits::Limits::connections_per_user`]). Counts the attempt, and the refusal if
+/// there is one.
 pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, AppError> {
     state.metrics.connect_attempts.inc();
-    let result = authenticate(state, params).await;
+    let result = authenticate(state, params).await.and_then(|(connection_id, user)| {
+        let invisible = user.is_invisible();
+        let max = state.settings.limits.connections_per_user;
+        let outbox = state
+            .hub
+            .register(&connection_id, &user.id, invisible, max)
+            .map_err(|_| rate_limited(&format!("at most {max} open connections per user")))?;
+        Ok(Opened { connection_id, user, outbox })
+    });
     if let Err(error) = &result {
         state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();
         tracing::info!(code = error.code.code(), message = %error.message, "connect refused");
@@ -58,7 +89,10 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
     result
 }
 
-async fn authenticate(state: &AppState, params: &ConnectParams) -> Result<Opened, AppError> {
+async fn authenticate(
+    state: &AppState,
+    params: &ConnectParams,
+) -> Result<(String, StoredUser), AppError> {
     state.auth.check_api_key(params.api_key.as_deref())?;
     let json =
         params.json.as_deref().ok_or_else(|| AppError::input("the json parameter is missing"))?;
@@ -72,6 +106,7 @@ async fn authenticate(state: &AppState, params: &ConnectParams) -> Result<Opened
     if details.get("id").and_then(Value::as_str) != Some(user_id.as_str()) {
         return Err(AppError::input("user_details.id must equal user_id"));
     }
+    validate_fields(&details)?;
     let size = Value::Object(details.clone()).to_string().len();
     if size > MAX_USER_BYTES {
         return Err(AppError::input(format!(
@@ -90,7 +125,7 @@ async fn authenticate(state: &AppState, params: &ConnectParams) -> Result<Opened
         })?;
     state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
     let user = upsert(state, user_id, writable_fields(&details)).await?;
-    Ok(Opened { connection_id: uuid::Uuid::new_v4().to_string(), user })
+    Ok((uuid::Uuid::new_v4().to_string(), user))
 }
 
 async fn upsert(
@@ -121,33 +156,62 @@ pub fn health_check(connection_id: &str, me: Option<Value>) -> Value {
     event
 }
 
-/// `GET /connect`: upgrades, then runs the handshake and the connection on the socket.
+/// `GET /connect`: upgrades, then runs the handshake and the connection on the socket. Refusals, bad parameters
+/// included, are the protocol's error frame followed by close code 1000. The socket keeps its place under the
+/// server's connection cap (`slot`) until it closes.
 pub async fn websocket(
     State(state): State<AppState>,
-    Query(params): Query<ConnectParams>,
+    uri: Uri,
+    slot: Option<Extension<ConnectionSlot>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| serve(socket, state, params)).into_response()
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_INBOUND_FRAME)
+        .max_frame_size(MAX_INBOUND_FRAME)
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, ConnectParams::from_uri(&uri)).await;
+            drop(slot);
+        })
+        .into_response()
 }
 
-async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
-    let opened = match open(&state, &params).await {
+/// Sends one frame, giving up after the write timeout (a client that does not read).
+async fn send(socket: &mut WebSocket, message: Message, timeout: Duration) -> Result<(), ()> {
+    match tokio::time::timeout(timeout, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            tracing::info!("websocket write timed out: closing a client that does not read");
+            Err(())
+        }
+    }
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectParams, AppError>) {
+    let write_timeout = state.settings.limits.write_timeout;
+    let opened = match params {
+        Ok(params) => open(&state, &params).await,
+        Err(error) => Err(error),
+    };
+    let opened = match opened {
         Ok(opened) => opened,
         Err(error) => {
             let frame =
                 serde_json::to_string(&ErrorFrame { error: error.body() }).unwrap_or_default();
-            let _ = socket.send(Message::Text(frame.into())).await;
-            close(&mut socket, CLOSE_NORMAL, "connection refused").await;
+            if send(&mut socket, Message::Text(frame.into()), write_timeout).await.is_ok() {
+                close(&mut socket, CLOSE_NORMAL, "connection refused", write_timeout).await;
+            }
             return;
         }
     };
-    let Opened { connection_id, user } = opened;
-    let mut outbox = state.hub.register(&connection_id, &user.id);
+    let Opened { connection_id, user, mut outbox } = opened;
     let _guard = ConnectGuard::new(&state, &connection_id, Transport::WebSocket);
     tracing::info!(%connection_id, user_id = %user.id, "websocket connected");
 
     let first = health_check(&connection_id, Some(user.own_view()));
-    if socket.send(Message::Text(first.to_string().into())).await.is_err() {
+    if send(&mut socket, Message::Text(first.to_string().into()), write_timeout).await.is_err() {
         return;
     }
     let idle_timeout = state.settings.idle_timeout;
@@ -160,12 +224,14 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
             biased;
             outbound = outbox.recv() => match outbound {
                 Some(frame) => {
-                    if socket.send(Message::Text(Utf8Bytes::from(&*frame))).await.is_err() {
+                    let message = Message::Text(Utf8Bytes::from(&*frame));
+                    if send(&mut socket, message, write_timeout).await.is_err() {
                         break;
                     }
                 }
                 None => {
-                    close(&mut socket, CLOSE_GOING_AWAY, "connection dropped by the server").await;
+                    let reason = "connection dropped by the server";
+                    close(&mut socket, CLOSE_GOING_AWAY, reason, write_timeout).await;
                     break;
                 }
             },
@@ -175,7 +241,10 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
                     match message {
                         Message::Text(text) if is_ping(&text) => {
                             let pong = health_check(&connection_id, None).to_string();
-                            if socket.send(Message::Text(pong.into())).await.is_err() {
+                            if send(&mut socket, Message::Text(pong.into()), write_timeout)
+                                .await
+                                .is_err()
+                            {
                                 break;
                             }
                         }
@@ -187,11 +256,11 @@ async fn serve(mut socket: WebSocket, state: AppState, params: ConnectParams) {
             },
             _ = tokio::time::sleep_until(last_seen + idle_timeout) => {
                 tracing::info!(%connection_id, "no frame for {idle_timeout:?}: dropping connection");
-                close(&mut socket, CLOSE_GOING_AWAY, "no health check received").await;
+                close(&mut socket, CLOSE_GOING_AWAY, "no health check received", write_timeout).await;
                 break;
             }
             _ = stopping(&mut shutdown) => {
-                close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                close(&mut socket, CLOSE_GOING_AWAY, "server shutting down", write_timeout).await;
                 break;
             }
         }
@@ -210,9 +279,9 @@ fn is_ping(text: &str) -> bool {
         .is_ok_and(|frames| frames.iter().any(|frame| frame.kind == HEALTH_CHECK))
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, timeout: Duration) {
     let frame = CloseFrame { code, reason: reason.into() };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = send(socket, Message::Close(Some(frame)), timeout).await;
 }
 
 /// Keeps the hub and the metrics true for one open connection: counted on creation, removed and counted closed
@@ -240,7 +309,12 @@ impl ConnectGuard {
 /// Removes a connection from the hub and tells the channels it watched. Its outbox closes, which ends whatever
 /// task serves it. Safe to call twice.
 pub fn disconnect(state: &AppState, connection_id: &str) {
+    let invisible = state.hub.is_invisible(connection_id);
     if let Some((user_id, watched)) = state.hub.unregister(connection_id) {
+        if invisible {
+            state.metrics.active_channels.set(state.hub.active_channels() as i64);
+            return;
+        }
         for cid in watched {
             crate::routes::watching_stopped(state, &cid, &user_id);
         }

@@ -4,13 +4,68 @@
 //! receipts off, reach only that user's own connections.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-/// Frames waiting for a slow connection before it is dropped.
+/// Frames waiting for a slow connection before it is dropped (bytes are bounded too, see [`Hub::new`]).
 pub const OUTBOX_CAPACITY: usize = 1024;
+
+/// What a connection's outbox and the hub share.
+#[derive(Debug, Default)]
+struct OutboxShared {
+    /// Bytes queued and not yet taken by the connection's task.
+    bytes: AtomicUsize,
+    /// Set when the hub dropped the connection; what is still queued is discarded.
+    dropped: AtomicBool,
+    /// Wakes the connection's task when `dropped` is set.
+    wake: Notify,
+}
+
+/// The receiving end of a connection's queue of serialized events.
+#[derive(Debug)]
+pub struct Outbox {
+    /// Frames in order.
+    receiver: mpsc::Receiver<Arc<str>>,
+    /// Byte count and the dropped flag.
+    shared: Arc<OutboxShared>,
+}
+
+impl Outbox {
+    /// The next frame; `None` once the hub dropped the connection (slow consumer, unregistered, shutdown), at
+    /// once, without delivering what was still queued.
+    pub async fn recv(&mut self) -> Option<Arc<str>> {
+        loop {
+            if self.shared.dropped.load(Ordering::Acquire) {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                _ = self.shared.wake.notified() => continue,
+                frame = self.receiver.recv() => return frame.map(|frame| self.taken(frame)),
+            }
+        }
+    }
+
+    /// A frame already queued, if any.
+    pub fn try_recv(&mut self) -> Option<Arc<str>> {
+        if self.shared.dropped.load(Ordering::Acquire) {
+            return None;
+        }
+        self.receiver.try_recv().ok().map(|frame| self.taken(frame))
+    }
+
+    fn taken(&self, frame: Arc<str>) -> Arc<str> {
+        self.shared.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+        frame
+    }
+}
+
+/// Why [`Hub::register`] refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyConnections;
 
 /// The transport a connection uses; also the `transport` label of the connection metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +126,12 @@ struct Entry {
     user_id: String,
     /// Serialized events go out through here; the connection's task writes them to its transport.
     outbox: mpsc::Sender<Arc<str>>,
+    /// Shared with the [`Outbox`]: bytes queued, dropped flag.
+    shared: Arc<OutboxShared>,
     /// Channels this connection watches.
     watching: HashSet<String>,
+    /// The user is invisible: not listed among watchers, not announced.
+    invisible: bool,
 }
 
 /// The hub's maps, behind one lock.
@@ -82,33 +141,71 @@ struct State {
     connections: HashMap<String, Entry>,
     /// Channel cid → watching connection ids.
     watchers: HashMap<String, HashSet<String>>,
+    /// User id → how many connections the user has open.
+    per_user: HashMap<String, usize>,
 }
 
 /// The registry of open connections and channel watchers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     /// Locked only for map operations and non-blocking sends; never across an `.await`.
     state: Mutex<State>,
+    /// Bytes queued for one connection past which it is dropped as a slow consumer.
+    outbox_bytes: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(crate::limits::Limits::default().outbox_bytes)
+    }
 }
 
 impl Hub {
-    /// Registers a connection and returns the receiving end of its outbox. Dropping the connection from the hub
-    /// closes that receiver, which tells the connection's task to end.
-    pub fn register(&self, connection_id: &str, user_id: &str) -> mpsc::Receiver<Arc<str>> {
+    /// A hub that drops a connection once more than `outbox_bytes` wait for it.
+    pub fn new(outbox_bytes: usize) -> Self {
+        Hub { state: Mutex::new(State::default()), outbox_bytes }
+    }
+
+    /// Registers a connection and returns its outbox, unless the user already has `max_per_user` connections.
+    /// Dropping the connection from the hub ends the outbox, which tells the connection's task to end.
+    pub fn register(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        invisible: bool,
+        max_per_user: usize,
+    ) -> Result<Outbox, TooManyConnections> {
+        let mut state = self.lock();
+        let open = state.per_user.get(user_id).copied().unwrap_or(0);
+        if open >= max_per_user {
+            return Err(TooManyConnections);
+        }
         let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
-        let entry = Entry { user_id: user_id.into(), outbox, watching: HashSet::new() };
-        self.lock().connections.insert(connection_id.into(), entry);
-        receiver
+        let shared = Arc::new(OutboxShared::default());
+        let entry = Entry {
+            user_id: user_id.into(),
+            outbox,
+            shared: shared.clone(),
+            watching: HashSet::new(),
+            invisible,
+        };
+        *state.per_user.entry(user_id.into()).or_default() += 1;
+        if let Some(replaced) = state.connections.insert(connection_id.into(), entry) {
+            release(&mut state, &replaced.user_id);
+        }
+        Ok(Outbox { receiver, shared })
     }
 
     /// Removes a connection; returns its user and the channels it watched.
     pub fn unregister(&self, connection_id: &str) -> Option<(String, Vec<String>)> {
         let mut state = self.lock();
-        let entry = state.connections.remove(connection_id)?;
-        for cid in &entry.watching {
-            remove_watcher(&mut state.watchers, cid, connection_id);
-        }
+        let entry = remove_connection(&mut state, connection_id)?;
         Some((entry.user_id, entry.watching.into_iter().collect()))
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.lock().connections.len()
     }
 
     /// The user of a connection, if it is open.
@@ -140,7 +237,12 @@ impl Hub {
         watched
     }
 
-    /// Distinct users watching the channel.
+    /// Whether the connection's user is invisible.
+    pub fn is_invisible(&self, connection_id: &str) -> bool {
+        self.lock().connections.get(connection_id).is_some_and(|entry| entry.invisible)
+    }
+
+    /// Distinct users watching the channel, as others may see them: invisible users are left out.
     pub fn watcher_users(&self, cid: &str) -> Vec<String> {
         let state = self.lock();
         let users: HashSet<&str> = state
@@ -148,7 +250,9 @@ impl Hub {
             .get(cid)
             .into_iter()
             .flatten()
-            .filter_map(|connection| state.connections.get(connection).map(|e| e.user_id.as_str()))
+            .filter_map(|connection| state.connections.get(connection))
+            .filter(|entry| !entry.invisible)
+            .map(|entry| entry.user_id.as_str())
             .collect();
         let mut users: Vec<String> = users.into_iter().map(Into::into).collect();
         users.sort();
@@ -189,7 +293,7 @@ impl Hub {
                     Value::Object(event).to_string().into()
                 })
                 .clone();
-            if send(&mut state, &connection_id, frame) {
+            if send(&mut state, &connection_id, frame, self.outbox_bytes) {
                 delivered += 1;
             }
         }
@@ -205,7 +309,10 @@ impl Hub {
             .filter(|(_, entry)| entry.user_id == user_id)
             .map(|(id, _)| id.clone())
             .collect();
-        targets.into_iter().filter(|id| send(&mut state, id, frame.clone())).count()
+        targets
+            .into_iter()
+            .filter(|id| send(&mut state, id, frame.clone(), self.outbox_bytes))
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -214,19 +321,45 @@ impl Hub {
     }
 }
 
-/// Queues a frame; a connection whose outbox is full is dropped rather than allowed to hold memory without bound.
-fn send(state: &mut State, connection_id: &str, frame: Arc<str>) -> bool {
+/// Queues a frame; a connection with more than `max_bytes` (or [`OUTBOX_CAPACITY`] frames) waiting is dropped
+/// rather than allowed to hold memory without bound.
+fn send(state: &mut State, connection_id: &str, frame: Arc<str>, max_bytes: usize) -> bool {
     let Some(entry) = state.connections.get(connection_id) else { return false };
-    if entry.outbox.try_send(frame).is_ok() {
+    let len = frame.len();
+    let queued = entry.shared.bytes.load(Ordering::Acquire);
+    if queued + len <= max_bytes && entry.outbox.try_send(frame).is_ok() {
+        entry.shared.bytes.fetch_add(len, Ordering::AcqRel);
         return true;
     }
-    tracing::warn!(connection_id, "outbox full or closed: dropping connection");
-    if let Some(entry) = state.connections.remove(connection_id) {
-        for cid in &entry.watching {
-            remove_watcher(&mut state.watchers, cid, connection_id);
+    tracing::warn!(
+        connection_id,
+        queued,
+        "slow consumer (outbox full) or closed: dropping connection"
+    );
+    remove_connection(state, connection_id);
+    false
+}
+
+/// Takes a connection out of every map and ends its outbox at once.
+fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
+    let entry = state.connections.remove(connection_id)?;
+    for cid in &entry.watching {
+        remove_watcher(&mut state.watchers, cid, connection_id);
+    }
+    release(state, &entry.user_id);
+    entry.shared.dropped.store(true, Ordering::Release);
+    entry.shared.wake.notify_one();
+    Some(entry)
+}
+
+/// One connection of `user_id` fewer.
+fn release(state: &mut State, user_id: &str) {
+    if let Some(count) = state.per_user.get_mut(user_id) {
+        *count -= 1;
+        if *count == 0 {
+            state.per_user.remove(user_id);
         }
     }
-    false
 }
 
 fn remove_watcher(watchers: &mut HashMap<String, HashSet<String>>, cid: &str, connection_id: &str) {
@@ -250,8 +383,8 @@ mod tests {
     #[test]
     fn privacy_limits_typing_and_reads_to_the_sender() {
         let hub = Hub::default();
-        let mut alice = hub.register("c-alice", "alice");
-        let mut bob = hub.register("c-bob", "bob");
+        let mut alice = hub.register("c-alice", "alice", false, 10).unwrap();
+        let mut bob = hub.register("c-bob", "bob", false, 10).unwrap();
         hub.watch("messaging:a", "c-alice");
         hub.watch("messaging:a", "c-bob");
         let quiet = Privacy { typing_indicators: false, read_receipts: false };
@@ -264,7 +397,7 @@ mod tests {
             };
             assert_eq!(hub.publish(delivery), 1);
             assert!(alice.try_recv().unwrap().contains(kind));
-            assert!(bob.try_recv().is_err(), "{kind} must not reach bob");
+            assert!(bob.try_recv().is_none(), "{kind} must not reach bob");
         }
         let delivery = Delivery {
             cid: "messaging:a",
@@ -283,7 +416,7 @@ mod tests {
     #[test]
     fn unregister_removes_watchers() {
         let hub = Hub::default();
-        let _rx = hub.register("c1", "alice");
+        let _rx = hub.register("c1", "alice", false, 10).unwrap();
         assert!(hub.watch("messaging:a", "c1"));
         assert!(!hub.watch("messaging:a", "c1"));
         assert_eq!(hub.watcher_users("messaging:a"), vec!["alice".to_string()]);
@@ -291,5 +424,46 @@ mod tests {
         assert_eq!(hub.unregister("c1"), Some(("alice".into(), vec!["messaging:a".into()])));
         assert_eq!(hub.active_channels(), 0);
         assert!(!hub.watch("messaging:a", "unknown"));
+    }
+
+    #[test]
+    fn connections_per_user_are_bounded() {
+        let hub = Hub::default();
+        let _a = hub.register("c1", "alice", false, 2).unwrap();
+        let _b = hub.register("c2", "alice", false, 2).unwrap();
+        assert_eq!(hub.register("c3", "alice", false, 2).unwrap_err(), TooManyConnections);
+        hub.unregister("c1");
+        assert!(hub.register("c3", "alice", false, 2).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_slow_consumer_is_dropped_past_its_byte_bound_and_its_queue_discarded() {
+        let hub = Hub::new(1000);
+        let mut slow = hub.register("c1", "alice", false, 10).unwrap();
+        hub.watch("messaging:a", "c1");
+        let big = || Delivery {
+            cid: "messaging:a",
+            event: json!({"type": "message.new", "text": "x".repeat(400)})
+                .as_object()
+                .unwrap()
+                .clone(),
+            sender: None,
+            personal: HashMap::new(),
+        };
+        assert_eq!(hub.publish(big()), 1);
+        assert_eq!(hub.publish(big()), 1);
+        assert_eq!(hub.publish(big()), 0, "a third frame would pass 1000 bytes");
+        assert_eq!(hub.connection_count(), 0);
+        assert!(slow.recv().await.is_none(), "queued frames are discarded");
+    }
+
+    #[test]
+    fn invisible_users_are_not_listed_as_watchers() {
+        let hub = Hub::default();
+        let _a = hub.register("c1", "alice", true, 10).unwrap();
+        let _b = hub.register("c2", "bob", false, 10).unwrap();
+        hub.watch("messaging:a", "c1");
+        hub.watch("messaging:a", "c2");
+        assert_eq!(hub.watcher_users("messaging:a"), vec!["bob".to_string()]);
     }
 }

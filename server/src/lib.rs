@@ -6,6 +6,7 @@
 //! - [`connect`]: `GET /connect`, the WebSocket transport, and the transport-neutral handshake.
 //! - [`rest`]: the authenticated REST caller and JSON bodies; [`routes`]: the REST handlers.
 //! - [`channels`]: channel types, ids, wire shapes and the read-state privacy projection.
+//! - [`messages`]: what a client may put in a message.
 //! - [`longpoll`]: `GET /longpoll`, the long-poll transport.
 //! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
@@ -25,6 +26,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod longpoll;
+pub mod messages;
 pub mod metrics;
 pub mod rest;
 pub mod routes;
@@ -121,7 +123,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             auth: settings.auth.clone(),
             store,
-            hub: Hub::default(),
+            hub: Hub::new(settings.limits.outbox_bytes),
             longpolls: longpoll::LongPolls::default(),
             metrics: Metrics::new(),
             message_rate: RateLimiter::new(

@@ -7,18 +7,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use stream_chat_protocol::ErrorCode;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::connect::{self, health_check, ConnectGuard, ConnectParams, Opened};
 use crate::error::AppError;
-use crate::hub::{Transport, OUTBOX_CAPACITY};
+use crate::hub::{Outbox, Transport, OUTBOX_CAPACITY};
 use crate::{clock, AppState};
 
 /// An open long-poll connection.
@@ -27,7 +26,7 @@ struct Poller {
     /// Whose connection it is.
     user_id: String,
     /// Its hub outbox; locked by the poll in progress.
-    outbox: tokio::sync::Mutex<mpsc::Receiver<Arc<str>>>,
+    outbox: tokio::sync::Mutex<Outbox>,
     /// When it was last polled (start or end of a poll).
     last_poll: Mutex<Instant>,
     /// Unregisters and counts the connection closed when the poller is dropped.
@@ -100,9 +99,10 @@ pub async fn reap(state: AppState) {
 /// `GET /longpoll`: connect, poll or close, by its parameters.
 pub async fn longpoll(
     State(state): State<AppState>,
-    Query(mut params): Query<ConnectParams>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let mut params = ConnectParams::from_uri(&uri)?;
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -146,8 +146,7 @@ fn known(
 }
 
 async fn open(state: &AppState, params: &ConnectParams) -> Result<Response, AppError> {
-    let Opened { connection_id, user } = connect::open(state, params).await?;
-    let outbox = state.hub.register(&connection_id, &user.id);
+    let Opened { connection_id, user, outbox } = connect::open(state, params).await?;
     let guard = ConnectGuard::new(state, &connection_id, Transport::LongPoll);
     let poller = Poller {
         user_id: user.id.clone(),
@@ -190,8 +189,8 @@ async fn poll(
     }
     while events.len() < OUTBOX_CAPACITY {
         match outbox.try_recv() {
-            Ok(frame) => events.push(frame),
-            Err(_) => break,
+            Some(frame) => events.push(frame),
+            None => break,
         }
     }
     drop(outbox);

@@ -13,13 +13,16 @@ use serde_json::{json, Map, Value};
 use stream_chat_protocol::user::validate_user_id;
 use stream_chat_protocol::ErrorCode;
 
-use crate::channels::{self, DEFAULT_MESSAGES, MAX_MESSAGES, MAX_MESSAGE_CHARS};
+use crate::channels::{self, DEFAULT_MESSAGES, DISTINCT_PREFIX, MAX_MEMBERS, MAX_MESSAGES};
 use crate::error::AppError;
 use crate::hub::{Delivery, Privacy};
+use crate::limits::rate_limited;
+use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
 use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage, UserReplace};
-use crate::users::{privacy_enabled, writable_fields, StoredUser};
+use crate::users::{privacy_enabled, validate_fields, writable_fields, StoredUser};
 use crate::{clock, AppState};
+use stream_chat_protocol::user::MAX_USER_BYTES;
 
 /// A handler's answer.
 type Answer = Result<Json<Value>, AppError>;
@@ -53,11 +56,16 @@ struct QueryBody {
     messages: MessagePage,
 }
 
-/// Member ids from `data.members`: strings or `{user_id}` objects.
-fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
+/// Member ids from `data.members`: strings or `{user_id}` objects, at most [`MAX_MEMBERS`], each a valid user id.
+pub fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
     let Some(members) = data.get("members") else { return Ok(Vec::new()) };
     let members =
         members.as_array().ok_or_else(|| AppError::input("data.members must be an array"))?;
+    if members.len() > MAX_MEMBERS {
+        return Err(AppError::input(format!(
+            "a channel is created with at most {MAX_MEMBERS} members"
+        )));
+    }
     members
         .iter()
         .map(|member| {
@@ -149,10 +157,13 @@ fn publish(state: &AppState, delivery: Delivery<'_>) {
     state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());
 }
 
-/// Subscribes `connection_id` to the channel and tells the watchers.
+/// Subscribes `connection_id` to the channel and tells the watchers, unless the user is invisible.
 fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &StoredUser) {
     if state.hub.watch(&channel.cid, connection_id) {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
+        if state.hub.is_invisible(connection_id) {
+            return;
+        }
         let mut event = channels::event("user.watching.start", channel, &clock::timestamp());
         event.insert("user".into(), channels::user_view(user));
         event.insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
@@ -178,16 +189,28 @@ pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     publish(state, Delivery { cid, event, sender: None, personal: HashMap::new() });
 }
 
-/// A channel's full state as `viewer` may see it.
+/// A channel's full state as `viewer` may see it, with at most about `budget` bytes of messages (the budget is
+/// reduced by what they took).
 fn channel_state(
     state: &AppState,
     channel: &ChannelRecord,
     viewer: &str,
     page: &MessagePage,
+    budget: &mut usize,
 ) -> Result<Value, AppError> {
     let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
     let members = db(state.store.members(&channel.cid))?;
-    let messages = db(state.store.messages(&channel.cid, limit, page.id_lt.as_deref()))?;
+    let id_lt = page.id_lt.as_deref();
+    let messages = if *budget == 0 {
+        Vec::new()
+    } else {
+        db(state.store.messages(&channel.cid, limit, id_lt, *budget))?
+    };
+    let taken: usize = messages
+        .iter()
+        .map(|m| m.text.len() + serde_json::to_vec(&m.extra).map_or(0, |json| json.len()))
+        .sum();
+    *budget = budget.saturating_sub(taken);
     let reads = db(state.store.reads(&channel.cid))?;
     let watchers = state.hub.watcher_users(&channel.cid);
     let membership = members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
@@ -234,11 +257,25 @@ async fn query(
     let body: QueryBody = json_body(body)?;
     let user = caller.user()?.to_owned();
     channels::validate_type(&kind)?;
+    let data_bytes = Value::Object(body.data.clone()).to_string().len();
+    let max_data = state.settings.limits.channel_data_bytes;
+    if data_bytes > max_data {
+        return Err(AppError::input(format!(
+            "channel data is {data_bytes} bytes; at most {max_data} bytes are allowed"
+        )));
+    }
     let mut members = member_ids(&body.data)?;
+    let explicit = id.is_some();
     let id = match id {
         Some(id) => id,
         None if members.is_empty() => {
             return Err(AppError::input("a channel without an id needs data.members"))
+        }
+        None if !caller.server && !members.contains(&user) => {
+            return Err(AppError::new(
+                ErrorCode::NotAllowed,
+                "a channel named by its members must include the user creating it",
+            ))
         }
         None => channels::distinct_id(&members),
     };
@@ -247,8 +284,15 @@ async fn query(
         members.push(user.clone());
     }
     let connection = if body.watch { Some(caller.own_connection(&state)?) } else { None };
+    let budget = state.settings.limits.response_bytes;
     let response = blocking(&state, move |state| {
         let cid = channels::cid(&kind, &id);
+        if explicit && id.starts_with(DISTINCT_PREFIX) && db(state.store.channel(&cid))?.is_none() {
+            return Err(AppError::input(format!(
+                "channel ids starting with {DISTINCT_PREFIX} are reserved for channels named by their \
+                 members: create it without an id, with data.members"
+            )));
+        }
         let new = NewChannel { cid, kind, id, data: body.data, members, created_by: user.clone() };
         let (channel, created) = db(state.store.get_or_create_channel(new, &clock::timestamp()))?;
         if !created {
@@ -258,7 +302,7 @@ async fn query(
             let (stored, _) = privacy_of(state, &user)?;
             watch(state, &channel, connection_id, &stored);
         }
-        channel_state(state, &channel, &user, &body.messages)
+        channel_state(state, &channel, &user, &body.messages, &mut { budget })
     })
     .await?;
     answer(response, started)
@@ -266,7 +310,7 @@ async fn query(
 
 /// The body of `POST /channels`.
 #[derive(Debug, Deserialize)]
-struct QueryChannelsBody {
+pub struct QueryChannelsBody {
     /// `cid`, `members`, `type` conditions.
     #[serde(default)]
     filter_conditions: Map<String, Value>,
@@ -285,8 +329,13 @@ struct QueryChannelsBody {
     message_limit: Option<usize>,
 }
 
-/// `"x"` or `{"$in": ["x", …]}` (or `{"$eq": "x"}`) as a list.
-fn condition(value: &Value) -> Result<Vec<String>, AppError> {
+/// `"x"` or `{"$in": ["x", …]}` (or `{"$eq": "x"}`) as a list of at most `max` values.
+pub fn condition(value: &Value, max: usize) -> Result<Vec<String>, AppError> {
+    if let Some(Value::Array(values)) = value.get("$in") {
+        if values.len() > max {
+            return Err(AppError::input(format!("a filter list may hold at most {max} values")));
+        }
+    }
     let strings = |values: &[Value]| {
         values.iter().map(|v| v.as_str().map(Into::into)).collect::<Option<Vec<_>>>()
     };
@@ -313,28 +362,10 @@ pub async fn query_channels(
     state.metrics.query_channels.inc();
     let body: QueryChannelsBody = json_body(body)?;
     let user = caller.user()?.to_owned();
-    let mut filter = ChannelFilter {
-        public_kinds: channels::PUBLIC_TYPES.iter().map(|kind| kind.to_string()).collect(),
-        newest_first: true,
-        limit: body.limit.unwrap_or(10).min(30),
-        offset: body.offset,
-        ..ChannelFilter::default()
-    };
-    for (key, value) in &body.filter_conditions {
-        match key.as_str() {
-            "cid" => filter.cids = Some(condition(value)?),
-            "members" => filter.members = Some(condition(value)?),
-            "type" => filter.kinds = Some(condition(value)?),
-            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
-        }
-    }
-    if let Some(sort) = body.sort.first() {
-        if sort.get("field").and_then(Value::as_str) == Some("last_message_at") {
-            filter.newest_first = sort.get("direction").and_then(Value::as_i64) != Some(1);
-        }
-    }
+    let filter = channel_filter(&body, &state.settings.limits)?;
     let connection = if body.watch { caller.own_connection(&state).ok() } else { None };
     let page = MessagePage { limit: body.message_limit, id_lt: None };
+    let mut budget = state.settings.limits.response_bytes;
     let response = blocking(&state, move |state| {
         let found = db(state.store.query_channels(&filter, &user))?;
         let stored = match connection {
@@ -346,12 +377,52 @@ pub async fn query_channels(
             if let (Some(connection_id), Some(stored)) = (&connection, &stored) {
                 watch(state, channel, connection_id, stored);
             }
-            list.push(channel_state(state, channel, &user, &page)?);
+            list.push(channel_state(state, channel, &user, &page, &mut budget)?);
         }
         Ok(json!({ "channels": list }))
     })
     .await?;
     answer(response, started)
+}
+
+/// The store filter of a `POST /channels` body: `cid`, `members` and `type` conditions, sort by
+/// `last_message_at`, bounded `limit` (30), `offset` and list lengths.
+pub fn channel_filter(
+    body: &QueryChannelsBody,
+    limits: &crate::limits::Limits,
+) -> Result<ChannelFilter, AppError> {
+    if body.offset > limits.max_offset {
+        return Err(AppError::input(format!("offset may be at most {}", limits.max_offset)));
+    }
+    let mut filter = ChannelFilter {
+        public_kinds: channels::PUBLIC_TYPES.iter().map(|kind| kind.to_string()).collect(),
+        newest_first: true,
+        limit: body.limit.unwrap_or(10).min(30),
+        offset: body.offset,
+        ..ChannelFilter::default()
+    };
+    let max = limits.filter_values;
+    for (key, value) in &body.filter_conditions {
+        match key.as_str() {
+            "cid" => filter.cids = Some(condition(value, max)?),
+            "members" => filter.members = Some(condition(value, max)?),
+            "type" => filter.kinds = Some(condition(value, max)?),
+            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
+        }
+    }
+    for sort in &body.sort {
+        let field = sort.get("field").and_then(Value::as_str);
+        let direction = sort.get("direction").and_then(Value::as_i64);
+        if !matches!(direction, None | Some(1) | Some(-1)) {
+            return Err(AppError::input("sort direction must be 1 or -1"));
+        }
+        match field {
+            Some("last_message_at") => filter.newest_first = direction != Some(1),
+            Some(_) => {}
+            None => return Err(AppError::input("each sort needs a field")),
+        }
+    }
+    Ok(filter)
 }
 
 /// `POST /channels/{type}/{id}/stop-watching`.
@@ -366,7 +437,8 @@ pub async fn stop_watching(
     channels::validate_id(&id)?;
     let connection_id = caller.own_connection(&state)?;
     let cid = channels::cid(&kind, &id);
-    if state.hub.unwatch(&cid, &connection_id) {
+    let invisible = state.hub.is_invisible(&connection_id);
+    if state.hub.unwatch(&cid, &connection_id) && !invisible {
         watching_stopped(&state, &cid, &user);
     }
     answer(json!({}), started)
@@ -388,26 +460,17 @@ pub async fn send_message(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let started = Instant::now();
-    let MessageBody { message: mut fields } = json_body(body)?;
+    let MessageBody { message } = json_body(body)?;
     let user = caller.user()?.to_owned();
-    let text = match fields.remove("text") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text,
-        Some(_) => return Err(AppError::input("message.text must be a string")),
-    };
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(AppError::input(format!(
-            "message text is longer than {MAX_MESSAGE_CHARS} characters"
+    let input = message_input(message, state.settings.limits.message_bytes)?;
+    if !caller.server && !state.message_rate.allow(&user, Instant::now()) {
+        let limits = &state.settings.limits;
+        return Err(rate_limited(&format!(
+            "at most {} messages at once and {} per second per user",
+            limits.message_burst, limits.messages_per_second
         )));
     }
-    let message_id = match fields.remove("id") {
-        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= 255 => id,
-        Some(_) => return Err(AppError::input("message.id must be a non-empty string")),
-    };
-    for owned in ["user", "user_id", "cid", "type", "created_at", "updated_at", "html"] {
-        fields.remove(owned);
-    }
+    let (message_id, text, fields) = (input.id, input.text, input.extra);
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
         let new = NewMessage {
@@ -510,15 +573,29 @@ pub async fn mark_read(
     let started = Instant::now();
     let body: ReadBody = json_body(body)?;
     let user = caller.user()?.to_owned();
+    if let Some(message_id) = &body.message_id {
+        if message_id.is_empty() || message_id.len() > crate::messages::MAX_MESSAGE_ID_BYTES {
+            return Err(AppError::input("message_id must be a message id"));
+        }
+    }
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
+        if let Some(message_id) = &body.message_id {
+            if !db(state.store.has_message(&channel.cid, message_id))? {
+                return Err(AppError::input(format!(
+                    "message \"{message_id}\" does not exist in channel \"{}\"",
+                    channel.cid
+                )));
+            }
+        }
+        let (_, privacy) = privacy_of(state, &user)?;
         let read = db(state.store.mark_read(
             &channel.cid,
             &user,
             body.message_id.as_deref(),
             &clock::timestamp(),
+            privacy.read_receipts,
         ))?;
-        let (_, privacy) = privacy_of(state, &user)?;
         let mut event = channels::event("message.read", &channel, &read.last_read);
         event.insert("user".into(), channels::user_view(&read.user));
         event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
@@ -547,12 +624,22 @@ pub async fn upsert_users(
         return Err(AppError::new(ErrorCode::NotAllowed, "POST /users needs a server token"));
     }
     let body: UsersBody = json_body(body)?;
+    if body.users.len() > MAX_MEMBERS {
+        return Err(AppError::input(format!("at most {MAX_MEMBERS} users per call")));
+    }
     let mut replacements = Vec::with_capacity(body.users.len());
     for (id, user) in body.users {
         validate_user_id(&id).map_err(|error| AppError::input(error.message()))?;
         let Value::Object(user) = user else {
             return Err(AppError::input("each user must be an object"));
         };
+        validate_fields(&user)?;
+        let size = Value::Object(user.clone()).to_string().len();
+        if size > MAX_USER_BYTES {
+            return Err(AppError::input(format!(
+                "user \"{id}\" is {size} bytes; it must be at most {MAX_USER_BYTES} bytes"
+            )));
+        }
         if user.get("id").and_then(Value::as_str).is_some_and(|inner| inner != id) {
             return Err(AppError::input(format!("user \"{id}\" has a different id inside")));
         }

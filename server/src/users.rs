@@ -3,6 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::error::AppError;
+
 /// Fields only the server sets; whatever a client sends for them on connect is ignored.
 const SERVER_OWNED: &[&str] = &[
     "id",
@@ -34,6 +36,38 @@ const SERVER_OWNED: &[&str] = &[
 
 /// The privacy features a user can switch off, each `{"enabled": bool}` under `privacy_settings`.
 const PRIVACY_FEATURES: &[&str] = &["typing_indicators", "read_receipts", "delivery_receipts"];
+
+/// Fields only the user themselves sees: others never learn them (README "Privacy").
+const OWN_ONLY: &[&str] = &["privacy_settings", "invisible"];
+
+/// Checks the typed fields a user object may carry: `privacy_settings` is an object of
+/// `{"enabled": bool}` objects, `invisible` a bool. Anything else is code 4, never silently read as "on".
+pub fn validate_fields(fields: &Map<String, Value>) -> Result<(), AppError> {
+    if let Some(invisible) = fields.get("invisible") {
+        if !invisible.is_boolean() && !invisible.is_null() {
+            return Err(AppError::input("invisible must be true or false"));
+        }
+    }
+    let Some(settings) = fields.get("privacy_settings") else { return Ok(()) };
+    if settings.is_null() {
+        return Ok(());
+    }
+    let settings = settings
+        .as_object()
+        .ok_or_else(|| AppError::input("privacy_settings must be an object"))?;
+    for (feature, setting) in settings {
+        let enabled = setting.as_object().and_then(|setting| setting.get("enabled"));
+        match enabled {
+            Some(Value::Bool(_)) | None if setting.is_object() => {}
+            _ => {
+                return Err(AppError::input(format!(
+                    "privacy_settings.{feature} must be {{\"enabled\": true|false}}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The fields of `details` a client may write on connect.
 pub fn writable_fields(details: &Map<String, Value>) -> Map<String, Value> {
@@ -85,9 +119,19 @@ pub struct StoredUser {
 }
 
 impl StoredUser {
-    /// The user as others see it (`UserResponse`).
+    /// Whether the user chose to be invisible: shown offline and left out of watchers to everyone else.
+    pub fn is_invisible(&self) -> bool {
+        self.fields.get("invisible").and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// The user as others see it (`UserResponse`): never their privacy settings or invisibility, and offline
+    /// while invisible.
     pub fn public_view(&self, online: bool) -> Map<String, Value> {
         let mut user = self.fields.clone();
+        for key in OWN_ONLY {
+            user.remove(*key);
+        }
+        let online = online && !self.is_invisible();
         user.insert("id".into(), self.id.clone().into());
         user.insert("role".into(), self.role.clone().into());
         user.insert("created_at".into(), self.created_at.clone().into());
@@ -104,6 +148,8 @@ impl StoredUser {
     /// `privacy_settings` so clients can apply them.
     pub fn own_view(&self) -> Value {
         let mut me = self.public_view(true);
+        me.insert("online".into(), true.into());
+        me.insert("invisible".into(), self.is_invisible().into());
         let settings: Map<String, Value> = PRIVACY_FEATURES
             .iter()
             .map(|feature| {
@@ -117,7 +163,6 @@ impl StoredUser {
         for key in ["unread_count", "total_unread_count", "unread_channels", "unread_threads"] {
             me.insert(key.into(), json!(0));
         }
-        me.entry("invisible").or_insert(false.into());
         me.entry("language").or_insert("".into());
         Value::Object(me)
     }
@@ -136,6 +181,39 @@ mod tests {
         let fields =
             writable_fields(&map(json!({"id": "a", "role": "admin", "name": "A", "x": 1})));
         assert_eq!(Value::Object(fields), json!({"name": "A", "x": 1}));
+    }
+
+    #[test]
+    fn others_never_see_privacy_settings_or_invisibility() {
+        let user = StoredUser {
+            id: "a".into(),
+            role: "user".into(),
+            fields: map(json!({"name": "A", "invisible": true,
+                "privacy_settings": {"read_receipts": {"enabled": false}}})),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+            last_active: None,
+        };
+        let public = user.public_view(true);
+        assert!(!public.contains_key("privacy_settings") && !public.contains_key("invisible"));
+        assert_eq!(public["online"], false);
+        let me = user.own_view();
+        assert_eq!(me["privacy_settings"]["read_receipts"]["enabled"], false);
+        assert_eq!(me["invisible"], true);
+    }
+
+    #[test]
+    fn privacy_settings_must_be_booleans() {
+        let ok = map(json!({"privacy_settings": {"typing_indicators": {"enabled": false}}}));
+        assert!(validate_fields(&ok).is_ok());
+        for bad in [
+            json!({"privacy_settings": {"read_receipts": {"enabled": "false"}}}),
+            json!({"privacy_settings": {"read_receipts": false}}),
+            json!({"privacy_settings": "off"}),
+            json!({"invisible": "yes"}),
+        ] {
+            assert_eq!(validate_fields(&map(bad.clone())).unwrap_err().code.code(), 4, "{bad}");
+        }
     }
 
     #[test]

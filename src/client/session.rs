@@ -904,21 +904,30 @@ impl Session {
         push_json_string(&mut json, &user.id);
         json.push_str(",\"user_details\":");
         json.push_str(&user.json);
-        json.push_str(",\"client_request_id\":");
-        push_json_string(&mut json, request_id);
+        // A browser WebSocket cannot carry headers, so its token goes in the URL; long-poll requests carry it in
+        // the `Authorization` header only, as the official client does (URLs end up in logs).
+        let token = match transport {
+            Transport::WebSocket => {
+                json.push_str(",\"client_request_id\":");
+                push_json_string(&mut json, request_id);
+                Some(user.token.as_deref().unwrap_or(""))
+            }
+            Transport::LongPoll => None,
+        };
         json.push('}');
         let mut url = match transport {
             Transport::WebSocket => self.config.ws_base_url.clone() + "/connect?",
             Transport::LongPoll => self.config.base_url.clone() + "/longpoll?",
         };
         let params = [
-            ("json", json.as_str()),
-            ("api_key", &self.config.api_key),
-            ("authorization", user.token.as_deref().unwrap_or("")),
-            ("stream-auth-type", "jwt"),
-            ("X-Stream-Client", &self.config.user_agent),
+            ("json", Some(json.as_str())),
+            ("api_key", Some(self.config.api_key.as_str())),
+            ("authorization", token),
+            ("stream-auth-type", Some("jwt")),
+            ("X-Stream-Client", Some(self.config.user_agent.as_str())),
         ];
         for (index, (key, value)) in params.iter().enumerate() {
+            let Some(value) = value else { continue };
             if index > 0 {
                 url.push('&');
             }

@@ -68,21 +68,28 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<(MessageRecord, bool), StoreError>;
 
-    /// Up to `limit` messages of the channel, the newest ones (older than `id_lt` when given), oldest first.
+    /// Up to `limit` messages of the channel, the newest ones (older than `id_lt` when given), oldest first,
+    /// and no more than about `max_bytes` of them (at least one).
     fn messages(
         &self,
         cid: &str,
         limit: usize,
         id_lt: Option<&str>,
+        max_bytes: usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
-    /// Marks the channel read by `user_id` up to `message_id` (the latest message when `None`).
+    /// Whether message `id` exists in channel `cid`.
+    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Marks the channel read by `user_id` up to `message_id` (the latest message when `None`). `shared`: the
+    /// user's read receipts are on, so the read state others see moves too.
     fn mark_read(
         &self,
         cid: &str,
         user_id: &str,
         message_id: Option<&str>,
         now: &str,
+        shared: bool,
     ) -> Result<ReadRecord, StoreError>;
 
     /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::channels`]).
@@ -201,6 +208,19 @@ pub struct ReadRecord {
     /// The last message they read.
     pub last_read_message_id: Option<String>,
     /// Messages since.
+    pub unread_messages: u64,
+    /// The read state as others may see it: where it stood the last time the user read with receipts on.
+    pub shared: SharedRead,
+}
+
+/// The part of a read state that moves only while the user's read receipts are on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedRead {
+    /// When they last read the channel with receipts on.
+    pub last_read: String,
+    /// The last message they read with receipts on.
+    pub last_read_message_id: Option<String>,
+    /// Messages since then.
     pub unread_messages: u64,
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ChannelFilter, ChannelRecord, MemberRecord, MessageRecord, NewChannel, NewMessage, ReadRecord,
-    Store, StoreError, UserReplace,
+    SharedRead, Store, StoreError, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -62,6 +62,13 @@ const MIGRATIONS: &[&str] = &[
         unread_messages INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (cid, user_id)
     );",
+    // What others see of a read state: it moves only while the user's read receipts are on, so turning them
+    // back on reveals nothing read while they were off.
+    "ALTER TABLE reads ADD COLUMN shared_last_read TEXT;
+    ALTER TABLE reads ADD COLUMN shared_last_read_message_id TEXT;
+    ALTER TABLE reads ADD COLUMN shared_unread_messages INTEGER NOT NULL DEFAULT 0;
+    UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
+        shared_unread_messages = unread_messages;",
 ];
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
@@ -123,11 +130,50 @@ fn ensure_user(tx: &rusqlite::Transaction<'_>, id: &str, now: &str) -> rusqlite:
     Ok(())
 }
 
+/// How long [`SqliteStore::open`] waits for another process's lock on the database before refusing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A SQLite database file shared by all requests through one connection.
 #[derive(Debug)]
 pub struct SqliteStore {
     /// Held only for the length of one statement group; never across an `.await`.
     connection: Mutex<Connection>,
+    /// `<db>.lock`, locked exclusively for as long as the store is open: one server process per database, since
+    /// live events are not shared between processes.
+    _lock: std::fs::File,
+}
+
+/// Takes the exclusive lock on `<path>.lock`, waiting up to [`LOCK_WAIT`] (a server stopping on the same file).
+fn lock_database(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| {
+            StoreError(format!("cannot open {}: {error}", lock_path.to_string_lossy()))
+        })?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError(format!(
+                    "another server process is using {}: one process per database \
+                     (run several nodes on PostgreSQL instead)",
+                    path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(StoreError(format!("cannot lock {}: {error}", path.display())))
+            }
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -139,12 +185,14 @@ impl From<rusqlite::Error> for StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let lock = lock_database(path)?;
         let connection = Connection::open(path)?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: an acknowledged write is on disk before the answer goes out, even across `kill -9`.
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        let store = SqliteStore { connection: Mutex::new(connection) };
+        let store = SqliteStore { connection: Mutex::new(connection), _lock: lock };
         store.migrate()?;
         Ok(store)
     }
@@ -294,7 +342,8 @@ impl Store for SqliteStore {
                     params![new.cid, member, now],
                 )?;
                 tx.execute(
-                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read) VALUES (?1, ?2, ?3)",
+                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read, shared_last_read)
+                     VALUES (?1, ?2, ?3, ?3)",
                     params![new.cid, member, now],
                 )?;
             }
@@ -349,7 +398,8 @@ impl Store for SqliteStore {
                 params![message.cid, now],
             )?;
             tx.execute(
-                "UPDATE reads SET unread_messages = unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
+                "UPDATE reads SET unread_messages = unread_messages + 1,
+                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
                 params![message.cid, message.user_id],
             )?;
         }
@@ -367,19 +417,32 @@ impl Store for SqliteStore {
         cid: &str,
         limit: usize,
         id_lt: Option<&str>,
+        max_bytes: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!(
-            "SELECT * FROM (
-                SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS}, g.seq
-                FROM messages g JOIN users u ON u.id = g.user_id
-                WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
-                ORDER BY g.seq DESC LIMIT ?3
-             ) ORDER BY seq ASC"
+            "SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS},
+                length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
+             FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
+             ORDER BY g.seq DESC LIMIT ?3"
         );
         let mut statement = connection.prepare(&sql)?;
-        let rows = statement.query_map(params![cid, id_lt, limit as i64], message_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = statement.query(params![cid, id_lt, limit])?;
+        // Newest first, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
+        let mut messages = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(row) = rows.next()? {
+            let size: i64 = row.get(11)?;
+            bytes = bytes.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
+            if bytes > max_bytes && !messages.is_empty() {
+                break;
+            }
+            messages.push(message_from(row)?);
+        }
+        messages.reverse();
+        Ok(messages)
     }
 
     fn mark_read(
@@ -388,6 +451,7 @@ impl Store for SqliteStore {
         user_id: &str,
         message_id: Option<&str>,
         now: &str,
+        shared: bool,
     ) -> Result<ReadRecord, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
@@ -402,11 +466,18 @@ impl Store for SqliteStore {
                 .optional()?,
         };
         tx.execute(
-            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages)
-             VALUES (?1, ?2, ?3, ?4, 0)
+            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages, shared_last_read)
+             VALUES (?1, ?2, ?3, ?4, 0, ?3)
              ON CONFLICT (cid, user_id) DO UPDATE SET last_read = ?3, last_read_message_id = ?4, unread_messages = 0",
             params![cid, user_id, now, last_message],
         )?;
+        if shared {
+            tx.execute(
+                "UPDATE reads SET shared_last_read = ?3, shared_last_read_message_id = ?4,
+                 shared_unread_messages = 0 WHERE cid = ?1 AND user_id = ?2",
+                params![cid, user_id, now, last_message],
+            )?;
+        }
         let read = read_of(&tx, cid, user_id)?;
         tx.commit()?;
         Ok(read)
@@ -415,12 +486,20 @@ impl Store for SqliteStore {
     fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!(
-            "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}
+            "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
              FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 ORDER BY r.user_id"
         );
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map([cid], read_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection
+            .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
@@ -495,12 +574,21 @@ impl Query {
     }
 }
 
+/// The shared read columns, after [`USER_COLUMNS`] in [`read_from`]'s order.
+const SHARED_COLUMNS: &str =
+    "COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
+
 fn read_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadRecord> {
     Ok(ReadRecord {
         last_read: row.get(0)?,
         last_read_message_id: row.get(1)?,
         unread_messages: row.get(2)?,
         user: user_from(row, 3)?,
+        shared: SharedRead {
+            last_read: row.get(9)?,
+            last_read_message_id: row.get(10)?,
+            unread_messages: row.get(11)?,
+        },
     })
 }
 
@@ -510,7 +598,7 @@ fn read_of(
     user_id: &str,
 ) -> rusqlite::Result<ReadRecord> {
     let sql = format!(
-        "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}
+        "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
          FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 AND r.user_id = ?2"
     );
     tx.query_row(&sql, [cid, user_id], read_from)

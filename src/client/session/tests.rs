@@ -435,6 +435,10 @@ fn a_websocket_that_fails_before_its_first_frame_falls_back_to_long_poll() {
     assert!(fx.contains(&Effect::RememberWebSocketFailure(true)));
     let (socket, url) = opened_socket(&fx).unwrap();
     assert!(url.starts_with("http://127.0.0.1:8080/longpoll?json="), "{url}");
+    assert!(
+        !url.contains("authorization=") && !url.contains("token"),
+        "token only in the header: {url}"
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::OpenSocket { transport: Transport::LongPoll, token, .. } if token == "token")));
     assert_eq!(retry_after(&fx), None, "at once, no backoff");
     let fx = frame(&mut s, socket, health_check("lp-1"));
