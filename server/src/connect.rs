@@ -84,7 +84,8 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
     });
     if let Err(error) = &result {
         state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();
-        tracing::info!(code = error.code.code(), message = %error.message, "connect refused");
+        // The code only: messages can name what the client sent.
+        tracing::info!(code = error.code.code(), "connect refused");
     }
     result
 }
@@ -96,23 +97,7 @@ async fn authenticate(
     state.auth.check_api_key(params.api_key.as_deref())?;
     let json =
         params.json.as_deref().ok_or_else(|| AppError::input("the json parameter is missing"))?;
-    let payload: ConnectPayload<Value> = serde_json::from_str(json)
-        .map_err(|error| AppError::input(format!("the json parameter is malformed: {error}")))?;
-    let Value::Object(details) = payload.user_details else {
-        return Err(AppError::input("user_details must be an object"));
-    };
-    let user_id = payload.user_id;
-    validate_user_id(&user_id).map_err(|error| AppError::input(error.to_string()))?;
-    if details.get("id").and_then(Value::as_str) != Some(user_id.as_str()) {
-        return Err(AppError::input("user_details.id must equal user_id"));
-    }
-    validate_fields(&details)?;
-    let size = Value::Object(details.clone()).to_string().len();
-    if size > MAX_USER_BYTES {
-        return Err(AppError::input(format!(
-            "user object is {size} bytes; it must be under {MAX_USER_BYTES} bytes"
-        )));
-    }
+    let (user_id, details) = connect_payload(json)?;
     if params.auth_type.as_deref().is_some_and(|kind| kind != "jwt") {
         return Err(AppError::new(
             ErrorCode::Authentication,
@@ -126,6 +111,35 @@ async fn authenticate(
     state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
     let user = upsert(state, user_id, writable_fields(&details)).await?;
     Ok((uuid::Uuid::new_v4().to_string(), user))
+}
+
+/// Reads the `json` connect payload: the user id (valid, equal to `user_details.id`) and the user object (valid
+/// typed fields, at most [`MAX_USER_BYTES`]). Anything else is code 4.
+pub fn connect_payload(json: &str) -> Result<(String, Map<String, Value>), AppError> {
+    let payload: ConnectPayload<Value> = serde_json::from_str(json).map_err(|error| {
+        // serde's message can quote the input; only its position is reported.
+        AppError::input(format!(
+            "the json parameter is not a connect payload (line {}, column {})",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    let Value::Object(details) = payload.user_details else {
+        return Err(AppError::input("user_details must be an object"));
+    };
+    let user_id = payload.user_id;
+    validate_user_id(&user_id).map_err(|error| AppError::input(error.to_string()))?;
+    if details.get("id").and_then(Value::as_str) != Some(user_id.as_str()) {
+        return Err(AppError::input("user_details.id must equal user_id"));
+    }
+    validate_fields(&details)?;
+    let size = serde_json::to_vec(&details).map_or(usize::MAX, |json| json.len());
+    if size > MAX_USER_BYTES {
+        return Err(AppError::input(format!(
+            "user object is {size} bytes; it must be at most {MAX_USER_BYTES} bytes"
+        )));
+    }
+    Ok((user_id, details))
 }
 
 async fn upsert(

@@ -190,8 +190,13 @@ async fn not_found() -> AppError {
     AppError::new(ErrorCode::DoesNotExist, "no such route")
 }
 
-async fn method_not_allowed() -> AppError {
-    AppError::new(ErrorCode::Input, "this route does not take that HTTP method")
+async fn method_not_allowed() -> axum::response::Response {
+    let mut body = stream_chat_protocol::ErrorBody::new(
+        ErrorCode::Input,
+        "this route does not take that HTTP method",
+    );
+    body.status_code = 405;
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {

@@ -155,7 +155,8 @@ test('a WebSocket port that never answers falls back within the timeout', async 
 
 test('a burst of 500 messages on long-poll arrives once, in order', async () => {
   const { dir, cleanup } = tempDir();
-  const server = await startServer({ db: join(dir, 'chat.db') });
+  // One sender's 500 messages in a few seconds are past the default per-user rate limit (60 at once, 10/s).
+  const server = await startServer({ db: join(dir, 'chat.db'), args: ['--message-burst', '1000'] });
   const proxy = await startProxy({ upstreamPort: server.port });
   const browser = await launchBrowser();
   const { bob, channel: bobs } = await officialBob(server);

@@ -20,11 +20,11 @@ export function tempDir() {
  * Starts the server and resolves once it listens. `port: 0` picks a free port; a fixed port is retried until
  * free (a killed server's port can take a moment to be released).
  */
-export async function startServer({ dev = true, port = 0, db, apiKey, secret, deadlineMs = 20_000 } = {}) {
+export async function startServer({ dev = true, port = 0, db, apiKey, secret, args = [], deadlineMs = 20_000 } = {}) {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
-      return await spawnServer({ dev, port, db, apiKey, secret });
+      return await spawnServer({ dev, port, db, apiKey, secret, args });
     } catch (error) {
       if (Date.now() > deadline || !/in use/i.test(String(error.message))) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -32,8 +32,8 @@ export async function startServer({ dev = true, port = 0, db, apiKey, secret, de
   }
 }
 
-function spawnServer({ dev, port, db, apiKey, secret }) {
-  const args = ['--port', String(port), '--db', db, '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg')];
+function spawnServer({ dev, port, db, apiKey, secret, args: extra }) {
+  const args = ['--port', String(port), '--db', db, '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg'), ...extra];
   if (dev) args.push('--dev');
   if (apiKey) args.push('--api-key', apiKey);
   if (secret) args.push('--api-secret', secret);

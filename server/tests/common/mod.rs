@@ -42,6 +42,7 @@ pub struct Options {
     pub longpoll_hold: Duration,
     pub longpoll_expiry: Duration,
     pub limits: Limits,
+    pub pkg_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -52,6 +53,7 @@ impl Default for Options {
             longpoll_hold: Duration::from_secs(20),
             longpoll_expiry: Duration::from_secs(60),
             limits: Limits::default(),
+            pkg_dir: None,
         }
     }
 }
@@ -69,7 +71,7 @@ impl TestServer {
             auth: Auth::new(API_KEY, SECRET, options.dev),
             idle_timeout: options.idle_timeout,
             www_dir: None,
-            pkg_dir: None,
+            pkg_dir: options.pkg_dir,
             longpoll_hold: options.longpoll_hold,
             longpoll_expiry: options.longpoll_expiry,
             limits: options.limits,
