@@ -204,7 +204,7 @@ async fn attack_connection_hoarding_is_refused_per_user() {
         held.push(server.user(json!({"id": "alice"})).await);
     }
     let token = server.token("alice");
-    assert_refused(server.open(&json!({"id": "alice"}), &token).await, 9);
+    assert_refused(server.open(&json!({"id": "alice"}), &token).await, 9).await;
     let _bob = server.user(json!({"id": "bob"})).await;
     held.pop().unwrap().socket.close().await;
     server.wait_metric("chat_connections{transport=\"websocket\"}", 3.0).await;
@@ -370,10 +370,10 @@ async fn attack_loose_user_input_is_refused() {
     let server = server(&dir).await;
     // privacy settings given as strings are refused, not read as "on".
     let user = json!({"id": "alice", "privacy_settings": {"read_receipts": {"enabled": "false"}}});
-    assert_refused(server.open(&user, &server.token("alice")).await, 4);
+    assert_refused(server.open(&user, &server.token("alice")).await, 4).await;
     // A 5,000-character user id.
     let long = "a".repeat(5_000);
-    assert_refused(server.open(&json!({ "id": long }), &server.token(&long)).await, 4);
+    assert_refused(server.open(&json!({ "id": long }), &server.token(&long)).await, 4).await;
     // POST /users: a 100 KB id, a user over 5 KB, typed fields.
     let huge_id = "b".repeat(100 * 1024);
     let body = json!({"users": {huge_id.clone(): {"id": huge_id}}});
@@ -452,7 +452,7 @@ async fn attack_forged_tokens_are_refused() {
     let expired = Auth::new(API_KEY, common::SECRET, false)
         .sign(&json!({"user_id": "alice", "exp": 1_000_000_000}));
     for (token, code) in [(none, 43), (hs512, 43), (other_secret, 43), (dev, 43), (expired, 40)] {
-        assert_refused(server.open(&user, &token).await, code);
+        assert_refused(server.open(&user, &token).await, code).await;
         let answer = http_json(
             server.addr,
             "POST",
@@ -464,7 +464,7 @@ async fn attack_forged_tokens_are_refused() {
         assert_error(&answer, 401, code);
     }
     // bob's token with alice's id: the connect is refused, and REST acts as bob, never as alice.
-    assert_refused(server.open(&user, &server.token("bob")).await, 5);
+    assert_refused(server.open(&user, &server.token("bob")).await, 5).await;
     server.stop().await;
 }
 
