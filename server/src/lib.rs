@@ -44,7 +44,6 @@ use axum::http::{header, Request};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use stream_chat_protocol::ErrorCode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -154,12 +153,11 @@ pub fn app(state: AppState) -> Router {
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));
     }
-    router = match &state.settings.www_dir {
-        Some(www) => router.fallback_service(ServeDir::new(www)),
-        None => router.fallback(not_found),
-    };
+    if let Some(www) = &state.settings.www_dir {
+        router = router.fallback_service(ServeDir::new(www));
+    }
+    // The router's own 404 and 405 are bare; `error::protocol_bodies` gives them the protocol's body.
     router
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyTimeoutLayer::new(state.settings.limits.body_timeout))
         .layer(CatchPanicLayer::custom(error::panicked))
         .layer(axum::middleware::from_fn(error::protocol_bodies))
@@ -184,19 +182,6 @@ pub fn app(state: AppState) -> Router {
                 .allow_headers(AllowHeaders::mirror_request()),
         )
         .with_state(state)
-}
-
-async fn not_found() -> AppError {
-    AppError::new(ErrorCode::DoesNotExist, "no such route")
-}
-
-async fn method_not_allowed() -> axum::response::Response {
-    let mut body = stream_chat_protocol::ErrorBody::new(
-        ErrorCode::Input,
-        "this route does not take that HTTP method",
-    );
-    body.status_code = 405;
-    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {

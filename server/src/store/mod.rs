@@ -69,13 +69,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(MessageRecord, bool), StoreError>;
 
     /// Up to `limit` messages of the channel, the newest ones (older than `id_lt` when given), oldest first,
-    /// and no more than about `max_bytes` of them (at least one).
+    /// taking no more than `budget` bytes (at least one message unless the budget is spent) and deducting what
+    /// they took from it.
     fn messages(
         &self,
         cid: &str,
         limit: usize,
         id_lt: Option<&str>,
-        max_bytes: usize,
+        budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Whether message `id` exists in channel `cid`.

@@ -417,8 +417,11 @@ impl Store for SqliteStore {
         cid: &str,
         limit: usize,
         id_lt: Option<&str>,
-        max_bytes: usize,
+        budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
+        if *budget == 0 {
+            return Ok(Vec::new());
+        }
         let connection = self.lock()?;
         let sql = format!(
             "SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS},
@@ -432,13 +435,12 @@ impl Store for SqliteStore {
         let mut rows = statement.query(params![cid, id_lt, limit])?;
         // Newest first, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
-        let mut bytes = 0usize;
         while let Some(row) = rows.next()? {
-            let size: i64 = row.get(11)?;
-            bytes = bytes.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
-            if bytes > max_bytes && !messages.is_empty() {
+            let size = usize::try_from(row.get::<_, i64>(11)?).unwrap_or(usize::MAX);
+            if size > *budget && !messages.is_empty() {
                 break;
             }
+            *budget = budget.saturating_sub(size);
             messages.push(message_from(row)?);
         }
         messages.reverse();
