@@ -32,22 +32,19 @@ impl UserError {
                     + id
                     + "\" is invalid: it may only contain a-z, 0-9 and the characters @ _ -"
             }
-            UserError::IdTooLong(bytes) => {
-                let mut text = "user id is ".to_string();
-                push_decimal(&mut text, *bytes as u64);
-                text.push_str(" bytes long; it must be at most ");
-                push_decimal(&mut text, MAX_USER_ID_BYTES as u64);
-                text + " bytes"
-            }
-            UserError::TooLarge(bytes) => {
-                let mut text = "user object is ".to_string();
-                push_decimal(&mut text, *bytes as u64);
-                text.push_str(" bytes; it must be at most ");
-                push_decimal(&mut text, MAX_USER_BYTES as u64);
-                text + " bytes"
-            }
+            UserError::IdTooLong(bytes) => too_large("user id", *bytes, MAX_USER_ID_BYTES),
+            UserError::TooLarge(bytes) => too_large("user object", *bytes, MAX_USER_BYTES),
         }
     }
+}
+
+/// `"<what> is <bytes> bytes; it must be at most <max> bytes"`, without `core::fmt`.
+fn too_large(what: &str, bytes: usize, max: usize) -> String {
+    let mut text = what.to_string() + " is ";
+    push_decimal(&mut text, bytes as u64);
+    text.push_str(" bytes; it must be at most ");
+    push_decimal(&mut text, max as u64);
+    text + " bytes"
 }
 
 impl fmt::Display for UserError {

@@ -13,13 +13,13 @@ use serde_json::{json, Map, Value};
 use stream_chat_protocol::event::{
     ClientFrame, ConnectPayload, CLOSE_GOING_AWAY, CLOSE_NORMAL, GLOBAL_CID, HEALTH_CHECK,
 };
-use stream_chat_protocol::user::{validate_user_id, MAX_USER_BYTES};
+use stream_chat_protocol::user::validate_user;
 use stream_chat_protocol::{ErrorCode, ErrorFrame};
 use tokio::time::Instant;
 
 use crate::error::AppError;
 use crate::hub::{Outbox, Transport};
-use crate::limits::rate_limited;
+use crate::limits::{json_len, rate_limited};
 use crate::listener::ConnectionSlot;
 use crate::users::{validate_fields, writable_fields, StoredUser};
 use crate::{clock, AppState};
@@ -114,7 +114,7 @@ async fn authenticate(
 }
 
 /// Reads the `json` connect payload: the user id (valid, equal to `user_details.id`) and the user object (valid
-/// typed fields, at most [`MAX_USER_BYTES`]). Anything else is code 4.
+/// typed fields, at most [`stream_chat_protocol::user::MAX_USER_BYTES`]). Anything else is code 4.
 pub fn connect_payload(json: &str) -> Result<(String, Map<String, Value>), AppError> {
     let payload: ConnectPayload<Value> = serde_json::from_str(json).map_err(|error| {
         // serde's message can quote the input; only its position is reported.
@@ -128,17 +128,12 @@ pub fn connect_payload(json: &str) -> Result<(String, Map<String, Value>), AppEr
         return Err(AppError::input("user_details must be an object"));
     };
     let user_id = payload.user_id;
-    validate_user_id(&user_id).map_err(|error| AppError::input(error.to_string()))?;
+    validate_user(Some(&user_id), json_len(&details))
+        .map_err(|error| AppError::input(error.message()))?;
     if details.get("id").and_then(Value::as_str) != Some(user_id.as_str()) {
         return Err(AppError::input("user_details.id must equal user_id"));
     }
     validate_fields(&details)?;
-    let size = serde_json::to_vec(&details).map_or(usize::MAX, |json| json.len());
-    if size > MAX_USER_BYTES {
-        return Err(AppError::input(format!(
-            "user object is {size} bytes; it must be at most {MAX_USER_BYTES} bytes"
-        )));
-    }
     Ok((user_id, details))
 }
 

@@ -62,6 +62,26 @@ impl Default for Limits {
     }
 }
 
+/// The length of `value`'s JSON text, counted without building it.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    /// A writer that only counts.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 /// The protocol's answer to a user over a rate limit: code 9, HTTP 429.
 pub fn rate_limited(what: &str) -> AppError {
     AppError::new(ErrorCode::RateLimit, format!("rate limit reached: {what}"))
@@ -126,6 +146,12 @@ fn refilled(bucket: Bucket, now: Instant, burst: f64, per_second: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_len_is_the_length_of_the_text() {
+        let value = serde_json::json!({"a": [1, "é"], "b": null});
+        assert_eq!(json_len(&value), value.to_string().len());
+    }
 
     #[test]
     fn burst_then_refill() {

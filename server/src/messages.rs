@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::channels::MAX_MESSAGE_CHARS;
 use crate::error::AppError;
+use crate::limits::json_len;
 
 /// The longest client-chosen message id, in bytes.
 pub const MAX_MESSAGE_ID_BYTES: usize = 255;
@@ -66,7 +67,7 @@ pub fn message_input(
     mut message: Map<String, Value>,
     max_bytes: usize,
 ) -> Result<MessageInput, AppError> {
-    let size = serde_json::to_vec(&message).map(|json| json.len()).unwrap_or(usize::MAX);
+    let size = json_len(&message);
     if size > max_bytes {
         return Err(AppError::input(format!(
             "the message is {size} bytes of JSON; at most {max_bytes} bytes are allowed, custom fields included"

@@ -10,19 +10,18 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use stream_chat_protocol::user::validate_user_id;
+use stream_chat_protocol::user::{validate_user, validate_user_id};
 use stream_chat_protocol::ErrorCode;
 
 use crate::channels::{self, DEFAULT_MESSAGES, DISTINCT_PREFIX, MAX_MEMBERS, MAX_MESSAGES};
 use crate::error::AppError;
 use crate::hub::{Delivery, Privacy};
-use crate::limits::rate_limited;
+use crate::limits::{json_len, rate_limited};
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
 use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage, UserReplace};
 use crate::users::{privacy_enabled, validate_fields, writable_fields, StoredUser};
 use crate::{clock, AppState};
-use stream_chat_protocol::user::MAX_USER_BYTES;
 
 /// A handler's answer.
 type Answer = Result<Json<Value>, AppError>;
@@ -247,7 +246,7 @@ async fn query(
     let body: QueryBody = json_body(body)?;
     let user = caller.user()?.to_owned();
     channels::validate_type(&kind)?;
-    let data_bytes = Value::Object(body.data.clone()).to_string().len();
+    let data_bytes = json_len(&body.data);
     let max_data = state.settings.limits.channel_data_bytes;
     if data_bytes > max_data {
         return Err(AppError::input(format!(
@@ -614,17 +613,12 @@ pub async fn upsert_users(
     }
     let mut replacements = Vec::with_capacity(body.users.len());
     for (id, user) in body.users {
-        validate_user_id(&id).map_err(|error| AppError::input(error.message()))?;
         let Value::Object(user) = user else {
             return Err(AppError::input("each user must be an object"));
         };
+        validate_user(Some(&id), json_len(&user))
+            .map_err(|error| AppError::input(error.message()))?;
         validate_fields(&user)?;
-        let size = Value::Object(user.clone()).to_string().len();
-        if size > MAX_USER_BYTES {
-            return Err(AppError::input(format!(
-                "user \"{id}\" is {size} bytes; it must be at most {MAX_USER_BYTES} bytes"
-            )));
-        }
         if user.get("id").and_then(Value::as_str).is_some_and(|inner| inner != id) {
             return Err(AppError::input(format!("user \"{id}\" has a different id inside")));
         }
