@@ -47,68 +47,53 @@ struct Flags {
     /// Seconds without an inbound frame after which a connection is dropped.
     #[arg(long, default_value_t = 35)]
     idle_timeout: u64,
-    /// Largest message in bytes of JSON, custom fields included [default: 32768].
-    #[arg(long)]
-    max_message_bytes: Option<usize>,
-    /// Most bytes of messages in one response [default: 2097152].
-    #[arg(long)]
-    max_response_bytes: Option<usize>,
-    /// Messages a user may send at once [default: 60].
-    #[arg(long)]
-    message_burst: Option<u32>,
-    /// Messages per second a user may send after the burst [default: 10].
-    #[arg(long)]
-    messages_per_second: Option<u32>,
-    /// Open connections per user [default: 20].
-    #[arg(long)]
-    connections_per_user: Option<usize>,
-    /// Open sockets in all [default: 15000].
-    #[arg(long)]
-    max_connections: Option<usize>,
-    /// Bytes of events queued for one connection before it is dropped [default: 1048576].
-    #[arg(long)]
-    outbox_bytes: Option<usize>,
-    /// Seconds a client may take to send request headers [default: 10].
-    #[arg(long)]
-    header_timeout: Option<u64>,
-    /// Seconds one WebSocket write may wait on a client that does not read [default: 10].
-    #[arg(long)]
-    write_timeout: Option<u64>,
+    /// Largest message in bytes of JSON, custom fields included.
+    #[arg(long, default_value_t = DEFAULTS.message_bytes)]
+    max_message_bytes: usize,
+    /// Most bytes of messages in one response.
+    #[arg(long, default_value_t = DEFAULTS.response_bytes)]
+    max_response_bytes: usize,
+    /// Messages a user may send at once.
+    #[arg(long, default_value_t = DEFAULTS.message_burst)]
+    message_burst: u32,
+    /// Messages per second a user may send after the burst.
+    #[arg(long, default_value_t = DEFAULTS.messages_per_second)]
+    messages_per_second: u32,
+    /// Open connections per user.
+    #[arg(long, default_value_t = DEFAULTS.connections_per_user)]
+    connections_per_user: usize,
+    /// Open sockets in all.
+    #[arg(long, default_value_t = DEFAULTS.max_connections)]
+    max_connections: usize,
+    /// Bytes of events queued for one connection before it is dropped.
+    #[arg(long, default_value_t = DEFAULTS.outbox_bytes)]
+    outbox_bytes: usize,
+    /// Seconds a client may take to send request headers.
+    #[arg(long, default_value_t = DEFAULTS.header_timeout.as_secs())]
+    header_timeout: u64,
+    /// Seconds one WebSocket write may wait on a client that does not read.
+    #[arg(long, default_value_t = DEFAULTS.write_timeout.as_secs())]
+    write_timeout: u64,
 }
 
+/// The limits' defaults, shown by `--help`, live in one place: `Limits::default()`.
+static DEFAULTS: std::sync::LazyLock<Limits> = std::sync::LazyLock::new(Limits::default);
+
 impl Flags {
-    /// The limits, defaults overridden by the flags given.
+    /// The limits: the defaults with the flags applied.
     fn limits(&self) -> Limits {
-        let mut limits = Limits::default();
-        let seconds = Duration::from_secs;
-        if let Some(value) = self.max_message_bytes {
-            limits.message_bytes = value;
+        Limits {
+            message_bytes: self.max_message_bytes,
+            response_bytes: self.max_response_bytes,
+            message_burst: self.message_burst,
+            messages_per_second: self.messages_per_second,
+            connections_per_user: self.connections_per_user,
+            max_connections: self.max_connections,
+            outbox_bytes: self.outbox_bytes,
+            header_timeout: Duration::from_secs(self.header_timeout),
+            write_timeout: Duration::from_secs(self.write_timeout),
+            ..Limits::default()
         }
-        if let Some(value) = self.max_response_bytes {
-            limits.response_bytes = value;
-        }
-        if let Some(value) = self.message_burst {
-            limits.message_burst = value;
-        }
-        if let Some(value) = self.messages_per_second {
-            limits.messages_per_second = value;
-        }
-        if let Some(value) = self.connections_per_user {
-            limits.connections_per_user = value;
-        }
-        if let Some(value) = self.max_connections {
-            limits.max_connections = value;
-        }
-        if let Some(value) = self.outbox_bytes {
-            limits.outbox_bytes = value;
-        }
-        if let Some(value) = self.header_timeout {
-            limits.header_timeout = seconds(value);
-        }
-        if let Some(value) = self.write_timeout {
-            limits.write_timeout = seconds(value);
-        }
-        limits
     }
 }
 
