@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{encode, http_json, Next, Options, TestServer, User, API_KEY};
+use common::{assert_refused, encode, http_json, Options, TestServer, User, API_KEY};
 use serde_json::{json, Value};
 use stream_chat_server::auth::Auth;
 use stream_chat_server::channels::distinct_id;
@@ -69,13 +69,6 @@ async fn watch_general(server: &TestServer, user: &mut User, members: &[&str]) -
     let (status, state) = server.call(user, "/channels/messaging/general/query", body).await;
     assert_eq!(status, 200, "{state}");
     state
-}
-
-/// Asserts the connection's first frame is an error frame with `code`, then close 1000.
-async fn assert_refused(mut client: common::Client, code: i64) {
-    let frame = client.frame().await;
-    assert_eq!(frame["error"]["code"].as_i64(), Some(code), "{frame}");
-    assert!(matches!(client.next().await, Next::Closed(Some(1000))));
 }
 
 /// Every user object inside `value`, at any depth, with the path it was found at.
@@ -204,7 +197,7 @@ async fn attack_connection_hoarding_is_refused_per_user() {
         held.push(server.user(json!({"id": "alice"})).await);
     }
     let token = server.token("alice");
-    assert_refused(server.open(&json!({"id": "alice"}), &token).await, 9).await;
+    assert_refused(server.open(&json!({"id": "alice"}), &token).await, 9, 429).await;
     let _bob = server.user(json!({"id": "bob"})).await;
     held.pop().unwrap().socket.close().await;
     server.wait_metric("chat_connections{transport=\"websocket\"}", 3.0).await;
@@ -333,7 +326,7 @@ async fn attack_malformed_http_gets_the_protocol_error_body() {
         encode(&payload)
     );
     let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    assert_refused(common::Client { socket }, 4).await;
+    assert_refused(common::Client { socket }, 4, 400).await;
     // A 100 KB token in the URL: 414 (or 431, the head's limit) with a body.
     let long = "a".repeat(100 * 1024);
     let request = format!("GET /longpoll?authorization={long} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -370,10 +363,10 @@ async fn attack_loose_user_input_is_refused() {
     let server = server(&dir).await;
     // privacy settings given as strings are refused, not read as "on".
     let user = json!({"id": "alice", "privacy_settings": {"read_receipts": {"enabled": "false"}}});
-    assert_refused(server.open(&user, &server.token("alice")).await, 4).await;
+    assert_refused(server.open(&user, &server.token("alice")).await, 4, 400).await;
     // A 5,000-character user id.
     let long = "a".repeat(5_000);
-    assert_refused(server.open(&json!({ "id": long }), &server.token(&long)).await, 4).await;
+    assert_refused(server.open(&json!({ "id": long }), &server.token(&long)).await, 4, 400).await;
     // POST /users: a 100 KB id, a user over 5 KB, typed fields.
     let huge_id = "b".repeat(100 * 1024);
     let body = json!({"users": {huge_id.clone(): {"id": huge_id}}});
@@ -452,7 +445,7 @@ async fn attack_forged_tokens_are_refused() {
     let expired = Auth::new(API_KEY, common::SECRET, false)
         .sign(&json!({"user_id": "alice", "exp": 1_000_000_000}));
     for (token, code) in [(none, 43), (hs512, 43), (other_secret, 43), (dev, 43), (expired, 40)] {
-        assert_refused(server.open(&user, &token).await, code).await;
+        assert_refused(server.open(&user, &token).await, code, 401).await;
         let answer = http_json(
             server.addr,
             "POST",
@@ -464,7 +457,7 @@ async fn attack_forged_tokens_are_refused() {
         assert_error(&answer, 401, code);
     }
     // bob's token with alice's id: the connect is refused, and REST acts as bob, never as alice.
-    assert_refused(server.open(&user, &server.token("bob")).await, 5).await;
+    assert_refused(server.open(&user, &server.token("bob")).await, 5, 401).await;
     server.stop().await;
 }
 

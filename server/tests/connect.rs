@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Next, Options, TestServer, API_KEY};
+use common::{assert_refused, Next, Options, TestServer, API_KEY};
 use serde_json::{json, Value};
 use stream_chat_protocol::token::dev_token;
 
@@ -67,20 +67,6 @@ async fn reconnect_merges_fields_and_keeps_server_owned_ones() {
     assert_eq!((me["name"].as_str(), me["color"].as_str()), (Some("Robert"), Some("blue")));
     client.close().await;
     server.stop().await;
-}
-
-/// Asserts the connection is refused with `code`/`status`: an error frame, then close 1000.
-async fn assert_refused(mut client: common::Client, code: i64, status: i64) {
-    let frame = client.frame().await;
-    let error = &frame["error"];
-    assert_eq!(
-        (error["code"].as_i64(), error["StatusCode"].as_i64()),
-        (Some(code), Some(status)),
-        "{frame}"
-    );
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(error["more_info"].is_string() && error["duration"].is_string());
-    assert!(matches!(client.next().await, Next::Closed(Some(1000))));
 }
 
 #[tokio::test]

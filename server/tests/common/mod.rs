@@ -306,3 +306,17 @@ impl User {
         assert_eq!(frame["type"], "health.check", "unexpected event: {frame}");
     }
 }
+
+/// Asserts the connection is refused with `code`/`status`: an error frame, then close 1000.
+pub async fn assert_refused(mut client: Client, code: i64, status: i64) {
+    let frame = client.frame().await;
+    let error = &frame["error"];
+    assert_eq!(
+        (error["code"].as_i64(), error["StatusCode"].as_i64()),
+        (Some(code), Some(status)),
+        "{frame}"
+    );
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(error["more_info"].is_string() && error["duration"].is_string());
+    assert!(matches!(client.next().await, Next::Closed(Some(1000))));
+}
