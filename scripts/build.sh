@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 # Without the std feature the crate is no_std with its own panic handler and allocator (see Cargo.toml).
-wasm-pack build --release --target web --mode no-install --no-pack -- --no-default-features
+wasm-pack build --release --target web --mode no-install --no-pack
 # wasm-pack writes a catch-all .gitignore into pkg/, which would hide the files from `npm pack`; the root
 # .gitignore already keeps pkg/ out of git.
 rm -f pkg/.gitignore
@@ -15,3 +15,4 @@ sed -i '/\[Symbol.dispose\]()/d' pkg/stream_chat_wasm.d.ts
 # The glue wasm-bindgen writes is readable JS with every doc comment; ship it minified (exports keep their names).
 terser pkg/stream_chat_wasm.js --module --compress --mangle --output pkg/stream_chat_wasm.js
 node scripts/size.mjs
+bash scripts/size-deps.sh

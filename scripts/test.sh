@@ -24,7 +24,6 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
-cargo clippy --target wasm32-unknown-unknown --no-default-features --lib -- -D warnings
 
 step "native tests: protocol, SDK core, server"
 cargo test --workspace

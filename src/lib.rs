@@ -7,8 +7,6 @@
 //! - `js` (wasm only): every `#[wasm_bindgen]` item: the `StreamChat` class, conversions, JS errors, TS types.
 //!   Public so that browser tests drive the same methods JS calls.
 
-#![cfg_attr(not(any(test, feature = "std")), no_std)]
-
 extern crate alloc;
 
 pub mod client;
@@ -21,15 +19,7 @@ pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub use js::StreamChat;
 
-/// Without std (the shipped build), a panic traps at once: no message is formatted, so `core::fmt` stays out of
-/// the binary. The SDK is written not to panic; a trap surfaces in JS as a `RuntimeError`.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
-
 /// Talc instead of the dlmalloc std would bring: a fraction of the bytes, and faster on wasm.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

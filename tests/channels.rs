@@ -134,8 +134,8 @@ async fn message_typing_and_read_reach_the_other_client() {
     );
     assert_eq!(call(&bobs, "countUnread", &[]).as_f64(), Some(0.0));
 
-    settle(alice.disconnect_user()).await.unwrap();
-    settle(bob.disconnect_user()).await.unwrap();
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -173,8 +173,8 @@ async fn typing_indicators_off_send_no_typing_request() {
         "no request left"
     );
     assert_eq!(seen.length(), 0);
-    settle(alice.disconnect_user()).await.unwrap();
-    settle(bob.disconnect_user()).await.unwrap();
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -227,8 +227,8 @@ async fn read_receipts_off_keep_read_state_from_the_other_client() {
         get(&get(&bobs, "state"), &format!("read.{a}")).is_undefined(),
         "nor after a fresh query"
     );
-    settle(alice.disconnect_user()).await.unwrap();
-    settle(bob.disconnect_user()).await.unwrap();
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -249,7 +249,7 @@ async fn watch_before_connect_settles_waits_for_the_connection() {
     let listed = Array::from(&settle(listed).await.unwrap());
     assert_eq!(listed.length(), 1);
     assert_eq!(listed.get(0), early, "queryChannels returns the same channel object");
-    settle(alice.disconnect_user()).await.unwrap();
+    settle(alice.disconnect_user(None)).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -276,5 +276,5 @@ async fn bad_input_rejects_with_the_protocols_code() {
     let error =
         settle(call(&other, "sendMessage", &[object(&[("text", "hi".into())])])).await.unwrap_err();
     assert_eq!(get(&error, "code").as_f64(), Some(17.0));
-    settle(alice.disconnect_user()).await.unwrap();
+    settle(alice.disconnect_user(None)).await.unwrap();
 }

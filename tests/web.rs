@@ -64,7 +64,7 @@ async fn connect_resolves_with_connection_id_and_me() {
         Some("user"),
         "client.user is the server's me"
     );
-    settle(client.disconnect_user()).await.unwrap();
+    settle(client.disconnect_user(None)).await.unwrap();
     assert!(client.connection_id().is_undefined());
     assert!(client.user().is_undefined());
 }
@@ -101,7 +101,13 @@ async fn wrong_signature_rejects_with_code_43() {
         settle(client.connect_user(user("web-carol", "Carol"), forged.into())).await.unwrap_err();
     assert_eq!(get(&error, "code").as_f64(), Some(43.0));
     assert_eq!(get(&error, "StatusCode").as_f64(), Some(401.0));
-    assert!(get(&error, "message").as_string().unwrap().starts_with("StreamChat error code 43"));
+    // The official client's shape: the message is JSON with the same fields (apps do
+    // `JSON.parse(err.message).code`).
+    let inner = js_sys::JSON::parse(&get(&error, "message").as_string().unwrap()).unwrap();
+    assert_eq!(get(&inner, "code").as_f64(), Some(43.0));
+    assert_eq!(get(&inner, "StatusCode").as_f64(), Some(401.0));
+    assert_eq!(get(&inner, "isWSFailure").as_bool(), Some(false));
+    assert!(get(&inner, "message").as_string().unwrap().starts_with("WS failed with code 43"));
     // A refused connect forgets the user: connecting again (here as someone else) is allowed.
     assert!(client.user_id().is_undefined());
 }
@@ -123,7 +129,7 @@ async fn token_provider_is_called_and_its_token_used() {
         settle(client.connect_user(user("web-dave", "Dave"), provider.into())).await.unwrap();
     assert_eq!(get(&opened, "me.id").as_string().as_deref(), Some("web-dave"));
     assert_eq!(calls.length(), 1);
-    settle(client.disconnect_user()).await.unwrap();
+    settle(client.disconnect_user(None)).await.unwrap();
 
     // The provider's token is what goes out: a forged one is refused by the server.
     let forged: JsValue =
@@ -156,7 +162,7 @@ async fn same_user_twice_is_one_connection_and_disconnect_drops_it() {
     assert_eq!(get(&other, "code").as_f64(), Some(4.0));
     assert!(get(&other, "message").as_string().unwrap().contains("disconnect"));
 
-    settle(client.disconnect_user()).await.unwrap();
+    settle(client.disconnect_user(None)).await.unwrap();
     wait_metric(OPEN, 0.0).await;
 }
 
@@ -192,19 +198,19 @@ async fn listeners_receive_events_and_unsubscribe() {
     assert_eq!(changes.get(0).as_bool(), Some(true), "connection.changed {{online: true}}");
     assert!(get(&unsubscribe, "unsubscribe").is_function());
     unsubscribe.call0(&JsValue::NULL).unwrap();
-    settle(client.disconnect_user()).await.unwrap();
+    settle(client.disconnect_user(None)).await.unwrap();
     settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
         .await
         .unwrap();
     assert_eq!(seen.length(), 1, "no events after unsubscribe");
-    settle(client.disconnect_user()).await.unwrap();
+    settle(client.disconnect_user(None)).await.unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn disconnect_rejects_a_pending_connect() {
     let client = client();
     let pending = client.connect_user(user("web-hal", "Hal"), token(&client, "web-hal"));
-    let done = client.disconnect_user();
+    let done = client.disconnect_user(None);
     let error = settle(pending).await.unwrap_err();
     assert!(get(&error, "message").as_string().unwrap().contains("disconnectUser"));
     settle(done).await.unwrap();

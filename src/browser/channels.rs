@@ -1,6 +1,7 @@
 //! The channels a client knows, one [`Slot`] per `client.channel(…)` object: the core's [`ChannelState`] (keys
-//! and rules) next to the full JS objects it refers to (messages, users, typing events), and the conversions
-//! between server JSON and the core's types, read field by field.
+//! and rules) next to the JS objects it refers to, and `channel.state`, one persistent JS object per channel that
+//! is updated in place the way the official client's `ChannelState` is: `messages` is the same array until it
+//! changes, timestamps are `Date`s, messages carry `status: 'received'`, thread-only replies live in `threads`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,6 +10,7 @@ use js_sys::{Array, Map, Object, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::listeners::Listeners;
+use super::values::{copy, date, get, list, number, object, set, text, time, to_date};
 use crate::client::channel::{ChannelState, Event, MessageKey, Read, Snapshot, Typing};
 
 /// One channel object and its state.
@@ -25,10 +27,14 @@ pub struct Slot {
     /// The JS `Channel` object, so `client.channel()` returns the same one every time.
     pub object: JsValue,
     /// Keys, order and counters.
-    pub state: ChannelState,
-    /// Message id → message object.
+    pub core: ChannelState,
+    /// `channel.state`: the one JS object apps read, updated in place.
+    pub state: JsValue,
+    /// The `core.revision` the `messages` array was built at.
+    synced_revision: Option<u32>,
+    /// Message id → the message as apps see it (dates parsed, `status` set).
     pub messages: Map,
-    /// User id → user object, for read entries.
+    /// User id → user object, for read entries and watchers.
     pub users: Map,
     /// User id → their `typing.start` event.
     pub typing: Map,
@@ -47,13 +53,28 @@ pub struct Slot {
 impl Slot {
     /// A slot for a channel not queried yet.
     pub fn new(key: u32, kind: String, id: Option<String>, data: JsValue) -> Slot {
+        let state = object(&[
+            ("messages", Array::new().into()),
+            ("pinnedMessages", Array::new().into()),
+            ("threads", Object::new().into()),
+            ("read", Object::new().into()),
+            ("typing", Object::new().into()),
+            ("watchers", Object::new().into()),
+            ("members", Object::new().into()),
+            ("membership", Object::new().into()),
+            ("watcher_count", 0.into()),
+            ("unreadCount", 0.into()),
+            ("last_message_at", JsValue::NULL),
+        ]);
         Slot {
             key,
             kind,
             id,
             data,
             object: JsValue::UNDEFINED,
-            state: ChannelState::default(),
+            core: ChannelState::default(),
+            state,
+            synced_revision: None,
             messages: Map::new(),
             users: Map::new(),
             typing: Map::new(),
@@ -75,36 +96,63 @@ impl Slot {
         get(&get(&self.channel, "config"), flag).is_truthy()
     }
 
-    /// Rebuilds the state from a channel response (`{channel, messages, read, watchers, watcher_count}`).
-    pub fn apply_response(&mut self, response: &JsValue, own_user: &str) {
+    /// Rebuilds the state from a channel response (`{channel, members, membership, messages, read, watchers,
+    /// watcher_count}`) at `now_ms`; `own` is `client.user`.
+    pub fn apply_response(&mut self, response: &JsValue, own: &JsValue, now_ms: f64) {
         self.channel = get(response, "channel");
         if let Some(id) = text(&self.channel, "id") {
             self.id = Some(id);
         }
-        let messages = Array::from(&get(response, "messages"))
-            .iter()
-            .filter_map(|message| self.keep_message(&message))
-            .collect();
-        let read = Array::from(&get(response, "read"))
+        let own_id = text(own, "id").unwrap_or_default();
+        if !own_id.is_empty() {
+            self.users.set(&own_id.as_str().into(), own);
+        }
+        let mut messages = Vec::new();
+        for message in list(response, "messages").iter() {
+            let (key, thread_only) = self.keep_message(&message, now_ms);
+            messages.extend(key.filter(|_| !thread_only));
+        }
+        let read = list(response, "read")
             .iter()
             .filter_map(|entry| {
                 let user = get(&entry, "user");
                 let user_id = text(&user, "id")?;
-                self.users.set(&user_id.clone().into(), &user);
+                self.users.set(&user_id.as_str().into(), &user);
                 Some(Read {
                     user_id,
-                    last_read: text(&entry, "last_read").unwrap_or_default(),
+                    last_read: time(&entry, "last_read").unwrap_or(0.0),
                     last_read_message_id: text(&entry, "last_read_message_id"),
                     unread_messages: number(&entry, "unread_messages").unwrap_or(0),
                 })
             })
             .collect();
-        let watchers =
-            Array::from(&get(response, "watchers")).iter().filter_map(|w| text(&w, "id")).collect();
+        let watchers = list(response, "watchers")
+            .iter()
+            .filter_map(|user| {
+                let id = text(&user, "id")?;
+                self.users.set(&id.as_str().into(), &user);
+                Some(id)
+            })
+            .collect();
+        let members = Object::new();
+        for member in list(response, "members").iter() {
+            let user = get(&member, "user");
+            if let Some(id) = text(&user, "id").or_else(|| text(&member, "user_id")) {
+                let _ = Reflect::set(&members, &id.into(), &member);
+            }
+        }
+        set(&self.state, "members", &members);
+        let membership = get(response, "membership");
+        set(
+            &self.state,
+            "membership",
+            &if membership.is_object() { membership } else { Object::new().into() },
+        );
         let watcher_count = number(response, "watcher_count").unwrap_or(0);
         let snapshot = Snapshot { messages, read, watchers, watcher_count };
-        self.state.apply_snapshot(snapshot, own_user);
+        self.core.apply_snapshot(snapshot, &own_id, now_ms);
         self.initialized = true;
+        self.sync();
     }
 
     /// Applies a server event for this channel at `now_ms`.
@@ -112,29 +160,24 @@ impl Slot {
         let user = get(raw, "user");
         let user_id = text(&user, "id").unwrap_or_default();
         if !user_id.is_empty() {
-            self.users.set(&user_id.clone().into(), &user);
+            self.users.set(&user_id.as_str().into(), &user);
         }
         let event = match kind {
-            "message.new" => {
-                let message = get(raw, "message");
-                let thread_only = text(&message, "parent_id").is_some()
-                    && !get(&message, "show_in_channel").is_truthy();
-                match self.keep_message(&message) {
-                    Some(message) => Event::MessageNew { message, user_id, thread_only },
-                    None => Event::Other,
-                }
-            }
+            "message.new" => match self.keep_message(&get(raw, "message"), now_ms) {
+                (Some(message), thread_only) => Event::MessageNew { message, user_id, thread_only },
+                (None, _) => Event::Other,
+            },
             "typing.start" => {
-                self.typing.set(&user_id.clone().into(), raw);
+                self.typing.set(&user_id.as_str().into(), raw);
                 Event::TypingStart { user_id }
             }
             "typing.stop" => {
-                self.typing.delete(&user_id.clone().into());
+                self.typing.delete(&user_id.as_str().into());
                 Event::TypingStop { user_id }
             }
             "message.read" => Event::MessageRead {
                 user_id,
-                created_at: text(raw, "created_at").unwrap_or_default(),
+                created_at: time(raw, "created_at").unwrap_or(now_ms),
                 last_read_message_id: text(raw, "last_read_message_id"),
             },
             "user.watching.start" => Event::WatchingStart { user_id },
@@ -142,98 +185,117 @@ impl Slot {
             _ => Event::Other,
         };
         if let Event::MessageNew { user_id, .. } = &event {
-            self.typing.delete(&user_id.clone().into());
+            self.typing.delete(&user_id.as_str().into());
         }
-        self.state.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
+        self.core.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
+        self.sync();
     }
 
     /// Expires remote typing at `now_ms`; returns who stopped.
     pub fn expire_typing(&mut self, now_ms: f64) -> Vec<String> {
-        let expired = self.state.expire_typing(now_ms);
+        let expired = self.core.expire_typing(now_ms);
         for user in &expired {
-            self.typing.delete(&user.clone().into());
+            self.typing.delete(&user.as_str().into());
+        }
+        if !expired.is_empty() {
+            self.sync();
         }
         expired
     }
 
-    /// `channel.state`, as a fresh plain object: `messages` (ordered), `read` and `typing` (by user id),
-    /// `watchers`, `watcher_count`, `unreadCount`.
-    pub fn state_object(&self) -> JsValue {
-        let messages: Array = self
-            .state
-            .messages
-            .iter()
-            .map(|key| self.messages.get(&key.id.clone().into()))
-            .collect();
-        let read = Object::new();
-        for entry in &self.state.read {
-            let user = self.users.get(&entry.user_id.clone().into());
-            let user = if user.is_undefined() {
-                object(&[("id", entry.user_id.clone().into())])
-            } else {
-                user
-            };
+    /// Brings `channel.state` up to date with the core: a new `messages` array only when the messages changed;
+    /// `read`, `typing` and `watchers` rewritten in place.
+    fn sync(&mut self) {
+        if self.synced_revision != Some(self.core.revision) {
+            self.synced_revision = Some(self.core.revision);
+            let messages: Array = self
+                .core
+                .messages
+                .iter()
+                .map(|key| self.messages.get(&key.id.as_str().into()))
+                .collect();
+            set(&self.state, "messages", &messages);
+            let newest = self.core.messages.last().map_or(JsValue::NULL, |m| date(m.created_at));
+            set(&self.state, "last_message_at", &newest);
+        }
+        let read = clear(&self.state, "read");
+        for entry in &self.core.read {
             let value = object(&[
-                ("user", user),
-                ("last_read", entry.last_read.clone().into()),
+                ("user", self.user(&entry.user_id)),
+                ("last_read", date(entry.last_read)),
                 (
                     "last_read_message_id",
-                    entry.last_read_message_id.clone().map_or(JsValue::NULL, Into::into),
+                    entry.last_read_message_id.as_deref().map_or(JsValue::NULL, Into::into),
                 ),
                 ("unread_messages", entry.unread_messages.into()),
             ]);
-            let _ = Reflect::set(&read, &entry.user_id.clone().into(), &value);
+            set(&read, &entry.user_id, &value);
         }
-        let typing = Object::from_entries(&self.typing).unwrap_or_default();
-        let watchers = Object::new();
-        for watcher in &self.state.watchers {
-            let _ = Reflect::set(
-                &watchers,
-                &watcher.clone().into(),
-                &object(&[("id", watcher.clone().into())]),
-            );
+        let typing = clear(&self.state, "typing");
+        self.typing.for_each(&mut |event, user| {
+            let _ = Reflect::set(&typing, &user, &event);
+        });
+        let watchers = clear(&self.state, "watchers");
+        for watcher in &self.core.watchers {
+            set(&watchers, watcher, &self.user(watcher));
         }
-        object(&[
-            ("messages", messages.into()),
-            ("read", read.into()),
-            ("typing", typing.into()),
-            ("watchers", watchers.into()),
-            ("watcher_count", self.state.watcher_count.into()),
-            ("unreadCount", self.state.unread_count.into()),
-        ])
+        set(&self.state, "watcher_count", &self.core.watcher_count.into());
+        set(&self.state, "unreadCount", &self.core.unread_count.into());
     }
 
-    /// Keeps a message object by id; its key for the state.
-    fn keep_message(&self, message: &JsValue) -> Option<MessageKey> {
-        let id = text(message, "id")?;
-        self.messages.set(&id.clone().into(), message);
-        Some(MessageKey { id, created_at: text(message, "created_at").unwrap_or_default() })
+    /// The user object known for `id`, or `{id}`.
+    fn user(&self, id: &str) -> JsValue {
+        let user = self.users.get(&id.into());
+        if user.is_object() {
+            user
+        } else {
+            object(&[("id", id.into())])
+        }
+    }
+
+    /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
+    /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
+    fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
+        let Some(id) = text(raw, "id") else { return (None, false) };
+        let message = copy(raw);
+        to_date(&message, "created_at", true);
+        to_date(&message, "updated_at", true);
+        to_date(&message, "deleted_at", false);
+        to_date(&message, "pinned_at", false);
+        if !get(&message, "status").is_truthy() {
+            set(&message, "status", &"received".into());
+        }
+        let parent = text(&message, "parent_id");
+        let thread_only = parent.is_some() && !get(&message, "show_in_channel").is_truthy();
+        if let Some(parent) = parent {
+            self.add_reply(&parent, &id, &message);
+        }
+        if !thread_only {
+            self.messages.set(&id.as_str().into(), &message);
+        }
+        let created_at = time(&message, "created_at").unwrap_or(now_ms);
+        (Some(MessageKey { id, created_at }), thread_only)
+    }
+
+    /// Adds (or replaces) a reply in `threads[parent]`, as a new array so apps see the change.
+    fn add_reply(&self, parent: &str, id: &str, message: &JsValue) {
+        let threads = get(&self.state, "threads");
+        let replies: Array = list(&threads, parent)
+            .iter()
+            .filter(|reply| text(reply, "id").as_deref() != Some(id))
+            .collect();
+        replies.push(message);
+        set(&threads, parent, &replies);
     }
 }
 
-/// `object[key]`, `undefined` when absent or when `object` is not an object.
-pub fn get(object: &JsValue, key: &str) -> JsValue {
-    if !object.is_object() {
-        return JsValue::UNDEFINED;
+/// Empties `state[key]` in place (keeps the object's identity) and returns it.
+fn clear(state: &JsValue, key: &str) -> JsValue {
+    let target = get(state, key);
+    if let Some(object) = Object::try_from(&target) {
+        for name in Object::keys(object).iter() {
+            let _ = Reflect::delete_property(object, &name);
+        }
     }
-    Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// `object[key]` as a string.
-pub fn text(object: &JsValue, key: &str) -> Option<String> {
-    get(object, key).as_string()
-}
-
-/// `object[key]` as a non-negative integer.
-pub fn number(object: &JsValue, key: &str) -> Option<u32> {
-    get(object, key).as_f64().filter(|n| *n >= 0.0).map(|n| n as u32)
-}
-
-/// A plain object from pairs.
-pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in pairs {
-        let _ = Reflect::set(&object, &(*key).into(), value);
-    }
-    object.into()
+    target
 }

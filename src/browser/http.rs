@@ -1,133 +1,100 @@
-//! REST calls with the browser's `fetch`: one [`Exchange`] per call owns its callbacks and its timeout, and
-//! sends the outcome to the session loop as [`Signal::Response`]. Bound directly to the global `fetch` (windows
-//! and workers alike) with the few `Response` members used, which costs less than web-sys's request types.
+//! One HTTP exchange with `fetch`, as an `async fn` over web-sys's `Request`, `Headers`, `Response` and an
+//! `AbortController` that a gloo timer fires when the call runs past its timeout. REST calls and long-poll
+//! requests both go through [`exchange`]; the caller spawns it and forwards the outcome to the session loop.
 
-use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
+use core::cell::Cell;
 
-use js_sys::{Function, Object, Promise, Reflect, JSON};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use gloo_timers::callback::Timeout;
+use js_sys::{Promise, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestInit, Response};
 
-use super::inbox::Port;
-use super::timers::Timeout;
-use super::Signal;
+use super::errors::describe;
 
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch`.
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(url: &str, init: &Object) -> Promise;
-
-    /// A fetch `Response`: only its status and text are read.
-    type FetchResponse;
-    #[wasm_bindgen(method, getter)]
-    fn status(this: &FetchResponse) -> u16;
-    #[wasm_bindgen(method)]
-    fn text(this: &FetchResponse) -> Promise;
-
-    /// A promise seen only for `then(fulfilled, rejected)` with plain functions.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_with(this: &Thenable, fulfilled: &Function, rejected: &Function);
-
-    /// Cancels a fetch that ran past the timeout.
-    type AbortController;
-    #[wasm_bindgen(constructor)]
-    fn new() -> AbortController;
-    #[wasm_bindgen(method, getter)]
-    fn signal(this: &AbortController) -> JsValue;
-    #[wasm_bindgen(method)]
-    fn abort(this: &AbortController);
-}
-
-/// What a REST call needs to go out.
+/// What a request needs to go out.
 #[derive(Debug)]
-pub struct Outgoing<'a> {
+pub struct Outgoing {
     /// `POST` or `GET`.
     pub method: &'static str,
     /// The full URL with query parameters.
-    pub url: &'a str,
-    /// The raw JWT.
-    pub token: &'a str,
+    pub url: String,
+    /// The raw JWT for the `Authorization` header.
+    pub token: String,
     /// The JSON body, if any.
-    pub body: Option<&'a str>,
+    pub body: Option<String>,
     /// Sent as `X-Stream-Client`.
-    pub user_agent: &'a str,
+    pub user_agent: String,
     /// Give up after this many milliseconds.
     pub timeout_ms: u32,
 }
 
-/// A call in flight. Dropping it detaches its callbacks and cancels its timeout.
-#[derive(Debug)]
-pub struct Exchange {
-    /// Called with the `Response`.
-    _on_response: Closure<dyn FnMut(JsValue)>,
-    /// Called with the body text.
-    _on_text: Closure<dyn FnMut(JsValue)>,
-    /// Called when the network or the timeout fails the call.
-    _on_error: Closure<dyn FnMut(JsValue)>,
-    /// Aborts the fetch when it runs too long.
-    _timeout: Timeout,
+/// A request that got no HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer within the timeout (the request was aborted).
+    Timeout,
+    /// The network failed (offline, refused, CORS); the browser's reason.
+    Network(String),
 }
 
-/// Makes the signal that reports an answer: the status (0 when the network failed or the call timed out) and the
-/// parsed JSON body (`undefined` when there was none or it was not JSON).
-pub type Deliver = fn(u32, u16, JsValue) -> Signal;
+/// An HTTP answer: the status and the parsed JSON body (`undefined` when it had none or it was not JSON).
+pub type Answer = Result<(u16, JsValue), Failure>;
 
-/// Sends `outgoing`; the outcome reaches `port` as `deliver(tag, status, body)`.
-pub fn send(outgoing: &Outgoing<'_>, tag: u32, deliver: Deliver, port: &Port) -> Exchange {
-    let respond =
-        move |port: &Port, status: u16, body: JsValue| port.send(deliver(tag, status, body));
-    let status = alloc::rc::Rc::new(core::cell::Cell::new(0u16));
-    let (text_port, error_port) = (port.clone(), port.clone());
-    let text_status = status.clone();
-    let on_text: Closure<dyn FnMut(JsValue)> = Closure::wrap(Box::new(move |text: JsValue| {
-        let body =
-            text.as_string().and_then(|text| JSON::parse(&text).ok()).unwrap_or(JsValue::UNDEFINED);
-        respond(&text_port, text_status.get(), body);
-    }));
-    let on_error: Closure<dyn FnMut(JsValue)> =
-        Closure::wrap(Box::new(move |error: JsValue| respond(&error_port, 0, error)));
-    let (text_fn, error_fn): (Function, Function) =
-        (on_text.as_ref().clone().unchecked_into(), on_error.as_ref().clone().unchecked_into());
-    let on_response: Closure<dyn FnMut(JsValue)> =
-        Closure::wrap(Box::new(move |response: JsValue| {
-            let response: FetchResponse = response.unchecked_into();
-            status.set(response.status());
-            response.text().unchecked_ref::<Thenable>().then_with(&text_fn, &error_fn);
-        }));
-
-    let controller = AbortController::new();
-    let init = Object::new();
-    let set = |key: &str, value: &JsValue| {
-        let _ = Reflect::set(&init, &key.into(), value);
-    };
-    set("method", &outgoing.method.into());
-    let headers = Object::new();
+/// Sends `outgoing` and waits for the whole answer.
+pub async fn exchange(outgoing: Outgoing) -> Answer {
+    let network = |error: JsValue| Failure::Network(describe(&error));
+    let controller = AbortController::new().map_err(network)?;
+    let headers = Headers::new().map_err(network)?;
     for (name, value) in [
-        ("Authorization", outgoing.token),
+        ("Authorization", outgoing.token.as_str()),
         ("stream-auth-type", "jwt"),
-        ("X-Stream-Client", outgoing.user_agent),
+        ("X-Stream-Client", outgoing.user_agent.as_str()),
         ("Content-Type", "application/json"),
     ] {
-        let _ = Reflect::set(&headers, &name.into(), &value.into());
+        headers.set(name, value).map_err(network)?;
     }
-    set("headers", &headers);
-    if let Some(body) = outgoing.body {
-        set("body", &body.into());
+    let init = RequestInit::new();
+    init.set_method(outgoing.method);
+    init.set_headers(&headers);
+    if let Some(body) = &outgoing.body {
+        init.set_body(&JsValue::from_str(body));
     }
-    set("signal", &controller.signal());
-    let timeout = Timeout::new(outgoing.timeout_ms, Box::new(move || controller.abort()));
-    global_fetch(outgoing.url, &init)
-        .unchecked_ref::<Thenable>()
-        .then_with(on_response.as_ref().unchecked_ref(), on_error.as_ref().unchecked_ref());
-    Exchange {
-        _on_response: on_response,
-        _on_text: on_text,
-        _on_error: on_error,
-        _timeout: timeout,
+    init.set_signal(Some(&controller.signal()));
+    let request = Request::new_with_str_and_init(&outgoing.url, &init).map_err(network)?;
+
+    let timed_out = Rc::new(Cell::new(false));
+    let flag = timed_out.clone();
+    // Dropped (so cancelled) when this function returns.
+    let _deadline = Timeout::new(outgoing.timeout_ms, move || {
+        flag.set(true);
+        controller.abort();
+    });
+    let failed = |error: JsValue| {
+        if timed_out.get() {
+            Failure::Timeout
+        } else {
+            Failure::Network(describe(&error))
+        }
+    };
+    let response: Response =
+        JsFuture::from(fetch(&request)).await.map_err(failed)?.unchecked_into();
+    let status = response.status();
+    let text = JsFuture::from(response.text().map_err(failed)?).await.map_err(failed)?;
+    let body =
+        text.as_string().and_then(|text| JSON::parse(&text).ok()).unwrap_or(JsValue::UNDEFINED);
+    Ok((status, body))
+}
+
+/// The global `fetch`, in a window or a worker.
+fn fetch(request: &Request) -> Promise {
+    match web_sys::window() {
+        Some(window) => window.fetch_with_request(request),
+        None => js_sys::global()
+            .unchecked_into::<web_sys::WorkerGlobalScope>()
+            .fetch_with_request(request),
     }
 }
 

@@ -1,6 +1,10 @@
 //! The session loop's queue and the [`Port`] browser callbacks send through. A signal sent while the loop is idle
 //! is handled at once, in the sending callback; one sent while the loop is busy (an app handler calling back into
 //! the client) waits its turn. Either way signals are handled one at a time, in order, with no executor.
+//!
+//! A wasm trap does not unwind, so a loop that trapped would stay marked busy forever and every later signal
+//! would wait. A signal that finds the loop busy therefore also queues a microtask: loops run synchronously, so
+//! if the loop is still marked busy when that microtask runs, it died, and the microtask takes over.
 
 use alloc::collections::VecDeque;
 use alloc::rc::Weak;
@@ -18,20 +22,36 @@ pub struct Inbox {
     draining: Cell<bool>,
 }
 
+/// Proof that the caller runs the loop; marks it idle again when dropped.
+#[derive(Debug)]
+pub struct Running<'a>(&'a Inbox);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.draining.set(false);
+    }
+}
+
 impl Inbox {
-    /// Queues `signal`; returns `true` when the caller should run the loop (it was idle).
-    pub fn push(&self, signal: Signal) -> bool {
+    /// Queues `signal`; returns the right to run the loop when it was idle.
+    pub fn push(&self, signal: Signal) -> Option<Running<'_>> {
         self.signals.borrow_mut().push_back(signal);
-        !self.draining.replace(true)
+        if self.draining.replace(true) {
+            return None;
+        }
+        Some(Running(self))
     }
 
-    /// The next signal; when there is none the loop is marked idle.
+    /// Takes over a loop that is still marked busy although none runs (it trapped): for the microtask that
+    /// [`Port::send`] queues.
+    pub fn take_over(&self) -> Option<Running<'_>> {
+        let stuck = self.draining.get() && !self.signals.borrow().is_empty();
+        stuck.then_some(Running(self))
+    }
+
+    /// The next signal.
     pub fn pop(&self) -> Option<Signal> {
-        let next = self.signals.borrow_mut().pop_front();
-        if next.is_none() {
-            self.draining.set(false);
-        }
-        next
+        self.signals.borrow_mut().pop_front()
     }
 }
 

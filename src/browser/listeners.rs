@@ -44,12 +44,11 @@ impl Listeners {
         self.list.retain(|l| !(l.kind.as_deref() == kind && JsValue::from(&l.handler) == *handler));
     }
 
-    /// The handlers an event of type `kind` goes to, copied so they can run with no borrow held.
+    /// The handlers an event of type `kind` goes to: those for every event first, then those for `kind`, each in
+    /// registration order (the official client's order). Copied so they can run with no borrow held.
     pub fn matching(&self, kind: &str) -> Vec<Function> {
-        self.list
-            .iter()
-            .filter(|l| l.kind.as_deref().is_none_or(|k| k == kind))
-            .map(|l| l.handler.clone())
-            .collect()
+        let every = self.list.iter().filter(|l| l.kind.is_none());
+        let typed = self.list.iter().filter(|l| l.kind.as_deref() == Some(kind));
+        every.chain(typed).map(|l| l.handler.clone()).collect()
     }
 }

@@ -1,16 +1,15 @@
 //! The long-poll transport (PROTOCOL.md §4.2) as the session sees any connection: opened with a URL, its first
 //! "frame" is the connect answer's event, every polled event is a frame, and a failed poll is a close. Polls go
-//! one after another with `fetch`; closing sends `close=true` and stops.
+//! one after another with `fetch`; closing sends `close=true` and stops. Each request is an
+//! [`http::exchange`] future; its answer reaches the loop tagged, so answers to a closed transport are ignored.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
-use js_sys::Array;
 use wasm_bindgen::JsValue;
 
-use super::channels::{get, object, text};
-use super::http::{self, push_param, Exchange, Outgoing};
+use super::http::{self, push_param, Answer, Outgoing};
 use super::inbox::Port;
+use super::values::{get, list, object, text};
 use super::Signal;
 use crate::client::Input;
 
@@ -18,6 +17,8 @@ use crate::client::Input;
 const POLL_TIMEOUT_MS: u32 = 30_000;
 /// How long the connect request may take.
 const CONNECT_TIMEOUT_MS: u32 = 8_000;
+/// How long the closing request may take.
+const CLOSE_TIMEOUT_MS: u32 = 2_000;
 
 /// What the transport needs to keep polling.
 #[derive(Debug)]
@@ -36,8 +37,8 @@ pub struct LongPoll {
     user_agent: String,
     /// The server's id for this connection, once connected.
     connection_id: Option<String>,
-    /// The request in flight, and its tag.
-    exchange: Option<(u32, Exchange)>,
+    /// The tag of the request in flight.
+    in_flight: Option<u32>,
     /// Numbers this transport's requests, so each answer is matched to its own request.
     sequence: u32,
 }
@@ -57,10 +58,6 @@ pub struct Target<'a> {
     pub user_agent: &'a str,
 }
 
-fn polled(tag: u32, status: u16, body: JsValue) -> Signal {
-    Signal::Polled { tag, status, body }
-}
-
 impl LongPoll {
     /// Connects with the session's `url` (`/longpoll?json=…`).
     pub fn open(url: &str, socket: u32, target: &Target<'_>, port: &Port) -> LongPoll {
@@ -72,7 +69,7 @@ impl LongPoll {
             token: target.token.into(),
             user_agent: target.user_agent.into(),
             connection_id: None,
-            exchange: None,
+            in_flight: None,
             sequence: 0,
         };
         transport.request(url, CONNECT_TIMEOUT_MS, port);
@@ -85,13 +82,18 @@ impl LongPoll {
         let tag = (self.socket << 16) | (self.sequence & 0xffff);
         let outgoing = Outgoing {
             method: "GET",
-            url,
-            token: &self.token,
+            url: url.into(),
+            token: self.token.clone(),
             body: None,
-            user_agent: &self.user_agent,
+            user_agent: self.user_agent.clone(),
             timeout_ms,
         };
-        self.exchange = Some((tag, http::send(&outgoing, tag, polled, port)));
+        let port = port.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = http::exchange(outgoing).await;
+            port.send(Signal::Polled { tag, answer });
+        });
+        self.in_flight = Some(tag);
     }
 
     fn url(&self, close: bool) -> String {
@@ -106,25 +108,27 @@ impl LongPoll {
     }
 
     /// Turns an answer into session signals, in order, and polls again while connected.
-    pub fn answered(&mut self, status: u16, body: &JsValue, port: &Port) {
-        self.exchange = None;
+    pub fn answered(&mut self, answer: Answer, port: &Port) {
+        self.in_flight = None;
         let socket = self.socket;
+        let (status, body) = answer.unwrap_or((0, JsValue::UNDEFINED));
+        let body = &body;
         let ok = (200..300).contains(&status);
         if self.connection_id.is_none() {
             // The connect answer: its event is the connection's first frame; a refusal is an error frame.
             let event = get(body, "event");
             if ok && event.is_object() {
                 self.connection_id = text(&event, "connection_id");
-                port.send(Signal::Event { socket, raw: event });
+                port.send(Signal::Frame { socket, raw: event });
             } else if get(body, "code").as_f64().is_some() {
-                port.send(Signal::Event { socket, raw: object(&[("error", body.clone())]) });
+                port.send(Signal::Frame { socket, raw: object(&[("error", body.clone())]) });
                 return;
             } else {
                 return port.send(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
             }
         } else if ok {
-            for event in Array::from(&get(body, "events")).iter() {
-                port.send(Signal::Event { socket, raw: event });
+            for event in list(body, "events").iter() {
+                port.send(Signal::Frame { socket, raw: event });
             }
             port.send(Signal::Input(Input::Heartbeat { socket }));
         } else {
@@ -135,21 +139,22 @@ impl LongPoll {
         self.request(&url, POLL_TIMEOUT_MS, port);
     }
 
-    /// Stops polling and tells the server (which also ends the poll it holds). Returns the requests still in
-    /// flight with their tags: they must live until they settle (their answers, which the session ignores, arrive
-    /// as [`Signal::Polled`] with tags no transport owns).
-    pub fn close(mut self, port: &Port) -> Vec<(u32, Exchange)> {
-        let mut in_flight: Vec<(u32, Exchange)> = self.exchange.take().into_iter().collect();
+    /// Stops polling and tells the server (which also ends the poll it holds). Answers still on their way
+    /// arrive with tags no transport owns and are ignored.
+    pub fn close(mut self, port: &Port) {
         if self.connection_id.is_some() {
             let url = self.url(true);
-            self.request(&url, 2_000, port);
-            in_flight.extend(self.exchange.take());
+            self.request(&url, CLOSE_TIMEOUT_MS, port);
         }
-        in_flight
+    }
+
+    /// Uses `token` for the next requests (the session refreshed it).
+    pub fn use_token(&mut self, token: String) {
+        self.token = token;
     }
 
     /// Whether the answer tagged `tag` is to this transport's request in flight.
     pub fn owns(&self, tag: u32) -> bool {
-        self.exchange.as_ref().is_some_and(|(own, _)| *own == tag)
+        self.in_flight == Some(tag)
     }
 }

@@ -2,16 +2,21 @@
 //! provider answers) only send a [`Signal`] through an [`inbox::Port`]; one session loop ([`client::Client`])
 //! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
+pub mod channel_ops;
 pub mod channels;
 pub mod client;
+mod connect;
+pub mod errors;
+mod events;
 mod http;
-mod inbox;
+pub mod inbox;
 mod listeners;
 mod longpoll;
+pub mod rest;
 mod socket;
+pub mod storage;
 mod timers;
-
-use alloc::string::String;
+pub mod values;
 
 use crate::client::Input;
 
@@ -20,38 +25,28 @@ use crate::client::Input;
 pub enum Signal {
     /// An input for the session as it is.
     Input(Input),
-    /// A text frame from socket number `socket`; the loop parses it.
-    Message {
-        /// The socket it came from.
+    /// A frame (parsed once, in JS) from connection number `socket`: a WebSocket text frame or a long-polled
+    /// event.
+    Frame {
+        /// The connection it came from.
         socket: u32,
-        /// The frame's text.
-        text: String,
+        /// The parsed frame; listeners get this very object.
+        raw: wasm_bindgen::JsValue,
     },
-    /// REST call `request` was answered (`status` 0: the network failed or it timed out, `body` is the error).
+    /// REST call `request` was answered, or failed without an answer.
     Response {
         /// The call.
         request: u32,
-        /// The HTTP status.
-        status: u16,
-        /// The parsed JSON body.
-        body: wasm_bindgen::JsValue,
+        /// Status and parsed body, or why there was no answer.
+        answer: http::Answer,
     },
     /// Time to expire remote typing and stop the own typing that went quiet.
     Clean,
-    /// An event the long-poll transport `socket` received (already parsed).
-    Event {
-        /// The transport.
-        socket: u32,
-        /// The event.
-        raw: wasm_bindgen::JsValue,
-    },
-    /// A long-poll request was answered.
+    /// A long-poll request was answered, or failed without an answer.
     Polled {
         /// The request's tag (see `longpoll.rs`).
         tag: u32,
-        /// The HTTP status; 0 when the network failed.
-        status: u16,
-        /// The parsed JSON body.
-        body: wasm_bindgen::JsValue,
+        /// Status and parsed body, or why there was no answer.
+        answer: http::Answer,
     },
 }

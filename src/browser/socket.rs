@@ -9,6 +9,13 @@ use super::inbox::Port;
 use super::Signal;
 use crate::client::Input;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` on a JS string as it is (js-sys's takes a Rust `&str`, which would copy it into Rust first).
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 /// An open (or opening) WebSocket and the handlers that forward its events.
 #[derive(Debug)]
 pub struct Socket {
@@ -26,9 +33,13 @@ impl Socket {
         let ws = WebSocket::new(url)?;
         let messages = port.clone();
         let on_message = Closure::new(move |event: MessageEvent| {
-            // Binary frames are not part of the protocol and are ignored (PROTOCOL.md §3.2).
-            if let Some(text) = event.data().as_string() {
-                messages.send(Signal::Message { socket: number, text });
+            // Binary frames are not part of the protocol and are ignored (PROTOCOL.md §3.2); so is text that is
+            // not JSON. The text is parsed where it is, in JS, without a copy into Rust.
+            let data = event.data();
+            if data.is_string() {
+                if let Ok(raw) = parse_json(&data) {
+                    messages.send(Signal::Frame { socket: number, raw });
+                }
             }
         });
         let closes = port.clone();
@@ -47,9 +58,14 @@ impl Socket {
         }
     }
 
-    /// Closes with `code` and `reason`, then forgets the socket.
-    pub fn close(self, code: u16, reason: &str) {
+    /// Closes with `code` and `reason`, then forgets the socket; `on_closed` is called when the close completes.
+    pub fn close(self, code: u16, reason: &str, on_closed: Option<&js_sys::Function>) {
         let _ = self.ws.close_with_code_and_reason(code, reason);
+        let ws = self.ws.clone();
+        drop(self);
+        if let Some(on_closed) = on_closed {
+            ws.set_onclose(Some(on_closed));
+        }
     }
 }
 

@@ -9,21 +9,22 @@ use alloc::vec::Vec;
 pub const TYPING_EXPIRY_MS: f64 = 7_000.0;
 
 /// What ordering needs of a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageKey {
     /// The message id; one entry per id.
     pub id: String,
-    /// RFC 3339, which sorts as text for the server's fixed-width timestamps.
-    pub created_at: String,
+    /// When it was created, in milliseconds since the epoch (parsed by the shell; never compared as text, since
+    /// other servers write timestamps with other precisions and offsets).
+    pub created_at: f64,
 }
 
 /// One member's read state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Read {
     /// Whose.
     pub user_id: String,
-    /// When they last read.
-    pub last_read: String,
+    /// When they last read, in milliseconds since the epoch.
+    pub last_read: f64,
     /// The last message they read.
     pub last_read_message_id: Option<String>,
     /// Messages since.
@@ -31,7 +32,7 @@ pub struct Read {
 }
 
 /// The parts of a channel query answer the state is rebuilt from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     /// Messages, any order.
     pub messages: Vec<MessageKey>,
@@ -44,7 +45,7 @@ pub struct Snapshot {
 }
 
 /// A server event, as the state needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// `message.new` from `user_id`.
     MessageNew {
@@ -52,7 +53,8 @@ pub enum Event {
         message: MessageKey,
         /// The sender.
         user_id: String,
-        /// A thread reply not shown in the channel: no read bookkeeping.
+        /// A thread reply not shown in the channel: it stays out of `messages` (the shell keeps it in
+        /// `threads`) and changes no read state.
         thread_only: bool,
     },
     /// `typing.start`.
@@ -69,8 +71,8 @@ pub enum Event {
     MessageRead {
         /// Who.
         user_id: String,
-        /// When.
-        created_at: String,
+        /// When, in milliseconds since the epoch.
+        created_at: f64,
         /// Up to which message.
         last_read_message_id: Option<String>,
     },
@@ -103,22 +105,21 @@ pub struct ChannelState {
     pub watcher_count: u32,
     /// Unread messages for the own user.
     pub unread_count: u32,
+    /// Bumped whenever `messages` changes, so the shell replaces its `messages` array only then (apps compare
+    /// it by identity).
+    pub revision: u32,
 }
 
 impl ChannelState {
-    /// Rebuilds from a query answer. Messages newer than the snapshot's newest (received while the query was in
-    /// flight, e.g. during recovery) are kept, so nothing is lost or duplicated.
-    pub fn apply_snapshot(&mut self, snapshot: Snapshot, own_user: &str) {
-        let newest = snapshot
-            .messages
-            .iter()
-            .map(|m| m.created_at.as_str())
-            .max()
-            .map(String::from)
-            .unwrap_or_default();
+    /// Rebuilds from a query answer at `now_ms`. Messages newer than the snapshot's newest (received while the
+    /// query was in flight, e.g. during recovery) are kept, so nothing is lost or duplicated. The own user always
+    /// has a read entry afterwards, as with the official client: the server's, or "read up to the newest message"
+    /// (now, for an empty channel).
+    pub fn apply_snapshot(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
+        let newest = snapshot.messages.iter().map(|m| m.created_at).fold(f64::MIN, f64::max);
         let mut later: Vec<MessageKey> =
-            self.messages.drain(..).filter(|m| m.created_at.as_str() > newest.as_str()).collect();
-        self.messages.clear();
+            self.messages.drain(..).filter(|m| m.created_at > newest).collect();
+        self.revision = self.revision.wrapping_add(1);
         for message in snapshot.messages.into_iter().chain(later.drain(..)) {
             self.insert_message(message);
         }
@@ -127,6 +128,15 @@ impl ChannelState {
             .iter()
             .find(|r| r.user_id == own_user)
             .map_or(self.unread_count, |r| r.unread_messages);
+        if !own_user.is_empty() && !snapshot.read.iter().any(|r| r.user_id == own_user) {
+            let newest = self.messages.last().map_or(now_ms, |m| m.created_at);
+            snapshot.read.push(Read {
+                user_id: own_user.into(),
+                last_read: newest,
+                last_read_message_id: None,
+                unread_messages: 0,
+            });
+        }
         self.read = snapshot.read;
         self.watchers = snapshot.watchers;
         self.watcher_count = snapshot.watcher_count;
@@ -146,13 +156,14 @@ impl ChannelState {
         }
         match event {
             Event::MessageNew { message, user_id, thread_only } => {
-                let created_at = message.created_at.clone();
+                let created_at = message.created_at;
                 let message_id = message.id.clone();
-                if !self.insert_message(message) {
+                if thread_only || !self.insert_message(message) {
+                    self.typing.retain(|(typing, _)| *typing != user_id);
                     return false;
                 }
                 self.typing.retain(|(typing, _)| *typing != user_id);
-                if !thread_only && user_id != own_user {
+                if user_id != own_user {
                     for read in self.read.iter_mut().filter(|r| r.user_id != user_id) {
                         read.unread_messages += 1;
                     }
@@ -160,9 +171,7 @@ impl ChannelState {
                 }
                 // The sender has read up to its own message; only for senders whose read state the server shows
                 // (a user with read receipts off is never added to others' read map).
-                if let Some(read) =
-                    self.read.iter_mut().find(|r| !thread_only && r.user_id == user_id)
-                {
+                if let Some(read) = self.read.iter_mut().find(|r| r.user_id == user_id) {
                     *read = Read {
                         user_id,
                         last_read: created_at,
@@ -223,6 +232,7 @@ impl ChannelState {
             .rposition(|m| m.created_at <= message.created_at)
             .map_or(0, |at| at + 1);
         self.messages.insert(at, message);
+        self.revision = self.revision.wrapping_add(1);
         true
     }
 

@@ -39,8 +39,20 @@ pub enum ChatError {
     Disconnected,
     /// A call that needs a connection was made before `connectUser()`.
     NotConnected,
-    /// A REST call failed at the network level or timed out.
+    /// A REST call failed at the network level (no answer).
     Network(String),
+    /// A REST call got no answer within the `timeout` option.
+    RequestTimeout {
+        /// The timeout, in milliseconds.
+        after_ms: u32,
+    },
+    /// A call waited for a connection that did not come back in time.
+    NotConnectedInTime {
+        /// How long it waited, in milliseconds.
+        after_ms: u32,
+    },
+    /// A `Channel` was used after `disconnectUser()` (or after its client was dropped).
+    ChannelAfterDisconnect,
     /// A channel call was made before `watch()` or `query()`.
     NotInitialized {
         /// The channel.
@@ -64,7 +76,10 @@ impl ChatError {
             ChatError::Disconnected
             | ChatError::NotConnected
             | ChatError::NotInitialized { .. }
-            | ChatError::Network(_) => return None,
+            | ChatError::Network(_)
+            | ChatError::RequestTimeout { .. }
+            | ChatError::NotConnectedInTime { .. }
+            | ChatError::ChannelAfterDisconnect => return None,
         })
     }
 
@@ -81,7 +96,10 @@ impl ChatError {
             ChatError::Disconnected
             | ChatError::NotConnected
             | ChatError::NotInitialized { .. }
-            | ChatError::Network(_) => return None,
+            | ChatError::Network(_)
+            | ChatError::RequestTimeout { .. }
+            | ChatError::NotConnectedInTime { .. }
+            | ChatError::ChannelAfterDisconnect => return None,
         })
     }
 
@@ -130,7 +148,20 @@ impl ChatError {
                 "Connection was closed because disconnectUser() was called".into()
             }
             ChatError::NotConnected => "Call connectUser() before this call".into(),
-            ChatError::Network(reason) => "network error: ".to_string() + reason,
+            ChatError::Network(reason) => "Network Error: ".to_string() + reason,
+            ChatError::RequestTimeout { after_ms } => {
+                let mut text = "timeout of ".to_string();
+                push_decimal(&mut text, *after_ms as u64);
+                text + "ms exceeded"
+            }
+            ChatError::NotConnectedInTime { after_ms } => {
+                let mut text = "the connection did not come back within ".to_string();
+                push_decimal(&mut text, *after_ms as u64);
+                text + " ms; the call was not sent"
+            }
+            ChatError::ChannelAfterDisconnect => {
+                "You can't use a channel after client.disconnect() was called".into()
+            }
             ChatError::NotInitialized { cid } => {
                 "Channel ".to_string()
                     + cid

@@ -5,7 +5,6 @@ pub mod backoff;
 pub mod channel;
 pub mod error;
 pub mod id;
-pub mod json;
 pub mod session;
 pub mod user;
 

@@ -20,7 +20,7 @@ use stream_chat_protocol::ErrorBody;
 
 use super::backoff::retry_interval;
 use super::error::ChatError;
-use super::user::check_token;
+use super::user::{check_token, ClaimsParser};
 
 /// How long after losing a connection `connection.changed {online: false}` is emitted, if still lost.
 pub const OFFLINE_NOTICE_MS: u32 = 5_000;
@@ -120,10 +120,12 @@ pub enum Timer {
     Probe,
     /// Gives up on a WebSocket probe with no first frame.
     ProbeTimeout,
+    /// Rejects REST calls that have waited too long for the connection.
+    QueuedCalls,
 }
 
 /// Every timer, in the order of their slots in the browser layer.
-pub const ALL_TIMERS: [Timer; 8] = [
+pub const ALL_TIMERS: [Timer; 9] = [
     Timer::ConnectTimeout,
     Timer::Retry,
     Timer::Ping,
@@ -132,6 +134,7 @@ pub const ALL_TIMERS: [Timer; 8] = [
     Timer::FirstFrame,
     Timer::Probe,
     Timer::ProbeTimeout,
+    Timer::QueuedCalls,
 ];
 
 /// What the session reads from a server frame. The browser layer keeps the whole frame for listeners.
@@ -302,6 +305,8 @@ pub enum Effect {
     },
     /// A reconnect succeeded: re-query the active channels, then report [`Input::Recovered`].
     Recover,
+    /// The token was refreshed while connected: requests the transport makes from now on (long-poll) carry it.
+    UseToken(String),
 }
 
 /// Randomness the session needs; the browser layer backs it with `crypto`, tests with fixed values.
@@ -346,8 +351,10 @@ pub struct Session {
     token_request: (u32, bool),
     /// Whether a code-40 refresh was already tried for the current attempt.
     refreshed: bool,
-    /// REST calls waiting for the connection, in submission order.
-    queued: Vec<u32>,
+    /// REST calls waiting for the connection, in submission order, with the queue generation they joined in.
+    queued: Vec<(u32, u32)>,
+    /// Bumped each time [`Timer::QueuedCalls`] fires; calls from an older generation have waited a full period.
+    queue_generation: u32,
     /// REST calls waiting for a refreshed token.
     parked: Vec<u32>,
     /// REST calls already retried once after a refresh.
@@ -364,12 +371,15 @@ pub struct Session {
     paused: bool,
     /// The number the next socket or probe gets.
     next_socket: u32,
+    /// Reads token payloads (to check a provider's tokens belong to the user).
+    parse_claims: ClaimsParser,
 }
 
 impl Session {
-    /// An idle session.
-    pub fn new(config: SessionConfig) -> Self {
+    /// An idle session; `parse_claims` reads token payloads.
+    pub fn new(config: SessionConfig, parse_claims: ClaimsParser) -> Self {
         Session {
+            parse_claims,
             state: State::Idle,
             user: None,
             has_token_provider: false,
@@ -379,6 +389,7 @@ impl Session {
             token_request: (0, false),
             refreshed: false,
             queued: Vec::new(),
+            queue_generation: 0,
             parked: Vec::new(),
             retried: Vec::new(),
             transport: if config.fallback && config.start_with_longpoll {
@@ -488,7 +499,7 @@ impl Session {
             Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
             Input::Submit { request } => match self.state {
                 State::Open { .. } => self.fetch(request, &mut fx),
-                State::Connecting | State::Reconnecting => self.queued.push(request),
+                State::Connecting | State::Reconnecting => self.enqueue(request, &mut fx),
                 State::Idle | State::Closed => {
                     fx.push(Effect::Fail { request, error: ChatError::NotConnected })
                 }
@@ -530,7 +541,9 @@ impl Session {
     /// Rejects every waiting REST call with `error` and resets the session (disconnect, or a failed connect).
     fn fail_requests(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
         self.reset(fx);
-        for request in self.queued.drain(..).chain(self.parked.drain(..)) {
+        for request in
+            self.queued.drain(..).map(|(request, _)| request).chain(self.parked.drain(..))
+        {
             fx.push(Effect::Fail { request, error: error.clone() });
         }
         self.retried.clear();
@@ -602,19 +615,39 @@ impl Session {
         match (result, &self.state) {
             (Ok(token), State::Connecting | State::Reconnecting) => {
                 let Some(user) = &mut self.user else { return };
-                if let Err(error) = check_token(&token, &user.id) {
+                if let Err(error) = check_token(&token, &user.id, self.parse_claims) {
                     return self.fail(error, fx);
                 }
+                // A connection attempt waits for this token only when the user has none (a refusal with code 40
+                // cleared it); a refresh for REST calls that lands while reconnecting just updates it.
+                let attempt_waits = user.token.is_none();
                 user.token = Some(token);
-                self.attempt(fx, entropy);
+                // Calls parked for the refresh wait for the connection like any other call now.
+                for request in core::mem::take(&mut self.parked) {
+                    self.enqueue(request, fx);
+                }
+                if attempt_waits {
+                    self.attempt(fx, entropy);
+                }
             }
             (Err(reason), State::Connecting) => self.fail(ChatError::TokenProvider(reason), fx),
-            (Err(_), State::Reconnecting) => self.retry_later(fx, entropy),
+            (Err(reason), State::Reconnecting) => {
+                for request in self.parked.drain(..) {
+                    fx.push(Effect::Fail {
+                        request,
+                        error: ChatError::TokenProvider(reason.clone()),
+                    });
+                }
+                if self.user.as_ref().is_some_and(|user| user.token.is_none()) {
+                    self.retry_later(fx, entropy);
+                }
+            }
             // A refresh for REST calls that got code 40: retry them once with the new token.
             (Ok(token), State::Open { .. }) => {
                 if let Some(user) = &mut self.user {
-                    user.token = Some(token);
+                    user.token = Some(token.clone());
                 }
+                fx.push(Effect::UseToken(token));
                 for request in core::mem::take(&mut self.parked) {
                     self.fetch(request, fx);
                 }
@@ -661,7 +694,10 @@ impl Session {
                 }
                 fx.push(if recovering { Effect::Recover } else { Effect::Settle(Ok(())) });
                 // Calls that waited for the connection go out now, in order.
-                for request in core::mem::take(&mut self.queued) {
+                if !self.queued.is_empty() {
+                    fx.push(Effect::StopTimer(Timer::QueuedCalls));
+                }
+                for (request, _) in core::mem::take(&mut self.queued) {
                     self.fetch(request, fx);
                 }
             }
@@ -693,22 +729,34 @@ impl Session {
         }
         match self.state {
             State::Connecting => self.fail(ChatError::Server(error), fx),
-            _ => {
-                self.state = State::Closed;
-                self.stop_timers(fx);
-                fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
-            }
+            _ => self.close_for_good(fx),
         }
+    }
+
+    /// The server ended the connection for good: no reconnect, and calls waiting for it are rejected.
+    fn close_for_good(&mut self, fx: &mut Vec<Effect>) {
+        self.state = State::Closed;
+        self.stop_timers(fx);
+        fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
+        for request in
+            self.queued.drain(..).map(|(request, _)| request).chain(self.parked.drain(..))
+        {
+            fx.push(Effect::Fail { request, error: ChatError::NotConnected });
+        }
+    }
+
+    /// Queues `request` until the connection is up; the first one arms the queue deadline.
+    fn enqueue(&mut self, request: u32, fx: &mut Vec<Effect>) {
+        if self.queued.is_empty() {
+            fx.push(Effect::StartTimer(Timer::QueuedCalls, self.config.connect_timeout_ms));
+        }
+        self.queued.push((request, self.queue_generation));
     }
 
     fn on_closed(&mut self, code: u16, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
         match self.state {
-            State::Open { .. } if code == CLOSE_NORMAL => {
-                // The protocol's "closed for good": no reconnect.
-                self.state = State::Closed;
-                self.stop_timers(fx);
-                fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
-            }
+            // The protocol's "closed for good": no reconnect.
+            State::Open { .. } if code == CLOSE_NORMAL => self.close_for_good(fx),
             State::Open { .. } => self.lose(fx, entropy),
             State::Connecting | State::Reconnecting if self.may_fall_back() => {
                 self.fall_back(fx, entropy)
@@ -835,6 +883,25 @@ impl Session {
                 self.close_socket(CLOSE_STALE, "no answer from the server", fx);
                 self.failures = self.failures.saturating_add(1);
                 self.retry_later(fx, entropy);
+            }
+            (Timer::QueuedCalls, _) => {
+                // Calls from before the previous firing have waited at least a full period: reject them.
+                let generation = self.queue_generation;
+                let after_ms = self.config.connect_timeout_ms;
+                self.queued.retain(|&(request, joined)| {
+                    let keep = joined == generation;
+                    if !keep {
+                        fx.push(Effect::Fail {
+                            request,
+                            error: ChatError::NotConnectedInTime { after_ms },
+                        });
+                    }
+                    keep
+                });
+                self.queue_generation = generation.wrapping_add(1);
+                if !self.queued.is_empty() {
+                    fx.push(Effect::StartTimer(Timer::QueuedCalls, after_ms));
+                }
             }
             (Timer::OfflineNotice, State::Reconnecting) => {
                 fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));

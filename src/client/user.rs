@@ -1,35 +1,62 @@
 //! Checks `connectUser` makes before any network call: the user (id alphabet, 5 KB) and the token (a JWT whose
-//! `user_id` is the user's).
+//! `user_id` is the user's). The token's payload is base64url-decoded here and its JSON read by the caller's
+//! [`ClaimsParser`] into the typed [`Claims`] (in the browser: `JSON.parse` and serde-wasm-bindgen), so the core
+//! needs no JSON parser of its own.
 
+use alloc::string::String;
+
+use serde::Deserialize;
 use stream_chat_protocol::token;
 use stream_chat_protocol::user::validate_user;
 
 use super::error::ChatError;
-use super::json::top_level_string;
+
+/// The token payload claims the SDK reads.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// Whose token it is.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// Reads a token payload's JSON text into [`Claims`]; `None` when it is not a JSON object.
+pub type ClaimsParser = fn(&str) -> Option<Claims>;
 
 /// Checks the user given as its id and its JSON text's length in bytes.
 pub fn check_user(id: Option<&str>, json_bytes: usize) -> Result<(), ChatError> {
     validate_user(id, json_bytes).map_err(ChatError::InvalidUser)
 }
 
-/// Checks that `token` is a JWT issued for `user_id`. The signature is the server's business.
-pub fn check_token(token: &str, user_id: &str) -> Result<(), ChatError> {
+/// Checks that `token` is a JWT issued for `user_id`, reading its payload with `parse`. The signature is the
+/// server's business.
+pub fn check_token(token: &str, user_id: &str, parse: ClaimsParser) -> Result<(), ChatError> {
     if token.is_empty() {
         return Err(ChatError::MissingToken);
     }
     let segments = token::split(token).ok_or(ChatError::MalformedToken)?;
     let payload = token::decode_base64(segments.payload).ok_or(ChatError::MalformedToken)?;
     let payload = core::str::from_utf8(&payload).map_err(|_| ChatError::MalformedToken)?;
-    if top_level_string(payload, "user_id").as_deref() != Some(user_id) {
+    let claims = parse(payload).ok_or(ChatError::MalformedToken)?;
+    if claims.user_id.as_deref() != Some(user_id) {
         return Err(ChatError::TokenUserMismatch { expected: user_id.into() });
     }
     Ok(())
+}
+
+/// A [`ClaimsParser`] over serde_json, for native tests.
+#[cfg(test)]
+pub fn parse_claims_json(payload: &str) -> Option<Claims> {
+    serde_json::from_str(payload).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use stream_chat_protocol::token::dev_token;
+
+    fn check_token(token: &str, user_id: &str) -> Result<(), ChatError> {
+        super::check_token(token, user_id, parse_claims_json)
+    }
 
     #[test]
     fn dev_token_for_the_user_passes() {
@@ -52,6 +79,11 @@ mod tests {
         assert_eq!(check_token("abc", "alice"), Err(ChatError::MalformedToken));
         assert_eq!(check_token("a.!!!.c", "alice"), Err(ChatError::MalformedToken));
         assert_eq!(check_token("", "alice"), Err(ChatError::MissingToken));
+        // A payload that is not a JSON object, or a user_id that is not a string.
+        let not_json = "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.sig";
+        assert_eq!(check_token(not_json, "alice"), Err(ChatError::MalformedToken));
+        let numeric = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjo1fQ.sig";
+        assert_eq!(check_token(numeric, "5"), Err(ChatError::MalformedToken));
     }
 
     #[test]

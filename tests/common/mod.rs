@@ -37,7 +37,7 @@ pub fn get(value: &JsValue, path: &str) -> JsValue {
 
 /// A client for the server under test.
 pub fn client() -> StreamChat {
-    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None)
+    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None).unwrap()
 }
 
 /// Awaits a promise given as any JS value.

@@ -4,11 +4,11 @@ use super::*;
 use alloc::string::ToString;
 use alloc::vec;
 
-fn key(id: &str, at: &str) -> MessageKey {
-    MessageKey { id: id.into(), created_at: at.into() }
+fn key(id: &str, at: f64) -> MessageKey {
+    MessageKey { id: id.into(), created_at: at }
 }
 
-fn new(id: &str, at: &str, user: &str) -> Event {
+fn new(id: &str, at: f64, user: &str) -> Event {
     Event::MessageNew { message: key(id, at), user_id: user.into(), thread_only: false }
 }
 
@@ -19,7 +19,7 @@ fn ids(state: &ChannelState) -> Vec<&str> {
 fn read(user: &str, unread: u32) -> Read {
     Read {
         user_id: user.into(),
-        last_read: "t0".into(),
+        last_read: 0.0,
         last_read_message_id: None,
         unread_messages: unread,
     }
@@ -28,10 +28,10 @@ fn read(user: &str, unread: u32) -> Read {
 #[test]
 fn messages_are_ordered_and_deduplicated() {
     let mut state = ChannelState::default();
-    assert!(state.apply_event(new("b", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
-    assert!(state.apply_event(new("a", "2026-01-01T00:00:01.000Z", "bob"), None, "alice", 0.0));
-    assert!(state.apply_event(new("c", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
-    assert!(!state.apply_event(new("b", "2026-01-01T00:00:02.000Z", "bob"), None, "alice", 0.0));
+    assert!(state.apply_event(new("b", 2_000.0, "bob"), None, "alice", 0.0));
+    assert!(state.apply_event(new("a", 1_000.0, "bob"), None, "alice", 0.0));
+    assert!(state.apply_event(new("c", 2_000.0, "bob"), None, "alice", 0.0));
+    assert!(!state.apply_event(new("b", 2_000.0, "bob"), None, "alice", 0.0));
     assert_eq!(ids(&state), ["a", "b", "c"]);
     assert_eq!(state.unread_count, 3, "a duplicate counts once");
 }
@@ -39,18 +39,15 @@ fn messages_are_ordered_and_deduplicated() {
 #[test]
 fn snapshot_replaces_state_and_keeps_later_messages() {
     let mut state = ChannelState::default();
-    state.apply_event(new("old", "2026-01-01T00:00:01.000Z", "bob"), None, "alice", 0.0);
-    state.apply_event(new("live", "2026-01-01T00:00:09.000Z", "bob"), None, "alice", 0.0);
+    state.apply_event(new("old", 1_000.0, "bob"), None, "alice", 0.0);
+    state.apply_event(new("live", 9_000.0, "bob"), None, "alice", 0.0);
     let snapshot = Snapshot {
-        messages: vec![
-            key("s2", "2026-01-01T00:00:05.000Z"),
-            key("s1", "2026-01-01T00:00:04.000Z"),
-        ],
+        messages: vec![key("s2", 5_000.0), key("s1", 4_000.0)],
         read: vec![read("alice", 2), read("bob", 0)],
         watchers: vec!["bob".into()],
         watcher_count: 2,
     };
-    state.apply_snapshot(snapshot, "alice");
+    state.apply_snapshot(snapshot, "alice", 0.0);
     assert_eq!(
         ids(&state),
         ["s1", "s2", "live"],
@@ -60,13 +57,10 @@ fn snapshot_replaces_state_and_keeps_later_messages() {
     assert_eq!(state.watchers, ["bob"]);
     // The same snapshot again (a second recovery) duplicates nothing.
     let again = Snapshot {
-        messages: vec![
-            key("s1", "2026-01-01T00:00:04.000Z"),
-            key("live", "2026-01-01T00:00:09.000Z"),
-        ],
+        messages: vec![key("s1", 4_000.0), key("live", 9_000.0)],
         ..Snapshot::default()
     };
-    state.apply_snapshot(again, "alice");
+    state.apply_snapshot(again, "alice", 0.0);
     assert_eq!(ids(&state), ["s1", "live"]);
 }
 
@@ -76,33 +70,38 @@ fn new_messages_update_reads_like_the_official_client() {
     state.apply_snapshot(
         Snapshot { read: vec![read("alice", 0), read("bob", 0)], ..Snapshot::default() },
         "alice",
+        0.0,
     );
-    state.apply_event(new("m1", "t1", "bob"), Some(2), "alice", 0.0);
+    state.apply_event(new("m1", 1.0, "bob"), Some(2), "alice", 0.0);
     let alice = state.read.iter().find(|r| r.user_id == "alice").unwrap();
     let bob = state.read.iter().find(|r| r.user_id == "bob").unwrap();
     assert_eq!((alice.unread_messages, bob.unread_messages), (1, 0));
     assert_eq!(bob.last_read_message_id.as_deref(), Some("m1"));
     assert_eq!((state.unread_count, state.watcher_count), (1, 2));
     // Own messages do not count as unread.
-    state.apply_event(new("m2", "t2", "alice"), None, "alice", 0.0);
+    state.apply_event(new("m2", 2.0, "alice"), None, "alice", 0.0);
     assert_eq!(state.unread_count, 1);
     // Reading resets the reader.
     let own_read = Event::MessageRead {
         user_id: "alice".into(),
-        created_at: "t3".into(),
+        created_at: 3.0,
         last_read_message_id: Some("m2".into()),
     };
     state.apply_event(own_read, None, "alice", 0.0);
     assert_eq!(state.unread_count, 0);
     let alice = state.read.iter().find(|r| r.user_id == "alice").unwrap();
-    assert_eq!((alice.unread_messages, alice.last_read.as_str()), (0, "t3"));
+    assert_eq!((alice.unread_messages, alice.last_read), (0, 3.0));
 }
 
 #[test]
 fn a_sender_missing_from_the_read_map_is_not_added() {
     let mut state = ChannelState::default();
-    state.apply_snapshot(Snapshot { read: vec![read("bob", 0)], ..Snapshot::default() }, "bob");
-    state.apply_event(new("m1", "t1", "alice"), None, "bob", 0.0);
+    state.apply_snapshot(
+        Snapshot { read: vec![read("bob", 0)], ..Snapshot::default() },
+        "bob",
+        0.0,
+    );
+    state.apply_event(new("m1", 1.0, "alice"), None, "bob", 0.0);
     assert_eq!(state.read.iter().map(|r| r.user_id.as_str()).collect::<Vec<_>>(), ["bob"]);
 }
 
@@ -118,7 +117,7 @@ fn remote_typing_expires_after_7_seconds() {
     assert!(state.typing.is_empty());
     // A message from a typing user ends their typing.
     state.apply_event(Event::TypingStart { user_id: "bob".into() }, None, "alice", 9_000.0);
-    state.apply_event(new("m", "t", "bob"), None, "alice", 9_100.0);
+    state.apply_event(new("m", 9.0, "bob"), None, "alice", 9_100.0);
     assert!(state.typing.is_empty());
 }
 
@@ -153,4 +152,35 @@ fn watchers_follow_watching_events() {
     assert_eq!((state.watchers.len(), state.watcher_count), (1, 1));
     state.apply_event(Event::WatchingStop { user_id: "bob".into() }, Some(0), "alice", 0.0);
     assert_eq!((state.watchers.len(), state.watcher_count), (0, 0));
+}
+
+#[test]
+fn order_follows_parsed_time_and_thread_replies_stay_out() {
+    let mut state = ChannelState::default();
+    // Times arrive parsed (the shell reads them with `Date.parse`), so any timestamp format orders correctly.
+    state.apply_event(new("ten", 10_000.0, "bob"), None, "alice", 0.0);
+    state.apply_event(new("nine", 9_000.0, "bob"), None, "alice", 0.0);
+    assert_eq!(ids(&state), ["nine", "ten"]);
+    let revision = state.revision;
+    let reply = Event::MessageNew {
+        message: key("reply", 11_000.0),
+        user_id: "bob".into(),
+        thread_only: true,
+    };
+    assert!(!state.apply_event(reply, None, "alice", 0.0));
+    assert_eq!(ids(&state), ["nine", "ten"], "a thread-only reply is not a channel message");
+    assert_eq!(state.revision, revision, "nothing changed, so the shell keeps its array");
+    assert_eq!(state.unread_count, 2, "thread-only replies are not unread channel messages");
+}
+
+#[test]
+fn the_own_user_has_a_read_entry_after_a_query() {
+    let mut state = ChannelState::default();
+    let snapshot = Snapshot { messages: vec![key("m1", 4_000.0)], ..Snapshot::default() };
+    state.apply_snapshot(snapshot, "alice", 9_000.0);
+    let own = state.read.iter().find(|r| r.user_id == "alice").unwrap();
+    assert_eq!((own.last_read, own.unread_messages), (4_000.0, 0), "read up to the newest message");
+    let mut empty = ChannelState::default();
+    empty.apply_snapshot(Snapshot::default(), "alice", 9_000.0);
+    assert_eq!(empty.read.first().map(|r| r.last_read), Some(9_000.0), "an empty channel: now");
 }

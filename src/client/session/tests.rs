@@ -15,24 +15,27 @@ impl Entropy for Fixed {
 }
 
 fn session() -> Session {
-    Session::new(SessionConfig {
-        ws_base_url: "ws://127.0.0.1:8080".into(),
-        api_key: "demo-key".into(),
-        user_agent: "stream-chat-wasm-v0.1.0-browser".into(),
-        connect_timeout_ms: 15_000,
-        base_url: "http://127.0.0.1:8080".into(),
-        fallback: false,
-        ws_fallback_timeout_ms: 2_000,
-        start_with_longpoll: false,
-        probe_interval_ms: 5_000,
-    })
+    Session::new(
+        SessionConfig {
+            ws_base_url: "ws://127.0.0.1:8080".into(),
+            api_key: "demo-key".into(),
+            user_agent: "stream-chat-wasm-v0.1.0-browser".into(),
+            connect_timeout_ms: 15_000,
+            base_url: "http://127.0.0.1:8080".into(),
+            fallback: false,
+            ws_fallback_timeout_ms: 2_000,
+            start_with_longpoll: false,
+            probe_interval_ms: 5_000,
+        },
+        crate::client::user::parse_claims_json,
+    )
 }
 
 fn fallback_session(start_with_longpoll: bool) -> Session {
     let mut config = session().config().clone();
     config.fallback = true;
     config.start_with_longpoll = start_with_longpoll;
-    Session::new(config)
+    Session::new(config, crate::client::user::parse_claims_json)
 }
 
 fn transport_of(effects: &[Effect]) -> Option<Transport> {
@@ -337,7 +340,12 @@ fn calls_before_the_connection_wait_and_go_in_order() {
         "before connectUser there is nothing to wait for"
     );
     connect(&mut s, Some("token"));
-    for request in [1, 2, 3] {
+    assert_eq!(
+        s.handle(Input::Submit { request: 1 }, &mut Fixed),
+        vec![Effect::StartTimer(Timer::QueuedCalls, 15_000)],
+        "the first waiting call arms the queue deadline"
+    );
+    for request in [2, 3] {
         assert!(s.handle(Input::Submit { request }, &mut Fixed).is_empty());
     }
     let fx = frame(&mut s, 1, health_check("c1"));
@@ -358,9 +366,107 @@ fn calls_before_the_connection_wait_and_go_in_order() {
 fn calls_while_reconnecting_wait_for_the_reconnect() {
     let mut s = open_session();
     closed(&mut s, 1, 1006);
-    assert!(s.handle(Input::Submit { request: 7 }, &mut Fixed).is_empty());
+    s.handle(Input::Submit { request: 7 }, &mut Fixed);
     timer(&mut s, Timer::Retry);
     assert_eq!(fetches(&frame(&mut s, 2, health_check("c2"))), [7]);
+}
+
+/// A session connected with a token provider (its first token answered) on connection `c1`; and that token.
+fn open_with_provider() -> (Session, String) {
+    let mut s = session();
+    s.use_token_provider(true);
+    connect(&mut s, None);
+    let token = stream_chat_protocol::token::dev_token("alice");
+    s.handle(Input::TokenLoaded { request: 1, result: Ok(token.clone()) }, &mut Fixed);
+    frame(&mut s, 1, health_check("c1"));
+    (s, token)
+}
+
+fn failures(effects: &[Effect]) -> Vec<(u32, ChatError)> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Fail { request, error } => Some((*request, error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn calls_waiting_through_an_outage_reject_after_a_bounded_wait() {
+    let mut s = open_session();
+    closed(&mut s, 1, 1006);
+    s.handle(Input::Submit { request: 1 }, &mut Fixed);
+    // The first firing only starts the clock for calls queued so far; a call queued just before it has not
+    // waited a full period yet.
+    let fx = timer(&mut s, Timer::QueuedCalls);
+    assert!(failures(&fx).is_empty());
+    assert!(fx.contains(&Effect::StartTimer(Timer::QueuedCalls, 15_000)));
+    s.handle(Input::Submit { request: 2 }, &mut Fixed);
+    // One period later call 1 has waited 15–30 s: rejected with a clear error; call 2 waits on.
+    let fx = timer(&mut s, Timer::QueuedCalls);
+    assert_eq!(failures(&fx), [(1, ChatError::NotConnectedInTime { after_ms: 15_000 })]);
+    let fx = timer(&mut s, Timer::QueuedCalls);
+    assert_eq!(failures(&fx), [(2, ChatError::NotConnectedInTime { after_ms: 15_000 })]);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::StartTimer(Timer::QueuedCalls, _))),
+        "queue empty"
+    );
+}
+
+#[test]
+fn calls_parked_for_a_refresh_complete_when_the_socket_drops_meanwhile() {
+    let (mut s, token) = open_with_provider();
+    // A call gets code 40 and waits for a refresh; then the socket drops before the provider answers.
+    assert_eq!(
+        s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed),
+        [Effect::LoadToken { request: 2 }]
+    );
+    closed(&mut s, 1, 1006);
+    let fresh = token.replace("==", "");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(fresh.clone()) }, &mut Fixed);
+    assert!(
+        transport_of(&fx).is_none(),
+        "the reconnect has its own schedule; the refresh opens nothing"
+    );
+    // The reconnect goes out with the fresh token, and the parked call with it once connected.
+    let fx = timer(&mut s, Timer::Retry);
+    assert!(fx.iter().any(|e| matches!(e, Effect::OpenSocket { token, .. } if *token == fresh)));
+    let fx = frame(&mut s, 2, health_check("c2"));
+    assert_eq!(fetches(&fx), [5]);
+}
+
+#[test]
+fn calls_parked_for_a_refresh_reject_when_the_provider_fails_during_an_outage() {
+    let (mut s, _) = open_with_provider();
+    s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed);
+    closed(&mut s, 1, 1006);
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Err("down".into()) }, &mut Fixed);
+    assert_eq!(failures(&fx), [(5, ChatError::TokenProvider("down".into()))]);
+}
+
+#[test]
+fn waiting_calls_reject_when_the_server_closes_for_good() {
+    let mut s = open_session();
+    closed(&mut s, 1, 1006);
+    s.handle(Input::Submit { request: 3 }, &mut Fixed);
+    timer(&mut s, Timer::Retry);
+    let body = ErrorBody::new(stream_chat_protocol::ErrorCode::TokenSignatureInvalid, "bad");
+    let fx = frame(&mut s, 2, Frame { error: Some(body), ..Frame::default() });
+    assert_eq!(failures(&fx), [(3, ChatError::NotConnected)]);
+    assert_eq!(*s.state(), State::Closed);
+}
+
+#[test]
+fn a_refresh_while_connected_reaches_the_transport() {
+    let (mut s, token) = open_with_provider();
+    s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed);
+    let fresh = token.replace("==", "");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(fresh.clone()) }, &mut Fixed);
+    assert!(
+        fx.contains(&Effect::UseToken(fresh)),
+        "long-poll requests carry the new token from now on"
+    );
 }
 
 #[test]
@@ -384,12 +490,7 @@ fn disconnect_rejects_the_waiting_calls() {
 
 #[test]
 fn expired_token_on_rest_refreshes_once_for_everyone_and_retries_once() {
-    let mut s = session();
-    s.use_token_provider(true);
-    connect(&mut s, None);
-    let token = stream_chat_protocol::token::dev_token("alice");
-    s.handle(Input::TokenLoaded { request: 1, result: Ok(token.clone()) }, &mut Fixed);
-    frame(&mut s, 1, health_check("c1"));
+    let (mut s, token) = open_with_provider();
     // Two calls fail with code 40 at the same time: one refresh.
     let fx = s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed);
     assert_eq!(fx, vec![Effect::LoadToken { request: 2 }]);

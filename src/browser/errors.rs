@@ -1,0 +1,123 @@
+//! [`ChatError`]s as the JS errors the official client throws, so app code written for it branches the same way:
+//! - `connectUser` rejects with an `Error` whose `message` is the JSON text `{code, StatusCode, message,
+//!   isWSFailure}` (apps do `JSON.parse(err.message).code`), with `code`, `StatusCode` and `isWSFailure` also set
+//!   as properties;
+//! - a REST call the server refused rejects like `ErrorFromResponse`: message `StreamChat error code N: …`,
+//!   `name`, `code`, `status` and `response` (`{data, status}`);
+//! - a REST call with no answer rejects like the official client's axios errors: `code` `ECONNABORTED` for a
+//!   timeout, `ERR_NETWORK` for a network failure;
+//! - everything else: an `Error` with the message, and `code` / `StatusCode` where the protocol has them.
+
+use alloc::string::String;
+
+use js_sys::{Reflect, JSON};
+use serde::{Deserialize, Serialize};
+use stream_chat_protocol::ErrorBody;
+use wasm_bindgen::JsValue;
+
+use super::values::{object, set};
+use crate::client::ChatError;
+
+/// The JSON inside a failed `connectUser`'s message (the official client's shape and field names).
+#[derive(Debug, Serialize)]
+struct ConnectFailure<'a> {
+    /// The protocol code.
+    code: Option<i32>,
+    /// The HTTP status.
+    #[serde(rename = "StatusCode")]
+    status_code: Option<u16>,
+    /// What went wrong.
+    message: &'a str,
+    /// Whether the connection failed at the network level (not refused).
+    #[serde(rename = "isWSFailure")]
+    is_ws_failure: bool,
+}
+
+/// The JS `Error` a failed `connectUser` rejects with.
+pub fn connect_error(error: &ChatError) -> JsValue {
+    let message = match error {
+        // The official client wraps a refusal this way (connection.ts `_errorFromWSEvent`).
+        ChatError::Server(body) => {
+            let mut text = String::from("WS failed with code ");
+            stream_chat_protocol::user::push_decimal(&mut text, body.code.unsigned_abs().into());
+            text + " and reason - " + &body.message
+        }
+        other => other.message(),
+    };
+    let failure = ConnectFailure {
+        code: error.code(),
+        status_code: error.status_code(),
+        message: &message,
+        is_ws_failure: error.is_ws_failure(),
+    };
+    let json = serde_wasm_bindgen::to_value(&failure)
+        .ok()
+        .and_then(|value| JSON::stringify(&value).ok())
+        .and_then(|text| text.as_string())
+        .unwrap_or(message);
+    with_properties(js_sys::Error::new(&json).into(), error)
+}
+
+/// The JS `Error` for any other failure.
+pub fn to_js_error(error: &ChatError) -> JsValue {
+    let js_error: JsValue = js_sys::Error::new(&error.message()).into();
+    match error {
+        ChatError::RequestTimeout { .. } => set(&js_error, "code", &"ECONNABORTED".into()),
+        ChatError::Network(_) => set(&js_error, "code", &"ERR_NETWORK".into()),
+        _ => return with_properties(js_error, error),
+    }
+    js_error
+}
+
+/// `code`, `StatusCode` and `isWSFailure` as properties of `js_error`.
+fn with_properties(js_error: JsValue, error: &ChatError) -> JsValue {
+    if let Some(code) = error.code() {
+        set(&js_error, "code", &code.into());
+    }
+    if let Some(status) = error.status_code() {
+        set(&js_error, "StatusCode", &status.into());
+    }
+    set(&js_error, "isWSFailure", &error.is_ws_failure().into());
+    js_error
+}
+
+/// The error for a REST answer with a non-2xx `status` and its parsed `body`: the official `ErrorFromResponse`.
+pub fn response_error(status: u16, body: &JsValue) -> JsValue {
+    let parsed: Option<ErrorBody> = serde_wasm_bindgen::from_value(body.clone()).ok();
+    let code = parsed.as_ref().map(|body| body.code);
+    let message = match &parsed {
+        Some(body) => ChatError::Server(body.clone()).message(),
+        None => {
+            let mut text = String::from("StreamChat error HTTP code: ");
+            stream_chat_protocol::user::push_decimal(&mut text, status.into());
+            text
+        }
+    };
+    let error: JsValue = js_sys::Error::new(&message).into();
+    set(&error, "name", &"ErrorFromResponse".into());
+    set(&error, "code", &code.map_or(JsValue::NULL, JsValue::from));
+    set(&error, "status", &status.into());
+    if let Some(body) = &parsed {
+        set(&error, "StatusCode", &body.status_code.into());
+    }
+    set(&error, "response", &object(&[("data", body.clone()), ("status", status.into())]));
+    error
+}
+
+/// The protocol error inside a server frame (`{"error": {…}}`), if it has one.
+pub fn frame_error(frame: &JsValue) -> Option<ErrorBody> {
+    #[derive(Deserialize)]
+    struct WithError {
+        error: Option<ErrorBody>,
+    }
+    serde_wasm_bindgen::from_value::<WithError>(frame.clone()).ok()?.error
+}
+
+/// A readable description of a thrown JS value.
+pub fn describe(error: &JsValue) -> String {
+    Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|message| message.as_string())
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}

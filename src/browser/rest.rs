@@ -1,0 +1,172 @@
+//! REST calls. A call is submitted to the session (which sends it now, queues it until the connection is up,
+//! parks it for a token refresh, or rejects it), goes out as an [`http::exchange`] future, and its answer comes
+//! back through the loop, which settles the call's promise: with the body, or with the official client's error
+//! shapes. Callers `await` that promise as a `JsFuture` ([`call`]) and apply the answer to their state after it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use js_sys::{Function, Promise, JSON};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use super::client::Client;
+use super::connect::promise;
+use super::errors::{response_error, to_js_error};
+use super::http::{self, push_param, Answer, Failure, Outgoing};
+use super::inbox::Port;
+use super::values::get;
+use super::Signal;
+use crate::client::{ChatError, Input};
+
+/// Where REST calls go.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// The REST base URL, without a trailing slash.
+    pub base_url: String,
+    /// The app's API key.
+    pub api_key: String,
+    /// Per-call timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// A REST call from submission to settlement.
+#[derive(Debug)]
+pub struct Call {
+    /// Its number in the session's eyes.
+    id: u32,
+    /// Path below the base URL.
+    path: String,
+    /// JSON body.
+    body: String,
+    /// Resolve and reject of its promise (`None` for calls nobody awaits, like an automatic typing stop).
+    settle: Option<(Function, Function)>,
+    /// The answer, once it came.
+    answer: Option<Answer>,
+}
+
+/// `POST path` with `body` on the client behind `port`; resolves with the answer's body. Rejects with the
+/// official client's error shapes, or at once when the client is gone.
+pub async fn call(port: &Port, path: String, body: &JsValue) -> Result<JsValue, JsValue> {
+    let promise = {
+        let client =
+            port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
+        client.submit(path, body, true)
+    };
+    match promise {
+        Some(promise) => JsFuture::from(promise).await,
+        None => Ok(JsValue::UNDEFINED),
+    }
+}
+
+impl Client {
+    /// Submits `POST path` with `body`; returns the promise it settles when `awaited`.
+    pub fn submit(&self, path: String, body: &JsValue, awaited: bool) -> Option<Promise> {
+        let body =
+            JSON::stringify(body).ok().and_then(|b| b.as_string()).unwrap_or_else(|| "{}".into());
+        let (promise, settle) = if awaited {
+            let (promise, settle) = promise();
+            (Some(promise), Some(settle))
+        } else {
+            (None, None)
+        };
+        let id = {
+            let mut state = self.state.borrow_mut();
+            state.next_call = state.next_call.wrapping_add(1);
+            let id = state.next_call;
+            state.calls.push(Call { id, path, body, settle, answer: None });
+            id
+        };
+        self.receive(Signal::Input(Input::Submit { request: id }));
+        promise
+    }
+
+    /// Sends REST call `request` now; its answer comes back as [`Signal::Response`].
+    pub(super) fn fetch(&self, request: u32, connection_id: Option<String>, token: String) {
+        let outgoing = {
+            let state = self.state.borrow();
+            let Some(call) = state.calls.iter().find(|call| call.id == request) else { return };
+            let mut url = state.rest.base_url.clone() + &call.path;
+            push_param(&mut url, "api_key", &state.rest.api_key);
+            push_param(&mut url, "user_id", &state.own_id());
+            if let Some(connection_id) = connection_id {
+                push_param(&mut url, "connection_id", &connection_id);
+            }
+            Outgoing {
+                method: "POST",
+                url,
+                token,
+                body: Some(call.body.clone()),
+                user_agent: state.session.config().user_agent.clone(),
+                timeout_ms: state.rest.timeout_ms,
+            }
+        };
+        let port = self.port.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = http::exchange(outgoing).await;
+            port.send(Signal::Response { request, answer });
+        });
+    }
+
+    /// Keeps the answer to `request` for [`Client::finish`]; the session's input for it (`expired` when the
+    /// server said the token expired, code 40).
+    pub(super) fn answered(&self, request: u32, answer: Answer) -> Input {
+        let expired = matches!(&answer, Ok((status, body))
+            if !(200..300).contains(status) && get(body, "code").as_f64() == Some(40.0));
+        if let Some(call) = self.state.borrow_mut().calls.iter_mut().find(|call| call.id == request)
+        {
+            call.answer = Some(answer);
+        }
+        Input::Answered { request, expired }
+    }
+
+    /// Settles REST call `request` with its answer.
+    pub(super) fn finish(&self, request: u32) {
+        let Some(call) = self.take_call(request) else { return };
+        let Some((resolve, reject)) = call.settle else { return };
+        let timeout_ms = self.state.borrow().rest.timeout_ms;
+        let _ = match call.answer {
+            Some(Ok((status, body))) if (200..300).contains(&status) => {
+                resolve.call1(&JsValue::NULL, &body)
+            }
+            Some(Ok((status, body))) => {
+                reject.call1(&JsValue::NULL, &response_error(status, &body))
+            }
+            Some(Err(Failure::Timeout)) => reject.call1(
+                &JsValue::NULL,
+                &to_js_error(&ChatError::RequestTimeout { after_ms: timeout_ms }),
+            ),
+            Some(Err(Failure::Network(reason))) => {
+                reject.call1(&JsValue::NULL, &to_js_error(&ChatError::Network(reason)))
+            }
+            None => {
+                reject.call1(&JsValue::NULL, &to_js_error(&ChatError::Network("no answer".into())))
+            }
+        };
+    }
+
+    /// Rejects REST call `request` with `error`.
+    pub(super) fn fail(&self, request: u32, error: &ChatError) {
+        if let Some(call) = self.take_call(request) {
+            Client::reject(call.settle, error);
+        }
+    }
+
+    fn take_call(&self, request: u32) -> Option<Call> {
+        let mut state = self.state.borrow_mut();
+        let at = state.calls.iter().position(|call| call.id == request)?;
+        Some(state.calls.remove(at))
+    }
+
+    /// Every call not settled yet, for [`Drop`] to reject (they would hang otherwise).
+    pub(super) fn take_calls(&self) -> Vec<Call> {
+        core::mem::take(&mut self.state.borrow_mut().calls)
+    }
+}
+
+impl Call {
+    /// Rejects this call's promise with `error`.
+    pub fn reject(self, error: &ChatError) {
+        Client::reject(self.settle, error);
+    }
+}

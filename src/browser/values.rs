@@ -1,0 +1,83 @@
+//! Small readers and builders for the JS objects the SDK passes through whole (messages, users, events): read one
+//! field, build a small plain object, turn a timestamp into a `Date`. Typed shapes go through serde instead.
+
+use alloc::string::String;
+
+use js_sys::{Array, Date, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// `object[key]`, `undefined` when absent or when `object` is not an object.
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    if !object.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object[key]` as a string.
+pub fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
+
+/// `object[key]` as a non-negative integer.
+pub fn number(object: &JsValue, key: &str) -> Option<u32> {
+    get(object, key).as_f64().filter(|n| *n >= 0.0).map(|n| n as u32)
+}
+
+/// `object[key]` if it is an array, else a new empty one (`Array.from` would throw on `undefined`, and a JS
+/// exception thrown through Rust frames skips their cleanup).
+pub fn list(object: &JsValue, key: &str) -> Array {
+    let value = get(object, key);
+    if Array::is_array(&value) {
+        value.unchecked_into()
+    } else {
+        Array::new()
+    }
+}
+
+/// Sets `object[key] = value` (objects the SDK made itself, so it cannot fail).
+pub fn set(object: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &key.into(), value);
+}
+
+/// A plain object from pairs.
+pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object: JsValue = Object::new().into();
+    for (key, value) in pairs {
+        set(&object, key, value);
+    }
+    object
+}
+
+/// A shallow copy of `value` (a new empty object when it is not one).
+pub fn copy(value: &JsValue) -> JsValue {
+    let source = Object::try_from(value).cloned().unwrap_or_default();
+    Object::assign(&Object::new(), &source).into()
+}
+
+/// Milliseconds since the epoch of the timestamp `object[key]` (a string or a `Date`); `None` when absent or
+/// unparsable.
+pub fn time(object: &JsValue, key: &str) -> Option<f64> {
+    let value = get(object, key);
+    let ms = match value.as_string() {
+        Some(text) => Date::parse(&text),
+        None if value.is_instance_of::<Date>() => Date::from(value).get_time(),
+        None => return None,
+    };
+    Some(ms).filter(|ms| ms.is_finite())
+}
+
+/// A `Date` for `ms`.
+pub fn date(ms: f64) -> JsValue {
+    Date::new(&ms.into()).into()
+}
+
+/// Replaces the timestamp `object[key]` by a `Date`; when absent, by now (`now_when_absent`) or `null`.
+pub fn to_date(object: &JsValue, key: &str, now_when_absent: bool) {
+    let value = match time(object, key) {
+        Some(ms) => date(ms),
+        None if now_when_absent => Date::new_0().into(),
+        None => JsValue::NULL,
+    };
+    set(object, key, &value);
+}

@@ -1,0 +1,202 @@
+//! The JS `Channel` class: a thin handle (the client, weakly, and the channel's slot number) whose methods hand
+//! over to `browser::channel_ops`. Holding the client weakly keeps the client ↔ channel graph free of cycles:
+//! dropping the `StreamChat` object frees the client even while the app keeps channel objects.
+
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+
+use super::{listener_args, optional, subscribe};
+use crate::browser::channel_ops;
+use crate::browser::client::Client;
+use crate::browser::errors::to_js_error;
+use crate::browser::inbox::Port;
+use crate::client::ChatError;
+
+/// A chat channel, from `client.channel(…)`. Same API as the official client's `Channel`.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Channel {
+    /// The client it belongs to, weakly.
+    port: Port,
+    /// Its slot in the client's channel registry.
+    key: u32,
+}
+
+/// A new JS `Channel` object for slot `key`.
+pub fn channel_object(port: Port, key: u32) -> JsValue {
+    Channel { port, key }.into()
+}
+
+impl Channel {
+    /// The client, or the error for a channel whose client is gone.
+    fn client(&self) -> Result<alloc::rc::Rc<Client>, JsValue> {
+        self.port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
+    }
+
+    /// Reads the channel's slot, if the client and the slot still exist.
+    fn read<T>(&self, read: impl FnOnce(&mut crate::browser::channels::Slot) -> T) -> Option<T> {
+        let client = self.port.0.upgrade()?;
+        let mut state = client.state.borrow_mut();
+        state.slot(self.key).map(read)
+    }
+}
+
+#[wasm_bindgen]
+impl Channel {
+    /// Creates the channel if needed, returns its state and subscribes to its events. Waits for the connection.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn watch(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        channel_ops::query(self.port.clone(), self.key, options.unwrap_or_default(), true)
+    }
+
+    /// Creates the channel if needed and returns its state, without watching unless `options.watch`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn query(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        let options = options.unwrap_or_default();
+        let watch = crate::browser::values::get(&options, "watch").is_truthy();
+        channel_ops::query(self.port.clone(), self.key, options, watch)
+    }
+
+    /// Stops watching: no more events from this channel.
+    #[wasm_bindgen(js_name = stopWatching)]
+    pub fn stop_watching(&self) -> Promise {
+        channel_ops::channel_call(
+            self.port.clone(),
+            self.key,
+            "stop-watching",
+            Object::new().into(),
+            |slot| slot.watching = false,
+        )
+    }
+
+    /// Sends a message. It gets a client-generated id unless it has one, so a retry never duplicates it.
+    #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn send_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        channel_ops::send_message(
+            self.port.clone(),
+            self.key,
+            &message,
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Sends an event (`typing.start` / `typing.stop`).
+    #[wasm_bindgen(js_name = sendEvent)]
+    pub fn send_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ type: string; parent_id?: string }")]
+        event: JsValue,
+    ) -> Promise {
+        let body = crate::browser::values::object(&[("event", event)]);
+        channel_ops::channel_call(self.port.clone(), self.key, "event", body, |_| {})
+    }
+
+    /// Call on every keystroke: sends `typing.start` at most every 2 s; `typing.stop` follows about a second after
+    /// the last keystroke. Sends nothing when the user's typing indicators are off.
+    pub fn keystroke(&self) -> Promise {
+        channel_ops::keystroke(self.port.clone(), self.key)
+    }
+
+    /// Sends `typing.stop` now, if the user was typing.
+    #[wasm_bindgen(js_name = stopTyping)]
+    pub fn stop_typing(&self) -> Promise {
+        channel_ops::stop_typing(self.port.clone(), self.key)
+    }
+
+    /// Marks the channel read. With read receipts off the server keeps it to the user's own state.
+    #[wasm_bindgen(js_name = markRead)]
+    pub fn mark_read(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ message_id?: string }")] data: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        channel_ops::mark_read(self.port.clone(), self.key, &data.unwrap_or_default())
+    }
+
+    /// `on(type, handler)` or `on(handler)` for this channel's events; returns the unsubscribe function.
+    #[wasm_bindgen(unchecked_return_type = "Unsubscribe")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        subscribe(&self.client()?, Some(self.key), kind, handler)
+    }
+
+    /// Removes a handler added with `on`.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        if let Some(client) = self.port.0.upgrade() {
+            client.remove_handler(Some(self.key), kind.as_deref(), &handler);
+        }
+        Ok(())
+    }
+
+    /// The channel's state: one object for the channel's lifetime, updated in place as the official client's is
+    /// (`messages` ordered by time, one per id, a new array only when it changes; `Date` timestamps; `read`,
+    /// `typing`, `watchers` and `members` by user id; thread-only replies in `threads`).
+    #[wasm_bindgen(getter, unchecked_return_type = "ChannelState")]
+    pub fn state(&self) -> JsValue {
+        self.read(|slot| slot.state.clone()).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Unread messages for the own user.
+    #[wasm_bindgen(js_name = countUnread)]
+    pub fn count_unread(&self) -> u32 {
+        self.read(|slot| slot.core.unread_count).unwrap_or(0)
+    }
+
+    /// `type:id`, once the id is known.
+    #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
+    pub fn cid(&self) -> JsValue {
+        optional(self.read(|slot| slot.cid()).flatten().as_deref())
+    }
+
+    /// The channel id, once known.
+    #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
+    pub fn id(&self) -> JsValue {
+        optional(self.read(|slot| slot.id.clone()).flatten().as_deref())
+    }
+
+    /// The channel type.
+    #[wasm_bindgen(getter, js_name = type, unchecked_return_type = "string")]
+    pub fn kind(&self) -> JsValue {
+        optional(self.read(|slot| slot.kind.clone()).as_deref())
+    }
+
+    /// Whether `watch()` or `query()` succeeded.
+    #[wasm_bindgen(getter)]
+    pub fn initialized(&self) -> bool {
+        self.read(|slot| slot.initialized).unwrap_or(false)
+    }
+
+    /// The server's channel object: custom data, `config`, `own_capabilities`.
+    #[wasm_bindgen(getter)]
+    pub fn data(&self) -> JsValue {
+        self.read(|slot| slot.channel.clone()).unwrap_or(JsValue::UNDEFINED)
+    }
+}

@@ -1,0 +1,420 @@
+//! The SDK's JS API, every `#[wasm_bindgen]` item: the `StreamChat` class here, `Channel` in `channel.rs`, the
+//! TypeScript declarations in `types.rs`. Methods convert their arguments (typed with serde where the shape is
+//! fixed), check what can be checked without the network, and hand over to the browser runtime; nothing here
+//! decides connection policy.
+
+mod channel;
+mod types;
+
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
+use alloc::string::String;
+
+use js_sys::{Function, Promise, Reflect, JSON};
+use serde::Deserialize;
+use stream_chat_protocol::token::dev_token;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+pub use channel::{channel_object, Channel};
+
+use crate::browser::client::{parse_claims, Client};
+use crate::browser::errors::connect_error;
+use crate::browser::rest::RestConfig;
+use crate::client::session::{ws_base_url, ConnectRequest};
+use crate::client::user::{check_token, check_user};
+use crate::client::{ChatError, SessionConfig};
+
+/// The hosted service's REST base URL, the default `baseURL`.
+const DEFAULT_BASE_URL: &str = "https://chat.stream-io-api.com";
+/// The default REST timeout, in milliseconds.
+const DEFAULT_TIMEOUT_MS: u32 = 3_000;
+/// How long `connectUser` keeps trying to open the first connection (the official client's 15 s).
+const CONNECT_TIMEOUT_MS: u32 = 15_000;
+/// With `enableWSFallback`: how long a WebSocket may go without its first frame before the SDK falls back to
+/// long-poll (the official client waits 6 s).
+const WS_FALLBACK_TIMEOUT_MS: u32 = 2_000;
+/// With `enableWSFallback`: the first interval between WebSocket probes while on long-poll.
+const PROBE_INTERVAL_MS: u32 = 5_000;
+/// How long `disconnectUser()` waits for the server to confirm the close, by default (the official client's).
+const DISCONNECT_TIMEOUT_MS: u32 = 1_000;
+/// Sent as `X-Stream-Client`.
+const USER_AGENT: &str = concat!("stream-chat-wasm-v", env!("CARGO_PKG_VERSION"), "-browser");
+
+/// The global registry key under which `getInstance` keeps its instance, so every call returns the same JS
+/// object (JS owns the object, so the registry is JS's too).
+const INSTANCE_KEY: &str = "stream-chat-wasm.instance";
+
+/// A chat client: one user's connection to the service. Same API as the official `StreamChat`.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct StreamChat {
+    /// The runtime; dropping this (JS `free()` or garbage collection) ends the session.
+    client: Rc<Client>,
+    /// The app's API key.
+    key: String,
+    /// REST base URL.
+    base_url: String,
+    /// REST timeout in milliseconds.
+    timeout: u32,
+    /// Whether the long-poll fallback may be used.
+    enable_ws_fallback: bool,
+}
+
+#[wasm_bindgen]
+impl StreamChat {
+    /// `new StreamChat(apiKey, options)`; like the official client, a string second argument is a secret and
+    /// the options come third.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        key: String,
+        #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
+        secret_or_options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<StreamChat, JsValue> {
+        let (secret_or_options, options) =
+            (secret_or_options.unwrap_or_default(), options.unwrap_or_default());
+        let options = if options.is_object() {
+            options
+        } else if secret_or_options.is_object() {
+            secret_or_options
+        } else {
+            JsValue::UNDEFINED
+        };
+        let options: Options = if options.is_undefined() {
+            Options::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|error| {
+                js_sys::TypeError::new(
+                    &(String::from("invalid StreamChat options: ") + &error.to_string()),
+                )
+            })?
+        };
+        let base_url = options
+            .base_url
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        let timeout = options.timeout.map_or(DEFAULT_TIMEOUT_MS, millis);
+        let enable_ws_fallback = options.enable_ws_fallback.unwrap_or(false);
+        let logger = options.logger.dyn_into::<Function>().ok();
+        let config = SessionConfig {
+            start_with_longpoll: false,
+            ws_base_url: ws_base_url(&base_url),
+            api_key: key.clone(),
+            user_agent: USER_AGENT.into(),
+            connect_timeout_ms: CONNECT_TIMEOUT_MS,
+            base_url: base_url.clone(),
+            fallback: enable_ws_fallback,
+            ws_fallback_timeout_ms: options
+                .ws_fallback_timeout
+                .map_or(WS_FALLBACK_TIMEOUT_MS, millis),
+            probe_interval_ms: options.ws_probe_interval.map_or(PROBE_INTERVAL_MS, millis),
+        };
+        Ok(StreamChat {
+            client: Client::new(
+                config,
+                RestConfig {
+                    base_url: base_url.clone(),
+                    api_key: key.clone(),
+                    timeout_ms: timeout,
+                },
+                logger,
+            ),
+            key,
+            base_url,
+            timeout,
+            enable_ws_fallback,
+        })
+    }
+
+    /// The process-wide instance: built by the first call, returned (the same object) by every later one, whose
+    /// arguments are ignored.
+    #[wasm_bindgen(js_name = getInstance, unchecked_return_type = "StreamChat")]
+    pub fn get_instance(
+        key: String,
+        #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
+        secret_or_options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsValue> {
+        let key_symbol: JsValue = js_sys::Symbol::for_(INSTANCE_KEY).into();
+        let global = js_sys::global();
+        if let Ok(instance) = Reflect::get(&global, &key_symbol) {
+            if !instance.is_undefined() {
+                return Ok(instance);
+            }
+        }
+        let instance: JsValue = StreamChat::new(key, secret_or_options, options)?.into();
+        let _ = Reflect::set(&global, &key_symbol, &instance);
+        Ok(instance)
+    }
+
+    /// Connects `user` with a token or a token provider. Resolves with the server's first `health.check` once the
+    /// connection is confirmed. Invalid users and tokens reject before any network call. Calling it again for
+    /// the same user returns the same promise; for another user it rejects until `disconnectUser()`.
+    #[wasm_bindgen(js_name = connectUser, unchecked_return_type = "Promise<ConnectionOpen>")]
+    pub fn connect_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
+        #[wasm_bindgen(js_name = tokenOrProvider, unchecked_param_type = "TokenOrProvider")]
+        token_or_provider: JsValue,
+    ) -> Promise {
+        match self.begin_connect(user, token_or_provider) {
+            Ok(promise) => promise,
+            Err(error) => Promise::reject(&connect_error(&error)),
+        }
+    }
+
+    /// Closes the connection (code 1000) and forgets the user and its channels. A pending `connectUser`
+    /// rejects. Resolves once the server confirmed the close, or after `timeout` ms (default 1000), as the
+    /// official client does.
+    #[wasm_bindgen(js_name = disconnectUser, unchecked_return_type = "Promise<void>")]
+    pub fn disconnect_user(&self, timeout: Option<f64>) -> Promise {
+        self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis))
+    }
+
+    /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).
+    #[wasm_bindgen(js_name = devToken)]
+    pub fn dev_token(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> String {
+        dev_token(&user_id)
+    }
+
+    /// `on(type, handler)` or `on(handler)` for every event (`'all'` works too). Returns a function that removes
+    /// the handler; it also has an `unsubscribe` method, as the official client's return value does.
+    #[wasm_bindgen(unchecked_return_type = "Unsubscribe")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        subscribe(&self.client, None, kind, handler)
+    }
+
+    /// Removes a handler added with `on` for the same type (or for every event).
+    pub fn off(
+        &self,
+        #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
+        event_or_handler: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        let (kind, handler) = listener_args(event_or_handler, handler)?;
+        self.client.remove_handler(None, kind.as_deref(), &handler);
+        Ok(())
+    }
+
+    /// The channel object for `type` and `id` (the same object for the same cid), or for a channel known by its
+    /// members: `channel(type, {members})`. Nothing is sent until `watch()` or `query()`.
+    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    pub fn channel(
+        &self,
+        #[wasm_bindgen(js_name = channelType)] channel_type: String,
+        #[wasm_bindgen(js_name = channelIdOrData, unchecked_optional_param_type = "string | ChannelData")]
+        id_or_data: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: Option<JsValue>,
+    ) -> JsValue {
+        let id_or_data = id_or_data.unwrap_or_default();
+        let (id, data) = match id_or_data.as_string() {
+            Some(id) => (Some(id), data.unwrap_or_default()),
+            None => (None, id_or_data),
+        };
+        let port = self.client.port.clone();
+        self.client.channel(channel_type, id, data, |key| channel_object(port, key))
+    }
+
+    /// Channels matching `filter` (`cid`, `members`, `type` with `$in`), sorted (`{last_message_at: -1}`), with
+    /// their state; watched unless `options.watch` is false. Waits for the connection.
+    #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "Promise<Channel[]>")]
+    pub fn query_channels(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelFilters")] filter: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelSort")] sort: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        crate::browser::channel_ops::query_channels(
+            self.client.port.clone(),
+            &filter,
+            &sort.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// The connected user: the object given to `connectUser`, then the server's `me`.
+    #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
+    pub fn user(&self) -> JsValue {
+        self.client.state.borrow().user.clone()
+    }
+
+    /// The connected user's id.
+    #[wasm_bindgen(getter = userID, unchecked_return_type = "string | undefined")]
+    pub fn user_id(&self) -> JsValue {
+        optional(self.client.state.borrow().connect.as_ref().map(|call| call.user_id.as_str()))
+    }
+
+    /// The server's id for the open connection.
+    #[wasm_bindgen(getter = connectionId, unchecked_return_type = "string | undefined")]
+    pub fn connection_id(&self) -> JsValue {
+        optional(self.client.state.borrow().session.connection_id())
+    }
+
+    /// The app's API key.
+    #[wasm_bindgen(getter)]
+    pub fn key(&self) -> String {
+        self.key.clone()
+    }
+
+    /// The REST base URL.
+    #[wasm_bindgen(getter = baseURL)]
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The WebSocket base URL, derived from `baseURL`; assignable.
+    #[wasm_bindgen(getter = wsBaseURL)]
+    pub fn ws_base_url(&self) -> String {
+        self.client.state.borrow().session.config().ws_base_url.clone()
+    }
+
+    /// Sets the WebSocket base URL used from the next connection attempt on.
+    #[wasm_bindgen(setter = wsBaseURL)]
+    pub fn set_ws_base_url(&self, url: String) {
+        self.client.state.borrow_mut().session.set_ws_base_url(url);
+    }
+
+    /// The REST timeout in milliseconds.
+    #[wasm_bindgen(getter)]
+    pub fn timeout(&self) -> u32 {
+        self.timeout
+    }
+
+    /// Whether the long-poll fallback is enabled.
+    #[wasm_bindgen(getter = enableWSFallback)]
+    pub fn enable_ws_fallback(&self) -> bool {
+        self.enable_ws_fallback
+    }
+}
+
+impl StreamChat {
+    fn begin_connect(
+        &self,
+        user: JsValue,
+        token_or_provider: JsValue,
+    ) -> Result<Promise, ChatError> {
+        let user_id =
+            serde_wasm_bindgen::from_value::<UserHead>(user.clone()).ok().and_then(|head| head.id);
+        if let (Some(call), Some(id)) = (&self.client.state.borrow().connect, &user_id) {
+            if call.user_id == *id {
+                return Ok(call.promise.clone());
+            }
+            return Err(ChatError::AlreadyConnected { current: call.user_id.clone() });
+        }
+        let user_json: String = if user.is_object() {
+            JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        check_user(user_id.as_deref(), user_json.len())?;
+        let user_id = user_id.unwrap_or_default();
+        let (token, provider) = if let Some(token) = token_or_provider.as_string() {
+            check_token(&token, &user_id, parse_claims)?;
+            (Some(token), None)
+        } else if let Some(provider) = token_or_provider.dyn_ref::<Function>() {
+            (None, Some(provider.clone()))
+        } else {
+            return Err(ChatError::MissingToken);
+        };
+        {
+            let mut state = self.client.state.borrow_mut();
+            state.session.use_token_provider(provider.is_some());
+            state.token_provider = provider;
+            // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
+            let url = state.session.config().ws_base_url.clone();
+            let remembered =
+                self.enable_ws_fallback && crate::browser::storage::websocket_failed_recently(&url);
+            state.session.set_start_with_longpoll(remembered);
+        }
+        let request = ConnectRequest { user_id, user_json, token };
+        Ok(self.client.start_connect(user, request))
+    }
+}
+
+/// The options of `new StreamChat(apiKey, options)` the SDK reads; others are ignored, as by the official client.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    /// REST base URL.
+    #[serde(rename = "baseURL")]
+    base_url: Option<String>,
+    /// REST timeout in milliseconds.
+    timeout: Option<f64>,
+    /// Whether the long-poll fallback may be used.
+    #[serde(rename = "enableWSFallback")]
+    enable_ws_fallback: Option<bool>,
+    /// How long a WebSocket may go without its first frame before falling back.
+    ws_fallback_timeout: Option<f64>,
+    /// The first interval between WebSocket probes while on long-poll.
+    ws_probe_interval: Option<f64>,
+    /// `(level, message, extra)`; kept as the JS function it is.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    logger: JsValue,
+}
+
+/// What `connectUser` reads of the user object before sending it whole.
+#[derive(Debug, Deserialize)]
+struct UserHead {
+    /// The user id.
+    id: Option<String>,
+}
+
+/// Milliseconds from a JS number: negative and non-finite values count as 0, huge ones saturate.
+fn millis(ms: f64) -> u32 {
+    if ms.is_finite() && ms > 0.0 {
+        ms.min(f64::from(u32::MAX)) as u32
+    } else {
+        0
+    }
+}
+
+/// Registers a handler on the client (`channel` `None`) or a channel; returns a function that removes it and
+/// also has an `unsubscribe` method, as the official client's return value does.
+pub(crate) fn subscribe(
+    client: &Rc<Client>,
+    channel: Option<u32>,
+    kind: Option<String>,
+    handler: Function,
+) -> Result<JsValue, JsValue> {
+    let id = client.add_listener(channel, kind, handler);
+    let client = Rc::downgrade(client);
+    let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+        if let Some(client) = client.upgrade() {
+            client.remove_listener(channel, id);
+        }
+    })
+    .into_js_value();
+    Reflect::set(&unsubscribe, &"unsubscribe".into(), &unsubscribe)?;
+    Ok(unsubscribe)
+}
+
+/// `(type, handler)` or `(handler)` → the type (`None` for every event) and the handler.
+pub(crate) fn listener_args(
+    first: JsValue,
+    second: Option<JsValue>,
+) -> Result<(Option<String>, Function), JsValue> {
+    let (kind, handler) = match first.as_string() {
+        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second.unwrap_or_default()),
+        None => (None, first),
+    };
+    let handler = handler
+        .dyn_into::<Function>()
+        .map_err(|_| js_sys::TypeError::new("handler must be a function"))?;
+    Ok((kind, handler))
+}
+
+/// A string, or `undefined`.
+pub(crate) fn optional(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::UNDEFINED, JsValue::from)
+}

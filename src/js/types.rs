@@ -1,0 +1,221 @@
+//! The TypeScript declarations of the SDK's JS API (`pkg/stream_chat_wasm.d.ts` gets them): options, user,
+//! event, message, channel state and error shapes, matching the official client's types where they overlap.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Options of `new StreamChat(apiKey, options)`. */
+export interface StreamChatOptions {
+  /** REST base URL; the WebSocket URL is derived from it. Default `https://chat.stream-io-api.com`. */
+  baseURL?: string;
+  /** REST request timeout in milliseconds. Default 3000. */
+  timeout?: number;
+  /** Fall back to long-polling when a WebSocket cannot be established (network failure, not a refusal). */
+  enableWSFallback?: boolean;
+  /** With `enableWSFallback`: ms a WebSocket may go without its first frame before falling back. Default 2000. */
+  wsFallbackTimeout?: number;
+  /** With `enableWSFallback`: ms before the first WebSocket probe while on long-poll; doubles to 60 s. Default 5000. */
+  wsProbeInterval?: number;
+  /** Receives the SDK's log lines. */
+  logger?: Logger;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+export type Logger = (level: LogLevel, message: string, extra?: Record<string, unknown>) => void;
+
+/** Per-user privacy switches, enforced by the server. */
+export interface PrivacySettings {
+  typing_indicators?: { enabled: boolean };
+  read_receipts?: { enabled: boolean };
+  delivery_receipts?: { enabled: boolean };
+}
+
+/** The user object given to `connectUser`: `id` (a-z, 0-9, @ _ -), known fields and custom ones, under 5 KB. */
+export interface UserObject {
+  id: string;
+  name?: string;
+  image?: string;
+  language?: string;
+  invisible?: boolean;
+  privacy_settings?: PrivacySettings;
+  [custom: string]: unknown;
+}
+
+/** The own user as the server stores it (`me`). */
+export interface OwnUserResponse extends UserObject {
+  role: string;
+  created_at: string;
+  updated_at: string;
+  last_active?: string;
+  online: boolean;
+  banned: boolean;
+  privacy_settings: PrivacySettings;
+  devices: unknown[];
+  mutes: unknown[];
+  channel_mutes: unknown[];
+  unread_count: number;
+  total_unread_count: number;
+  unread_channels: number;
+}
+
+/** A token, or an async function returning one (called at connect and when the token expires). */
+export type TokenOrProvider = string | (() => Promise<string>);
+
+/** An event from the server, or one the SDK emits (`connection.changed`, `connection.recovered`). */
+export interface Event {
+  type: string;
+  cid?: string;
+  connection_id?: string;
+  created_at?: string;
+  me?: OwnUserResponse;
+  /** On `connection.changed`: whether the connection is healthy now. */
+  online?: boolean;
+  /** On `transport.changed`: the transport now in use. */
+  mode?: 'websocket' | 'longpoll';
+  received_at?: Date;
+  [field: string]: unknown;
+}
+
+/** What `connectUser` resolves to: the server's first `health.check`. */
+export interface ConnectionOpen extends Event {
+  type: 'health.check';
+  connection_id: string;
+  cid: '*';
+  created_at: string;
+  me: OwnUserResponse;
+}
+
+export type EventHandler = (event: Event) => void;
+
+/** Returned by `on`: call it, or its `unsubscribe` method, to remove the handler. */
+export interface Unsubscribe {
+  (): void;
+  unsubscribe(): void;
+}
+
+/** Custom channel data for `client.channel(type, id, data)`; `members` on creation. */
+export interface ChannelData {
+  name?: string;
+  image?: string;
+  members?: string[];
+  [custom: string]: unknown;
+}
+
+/** A message as the server returns it. */
+export interface MessageResponse {
+  id: string;
+  text: string;
+  type: string;
+  cid: string;
+  user: UserObject;
+  created_at: string;
+  updated_at: string;
+  attachments: unknown[];
+  [field: string]: unknown;
+}
+
+/** What `sendMessage` takes; `id` is generated when absent. */
+export interface MessageInput {
+  text?: string;
+  id?: string;
+  attachments?: unknown[];
+  [custom: string]: unknown;
+}
+
+/** A message in `channel.state`: the server's message with `Date`s and a `status`, as the official client keeps it. */
+export interface LocalMessage {
+  id: string;
+  text: string;
+  type: string;
+  cid: string;
+  user: UserObject;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+  pinned_at: Date | null;
+  status: string;
+  attachments: unknown[];
+  parent_id?: string;
+  [field: string]: unknown;
+}
+
+/** One member's read state in `channel.state.read`. */
+export interface ReadState {
+  user: UserObject;
+  last_read: Date;
+  last_read_message_id: string | null;
+  unread_messages: number;
+}
+
+/** A channel member, as the server returns it. */
+export interface ChannelMemberResponse {
+  user_id: string;
+  user: UserObject;
+  role?: string;
+  channel_role?: string;
+  [field: string]: unknown;
+}
+
+/** `channel.state`: one object per channel, updated in place; `messages` is a new array only when it changed. */
+export interface ChannelState {
+  messages: LocalMessage[];
+  /** Replies by parent message id; replies not shown in the channel are only here. */
+  threads: Record<string, LocalMessage[]>;
+  pinnedMessages: LocalMessage[];
+  read: Record<string, ReadState>;
+  typing: Record<string, Event>;
+  watchers: Record<string, UserObject>;
+  members: Record<string, ChannelMemberResponse>;
+  membership: Record<string, unknown>;
+  watcher_count: number;
+  unreadCount: number;
+  last_message_at: Date | null;
+}
+
+/** The server's answer to a channel query. */
+export interface ChannelResponse {
+  channel: {
+    id: string;
+    cid: string;
+    type: string;
+    config: { typing_events: boolean; read_events: boolean; [setting: string]: unknown };
+    own_capabilities: string[];
+    [field: string]: unknown;
+  };
+  members: ChannelMemberResponse[];
+  messages: MessageResponse[];
+  read: { user: UserObject; last_read: string; last_read_message_id: string | null; unread_messages: number }[];
+  watcher_count: number;
+  watchers: UserObject[];
+  duration: string;
+}
+
+export interface ChannelQueryOptions {
+  messages?: { limit?: number; id_lt?: string };
+  watch?: boolean;
+  state?: boolean;
+  [option: string]: unknown;
+}
+
+type Condition = string | { $in: string[] } | { $eq: string };
+export interface ChannelFilters {
+  cid?: Condition;
+  members?: Condition;
+  type?: Condition;
+}
+export type ChannelSort = Record<string, 1 | -1> | Record<string, 1 | -1>[];
+export interface ChannelOptions {
+  limit?: number;
+  offset?: number;
+  watch?: boolean;
+  message_limit?: number;
+}
+
+/** Errors the SDK rejects with. `code` and `StatusCode` follow the protocol where it has a code. */
+export interface StreamChatError extends Error {
+  code?: number;
+  StatusCode?: number;
+  isWSFailure?: boolean;
+}
+"#;

@@ -1,0 +1,188 @@
+// Compatibility: the same app snippets run with the official client's browser build (node_modules/stream-chat,
+// bundled with rolldown) and with ours, in one Chromium page against one server; what the app observes must be the
+// same: error JSON and codes, `channel.state` identity, `Date`s, `status`, the own read entry, members, watchers,
+// thread replies kept out of `messages`, and use after `disconnectUser()`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'rolldown';
+import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+let dir, cleanup, server, browser, page, officialBundle;
+
+before(async () => {
+  ({ dir, cleanup } = tempDir());
+  server = await startServer({ db: join(dir, 'chat.db') });
+  browser = await launchBrowser();
+  const bundle = join(dir, 'official.js');
+  await build({
+    input: join(ROOT, 'node_modules/stream-chat/dist/esm/index.mjs'),
+    platform: 'browser',
+    logLevel: 'silent',
+    output: { format: 'esm', file: bundle },
+  });
+  officialBundle = readFileSync(bundle, 'utf8');
+  page = await browser.newPage();
+  await page.route('**/official.js', (route) =>
+    route.fulfill({ contentType: 'text/javascript', body: officialBundle }),
+  );
+  // A same-origin page without the demo.
+  await page.goto(`${server.url}/metrics`);
+  await page.evaluate(async () => {
+    const ours = await import('/pkg/stream_chat_wasm.js');
+    await ours.default();
+    const official = await import('/official.js');
+    window.make = (kind) => {
+      const Client = kind === 'ours' ? ours.StreamChat : official.StreamChat;
+      return new Client('demo-key', { baseURL: location.origin });
+    };
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  cleanup?.();
+});
+
+/** Runs `snippet(kind)` in the page for both clients; returns `{official, ours}`. */
+async function both(snippet) {
+  const run = (kind) => page.evaluate(`(${snippet})(${JSON.stringify(kind)})`);
+  return { official: await run('official'), ours: await run('ours') };
+}
+
+test('a refused connectUser rejects with the JSON message apps parse', async () => {
+  const seen = await both(async (kind) => {
+    const client = make(kind);
+    const forged = client.devToken(`${kind}-mallory`).replace('devtoken', 'c2lnbmF0dXJl');
+    try {
+      await client.connectUser({ id: `${kind}-mallory` }, forged);
+      return 'resolved';
+    } catch (error) {
+      const parsed = JSON.parse(error.message);
+      return {
+        isError: error instanceof Error,
+        code: parsed.code,
+        StatusCode: parsed.StatusCode,
+        isWSFailure: parsed.isWSFailure,
+        messageStart: parsed.message.slice(0, 'WS failed with code 43'.length),
+      };
+    }
+  });
+  assert.equal(seen.official.code, 43, 'the official client reports code 43');
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('a refused REST call looks like ErrorFromResponse', async () => {
+  const seen = await both(async (kind) => {
+    const client = make(kind);
+    await client.connectUser({ id: `${kind}-rest` }, client.devToken(`${kind}-rest`));
+    try {
+      await client.channel('no-such-type', `${kind}-x`).watch();
+      return 'resolved';
+    } catch (error) {
+      return {
+        name: error.name,
+        code: error.code,
+        status: error.status,
+        dataCode: error.response?.data?.code,
+        prefix: error.message.startsWith('StreamChat error code 4: '),
+      };
+    } finally {
+      await client.disconnectUser();
+    }
+  });
+  assert.equal(seen.official.code, 4);
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('channel.state: identity, Dates, status, own read entry, members, watchers and thread replies', async () => {
+  const seen = await both(async (kind) => {
+    const [alice, bob] = [`${kind}-alice`, `${kind}-bob`];
+    const other = make(kind);
+    await other.connectUser({ id: bob, name: 'Bob' }, other.devToken(bob));
+    const client = make(kind);
+    await client.connectUser({ id: alice, name: 'Alice' }, client.devToken(alice));
+    const channel = client.channel('messaging', `${kind}-state`, { members: [alice, bob] });
+    await channel.watch();
+    const emptyRead = channel.state.read[alice];
+    const observed = {
+      sameState: channel.state === channel.state,
+      ownReadEntry: emptyRead !== undefined && emptyRead.last_read instanceof Date,
+      ownReadUnread: emptyRead?.unread_messages,
+      members: Object.keys(channel.state.members).sort().map((id) => id.replace(`${kind}-`, '')),
+      memberIsUser: channel.state.members[bob]?.user?.id === bob,
+    };
+
+    const theirs = other.channel('messaging', `${kind}-state`);
+    await theirs.watch();
+    await new Promise((resolve) => {
+      const check = () => channel.state.watchers[bob] && resolve();
+      channel.on('user.watching.start', check);
+      check();
+    });
+    observed.watcherIsUser = channel.state.watchers[bob].id === bob;
+
+    const arrived = (id) =>
+      new Promise((resolve) => {
+        const check = () =>
+          (channel.state.messages.some((m) => m.id === id) || channel.state.threads?.[id]) && resolve();
+        channel.on('message.new', () => setTimeout(check, 0));
+      });
+    const parentId = `${kind}-parent`;
+    const parentSeen = arrived(parentId);
+    const before = channel.state.messages;
+    observed.sameArrayBetweenReads = channel.state.messages === channel.state.messages;
+    await theirs.sendMessage({ id: parentId, text: 'parent' });
+    await parentSeen;
+    const parent = channel.state.messages.find((m) => m.id === parentId);
+    observed.newArrayAfterChange = before !== channel.state.messages;
+    observed.createdAtIsDate = parent.created_at instanceof Date;
+    observed.updatedAtIsDate = parent.updated_at instanceof Date;
+    observed.status = parent.status;
+    observed.lastReadIsDate = channel.state.read[bob]?.last_read instanceof Date;
+
+    const replyId = `${kind}-reply`;
+    const replySeen = new Promise((resolve) =>
+      channel.on('message.new', (event) => event.message.id === replyId && setTimeout(resolve, 0)),
+    );
+    await theirs.sendMessage({ id: replyId, text: 'in the thread', parent_id: parentId });
+    await replySeen;
+    observed.replyInMessages = channel.state.messages.some((m) => m.id === replyId);
+    observed.replyInThread = (channel.state.threads[parentId] ?? []).some((m) => m.id === replyId);
+
+    await other.disconnectUser();
+    await client.disconnectUser();
+    return observed;
+  });
+  assert.equal(seen.official.sameState, true);
+  assert.equal(seen.official.createdAtIsDate, true);
+  assert.equal(seen.official.replyInMessages, false);
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('after disconnectUser an old channel rejects instead of resolving undefined', async () => {
+  const seen = await both(async (kind) => {
+    const client = make(kind);
+    await client.connectUser({ id: `${kind}-gone` }, client.devToken(`${kind}-gone`));
+    const channel = client.channel('messaging', `${kind}-gone`, { members: [`${kind}-gone`] });
+    await channel.watch();
+    await client.disconnectUser();
+    const outcome = async (call) => {
+      try {
+        const value = await call();
+        return `resolved ${typeof value}`;
+      } catch (error) {
+        return /disconnect/.test(error.message) ? 'rejected: disconnect' : `rejected: ${error.message}`;
+      }
+    };
+    return {
+      watch: await outcome(() => channel.watch()),
+      sendMessage: await outcome(() => channel.sendMessage({ text: 'too late' })),
+    };
+  });
+  assert.deepEqual(seen.official, { watch: 'rejected: disconnect', sendMessage: 'rejected: disconnect' });
+  assert.deepEqual(seen.ours, seen.official);
+});
