@@ -7,6 +7,13 @@
 //! - `js` (wasm only): every `#[wasm_bindgen]` item: the `StreamChat` class, conversions, JS errors, TS types.
 //!   Public so that browser tests drive the same methods JS calls.
 
+// The SDK must not panic: in the shipped build a panic is a wasm trap, which skips every destructor and can leave
+// a `RefCell` borrowed for good. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
 extern crate alloc;
 
 pub mod client;

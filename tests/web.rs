@@ -227,3 +227,23 @@ fn get_instance_returns_the_same_object() {
     assert_eq!(client.base_url(), SERVER);
     assert_eq!(client.timeout(), 3000);
 }
+
+#[wasm_bindgen_test]
+async fn a_dropped_client_closes_its_socket_and_its_channels_reject() {
+    wait_metric(OPEN, 0.0).await;
+    let client = client();
+    settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
+        .await
+        .unwrap();
+    let members = object(&[("members", js_sys::Array::of1(&"web-gina".into()).into())]);
+    let channel = client.channel("messaging".into(), Some("web-drop".into()), Some(members));
+    let watch: Function = get(&channel, "watch").unchecked_into();
+    settle(watch.call0(&channel).unwrap()).await.unwrap();
+    assert_eq!(metric(OPEN).await, 1.0);
+
+    // The channel object stays alive (the app keeps it), yet dropping the client frees it: no cycle.
+    drop(client);
+    wait_metric(OPEN, 0.0).await;
+    let error = settle(watch.call0(&channel).unwrap()).await.unwrap_err();
+    assert!(get(&error, "message").as_string().unwrap().contains("disconnect"));
+}

@@ -4,7 +4,6 @@ use alloc::string::String;
 
 /// Formats 16 random bytes as a v4 uuid (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
 pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let mut out = String::with_capacity(36);
@@ -12,10 +11,15 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
         if matches!(index, 4 | 6 | 8 | 10) {
             out.push('-');
         }
-        out.push(HEX[(byte >> 4) as usize] as char);
-        out.push(HEX[(byte & 15) as usize] as char);
+        out.push(hex_digit(byte >> 4));
+        out.push(hex_digit(*byte));
     }
     out
+}
+
+/// The lowercase hex digit for the low four bits of `nibble`.
+pub fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble & 15), 16).unwrap_or('0')
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use stream_chat_protocol::ErrorBody;
 
 use super::backoff::retry_interval;
 use super::error::ChatError;
+use super::id::hex_digit;
 use super::user::{check_token, ClaimsParser};
 
 /// How long after losing a connection `connection.changed {online: false}` is emitted, if still lost.
@@ -1008,7 +1009,6 @@ impl Session {
 
 /// Appends `value` form-urlencoded, as `URLSearchParams` does: space as `+`, unreserved bytes as they are.
 fn push_form_encoded(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
@@ -1017,8 +1017,8 @@ fn push_form_encoded(out: &mut String, value: &str) {
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
-                out.push(HEX[(byte >> 4) as usize] as char);
-                out.push(HEX[(byte & 15) as usize] as char);
+                out.push(hex_digit(byte >> 4).to_ascii_uppercase());
+                out.push(hex_digit(byte).to_ascii_uppercase());
             }
         }
     }

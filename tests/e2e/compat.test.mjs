@@ -34,9 +34,9 @@ before(async () => {
     const ours = await import('/pkg/stream_chat_wasm.js');
     await ours.default();
     const official = await import('/official.js');
-    window.make = (kind) => {
+    window.make = (kind, options = {}) => {
       const Client = kind === 'ours' ? ours.StreamChat : official.StreamChat;
-      return new Client('demo-key', { baseURL: location.origin });
+      return new Client('demo-key', { baseURL: location.origin, ...options });
     };
   });
 });
@@ -184,5 +184,79 @@ test('after disconnectUser an old channel rejects instead of resolving undefined
     };
   });
   assert.deepEqual(seen.official, { watch: 'rejected: disconnect', sendMessage: 'rejected: disconnect' });
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('REST calls that get no answer: a timeout and a network failure are told apart', async () => {
+  // The server's answers to channel queries are held back (longer than the client's timeout) or the request fails
+  // at the network level, as a dropped connection would.
+  let mode = 'slow';
+  await page.route('**/channels/**', async (route) => {
+    if (mode === 'fail') return route.abort('failed');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return route.continue().catch(() => {});
+  });
+  const run = () =>
+    both(async (kind) => {
+      const client = make(kind, { timeout: 200 });
+      await client.connectUser({ id: `${kind}-net` }, client.devToken(`${kind}-net`));
+      try {
+        await client.channel('messaging', `${kind}-net`, { members: [`${kind}-net`] }).watch();
+        return 'resolved';
+      } catch (error) {
+        return { code: error.code, mentionsTimeout: /timeout/i.test(error.message) };
+      } finally {
+        await client.disconnectUser();
+      }
+    });
+  try {
+    const slow = await run();
+    assert.deepEqual(slow.official, { code: 'ECONNABORTED', mentionsTimeout: true });
+    assert.deepEqual(slow.ours, slow.official);
+    mode = 'fail';
+    const failed = await run();
+    assert.deepEqual(failed.official, { code: 'ERR_NETWORK', mentionsTimeout: false });
+    assert.deepEqual(failed.ours, failed.official);
+  } finally {
+    await page.unroute('**/channels/**');
+  }
+});
+
+test('listener order, async handler rejections, and disconnectUser waiting for the close', async () => {
+  const seen = await both(async (kind) => {
+    const me = `${kind}-order`;
+    const client = make(kind);
+    await client.connectUser({ id: me }, client.devToken(me));
+    const channel = client.channel('messaging', `${kind}-order`, { members: [me] });
+    await channel.watch();
+    const order = [];
+    const unhandled = [];
+    const onUnhandled = (event) => unhandled.push(String(event.reason));
+    window.addEventListener('unhandledrejection', onUnhandled);
+    client.on('message.new', () => order.push('client message.new'));
+    client.on(() => order.push('client all'));
+    channel.on('message.new', async () => {
+      order.push('channel message.new (async, rejects)');
+      throw new Error('handler failed');
+    });
+    channel.on((event) => event.type === 'message.new' && order.push('channel all'));
+    const delivered = new Promise((resolve) => channel.on('message.new', () => setTimeout(resolve, 0)));
+    await channel.sendMessage({ text: 'order' });
+    await delivered;
+    // Let a rejection that nobody caught surface (it is reported in a later task).
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    window.removeEventListener('unhandledrejection', onUnhandled);
+    const closing = client.disconnectUser(5_000);
+    const outcome = await closing.then(() => 'resolved');
+    return { order: order.filter((entry) => entry !== undefined), unhandled, disconnect: outcome };
+  });
+  assert.deepEqual(seen.official.order, [
+    'client all',
+    'client message.new',
+    'channel all',
+    'channel message.new (async, rejects)',
+  ]);
+  assert.deepEqual(seen.official.unhandled, [], 'the official client catches async handler rejections');
   assert.deepEqual(seen.ours, seen.official);
 });
