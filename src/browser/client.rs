@@ -16,20 +16,22 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Function, JSON};
+use serde::Deserialize;
 use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, TRANSPORT_CHANGED};
+use stream_chat_protocol::{ErrorBody, ErrorCode};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
 use super::connect::ConnectCall;
-use super::errors::frame_error;
+use super::errors::ErrorFields;
 use super::inbox::{Inbox, Port};
 use super::listeners::Listeners;
 use super::longpoll::{LongPoll, Target};
 use super::rest::{Call, RestConfig};
 use super::socket::Socket;
 use super::timers::Timers;
-use super::values::{object, text};
+use super::values::object;
 use super::Signal;
 use crate::client::id::uuid_v4;
 use crate::client::session::Frame;
@@ -387,11 +389,24 @@ impl Drop for Client {
     }
 }
 
-/// What the session needs of a parsed frame: its type, connection id and error body.
+/// The fields of a server frame the session reads (the frame itself goes to listeners whole).
+#[derive(Debug, Default, Deserialize)]
+struct FrameHead {
+    /// The event type.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// The connection's id, on `health.check`.
+    connection_id: Option<String>,
+    /// The refusal, on an error frame.
+    error: Option<ErrorFields>,
+}
+
+/// What the session needs of a parsed frame. A frame whose known fields have the wrong types counts as empty.
 fn read_frame(raw: &JsValue) -> Frame {
-    Frame {
-        kind: text(raw, "type"),
-        connection_id: text(raw, "connection_id"),
-        error: frame_error(raw),
-    }
+    let head: FrameHead = serde_wasm_bindgen::from_value(raw.clone()).unwrap_or_default();
+    // An error frame without a code still refuses: code -1, as the protocol's internal error.
+    let error = head.error.map(|fields| {
+        fields.into_body(0).unwrap_or_else(|| ErrorBody::new(ErrorCode::InternalSystem, ""))
+    });
+    Frame { kind: head.kind, connection_id: head.connection_id, error }
 }

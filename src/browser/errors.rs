@@ -81,9 +81,41 @@ fn with_properties(js_error: JsValue, error: &ChatError) -> JsValue {
     js_error
 }
 
+/// The protocol's error body (PROTOCOL.md §5.2) as read from a frame or a REST answer: every field optional, so
+/// a service that leaves one out still gets its code through.
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorFields {
+    /// The protocol code.
+    code: Option<i32>,
+    /// What went wrong.
+    message: Option<String>,
+    /// The HTTP status.
+    #[serde(rename = "StatusCode")]
+    status_code: Option<u16>,
+    /// How long the server took.
+    duration: Option<String>,
+    /// A link explaining the codes.
+    more_info: Option<String>,
+}
+
+impl ErrorFields {
+    /// The body, when there is a code at all.
+    pub fn into_body(self, status: u16) -> Option<ErrorBody> {
+        Some(ErrorBody {
+            code: self.code?,
+            message: self.message.unwrap_or_default(),
+            status_code: self.status_code.unwrap_or(status),
+            duration: self.duration.unwrap_or_default(),
+            more_info: self.more_info.unwrap_or_default(),
+        })
+    }
+}
+
 /// The error for a REST answer with a non-2xx `status` and its parsed `body`: the official `ErrorFromResponse`.
 pub fn response_error(status: u16, body: &JsValue) -> JsValue {
-    let parsed: Option<ErrorBody> = serde_wasm_bindgen::from_value(body.clone()).ok();
+    let parsed = serde_wasm_bindgen::from_value::<ErrorFields>(body.clone())
+        .ok()
+        .and_then(|fields| fields.into_body(status));
     let code = parsed.as_ref().map(|body| body.code);
     let message = match &parsed {
         Some(body) => ChatError::Server(body.clone()).message(),
@@ -102,15 +134,6 @@ pub fn response_error(status: u16, body: &JsValue) -> JsValue {
     }
     set(&error, "response", &object(&[("data", body.clone()), ("status", status.into())]));
     error
-}
-
-/// The protocol error inside a server frame (`{"error": {…}}`), if it has one.
-pub fn frame_error(frame: &JsValue) -> Option<ErrorBody> {
-    #[derive(Deserialize)]
-    struct WithError {
-        error: Option<ErrorBody>,
-    }
-    serde_wasm_bindgen::from_value::<WithError>(frame.clone()).ok()?.error
 }
 
 /// A readable description of a thrown JS value.

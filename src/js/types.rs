@@ -212,6 +212,15 @@ export interface ChannelOptions {
   message_limit?: number;
 }
 
+/** What a REST call the server refused rejects with, as the official client's `ErrorFromResponse`. */
+export interface ErrorFromResponse extends Error {
+  name: 'ErrorFromResponse';
+  code: number | null;
+  status: number;
+  StatusCode?: number;
+  response: { data: unknown; status: number };
+}
+
 /** Errors the SDK rejects with. `code` and `StatusCode` follow the protocol where it has a code. */
 export interface StreamChatError extends Error {
   code?: number;
