@@ -15,13 +15,21 @@ use alloc::vec::Vec;
 use stream_chat_protocol::event::{
     health_check_ping, CLOSE_NORMAL, CONNECTION_CHECK_TIMEOUT_MS, HEALTH_CHECK, PING_INTERVAL_MS,
 };
-use stream_chat_protocol::token::push_json_string;
 use stream_chat_protocol::ErrorBody;
 
 use super::backoff::retry_interval;
 use super::error::ChatError;
-use super::id::hex_digit;
 use super::user::{check_token, ClaimsParser};
+
+mod fallback;
+mod io;
+mod requests;
+mod url;
+
+pub use io::*;
+use requests::{Answered, Requests};
+pub use url::ws_base_url;
+use url::{connect_url, Connecting};
 
 /// How long after losing a connection `connection.changed {online: false}` is emitted, if still lost.
 pub const OFFLINE_NOTICE_MS: u32 = 5_000;
@@ -30,293 +38,8 @@ pub const CLOSE_STALE: u16 = 4_000;
 /// The interval of the retry that a browser `online` event triggers.
 const ONLINE_RETRY_MS: u32 = 10;
 
-/// What the session needs to know about the app.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionConfig {
-    /// `ws://…` or `wss://…`, without a trailing slash.
-    pub ws_base_url: String,
-    /// The app's API key.
-    pub api_key: String,
-    /// Sent as `X-Stream-Client`.
-    pub user_agent: String,
-    /// How long `connectUser` keeps trying to establish the first connection.
-    pub connect_timeout_ms: u32,
-    /// The REST base URL (`http(s)://…`), for the long-poll transport.
-    pub base_url: String,
-    /// `enableWSFallback`: switch to long-polling when a WebSocket cannot be established.
-    pub fallback: bool,
-    /// With fallback on: how long a WebSocket attempt may go without its first frame before falling back.
-    pub ws_fallback_timeout_ms: u32,
-    /// With fallback on: start on long-poll (WebSockets failed here recently), and probe in the background.
-    pub start_with_longpoll: bool,
-    /// With fallback on: the first interval between WebSocket probes while on long-poll; doubles up to 60 s.
-    pub probe_interval_ms: u32,
-}
-
-/// How a connection reaches the server. The session decides; the rest of the SDK never looks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// `GET /connect` upgraded to a WebSocket.
-    WebSocket,
-    /// `GET /longpoll` requests.
-    LongPoll,
-}
-
-/// The longest wait between WebSocket probes, in milliseconds.
-const MAX_PROBE_INTERVAL_MS: u32 = 60_000;
 /// How long a probe may go without its first frame.
 const PROBE_TIMEOUT_MS: u32 = 5_000;
-
-/// The WebSocket base URL for a REST base URL, as the official client derives it: the first `http` becomes `ws`
-/// (so `https` becomes `wss`), and Stream's local test port `:3030` becomes `:8800`.
-pub fn ws_base_url(base_url: &str) -> String {
-    let url = replace_first(base_url, "http", "ws");
-    replace_first(&url, ":3030", ":8800")
-}
-
-/// `text` with the first `from` replaced by `to`: `replacen(.., 1)` without the string searcher's bytes.
-fn replace_first(text: &str, from: &str, to: &str) -> String {
-    let at = text.as_bytes().windows(from.len()).position(|window| window == from.as_bytes());
-    match at.and_then(|at| Some((text.get(..at)?, text.get(at + from.len()..)?))) {
-        Some((before, after)) => String::from(before) + to + after,
-        None => text.into(),
-    }
-}
-
-/// Where the connection stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// No user: before `connectUser`, after `disconnectUser`, or after `connectUser` failed.
-    Idle,
-    /// `connectUser`'s first connection is being established; its promise is pending.
-    Connecting,
-    /// Healthy: the server confirmed the connection.
-    Open {
-        /// The server's id for this connection; REST calls carry it.
-        connection_id: String,
-    },
-    /// The connection was lost after being open; retrying with backoff until it is back.
-    Reconnecting,
-    /// The server ended the connection for good (close 1000, or a refusal on reconnect); stays until
-    /// `disconnectUser`.
-    Closed,
-}
-
-/// The timers the session arms. Arming one that is running restarts it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Timer {
-    /// Gives up on `connectUser`'s first connection.
-    ConnectTimeout,
-    /// Starts the next connection attempt.
-    Retry,
-    /// Sends the next health-check ping.
-    Ping,
-    /// Declares the socket dead when no frame arrived for 35 s.
-    ConnectionCheck,
-    /// Emits `connection.changed {online: false}` if the connection is still lost.
-    OfflineNotice,
-    /// Falls back to long-poll when a WebSocket attempt has no first frame in time.
-    FirstFrame,
-    /// Starts the next WebSocket probe while on long-poll.
-    Probe,
-    /// Gives up on a WebSocket probe with no first frame.
-    ProbeTimeout,
-    /// Rejects REST calls that have waited too long for the connection.
-    QueuedCalls,
-}
-
-/// Every timer, in the order of their slots in the browser layer.
-pub const ALL_TIMERS: [Timer; 9] = [
-    Timer::ConnectTimeout,
-    Timer::Retry,
-    Timer::Ping,
-    Timer::ConnectionCheck,
-    Timer::OfflineNotice,
-    Timer::FirstFrame,
-    Timer::Probe,
-    Timer::ProbeTimeout,
-    Timer::QueuedCalls,
-];
-
-/// What the session reads from a server frame. The browser layer keeps the whole frame for listeners.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Frame {
-    /// The event type, e.g. `health.check`.
-    pub kind: Option<String>,
-    /// Set on `health.check`: the connection's id.
-    pub connection_id: Option<String>,
-    /// Set when the server refuses the connection.
-    pub error: Option<ErrorBody>,
-}
-
-/// A `connectUser` call that passed validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnectRequest {
-    /// The user's id.
-    pub user_id: String,
-    /// The user object's JSON text, sent as `user_details`.
-    pub user_json: String,
-    /// A static token, or `None` when a token provider gives it.
-    pub token: Option<String>,
-}
-
-/// Something that happened, fed to [`Session::handle`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// `connectUser` with a valid user and token (or provider).
-    Connect(ConnectRequest),
-    /// The token provider answered the [`Effect::LoadToken`] with the same `request`.
-    TokenLoaded {
-        /// Which request this answers.
-        request: u32,
-        /// The token, or why the provider failed.
-        result: Result<String, String>,
-    },
-    /// A text frame arrived on socket number `socket`.
-    Frame {
-        /// The socket it came from.
-        socket: u32,
-        /// What the session needs of it.
-        frame: Frame,
-    },
-    /// Socket number `socket` closed (browsers report errors as a close too).
-    SocketClosed {
-        /// The socket.
-        socket: u32,
-        /// The close code; 1006 when the network dropped it.
-        code: u16,
-    },
-    /// A timer armed by [`Effect::StartTimer`] fired.
-    Timer(Timer),
-    /// The browser went back online.
-    Online,
-    /// The browser went offline: stop trying until it is back.
-    Offline,
-    /// The long-poll transport of socket `socket` answered a poll (with or without events): it is alive.
-    Heartbeat {
-        /// The transport.
-        socket: u32,
-    },
-    /// `disconnectUser()`. The browser layer rejects a pending `connectUser` itself, at once.
-    Disconnect,
-    /// A REST call wants to go out; it waits for the connection when there is none yet.
-    Submit {
-        /// The browser layer's number for the call.
-        request: u32,
-    },
-    /// A REST call was answered; `expired` when the answer was error code 40 (token expired).
-    Answered {
-        /// The call.
-        request: u32,
-        /// The token had expired.
-        expired: bool,
-    },
-    /// The channels were re-queried after a reconnect.
-    Recovered,
-}
-
-/// Events the SDK emits itself, not from the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LocalEvent {
-    /// `connection.changed`: the connection became healthy, or has been lost for a while.
-    ConnectionChanged {
-        /// Whether it is healthy now.
-        online: bool,
-    },
-    /// `connection.recovered`: a reconnect succeeded.
-    ConnectionRecovered,
-    /// `transport.changed`: the connection moved to another transport.
-    TransportChanged {
-        /// The transport now in use.
-        transport: Transport,
-    },
-}
-
-/// What the browser layer must do, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Call the token provider; answer with [`Input::TokenLoaded`] carrying `request`.
-    LoadToken {
-        /// Echoed back so late answers to an old request are ignored.
-        request: u32,
-    },
-    /// Open a connection to `url` with `transport`; its events carry `socket`. Any previous one has been closed.
-    OpenSocket {
-        /// The number identifying this connection's events.
-        socket: u32,
-        /// The full `/connect?…` or `/longpoll?…` URL.
-        url: String,
-        /// WebSocket or long-poll.
-        transport: Transport,
-        /// The token, for the long-poll requests' `Authorization` header.
-        token: String,
-    },
-    /// Open a WebSocket probe to `url` beside the long-poll connection; its events carry `socket`.
-    OpenProbe {
-        /// The probe's number.
-        socket: u32,
-        /// The `/connect?…` URL.
-        url: String,
-    },
-    /// Close the probe and forget it.
-    CloseProbe,
-    /// The probe becomes the connection (the old one has been closed).
-    PromoteProbe,
-    /// Remember for this origin that WebSockets fail (`true`), or forget it (`false`).
-    RememberWebSocketFailure(bool),
-    /// Close the current socket and forget it: its later events are stale.
-    CloseSocket {
-        /// The close code.
-        code: u16,
-        /// The close reason.
-        reason: &'static str,
-    },
-    /// Send a text frame on the current socket.
-    Send(String),
-    /// Arm (or re-arm) a timer.
-    StartTimer(Timer, u32),
-    /// Disarm a timer.
-    StopTimer(Timer),
-    /// Hand the frame being handled to the app's listeners.
-    Dispatch,
-    /// Emit a local event to the app's listeners.
-    Emit(LocalEvent),
-    /// Settle the pending `connectUser` promise: resolve it with the frame being handled, or reject it.
-    Settle(Result<(), ChatError>),
-    /// Send REST call `request` now, with this connection id and token.
-    Fetch {
-        /// The call.
-        request: u32,
-        /// The connection it belongs to.
-        connection_id: Option<String>,
-        /// The token for the `Authorization` header.
-        token: String,
-    },
-    /// Settle REST call `request` with the answer it got.
-    Finish {
-        /// The call.
-        request: u32,
-    },
-    /// Reject REST call `request`.
-    Fail {
-        /// The call.
-        request: u32,
-        /// Why.
-        error: ChatError,
-    },
-    /// A reconnect succeeded: re-query the active channels, then report [`Input::Recovered`].
-    Recover,
-    /// The token was refreshed while connected: requests the transport makes from now on (long-poll) carry it.
-    UseToken(String),
-}
-
-/// Randomness the session needs; the browser layer backs it with `crypto`, tests with fixed values.
-pub trait Entropy {
-    /// Uniform in `[0, 1)`.
-    fn random(&mut self) -> f64;
-    /// A fresh RFC 4122 v4 uuid.
-    fn uuid(&mut self) -> String;
-}
 
 /// The connected user as the session keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,14 +75,8 @@ pub struct Session {
     token_request: (u32, bool),
     /// Whether a code-40 refresh was already tried for the current attempt.
     refreshed: bool,
-    /// REST calls waiting for the connection, in submission order, with the queue generation they joined in.
-    queued: Vec<(u32, u32)>,
-    /// Bumped each time [`Timer::QueuedCalls`] fires; calls from an older generation have waited a full period.
-    queue_generation: u32,
-    /// REST calls waiting for a refreshed token.
-    parked: Vec<u32>,
-    /// REST calls already retried once after a refresh.
-    retried: Vec<u32>,
+    /// REST calls held back: waiting for the connection or for a refreshed token.
+    requests: Requests,
     /// The transport the next attempt uses.
     transport: Transport,
     /// Whether a WebSocket has worked in this session; then its failures are transient, not a blocked network.
@@ -389,10 +106,7 @@ impl Session {
             failures: 0,
             token_request: (0, false),
             refreshed: false,
-            queued: Vec::new(),
-            queue_generation: 0,
-            parked: Vec::new(),
-            retried: Vec::new(),
+            requests: Requests::default(),
             transport: if config.fallback && config.start_with_longpoll {
                 Transport::LongPoll
             } else {
@@ -500,19 +214,17 @@ impl Session {
             Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
             Input::Submit { request } => match self.state {
                 State::Open { .. } => self.fetch(request, &mut fx),
-                State::Connecting | State::Reconnecting => self.enqueue(request, &mut fx),
+                State::Connecting | State::Reconnecting => {
+                    self.requests.enqueue(request, self.config.connect_timeout_ms, &mut fx)
+                }
                 State::Idle | State::Closed => {
                     fx.push(Effect::Fail { request, error: ChatError::NotConnected })
                 }
             },
             Input::Answered { request, expired } => {
-                if expired && self.has_token_provider && !self.retried.contains(&request) {
-                    self.retried.push(request);
-                    self.parked.push(request);
-                    self.request_token(&mut fx);
-                } else {
-                    self.retried.retain(|r| *r != request);
-                    fx.push(Effect::Finish { request });
+                match self.requests.answered(request, expired, self.has_token_provider) {
+                    Answered::Parked => self.request_token(&mut fx),
+                    Answered::Finish => fx.push(Effect::Finish { request }),
                 }
             }
             Input::Recovered => {
@@ -542,12 +254,7 @@ impl Session {
     /// Rejects every waiting REST call with `error` and resets the session (disconnect, or a failed connect).
     fn fail_requests(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
         self.reset(fx);
-        for request in
-            self.queued.drain(..).map(|(request, _)| request).chain(self.parked.drain(..))
-        {
-            fx.push(Effect::Fail { request, error: error.clone() });
-        }
-        self.retried.clear();
+        self.requests.fail_all(&error, fx);
     }
 
     /// Marks that the next `connect` gets its token from a provider.
@@ -595,7 +302,7 @@ impl Session {
             return self.request_token(fx);
         }
         let transport = self.transport;
-        let url = self.connect_url(user, &entropy.uuid(), transport);
+        let url = self.url_for(user, &entropy.uuid(), transport);
         let token = user.token.clone().unwrap_or_default();
         self.socket = self.next_socket();
         self.socket_open = true;
@@ -624,8 +331,8 @@ impl Session {
                 let attempt_waits = user.token.is_none();
                 user.token = Some(token);
                 // Calls parked for the refresh wait for the connection like any other call now.
-                for request in core::mem::take(&mut self.parked) {
-                    self.enqueue(request, fx);
+                for request in self.requests.take_parked() {
+                    self.requests.enqueue(request, self.config.connect_timeout_ms, fx);
                 }
                 if attempt_waits {
                     self.attempt(fx, entropy);
@@ -633,12 +340,7 @@ impl Session {
             }
             (Err(reason), State::Connecting) => self.fail(ChatError::TokenProvider(reason), fx),
             (Err(reason), State::Reconnecting) => {
-                for request in self.parked.drain(..) {
-                    fx.push(Effect::Fail {
-                        request,
-                        error: ChatError::TokenProvider(reason.clone()),
-                    });
-                }
+                self.requests.fail_parked(&ChatError::TokenProvider(reason), fx);
                 if self.user.as_ref().is_some_and(|user| user.token.is_none()) {
                     self.retry_later(fx, entropy);
                 }
@@ -649,17 +351,12 @@ impl Session {
                     user.token = Some(token.clone());
                 }
                 fx.push(Effect::UseToken(token));
-                for request in core::mem::take(&mut self.parked) {
+                for request in self.requests.take_parked() {
                     self.fetch(request, fx);
                 }
             }
             (Err(reason), State::Open { .. }) => {
-                for request in self.parked.drain(..) {
-                    fx.push(Effect::Fail {
-                        request,
-                        error: ChatError::TokenProvider(reason.clone()),
-                    });
-                }
+                self.requests.fail_parked(&ChatError::TokenProvider(reason), fx);
             }
             _ => {}
         }
@@ -695,10 +392,7 @@ impl Session {
                 }
                 fx.push(if recovering { Effect::Recover } else { Effect::Settle(Ok(())) });
                 // Calls that waited for the connection go out now, in order.
-                if !self.queued.is_empty() {
-                    fx.push(Effect::StopTimer(Timer::QueuedCalls));
-                }
-                for (request, _) in core::mem::take(&mut self.queued) {
+                for request in self.requests.take_queued(fx) {
                     self.fetch(request, fx);
                 }
             }
@@ -739,19 +433,7 @@ impl Session {
         self.state = State::Closed;
         self.stop_timers(fx);
         fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
-        for request in
-            self.queued.drain(..).map(|(request, _)| request).chain(self.parked.drain(..))
-        {
-            fx.push(Effect::Fail { request, error: ChatError::NotConnected });
-        }
-    }
-
-    /// Queues `request` until the connection is up; the first one arms the queue deadline.
-    fn enqueue(&mut self, request: u32, fx: &mut Vec<Effect>) {
-        if self.queued.is_empty() {
-            fx.push(Effect::StartTimer(Timer::QueuedCalls, self.config.connect_timeout_ms));
-        }
-        self.queued.push((request, self.queue_generation));
+        self.requests.fail_all(&ChatError::NotConnected, fx);
     }
 
     fn on_closed(&mut self, code: u16, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
@@ -770,77 +452,9 @@ impl Session {
         }
     }
 
-    /// Whether a failed WebSocket attempt now means "WebSockets are blocked": fallback on, on a WebSocket, and no
-    /// WebSocket has worked in this session (after one did, failures are transient).
-    fn may_fall_back(&self) -> bool {
-        self.config.fallback && self.transport == Transport::WebSocket && !self.ws_worked
-    }
-
-    /// Switches to long-poll at once, remembers that WebSockets failed here, and tries again.
-    fn fall_back(&mut self, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
-        self.close_socket(CLOSE_NORMAL, "falling back to long-poll", fx);
-        self.transport = Transport::LongPoll;
-        fx.extend([
-            Effect::StopTimer(Timer::FirstFrame),
-            Effect::Emit(LocalEvent::TransportChanged { transport: Transport::LongPoll }),
-            Effect::RememberWebSocketFailure(true),
-        ]);
-        self.attempt(fx, entropy);
-    }
-
     fn next_socket(&mut self) -> u32 {
         self.next_socket = self.next_socket.wrapping_add(1);
         self.next_socket
-    }
-
-    /// Arms the next probe, backing off after failures.
-    fn schedule_probe(&self, fx: &mut Vec<Effect>) {
-        let interval =
-            self.config.probe_interval_ms.saturating_mul(1 << self.probe_failures.min(16));
-        fx.push(Effect::StartTimer(Timer::Probe, interval.min(MAX_PROBE_INTERVAL_MS)));
-    }
-
-    fn close_probe(&mut self, fx: &mut Vec<Effect>) {
-        if self.probe.take().is_some() {
-            fx.extend([Effect::CloseProbe, Effect::StopTimer(Timer::ProbeTimeout)]);
-        }
-    }
-
-    fn probe_failed(&mut self, fx: &mut Vec<Effect>) {
-        self.close_probe(fx);
-        self.probe_failures = self.probe_failures.saturating_add(1);
-        if matches!(self.state, State::Open { .. }) && self.transport == Transport::LongPoll {
-            self.schedule_probe(fx);
-        }
-    }
-
-    /// The probe's first frame: a healthy WebSocket replaces the long-poll connection; channels are re-queried
-    /// on it before `connection.recovered`.
-    fn on_probe_frame(&mut self, socket: u32, frame: Frame, fx: &mut Vec<Effect>) {
-        if frame.error.is_some()
-            || frame.connection_id.is_none()
-            || !matches!(self.state, State::Open { .. })
-        {
-            return self.probe_failed(fx);
-        }
-        self.close_socket(CLOSE_NORMAL, "switching to WebSocket", fx);
-        self.probe = None;
-        self.socket = socket;
-        self.socket_open = true;
-        self.transport = Transport::WebSocket;
-        self.ws_worked = true;
-        self.probe_failures = 0;
-        self.state = State::Open { connection_id: frame.connection_id.unwrap_or_default() };
-        fx.extend([
-            Effect::StopTimer(Timer::ProbeTimeout),
-            Effect::PromoteProbe,
-            Effect::RememberWebSocketFailure(false),
-            Effect::Emit(LocalEvent::TransportChanged { transport: Transport::WebSocket }),
-            Effect::StartTimer(Timer::ConnectionCheck, CONNECTION_CHECK_TIMEOUT_MS),
-            Effect::StartTimer(Timer::Ping, PING_INTERVAL_MS),
-            Effect::Dispatch,
-            Effect::Recover,
-        ]);
     }
 
     fn on_timer(&mut self, timer: Timer, fx: &mut Vec<Effect>, entropy: &mut dyn Entropy) {
@@ -859,7 +473,7 @@ impl Session {
                 if self.transport == Transport::LongPoll && self.probe.is_none() =>
             {
                 if let Some(user) = &self.user {
-                    let url = self.connect_url(user, &entropy.uuid(), Transport::WebSocket);
+                    let url = self.url_for(user, &entropy.uuid(), Transport::WebSocket);
                     let socket = self.next_socket();
                     self.probe = Some(socket);
                     fx.extend([
@@ -886,23 +500,7 @@ impl Session {
                 self.retry_later(fx, entropy);
             }
             (Timer::QueuedCalls, _) => {
-                // Calls from before the previous firing have waited at least a full period: reject them.
-                let generation = self.queue_generation;
-                let after_ms = self.config.connect_timeout_ms;
-                self.queued.retain(|&(request, joined)| {
-                    let keep = joined == generation;
-                    if !keep {
-                        fx.push(Effect::Fail {
-                            request,
-                            error: ChatError::NotConnectedInTime { after_ms },
-                        });
-                    }
-                    keep
-                });
-                self.queue_generation = generation.wrapping_add(1);
-                if !self.queued.is_empty() {
-                    fx.push(Effect::StartTimer(Timer::QueuedCalls, after_ms));
-                }
+                self.requests.expire_queued(self.config.connect_timeout_ms, fx)
             }
             (Timer::OfflineNotice, State::Reconnecting) => {
                 fx.push(Effect::Emit(LocalEvent::ConnectionChanged { online: false }));
@@ -956,6 +554,17 @@ impl Session {
         self.failures = 0;
     }
 
+    /// The URL a connection attempt for `user` opens.
+    fn url_for(&self, user: &User, request_id: &str, transport: Transport) -> String {
+        let who = Connecting {
+            user_id: &user.id,
+            user_json: &user.json,
+            token: user.token.as_deref().unwrap_or(""),
+            request_id,
+        };
+        connect_url(&self.config, &who, transport)
+    }
+
     fn close_socket(&mut self, code: u16, reason: &'static str, fx: &mut Vec<Effect>) {
         if self.socket_open {
             self.socket_open = false;
@@ -965,62 +574,6 @@ impl Session {
 
     fn stop_timers(&self, fx: &mut Vec<Effect>) {
         fx.extend(ALL_TIMERS.iter().map(|timer| Effect::StopTimer(*timer)));
-    }
-
-    fn connect_url(&self, user: &User, request_id: &str, transport: Transport) -> String {
-        let mut json = String::from("{\"user_id\":");
-        push_json_string(&mut json, &user.id);
-        json.push_str(",\"user_details\":");
-        json.push_str(&user.json);
-        // A browser WebSocket cannot carry headers, so its token goes in the URL; long-poll requests carry it in
-        // the `Authorization` header only, as the official client does (URLs end up in logs).
-        let token = match transport {
-            Transport::WebSocket => {
-                json.push_str(",\"client_request_id\":");
-                push_json_string(&mut json, request_id);
-                Some(user.token.as_deref().unwrap_or(""))
-            }
-            Transport::LongPoll => None,
-        };
-        json.push('}');
-        let mut url = match transport {
-            Transport::WebSocket => self.config.ws_base_url.clone() + "/connect?",
-            Transport::LongPoll => self.config.base_url.clone() + "/longpoll?",
-        };
-        let params = [
-            ("json", Some(json.as_str())),
-            ("api_key", Some(self.config.api_key.as_str())),
-            ("authorization", token),
-            ("stream-auth-type", Some("jwt")),
-            ("X-Stream-Client", Some(self.config.user_agent.as_str())),
-        ];
-        for (index, (key, value)) in params.iter().enumerate() {
-            let Some(value) = value else { continue };
-            if index > 0 {
-                url.push('&');
-            }
-            url.push_str(key);
-            url.push('=');
-            push_form_encoded(&mut url, value);
-        }
-        url
-    }
-}
-
-/// Appends `value` form-urlencoded, as `URLSearchParams` does: space as `+`, unreserved bytes as they are.
-fn push_form_encoded(out: &mut String, value: &str) {
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(hex_digit(byte >> 4).to_ascii_uppercase());
-                out.push(hex_digit(byte).to_ascii_uppercase());
-            }
-        }
     }
 }
 

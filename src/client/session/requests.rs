@@ -1,0 +1,116 @@
+//! The REST calls a session holds back, as their own small state machine: calls waiting for the connection
+//! (queued, each with a deadline), calls waiting for a refreshed token (parked), and which calls were already
+//! retried once after a refresh. The session decides when the connection or a token is there; this decides what
+//! happens to the calls then, so no call is ever left without an outcome.
+//!
+//! ```text
+//! submitted ──connection up──▶ Fetch ──answer──▶ Finish
+//!     │ not connected             │ code 40 (first time, provider)
+//!     ▼                           ▼
+//!  queued ──deadline──▶ Fail   parked ──token──▶ Fetch (or queued, while reconnecting)
+//!     └──disconnect / closed for good──▶ Fail ◀──provider failed──┘
+//! ```
+
+use alloc::vec::Vec;
+
+use super::super::error::ChatError;
+use super::{Effect, Timer};
+
+/// What becomes of an answered call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// Settle it with its answer.
+    Finish,
+    /// It got code 40 for the first time: it waits for a refreshed token; ask for one.
+    Parked,
+}
+
+/// The calls a session holds back.
+#[derive(Clone, Debug, Default)]
+pub struct Requests {
+    /// Waiting for the connection, in submission order, with the generation they joined in.
+    queued: Vec<(u32, u32)>,
+    /// Bumped each time [`Timer::QueuedCalls`] fires; calls from an older generation have waited a full period.
+    generation: u32,
+    /// Waiting for a refreshed token.
+    parked: Vec<u32>,
+    /// Already retried once after a refresh: a second code 40 is final.
+    retried: Vec<u32>,
+}
+
+impl Requests {
+    /// Holds `request` until the connection is up; the first one arms the queue deadline of `deadline_ms`.
+    pub fn enqueue(&mut self, request: u32, deadline_ms: u32, fx: &mut Vec<Effect>) {
+        if self.queued.is_empty() {
+            fx.push(Effect::StartTimer(Timer::QueuedCalls, deadline_ms));
+        }
+        self.queued.push((request, self.generation));
+    }
+
+    /// The connection is up: the queued calls, in order, to send now.
+    pub fn take_queued(&mut self, fx: &mut Vec<Effect>) -> Vec<u32> {
+        if !self.queued.is_empty() {
+            fx.push(Effect::StopTimer(Timer::QueuedCalls));
+        }
+        self.queued.drain(..).map(|(request, _)| request).collect()
+    }
+
+    /// [`Timer::QueuedCalls`] fired: calls queued before its previous firing (so waiting `after_ms` to twice
+    /// that) are rejected; the timer is re-armed while calls wait.
+    pub fn expire_queued(&mut self, after_ms: u32, fx: &mut Vec<Effect>) {
+        let generation = self.generation;
+        self.queued.retain(|&(request, joined)| {
+            let keep = joined == generation;
+            if !keep {
+                fx.push(Effect::Fail {
+                    request,
+                    error: ChatError::NotConnectedInTime { after_ms },
+                });
+            }
+            keep
+        });
+        self.generation = generation.wrapping_add(1);
+        if !self.queued.is_empty() {
+            fx.push(Effect::StartTimer(Timer::QueuedCalls, after_ms));
+        }
+    }
+
+    /// `request` was answered; `expired` when with code 40, `can_refresh` when a token provider can give a new
+    /// token.
+    pub fn answered(&mut self, request: u32, expired: bool, can_refresh: bool) -> Answered {
+        if expired && can_refresh && !self.retried.contains(&request) {
+            self.retried.push(request);
+            self.parked.push(request);
+            Answered::Parked
+        } else {
+            self.retried.retain(|r| *r != request);
+            Answered::Finish
+        }
+    }
+
+    /// A fresh token came: the parked calls, to send (or queue) again.
+    pub fn take_parked(&mut self) -> Vec<u32> {
+        core::mem::take(&mut self.parked)
+    }
+
+    /// The refresh failed: the parked calls reject with `error`.
+    pub fn fail_parked(&mut self, error: &ChatError, fx: &mut Vec<Effect>) {
+        for request in self.parked.drain(..) {
+            fx.push(Effect::Fail { request, error: error.clone() });
+        }
+    }
+
+    /// The connection is gone for good (disconnect, failed connect, closed by the server): every held call
+    /// rejects with `error`.
+    pub fn fail_all(&mut self, error: &ChatError, fx: &mut Vec<Effect>) {
+        if !self.queued.is_empty() {
+            fx.push(Effect::StopTimer(Timer::QueuedCalls));
+        }
+        for request in
+            self.queued.drain(..).map(|(request, _)| request).chain(self.parked.drain(..))
+        {
+            fx.push(Effect::Fail { request, error: error.clone() });
+        }
+        self.retried.clear();
+    }
+}
