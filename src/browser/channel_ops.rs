@@ -234,13 +234,13 @@ fn typing_allowed(user: &JsValue) -> bool {
 }
 
 impl Client {
-    /// The channel object for `kind`/`id` (one per cid), made by `make(key)` the first time.
+    /// The channel object for `kind`/`id` (one per cid), made by `make(key, state)` the first time.
     pub fn channel(
         &self,
         kind: String,
         id: Option<String>,
         data: JsValue,
-        make: impl FnOnce(u32) -> JsValue,
+        make: impl FnOnce(u32, JsValue) -> JsValue,
     ) -> JsValue {
         let mut state = self.state.borrow_mut();
         if let Some(slot) =
@@ -251,7 +251,7 @@ impl Client {
         state.next_key = state.next_key.wrapping_add(1);
         let key = state.next_key;
         let mut slot = Slot::new(key, kind, id, data);
-        slot.object = make(key);
+        slot.object = make(key, slot.state.clone());
         let object = slot.object.clone();
         state.channels.push(slot);
         object
@@ -268,9 +268,10 @@ impl Client {
                 continue;
             };
             let port = self.port.clone();
-            let object = self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED, |key| {
-                crate::js::channel_object(port, key)
-            });
+            let object =
+                self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED, |key, state| {
+                    crate::js::channel_object(port, key, state)
+                });
             let mut state = self.state.borrow_mut();
             if let Some(slot) =
                 state.channels.iter_mut().find(|s| s.kind == kind && s.id.as_deref() == Some(&id))

@@ -20,11 +20,14 @@ pub struct Channel {
     port: Port,
     /// Its slot in the client's channel registry.
     key: u32,
+    /// `channel.state`, the same object the slot updates; kept here so it stays readable (as it is with the
+    /// official client) after `disconnectUser()` forgot the slot.
+    state: JsValue,
 }
 
 /// A new JS `Channel` object for slot `key`.
-pub fn channel_object(port: Port, key: u32) -> JsValue {
-    Channel { port, key }.into()
+pub fn channel_object(port: Port, key: u32, state: JsValue) -> JsValue {
+    Channel { port, key, state }.into()
 }
 
 impl Channel {
@@ -161,7 +164,7 @@ impl Channel {
     /// `typing`, `watchers` and `members` by user id; thread-only replies in `threads`).
     #[wasm_bindgen(getter, unchecked_return_type = "ChannelState")]
     pub fn state(&self) -> JsValue {
-        self.read(|slot| slot.state.clone()).unwrap_or(JsValue::UNDEFINED)
+        self.state.clone()
     }
 
     /// Unread messages for the own user.

@@ -223,7 +223,7 @@ impl StreamChat {
             None => (None, id_or_data),
         };
         let port = self.client.port.clone();
-        self.client.channel(channel_type, id, data, |key| channel_object(port, key))
+        self.client.channel(channel_type, id, data, |key, state| channel_object(port, key, state))
     }
 
     /// Channels matching `filter` (`cid`, `members`, `type` with `$in`), sorted (`{last_message_at: -1}`), with

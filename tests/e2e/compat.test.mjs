@@ -179,11 +179,16 @@ test('after disconnectUser an old channel rejects instead of resolving undefined
       }
     };
     return {
+      stateStillReadable: Array.isArray(channel.state.messages),
       watch: await outcome(() => channel.watch()),
       sendMessage: await outcome(() => channel.sendMessage({ text: 'too late' })),
     };
   });
-  assert.deepEqual(seen.official, { watch: 'rejected: disconnect', sendMessage: 'rejected: disconnect' });
+  assert.deepEqual(seen.official, {
+    stateStillReadable: true,
+    watch: 'rejected: disconnect',
+    sendMessage: 'rejected: disconnect',
+  });
   assert.deepEqual(seen.ours, seen.official);
 });
 
