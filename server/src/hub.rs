@@ -117,6 +117,8 @@ pub struct Delivery<'a> {
     pub sender: Option<(&'a str, Privacy)>,
     /// Fields added for one recipient user only (their unread counts).
     pub personal: HashMap<String, Map<String, Value>>,
+    /// A user whose connections do not get this event (they were told in their own way).
+    pub skip_user: Option<&'a str>,
 }
 
 /// A registered connection.
@@ -280,7 +282,9 @@ impl Hub {
             else {
                 continue;
             };
-            if !shared && Some(user.as_str()) != sender {
+            if (!shared && Some(user.as_str()) != sender)
+                || delivery.skip_user == Some(user.as_str())
+            {
                 continue;
             }
             let frame = frames
@@ -394,6 +398,7 @@ mod tests {
                 event: event(kind),
                 sender: Some(("alice", quiet)),
                 personal: HashMap::new(),
+                skip_user: None,
             };
             assert_eq!(hub.publish(delivery), 1);
             assert!(alice.try_recv().unwrap().contains(kind));
@@ -403,6 +408,7 @@ mod tests {
             cid: "messaging:a",
             event: event("message.new"),
             sender: Some(("alice", quiet)),
+            skip_user: None,
             personal: HashMap::from([(
                 "bob".into(),
                 json!({"unread_count": 3}).as_object().unwrap().clone(),
@@ -449,6 +455,7 @@ mod tests {
                 .clone(),
             sender: None,
             personal: HashMap::new(),
+            skip_user: None,
         };
         assert_eq!(hub.publish(big()), 1);
         assert_eq!(hub.publish(big()), 1);

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod rest;
 pub mod routes;
 pub mod store;
+pub mod user_routes;
 pub mod users;
 
 use std::future::Future;
@@ -148,7 +149,7 @@ pub fn app(state: AppState) -> Router {
         .route("/channels/{kind}/{id}/message", post(routes::send_message))
         .route("/channels/{kind}/{id}/event", post(routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
-        .route("/users", post(routes::upsert_users))
+        .route("/users", post(user_routes::upsert_users).patch(user_routes::partial_update_users))
         .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES));
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));

@@ -1,4 +1,4 @@
-//! REST handlers for channels, messages, typing, reads and users (PROTOCOL.md §5–§6). Thin: parse, check, call
+//! REST handlers for channels, messages, typing and reads (PROTOCOL.md §5–§6); users are in `user_routes.rs`. Thin: parse, check, call
 //! the store on the blocking pool, fan out through the hub, answer.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use stream_chat_protocol::user::{validate_user, validate_user_id};
+use stream_chat_protocol::user::validate_user_id;
 use stream_chat_protocol::ErrorCode;
 
 use crate::channels::{self, DEFAULT_MESSAGES, DISTINCT_PREFIX, MAX_MEMBERS, MAX_MESSAGES};
@@ -19,15 +19,15 @@ use crate::hub::{Delivery, Privacy};
 use crate::limits::{json_len, rate_limited};
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
-use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage, UserReplace};
-use crate::users::{privacy_enabled, validate_fields, writable_fields, StoredUser};
+use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage};
+use crate::users::{privacy_enabled, StoredUser};
 use crate::{clock, AppState};
 
 /// A handler's answer.
-type Answer = Result<Json<Value>, AppError>;
+pub(crate) type Answer = Result<Json<Value>, AppError>;
 
 /// Adds the protocol's `duration` field to an answer.
-fn answer(mut body: Value, started: Instant) -> Answer {
+pub(crate) fn answer(mut body: Value, started: Instant) -> Answer {
     body["duration"] = format!("{:.2}ms", started.elapsed().as_secs_f64() * 1000.0).into();
     Ok(Json(body))
 }
@@ -79,7 +79,7 @@ pub fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
 }
 
 /// Runs store work on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
@@ -88,7 +88,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A store failure as an internal error.
-fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+pub(crate) fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
     result.map_err(AppError::internal)
 }
 
@@ -144,12 +144,15 @@ fn publish_user_event(
 ) -> Value {
     let answer = json!({ "event": Value::Object(event.clone()) });
     let sender = Some((user, privacy));
-    publish(state, Delivery { cid: &channel.cid, event, sender, personal: HashMap::new() });
+    publish(
+        state,
+        Delivery { cid: &channel.cid, event, sender, personal: HashMap::new(), skip_user: None },
+    );
     answer
 }
 
 /// Publishes and counts.
-fn publish(state: &AppState, delivery: Delivery<'_>) {
+pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
     let started = Instant::now();
     let delivered = state.hub.publish(delivery);
     state.metrics.events_fanned_out.inc_by(delivered as u64);
@@ -168,7 +171,13 @@ fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &
         event.insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
         publish(
             state,
-            Delivery { cid: &channel.cid, event, sender: None, personal: HashMap::new() },
+            Delivery {
+                cid: &channel.cid,
+                event,
+                sender: None,
+                personal: HashMap::new(),
+                skip_user: None,
+            },
         );
     }
 }
@@ -185,7 +194,10 @@ pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     event.insert("created_at".into(), clock::timestamp().into());
     event.insert("user".into(), json!({"id": user_id}));
     event.insert("watcher_count".into(), state.hub.watcher_users(cid).len().into());
-    publish(state, Delivery { cid, event, sender: None, personal: HashMap::new() });
+    publish(
+        state,
+        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_user: None },
+    );
 }
 
 /// A channel's full state as `viewer` may see it, with at most about `budget` bytes of messages (the store
@@ -495,7 +507,13 @@ pub async fn send_message(
             let privacy = Privacy { typing_indicators: true, read_receipts: true };
             publish(
                 state,
-                Delivery { cid: &channel.cid, event, sender: Some((&user, privacy)), personal },
+                Delivery {
+                    cid: &channel.cid,
+                    event,
+                    sender: Some((&user, privacy)),
+                    personal,
+                    skip_user: None,
+                },
             );
         }
         Ok(json!({ "message": view }))
@@ -584,56 +602,6 @@ pub async fn mark_read(
         event.insert("user".into(), channels::user_view(&read.user));
         event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
         Ok(publish_user_event(state, &channel, &user, privacy, event))
-    })
-    .await?;
-    answer(response, started)
-}
-
-/// The body of `POST /users`.
-#[derive(Debug, Deserialize)]
-struct UsersBody {
-    /// Id → complete user object.
-    users: Map<String, Value>,
-}
-
-/// `POST /users` with a server token: replaces each user object (fields not named are removed) and may set
-/// `role`. The users' open connections get `user.updated`, so new privacy settings apply at once.
-pub async fn upsert_users(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let started = Instant::now();
-    if !caller.server {
-        return Err(AppError::new(ErrorCode::NotAllowed, "POST /users needs a server token"));
-    }
-    let body: UsersBody = json_body(body)?;
-    if body.users.len() > MAX_MEMBERS {
-        return Err(AppError::input(format!("at most {MAX_MEMBERS} users per call")));
-    }
-    let mut replacements = Vec::with_capacity(body.users.len());
-    for (id, user) in body.users {
-        let Value::Object(user) = user else {
-            return Err(AppError::input("each user must be an object"));
-        };
-        validate_user(Some(&id), json_len(&user))
-            .map_err(|error| AppError::input(error.message()))?;
-        validate_fields(&user)?;
-        if user.get("id").and_then(Value::as_str).is_some_and(|inner| inner != id) {
-            return Err(AppError::input(format!("user \"{id}\" has a different id inside")));
-        }
-        let role = user.get("role").and_then(Value::as_str).map(str::to_owned);
-        replacements.push(UserReplace { id, role, fields: writable_fields(&user) });
-    }
-    let response = blocking(&state, move |state| {
-        let stored = db(state.store.replace_users(replacements, &clock::timestamp()))?;
-        let mut users = Map::new();
-        for user in &stored {
-            let event = json!({"type": "user.updated", "user": user.own_view(), "created_at": clock::timestamp()});
-            state.hub.send_to_user(&user.id, event.to_string().into());
-            users.insert(user.id.clone(), channels::user_view(user));
-        }
-        Ok(json!({ "users": users }))
     })
     .await?;
     answer(response, started)

@@ -91,6 +91,69 @@ pub fn merge_fields(stored: &mut Map<String, Value>, incoming: Map<String, Value
     }
 }
 
+/// A partial update (`PATCH /users`): fields to set (`privacy_settings` merged one level deeper, so switching one
+/// feature keeps the others) and field names to remove.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct UserPatch {
+    /// Whose.
+    pub id: String,
+    /// Fields to set.
+    #[serde(default)]
+    pub set: Map<String, Value>,
+    /// Fields to remove.
+    #[serde(default)]
+    pub unset: Vec<String>,
+}
+
+/// Checks what a patch may touch: nobody sets or removes `id` or another server-owned field; `role` only a server
+/// token sets (code 17 for a user token). The values themselves are checked on the merged result.
+pub fn check_patch(patch: &UserPatch, by_server: bool) -> Result<(), AppError> {
+    for key in patch.set.keys().chain(patch.unset.iter()) {
+        let removing = !patch.set.contains_key(key);
+        match key.as_str() {
+            "role" if !by_server => {
+                return Err(AppError::new(
+                    stream_chat_protocol::ErrorCode::NotAllowed,
+                    "a user token cannot change role",
+                ))
+            }
+            "role" if !removing => {}
+            key if SERVER_OWNED.contains(&key) => {
+                let verb = if removing { "removed" } else { "set" };
+                return Err(AppError::input(format!("{key} is the server's and cannot be {verb}")));
+            }
+            _ => {}
+        }
+    }
+    if let Some(Value::String(role)) = patch.set.get("role") {
+        if role.is_empty() || role.len() > 64 {
+            return Err(AppError::input("role must be a non-empty string of at most 64 bytes"));
+        }
+    } else if patch.set.contains_key("role") {
+        return Err(AppError::input("role must be a string"));
+    }
+    Ok(())
+}
+
+/// Applies a checked patch to `user`: the result's fields are validated and its JSON must stay within the user
+/// size limit; otherwise the reason, and nothing changes.
+pub fn apply_patch(mut user: StoredUser, patch: &UserPatch) -> Result<StoredUser, String> {
+    let mut set = patch.set.clone();
+    if let Some(Value::String(role)) = set.remove("role") {
+        user.role = role;
+    }
+    merge_fields(&mut user.fields, set);
+    for key in &patch.unset {
+        user.fields.remove(key);
+    }
+    validate_fields(&user.fields).map_err(|error| error.message)?;
+    let mut whole = user.fields.clone();
+    whole.insert("id".into(), user.id.clone().into());
+    stream_chat_protocol::user::validate_user(Some(&user.id), crate::limits::json_len(&whole))
+        .map_err(|error| error.message())?;
+    Ok(user)
+}
+
 /// Whether the user's `feature` (`"typing_indicators"`, `"read_receipts"`) is on; on unless switched off.
 pub fn privacy_enabled(fields: &Map<String, Value>, feature: &str) -> bool {
     fields

@@ -307,7 +307,7 @@ async fn bad_input_gets_its_code_and_others_keep_working() {
             "POST",
             "/users?api_key=test-key",
             Some(&alice.token),
-            r#"{"users":{}}"#,
+            r#"{"users":{"bob":{"id":"bob","name":"Mallory"}}}"#,
         )
         .await,
         17,

@@ -46,6 +46,19 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<Vec<StoredUser>, StoreError>;
 
+    /// Changes stored users in one transaction: for each id, `change` gets the stored user (`None` if unknown)
+    /// and returns the user to write, or refuses with a reason; one refusal writes nothing. Concurrent updates
+    /// of one user never lose each other's fields.
+    fn update_users(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError>;
+
+    /// The cids of the channels `user_id` is a member of.
+    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+
     /// The channel `cid`, creating it with `data` and `members` (users created as needed) when it does not
     /// exist. Returns the channel and whether it was created.
     fn get_or_create_channel(

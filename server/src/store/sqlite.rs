@@ -322,6 +322,41 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
+    fn update_users(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let select = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let mut written = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stored = tx.query_row(&select, [id], |row| user_from(row, 0)).optional()?;
+            let user = match change(stored) {
+                Ok(user) => user,
+                // Dropping the transaction rolls back whatever was written before the refusal.
+                Err(reason) => return Ok(Err(reason)),
+            };
+            tx.execute(
+                "UPDATE users SET role = ?2, fields = ?3, updated_at = ?4 WHERE id = ?1",
+                params![user.id, user.role, Value::Object(user.fields.clone()).to_string(), now],
+            )?;
+            written.push(tx.query_row(&select, [id], |row| user_from(row, 0))?);
+        }
+        tx.commit()?;
+        Ok(Ok(written))
+    }
+
+    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement =
+            connection.prepare("SELECT cid FROM members WHERE user_id = ?1 ORDER BY cid")?;
+        let rows = statement.query_map([user_id], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn get_or_create_channel(
         &self,
         new: NewChannel,

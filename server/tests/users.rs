@@ -1,0 +1,180 @@
+//! Users after connecting, against a real listener and SQLite file: `PATCH /users` and `POST /users` with user
+//! and server tokens, `user.updated` to the user's own connections (own view) and to the watchers of its channels
+//! (public view, never privacy settings), privacy switched at runtime taking effect without a reconnect, and bad
+//! input refused with nothing stored.
+
+mod common;
+
+use common::{http_json, Options, TestServer, User, API_KEY};
+use serde_json::{json, Value};
+use stream_chat_server::auth::Auth;
+
+const GENERAL: &str = "/channels/messaging/general";
+
+/// alice and bob connected and watching `messaging:general`, both members; watching events drained.
+async fn pair(server: &TestServer) -> (User, User) {
+    let mut alice = server.user(json!({"id": "alice", "name": "Alice"})).await;
+    let mut bob = server.user(json!({"id": "bob", "name": "Bob"})).await;
+    let body = json!({"data": {"members": ["alice", "bob"]}, "state": true, "watch": true});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body.clone()).await.0, 200);
+    assert_eq!(alice.event().await["type"], "user.watching.start");
+    assert_eq!(server.call(&bob, &format!("{GENERAL}/query"), body).await.0, 200);
+    assert_eq!(alice.event().await["type"], "user.watching.start");
+    assert_eq!(bob.event().await["type"], "user.watching.start");
+    (alice, bob)
+}
+
+/// `PATCH /users` (or another method) as `token`.
+async fn users_call(server: &TestServer, method: &str, token: &str, body: Value) -> (u16, Value) {
+    let path = format!("/users?api_key={API_KEY}");
+    http_json(server.addr, method, &path, Some(token), &body.to_string()).await
+}
+
+fn server_token() -> String {
+    Auth::new(API_KEY, common::SECRET, false).sign(&json!({"server": true}))
+}
+
+#[tokio::test]
+async fn a_partial_update_reaches_the_user_with_privacy_and_others_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (mut alice, mut bob) = pair(&server).await;
+    let patch = json!({"users": [{"id": "alice", "set": {"name": "Alice B",
+        "privacy_settings": {"typing_indicators": {"enabled": false}}}, "unset": ["color"]}]});
+    let (status, body) = users_call(&server, "PATCH", &alice.token, patch).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"]["alice"]["name"], "Alice B");
+    assert!(body["users"]["alice"].get("privacy_settings").is_none(), "{body}");
+
+    let own = alice.event().await;
+    assert_eq!(
+        (own["type"].as_str(), own["user"]["name"].as_str()),
+        (Some("user.updated"), Some("Alice B"))
+    );
+    assert_eq!(own["user"]["privacy_settings"]["typing_indicators"]["enabled"], false);
+    assert_eq!(
+        own["user"]["privacy_settings"]["read_receipts"]["enabled"], true,
+        "the other switch stays on"
+    );
+    alice.assert_no_event().await;
+
+    let seen = bob.event().await;
+    assert_eq!(
+        (seen["type"].as_str(), seen["user"]["name"].as_str()),
+        (Some("user.updated"), Some("Alice B"))
+    );
+    assert!(
+        seen["user"].get("privacy_settings").is_none() && seen["user"].get("invisible").is_none(),
+        "{seen}"
+    );
+
+    // At once, without a reconnect: alice's typing no longer reaches bob; her message does.
+    let typing = json!({"event": {"type": "typing.start"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/event"), typing).await.0, 200);
+    let message = json!({"message": {"text": "hi"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/message"), message).await.0, 200);
+    let next = bob.event().await;
+    assert_eq!(next["type"], "message.new", "no typing.start first: {next}");
+
+    // Read receipts the same way: bob no longer sees alice's reads, and queries leave her out of read[].
+    let patch = json!({"users": [{"id": "alice", "set": {"privacy_settings": {"read_receipts": {"enabled": false}}}}]});
+    assert_eq!(users_call(&server, "PATCH", &alice.token, patch).await.0, 200);
+    assert_eq!(bob.event().await["type"], "user.updated");
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/read"), json!({})).await.0, 200);
+    bob.assert_no_event().await;
+    let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    let readers: Vec<&str> =
+        state["read"].as_array().unwrap().iter().filter_map(|r| r["user"]["id"].as_str()).collect();
+    assert!(!readers.contains(&"alice"), "{readers:?}");
+}
+
+#[tokio::test]
+async fn user_tokens_update_only_themselves_and_bad_updates_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, _bob) = pair(&server).await;
+    let refusals = [
+        (json!({"users": [{"id": "bob", "set": {"name": "Mallory"}}]}), 17, 403),
+        (json!({"users": [{"id": "alice", "set": {"role": "admin"}}]}), 17, 403),
+        (json!({"users": [{"id": "alice", "unset": ["id"]}]}), 4, 400),
+        (
+            json!({"users": [{"id": "alice", "set": {"created_at": "2000-01-01T00:00:00Z"}}]}),
+            4,
+            400,
+        ),
+        (
+            json!({"users": [{"id": "alice", "set": {"privacy_settings": {"read_receipts": {"enabled": "no"}}}}]}),
+            4,
+            400,
+        ),
+        (json!({"users": [{"id": "alice", "set": {"bio": "x".repeat(6_000)}}]}), 4, 400),
+        (json!({"users": [{"set": {"name": "nobody"}}]}), 4, 400),
+        (json!({"users": []}), 4, 400),
+        (
+            json!({"users": [{"id": "alice", "set": {"name": "ok"}}, {"id": "ghost", "set": {"name": "x"}}]}),
+            17,
+            403,
+        ),
+    ];
+    for (body, code, status) in refusals {
+        let (got, answer) = users_call(&server, "PATCH", &alice.token, body.clone()).await;
+        assert_eq!(
+            (got, answer["code"].as_i64(), answer["StatusCode"].as_i64()),
+            (status, Some(code), Some(status as i64)),
+            "{body}: {answer}"
+        );
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // A whole-object upsert by a user token: its own user only, and its role unchanged.
+    let (status, _) =
+        users_call(&server, "POST", &alice.token, json!({"users": {"bob": {"id": "bob"}}})).await;
+    assert_eq!(status, 403);
+    let (status, _) = users_call(
+        &server,
+        "POST",
+        &alice.token,
+        json!({"users": {"alice": {"id": "alice", "role": "admin"}}}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Nothing of the above was stored.
+    let (status, body) =
+        users_call(&server, "PATCH", &alice.token, json!({"users": [{"id": "alice"}]})).await;
+    assert_eq!(status, 200, "{body}");
+    let alice_now = &body["users"]["alice"];
+    assert_eq!(
+        (alice_now["name"].as_str(), alice_now["role"].as_str()),
+        (Some("Alice"), Some("user"))
+    );
+    assert!(alice_now.get("bio").is_none());
+    let (_, body) =
+        users_call(&server, "PATCH", &server_token(), json!({"users": [{"id": "bob"}]})).await;
+    assert_eq!(body["users"]["bob"]["name"], "Bob");
+}
+
+#[tokio::test]
+async fn a_server_token_updates_anyone_and_sets_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (mut alice, _bob) = pair(&server).await;
+    let patch = json!({"users": [{"id": "alice", "set": {"role": "moderator", "title": "Mod"}}]});
+    let (status, body) = users_call(&server, "PATCH", &server_token(), patch).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["users"]["alice"]["role"].as_str(), body["users"]["alice"]["title"].as_str()),
+        (Some("moderator"), Some("Mod"))
+    );
+    assert_eq!(alice.event().await["user"]["role"], "moderator");
+    let (status, body) = users_call(
+        &server,
+        "PATCH",
+        &server_token(),
+        json!({"users": [{"id": "nobody", "set": {"name": "x"}}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(4)),
+        "an unknown user is not created by a patch"
+    );
+}
