@@ -83,6 +83,54 @@ fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
     move |event| get(event, "user.id").as_string().as_deref() == Some(user)
 }
 
+/// Two connected clients watching one new channel of which both are members.
+struct Pair {
+    a: String,
+    alice: StreamChat,
+    bob: StreamChat,
+    alices: JsValue,
+    bobs: JsValue,
+}
+
+/// A [`Pair`] with ids starting with `prefix`; `alice_extra` goes into alice's user object.
+async fn pair(prefix: &str, alice_extra: &[(&str, JsValue)]) -> Pair {
+    let (a, b, id) = (
+        format!("{prefix}-{}", unique()),
+        format!("bob-{}", unique()),
+        format!("{prefix}-{}", unique()),
+    );
+    let alice = connected(&a, alice_extra).await;
+    let bob = connected(&b, &[]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    let bobs = channel(&bob, &id, &[&a, &b]);
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    settle(call(&bobs, "watch", &[])).await.unwrap();
+    Pair { a, alice, bob, alices, bobs }
+}
+
+/// Sends a message on `from` and waits until it arrives on `to`: everything sent before has arrived by then.
+async fn send_marker(from: &JsValue, to: &JsValue) {
+    let marker = next_event(to, "message.new", |_| true);
+    settle(call(from, "sendMessage", &[object(&[("text", "marker".into())])])).await.unwrap();
+    marker.await.unwrap();
+}
+
+/// Records the types of the `kinds` events on `target` into the returned array.
+fn record(target: &JsValue, kinds: &[&str]) -> Array {
+    let seen = Array::new();
+    let handler = {
+        let seen = seen.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            seen.push(&get(&event, "type"));
+        })
+        .into_js_value()
+    };
+    for kind in kinds {
+        call(target, "on", &[(*kind).into(), handler.clone()]);
+    }
+    seen
+}
+
 #[wasm_bindgen_test]
 async fn message_typing_and_read_reach_the_other_client() {
     let (a, b, id) = (
@@ -140,33 +188,15 @@ async fn message_typing_and_read_reach_the_other_client() {
 
 #[wasm_bindgen_test]
 async fn typing_indicators_off_send_no_typing_request() {
-    let (a, b, id) =
-        (format!("quiet-{}", unique()), format!("bob-{}", unique()), format!("quiet-{}", unique()));
     let off = object(&[("typing_indicators", object(&[("enabled", false.into())]))]);
-    let alice = connected(&a, &[("privacy_settings", off)]).await;
-    let bob = connected(&b, &[]).await;
-    let alices = channel(&alice, &id, &[&a, &b]);
-    let bobs = channel(&bob, &id, &[&a, &b]);
-    settle(call(&alices, "watch", &[])).await.unwrap();
-    settle(call(&bobs, "watch", &[])).await.unwrap();
-    let seen = Array::new();
-    let record = {
-        let seen = seen.clone();
-        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            seen.push(&get(&event, "type"));
-        })
-        .into_js_value()
-    };
-    call(&bobs, "on", &["typing.start".into(), record.clone()]);
-    call(&bobs, "on", &["typing.stop".into(), record]);
+    let Pair { alice, bob, alices, bobs, .. } = pair("quiet", &[("privacy_settings", off)]).await;
+    let seen = record(&bobs, &["typing.start", "typing.stop"]);
 
     let before = metric("chat_events_received_total{type=\"typing.start\"}").await;
     settle(call(&alices, "keystroke", &[])).await.unwrap();
     settle(call(&alices, "stopTyping", &[])).await.unwrap();
     // A message after the keystrokes: events are ordered, so a typing event would have arrived first.
-    let marker = next_event(&bobs, "message.new", |_| true);
-    settle(call(&alices, "sendMessage", &[object(&[("text", "marker".into())])])).await.unwrap();
-    marker.await.unwrap();
+    send_marker(&alices, &bobs).await;
     assert_eq!(
         metric("chat_events_received_total{type=\"typing.start\"}").await,
         before,
@@ -277,4 +307,64 @@ async fn bad_input_rejects_with_the_protocols_code() {
         settle(call(&other, "sendMessage", &[object(&[("text", "hi".into())])])).await.unwrap_err();
     assert_eq!(get(&error, "code").as_f64(), Some(17.0));
     settle(alice.disconnect_user(None)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn privacy_switched_while_connected_applies_at_once_without_a_reconnect() {
+    let Pair { a, alice, bob, alices, bobs } = pair("switch", &[]).await;
+    let connection = alice.connection_id();
+    let seen = record(&bobs, &["typing.start", "typing.stop", "message.read"]);
+
+    // Typing off: the update resolves with the setting already in force in this client.
+    let updated = JsFuture::from(Promise::new(&mut |resolve, _| {
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &event);
+        });
+        bob.on("user.updated".into(), Some(handler.into_js_value())).unwrap();
+    }));
+    let off = |feature: &str| object(&[(feature, object(&[("enabled", false.into())]))]);
+    let update = object(&[
+        ("id", a.clone().into()),
+        ("set", object(&[("privacy_settings", off("typing_indicators"))])),
+    ]);
+    let answer = settle(alice.partial_update_user(update)).await.unwrap();
+    assert!(
+        get(&answer, &format!("users.{a}.privacy_settings")).is_undefined(),
+        "others never see it"
+    );
+    assert_eq!(
+        get(&alice.user(), "privacy_settings.typing_indicators.enabled").as_bool(),
+        Some(false)
+    );
+    let seen_by_bob = updated.await.unwrap();
+    assert!(get(&seen_by_bob, "user.privacy_settings").is_undefined());
+
+    let before = metric("chat_events_received_total{type=\"typing.start\"}").await;
+    settle(call(&alices, "keystroke", &[])).await.unwrap();
+    settle(call(&alices, "stopTyping", &[])).await.unwrap();
+
+    // Read receipts off: alice's read no longer reaches bob.
+    let update = object(&[
+        ("id", a.clone().into()),
+        ("set", object(&[("privacy_settings", off("read_receipts"))])),
+    ]);
+    settle(alice.partial_update_user(update)).await.unwrap();
+    assert_eq!(
+        get(&alice.user(), "privacy_settings.typing_indicators.enabled").as_bool(),
+        Some(false)
+    );
+    assert_eq!(get(&alice.user(), "privacy_settings.read_receipts.enabled").as_bool(), Some(false));
+    settle(call(&alices, "markRead", &[])).await.unwrap();
+
+    // A message after all that: events are ordered, so any typing or read event would have come first.
+    send_marker(&alices, &bobs).await;
+    assert_eq!(
+        metric("chat_events_received_total{type=\"typing.start\"}").await,
+        before,
+        "no typing request left alice's browser"
+    );
+    assert_eq!(seen.length(), 0, "bob saw {:?}", seen.to_vec());
+    assert_eq!(alice.connection_id(), connection, "no reconnect");
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
 }

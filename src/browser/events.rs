@@ -61,6 +61,12 @@ impl Client {
             if me.is_object() {
                 self.state.borrow_mut().user = me;
             }
+        } else if kind == "user.updated" {
+            let updated = get(frame, "user");
+            let mut state = self.state.borrow_mut();
+            if text(&updated, "id").is_some_and(|id| id == state.own_id()) {
+                state.user = super::users::merge_own_user(&state.user, &updated);
+            }
         }
         let key = text(frame, "cid").and_then(|cid| {
             let mut state = self.state.borrow_mut();

@@ -16,6 +16,7 @@ pub mod rest;
 mod socket;
 pub mod storage;
 mod timers;
+pub mod users;
 pub mod values;
 
 use crate::client::Input;

@@ -35,6 +35,8 @@ pub struct RestConfig {
 pub struct Call {
     /// Its number in the session's eyes.
     id: u32,
+    /// `POST` or `PATCH`.
+    method: &'static str,
     /// Path below the base URL.
     path: String,
     /// JSON body.
@@ -48,10 +50,20 @@ pub struct Call {
 /// `POST path` with `body` on the client behind `port`; resolves with the answer's body. Rejects with the
 /// official client's error shapes, or at once when the client is gone.
 pub async fn call(port: &Port, path: String, body: &JsValue) -> Result<JsValue, JsValue> {
+    call_with(port, "POST", path, body).await
+}
+
+/// [`call`] with another method (`PATCH`).
+pub async fn call_with(
+    port: &Port,
+    method: &'static str,
+    path: String,
+    body: &JsValue,
+) -> Result<JsValue, JsValue> {
     let promise = {
         let client =
             port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
-        client.submit(path, body, true)
+        client.submit_with(method, path, body, true)
     };
     match promise {
         Some(promise) => JsFuture::from(promise).await,
@@ -62,6 +74,17 @@ pub async fn call(port: &Port, path: String, body: &JsValue) -> Result<JsValue, 
 impl Client {
     /// Submits `POST path` with `body`; returns the promise it settles when `awaited`.
     pub fn submit(&self, path: String, body: &JsValue, awaited: bool) -> Option<Promise> {
+        self.submit_with("POST", path, body, awaited)
+    }
+
+    /// Submits `method path` with `body`; returns the promise it settles when `awaited`.
+    pub fn submit_with(
+        &self,
+        method: &'static str,
+        path: String,
+        body: &JsValue,
+        awaited: bool,
+    ) -> Option<Promise> {
         let body =
             JSON::stringify(body).ok().and_then(|b| b.as_string()).unwrap_or_else(|| "{}".into());
         let (promise, settle) = if awaited {
@@ -74,7 +97,7 @@ impl Client {
             let mut state = self.state.borrow_mut();
             state.next_call = state.next_call.wrapping_add(1);
             let id = state.next_call;
-            state.calls.push(Call { id, path, body, settle, answer: None });
+            state.calls.push(Call { id, method, path, body, settle, answer: None });
             id
         };
         self.receive(Signal::Input(Input::Submit { request: id }));
@@ -93,7 +116,7 @@ impl Client {
                 push_param(&mut url, "connection_id", &connection_id);
             }
             Outgoing {
-                method: "POST",
+                method: call.method,
                 url,
                 token,
                 body: Some(call.body.clone()),

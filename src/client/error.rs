@@ -53,6 +53,8 @@ pub enum ChatError {
     },
     /// A `Channel` was used after `disconnectUser()` (or after its client was dropped).
     ChannelAfterDisconnect,
+    /// A user update without the user's id: code 4.
+    MissingUserId,
     /// A channel call was made before `watch()` or `query()`.
     NotInitialized {
         /// The channel.
@@ -64,9 +66,9 @@ impl ChatError {
     /// The protocol error code JS callers branch on, if there is one.
     pub fn code(&self) -> Option<i32> {
         Some(match self {
-            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => {
-                ErrorCode::Input.code()
-            }
+            ChatError::InvalidUser(_)
+            | ChatError::AlreadyConnected { .. }
+            | ChatError::MissingUserId => ErrorCode::Input.code(),
             ChatError::MalformedToken => ErrorCode::TokenSignatureInvalid.code(),
             ChatError::TokenUserMismatch { .. }
             | ChatError::MissingToken
@@ -86,7 +88,9 @@ impl ChatError {
     /// The HTTP status that goes with the code, if there is one.
     pub fn status_code(&self) -> Option<u16> {
         Some(match self {
-            ChatError::InvalidUser(_) | ChatError::AlreadyConnected { .. } => 400,
+            ChatError::InvalidUser(_)
+            | ChatError::AlreadyConnected { .. }
+            | ChatError::MissingUserId => 400,
             ChatError::MalformedToken
             | ChatError::TokenUserMismatch { .. }
             | ChatError::MissingToken
@@ -162,6 +166,7 @@ impl ChatError {
             ChatError::ChannelAfterDisconnect => {
                 "You can't use a channel after client.disconnect() was called".into()
             }
+            ChatError::MissingUserId => "User ID is required when updating a user".into(),
             ChatError::NotInitialized { cid } => {
                 "Channel ".to_string()
                     + cid

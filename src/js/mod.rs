@@ -243,6 +243,44 @@ impl StreamChat {
         )
     }
 
+    /// Creates or replaces a user (`POST /users`); a user token may send only its own user, and not change its
+    /// role. Its connections and the watchers of its channels get `user.updated`.
+    #[wasm_bindgen(js_name = upsertUser, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn upsert_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
+    ) -> Promise {
+        crate::browser::users::upsert_users(self.client.port.clone(), &user)
+    }
+
+    /// [`upsertUser`](Self::upsert_user) for several users in one call.
+    #[wasm_bindgen(js_name = upsertUsers, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn upsert_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject[]")] users: JsValue,
+    ) -> Promise {
+        crate::browser::users::upsert_users(self.client.port.clone(), &users)
+    }
+
+    /// Changes some fields of a user (`PATCH /users`): `set` (privacy settings merge per feature) and `unset`.
+    /// Privacy settings of the own user apply at once, on every path, without a reconnect.
+    #[wasm_bindgen(js_name = partialUpdateUser, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn partial_update_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate")] update: JsValue,
+    ) -> Promise {
+        crate::browser::users::partial_update_users(self.client.port.clone(), &update)
+    }
+
+    /// [`partialUpdateUser`](Self::partial_update_user) for several users in one call.
+    #[wasm_bindgen(js_name = partialUpdateUsers, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn partial_update_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate[]")] updates: JsValue,
+    ) -> Promise {
+        crate::browser::users::partial_update_users(self.client.port.clone(), &updates)
+    }
+
     /// The connected user: the object given to `connectUser`, then the server's `me`.
     #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
     pub fn user(&self) -> JsValue {

@@ -59,6 +59,19 @@ export interface OwnUserResponse extends UserObject {
   unread_channels: number;
 }
 
+/** A partial user update: fields to `set` (privacy settings merge per feature) and field names to `unset`. */
+export interface PartialUserUpdate {
+  id: string;
+  set?: Partial<UserObject> & Record<string, unknown>;
+  unset?: string[];
+}
+
+/** What the server answers to a user update: each user as others see it. */
+export interface UpdateUsersResponse {
+  users: Record<string, UserObject>;
+  duration: string;
+}
+
 /** A token, or an async function returning one (called at connect and when the token expires). */
 export type TokenOrProvider = string | (() => Promise<string>);
 

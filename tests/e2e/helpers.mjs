@@ -75,6 +75,25 @@ export function signToken(claims, secret) {
   return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
 }
 
+/** An official `stream-chat` client (Node) connected to `url` as `user`, with a token signed by `secret`. */
+export async function connectOfficial(url, user, { key, secret }) {
+  const { StreamChat } = await import('stream-chat');
+  const client = new StreamChat(key, { baseURL: url, allowServerSideConnect: true });
+  await client.connectUser(user, signToken({ user_id: user.id }, secret));
+  return client;
+}
+
+/** Official clients alice and bob, both watching `messaging:<channelId>` with both as members. */
+export async function officialPair(url, channelId, credentials) {
+  const alice = await connectOfficial(url, { id: 'alice', name: 'Alice' }, credentials);
+  const bob = await connectOfficial(url, { id: 'bob', name: 'Bob' }, credentials);
+  const aliceChannel = alice.channel('messaging', channelId, { members: ['alice', 'bob'] });
+  await aliceChannel.watch();
+  const bobChannel = bob.channel('messaging', channelId, { members: ['alice', 'bob'] });
+  await bobChannel.watch();
+  return { alice, bob, aliceChannel, bobChannel };
+}
+
 /** Debian's Chromium, headless, with the flags that keep it off the network (shared/TOOLCHAIN.md). */
 export function launchBrowser() {
   return chromium.launch({

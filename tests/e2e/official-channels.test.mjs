@@ -4,17 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { StreamChat } from 'stream-chat';
-import { signToken, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+import { connectOfficial, officialPair, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'e2e-key';
 const SECRET = 'e2e-secret';
 
-async function connect(url, user) {
-  const client = new StreamChat(KEY, { baseURL: url, allowServerSideConnect: true });
-  await client.connectUser(user, signToken({ user_id: user.id }, SECRET));
-  return client;
-}
+const connect = (url, user) => connectOfficial(url, user, { key: KEY, secret: SECRET });
 
 /** Collects every event of the given types on `channel` until `stop()`. */
 function record(channel, types) {
@@ -28,13 +23,8 @@ test('official clients exchange messages, typing and reads, and privacy settings
   const server = await startServer({ dev: false, apiKey: KEY, secret: SECRET, db: join(dir, 'chat.db') });
   const clients = [];
   try {
-    const alice = await connect(server.url, { id: 'alice', name: 'Alice' });
-    const bob = await connect(server.url, { id: 'bob', name: 'Bob' });
+    const { alice, bob, aliceChannel, bobChannel } = await officialPair(server.url, 'general', { key: KEY, secret: SECRET });
     clients.push(alice, bob);
-    const aliceChannel = alice.channel('messaging', 'general', { members: ['alice', 'bob'] });
-    await aliceChannel.watch();
-    const bobChannel = bob.channel('messaging', 'general', { members: ['alice', 'bob'] });
-    await bobChannel.watch();
 
     const typingStart = next(bobChannel, 'typing.start', (e) => e.user.id === 'alice');
     await aliceChannel.keystroke();

@@ -1,0 +1,107 @@
+//! Users after connecting: `upsertUser(s)` (`POST /users`, whole objects) and `partialUpdateUser(s)` (`PATCH
+//! /users`, `set` / `unset`), and keeping `client.user` current from `user.updated` the way the official client
+//! does. One thing goes further than the official client: a successful update of the own user's
+//! `privacy_settings` applies to `client.user` at once, so a `keystroke()` right after `await
+//! partialUpdateUser(…)` already obeys it (the official client waits for the `user.updated` event).
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+
+use super::errors::to_js_error;
+use super::inbox::Port;
+use super::rest::{call, call_with};
+use super::values::{copy, get, object, set, text};
+use crate::client::ChatError;
+
+/// Fields of the own user the server sends only to them; kept when a `user.updated` leaves them out (the official
+/// client's `isOwnUserBaseProperty`).
+const OWN_USER_BASE: &[&str] = &[
+    "channel_mutes",
+    "devices",
+    "mutes",
+    "total_unread_count",
+    "unread_channels",
+    "unread_count",
+    "unread_threads",
+    "invisible",
+    "privacy_settings",
+    "roles",
+    "push_preferences",
+    "total_unread_count_by_team",
+];
+
+/// `users` (one object or a list) as a list; every entry needs an `id`.
+fn with_ids(users: &JsValue) -> Result<Array, ChatError> {
+    let list =
+        if Array::is_array(users) { users.clone().unchecked_into() } else { Array::of1(users) };
+    if list.iter().any(|user| text(&user, "id").is_none_or(|id| id.is_empty())) {
+        return Err(ChatError::MissingUserId);
+    }
+    Ok(list)
+}
+
+/// `upsertUsers(users)`: `POST /users` with `{users: {id: user}}`.
+pub fn upsert_users(port: Port, users: &JsValue) -> Promise {
+    let list = match with_ids(users) {
+        Ok(list) => list,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    let by_id: JsValue = Object::new().into();
+    for user in list.iter() {
+        set(&by_id, &text(&user, "id").unwrap_or_default(), &user);
+    }
+    let body = object(&[("users", by_id)]);
+    future_to_promise(async move { call(&port, "/users".into(), &body).await })
+}
+
+/// `partialUpdateUsers(updates)`: `PATCH /users` with `{users: [{id, set, unset}]}`. Privacy settings the own user
+/// set apply to `client.user` as soon as the server accepted them.
+pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
+    let list = match with_ids(updates) {
+        Ok(list) => list,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    let body = object(&[("users", list.clone().into())]);
+    future_to_promise(async move {
+        let answer = call_with(&port, "PATCH", "/users".into(), &body).await?;
+        if let Some(client) = port.0.upgrade() {
+            let mut state = client.state.borrow_mut();
+            let own = state.own_id();
+            let settings = list
+                .iter()
+                .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
+                .map(|update| get(&get(&update, "set"), "privacy_settings"))
+                .filter(JsValue::is_object)
+                .collect::<alloc::vec::Vec<_>>();
+            for changed in settings {
+                state.user = with_privacy(&state.user, &changed);
+            }
+        }
+        Ok(answer)
+    })
+}
+
+/// A copy of `user` with `changed` merged into its `privacy_settings` (one level deep, as the server merges).
+fn with_privacy(user: &JsValue, changed: &JsValue) -> JsValue {
+    let user = copy(user);
+    let settings = copy(&get(&user, "privacy_settings"));
+    if let Some(changed) = Object::try_from(changed) {
+        Object::assign(&settings.clone().unchecked_into(), changed);
+    }
+    set(&user, "privacy_settings", &settings);
+    user
+}
+
+/// `client.user` after a `user.updated` for the own user: the event's user, plus the own-user fields it left out
+/// (a field it dropped that others also see was removed).
+pub fn merge_own_user(current: &JsValue, updated: &JsValue) -> JsValue {
+    let merged = copy(updated);
+    for key in OWN_USER_BASE {
+        let kept = get(current, key);
+        if !kept.is_undefined() && !Reflect::has(&merged, &(*key).into()).unwrap_or(false) {
+            set(&merged, key, &kept);
+        }
+    }
+    merged
+}
