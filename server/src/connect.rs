@@ -80,6 +80,9 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
             .hub
             .register(&connection_id, &user.id, invisible, max)
             .map_err(|_| rate_limited(&format!("at most {max} open connections per user")))?;
+        if state.hub.connections_of(&user.id) == 1 {
+            crate::presence::announce(state, &user, true);
+        }
         Ok(Opened { connection_id, user, outbox })
     });
     if let Err(error) = &result {
@@ -319,7 +322,23 @@ impl ConnectGuard {
 /// task serves it. Safe to call twice.
 pub fn disconnect(state: &AppState, connection_id: &str) {
     let invisible = state.hub.is_invisible(connection_id);
+    state.presence.forget(connection_id);
     if let Some((user_id, watched)) = state.hub.unregister(connection_id) {
+        if !invisible && !state.hub.is_connected(&user_id) {
+            // The last connection closed: the user went offline (announced off the async runtime's threads, as
+            // it reads the store).
+            let announcer = state.clone();
+            let user = user_id.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn_blocking(move || {
+                    if let Ok(Some(stored)) = announcer.store.user(&user) {
+                        if !announcer.hub.is_connected(&user) {
+                            crate::presence::announce(&announcer, &stored, false);
+                        }
+                    }
+                });
+            }
+        }
         if invisible {
             state.metrics.active_channels.set(state.hub.active_channels() as i64);
             return;

@@ -304,6 +304,27 @@ impl Hub {
         delivered
     }
 
+    /// Users with at least one open connection.
+    pub fn connected_users(&self) -> Vec<String> {
+        self.lock().per_user.keys().cloned().collect()
+    }
+
+    /// How many connections `user_id` has open.
+    pub fn connections_of(&self, user_id: &str) -> usize {
+        self.lock().per_user.get(user_id).copied().unwrap_or(0)
+    }
+
+    /// Whether `user_id` has an open connection.
+    pub fn is_connected(&self, user_id: &str) -> bool {
+        self.connections_of(user_id) > 0
+    }
+
+    /// Queues `frame` for one connection; returns whether it was queued.
+    pub fn send_to_connection(&self, connection_id: &str, frame: Arc<str>) -> bool {
+        let mut state = self.lock();
+        send(&mut state, connection_id, frame, self.outbox_bytes)
+    }
+
     /// Queues `frame` for every connection of `user_id`; returns how many.
     pub fn send_to_user(&self, user_id: &str, frame: Arc<str>) -> usize {
         let mut state = self.lock();

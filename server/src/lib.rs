@@ -28,9 +28,11 @@ pub mod listener;
 pub mod longpoll;
 pub mod messages;
 pub mod metrics;
+pub mod presence;
 pub mod rest;
 pub mod routes;
 pub mod store;
+pub mod user_query;
 pub mod user_routes;
 pub mod users;
 
@@ -96,6 +98,8 @@ pub struct Shared {
     pub hub: Hub,
     /// Open long-poll connections.
     pub longpolls: longpoll::LongPolls,
+    /// Who follows whose presence.
+    pub presence: presence::Presence,
     /// Counters and gauges.
     pub metrics: Metrics,
     /// Messages per user ([`Limits::message_burst`], [`Limits::messages_per_second`]).
@@ -125,6 +129,7 @@ impl AppState {
             store,
             hub: Hub::new(settings.limits.outbox_bytes),
             longpolls: longpoll::LongPolls::default(),
+            presence: presence::Presence::default(),
             metrics: Metrics::new(),
             message_rate: RateLimiter::new(
                 settings.limits.message_burst,
@@ -149,7 +154,12 @@ pub fn app(state: AppState) -> Router {
         .route("/channels/{kind}/{id}/message", post(routes::send_message))
         .route("/channels/{kind}/{id}/event", post(routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
-        .route("/users", post(user_routes::upsert_users).patch(user_routes::partial_update_users))
+        .route(
+            "/users",
+            get(user_query::query_users)
+                .post(user_routes::upsert_users)
+                .patch(user_routes::partial_update_users),
+        )
         .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES));
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));

@@ -50,6 +50,9 @@ struct QueryBody {
     /// Subscribe the caller's connection.
     #[serde(default)]
     watch: bool,
+    /// With `watch`: also follow the members' presence (`user.presence.changed`).
+    #[serde(default)]
+    presence: bool,
     /// Message paging.
     #[serde(default)]
     messages: MessagePage,
@@ -157,6 +160,17 @@ pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
     let delivered = state.hub.publish(delivery);
     state.metrics.events_fanned_out.inc_by(delivered as u64);
     state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());
+}
+
+/// `connection_id` follows the presence of the channel's members.
+fn follow_members(
+    state: &AppState,
+    channel: &ChannelRecord,
+    connection_id: &str,
+) -> Result<(), AppError> {
+    let members = db(state.store.members(&channel.cid))?;
+    state.presence.follow(connection_id, members.iter().map(|member| member.user.id.as_str()));
+    Ok(())
 }
 
 /// Subscribes `connection_id` to the channel and tells the watchers, unless the user is invisible.
@@ -302,6 +316,9 @@ async fn query(
         if let Some(connection_id) = &connection {
             let (stored, _) = privacy_of(state, &user)?;
             watch(state, &channel, connection_id, &stored);
+            if body.presence {
+                follow_members(state, &channel, connection_id)?;
+            }
         }
         channel_state(state, &channel, &user, &body.messages, &mut { budget })
     })
@@ -321,6 +338,9 @@ pub struct QueryChannelsBody {
     /// Subscribe the caller's connection to every channel returned.
     #[serde(default)]
     watch: bool,
+    /// With `watch`: also follow the members' presence (`user.presence.changed`).
+    #[serde(default)]
+    presence: bool,
     /// Page size (default 10, at most 30).
     limit: Option<usize>,
     /// Page start.
@@ -377,6 +397,9 @@ pub async fn query_channels(
         for channel in &found {
             if let (Some(connection_id), Some(stored)) = (&connection, &stored) {
                 watch(state, channel, connection_id, stored);
+                if body.presence {
+                    follow_members(state, channel, connection_id)?;
+                }
             }
             list.push(channel_state(state, channel, &user, &page, &mut budget)?);
         }

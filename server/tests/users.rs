@@ -178,3 +178,122 @@ async fn a_server_token_updates_anyone_and_sets_roles() {
         "an unknown user is not created by a patch"
     );
 }
+
+/// `GET /users` as `user` (with its connection) and `payload`.
+async fn query(server: &TestServer, user: &User, payload: Value) -> (u16, Value) {
+    let path = format!(
+        "/users?api_key={API_KEY}&connection_id={}&payload={}",
+        user.connection_id,
+        common::encode(&payload.to_string())
+    );
+    http_json(server.addr, "GET", &path, Some(&user.token), "").await
+}
+
+fn ids(answer: &Value) -> Vec<&str> {
+    answer["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn query_users_filters_sorts_pages_and_never_shows_invisible_users_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let alice = server.user(json!({"id": "alice", "name": "Alice"})).await;
+    let _bob = server.user(json!({"id": "bob", "name": "Bob"})).await;
+    let _carol = server.user(json!({"id": "carol", "name": "Carol", "invisible": true})).await;
+    let patch = json!({"users": [{"id": "carol", "set": {"role": "moderator"}}]});
+    assert_eq!(users_call(&server, "PATCH", &server_token(), patch).await.0, 200);
+
+    let (status, answer) = query(
+        &server,
+        &alice,
+        json!({"filter_conditions": {"id": {"$in": ["alice", "bob", "carol"]}},
+        "sort": [{"field": "name", "direction": -1}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(ids(&answer), ["carol", "bob", "alice"]);
+    for user in answer["users"].as_array().unwrap() {
+        assert!(
+            user.get("privacy_settings").is_none() && user.get("invisible").is_none(),
+            "{user}"
+        );
+    }
+    let online: Vec<bool> = answer["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["online"].as_bool().unwrap())
+        .collect();
+    assert_eq!(online, [false, true, true], "carol is invisible: offline to others");
+
+    let (_, answer) =
+        query(&server, &alice, json!({"filter_conditions": {"name": {"$autocomplete": "al"}}}))
+            .await;
+    assert_eq!(ids(&answer), ["alice"]);
+    let (_, answer) = query(
+        &server,
+        &alice,
+        json!({"filter_conditions": {"online": true}, "sort": [{"field": "id"}]}),
+    )
+    .await;
+    assert_eq!(ids(&answer), ["alice", "bob"]);
+    let (_, answer) = query(&server, &alice, json!({"filter_conditions": {"online": false}})).await;
+    assert_eq!(ids(&answer), ["carol"]);
+    let (_, answer) = query(
+        &server,
+        &alice,
+        json!({"filter_conditions":
+        {"$or": [{"role": "moderator"}, {"id": "bob"}]}, "sort": [{"field": "id"}]}),
+    )
+    .await;
+    assert_eq!(ids(&answer), ["bob", "carol"]);
+    let (_, answer) =
+        query(&server, &alice, json!({"sort": [{"field": "id"}], "limit": 1, "offset": 1})).await;
+    assert_eq!(ids(&answer), ["bob"]);
+
+    for bad in [
+        json!({"filter_conditions": {"id": {"$regex": "a"}}}),
+        json!({"filter_conditions": {"privacy_settings": {"$eq": "x"}}}),
+        json!({"sort": [{"field": "invisible"}]}),
+        json!({"limit": 500}),
+    ] {
+        let (status, answer) = query(&server, &alice, bad.clone()).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn presence_followers_hear_users_come_and_go_but_never_invisible_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let mut bob = server.user(json!({"id": "bob"})).await;
+    let alice = server.user(json!({"id": "alice", "name": "Alice"})).await;
+    let carol = server.user(json!({"id": "carol", "invisible": true})).await;
+    let (status, answer) = query(
+        &server,
+        &bob,
+        json!({"filter_conditions": {"id": {"$in": ["alice", "carol"]}}, "presence": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+
+    alice.socket.close().await;
+    let gone = bob.event().await;
+    assert_eq!(
+        (gone["type"].as_str(), gone["user"]["id"].as_str()),
+        (Some("user.presence.changed"), Some("alice"))
+    );
+    assert_eq!(gone["user"]["online"], false);
+    let _alice = server.user(json!({"id": "alice"})).await;
+    let back = bob.event().await;
+    assert_eq!(
+        (back["user"]["id"].as_str(), back["user"]["online"].as_bool()),
+        (Some("alice"), Some(true))
+    );
+    assert!(back["user"].get("privacy_settings").is_none());
+
+    // carol is invisible: her coming and going is never announced.
+    carol.socket.close().await;
+    let _carol = server.user(json!({"id": "carol", "invisible": true})).await;
+    bob.assert_no_event().await;
+}

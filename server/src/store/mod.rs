@@ -2,6 +2,7 @@
 //! without touching them. [`SqliteStore`] is the embedded default.
 
 mod sqlite;
+mod sqlite_users;
 
 pub use sqlite::SqliteStore;
 
@@ -55,6 +56,9 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
         change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError>;
+
+    /// Users matching `query`, in its order, one page.
+    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
 
     /// The cids of the channels `user_id` is a member of.
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
@@ -255,4 +259,61 @@ pub struct ChannelFilter {
     pub limit: usize,
     /// Page start.
     pub offset: usize,
+}
+
+/// A checked user query (`GET /users`): filter, order and page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserQuery {
+    /// Which users.
+    pub filter: UserFilter,
+    /// Sort keys, first first; `true` for ascending. The user id breaks ties.
+    pub sort: Vec<(UserSort, bool)>,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// A user filter, as `filter_conditions` describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserFilter {
+    /// Every condition holds (`$and`, or several keys in one object); no conditions: every user.
+    All(Vec<UserFilter>),
+    /// Any condition holds (`$or`).
+    Any(Vec<UserFilter>),
+    /// The field equals one of the values (`$eq`, `$in`).
+    OneOf(UserField, Vec<String>),
+    /// The field starts with the text, ignoring case (`$autocomplete`).
+    StartsWith(UserField, String),
+    /// `online: true` / `false`: whether the user is in `connected` and not invisible.
+    Online {
+        /// The value asked for.
+        online: bool,
+        /// The users with an open connection.
+        connected: Vec<String>,
+    },
+}
+
+/// A user field a filter may test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    /// `id`.
+    Id,
+    /// `role`.
+    Role,
+    /// `name`.
+    Name,
+}
+
+/// A user field a query may sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    /// `id`.
+    Id,
+    /// `name`.
+    Name,
+    /// `created_at`.
+    CreatedAt,
+    /// `last_active`.
+    LastActive,
 }

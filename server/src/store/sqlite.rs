@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ChannelFilter, ChannelRecord, MemberRecord, MessageRecord, NewChannel, NewMessage, ReadRecord,
-    SharedRead, Store, StoreError, UserReplace,
+    SharedRead, Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -72,10 +72,11 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
-const USER_COLUMNS: &str = "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
 
 /// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
-fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
+pub(super) fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
     Ok(StoredUser {
         id: row.get(at)?,
         role: row.get(at + 1)?,
@@ -349,6 +350,11 @@ impl Store for SqliteStore {
         Ok(Ok(written))
     }
 
+    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
+        let connection = self.lock()?;
+        super::sqlite_users::query_users(&connection, query)
+    }
+
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
         let mut statement =
@@ -590,20 +596,20 @@ impl Store for SqliteStore {
 
 /// Numbered SQL parameters collected while a query's text is built.
 #[derive(Debug, Default)]
-struct Query {
+pub(super) struct Query {
     /// Parameter values; `?n` names `values[n - 1]`.
-    values: Vec<String>,
+    pub(super) values: Vec<String>,
 }
 
 impl Query {
     /// Adds one value and returns its placeholder.
-    fn value(&mut self, value: &str) -> String {
+    pub(super) fn value(&mut self, value: &str) -> String {
         self.values.push(value.to_owned());
         format!("?{}", self.values.len())
     }
 
     /// Adds values and returns their comma-separated placeholders (`NULL`, matching nothing, for none).
-    fn list(&mut self, values: &[String]) -> String {
+    pub(super) fn list(&mut self, values: &[String]) -> String {
         if values.is_empty() {
             return "NULL".into();
         }

@@ -1,0 +1,78 @@
+//! Presence: which connections asked to hear when users come online and go offline (`queryUsers` with
+//! `presence: true`, or a channel query with `presence: true` for the channel's members), and the
+//! `user.presence.changed` event sent to them when a user's first connection opens or last one closes. Invisible
+//! users are never announced: to everyone else they stay offline.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use crate::users::StoredUser;
+use crate::{clock, AppState};
+
+/// The most users one connection follows; later subscriptions past it are ignored.
+pub const MAX_FOLLOWED_PER_CONNECTION: usize = 5_000;
+
+/// Id → set of ids.
+type Links = HashMap<String, HashSet<String>>;
+
+/// Who follows whom.
+#[derive(Debug, Default)]
+pub struct Presence {
+    /// User id → connections following it; connection id → users it follows.
+    maps: Mutex<(Links, Links)>,
+}
+
+impl Presence {
+    /// `connection_id` follows `users` (up to [`MAX_FOLLOWED_PER_CONNECTION`] in all).
+    pub fn follow<'a>(&self, connection_id: &str, users: impl IntoIterator<Item = &'a str>) {
+        let mut maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (followers, followed) = &mut *maps;
+        let mine = followed.entry(connection_id.into()).or_default();
+        for user in users {
+            if mine.len() >= MAX_FOLLOWED_PER_CONNECTION {
+                break;
+            }
+            if mine.insert(user.into()) {
+                followers.entry(user.into()).or_default().insert(connection_id.into());
+            }
+        }
+    }
+
+    /// Forgets a closed connection.
+    pub fn forget(&self, connection_id: &str) {
+        let mut maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (followers, followed) = &mut *maps;
+        for user in followed.remove(connection_id).unwrap_or_default() {
+            if let Some(set) = followers.get_mut(&user) {
+                set.remove(connection_id);
+                if set.is_empty() {
+                    followers.remove(&user);
+                }
+            }
+        }
+    }
+
+    /// The connections following `user_id`.
+    pub fn followers(&self, user_id: &str) -> Vec<String> {
+        let maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        maps.0.get(user_id).map(|set| set.iter().cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// Tells `user`'s followers that it came online (`online`) or went offline, unless it is invisible.
+pub fn announce(state: &AppState, user: &StoredUser, online: bool) {
+    if user.is_invisible() {
+        return;
+    }
+    let event = json!({
+        "type": "user.presence.changed",
+        "user": user.public_view(online),
+        "created_at": clock::timestamp(),
+    });
+    let frame: std::sync::Arc<str> = event.to_string().into();
+    for connection_id in state.presence.followers(&user.id) {
+        state.hub.send_to_connection(&connection_id, frame.clone());
+    }
+}
