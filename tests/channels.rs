@@ -5,83 +5,19 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Promise};
 use stream_chat_wasm::StreamChat;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 mod common;
 
-use common::{client, get, metric, object, settle};
+use common::{
+    call, channel, client, connected, from, get, metric, next_event, object, settle, unique,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Calls `target[method](...args)`.
-fn call(target: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
-    let function: Function = get(target, method).unchecked_into();
-    function.apply(target, &args.iter().collect::<Array>()).unwrap()
-}
-
-/// A unique suffix so tests never share users or channels.
-fn unique() -> String {
-    let n = (js_sys::Math::random() * 1e9) as u64;
-    format!("{n}")
-}
-
-async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
-    let client = client();
-    let mut pairs = vec![("id", JsValue::from(id))];
-    pairs.extend_from_slice(extra);
-    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into())).await.unwrap();
-    client
-}
-
-fn channel(client: &StreamChat, id: &str, members: &[&str]) -> JsValue {
-    let members: Array = members.iter().map(|m| JsValue::from(*m)).collect();
-    client.channel(
-        "messaging".into(),
-        Some(id.into()),
-        Some(object(&[("members", members.into())])),
-    )
-}
-
-/// Resolves with the next `kind` event on `target` (a client or a channel) that `accept` takes.
-fn next_event(
-    target: &JsValue,
-    kind: &str,
-    accept: impl Fn(&JsValue) -> bool + 'static,
-) -> JsFuture {
-    let target = target.clone();
-    let kind = kind.to_owned();
-    let mut accept = Some(accept);
-    JsFuture::from(Promise::new(&mut |resolve, reject| {
-        let accept = accept.take().unwrap();
-        let done = std::rc::Rc::new(std::cell::Cell::new(false));
-        let timeout_done = done.clone();
-        let timeout = Closure::once_into_js(move || {
-            if !timeout_done.get() {
-                let _ = reject.call1(&JsValue::NULL, &"no event in time".into());
-            }
-        });
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(timeout.unchecked_ref(), 10_000)
-            .unwrap();
-        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if !done.get() && accept(&event) {
-                done.set(true);
-                let _ = resolve.call1(&JsValue::NULL, &event);
-            }
-        });
-        call(&target, "on", &[kind.clone().into(), handler.into_js_value()]);
-    }))
-}
-
-fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
-    move |event| get(event, "user.id").as_string().as_deref() == Some(user)
-}
 
 /// Two connected clients watching one new channel of which both are members.
 struct Pair {

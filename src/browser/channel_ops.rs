@@ -193,7 +193,7 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
         .unwrap_or(true);
     let body = copy(options);
     set(&body, "filter_conditions", &copy(filter));
-    set(&body, "sort", &serde_wasm_bindgen::to_value(&sort_list(sort)).unwrap_or_default());
+    set(&body, "sort", &sort_value(sort));
     set(&body, "state", &true.into());
     set(&body, "watch", &watch.into());
     set(&body, "presence", &get(options, "presence").is_truthy().into());
@@ -201,6 +201,11 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
         let response = call(&port, "/channels".into(), &body).await?;
         Ok(client_of(&port)?.apply_channel_list(&response, watch).into())
     })
+}
+
+/// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
+pub fn sort_value(sort: &JsValue) -> JsValue {
+    serde_wasm_bindgen::to_value(&sort_list(sort)).unwrap_or_default()
 }
 
 /// The official client's sort argument (`{field: direction}` or a list of them) as the protocol's list.

@@ -191,6 +191,19 @@ impl Slot {
         self.sync();
     }
 
+    /// A user changed: its member entry and watcher entry show the new object.
+    pub fn user_changed(&mut self, id: &str, user: &JsValue) {
+        self.users.set(&id.into(), user);
+        let member = get(&get(&self.state, "members"), id);
+        if member.is_object() {
+            set(&member, "user", user);
+        }
+        let watchers = get(&self.state, "watchers");
+        if get(&watchers, id).is_object() {
+            set(&watchers, id, user);
+        }
+    }
+
     /// Expires remote typing at `now_ms`; returns who stopped.
     pub fn expire_typing(&mut self, now_ms: f64) -> Vec<String> {
         let expired = self.core.expire_typing(now_ms);

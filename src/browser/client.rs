@@ -49,6 +49,8 @@ pub struct State {
     pub connect: Option<ConnectCall>,
     /// `client.user`: the object given to `connectUser`, replaced by the server's `me`.
     pub user: JsValue,
+    /// `client.state`: `{users}`, the users this client has seen, by id (as the official client keeps it).
+    pub client_state: JsValue,
     /// The app's token provider, when it gave one.
     pub token_provider: Option<Function>,
     /// `(level, message, extra)`, from the `logger` option.
@@ -83,6 +85,19 @@ impl State {
     /// The slot with `key`.
     pub fn slot(&mut self, key: u32) -> Option<&mut Slot> {
         self.channels.iter_mut().find(|slot| slot.key == key)
+    }
+
+    /// A changed user (`user.updated`, `user.presence.changed`): `client.user` when it is the own user,
+    /// `client.state.users`, and the user objects of members and watchers in every channel's state.
+    pub fn apply_user(&mut self, user: &JsValue) {
+        let Some(id) = super::values::text(user, "id") else { return };
+        if id == self.own_id() {
+            self.user = super::users::merge_own_user(&self.user, user);
+        }
+        super::values::set(&super::values::get(&self.client_state, "users"), &id, user);
+        for slot in &mut self.channels {
+            slot.user_changed(&id, user);
+        }
     }
 
     /// The own user's id while connected (or connecting).
@@ -166,6 +181,7 @@ impl Client {
                     session: Session::new(config, parse_claims),
                     connect: None,
                     user: JsValue::UNDEFINED,
+                    client_state: super::values::object(&[("users", js_sys::Object::new().into())]),
                     token_provider: None,
                     logger,
                     rest,

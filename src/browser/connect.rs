@@ -62,6 +62,7 @@ impl Client {
             state.user = JsValue::UNDEFINED;
             state.token_provider = None;
             state.channels.clear();
+            state.client_state = super::values::object(&[("users", js_sys::Object::new().into())]);
             state.cleaner = None;
             state.connect.take().and_then(|call| call.settle)
         };

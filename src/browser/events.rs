@@ -61,12 +61,8 @@ impl Client {
             if me.is_object() {
                 self.state.borrow_mut().user = me;
             }
-        } else if kind == "user.updated" {
-            let updated = get(frame, "user");
-            let mut state = self.state.borrow_mut();
-            if text(&updated, "id").is_some_and(|id| id == state.own_id()) {
-                state.user = super::users::merge_own_user(&state.user, &updated);
-            }
+        } else if kind == "user.updated" || kind == "user.presence.changed" {
+            self.state.borrow_mut().apply_user(&get(frame, "user"));
         }
         let key = text(frame, "cid").and_then(|cid| {
             let mut state = self.state.borrow_mut();

@@ -17,7 +17,7 @@ use super::errors::describe;
 /// What a request needs to go out.
 #[derive(Debug)]
 pub struct Outgoing {
-    /// `POST` or `GET`.
+    /// `GET`, `POST` or `PATCH`.
     pub method: &'static str,
     /// The full URL with query parameters.
     pub url: String,

@@ -35,7 +35,7 @@ pub struct RestConfig {
 pub struct Call {
     /// Its number in the session's eyes.
     id: u32,
-    /// `POST` or `PATCH`.
+    /// `POST`, `PATCH`, or `GET` (whose body goes in the `payload` parameter).
     method: &'static str,
     /// Path below the base URL.
     path: String,
@@ -53,7 +53,7 @@ pub async fn call(port: &Port, path: String, body: &JsValue) -> Result<JsValue, 
     call_with(port, "POST", path, body).await
 }
 
-/// [`call`] with another method (`PATCH`).
+/// [`call`] with another method (`PATCH`, or `GET` with `body` as the `payload` parameter).
 pub async fn call_with(
     port: &Port,
     method: &'static str,
@@ -110,6 +110,13 @@ impl Client {
             let state = self.state.borrow();
             let Some(call) = state.calls.iter().find(|call| call.id == request) else { return };
             let mut url = state.rest.base_url.clone() + &call.path;
+            // A GET carries its JSON as the `payload` parameter, as the official client's do.
+            let body = if call.method == "GET" {
+                push_param(&mut url, "payload", &call.body);
+                None
+            } else {
+                Some(call.body.clone())
+            };
             push_param(&mut url, "api_key", &state.rest.api_key);
             push_param(&mut url, "user_id", &state.own_id());
             if let Some(connection_id) = connection_id {
@@ -119,7 +126,7 @@ impl Client {
                 method: call.method,
                 url,
                 token,
-                body: Some(call.body.clone()),
+                body,
                 user_agent: state.session.config().user_agent.clone(),
                 timeout_ms: state.rest.timeout_ms,
             }

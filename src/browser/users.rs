@@ -93,6 +93,30 @@ fn with_privacy(user: &JsValue, changed: &JsValue) -> JsValue {
     user
 }
 
+/// `queryUsers(filter, sort, options)`: `GET /users` with the payload `{filter_conditions, sort, presence, …}`;
+/// the users found go into `client.state.users`. `presence: true` makes the server send their
+/// `user.presence.changed` events to this connection.
+pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsValue) -> Promise {
+    let payload = copy(options);
+    set(&payload, "filter_conditions", &copy(filter));
+    set(&payload, "sort", &super::channel_ops::sort_value(sort));
+    if get(&payload, "presence").is_undefined() {
+        set(&payload, "presence", &false.into());
+    }
+    future_to_promise(async move {
+        let answer = call_with(&port, "GET", "/users".into(), &payload).await?;
+        if let Some(client) = port.0.upgrade() {
+            let users = get(&client.state.borrow().client_state, "users");
+            for user in super::values::list(&answer, "users").iter() {
+                if let Some(id) = text(&user, "id") {
+                    set(&users, &id, &user);
+                }
+            }
+        }
+        Ok(answer)
+    })
+}
+
 /// `client.user` after a `user.updated` for the own user: the event's user, plus the own-user fields it left out
 /// (a field it dropped that others also see was removed).
 pub fn merge_own_user(current: &JsValue, updated: &JsValue) -> JsValue {

@@ -281,6 +281,32 @@ impl StreamChat {
         crate::browser::users::partial_update_users(self.client.port.clone(), &updates)
     }
 
+    /// Users matching `filter` (`id`, `role`, `name` with `$eq` / `$in` / `$autocomplete`, `online`, `$and` /
+    /// `$or`), sorted (`{name: 1}` or a list) and paged (`limit`, `offset`); `presence: true` subscribes this
+    /// connection to their `user.presence.changed`. Resolves with `{users}`; they also go into
+    /// `client.state.users`.
+    #[wasm_bindgen(js_name = queryUsers, unchecked_return_type = "Promise<{ users: UserResponse[]; duration: string }>")]
+    pub fn query_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserFilters")] filter: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserSort")] sort: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        crate::browser::users::query_users(
+            self.client.port.clone(),
+            &filter,
+            &sort.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// `client.state`: `users`, every user this client has seen, by id, kept current by `user.updated` and
+    /// `user.presence.changed`.
+    #[wasm_bindgen(getter, unchecked_return_type = "{ users: Record<string, UserResponse> }")]
+    pub fn state(&self) -> JsValue {
+        self.client.state.borrow().client_state.clone()
+    }
+
     /// The connected user: the object given to `connectUser`, then the server's `me`.
     #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
     pub fn user(&self) -> JsValue {

@@ -59,6 +59,34 @@ export interface OwnUserResponse extends UserObject {
   unread_channels: number;
 }
 
+/** A user as others see it: the public fields, whether it is online now, when it was last active. */
+export interface UserResponse extends UserObject {
+  role: string;
+  online: boolean;
+  last_active?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+type UserCondition = string | { $eq: string } | { $in: string[] };
+/** `queryUsers` filters: `name` also takes `{ $autocomplete: prefix }`; `$and` / `$or` combine filters. */
+export interface UserFilters {
+  id?: UserCondition;
+  role?: UserCondition;
+  name?: UserCondition | { $autocomplete: string };
+  online?: boolean;
+  $and?: UserFilters[];
+  $or?: UserFilters[];
+}
+export type UserSort =
+  | Partial<Record<'id' | 'name' | 'created_at' | 'last_active', 1 | -1>>
+  | Partial<Record<'id' | 'name' | 'created_at' | 'last_active', 1 | -1>>[];
+export interface UserOptions {
+  limit?: number;
+  offset?: number;
+  presence?: boolean;
+}
+
 /** A partial user update: fields to `set` (privacy settings merge per feature) and field names to `unset`. */
 export interface PartialUserUpdate {
   id: string;

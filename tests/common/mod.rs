@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use stream_chat_wasm::StreamChat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -57,4 +57,69 @@ pub async fn metric(series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
         .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+/// Calls `target[method](...args)`.
+pub fn call(target: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
+    let function: Function = get(target, method).unchecked_into();
+    function.apply(target, &args.iter().collect::<Array>()).unwrap()
+}
+
+/// A unique suffix so tests never share users or channels.
+pub fn unique() -> String {
+    let n = (js_sys::Math::random() * 1e9) as u64;
+    format!("{n}")
+}
+
+pub async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
+    let client = client();
+    let mut pairs = vec![("id", JsValue::from(id))];
+    pairs.extend_from_slice(extra);
+    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into())).await.unwrap();
+    client
+}
+
+pub fn channel(client: &StreamChat, id: &str, members: &[&str]) -> JsValue {
+    let members: Array = members.iter().map(|m| JsValue::from(*m)).collect();
+    client.channel(
+        "messaging".into(),
+        Some(id.into()),
+        Some(object(&[("members", members.into())])),
+    )
+}
+
+/// Resolves with the next `kind` event on `target` (a client or a channel) that `accept` takes.
+pub fn next_event(
+    target: &JsValue,
+    kind: &str,
+    accept: impl Fn(&JsValue) -> bool + 'static,
+) -> JsFuture {
+    let target = target.clone();
+    let kind = kind.to_owned();
+    let mut accept = Some(accept);
+    JsFuture::from(Promise::new(&mut |resolve, reject| {
+        let accept = accept.take().unwrap();
+        let done = std::rc::Rc::new(std::cell::Cell::new(false));
+        let timeout_done = done.clone();
+        let timeout = Closure::once_into_js(move || {
+            if !timeout_done.get() {
+                let _ = reject.call1(&JsValue::NULL, &"no event in time".into());
+            }
+        });
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(timeout.unchecked_ref(), 10_000)
+            .unwrap();
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if !done.get() && accept(&event) {
+                done.set(true);
+                let _ = resolve.call1(&JsValue::NULL, &event);
+            }
+        });
+        call(&target, "on", &[kind.clone().into(), handler.into_js_value()]);
+    }))
+}
+
+pub fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
+    move |event| get(event, "user.id").as_string().as_deref() == Some(user)
 }

@@ -1,7 +1,8 @@
 // Compatibility: the official `stream-chat` client's user updates against our server. `partialUpdateUser` and
 // `upsertUser` with a user token change its own user; `user.updated` brings the own view (privacy settings
 // included) to the user and the public view to the others; privacy switched while connected stops typing and
-// reads reaching others without a reconnect; another user's id, or a role, is refused with the protocol's code.
+// reads reaching others without a reconnect; another user's id, or a role, is refused with the protocol's code;
+// queryUsers with presence hears users go offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,13 +11,13 @@ import { officialPair, startServer, tempDir, nextEvent as next } from './helpers
 const KEY = 'e2e-key';
 const SECRET = 'e2e-secret';
 
-test('official clients update users and switch privacy while connected', async () => {
+test('official clients update and query users, switch privacy while connected, and follow presence', async () => {
   const { dir, cleanup } = tempDir();
   const server = await startServer({ dev: false, apiKey: KEY, secret: SECRET, db: join(dir, 'chat.db') });
   const clients = [];
   try {
     const { alice, bob, aliceChannel, bobChannel } = await officialPair(server.url, 'users', { key: KEY, secret: SECRET });
-    clients.push(alice, bob);
+    clients.push(bob);
     const connectionId = alice._getConnectionID();
 
     // Typing off, while connected.
@@ -65,6 +66,15 @@ test('official clients update users and switch privacy while connected', async (
       alice.partialUpdateUser({ id: 'alice', unset: ['id'] }),
       (error) => error.code === 4 && error.status === 400,
     );
+
+    // queryUsers with presence: bob hears alice go offline and come back; client.state.users follows.
+    const { users } = await bob.queryUsers({ id: { $in: ['alice'] } }, { id: 1 }, { presence: true });
+    assert.deepEqual(users.map((u) => [u.id, u.online]), [['alice', true]]);
+    await assert.rejects(bob.queryUsers({ id: { $regex: 'a' } }), (error) => error.code === 4 && error.status === 400);
+    const offline = next(bob, 'user.presence.changed', (e) => e.user.id === 'alice' && e.user.online === false);
+    await alice.disconnectUser();
+    await offline;
+    assert.equal(bob.state.users.alice.online, false);
   } finally {
     for (const client of clients) await client.disconnectUser();
     await server.stop();

@@ -1,0 +1,124 @@
+//! Users after connecting, in headless Chromium against the real server (`CHAT_SERVER_URL`): `queryUsers` with
+//! filters, sort and presence, `client.state.users`, and `user.presence.changed` / `user.updated` reaching
+//! `client.state`, channel members and the own `client.user`. Everything goes through the JS-facing methods.
+
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Promise};
+use stream_chat_wasm::StreamChat;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+mod common;
+
+use common::{call, channel, connected, get, object, settle, unique};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Resolves with the next `kind` client event about user `id` (these events carry no channel).
+fn user_event(client: &StreamChat, kind: &str, id: &str) -> JsFuture {
+    let id = id.to_owned();
+    let kind = kind.to_owned();
+    JsFuture::from(Promise::new(&mut |resolve, _| {
+        let id = id.clone();
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if get(&event, "user.id").as_string().as_deref() == Some(id.as_str()) {
+                let _ = resolve.call1(&JsValue::NULL, &event);
+            }
+        });
+        client.on(kind.clone().into(), Some(handler.into_js_value())).unwrap();
+    }))
+}
+
+fn ids(answer: &JsValue) -> Vec<String> {
+    Array::from(&get(answer, "users"))
+        .iter()
+        .filter_map(|user| get(&user, "id").as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn query_users_filters_sorts_and_fills_client_state() {
+    let tag = unique();
+    let (a, b, c) = (format!("qa-{tag}"), format!("qb-{tag}"), format!("qc-{tag}"));
+    let alice = connected(&a, &[("name", format!("Ann {tag}").into())]).await;
+    let bob = connected(&b, &[("name", format!("Bob {tag}").into())]).await;
+    let carol =
+        connected(&c, &[("name", format!("Cat {tag}").into()), ("invisible", true.into())]).await;
+    let all: Array = [&a, &b, &c].iter().map(|id| JsValue::from(id.as_str())).collect();
+    let filter = object(&[("id", object(&[("$in", all.into())]))]);
+    let answer =
+        settle(alice.query_users(filter.clone(), Some(object(&[("name", (-1).into())])), None))
+            .await
+            .unwrap();
+    assert_eq!(ids(&answer), [c.clone(), b.clone(), a.clone()]);
+    assert_eq!(
+        get(&answer, "users.0.online").as_bool(),
+        Some(false),
+        "carol is invisible: offline to others"
+    );
+    assert_eq!(get(&answer, "users.1.online").as_bool(), Some(true));
+    assert!(
+        get(&answer, "users.0.invisible").is_undefined()
+            && get(&answer, "users.0.privacy_settings").is_undefined()
+    );
+    assert_eq!(
+        get(&alice.state(), &format!("users.{b}.name")).as_string(),
+        Some(format!("Bob {tag}"))
+    );
+
+    let prefix = object(&[("name", object(&[("$autocomplete", format!("bob {tag}").into())]))]);
+    let found = ids(&settle(alice.query_users(prefix, None, None)).await.unwrap());
+    assert_eq!(found, std::slice::from_ref(&b));
+
+    let bad = object(&[("id", object(&[("$regex", "x".into())]))]);
+    let error = settle(alice.query_users(bad, None, None)).await.unwrap_err();
+    assert_eq!(
+        (get(&error, "code").as_f64(), get(&error, "status").as_f64()),
+        (Some(4.0), Some(400.0))
+    );
+    for client in [alice, bob, carol] {
+        settle(client.disconnect_user(None)).await.unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn presence_and_updates_reach_client_state_and_channel_members() {
+    let tag = unique();
+    let (a, b, id) = (format!("pa-{tag}"), format!("pb-{tag}"), format!("presence-{tag}"));
+    let alice = connected(&a, &[]).await;
+    let bob = connected(&b, &[("name", "Bob".into())]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    let filter = object(&[("id", b.clone().into())]);
+    settle(alice.query_users(filter, None, Some(object(&[("presence", true.into())]))))
+        .await
+        .unwrap();
+    assert_eq!(get(&alice.state(), &format!("users.{b}.online")).as_bool(), Some(true));
+
+    // bob renames himself: alice's member entry and client.state follow; bob's own client.user too.
+    let renamed = user_event(&alice, "user.updated", &b);
+    let update = object(&[("id", b.clone().into()), ("set", object(&[("name", "Robert".into())]))]);
+    settle(bob.partial_update_user(update)).await.unwrap();
+    renamed.await.unwrap();
+    assert_eq!(get(&bob.user(), "name").as_string().as_deref(), Some("Robert"));
+    assert!(
+        get(&bob.user(), "privacy_settings").is_object(),
+        "the own user keeps its own-only fields"
+    );
+
+    // bob leaves: alice hears he went offline.
+    let gone = user_event(&alice, "user.presence.changed", &b);
+    settle(bob.disconnect_user(None)).await.unwrap();
+    let event = gone.await.unwrap();
+    assert_eq!(get(&event, "user.online").as_bool(), Some(false));
+    assert_eq!(get(&alice.state(), &format!("users.{b}.online")).as_bool(), Some(false));
+    assert_eq!(
+        get(&alice.state(), &format!("users.{b}.name")).as_string().as_deref(),
+        Some("Robert")
+    );
+    let member = get(&get(&alices, "state"), &format!("members.{b}.user.name"));
+    assert_eq!(member.as_string().as_deref(), Some("Robert"));
+    settle(alice.disconnect_user(None)).await.unwrap();
+}
