@@ -1,6 +1,7 @@
 //! Users after connecting, in headless Chromium against the real server (`CHAT_SERVER_URL`): `queryUsers` with
 //! filters, sort and presence, `client.state.users`, and `user.presence.changed` / `user.updated` reaching
-//! `client.state`, channel members and the own `client.user`. Everything goes through the JS-facing methods.
+//! `client.state`, channel members and the own `client.user`; closing and reopening the connection, app
+//! settings and the user agent. Everything goes through the JS-facing methods.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -121,4 +122,44 @@ async fn presence_and_updates_reach_client_state_and_channel_members() {
     let member = get(&get(&alices, "state"), &format!("members.{b}.user.name"));
     assert_eq!(member.as_string().as_deref(), Some("Robert"));
     settle(alice.disconnect_user(None)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn close_and_open_connection_keep_the_user_and_its_channels() {
+    let tag = unique();
+    let (a, b, id) = (format!("ca-{tag}"), format!("cb-{tag}"), format!("control-{tag}"));
+    let alice = connected(&a, &[]).await;
+    let bob = connected(&b, &[]).await;
+    let alices = channel(&alice, &id, &[&a, &b]);
+    let bobs = channel(&bob, &id, &[&a, &b]);
+    settle(call(&alices, "watch", &[])).await.unwrap();
+    settle(call(&bobs, "watch", &[])).await.unwrap();
+    assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(true));
+    assert_eq!(
+        get(&alice.ws_connection(), "connectionID").as_string(),
+        alice.connection_id().as_string()
+    );
+
+    settle(alice.close_connection(None)).await.unwrap();
+    assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(false));
+    assert_eq!(alice.user_id().as_string(), Some(a.clone()), "the user stays");
+
+    let opened = settle(alice.open_connection()).await.unwrap();
+    assert_eq!(get(&opened, "type").as_string().as_deref(), Some("health.check"));
+    assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(true));
+    // The channel is watched again on the new connection: bob's message reaches alice.
+    let arrived = common::next_event(&alices, "message.new", |_| true);
+    settle(call(&bobs, "sendMessage", &[object(&[("text", "after reopening".into())])]))
+        .await
+        .unwrap();
+    let event = arrived.await.unwrap();
+    assert_eq!(get(&event, "message.text").as_string().as_deref(), Some("after reopening"));
+
+    let settings = settle(alice.get_app_settings()).await.unwrap();
+    assert!(get(&settings, "app.channel_configs.messaging").is_object());
+    alice.set_user_agent("my-app/1.0".into());
+    assert_eq!(alice.get_user_agent(), "my-app/1.0");
+    settle(alice.disconnect_user(None)).await.unwrap();
+    assert!(alice.ws_connection().is_undefined() && alice.user_id().is_undefined());
+    settle(bob.disconnect_user(None)).await.unwrap();
 }

@@ -154,6 +154,8 @@ pub fn app(state: AppState) -> Router {
         .route("/channels/{kind}/{id}/message", post(routes::send_message))
         .route("/channels/{kind}/{id}/event", post(routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
+        .route("/app", get(user_routes::app_settings))
+        .route("/hi", get(user_routes::hi))
         .route(
             "/users",
             get(user_query::query_users)

@@ -1,4 +1,4 @@
-//! REST handlers that change users: `POST /users` (upsert: the whole object) and `PATCH /users` (partial:
+//! REST handlers about users and the app. Those that change users: `POST /users` (upsert: the whole object) and `PATCH /users` (partial:
 //! `set` / `unset`), as the official client's `upsertUsers` and `partialUpdateUsers` send them. A user token may
 //! change only its own user and never `role`; a server token may change anyone. Changes are announced with
 //! `user.updated`: the user's own connections get the own view (with privacy settings, which the SDKs apply at
@@ -160,4 +160,25 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
         answer.insert(user.id.clone(), public);
     }
     json!({ "users": answer })
+}
+
+/// `GET /app` (`getAppSettings()`): the app's name and its channel types' configs, for any authenticated caller.
+pub async fn app_settings(_authenticated: Caller) -> Answer {
+    let started = Instant::now();
+    let configs: Map<String, Value> =
+        channels::TYPES.iter().map(|kind| (kind.to_string(), channels::config(kind))).collect();
+    let app = json!({
+        "name": "stream-chat-wasm",
+        "suspended": false,
+        "permission_version": "v2",
+        "multi_tenant_enabled": false,
+        "channel_configs": configs,
+    });
+    answer(json!({ "app": app }), started)
+}
+
+/// `GET /hi`: nothing but an answer, which the official client's `warmUp` option (and ours) sends to open the
+/// HTTP connection before it is needed.
+pub async fn hi() -> Answer {
+    answer(json!({}), Instant::now())
 }

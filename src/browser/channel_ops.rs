@@ -289,8 +289,22 @@ impl Client {
         objects
     }
 
-    /// After a reconnect: re-query the watched channels in one `POST /channels`, then report recovery.
+    /// After a reconnect: [`Client::recover_state`], unawaited; a failure is logged.
     pub(super) fn recover(&self) {
+        let recovered = self.recover_state();
+        let port = self.port.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(recovered).await.is_err() {
+                if let Some(client) = port.0.upgrade() {
+                    client.log("warn", "recovery query failed");
+                }
+            }
+        });
+    }
+
+    /// `recoverState()`: re-query the watched channels in one `POST /channels` (their state rebuilt, keeping
+    /// messages that arrived meanwhile), then `connection.recovered`.
+    pub fn recover_state(&self) -> Promise {
         let cids: Array = {
             let state = self.state.borrow();
             state
@@ -302,22 +316,21 @@ impl Client {
                 .collect()
         };
         if cids.length() == 0 {
-            return self.receive(Signal::Input(Input::Recovered));
+            self.receive(Signal::Input(Input::Recovered));
+            return Promise::resolve(&JsValue::UNDEFINED);
         }
         let filter = object(&[("cid", object(&[("$in", cids.into())]))]);
         let sort = object(&[("last_message_at", (-1).into())]);
         let options = object(&[("limit", 30.into())]);
         let port = self.port.clone();
         let requery = query_channels(port.clone(), &filter, &sort, &options);
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = wasm_bindgen_futures::JsFuture::from(requery).await;
+        future_to_promise(async move {
+            wasm_bindgen_futures::JsFuture::from(requery).await?;
             if let Some(client) = port.0.upgrade() {
-                match result {
-                    Ok(_) => client.receive(Signal::Input(Input::Recovered)),
-                    Err(_) => client.log("warn", "recovery query failed"),
-                }
+                client.receive(Signal::Input(Input::Recovered));
             }
-        });
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Arms the typing cleaner unless it runs.

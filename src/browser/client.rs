@@ -19,7 +19,6 @@ use js_sys::{Function, JSON};
 use serde::Deserialize;
 use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, TRANSPORT_CHANGED};
 use stream_chat_protocol::{ErrorBody, ErrorCode};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
@@ -36,9 +35,6 @@ use super::Signal;
 use crate::client::id::uuid_v4;
 use crate::client::session::Frame;
 use crate::client::{Effect, Entropy, Input, LocalEvent, Session, SessionConfig, Transport};
-
-/// A Rust callback for a browser event.
-type Listener = Closure<dyn FnMut()>;
 
 /// Everything the loop and the JS methods share, behind the one `RefCell`.
 #[derive(Debug)]
@@ -75,10 +71,14 @@ pub struct State {
     pub cleaner: Option<gloo_timers::callback::Timeout>,
     /// Handlers registered with `client.on`.
     pub listeners: Listeners,
+    /// The last `connectUser` request, for `openConnection()`.
+    pub last_request: Option<crate::client::session::ConnectRequest>,
+    /// Behaviour switches from the constructor's options.
+    pub options: ClientOptions,
     /// Resolves `disconnectUser()`'s promise once the WebSocket it closes is closed.
     pub close_waiter: Option<Function>,
-    /// Forward the window's `online` and `offline` events; detached on drop.
-    on_network: Option<(Listener, Listener)>,
+    /// Forward the page's `online`, `offline`, `visibilitychange` and `pageshow` events; detached on drop.
+    _page_events: super::page::PageEvents,
 }
 
 impl State {
@@ -104,6 +104,17 @@ impl State {
     pub fn own_id(&self) -> String {
         self.session.user_id().unwrap_or_default().into()
     }
+}
+
+/// Behaviour switches, as the official client's options name them.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    /// `recoverStateOnReconnect` (default on): re-query the watched channels after a reconnect.
+    pub recover_on_reconnect: bool,
+    /// `persistUserOnConnectionFailure`: a failed `connectUser` keeps the user for `openConnection()`.
+    pub persist_user: bool,
+    /// `warmUp`: send `GET /hi` when connecting, to open the HTTP connection early.
+    pub warm_up: bool,
 }
 
 /// A client: its state and the inbox its loop reads.
@@ -157,23 +168,16 @@ pub fn parse_claims(payload: &str) -> Option<crate::client::user::Claims> {
 }
 
 impl Client {
-    /// A client with `config`, listening for the browser's `online` and `offline` events.
-    pub fn new(config: SessionConfig, rest: RestConfig, logger: Option<Function>) -> Rc<Client> {
+    /// A client with `config`, listening to the page's events (see `page.rs`).
+    pub fn new(
+        config: SessionConfig,
+        rest: RestConfig,
+        logger: Option<Function>,
+        options: ClientOptions,
+    ) -> Rc<Client> {
         Rc::new_cyclic(|weak| {
             let port = Port(weak.clone());
-            let (online, offline) = (port.clone(), port.clone());
-            let on_online: Listener =
-                Closure::new(move || online.send(Signal::Input(Input::Online)));
-            let on_offline: Listener =
-                Closure::new(move || offline.send(Signal::Input(Input::Offline)));
-            if let Some(window) = web_sys::window() {
-                let _ = window
-                    .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-                let _ = window.add_event_listener_with_callback(
-                    "offline",
-                    on_offline.as_ref().unchecked_ref(),
-                );
-            }
+            let page_events = super::page::PageEvents::attach(&port);
             Client {
                 inbox: Inbox::default(),
                 port,
@@ -195,7 +199,9 @@ impl Client {
                     cleaner: None,
                     listeners: Listeners::default(),
                     close_waiter: None,
-                    on_network: Some((on_online, on_offline)),
+                    last_request: None,
+                    options,
+                    _page_events: page_events,
                 }),
             }
         })
@@ -339,7 +345,8 @@ impl Client {
             }
             Effect::Finish { request } => self.finish(request),
             Effect::Fail { request, error } => self.fail(request, &error),
-            Effect::Recover => self.recover(),
+            Effect::Recover if self.state.borrow().options.recover_on_reconnect => self.recover(),
+            Effect::Recover => self.receive(Signal::Input(Input::Recovered)),
             Effect::UseToken(token) => {
                 if let Some(Connection::LongPoll(transport)) = &mut self.state.borrow_mut().socket {
                     transport.use_token(token);
@@ -387,21 +394,13 @@ enum Connection {
 }
 
 impl Drop for Client {
-    /// The app dropped the client (JS `free()`, or the garbage collector): calls still pending reject, the
-    /// socket closes and the timers stop (dropping the state does both), the window listeners go.
+    /// The app dropped the client (JS `free()`, or the garbage collector): calls still pending reject; dropping
+    /// the state then closes the socket, stops the timers and detaches the page listeners.
     fn drop(&mut self) {
         for call in self.take_calls() {
             call.reject(&crate::client::ChatError::Disconnected);
         }
-        let state = self.state.get_mut();
-        if let (Some(window), Some((online, offline))) =
-            (web_sys::window(), state.on_network.take())
-        {
-            let _ = window
-                .remove_event_listener_with_callback("online", online.as_ref().unchecked_ref());
-            let _ = window
-                .remove_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
-        }
+        // Dropping the state detaches the page listeners, closes the socket and cancels the timers.
     }
 }
 

@@ -41,6 +41,10 @@ impl Client {
         let (promise, settle) = promise();
         let mut state = self.state.borrow_mut();
         state.user = user;
+        state.last_request = Some(request.clone());
+        if state.options.warm_up {
+            say_hi(&state.rest, &state.session.config().user_agent);
+        }
         state.connect = Some(ConnectCall {
             user_id: request.user_id.clone(),
             promise: promise.clone(),
@@ -51,18 +55,23 @@ impl Client {
         promise
     }
 
-    /// `disconnectUser`: rejects a pending `connectUser`, then closes the connection (after whatever the loop is
-    /// handling, if called from an event handler). Channels are forgotten: using one afterwards rejects. The
-    /// promise resolves when the WebSocket's close is confirmed, or after `timeout_ms`.
-    pub fn disconnect(&self, timeout_ms: u32) -> Promise {
+    /// `disconnectUser` (`forget`) or `closeConnection`: rejects a pending `connectUser`, then closes the
+    /// connection (after whatever the loop is handling, if called from an event handler). `disconnectUser`
+    /// forgets the user and its channels (using one afterwards rejects); `closeConnection` keeps both, for
+    /// `openConnection()`. The promise resolves when the WebSocket's close is confirmed, or after `timeout_ms`.
+    pub fn disconnect(&self, timeout_ms: u32, forget: bool) -> Promise {
         let (closed, (resolve, _)) = promise();
         self.state.borrow_mut().close_waiter = Some(resolve.clone());
         let pending = {
             let mut state = self.state.borrow_mut();
-            state.user = JsValue::UNDEFINED;
-            state.token_provider = None;
-            state.channels.clear();
-            state.client_state = super::values::object(&[("users", js_sys::Object::new().into())]);
+            if forget {
+                state.user = JsValue::UNDEFINED;
+                state.token_provider = None;
+                state.last_request = None;
+                state.channels.clear();
+                state.client_state =
+                    super::values::object(&[("users", js_sys::Object::new().into())]);
+            }
             state.cleaner = None;
             state.connect.take().and_then(|call| call.settle)
         };
@@ -90,9 +99,13 @@ impl Client {
             match (&result, state.connect.as_mut()) {
                 (_, None) => None,
                 (Ok(()), Some(call)) => call.settle.take(),
+                // With `persistUserOnConnectionFailure` the user stays, for `openConnection()`.
                 (Err(_), Some(_)) => {
-                    state.user = JsValue::UNDEFINED;
-                    state.token_provider = None;
+                    if !state.options.persist_user {
+                        state.user = JsValue::UNDEFINED;
+                        state.token_provider = None;
+                        state.last_request = None;
+                    }
                     state.connect.take().and_then(|call| call.settle)
                 }
             }
@@ -130,10 +143,52 @@ impl Client {
         });
     }
 
+    /// `openConnection()`: the connection of the current user again, after `closeConnection()` or (with
+    /// `persistUserOnConnectionFailure`) a failed `connectUser`; the channels watched before are watched again
+    /// once it is open. Returns the pending or open connection's promise when there is one.
+    pub fn open_connection(&self) -> Promise {
+        let (user, request) = {
+            let state = self.state.borrow();
+            if let Some(call) = &state.connect {
+                return call.promise.clone();
+            }
+            (state.user.clone(), state.last_request.clone())
+        };
+        let Some(request) = request else {
+            return Promise::reject(&to_js_error(&ChatError::NotConnected));
+        };
+        let opened = self.start_connect(user, request);
+        let port = self.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let frame = JsFuture::from(opened).await?;
+            if let Some(client) = port.0.upgrade() {
+                client.recover();
+            }
+            Ok(frame)
+        })
+    }
+
     /// Rejects `settle` with `error` as a plain SDK error.
     pub(super) fn reject(settle: Option<(Function, Function)>, error: &ChatError) {
         if let Some((_, reject)) = settle {
             let _ = reject.call1(&JsValue::NULL, &to_js_error(error));
         }
     }
+}
+
+/// `GET /hi`, unawaited: opens the HTTP connection early (the `warmUp` option, as the official client's).
+fn say_hi(rest: &super::rest::RestConfig, user_agent: &str) {
+    let mut url = rest.base_url.clone() + "/hi";
+    super::http::push_param(&mut url, "api_key", &rest.api_key);
+    let outgoing = super::http::Outgoing {
+        method: "GET",
+        url,
+        token: String::new(),
+        body: None,
+        user_agent: user_agent.into(),
+        timeout_ms: rest.timeout_ms,
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = super::http::exchange(outgoing).await;
+    });
 }

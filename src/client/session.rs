@@ -35,6 +35,9 @@ use url::{connect_url, Connecting};
 pub const OFFLINE_NOTICE_MS: u32 = 5_000;
 /// The close code the SDK uses for a socket it gives up on because it went silent.
 pub const CLOSE_STALE: u16 = 4_000;
+/// How long an open WebSocket has to answer a ping after the page woke up before it counts as dead (a live
+/// server answers in milliseconds). Long-poll keeps its own check: a poll is held up to 20 s.
+pub const WAKE_CHECK_MS: u32 = 3_000;
 /// The interval of the retry that a browser `online` event triggers.
 const ONLINE_RETRY_MS: u32 = 10;
 
@@ -149,6 +152,11 @@ impl Session {
         &self.config
     }
 
+    /// Changes the `X-Stream-Client` value; takes effect at the next request and attempt.
+    pub fn set_user_agent(&mut self, user_agent: String) {
+        self.config.user_agent = user_agent;
+    }
+
     /// Changes the WebSocket base URL; takes effect at the next attempt.
     pub fn set_ws_base_url(&mut self, url: String) {
         self.config.ws_base_url = url;
@@ -196,10 +204,9 @@ impl Session {
             Input::Timer(timer) => self.on_timer(timer, &mut fx, entropy),
             Input::Online => {
                 self.paused = false;
-                if self.state == State::Reconnecting && !self.socket_open && !self.token_request.1 {
-                    fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
-                }
+                self.check_now(&mut fx);
             }
+            Input::Resumed => self.check_now(&mut fx),
             Input::Offline => {
                 if matches!(self.state, State::Open { .. } | State::Reconnecting) {
                     self.paused = true;
@@ -234,6 +241,23 @@ impl Session {
             }
         }
         fx
+    }
+
+    /// The page woke up or came back online: an open connection must answer a ping within
+    /// [`WAKE_CHECK_MS`] or is replaced; a lost one is retried at once.
+    fn check_now(&mut self, fx: &mut Vec<Effect>) {
+        match &self.state {
+            State::Open { .. } if self.socket_open && self.transport == Transport::WebSocket => {
+                if let Some(user) = &self.user {
+                    fx.push(Effect::Send(health_check_ping(&user.client_id)));
+                }
+                fx.push(Effect::StartTimer(Timer::ConnectionCheck, WAKE_CHECK_MS));
+            }
+            State::Reconnecting if !self.socket_open && !self.token_request.1 && !self.paused => {
+                fx.push(Effect::StartTimer(Timer::Retry, ONLINE_RETRY_MS));
+            }
+            _ => {}
+        }
     }
 
     /// `Fetch` for `request` with the current connection and token.

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 
 pub use channel::{channel_object, Channel};
 
-use crate::browser::client::{parse_claims, Client};
+use crate::browser::client::{parse_claims, Client, ClientOptions};
 use crate::browser::errors::connect_error;
 use crate::browser::rest::RestConfig;
 use crate::client::session::{ws_base_url, ConnectRequest};
@@ -121,6 +121,11 @@ impl StreamChat {
                     timeout_ms: timeout,
                 },
                 logger,
+                ClientOptions {
+                    recover_on_reconnect: options.recover_state_on_reconnect.unwrap_or(true),
+                    persist_user: options.persist_user_on_connection_failure.unwrap_or(false),
+                    warm_up: options.warm_up.unwrap_or(false),
+                },
             ),
             key,
             base_url,
@@ -173,7 +178,70 @@ impl StreamChat {
     /// official client does.
     #[wasm_bindgen(js_name = disconnectUser, unchecked_return_type = "Promise<void>")]
     pub fn disconnect_user(&self, timeout: Option<f64>) -> Promise {
-        self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis))
+        self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis), true)
+    }
+
+    /// Closes the connection but keeps the user and the channels, for [`openConnection`](Self::open_connection).
+    /// Resolves as `disconnectUser` does.
+    #[wasm_bindgen(js_name = closeConnection, unchecked_return_type = "Promise<void>")]
+    pub fn close_connection(&self, timeout: Option<f64>) -> Promise {
+        self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis), false)
+    }
+
+    /// Opens the connection of the current user again (after `closeConnection()`, or a failed `connectUser` with
+    /// `persistUserOnConnectionFailure`) and watches its channels again; resolves with the first `health.check`.
+    #[wasm_bindgen(js_name = openConnection, unchecked_return_type = "Promise<ConnectionOpen>")]
+    pub fn open_connection(&self) -> Promise {
+        self.client.open_connection()
+    }
+
+    /// Re-queries the watched channels (their state rebuilt) and then emits `connection.recovered`; the SDK does
+    /// this itself after every reconnect unless `recoverStateOnReconnect` is false.
+    #[wasm_bindgen(js_name = recoverState, unchecked_return_type = "Promise<void>")]
+    pub fn recover_state(&self) -> Promise {
+        self.client.recover_state()
+    }
+
+    /// The connection as the official client's `wsConnection` shows it: `isHealthy`, `connectionID`,
+    /// `isConnecting`, `isDisconnected` (a fresh read-only snapshot), or `undefined` before `connectUser`.
+    #[wasm_bindgen(getter = wsConnection, unchecked_return_type = "WSConnection | undefined")]
+    pub fn ws_connection(&self) -> JsValue {
+        use crate::client::State as Session;
+        let state = self.client.state.borrow();
+        let (healthy, connecting) = match state.session.state() {
+            Session::Open { .. } => (true, false),
+            Session::Connecting | Session::Reconnecting => (false, true),
+            Session::Idle if state.last_request.is_none() => return JsValue::UNDEFINED,
+            Session::Idle | Session::Closed => (false, false),
+        };
+        let connection_id = optional(state.session.connection_id());
+        crate::browser::values::object(&[
+            ("isHealthy", healthy.into()),
+            ("isConnecting", connecting.into()),
+            ("isDisconnected", (!healthy && !connecting).into()),
+            ("connectionID", connection_id),
+        ])
+    }
+
+    /// The app's settings (`GET /app`): its name and channel type configs.
+    #[wasm_bindgen(js_name = getAppSettings, unchecked_return_type = "Promise<{ app: Record<string, unknown> }>")]
+    pub fn get_app_settings(&self) -> Promise {
+        let port = self.client.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            crate::browser::rest::call_with(&port, "GET", "/app".into(), &JsValue::UNDEFINED).await
+        })
+    }
+
+    /// The `X-Stream-Client` value sent with every request and connection.
+    #[wasm_bindgen(js_name = getUserAgent)]
+    pub fn get_user_agent(&self) -> String {
+        self.client.state.borrow().session.config().user_agent.clone()
+    }
+
+    /// Replaces the `X-Stream-Client` value, from the next request and connection on.
+    #[wasm_bindgen(js_name = setUserAgent)]
+    pub fn set_user_agent(&self, #[wasm_bindgen(js_name = userAgent)] user_agent: String) {
+        self.client.state.borrow_mut().session.set_user_agent(user_agent);
     }
 
     /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).
@@ -313,10 +381,13 @@ impl StreamChat {
         self.client.state.borrow().user.clone()
     }
 
-    /// The connected user's id.
+    /// The user's id, from `connectUser` until `disconnectUser` (also while the connection is closed with
+    /// `closeConnection`).
     #[wasm_bindgen(getter = userID, unchecked_return_type = "string | undefined")]
     pub fn user_id(&self) -> JsValue {
-        optional(self.client.state.borrow().connect.as_ref().map(|call| call.user_id.as_str()))
+        let state = self.client.state.borrow();
+        let from_call = state.connect.as_ref().map(|call| call.user_id.as_str());
+        optional(from_call.or(state.last_request.as_ref().map(|request| request.user_id.as_str())))
     }
 
     /// The server's id for the open connection.
@@ -422,6 +493,12 @@ struct Options {
     ws_fallback_timeout: Option<f64>,
     /// The first interval between WebSocket probes while on long-poll.
     ws_probe_interval: Option<f64>,
+    /// Re-query the watched channels after a reconnect (default true).
+    recover_state_on_reconnect: Option<bool>,
+    /// Keep the user when `connectUser` fails, for `openConnection()`.
+    persist_user_on_connection_failure: Option<bool>,
+    /// Send `GET /hi` when connecting, to open the HTTP connection early.
+    warm_up: Option<bool>,
     /// `(level, message, extra)`; kept as the JS function it is.
     #[serde(default, with = "serde_wasm_bindgen::preserve")]
     logger: JsValue,

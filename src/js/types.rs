@@ -19,6 +19,20 @@ export interface StreamChatOptions {
   wsProbeInterval?: number;
   /** Receives the SDK's log lines. */
   logger?: Logger;
+  /** Re-query the watched channels after a reconnect. Default true. */
+  recoverStateOnReconnect?: boolean;
+  /** Keep the user when `connectUser` fails, so `openConnection()` can retry. Default false. */
+  persistUserOnConnectionFailure?: boolean;
+  /** Send `GET /hi` when connecting, to open the HTTP connection before it is needed. Default false. */
+  warmUp?: boolean;
+}
+
+/** `client.wsConnection`: a read-only snapshot of the connection. */
+export interface WSConnection {
+  isHealthy: boolean;
+  isConnecting: boolean;
+  isDisconnected: boolean;
+  connectionID?: string;
 }
 
 export type LogLevel = 'info' | 'warn' | 'error';

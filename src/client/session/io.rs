@@ -146,6 +146,9 @@ pub enum Input {
     Timer(Timer),
     /// The browser went back online.
     Online,
+    /// The page came back after being hidden, frozen or asleep (`visibilitychange` to visible, `pageshow`): its
+    /// timers were throttled or stopped, so the connection may have died unnoticed. Check it now.
+    Resumed,
     /// The browser went offline: stop trying until it is back.
     Offline,
     /// The long-poll transport of socket `socket` answered a poll (with or without events): it is alive.

@@ -475,3 +475,18 @@ fn a_provider_answer_to_an_older_request_is_ignored() {
     let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(token) }, &mut Fixed);
     assert_eq!(transport_of(&fx), Some(Transport::WebSocket));
 }
+
+#[test]
+fn waking_up_checks_the_connection_within_seconds() {
+    let mut s = open_session();
+    let fx = s.handle(Input::Resumed, &mut Fixed);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Send(ping) if ping.contains("health.check"))));
+    assert!(fx.contains(&Effect::StartTimer(Timer::ConnectionCheck, WAKE_CHECK_MS)));
+    // No answer in time: the socket is given up and a reconnect scheduled, not 35 s later.
+    let fx = timer(&mut s, Timer::ConnectionCheck);
+    assert!(fx.iter().any(|e| matches!(e, Effect::CloseSocket { code: CLOSE_STALE, .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::StartTimer(Timer::Retry, _))));
+    // While reconnecting, waking up retries at once.
+    let fx = s.handle(Input::Resumed, &mut Fixed);
+    assert!(fx.contains(&Effect::StartTimer(Timer::Retry, 10)));
+}

@@ -1,0 +1,72 @@
+//! The page events the session listens to: `online` / `offline` on the window, and the page coming back after
+//! being hidden, frozen or asleep (`visibilitychange` to visible, `pageshow`), when throttled timers may have let
+//! a dead connection go unnoticed. Each forwards one [`Input`] to the loop; dropping [`PageEvents`] detaches them.
+
+use alloc::vec::Vec;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::EventTarget;
+
+use super::inbox::Port;
+use super::Signal;
+use crate::client::Input;
+
+/// A listener and where it is attached.
+type Attached = (EventTarget, &'static str, Closure<dyn FnMut()>);
+
+/// Where to listen, for what, the input to send, and whether only while the page is visible.
+type Wiring = (EventTarget, &'static str, fn() -> Input, bool);
+
+/// The page listeners of one client.
+#[derive(Debug, Default)]
+pub struct PageEvents {
+    /// Attached listeners, detached on drop.
+    attached: Vec<Attached>,
+}
+
+impl PageEvents {
+    /// Attaches the listeners (in a window; a worker has none of these events).
+    pub fn attach(port: &Port) -> PageEvents {
+        let mut events = PageEvents::default();
+        let Some(window) = web_sys::window() else { return events };
+        let document = window.document();
+        let visible = move || document.as_ref().is_none_or(|document| !document.hidden());
+        let targets: [Wiring; 4] = [
+            (window.clone().into(), "online", || Input::Online, false),
+            (window.clone().into(), "offline", || Input::Offline, false),
+            (window.clone().into(), "pageshow", || Input::Resumed, false),
+            (
+                window.document().map_or_else(|| window.clone().into(), Into::into),
+                "visibilitychange",
+                || Input::Resumed,
+                true,
+            ),
+        ];
+        for (target, name, input, only_when_visible) in targets {
+            let port = port.clone();
+            let visible = visible.clone();
+            let listener: Closure<dyn FnMut()> = Closure::new(move || {
+                if !only_when_visible || visible() {
+                    port.send(Signal::Input(input()));
+                }
+            });
+            if target
+                .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                events.attached.push((target, name, listener));
+            }
+        }
+        events
+    }
+}
+
+impl Drop for PageEvents {
+    fn drop(&mut self) {
+        for (target, name, listener) in &self.attached {
+            let _ =
+                target.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        }
+    }
+}
