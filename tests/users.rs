@@ -163,3 +163,15 @@ async fn close_and_open_connection_keep_the_user_and_its_channels() {
     assert!(alice.ws_connection().is_undefined() && alice.user_id().is_undefined());
     settle(bob.disconnect_user(None)).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_guest_connects_with_the_token_the_server_gives() {
+    let client = common::client();
+    let wish = format!("visitor-{}", unique());
+    let user = object(&[("id", wish.clone().into()), ("name", "Visitor".into())]);
+    let opened = settle(client.set_guest_user(user)).await.unwrap();
+    assert_eq!(get(&opened, "me.role").as_string().as_deref(), Some("guest"));
+    assert_eq!(get(&opened, "me.name").as_string().as_deref(), Some("Visitor"));
+    assert_eq!(client.user_id().as_string(), Some(wish));
+    settle(client.disconnect_user(None)).await.unwrap();
+}

@@ -80,7 +80,14 @@ pub struct Settings {
     pub longpoll_expiry: Duration,
     /// Sizes, rates and timeouts.
     pub limits: Limits,
+    /// `POST /guest` creates guest users (off unless switched on; on in dev mode).
+    pub guests: bool,
 }
+
+/// Guest users the server creates at once before [`GUESTS_PER_SECOND`] applies.
+pub const GUEST_BURST: u32 = 100;
+/// Guest users the server creates per second, after the burst (each is a stored user).
+pub const GUESTS_PER_SECOND: u32 = 10;
 
 /// State shared by every handler; cloning is cheap.
 #[derive(Clone, Debug)]
@@ -104,6 +111,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Messages per user ([`Limits::message_burst`], [`Limits::messages_per_second`]).
     pub message_rate: RateLimiter,
+    /// Guest users created, server-wide: [`GUEST_BURST`] at once, then [`GUESTS_PER_SECOND`].
+    pub guest_rate: RateLimiter,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -131,6 +140,7 @@ impl AppState {
             longpolls: longpoll::LongPolls::default(),
             presence: presence::Presence::default(),
             metrics: Metrics::new(),
+            guest_rate: RateLimiter::new(GUEST_BURST, GUESTS_PER_SECOND),
             message_rate: RateLimiter::new(
                 settings.limits.message_burst,
                 settings.limits.messages_per_second,
@@ -156,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
+        .route("/guest", post(user_routes::create_guest))
         .route(
             "/users",
             get(user_query::query_users)

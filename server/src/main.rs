@@ -20,9 +20,12 @@ const DEV_SECRET: &str = "dev-secret-not-for-production";
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Flags {
-    /// Dev mode: accept dev tokens (signature `devtoken`) and default the key and secret.
+    /// Dev mode: accept dev tokens (signature `devtoken`) and default the key and secret; guests are on.
     #[arg(long)]
     dev: bool,
+    /// Let visitors become guest users (`POST /guest`, the official client's `setGuestUser`).
+    #[arg(long, env = "STREAM_GUESTS")]
+    guests: bool,
     /// The app's API key (required without --dev).
     #[arg(long, env = "STREAM_API_KEY")]
     api_key: Option<String>,
@@ -137,6 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         longpoll_hold: Duration::from_secs(20),
         longpoll_expiry: Duration::from_secs(60),
         limits,
+        guests: flags.guests || flags.dev,
     };
     run(listener, settings, Arc::new(store), stop_signal()).await?;
     tracing::info!("stopped");

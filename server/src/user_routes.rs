@@ -182,3 +182,67 @@ pub async fn app_settings(_authenticated: Caller) -> Answer {
 pub async fn hi() -> Answer {
     answer(json!({}), Instant::now())
 }
+
+/// The query string of `POST /guest`.
+#[derive(Debug, Deserialize)]
+struct KeyParam {
+    /// The app's API key.
+    api_key: Option<String>,
+}
+
+/// The body of `POST /guest`.
+#[derive(Debug, Deserialize)]
+struct GuestBody {
+    /// The guest's user object; its `id` is a wish, not a claim.
+    #[serde(default)]
+    user: Map<String, Value>,
+}
+
+/// `POST /guest` (`setGuestUser`), no token needed, when guests are on: creates a user with role `guest` and
+/// answers `{access_token, user}`. The id asked for is used only if no user has it (a guest can never take over
+/// an existing user); otherwise, or when none is asked for, a fresh `guest-<uuid>` id is given.
+pub async fn create_guest(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let axum::extract::Query(params) = axum::extract::Query::<KeyParam>::try_from_uri(&uri)
+        .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+    state.auth.check_api_key(params.api_key.as_deref())?;
+    if !state.settings.guests {
+        return Err(AppError::new(
+            ErrorCode::NotAllowed,
+            "guest users are not enabled on this server",
+        ));
+    }
+    if !state.guest_rate.allow("guests", std::time::Instant::now()) {
+        return Err(crate::limits::rate_limited("guest users created too fast"));
+    }
+    let body: GuestBody = json_body(body)?;
+    let wished = body.user.get("id").and_then(Value::as_str).map(str::to_owned);
+    if let Some(id) = &wished {
+        stream_chat_protocol::user::validate_user_id(id)
+            .map_err(|error| AppError::input(error.message()))?;
+    }
+    validate_user(Some(wished.as_deref().unwrap_or("guest")), json_len(&body.user))
+        .map_err(|error| AppError::input(error.message()))?;
+    validate_fields(&body.user)?;
+    let fields = writable_fields(&body.user);
+    let response = blocking(&state, move |state| {
+        let now = clock::timestamp();
+        let mut created = match &wished {
+            Some(id) => db(state.store.create_user(id, "guest", fields.clone(), &now))?,
+            None => None,
+        };
+        if created.is_none() {
+            let id = format!("guest-{}", uuid::Uuid::new_v4());
+            created = db(state.store.create_user(&id, "guest", fields, &now))?;
+        }
+        let user = created.ok_or_else(|| AppError::internal("a fresh guest id was taken"))?;
+        let token = state.auth.sign(&json!({ "user_id": user.id }));
+        Ok(json!({ "access_token": token, "user": channels::user_view(&user) }))
+    })
+    .await?;
+    answer(response, started)
+}

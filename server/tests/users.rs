@@ -297,3 +297,54 @@ async fn presence_followers_hear_users_come_and_go_but_never_invisible_ones() {
     let _carol = server.user(json!({"id": "carol", "invisible": true})).await;
     bob.assert_no_event().await;
 }
+
+/// `POST /guest` with `body`.
+async fn guest(server: &TestServer, body: Value) -> (u16, Value) {
+    let path = format!("/guest?api_key={API_KEY}");
+    http_json(server.addr, "POST", &path, None, &body.to_string()).await
+}
+
+#[tokio::test]
+async fn guests_get_a_token_and_never_take_over_an_existing_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = TestServer::start(&dir.path().join("off.db"), Options::default()).await;
+    let (status, answer) = guest(&off, json!({"user": {"id": "visitor"}})).await;
+    assert_eq!(
+        (status, answer["code"].as_i64()),
+        (403, Some(17)),
+        "guests are off unless switched on"
+    );
+
+    let server = TestServer::start(
+        &dir.path().join("chat.db"),
+        Options { guests: true, ..Options::default() },
+    )
+    .await;
+    let _alice = server.user(json!({"id": "alice", "name": "Alice"})).await;
+    let (status, answer) = guest(&server, json!({"user": {"id": "visitor", "name": "Vi"}})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["user"]["id"].as_str(), answer["user"]["role"].as_str()),
+        (Some("visitor"), Some("guest"))
+    );
+    let token = answer["access_token"].as_str().unwrap().to_owned();
+    let mut socket = server.open(&json!({"id": "visitor", "name": "Vi"}), &token).await;
+    let me = socket.frame().await;
+    assert_eq!(
+        (me["me"]["id"].as_str(), me["me"]["role"].as_str()),
+        (Some("visitor"), Some("guest"))
+    );
+
+    // Asking for an existing user's id (or the same guest's again) gives a fresh id, never that user.
+    for taken in ["alice", "visitor"] {
+        let (status, answer) = guest(&server, json!({"user": {"id": taken}})).await;
+        assert_eq!(status, 200, "{answer}");
+        let id = answer["user"]["id"].as_str().unwrap();
+        assert!(id.starts_with("guest-") && id != taken, "{id}");
+    }
+    let (status, answer) = guest(&server, json!({"user": {"id": "Bad Id"}})).await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(4)));
+    let path = "/guest?api_key=wrong";
+    let (status, answer) = http_json(server.addr, "POST", path, None, r#"{"user":{}}"#).await;
+    assert_eq!((status, answer["code"].as_i64()), (401, Some(2)));
+}

@@ -117,6 +117,44 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
     })
 }
 
+/// `POST /guest` with `{user}`, before any connection (so not through the session): the guest user to connect
+/// as (without the server's timestamps, as the official client strips them) and its token.
+pub async fn create_guest(
+    client: &super::client::Client,
+    user: &JsValue,
+) -> Result<(JsValue, String), JsValue> {
+    let outgoing = {
+        let state = client.state.borrow();
+        let mut url = state.rest.base_url.clone() + "/guest";
+        super::http::push_param(&mut url, "api_key", &state.rest.api_key);
+        let body = object(&[("user", copy(user))]);
+        super::http::Outgoing {
+            method: "POST",
+            url,
+            token: alloc::string::String::new(),
+            body: js_sys::JSON::stringify(&body).ok().and_then(|text| text.as_string()),
+            user_agent: state.session.config().user_agent.clone(),
+            timeout_ms: state.rest.timeout_ms,
+        }
+    };
+    let timeout_ms = outgoing.timeout_ms;
+    match super::http::exchange(outgoing).await {
+        Ok((status, body)) if (200..300).contains(&status) => {
+            let token = text(&body, "access_token").unwrap_or_default();
+            let guest = copy(&get(&body, "user"));
+            for key in ["created_at", "updated_at", "last_active", "online"] {
+                let _ = Reflect::delete_property(guest.unchecked_ref::<Object>(), &key.into());
+            }
+            Ok((guest, token))
+        }
+        Ok((status, body)) => Err(super::errors::response_error(status, &body)),
+        Err(super::http::Failure::Timeout) => {
+            Err(to_js_error(&ChatError::RequestTimeout { after_ms: timeout_ms }))
+        }
+        Err(super::http::Failure::Network(reason)) => Err(to_js_error(&ChatError::Network(reason))),
+    }
+}
+
 /// `client.user` after a `user.updated` for the own user: the event's user, plus the own-user fields it left out
 /// (a field it dropped that others also see was removed).
 pub fn merge_own_user(current: &JsValue, updated: &JsValue) -> JsValue {

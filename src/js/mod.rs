@@ -167,10 +167,27 @@ impl StreamChat {
         #[wasm_bindgen(js_name = tokenOrProvider, unchecked_param_type = "TokenOrProvider")]
         token_or_provider: JsValue,
     ) -> Promise {
-        match self.begin_connect(user, token_or_provider) {
+        match begin_connect(&self.client, self.enable_ws_fallback, user, token_or_provider) {
             Ok(promise) => promise,
             Err(error) => Promise::reject(&connect_error(&error)),
         }
+    }
+
+    /// Becomes a guest user (`POST /guest`, when the server allows guests) and connects as it, as the official
+    /// client's `setGuestUser`; the `id` asked for is used only if no user has it.
+    #[wasm_bindgen(js_name = setGuestUser, unchecked_return_type = "Promise<ConnectionOpen>")]
+    pub fn set_guest_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        let fallback = self.enable_ws_fallback;
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (user, token) = crate::browser::users::create_guest(&client, &user).await?;
+            let connected = begin_connect(&client, fallback, user, token.into())
+                .map_err(|error| connect_error(&error))?;
+            wasm_bindgen_futures::JsFuture::from(connected).await
+        })
     }
 
     /// Closes the connection (code 1000) and forgets the user and its channels. A pending `connectUser`
@@ -433,48 +450,48 @@ impl StreamChat {
     }
 }
 
-impl StreamChat {
-    fn begin_connect(
-        &self,
-        user: JsValue,
-        token_or_provider: JsValue,
-    ) -> Result<Promise, ChatError> {
-        let user_id =
-            serde_wasm_bindgen::from_value::<UserHead>(user.clone()).ok().and_then(|head| head.id);
-        if let (Some(call), Some(id)) = (&self.client.state.borrow().connect, &user_id) {
-            if call.user_id == *id {
-                return Ok(call.promise.clone());
-            }
-            return Err(ChatError::AlreadyConnected { current: call.user_id.clone() });
+/// `connectUser` on `client`: validates, then starts the connection (see [`StreamChat::connect_user`]).
+fn begin_connect(
+    client: &Client,
+    enable_ws_fallback: bool,
+    user: JsValue,
+    token_or_provider: JsValue,
+) -> Result<Promise, ChatError> {
+    let user_id =
+        serde_wasm_bindgen::from_value::<UserHead>(user.clone()).ok().and_then(|head| head.id);
+    if let (Some(call), Some(id)) = (&client.state.borrow().connect, &user_id) {
+        if call.user_id == *id {
+            return Ok(call.promise.clone());
         }
-        let user_json: String = if user.is_object() {
-            JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        check_user(user_id.as_deref(), user_json.len())?;
-        let user_id = user_id.unwrap_or_default();
-        let (token, provider) = if let Some(token) = token_or_provider.as_string() {
-            check_token(&token, &user_id, parse_claims)?;
-            (Some(token), None)
-        } else if let Some(provider) = token_or_provider.dyn_ref::<Function>() {
-            (None, Some(provider.clone()))
-        } else {
-            return Err(ChatError::MissingToken);
-        };
-        {
-            let mut state = self.client.state.borrow_mut();
-            state.session.use_token_provider(provider.is_some());
-            state.token_provider = provider;
-            // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
-            let url = state.session.config().ws_base_url.clone();
-            let remembered =
-                self.enable_ws_fallback && crate::browser::storage::websocket_failed_recently(&url);
-            state.session.set_start_with_longpoll(remembered);
-        }
-        let request = ConnectRequest { user_id, user_json, token };
-        Ok(self.client.start_connect(user, request))
+        return Err(ChatError::AlreadyConnected { current: call.user_id.clone() });
     }
+    let user_json: String = if user.is_object() {
+        JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    check_user(user_id.as_deref(), user_json.len())?;
+    let user_id = user_id.unwrap_or_default();
+    let (token, provider) = if let Some(token) = token_or_provider.as_string() {
+        check_token(&token, &user_id, parse_claims)?;
+        (Some(token), None)
+    } else if let Some(provider) = token_or_provider.dyn_ref::<Function>() {
+        (None, Some(provider.clone()))
+    } else {
+        return Err(ChatError::MissingToken);
+    };
+    {
+        let mut state = client.state.borrow_mut();
+        state.session.use_token_provider(provider.is_some());
+        state.token_provider = provider;
+        // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
+        let url = state.session.config().ws_base_url.clone();
+        let remembered =
+            enable_ws_fallback && crate::browser::storage::websocket_failed_recently(&url);
+        state.session.set_start_with_longpoll(remembered);
+    }
+    let request = ConnectRequest { user_id, user_json, token };
+    Ok(client.start_connect(user, request))
 }
 
 /// The options of `new StreamChat(apiKey, options)` the SDK reads; others are ignored, as by the official client.

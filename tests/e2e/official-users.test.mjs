@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { StreamChat } from 'stream-chat';
 import { officialPair, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'e2e-key';
@@ -13,7 +14,13 @@ const SECRET = 'e2e-secret';
 
 test('official clients update and query users, switch privacy while connected, and follow presence', async () => {
   const { dir, cleanup } = tempDir();
-  const server = await startServer({ dev: false, apiKey: KEY, secret: SECRET, db: join(dir, 'chat.db') });
+  const server = await startServer({
+    dev: false,
+    apiKey: KEY,
+    secret: SECRET,
+    db: join(dir, 'chat.db'),
+    args: ['--guests'],
+  });
   const clients = [];
   try {
     const { alice, bob, aliceChannel, bobChannel } = await officialPair(server.url, 'users', { key: KEY, secret: SECRET });
@@ -75,6 +82,13 @@ test('official clients update and query users, switch privacy while connected, a
     await alice.disconnectUser();
     await offline;
     assert.equal(bob.state.users.alice.online, false);
+
+    // A visitor becomes a guest: asking for alice's id gives a fresh one, never alice.
+    const visitor = new StreamChat(KEY, { baseURL: server.url, allowServerSideConnect: true });
+    await visitor.setGuestUser({ id: 'alice', name: 'Not Alice' });
+    clients.push(visitor);
+    assert.match(visitor.userID, /^guest-/);
+    assert.equal(visitor.user.role, 'guest');
   } finally {
     for (const client of clients) await client.disconnectUser();
     await server.stop();

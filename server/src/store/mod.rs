@@ -57,6 +57,15 @@ pub trait Store: Send + Sync + 'static {
         change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError>;
 
+    /// Creates a user that must not exist yet; `None` when the id is taken (nothing is changed then).
+    fn create_user(
+        &self,
+        id: &str,
+        role: &str,
+        fields: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<StoredUser>, StoreError>;
+
     /// Users matching `query`, in its order, one page.
     fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
 

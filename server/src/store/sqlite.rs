@@ -350,6 +350,25 @@ impl Store for SqliteStore {
         Ok(Ok(written))
     }
 
+    fn create_user(
+        &self,
+        id: &str,
+        role: &str,
+        fields: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        let connection = self.lock()?;
+        let inserted = connection.execute(
+            "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![id, role, Value::Object(fields).to_string(), now],
+        )? == 1;
+        if !inserted {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        Ok(Some(connection.query_row(&sql, [id], |row| user_from(row, 0))?))
+    }
+
     fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
         let connection = self.lock()?;
         super::sqlite_users::query_users(&connection, query)

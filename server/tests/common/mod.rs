@@ -43,6 +43,7 @@ pub struct Options {
     pub longpoll_expiry: Duration,
     pub limits: Limits,
     pub pkg_dir: Option<PathBuf>,
+    pub guests: bool,
 }
 
 impl Default for Options {
@@ -54,6 +55,7 @@ impl Default for Options {
             longpoll_expiry: Duration::from_secs(60),
             limits: Limits::default(),
             pkg_dir: None,
+            guests: false,
         }
     }
 }
@@ -75,6 +77,7 @@ impl TestServer {
             longpoll_hold: options.longpoll_hold,
             longpoll_expiry: options.longpoll_expiry,
             limits: options.limits,
+            guests: options.guests,
         };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(listener, settings, store, async move {
