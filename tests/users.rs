@@ -175,3 +175,38 @@ async fn a_guest_connects_with_the_token_the_server_gives() {
     assert_eq!(client.user_id().as_string(), Some(wish));
     settle(client.disconnect_user(None)).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn an_anonymous_user_reads_a_public_channel_and_writes_nothing() {
+    let tag = unique();
+    let host_id = format!("host-{tag}");
+    let host = connected(&host_id, &[]).await;
+    let show = format!("show-{tag}");
+    let members: Array = [JsValue::from(host_id.as_str())].into_iter().collect();
+    let hosts = host.channel(
+        "livestream".into(),
+        Some(show.clone().into()),
+        Some(object(&[("members", members.into())])),
+    );
+    settle(call(&hosts, "watch", &[])).await.unwrap();
+    settle(call(&hosts, "sendMessage", &[object(&[("text", "welcome".into())])])).await.unwrap();
+
+    let visitor = common::client();
+    let opened = settle(visitor.connect_anonymous_user()).await.unwrap();
+    assert_eq!(get(&opened, "me.role").as_string().as_deref(), Some("anonymous"));
+    let visitors = visitor.channel("livestream".into(), Some(show.into()), None);
+    settle(call(&visitors, "watch", &[])).await.unwrap();
+    assert_eq!(
+        get(&get(&visitors, "state"), "messages.0.text").as_string().as_deref(),
+        Some("welcome")
+    );
+    let refused = settle(call(&visitors, "sendMessage", &[object(&[("text", "hi".into())])]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (get(&refused, "code").as_f64(), get(&refused, "status").as_f64()),
+        (Some(17.0), Some(403.0))
+    );
+    settle(visitor.disconnect_user(None)).await.unwrap();
+    settle(host.disconnect_user(None)).await.unwrap();
+}

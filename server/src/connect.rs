@@ -74,7 +74,8 @@ pub struct Opened {
 pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, AppError> {
     state.metrics.connect_attempts.inc();
     let result = authenticate(state, params).await.and_then(|(connection_id, user)| {
-        let invisible = user.is_invisible();
+        // Anonymous users are never listed among watchers nor announced.
+        let invisible = user.is_invisible() || crate::users::is_anonymous(&user.id);
         let max = state.settings.limits.connections_per_user;
         let outbox = state
             .hub
@@ -101,6 +102,17 @@ async fn authenticate(
     let json =
         params.json.as_deref().ok_or_else(|| AppError::input("the json parameter is missing"))?;
     let (user_id, details) = connect_payload(json)?;
+    if params.auth_type.as_deref() == Some("anonymous") {
+        // No token: the connection gets a user of its own, whatever id the client made up.
+        if !state.settings.guests {
+            return Err(AppError::new(
+                ErrorCode::Authentication,
+                "anonymous users are not enabled on this server",
+            ));
+        }
+        let user = crate::users::anonymous_user(&clock::timestamp());
+        return Ok((uuid::Uuid::new_v4().to_string(), user));
+    }
     if params.auth_type.as_deref().is_some_and(|kind| kind != "jwt") {
         return Err(AppError::new(
             ErrorCode::Authentication,

@@ -80,7 +80,7 @@ pub struct Settings {
     pub longpoll_expiry: Duration,
     /// Sizes, rates and timeouts.
     pub limits: Limits,
-    /// `POST /guest` creates guest users (off unless switched on; on in dev mode).
+    /// Guest users (`POST /guest`) and anonymous connections are allowed (off unless switched on; on in dev mode).
     pub guests: bool,
 }
 

@@ -23,7 +23,7 @@ struct Flags {
     /// Dev mode: accept dev tokens (signature `devtoken`) and default the key and secret; guests are on.
     #[arg(long)]
     dev: bool,
-    /// Let visitors become guest users (`POST /guest`, the official client's `setGuestUser`).
+    /// Let visitors in as guest users (`POST /guest`, `setGuestUser`) and anonymous users (`connectAnonymousUser`).
     #[arg(long, env = "STREAM_GUESTS")]
     guests: bool,
     /// The app's API key (required without --dev).

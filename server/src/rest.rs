@@ -26,9 +26,25 @@ pub struct Caller {
     pub server: bool,
     /// The `connection_id` parameter: the caller's WebSocket or long-poll connection.
     pub connection_id: Option<String>,
+    /// An anonymous connection's user (`stream-auth-type: anonymous`): it may only read public channels.
+    pub anonymous: bool,
 }
 
 impl Caller {
+    /// Refuses anonymous callers (code 17): they read, and write nothing.
+    pub fn refuse_anonymous(&self) -> Result<(), AppError> {
+        if self.anonymous {
+            return Err(AppError::new(ErrorCode::NotAllowed, "anonymous users cannot write"));
+        }
+        Ok(())
+    }
+
+    /// The acting user, for actions that write: anonymous users may not (code 17).
+    pub fn writer(&self) -> Result<&str, AppError> {
+        self.refuse_anonymous()?;
+        self.user()
+    }
+
     /// The acting user, required for user actions.
     pub fn user(&self) -> Result<&str, AppError> {
         self.user_id.as_deref().ok_or_else(|| {
@@ -75,6 +91,22 @@ impl FromRequestParts<AppState> for Caller {
             .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
         state.auth.check_api_key(params.api_key.as_deref())?;
         let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
+        if header("stream-auth-type") == Some("anonymous") && state.settings.guests {
+            // No token: the caller is the anonymous user of the open connection it names.
+            let user_id = params.connection_id.as_deref().and_then(|id| state.hub.user_of(id));
+            return match user_id {
+                Some(user_id) if crate::users::is_anonymous(&user_id) => Ok(Caller {
+                    user_id: Some(user_id),
+                    server: false,
+                    connection_id: params.connection_id,
+                    anonymous: true,
+                }),
+                _ => Err(AppError::new(
+                    ErrorCode::Authentication,
+                    "an anonymous request needs the connection_id of an anonymous connection",
+                )),
+            };
+        }
         if header("stream-auth-type").is_some_and(|kind| kind != "jwt") {
             return Err(AppError::new(
                 ErrorCode::Authentication,
@@ -93,7 +125,7 @@ impl FromRequestParts<AppState> for Caller {
         if !server && user_id.is_none() {
             return Err(AppError::new(ErrorCode::Authentication, "the token has no user_id"));
         }
-        Ok(Caller { user_id, server, connection_id: params.connection_id })
+        Ok(Caller { user_id, server, connection_id: params.connection_id, anonymous: false })
     }
 }
 

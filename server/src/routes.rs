@@ -127,6 +127,11 @@ fn check_member(state: &AppState, channel: &ChannelRecord, user: &str) -> Result
 
 /// A user's privacy settings as the hub applies them.
 fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Privacy), AppError> {
+    if crate::users::is_anonymous(user) {
+        let mut anonymous = crate::users::anonymous_user(&clock::timestamp());
+        anonymous.id = user.into();
+        return Ok((anonymous, Privacy { typing_indicators: false, read_receipts: false }));
+    }
     let stored = db(state.store.user(user))?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("user \"{user}\" does not exist"))
     })?;
@@ -272,6 +277,12 @@ async fn query(
     let body: QueryBody = json_body(body)?;
     let user = caller.user()?.to_owned();
     channels::validate_type(&kind)?;
+    if caller.anonymous && (!channels::is_public(&kind) || id.is_none()) {
+        return Err(AppError::new(
+            ErrorCode::NotAllowed,
+            "anonymous users may only read existing channels of public types",
+        ));
+    }
     let data_bytes = json_len(&body.data);
     let max_data = state.settings.limits.channel_data_bytes;
     if data_bytes > max_data {
@@ -300,8 +311,12 @@ async fn query(
     }
     let connection = if body.watch { Some(caller.own_connection(&state)?) } else { None };
     let budget = state.settings.limits.response_bytes;
+    let anonymous = caller.anonymous;
     let response = blocking(&state, move |state| {
         let cid = channels::cid(&kind, &id);
+        if anonymous && db(state.store.channel(&cid))?.is_none() {
+            return Err(AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist")));
+        }
         if explicit && id.starts_with(DISTINCT_PREFIX) && db(state.store.channel(&cid))?.is_none() {
             return Err(AppError::input(format!(
                 "channel ids starting with {DISTINCT_PREFIX} are reserved for channels named by their \
@@ -485,7 +500,7 @@ pub async fn send_message(
 ) -> Answer {
     let started = Instant::now();
     let MessageBody { message } = json_body(body)?;
-    let user = caller.user()?.to_owned();
+    let user = caller.writer()?.to_owned();
     let input = message_input(message, state.settings.limits.message_bytes)?;
     if !caller.server && !state.message_rate.allow(&user, Instant::now()) {
         let limits = &state.settings.limits;
@@ -562,7 +577,7 @@ pub async fn send_event(
 ) -> Answer {
     let started = Instant::now();
     let EventBody { event: sent } = json_body(body)?;
-    let user = caller.user()?.to_owned();
+    let user = caller.writer()?.to_owned();
     let event_type = sent.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
     if !matches!(event_type.as_str(), "typing.start" | "typing.stop") {
         return Err(AppError::input(format!(
@@ -602,7 +617,7 @@ pub async fn mark_read(
 ) -> Answer {
     let started = Instant::now();
     let body: ReadBody = json_body(body)?;
-    let user = caller.user()?.to_owned();
+    let user = caller.writer()?.to_owned();
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
         if let Some(message_id) = &body.message_id {

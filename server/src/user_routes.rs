@@ -59,6 +59,7 @@ pub async fn upsert_users(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let started = Instant::now();
+    caller.refuse_anonymous()?;
     let body: UsersBody = json_body(body)?;
     if body.users.is_empty() || body.users.len() > MAX_MEMBERS {
         return Err(AppError::input(format!("send 1 to {MAX_MEMBERS} users")));
@@ -107,6 +108,7 @@ pub async fn partial_update_users(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let started = Instant::now();
+    caller.refuse_anonymous()?;
     let body: PatchBody = json_body(body)?;
     if body.users.is_empty() || body.users.len() > MAX_MEMBERS {
         return Err(AppError::input(format!("send 1 to {MAX_MEMBERS} user updates")));

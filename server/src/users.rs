@@ -34,6 +34,27 @@ const SERVER_OWNED: &[&str] = &[
     "total_unread_count_by_team",
 ];
 
+/// The id prefix of anonymous users. `!` is outside the user id alphabet, so no token, connect or guest can ever
+/// name such a user: each anonymous connection is its own, unstored user.
+pub const ANONYMOUS_PREFIX: &str = "!anon-";
+
+/// Whether `id` is an anonymous connection's user.
+pub fn is_anonymous(id: &str) -> bool {
+    id.starts_with(ANONYMOUS_PREFIX)
+}
+
+/// A fresh anonymous user (`connectAnonymousUser`): never stored, so never counted as a monthly active user.
+pub fn anonymous_user(now: &str) -> StoredUser {
+    StoredUser {
+        id: format!("{ANONYMOUS_PREFIX}{}", uuid::Uuid::new_v4()),
+        role: "anonymous".into(),
+        fields: Map::new(),
+        created_at: now.into(),
+        updated_at: now.into(),
+        last_active: None,
+    }
+}
+
 /// The privacy features a user can switch off, each `{"enabled": bool}` under `privacy_settings`.
 const PRIVACY_FEATURES: &[&str] = &["typing_indicators", "read_receipts", "delivery_receipts"];
 

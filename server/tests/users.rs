@@ -348,3 +348,94 @@ async fn guests_get_a_token_and_never_take_over_an_existing_user() {
     let (status, answer) = http_json(server.addr, "POST", path, None, r#"{"user":{}}"#).await;
     assert_eq!((status, answer["code"].as_i64()), (401, Some(2)));
 }
+
+/// Opens an anonymous WebSocket (no token) as the official client's `connectAnonymousUser` does.
+async fn anonymous(server: &TestServer) -> common::Client {
+    let json = json!({"user_id": "made-up-1", "user_details": {"id": "made-up-1", "anon": true}});
+    let query = format!(
+        "json={}&api_key={API_KEY}&stream-auth-type=anonymous",
+        common::encode(&json.to_string())
+    );
+    let url = format!("ws://{}/connect?{query}", server.addr);
+    common::Client { socket: tokio_tungstenite::connect_async(url).await.unwrap().0 }
+}
+
+#[tokio::test]
+async fn anonymous_users_read_public_channels_write_nothing_and_are_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = TestServer::start(&dir.path().join("off.db"), Options::default()).await;
+    common::assert_refused(anonymous(&off).await, 5, 401).await;
+
+    let server = TestServer::start(
+        &dir.path().join("chat.db"),
+        Options { guests: true, ..Options::default() },
+    )
+    .await;
+    let mut host = server.user(json!({"id": "host"})).await;
+    let live = json!({"data": {"members": ["host"]}, "state": true, "watch": true});
+    assert_eq!(server.call(&host, "/channels/livestream/show/query", live).await.0, 200);
+    let private = json!({"data": {"members": ["host"]}, "state": true});
+    assert_eq!(server.call(&host, "/channels/messaging/private/query", private).await.0, 200);
+    assert_eq!(host.event().await["type"], "user.watching.start");
+    let active = server.metric("chat_monthly_active_users").await;
+
+    let mut socket = anonymous(&server).await;
+    let first = socket.frame().await;
+    let me = &first["me"];
+    assert!(me["id"].as_str().unwrap().starts_with("!anon-"), "{first}");
+    assert_eq!(me["role"], "anonymous");
+    let connection_id = first["connection_id"].as_str().unwrap().to_owned();
+    let call = |path: &str, body: Value| {
+        let path = format!("{path}?api_key={API_KEY}&connection_id={connection_id}");
+        let body = body.to_string();
+        let addr = server.addr;
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nstream-auth-type: anonymous\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            let status: u16 = response[9..12].parse().unwrap();
+            let body =
+                response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+            (status, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+        }
+    };
+    // Reads a public channel, and watches it unseen: no watching event reaches the host.
+    let (status, state) =
+        call("/channels/livestream/show/query", json!({"state": true, "watch": true})).await;
+    assert_eq!(status, 200, "{state}");
+    host.assert_no_event().await;
+    // Writes nothing, reads no private channel, creates nothing.
+    let refusals = [
+        ("/channels/livestream/show/message", json!({"message": {"text": "hi"}}), 403),
+        ("/channels/livestream/show/event", json!({"event": {"type": "typing.start"}}), 403),
+        ("/channels/livestream/show/read", json!({}), 403),
+        ("/channels/messaging/private/query", json!({"state": true}), 403),
+        ("/channels/livestream/new-show/query", json!({"state": true}), 404),
+    ];
+    for (path, body, status) in refusals {
+        let (got, answer) = call(path, body).await;
+        assert_eq!(got, status, "{path}: {answer}");
+    }
+    // The host's messages reach the anonymous watcher.
+    let message = json!({"message": {"text": "welcome"}});
+    assert_eq!(server.call(&host, "/channels/livestream/show/message", message).await.0, 200);
+    loop {
+        let frame = socket.frame().await;
+        if frame["type"] == "message.new" {
+            assert_eq!(frame["message"]["text"], "welcome");
+            break;
+        }
+    }
+    assert_eq!(
+        server.metric("chat_monthly_active_users").await,
+        active,
+        "anonymous users are not counted"
+    );
+}

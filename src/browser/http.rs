@@ -21,7 +21,7 @@ pub struct Outgoing {
     pub method: &'static str,
     /// The full URL with query parameters.
     pub url: String,
-    /// The raw JWT for the `Authorization` header.
+    /// The raw JWT for the `Authorization` header; empty for an anonymous request.
     pub token: String,
     /// The JSON body, if any.
     pub body: Option<String>,
@@ -48,12 +48,16 @@ pub async fn exchange(outgoing: Outgoing) -> Answer {
     let network = |error: JsValue| Failure::Network(describe(&error));
     let controller = AbortController::new().map_err(network)?;
     let headers = Headers::new().map_err(network)?;
-    for (name, value) in [
-        ("Authorization", outgoing.token.as_str()),
-        ("stream-auth-type", "jwt"),
-        ("X-Stream-Client", outgoing.user_agent.as_str()),
-        ("Content-Type", "application/json"),
-    ] {
+    // No token: an anonymous user's request (or one that needs none, like `POST /guest`).
+    if outgoing.token.is_empty() {
+        headers.set("stream-auth-type", "anonymous").map_err(network)?;
+    } else {
+        headers.set("Authorization", &outgoing.token).map_err(network)?;
+        headers.set("stream-auth-type", "jwt").map_err(network)?;
+    }
+    for (name, value) in
+        [("X-Stream-Client", outgoing.user_agent.as_str()), ("Content-Type", "application/json")]
+    {
         headers.set(name, value).map_err(network)?;
     }
     let init = RequestInit::new();

@@ -173,6 +173,28 @@ impl StreamChat {
         }
     }
 
+    /// Connects as an anonymous user, as the official client's `connectAnonymousUser`: no token; the server gives
+    /// the connection a user of its own that may read public channel types and write nothing, and does not count
+    /// it as an active user. Needs a server that allows it (`--guests`, or `--dev`).
+    #[wasm_bindgen(js_name = connectAnonymousUser, unchecked_return_type = "Promise<ConnectionOpen>")]
+    pub fn connect_anonymous_user(&self) -> Promise {
+        let user_id = crate::browser::client::uuid();
+        let user = crate::browser::values::object(&[
+            ("id", user_id.as_str().into()),
+            ("anon", true.into()),
+        ]);
+        let user_json =
+            JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default();
+        if let Some(call) = &self.client.state.borrow().connect {
+            return Promise::reject(&connect_error(&ChatError::AlreadyConnected {
+                current: call.user_id.clone(),
+            }));
+        }
+        self.client.state.borrow_mut().session.use_token_provider(false);
+        let request = ConnectRequest { user_id, user_json, token: Some(String::new()) };
+        self.client.start_connect(user, request)
+    }
+
     /// Becomes a guest user (`POST /guest`, when the server allows guests) and connects as it, as the official
     /// client's `setGuestUser`; the `id` asked for is used only if no user has it.
     #[wasm_bindgen(js_name = setGuestUser, unchecked_return_type = "Promise<ConnectionOpen>")]

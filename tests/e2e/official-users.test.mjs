@@ -89,6 +89,18 @@ test('official clients update and query users, switch privacy while connected, a
     clients.push(visitor);
     assert.match(visitor.userID, /^guest-/);
     assert.equal(visitor.user.role, 'guest');
+
+    // An anonymous visitor reads a public channel and writes nothing.
+    const show = bob.channel('livestream', 'users-show', { members: ['bob'] });
+    await show.watch();
+    await show.sendMessage({ text: 'on air' });
+    const anonymous = new StreamChat(KEY, { baseURL: server.url, allowServerSideConnect: true });
+    await anonymous.connectAnonymousUser();
+    clients.push(anonymous);
+    const watched = anonymous.channel('livestream', 'users-show');
+    await watched.watch();
+    assert.deepEqual(watched.state.messages.map((m) => m.text), ['on air']);
+    await assert.rejects(watched.sendMessage({ text: 'hi' }), (error) => error.code === 17 && error.status === 403);
   } finally {
     for (const client of clients) await client.disconnectUser();
     await server.stop();

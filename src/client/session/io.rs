@@ -112,7 +112,8 @@ pub struct ConnectRequest {
     pub user_id: String,
     /// The user object's JSON text, sent as `user_details`.
     pub user_json: String,
-    /// A static token, or `None` when a token provider gives it.
+    /// A static token, `None` when a token provider gives it, or empty for an anonymous user
+    /// (`connectAnonymousUser`: no token, `stream-auth-type: anonymous`).
     pub token: Option<String>,
 }
 

@@ -28,12 +28,13 @@ pub fn connect_url(config: &SessionConfig, who: &Connecting<'_>, transport: Tran
     json.push_str(",\"user_details\":");
     json.push_str(who.user_json);
     // A browser WebSocket cannot carry headers, so its token goes in the URL; long-poll requests carry it in the
-    // `Authorization` header only, as the official client does (URLs end up in logs).
+    // `Authorization` header only, as the official client does (URLs end up in logs). An anonymous user has none.
+    let anonymous = who.token.is_empty();
     let token = match transport {
         Transport::WebSocket => {
             json.push_str(",\"client_request_id\":");
             push_json_string(&mut json, who.request_id);
-            Some(who.token)
+            Some(who.token).filter(|_| !anonymous)
         }
         Transport::LongPoll => None,
     };
@@ -46,7 +47,7 @@ pub fn connect_url(config: &SessionConfig, who: &Connecting<'_>, transport: Tran
         ("json", Some(json.as_str())),
         ("api_key", Some(config.api_key.as_str())),
         ("authorization", token),
-        ("stream-auth-type", Some("jwt")),
+        ("stream-auth-type", Some(if anonymous { "anonymous" } else { "jwt" })),
         ("X-Stream-Client", Some(config.user_agent.as_str())),
     ];
     for (index, (key, value)) in params.iter().enumerate() {

@@ -490,3 +490,25 @@ fn waking_up_checks_the_connection_within_seconds() {
     let fx = s.handle(Input::Resumed, &mut Fixed);
     assert!(fx.contains(&Effect::StartTimer(Timer::Retry, 10)));
 }
+
+#[test]
+fn an_anonymous_user_connects_without_a_token() {
+    let mut s = session();
+    let fx = s.handle(
+        Input::Connect(ConnectRequest {
+            user_id: "random-1".into(),
+            user_json: r#"{"id":"random-1","anon":true}"#.into(),
+            token: Some(String::new()),
+        }),
+        &mut Fixed,
+    );
+    let url = fx
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::OpenSocket { url, .. } => Some(url.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(url.contains("stream-auth-type=anonymous"), "{url}");
+    assert!(!url.contains("authorization="), "{url}");
+}
