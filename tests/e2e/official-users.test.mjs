@@ -83,6 +83,9 @@ test('official clients update and query users, switch privacy while connected, a
     await offline;
     assert.equal(bob.state.users.alice.online, false);
 
+    const settings = await bob.getAppSettings();
+    assert.equal(typeof settings.app.channel_configs.messaging, 'object');
+
     // A visitor becomes a guest: asking for alice's id gives a fresh one, never alice.
     const visitor = new StreamChat(KEY, { baseURL: server.url, allowServerSideConnect: true });
     await visitor.setGuestUser({ id: 'alice', name: 'Not Alice' });
