@@ -138,6 +138,9 @@ pub fn channel_view(channel: &ChannelRecord) -> Value {
     if let Value::Object(fixed) = fixed {
         view.extend(fixed);
     }
+    if let Some(deleted_at) = &message.deleted_at {
+        view.insert("deleted_at".into(), deleted_at.clone().into());
+    }
     Value::Object(view)
 }
 
@@ -149,10 +152,10 @@ pub fn message_view(message: &MessageRecord) -> Value {
         "cid": message.cid,
         "text": message.text,
         "html": "",
-        "type": "regular",
+        "type": if message.deleted_at.is_some() { "deleted" } else { "regular" },
         "user": user_view(&message.user),
         "created_at": message.created_at,
-        "updated_at": message.created_at,
+        "updated_at": message.updated_at.as_deref().unwrap_or(&message.created_at),
         "attachments": message.extra.get("attachments").cloned().unwrap_or(json!([])),
         "mentioned_users": [],
         "latest_reactions": [],
@@ -165,6 +168,9 @@ pub fn message_view(message: &MessageRecord) -> Value {
     });
     if let Value::Object(fixed) = fixed {
         view.extend(fixed);
+    }
+    if let Some(deleted_at) = &message.deleted_at {
+        view.insert("deleted_at".into(), deleted_at.clone().into());
     }
     Value::Object(view)
 }

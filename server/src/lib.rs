@@ -26,6 +26,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod longpoll;
+pub mod message_routes;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
@@ -164,6 +165,13 @@ pub fn app(state: AppState) -> Router {
         .route("/channels/{kind}/{id}/message", post(routes::send_message))
         .route("/channels/{kind}/{id}/event", post(routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
+        .route(
+            "/messages/{id}",
+            get(message_routes::get_message)
+                .post(message_routes::update_message)
+                .put(message_routes::partial_update_message)
+                .delete(message_routes::delete_message),
+        )
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

@@ -96,7 +96,7 @@ pub(crate) fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, Ap
 }
 
 /// The channel, which `user` may use: it exists, and `user` is a member unless the type is public.
-fn usable_channel(
+pub(crate) fn usable_channel(
     state: &AppState,
     kind: &str,
     id: &str,
@@ -112,7 +112,11 @@ fn usable_channel(
     Ok(channel)
 }
 
-fn check_member(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(), AppError> {
+pub(crate) fn check_member(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: &str,
+) -> Result<(), AppError> {
     if channels::is_public(&channel.kind)
         || db(state.store.members(&channel.cid))?.iter().any(|m| m.user.id == user)
     {

@@ -69,6 +69,26 @@ pub trait Store: Send + Sync + 'static {
     /// Users matching `query`, in its order, one page.
     fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
 
+    /// The message `id`, if it exists.
+    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Replaces the text and other fields of message `id` (not a deleted one); the stored result.
+    fn update_message(
+        &self,
+        id: &str,
+        text: &str,
+        extra: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Deletes message `id`: soft (kept, marked deleted) or hard (gone); the message as it was deleted.
+    fn delete_message(
+        &self,
+        id: &str,
+        hard: bool,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+
     /// The cids of the channels `user_id` is a member of.
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
 
@@ -221,6 +241,10 @@ pub struct MessageRecord {
     pub extra: Map<String, Value>,
     /// When it was stored.
     pub created_at: String,
+    /// When it was last edited (or deleted).
+    pub updated_at: Option<String>,
+    /// When it was deleted; a soft-deleted message stays, with `type: "deleted"`.
+    pub deleted_at: Option<String>,
     /// Its sender.
     pub user: StoredUser,
 }

@@ -69,7 +69,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE reads ADD COLUMN shared_unread_messages INTEGER NOT NULL DEFAULT 0;
     UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
         shared_unread_messages = unread_messages;",
+    "ALTER TABLE messages ADD COLUMN updated_at TEXT;
+    ALTER TABLE messages ADD COLUMN deleted_at TEXT;",
 ];
+
+/// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
+/// [`USER_COLUMNS`] follow).
+const MESSAGE_COLUMNS: &str =
+    "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -118,8 +125,18 @@ fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         text: row.get(2)?,
         extra: json_map(row.get(3)?),
         created_at: row.get(4)?,
-        user: user_from(row, 5)?,
+        updated_at: row.get(5)?,
+        deleted_at: row.get(6)?,
+        user: user_from(row, 7)?,
     })
+}
+
+/// The message `id` with its sender, inside `tx`.
+fn message_in(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
+    );
+    tx.query_row(&sql, [id], message_from).optional()
 }
 
 /// Creates a bare user row for an id that is named (as a member) before it ever connected.
@@ -374,6 +391,53 @@ impl Store for SqliteStore {
         super::sqlite_users::query_users(&connection, query)
     }
 
+    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        Ok(message_in(&tx, id)?)
+    }
+
+    fn update_message(
+        &self,
+        id: &str,
+        text: &str,
+        extra: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        tx.execute(
+            "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, text, Value::Object(extra).to_string(), now],
+        )?;
+        let stored = message_in(&tx, id)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn delete_message(
+        &self,
+        id: &str,
+        hard: bool,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let Some(mut stored) = message_in(&tx, id)? else { return Ok(None) };
+        if hard {
+            tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+            stored.deleted_at = Some(now.into());
+        } else {
+            tx.execute(
+                "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            stored = message_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        }
+        tx.commit()?;
+        Ok(Some(stored))
+    }
+
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
         let mut statement =
@@ -463,11 +527,7 @@ impl Store for SqliteStore {
                 params![message.cid, message.user_id],
             )?;
         }
-        let sql = format!(
-            "SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS}
-             FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
-        );
-        let stored = tx.query_row(&sql, [&message.id], message_from)?;
+        let stored = message_in(&tx, &message.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         tx.commit()?;
         Ok((stored, inserted))
     }
@@ -484,7 +544,7 @@ impl Store for SqliteStore {
         }
         let connection = self.lock()?;
         let sql = format!(
-            "SELECT g.id, g.cid, g.text, g.extra, g.created_at, {USER_COLUMNS},
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS},
                 length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
              FROM messages g JOIN users u ON u.id = g.user_id
              WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
@@ -496,7 +556,7 @@ impl Store for SqliteStore {
         // Newest first, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
-            let size = usize::try_from(row.get::<_, i64>(11)?).unwrap_or(usize::MAX);
+            let size = usize::try_from(row.get::<_, i64>(13)?).unwrap_or(usize::MAX);
             if size > *budget && !messages.is_empty() {
                 break;
             }

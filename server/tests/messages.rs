@@ -1,0 +1,128 @@
+//! One message by id, against a real listener and SQLite file: get, edit (whole and partial) and delete (soft, and
+//! hard with a server token); only the author or a server token may change a message; watchers see
+//! `message.updated` / `message.deleted`; deleted messages show as such in channel state.
+
+mod common;
+
+use common::{http_json, Options, TestServer, User, API_KEY};
+use serde_json::{json, Value};
+use stream_chat_server::auth::Auth;
+
+const GENERAL: &str = "/channels/messaging/general";
+
+async fn pair(server: &TestServer) -> (User, User) {
+    let mut alice = server.user(json!({"id": "alice"})).await;
+    let mut bob = server.user(json!({"id": "bob"})).await;
+    let body = json!({"data": {"members": ["alice", "bob"]}, "state": true, "watch": true});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body.clone()).await.0, 200);
+    assert_eq!(alice.event().await["type"], "user.watching.start");
+    assert_eq!(server.call(&bob, &format!("{GENERAL}/query"), body).await.0, 200);
+    assert_eq!(alice.event().await["type"], "user.watching.start");
+    assert_eq!(bob.event().await["type"], "user.watching.start");
+    (alice, bob)
+}
+
+/// `method /messages/{id}` as `token`.
+async fn on_message(
+    server: &TestServer,
+    method: &str,
+    id: &str,
+    query: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
+    let path = format!("/messages/{id}?api_key={API_KEY}{query}");
+    http_json(server.addr, method, &path, Some(token), &body.to_string()).await
+}
+
+#[tokio::test]
+async fn authors_edit_and_delete_and_watchers_see_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (mut alice, mut bob) = pair(&server).await;
+    let sent = json!({"message": {"id": "m1", "text": "helo", "mood": "happy"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/message"), sent).await.0, 200);
+    assert_eq!(bob.event().await["type"], "message.new");
+    assert_eq!(alice.event().await["type"], "message.new");
+
+    let (status, got) = on_message(&server, "GET", "m1", "", &bob.token, json!({})).await;
+    assert_eq!((status, got["message"]["text"].as_str()), (200, Some("helo")), "{got}");
+
+    let (status, edited) = on_message(
+        &server,
+        "POST",
+        "m1",
+        "",
+        &alice.token,
+        json!({"message": {"text": "hello", "mood": "happy"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    let seen = bob.event().await;
+    assert_eq!(
+        (seen["type"].as_str(), seen["message"]["text"].as_str()),
+        (Some("message.updated"), Some("hello"))
+    );
+    alice.event().await;
+
+    let patch = json!({"set": {"text": "hello!", "pinned_note": true}, "unset": ["mood"]});
+    let (status, patched) = on_message(&server, "PUT", "m1", "", &alice.token, patch).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (patched["message"]["text"].as_str(), patched["message"].get("mood")),
+        (Some("hello!"), None)
+    );
+    assert_eq!(bob.event().await["message"]["pinned_note"], true);
+    alice.event().await;
+
+    // Others may not change it; a user token may not hard-delete.
+    let (status, refused) =
+        on_message(&server, "POST", "m1", "", &bob.token, json!({"message": {"text": "mine"}}))
+            .await;
+    assert_eq!((status, refused["code"].as_i64()), (403, Some(17)));
+    let (status, _) = on_message(&server, "DELETE", "m1", "", &bob.token, json!({})).await;
+    assert_eq!(status, 403);
+    let (status, _) =
+        on_message(&server, "DELETE", "m1", "&hard=true", &alice.token, json!({})).await;
+    assert_eq!(status, 403);
+
+    let (status, deleted) = on_message(&server, "DELETE", "m1", "", &alice.token, json!({})).await;
+    assert_eq!((status, deleted["message"]["type"].as_str()), (200, Some("deleted")), "{deleted}");
+    let seen = bob.event().await;
+    assert_eq!(
+        (seen["type"].as_str(), seen["hard_delete"].as_bool()),
+        (Some("message.deleted"), Some(false))
+    );
+    let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(state["messages"][0]["type"], "deleted");
+    let (status, _) =
+        on_message(&server, "POST", "m1", "", &alice.token, json!({"message": {"text": "back"}}))
+            .await;
+    assert_eq!(status, 400, "a deleted message cannot be edited");
+
+    // A server token hard-deletes: gone from the channel.
+    let server_token = Auth::new(API_KEY, common::SECRET, false).sign(&json!({"server": true}));
+    let (status, _) =
+        on_message(&server, "DELETE", "m1", "&hard=true", &server_token, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(bob.event().await["hard_delete"], true);
+    let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(state["messages"].as_array().unwrap().len(), 0);
+    let (status, missing) = on_message(&server, "GET", "m1", "", &bob.token, json!({})).await;
+    assert_eq!((status, missing["code"].as_i64()), (404, Some(16)));
+}
+
+#[tokio::test]
+async fn non_members_cannot_read_messages_of_private_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, _bob) = pair(&server).await;
+    let carol = server.user(json!({"id": "carol"})).await;
+    let sent = json!({"message": {"id": "secret", "text": "between us"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/message"), sent).await.0, 200);
+    let (status, answer) = on_message(&server, "GET", "secret", "", &carol.token, json!({})).await;
+    assert_eq!((status, answer["code"].as_i64()), (403, Some(17)), "{answer}");
+    let (status, _) =
+        on_message(&server, "PUT", "secret", "", &carol.token, json!({"set": {"text": "x"}})).await;
+    assert_eq!(status, 403);
+}
