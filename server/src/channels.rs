@@ -138,9 +138,6 @@ pub fn channel_view(channel: &ChannelRecord) -> Value {
     if let Value::Object(fixed) = fixed {
         view.extend(fixed);
     }
-    if let Some(deleted_at) = &message.deleted_at {
-        view.insert("deleted_at".into(), deleted_at.clone().into());
-    }
     Value::Object(view)
 }
 
