@@ -304,3 +304,53 @@ async fn privacy_switched_while_connected_applies_at_once_without_a_reconnect() 
     settle(alice.disconnect_user(None)).await.unwrap();
     settle(bob.disconnect_user(None)).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn edits_and_deletes_reach_the_other_clients_state() {
+    let Pair { alice, bob, alices, bobs, .. } = pair("edits", &[]).await;
+    let arrived = next_event(&bobs, "message.new", |_| true);
+    let sent =
+        settle(call(&alices, "sendMessage", &[object(&[("text", "helo".into())])])).await.unwrap();
+    arrived.await.unwrap();
+    let id = get(&sent, "message.id").as_string().unwrap();
+    let before = get(&get(&bobs, "state"), "messages");
+
+    let updated = next_event(&bobs, "message.updated", |_| true);
+    let edit = object(&[("id", id.clone().into()), ("text", "hello".into())]);
+    settle(alice.update_message(edit, None, None)).await.unwrap();
+    updated.await.unwrap();
+    let after = get(&get(&bobs, "state"), "messages");
+    assert_ne!(before, after, "a new messages array, so UIs re-render");
+    assert_eq!(get(&after, "0.text").as_string().as_deref(), Some("hello"));
+    assert!(get(&after, "0.updated_at").is_instance_of::<js_sys::Date>());
+
+    let changed = next_event(&bobs, "message.updated", |_| true);
+    let update = object(&[("set", object(&[("text", "hello!".into())]))]);
+    settle(alice.partial_update_message(id.clone(), update, None, None)).await.unwrap();
+    changed.await.unwrap();
+    assert_eq!(get(&get(&bobs, "state"), "messages.0.text").as_string().as_deref(), Some("hello!"));
+
+    let refused = settle(bob.update_message(
+        object(&[("id", id.clone().into()), ("text", "mine".into())]),
+        None,
+        None,
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (get(&refused, "code").as_f64(), get(&refused, "status").as_f64()),
+        (Some(17.0), Some(403.0))
+    );
+
+    let deleted = next_event(&bobs, "message.deleted", |_| true);
+    settle(alice.delete_message(id.clone(), None)).await.unwrap();
+    deleted.await.unwrap();
+    assert_eq!(
+        get(&get(&bobs, "state"), "messages.0.type").as_string().as_deref(),
+        Some("deleted")
+    );
+    let fetched = settle(bob.get_message(id)).await.unwrap();
+    assert_eq!(get(&fetched, "message.type").as_string().as_deref(), Some("deleted"));
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
+}

@@ -180,6 +180,17 @@ impl Slot {
                 created_at: time(raw, "created_at").unwrap_or(now_ms),
                 last_read_message_id: text(raw, "last_read_message_id"),
             },
+            "message.updated" | "message.deleted" => {
+                let message = get(raw, "message");
+                let id = text(&message, "id").unwrap_or_default();
+                if kind == "message.deleted" && get(raw, "hard_delete").is_truthy() {
+                    self.messages.delete(&id.as_str().into());
+                    Event::MessageRemoved { id }
+                } else {
+                    self.keep_message(&message, now_ms);
+                    Event::MessageChanged { id }
+                }
+            }
             "user.watching.start" => Event::WatchingStart { user_id },
             "user.watching.stop" => Event::WatchingStop { user_id },
             _ => Event::Other,

@@ -12,6 +12,7 @@ mod http;
 pub mod inbox;
 mod listeners;
 mod longpoll;
+pub mod messages;
 mod page;
 pub mod rest;
 mod socket;

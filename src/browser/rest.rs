@@ -110,12 +110,14 @@ impl Client {
             let state = self.state.borrow();
             let Some(call) = state.calls.iter().find(|call| call.id == request) else { return };
             let mut url = state.rest.base_url.clone() + &call.path;
-            // A GET carries its JSON as the `payload` parameter, as the official client's do.
-            let body = if call.method == "GET" {
-                push_param(&mut url, "payload", &call.body);
-                None
-            } else {
-                Some(call.body.clone())
+            // A GET carries its JSON as the `payload` parameter, as the official client's do; a DELETE has none.
+            let body = match call.method {
+                "GET" => {
+                    push_param(&mut url, "payload", &call.body);
+                    None
+                }
+                "DELETE" => None,
+                _ => Some(call.body.clone()),
             };
             push_param(&mut url, "api_key", &state.rest.api_key);
             push_param(&mut url, "user_id", &state.own_id());

@@ -86,6 +86,16 @@ pub enum Event {
         /// Who.
         user_id: String,
     },
+    /// `message.updated`, or a soft `message.deleted`: the message with `id` changed in place.
+    MessageChanged {
+        /// Which message.
+        id: String,
+    },
+    /// A hard `message.deleted`: the message with `id` is gone.
+    MessageRemoved {
+        /// Which message.
+        id: String,
+    },
     /// Anything else; only its `watcher_count` matters.
     Other,
 }
@@ -203,6 +213,18 @@ impl ChannelState {
                 }
             }
             Event::WatchingStop { user_id } => self.watchers.retain(|w| *w != user_id),
+            Event::MessageChanged { id } => {
+                if self.messages.iter().any(|m| m.id == id) {
+                    self.revision = self.revision.wrapping_add(1);
+                }
+            }
+            Event::MessageRemoved { id } => {
+                let before = self.messages.len();
+                self.messages.retain(|m| m.id != id);
+                if self.messages.len() != before {
+                    self.revision = self.revision.wrapping_add(1);
+                }
+            }
             Event::Other => {}
         }
         false

@@ -55,6 +55,8 @@ pub enum ChatError {
     ChannelAfterDisconnect,
     /// A user update without the user's id: code 4.
     MissingUserId,
+    /// A call's argument is unusable (the message names which): code 4.
+    InvalidArgument(&'static str),
     /// A channel call was made before `watch()` or `query()`.
     NotInitialized {
         /// The channel.
@@ -68,7 +70,8 @@ impl ChatError {
         Some(match self {
             ChatError::InvalidUser(_)
             | ChatError::AlreadyConnected { .. }
-            | ChatError::MissingUserId => ErrorCode::Input.code(),
+            | ChatError::MissingUserId
+            | ChatError::InvalidArgument(_) => ErrorCode::Input.code(),
             ChatError::MalformedToken => ErrorCode::TokenSignatureInvalid.code(),
             ChatError::TokenUserMismatch { .. }
             | ChatError::MissingToken
@@ -90,7 +93,8 @@ impl ChatError {
         Some(match self {
             ChatError::InvalidUser(_)
             | ChatError::AlreadyConnected { .. }
-            | ChatError::MissingUserId => 400,
+            | ChatError::MissingUserId
+            | ChatError::InvalidArgument(_) => 400,
             ChatError::MalformedToken
             | ChatError::TokenUserMismatch { .. }
             | ChatError::MissingToken
@@ -167,6 +171,7 @@ impl ChatError {
                 "You can't use a channel after client.disconnect() was called".into()
             }
             ChatError::MissingUserId => "User ID is required when updating a user".into(),
+            ChatError::InvalidArgument(what) => (*what).into(),
             ChatError::NotInitialized { cid } => {
                 "Channel ".to_string()
                     + cid

@@ -414,6 +414,72 @@ impl StreamChat {
         self.client.state.borrow().client_state.clone()
     }
 
+    /// Replaces a message's text and fields (`POST /messages/{id}`); only its author may. Watchers, this client
+    /// included, get `message.updated` and their `channel.state` follows.
+    #[wasm_bindgen(js_name = updateMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn update_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageInput & { id: string }")] message: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
+        user_id: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        crate::browser::messages::update_message(
+            self.client.port.clone(),
+            &message,
+            &user_id.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Sets and unsets fields of a message (`PUT /messages/{id}`); only its author may.
+    #[wasm_bindgen(js_name = partialUpdateMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn partial_update_message(
+        &self,
+        id: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ set?: Record<string, unknown>; unset?: string[] }"
+        )]
+        update: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
+        user_id: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        crate::browser::messages::partial_update_message(
+            self.client.port.clone(),
+            &id,
+            &update,
+            &user_id.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Deletes a message: soft (it stays, `type: 'deleted'`), or hard (`true` or `{hardDelete: true}`, server
+    /// tokens only). Only its author may.
+    #[wasm_bindgen(js_name = deleteMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn delete_message(
+        &self,
+        id: String,
+        #[wasm_bindgen(js_name = hardDelete, unchecked_optional_param_type = "boolean | { hardDelete?: boolean }")]
+        hard_delete: Option<JsValue>,
+    ) -> Promise {
+        crate::browser::messages::delete_message(
+            self.client.port.clone(),
+            &id,
+            &hard_delete.unwrap_or_default(),
+        )
+    }
+
+    /// A message by id (`GET /messages/{id}`), from a channel this user may read.
+    #[wasm_bindgen(js_name = getMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn get_message(&self, id: String) -> Promise {
+        crate::browser::messages::get_message(self.client.port.clone(), &id)
+    }
+
     /// The connected user: the object given to `connectUser`, then the server's `me`.
     #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
     pub fn user(&self) -> JsValue {

@@ -184,3 +184,18 @@ fn the_own_user_has_a_read_entry_after_a_query() {
     empty.apply_snapshot(Snapshot::default(), "alice", 9_000.0);
     assert_eq!(empty.read.first().map(|r| r.last_read), Some(9_000.0), "an empty channel: now");
 }
+
+#[test]
+fn edits_renew_the_list_and_hard_deletes_remove() {
+    let mut state = ChannelState::default();
+    state.apply_event(new("m1", 1.0, "bob"), None, "alice", 0.0);
+    state.apply_event(new("m2", 2.0, "bob"), None, "alice", 0.0);
+    let revision = state.revision;
+    state.apply_event(Event::MessageChanged { id: "m1".into() }, None, "alice", 0.0);
+    assert_ne!(state.revision, revision, "an edit gives apps a new messages array");
+    let revision = state.revision;
+    state.apply_event(Event::MessageChanged { id: "unknown".into() }, None, "alice", 0.0);
+    assert_eq!(state.revision, revision);
+    state.apply_event(Event::MessageRemoved { id: "m1".into() }, None, "alice", 0.0);
+    assert_eq!(ids(&state), ["m2"]);
+}

@@ -1,0 +1,115 @@
+//! One message by id, as the official client's methods send it: `updateMessage` (`POST /messages/{id}`, the
+//! whole message), `partialUpdateMessage` (`PUT`, `set` / `unset`), `deleteMessage` (`DELETE`, soft or `hard`),
+//! `getMessage` (`GET`). The channels' state follows from the `message.updated` / `message.deleted` events every
+//! watcher gets, this client included.
+
+use alloc::string::String;
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+
+use super::errors::to_js_error;
+use super::inbox::Port;
+use super::rest::call_with;
+use super::values::{copy, get, object, set, text};
+use crate::client::ChatError;
+
+/// Fields of a message as apps hold it that are the server's, left out of an update (as the official client's
+/// `toUpdatedMessagePayload` does).
+const SERVER_FIELDS: &[&str] = &[
+    "user",
+    "status",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "pinned_at",
+    "latest_reactions",
+    "own_reactions",
+    "reaction_counts",
+    "reaction_scores",
+    "reaction_groups",
+    "reply_count",
+    "mentioned_users",
+    "html",
+    "type",
+    "cid",
+];
+
+/// `/messages/{id}`.
+fn path(id: &str) -> String {
+    String::from("/messages/") + &String::from(js_sys::encode_uri_component(id))
+}
+
+/// `method /messages/{id}` with `body`, as a promise.
+fn send(port: Port, method: &'static str, path: String, body: JsValue) -> Promise {
+    future_to_promise(async move { call_with(&port, method, path, &body).await })
+}
+
+/// The message's id, or the rejection for a message without one.
+fn id_of(message: &JsValue) -> Result<String, Promise> {
+    text(message, "id").filter(|id| !id.is_empty()).ok_or_else(|| {
+        Promise::reject(&to_js_error(&ChatError::InvalidArgument(
+            "Please specify the message.id when calling updateMessage",
+        )))
+    })
+}
+
+/// `updateMessage(message, userId, options)`.
+pub fn update_message(
+    port: Port,
+    message: &JsValue,
+    user_id: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    let id = match id_of(message) {
+        Ok(id) => id,
+        Err(rejected) => return rejected,
+    };
+    let payload = copy(message);
+    for key in SERVER_FIELDS {
+        let _ = Reflect::delete_property(payload.unchecked_ref::<Object>(), &(*key).into());
+    }
+    if let Some(user) = text(user_id, "id").or_else(|| user_id.as_string()) {
+        set(&payload, "user_id", &user.into());
+    }
+    let body = copy(options);
+    set(&body, "message", &payload);
+    send(port, "POST", path(&id), body)
+}
+
+/// `partialUpdateMessage(id, {set, unset}, userId, options)`.
+pub fn partial_update_message(
+    port: Port,
+    id: &str,
+    update: &JsValue,
+    user_id: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    let body = copy(options);
+    for key in ["set", "unset"] {
+        let value = get(update, key);
+        if !value.is_undefined() {
+            set(&body, key, &value);
+        }
+    }
+    if let Some(user) = text(user_id, "id").or_else(|| user_id.as_string()) {
+        set(&body, "user_id", &user.into());
+    }
+    send(port, "PUT", path(id), body)
+}
+
+/// `deleteMessage(id, hardDelete | {hardDelete})`.
+pub fn delete_message(port: Port, id: &str, hard: &JsValue) -> Promise {
+    let hard = hard.as_bool().unwrap_or_else(|| get(hard, "hardDelete").is_truthy());
+    let mut path = path(id);
+    if hard {
+        path.push_str("?hard=true");
+    }
+    send(port, "DELETE", path, object(&[]))
+}
+
+/// `getMessage(id)`.
+pub fn get_message(port: Port, id: &str) -> Promise {
+    send(port, "GET", path(id), JsValue::UNDEFINED)
+}

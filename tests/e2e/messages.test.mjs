@@ -1,0 +1,71 @@
+// Edits and deletes: the official client's updateMessage / partialUpdateMessage / deleteMessage / getMessage
+// against our server, and interop both ways with our SDK in Chromium: an edit or delete made by one client is
+// in the other's channel state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchBrowser, officialPair, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+
+test('edits and deletes between the official client and ours', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = await startServer({ db: join(dir, 'chat.db'), apiKey: 'demo-key', secret: 'e2e-secret' });
+  const browser = await launchBrowser();
+  const { alice, bob, aliceChannel, bobChannel } = await officialPair(server.url, 'edits', {
+    key: 'demo-key',
+    secret: 'e2e-secret',
+  });
+  try {
+    // Official ↔ official.
+    const { message } = await aliceChannel.sendMessage({ text: 'helo' });
+    const updated = next(bobChannel, 'message.updated');
+    await alice.updateMessage({ id: message.id, text: 'hello' });
+    await updated;
+    assert.equal(bobChannel.state.messages.find((m) => m.id === message.id).text, 'hello');
+    const partial = next(bobChannel, 'message.updated');
+    await alice.partialUpdateMessage(message.id, { set: { text: 'hello!' } });
+    await partial;
+    assert.equal((await bob.getMessage(message.id)).message.text, 'hello!');
+    await assert.rejects(bob.updateMessage({ id: message.id, text: 'mine' }), (e) => e.code === 17 && e.status === 403);
+    await assert.rejects(alice.deleteMessage(message.id, true), (e) => e.code === 17, 'hard delete needs a server token');
+    const deleted = next(bobChannel, 'message.deleted');
+    await alice.deleteMessage(message.id);
+    await deleted;
+    assert.equal(bobChannel.state.messages.find((m) => m.id === message.id).type, 'deleted');
+
+    // Ours (in Chromium, as bob's second connection) ↔ official alice.
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/metrics`);
+    await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+      await client.connectUser({ id: 'bob' }, client.devToken('bob'));
+      const channel = client.channel('messaging', 'edits');
+      await channel.watch();
+      Object.assign(window, { client, channel });
+    });
+    const second = await aliceChannel.sendMessage({ text: 'from alice' });
+    await page.waitForFunction((id) => window.channel.state.messages.some((m) => m.id === id), second.message.id);
+    await alice.updateMessage({ id: second.message.id, text: 'edited by alice' });
+    await page.waitForFunction(
+      (id) => window.channel.state.messages.find((m) => m.id === id)?.text === 'edited by alice',
+      second.message.id,
+    );
+    const ours = await page.evaluate(() => window.channel.sendMessage({ text: 'from our sdk' }));
+    const seen = next(aliceChannel, 'message.updated', (e) => e.message.id === ours.message.id);
+    await page.evaluate((id) => window.client.updateMessage({ id, text: 'edited by our sdk' }), ours.message.id);
+    await seen;
+    assert.equal(aliceChannel.state.messages.find((m) => m.id === ours.message.id).text, 'edited by our sdk');
+    const gone = next(aliceChannel, 'message.deleted', (e) => e.message.id === ours.message.id);
+    await page.evaluate((id) => window.client.deleteMessage(id), ours.message.id);
+    await gone;
+    assert.equal(aliceChannel.state.messages.find((m) => m.id === ours.message.id).type, 'deleted');
+    await page.evaluate(() => window.client.disconnectUser());
+  } finally {
+    await alice.disconnectUser();
+    await bob.disconnectUser();
+    await browser.close();
+    await server.stop();
+    cleanup();
+  }
+});
