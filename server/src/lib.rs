@@ -26,6 +26,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod longpoll;
+pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
 pub mod metrics;
@@ -160,6 +161,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/channels", post(routes::query_channels))
         .route("/channels/{kind}/query", post(routes::query_channel_by_members))
+        .route("/channels/{kind}/{id}", post(member_routes::update_channel))
         .route("/channels/{kind}/{id}/query", post(routes::query_channel))
         .route("/channels/{kind}/{id}/stop-watching", post(routes::stop_watching))
         .route("/channels/{kind}/{id}/message", post(routes::send_message))

@@ -15,10 +15,9 @@ use stream_chat_protocol::ErrorCode;
 
 use crate::channels;
 use crate::error::AppError;
-use crate::hub::Delivery;
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, check_member, db, publish, Answer};
+use crate::routes::{answer, blocking, check_member, db, publish_channel_event, Answer};
 use crate::store::MessageRecord;
 use crate::{clock, AppState};
 
@@ -60,16 +59,7 @@ fn announce(
         event.insert("message".into(), view.clone());
         event.insert("user".into(), channels::user_view(&message.user));
         event.extend(extra);
-        publish(
-            state,
-            Delivery {
-                cid: &channel.cid,
-                event,
-                sender: None,
-                personal: Default::default(),
-                skip_user: None,
-            },
-        );
+        publish_channel_event(state, &channel.cid, event);
     }
     Ok(json!({ "message": view }))
 }

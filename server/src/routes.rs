@@ -68,6 +68,11 @@ pub fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
             "a channel is created with at most {MAX_MEMBERS} members"
         )));
     }
+    user_ids(members)
+}
+
+/// User ids from a list of ids or `{user_id}` objects, each valid (code 4 otherwise).
+pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
     members
         .iter()
         .map(|member| {
@@ -79,6 +84,14 @@ pub fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
             Ok(id.to_owned())
         })
         .collect()
+}
+
+/// Fans out an event the server makes (no sender privacy applies) to the channel's watchers.
+pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<String, Value>) {
+    publish(
+        state,
+        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_user: None },
+    );
 }
 
 /// Runs store work on the blocking pool.

@@ -89,6 +89,16 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError>;
 
+    /// Adds `add` as members (users created as needed) and removes `remove`, in one transaction; returns the
+    /// members that joined and those that left (ids already in, or never in, change nothing).
+    fn change_members(
+        &self,
+        cid: &str,
+        add: &[String],
+        remove: &[String],
+        now: &str,
+    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError>;
+
     /// The cids of the channels `user_id` is a member of.
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
 

@@ -438,6 +438,59 @@ impl Store for SqliteStore {
         Ok(Some(stored))
     }
 
+    fn change_members(
+        &self,
+        cid: &str,
+        add: &[String],
+        remove: &[String],
+        now: &str,
+    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let member = |tx: &rusqlite::Transaction<'_>, user: &str| {
+            let sql = format!(
+                "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+                 WHERE m.cid = ?1 AND m.user_id = ?2"
+            );
+            tx.query_row(&sql, [cid, user], |row| {
+                Ok(MemberRecord { created_at: row.get(0)?, user: user_from(row, 1)? })
+            })
+            .optional()
+        };
+        let mut added = Vec::new();
+        for user in add {
+            ensure_user(&tx, user, now)?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO members (cid, user_id, created_at) VALUES (?1, ?2, ?3)",
+                params![cid, user, now],
+            )? == 1;
+            if inserted {
+                tx.execute(
+                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read, shared_last_read) VALUES (?1, ?2, ?3, ?3)",
+                    params![cid, user, now],
+                )?;
+                added.extend(member(&tx, user)?);
+            }
+        }
+        let mut removed = Vec::new();
+        for user in remove {
+            if let Some(record) = member(&tx, user)? {
+                tx.execute(
+                    "DELETE FROM members WHERE cid = ?1 AND user_id = ?2",
+                    [cid, user.as_str()],
+                )?;
+                tx.execute(
+                    "DELETE FROM reads WHERE cid = ?1 AND user_id = ?2",
+                    [cid, user.as_str()],
+                )?;
+                removed.push(record);
+            }
+        }
+        tx.execute("UPDATE channels SET updated_at = ?2 WHERE cid = ?1", [cid, now])?;
+        tx.commit()?;
+        Ok((added, removed))
+    }
+
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
         let mut statement =

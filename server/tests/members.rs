@@ -1,0 +1,62 @@
+//! Channel members after creation, against a real listener and SQLite file: members add and remove members
+//! (`POST /channels/{type}/{id}`), watchers get `member.added` / `member.removed`, non-members change nothing.
+
+mod common;
+
+use common::{Options, TestServer};
+use serde_json::json;
+
+const GENERAL: &str = "/channels/messaging/general";
+
+#[tokio::test]
+async fn members_add_and_remove_members_and_watchers_see_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let mut alice = server.user(json!({"id": "alice"})).await;
+    let carol = server.user(json!({"id": "carol"})).await;
+    let body = json!({"data": {"members": ["alice"]}, "state": true, "watch": true});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body).await.0, 200);
+    assert_eq!(alice.event().await["type"], "user.watching.start");
+
+    // carol is no member: she changes nothing, not even by adding herself to a private channel.
+    let (status, answer) = server.call(&carol, GENERAL, json!({"add_members": ["carol"]})).await;
+    assert_eq!((status, answer["code"].as_i64()), (403, Some(17)), "{answer}");
+
+    let (status, answer) =
+        server.call(&alice, GENERAL, json!({"add_members": ["bob", {"user_id": "carol"}]})).await;
+    assert_eq!(status, 200, "{answer}");
+    let members: Vec<&str> = answer["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(members.len(), 3, "{members:?}");
+    for expected in ["bob", "carol"] {
+        let event = alice.event().await;
+        assert_eq!(
+            (event["type"].as_str(), event["member"]["user_id"].as_str()),
+            (Some("member.added"), Some(expected))
+        );
+    }
+    // Now a member, carol may read the channel.
+    let (status, _) =
+        server.call(&carol, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(status, 200);
+
+    let (status, _) = server.call(&alice, GENERAL, json!({"remove_members": ["carol"]})).await;
+    assert_eq!(status, 200);
+    let event = alice.event().await;
+    assert_eq!(
+        (event["type"].as_str(), event["user"]["id"].as_str()),
+        (Some("member.removed"), Some("carol"))
+    );
+    let (status, _) =
+        server.call(&carol, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(status, 403, "a removed member may no longer read it");
+
+    for bad in [json!({}), json!({"add_members": ["Not Valid"]}), json!({"add_members": [5]})] {
+        let (status, answer) = server.call(&alice, GENERAL, bad.clone()).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}: {answer}");
+    }
+}
