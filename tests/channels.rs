@@ -354,3 +354,30 @@ async fn edits_and_deletes_reach_the_other_clients_state() {
     settle(alice.disconnect_user(None)).await.unwrap();
     settle(bob.disconnect_user(None)).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn members_added_and_removed_show_in_every_state() {
+    let Pair { alice, bob, alices, bobs, .. } = pair("members", &[]).await;
+    let c = format!("carol-{}", unique());
+    let carol = connected(&c, &[]).await;
+    let added = next_event(&bobs, "member.added", |_| true);
+    let members: Array = [JsValue::from(c.as_str())].into_iter().collect();
+    settle(call(&alices, "addMembers", &[members.clone().into()])).await.unwrap();
+    added.await.unwrap();
+    assert!(get(&get(&bobs, "state"), &format!("members.{c}")).is_object());
+
+    let cid = get(&alices, "cid").as_string().unwrap();
+    let (kind, id) = cid.split_once(':').unwrap();
+    let carols = carol.channel(kind.into(), Some(id.into()), None);
+    settle(call(&carols, "watch", &[])).await.unwrap();
+    assert_eq!(get(&get(&carols, "state"), "membership.user_id").as_string(), Some(c.clone()));
+
+    let removed = next_event(&carols, "member.removed", |_| true);
+    settle(call(&alices, "removeMembers", &[members.into()])).await.unwrap();
+    removed.await.unwrap();
+    assert!(get(&get(&carols, "state"), &format!("members.{c}")).is_undefined());
+    assert!(get(&get(&carols, "state"), "membership.user_id").is_undefined(), "no longer a member");
+    for client in [alice, bob, carol] {
+        settle(client.disconnect_user(None)).await.unwrap();
+    }
+}

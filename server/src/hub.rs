@@ -239,6 +239,26 @@ impl Hub {
         watched
     }
 
+    /// Unsubscribes every connection of `user_id` from a channel (a removed member of a private channel stops
+    /// hearing it).
+    pub fn unwatch_user(&self, cid: &str, user_id: &str) {
+        let mut state = self.lock();
+        let connections: Vec<String> = state
+            .watchers
+            .get(cid)
+            .into_iter()
+            .flatten()
+            .filter(|id| state.connections.get(*id).is_some_and(|entry| entry.user_id == user_id))
+            .cloned()
+            .collect();
+        for connection_id in connections {
+            if let Some(entry) = state.connections.get_mut(&connection_id) {
+                entry.watching.remove(cid);
+            }
+            remove_watcher(&mut state.watchers, cid, &connection_id);
+        }
+    }
+
     /// Whether the connection's user is invisible.
     pub fn is_invisible(&self, connection_id: &str) -> bool {
         self.lock().connections.get(connection_id).is_some_and(|entry| entry.invisible)

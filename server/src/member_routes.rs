@@ -100,6 +100,11 @@ pub async fn update_channel(
             db(state.store.change_members(&cid, &add, &remove, &clock::timestamp()))?;
         announce(state, &channel, "member.added", &added);
         announce(state, &channel, "member.removed", &removed);
+        if !channels::is_public(&kind) {
+            for member in &removed {
+                state.hub.unwatch_user(&cid, &member.user.id);
+            }
+        }
         let channel = db(state.store.channel(&cid))?.unwrap_or(channel);
         let members: Vec<Value> =
             db(state.store.members(&cid))?.iter().map(channels::member_view).collect();

@@ -13,7 +13,7 @@ async fn members_add_and_remove_members_and_watchers_see_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
     let mut alice = server.user(json!({"id": "alice"})).await;
-    let carol = server.user(json!({"id": "carol"})).await;
+    let mut carol = server.user(json!({"id": "carol"})).await;
     let body = json!({"data": {"members": ["alice"]}, "state": true, "watch": true});
     assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body).await.0, 200);
     assert_eq!(alice.event().await["type"], "user.watching.start");
@@ -39,10 +39,12 @@ async fn members_add_and_remove_members_and_watchers_see_it() {
             (Some("member.added"), Some(expected))
         );
     }
-    // Now a member, carol may read the channel.
-    let (status, _) =
-        server.call(&carol, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    // Now a member, carol may read and watch the channel.
+    let watch = json!({"state": true, "watch": true});
+    let (status, _) = server.call(&carol, &format!("{GENERAL}/query"), watch).await;
     assert_eq!(status, 200);
+    assert_eq!(carol.event().await["type"], "user.watching.start");
+    assert_eq!(alice.event().await["type"], "user.watching.start");
 
     let (status, _) = server.call(&alice, GENERAL, json!({"remove_members": ["carol"]})).await;
     assert_eq!(status, 200);
@@ -54,6 +56,13 @@ async fn members_add_and_remove_members_and_watchers_see_it() {
     let (status, _) =
         server.call(&carol, &format!("{GENERAL}/query"), json!({"state": true})).await;
     assert_eq!(status, 403, "a removed member may no longer read it");
+
+    assert_eq!(carol.event().await["type"], "member.removed", "the removed member is told");
+    // Nor hears it: carol had watched it; after her removal its messages no longer reach her.
+    let bye = json!({"message": {"text": "bye"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/message"), bye).await.0, 200);
+    assert_eq!(alice.event().await["type"], "message.new");
+    carol.assert_no_event().await;
 
     for bad in [json!({}), json!({"add_members": ["Not Valid"]}), json!({"add_members": [5]})] {
         let (status, answer) = server.call(&alice, GENERAL, bad.clone()).await;

@@ -46,14 +46,35 @@ fn client_of(port: &Port) -> Result<alloc::rc::Rc<Client>, JsValue> {
     port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
 }
 
-/// `/channels/{type}/{id}/{action}`, or `/channels/{type}/{action}` for a channel known by its members.
+/// `/channels/{type}/{id}/{action}`, or `/channels/{type}/{action}` for a channel known by its members;
+/// `/channels/{type}/{id}` for no action.
 fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
-    let mut path =
-        String::from("/channels/") + &String::from(js_sys::encode_uri_component(kind)) + "/";
+    let mut path = String::from("/channels/") + &String::from(js_sys::encode_uri_component(kind));
     if let Some(id) = id {
-        path = path + &String::from(js_sys::encode_uri_component(id)) + "/";
+        path = path + "/" + &String::from(js_sys::encode_uri_component(id));
     }
-    path + action
+    if !action.is_empty() {
+        path = path + "/" + action;
+    }
+    path
+}
+
+/// `addMembers(members, message, options)` / `removeMembers(ids, message, options)`: `field` is
+/// `add_members` or `remove_members`.
+pub fn change_members(
+    port: Port,
+    key: u32,
+    field: &str,
+    members: &JsValue,
+    message: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    let body = copy(options);
+    set(&body, field, members);
+    if message.is_object() {
+        set(&body, "message", message);
+    }
+    channel_call(port, key, "", body, |_| {})
 }
 
 /// `watch()` / `query()`: get or create the channel and rebuild its state.

@@ -191,6 +191,10 @@ impl Slot {
                     Event::MessageChanged { id }
                 }
             }
+            "member.added" | "member.updated" | "member.removed" => {
+                self.member_changed(raw, kind == "member.removed", own_user);
+                Event::Other
+            }
             "user.watching.start" => Event::WatchingStart { user_id },
             "user.watching.stop" => Event::WatchingStop { user_id },
             _ => Event::Other,
@@ -200,6 +204,25 @@ impl Slot {
         }
         self.core.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
         self.sync();
+    }
+
+    /// A member joined, changed or left: `state.members` follows, and `membership` when it is the own user.
+    fn member_changed(&mut self, raw: &JsValue, removed: bool, own_user: &str) {
+        let member = get(raw, "member");
+        let Some(id) = text(&member, "user_id").or_else(|| text(&get(&member, "user"), "id"))
+        else {
+            return;
+        };
+        let members = get(&self.state, "members");
+        if removed {
+            let _ = Reflect::delete_property(&Object::from(members), &id.as_str().into());
+        } else {
+            set(&members, &id, &member);
+        }
+        if id == own_user {
+            let membership = if removed { Object::new().into() } else { member };
+            set(&self.state, "membership", &membership);
+        }
     }
 
     /// A user changed: its member entry and watcher entry show the new object.

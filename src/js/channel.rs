@@ -70,6 +70,54 @@ impl Channel {
         channel_ops::query(self.port.clone(), self.key, options, watch)
     }
 
+    /// Creates the channel if needed and returns its state, without watching (`query({watch: false})`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn create(&self) -> Promise {
+        let options = crate::browser::values::object(&[("watch", false.into())]);
+        channel_ops::query(self.port.clone(), self.key, options, false)
+    }
+
+    /// Adds members (ids or `{user_id}` objects); watchers, this client included, get `member.added` and
+    /// `state.members` follows. Members (or a server token) may; anyone may join a public channel themselves.
+    #[wasm_bindgen(js_name = addMembers, unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn add_members(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(string | { user_id: string })[]")] members: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        channel_ops::change_members(
+            self.port.clone(),
+            self.key,
+            "add_members",
+            &members,
+            &message.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Removes members; watchers get `member.removed` and `state.members` follows.
+    #[wasm_bindgen(js_name = removeMembers, unchecked_return_type = "Promise<ChannelResponse>")]
+    pub fn remove_members(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] members: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        channel_ops::change_members(
+            self.port.clone(),
+            self.key,
+            "remove_members",
+            &members,
+            &message.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
     /// Stops watching: no more events from this channel.
     #[wasm_bindgen(js_name = stopWatching)]
     pub fn stop_watching(&self) -> Promise {

@@ -1,12 +1,12 @@
-// Edits and deletes: the official client's updateMessage / partialUpdateMessage / deleteMessage / getMessage
-// against our server, and interop both ways with our SDK in Chromium: an edit or delete made by one client is
-// in the other's channel state.
+// Edits, deletes and members: the official client's updateMessage / partialUpdateMessage / deleteMessage /
+// getMessage / addMembers / removeMembers against our server, and interop both ways with our SDK in Chromium:
+// an edit, delete or member change made by one client is in the other's channel state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { launchBrowser, officialPair, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
-test('edits and deletes between the official client and ours', async () => {
+test('edits, deletes and members between the official client and ours', async () => {
   const { dir, cleanup } = tempDir();
   const server = await startServer({ db: join(dir, 'chat.db'), apiKey: 'demo-key', secret: 'e2e-secret' });
   const browser = await launchBrowser();
@@ -60,6 +60,22 @@ test('edits and deletes between the official client and ours', async () => {
     await page.evaluate((id) => window.client.deleteMessage(id), ours.message.id);
     await gone;
     assert.equal(aliceChannel.state.messages.find((m) => m.id === ours.message.id).type, 'deleted');
+
+    // Members: the official client adds and removes; the other official client and ours follow.
+    const added = next(bobChannel, 'member.added', (e) => e.member.user_id === 'carol');
+    await aliceChannel.addMembers(['carol']);
+    await added;
+    assert.ok(bobChannel.state.members.carol, 'the official state has the new member');
+    await page.waitForFunction(() => window.channel.state.members.carol !== undefined);
+    const removed = next(bobChannel, 'member.removed', (e) => e.member.user_id === 'carol');
+    await aliceChannel.removeMembers(['carol']);
+    await removed;
+    assert.equal(bobChannel.state.members.carol, undefined);
+    await page.waitForFunction(() => window.channel.state.members.carol === undefined);
+    await assert.rejects(
+      new Promise((resolve, reject) => page.evaluate(() => window.channel.addMembers(['Not Valid'])).then(resolve, reject)),
+      /code 4/,
+    );
     await page.evaluate(() => window.client.disconnectUser());
   } finally {
     await alice.disconnectUser();
