@@ -159,7 +159,7 @@ pub fn message_view(message: &MessageRecord) -> Value {
         "own_reactions": [],
         "reaction_counts": {},
         "reaction_scores": {},
-        "reply_count": 0,
+        "reply_count": message.reply_count,
         "silent": false,
         "pinned": false,
     });

@@ -174,6 +174,7 @@ pub fn app(state: AppState) -> Router {
                 .put(message_routes::partial_update_message)
                 .delete(message_routes::delete_message),
         )
+        .route("/messages/{id}/replies", get(message_routes::get_replies))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

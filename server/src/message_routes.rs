@@ -194,3 +194,41 @@ pub async fn delete_message(
     .await?;
     answer(response, started)
 }
+
+/// The query of `GET /messages/{id}/replies`.
+#[derive(Debug, Default, Deserialize)]
+struct RepliesParams {
+    /// How many, newest first (default 25, at most 300).
+    limit: Option<usize>,
+    /// Only replies older than this one.
+    id_lt: Option<String>,
+}
+
+/// Replies per page by default, and at most.
+const DEFAULT_REPLIES: usize = 25;
+/// The largest page of replies.
+const MAX_REPLIES: usize = 300;
+
+/// `GET /messages/{id}/replies` (`getReplies`): a page of the thread, oldest first.
+pub async fn get_replies(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> Answer {
+    let started = Instant::now();
+    let Query(params) = Query::<RepliesParams>::try_from_uri(&uri)
+        .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+    let limit = params.limit.unwrap_or(DEFAULT_REPLIES);
+    if limit == 0 || limit > MAX_REPLIES {
+        return Err(AppError::input(format!("limit is 1 to {MAX_REPLIES}")));
+    }
+    let response = blocking(&state, move |state| {
+        readable(state, &caller, &id)?;
+        let replies = db(state.store.replies(&id, limit, params.id_lt.as_deref()))?;
+        let messages: Vec<Value> = replies.iter().map(channels::message_view).collect();
+        Ok(json!({ "messages": messages }))
+    })
+    .await?;
+    answer(response, started)
+}

@@ -529,6 +529,24 @@ pub async fn send_message(
     let (message_id, text, fields) = (input.id, input.text, input.extra);
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
+        if let Some(parent) = fields.get("parent_id") {
+            let parent =
+                parent.as_str().ok_or_else(|| AppError::input("parent_id must be a message id"))?;
+            match db(state.store.message(parent))? {
+                Some(found)
+                    if found.cid == channel.cid && found.extra.get("parent_id").is_none() => {}
+                Some(found) if found.cid == channel.cid => {
+                    return Err(AppError::input(
+                        "a reply cannot have replies: reply to the thread's parent",
+                    ))
+                }
+                _ => {
+                    return Err(AppError::input(format!(
+                        "parent message \"{parent}\" is not in this channel"
+                    )))
+                }
+            }
+        }
         let new = NewMessage {
             id: message_id,
             cid: channel.cid.clone(),

@@ -126,3 +126,50 @@ async fn non_members_cannot_read_messages_of_private_channels() {
         on_message(&server, "PUT", "secret", "", &carol.token, json!({"set": {"text": "x"}})).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn thread_replies_stay_in_their_thread_and_page_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, mut bob) = pair(&server).await;
+    let path = format!("{GENERAL}/message");
+    let send = |message: Value| server.call(&alice, &path, json!({ "message": message }));
+    assert_eq!(send(json!({"id": "parent", "text": "question"})).await.0, 200);
+    for n in 1..=3 {
+        let (status, answer) = send(
+            json!({"id": format!("r{n}"), "text": format!("reply {n}"), "parent_id": "parent"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let shown =
+        json!({"id": "r4", "text": "also here", "parent_id": "parent", "show_in_channel": true});
+    assert_eq!(send(shown).await.0, 200);
+    for _ in 0..5 {
+        assert_eq!(bob.event().await["type"], "message.new", "watchers hear replies as they come");
+    }
+
+    let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    let ids: Vec<&str> =
+        state["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["parent", "r4"], "thread-only replies stay out of the channel");
+    assert_eq!(state["messages"][0]["reply_count"], 4);
+
+    let (status, page) =
+        on_message(&server, "GET", "parent/replies", "&limit=2", &bob.token, json!({})).await;
+    assert_eq!(status, 200, "{page}");
+    let ids: Vec<&str> =
+        page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["r3", "r4"]);
+    let (_, older) =
+        on_message(&server, "GET", "parent/replies", "&limit=2&id_lt=r3", &bob.token, json!({}))
+            .await;
+    let ids: Vec<&str> =
+        older["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["r1", "r2"]);
+
+    let (status, _) = send(json!({"text": "nested", "parent_id": "r1"})).await;
+    assert_eq!(status, 400, "replies to replies are refused");
+    let (status, _) = send(json!({"text": "orphan", "parent_id": "nowhere"})).await;
+    assert_eq!(status, 400);
+}

@@ -69,6 +69,14 @@ pub trait Store: Send + Sync + 'static {
     /// Users matching `query`, in its order, one page.
     fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
 
+    /// The replies to `parent_id`, oldest first: the newest `limit` of those older than `id_lt`.
+    fn replies(
+        &self,
+        parent_id: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+
     /// The message `id`, if it exists.
     fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
 
@@ -255,6 +263,8 @@ pub struct MessageRecord {
     pub updated_at: Option<String>,
     /// When it was deleted; a soft-deleted message stays, with `type: "deleted"`.
     pub deleted_at: Option<String>,
+    /// How many replies it has (messages whose `parent_id` it is).
+    pub reply_count: u64,
     /// Its sender.
     pub user: StoredUser,
 }

@@ -71,12 +71,18 @@ const MIGRATIONS: &[&str] = &[
         shared_unread_messages = unread_messages;",
     "ALTER TABLE messages ADD COLUMN updated_at TEXT;
     ALTER TABLE messages ADD COLUMN deleted_at TEXT;",
+    "CREATE INDEX messages_by_parent ON messages (json_extract(extra, '$.parent_id'), seq);",
 ];
+
+/// A reply shown only in its thread: it has a parent and is not also shown in the channel.
+const THREAD_ONLY: &str =
+    "json_extract(g.extra, '$.parent_id') IS NOT NULL AND COALESCE(json_extract(g.extra, '$.show_in_channel'), 0) = 0";
 
 /// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
 /// [`USER_COLUMNS`] follow).
 const MESSAGE_COLUMNS: &str =
-    "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at";
+    "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
+    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id)";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -127,7 +133,8 @@ fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         created_at: row.get(4)?,
         updated_at: row.get(5)?,
         deleted_at: row.get(6)?,
-        user: user_from(row, 7)?,
+        reply_count: row.get(7)?,
+        user: user_from(row, 8)?,
     })
 }
 
@@ -491,6 +498,27 @@ impl Store for SqliteStore {
         Ok((added, removed))
     }
 
+    fn replies(
+        &self,
+        parent_id: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE json_extract(g.extra, '$.parent_id') = ?1
+               AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
+             ORDER BY g.seq DESC LIMIT ?3"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map(params![parent_id, id_lt, limit], message_from)?;
+        let mut replies: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
+        replies.reverse();
+        Ok(replies)
+    }
+
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
         let mut statement =
@@ -601,6 +629,7 @@ impl Store for SqliteStore {
                 length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
              FROM messages g JOIN users u ON u.id = g.user_id
              WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
+               AND NOT ({THREAD_ONLY})
              ORDER BY g.seq DESC LIMIT ?3"
         );
         let mut statement = connection.prepare(&sql)?;
@@ -609,7 +638,7 @@ impl Store for SqliteStore {
         // Newest first, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
-            let size = usize::try_from(row.get::<_, i64>(13)?).unwrap_or(usize::MAX);
+            let size = usize::try_from(row.get::<_, i64>(14)?).unwrap_or(usize::MAX);
             if size > *budget && !messages.is_empty() {
                 break;
             }
