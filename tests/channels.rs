@@ -381,3 +381,48 @@ async fn members_added_and_removed_show_in_every_state() {
         settle(client.disconnect_user(None)).await.unwrap();
     }
 }
+
+#[wasm_bindgen_test]
+async fn thread_replies_page_into_threads_and_stay_out_of_messages() {
+    let Pair { a, alice, bob, alices, bobs } = pair("threads", &[]).await;
+    let parent = settle(call(&alices, "sendMessage", &[object(&[("text", "question".into())])]))
+        .await
+        .unwrap();
+    let parent_id = get(&parent, "message.id").as_string().unwrap();
+    for n in 1..=3 {
+        let reply = object(&[
+            ("id", format!("{parent_id}-r{n}").into()),
+            ("text", format!("reply {n}").into()),
+            ("parent_id", parent_id.clone().into()),
+        ]);
+        settle(call(&bobs, "sendMessage", &[reply])).await.unwrap();
+    }
+    // A second connection of alice's, after the fact: the channel has only the parent; the thread pages in.
+    let again = connected(&a, &[]).await;
+    let cid = get(&alices, "cid").as_string().unwrap();
+    let (kind, id) = cid.split_once(':').unwrap();
+    let fresh = again.channel(kind.into(), Some(id.into()), None);
+    settle(call(&fresh, "watch", &[])).await.unwrap();
+    let state = get(&fresh, "state");
+    assert_eq!(get(&state, "messages.length").as_f64(), Some(1.0));
+    assert_eq!(get(&state, "messages.0.reply_count").as_f64(), Some(3.0));
+    settle(call(&fresh, "getReplies", &[parent_id.clone().into(), object(&[("limit", 2.into())])]))
+        .await
+        .unwrap();
+    let older = object(&[("limit", 2.into()), ("id_lt", format!("{parent_id}-r2").into())]);
+    settle(call(&fresh, "getReplies", &[parent_id.clone().into(), older])).await.unwrap();
+    let thread: Vec<String> =
+        Array::from(&get(&get(&fresh, "state"), &format!("threads.{parent_id}")))
+            .iter()
+            .filter_map(|reply| get(&reply, "text").as_string())
+            .collect();
+    assert_eq!(thread, ["reply 1", "reply 2", "reply 3"], "in time order, once each");
+
+    let typing = next_event(&bobs, "typing.start", |_| true);
+    settle(call(&alices, "keystroke", &[parent_id.clone().into()])).await.unwrap();
+    let event = typing.await.unwrap();
+    assert_eq!(get(&event, "parent_id").as_string(), Some(parent_id));
+    for client in [alice, bob, again] {
+        settle(client.disconnect_user(None)).await.unwrap();
+    }
+}

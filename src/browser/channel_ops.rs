@@ -151,7 +151,7 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
 }
 
 /// `keystroke()`: `typing.start` at most every 2 s, only where typing is allowed; `typing.stop` follows by itself.
-pub fn keystroke(port: Port, key: u32) -> Promise {
+pub fn keystroke(port: Port, key: u32, parent_id: Option<String>) -> Promise {
     let send = client_of(&port).map(|client| {
         let send = {
             let mut state = client.state.borrow_mut();
@@ -169,29 +169,54 @@ pub fn keystroke(port: Port, key: u32) -> Promise {
         send
     });
     match send {
-        Ok(Some(true)) => typing_event(port, key, "typing.start"),
+        Ok(Some(true)) => typing_event(port, key, "typing.start", parent_id),
         Ok(Some(false)) => Promise::resolve(&JsValue::UNDEFINED),
         Ok(None) | Err(_) => Promise::reject(&to_js_error(&ChatError::ChannelAfterDisconnect)),
     }
 }
 
 /// `stopTyping()`: `typing.stop` if the own user was typing, only where typing is allowed.
-pub fn stop_typing(port: Port, key: u32) -> Promise {
+pub fn stop_typing(port: Port, key: u32, parent_id: Option<String>) -> Promise {
     let send = client_of(&port).map(|client| {
         let mut state = client.state.borrow_mut();
         let allowed = typing_allowed(&state.user);
         state.slot(key).map(|slot| slot.own_typing.stop() && allowed)
     });
     match send {
-        Ok(Some(true)) => typing_event(port, key, "typing.stop"),
+        Ok(Some(true)) => typing_event(port, key, "typing.stop", parent_id),
         Ok(Some(false)) => Promise::resolve(&JsValue::UNDEFINED),
         Ok(None) | Err(_) => Promise::reject(&to_js_error(&ChatError::ChannelAfterDisconnect)),
     }
 }
 
-fn typing_event(port: Port, key: u32, kind: &str) -> Promise {
-    let body = object(&[("event", object(&[("type", kind.into())]))]);
-    channel_call(port, key, "event", body, |_| {})
+fn typing_event(port: Port, key: u32, kind: &str, parent_id: Option<String>) -> Promise {
+    let event = object(&[("type", kind.into())]);
+    if let Some(parent_id) = parent_id {
+        set(&event, "parent_id", &parent_id.into());
+    }
+    channel_call(port, key, "event", object(&[("event", event)]), |_| {})
+}
+
+/// `getReplies(parentId, options)`: a page of the thread (`limit`, `id_lt`), filed into `state.threads`.
+pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> Promise {
+    let mut path = String::from("/messages/")
+        + &String::from(js_sys::encode_uri_component(parent_id))
+        + "/replies";
+    for name in ["limit", "id_lt"] {
+        let value = get(options, name);
+        if let Some(value) =
+            value.as_string().or_else(|| value.as_f64().map(|n| (n as u64).to_string()))
+        {
+            super::http::push_param(&mut path, name, &value);
+        }
+    }
+    future_to_promise(async move {
+        let page = super::rest::call_with(&port, "GET", path, &JsValue::UNDEFINED).await?;
+        if let Some(slot) = client_of(&port)?.state.borrow_mut().slot(key) {
+            slot.apply_replies(&page, Date::now());
+        }
+        Ok(page)
+    })
 }
 
 /// `markRead()`: only on channels whose config has read events (as the official client; resolves `null`

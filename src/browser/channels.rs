@@ -327,12 +327,25 @@ impl Slot {
     /// Adds (or replaces) a reply in `threads[parent]`, as a new array so apps see the change.
     fn add_reply(&self, parent: &str, id: &str, message: &JsValue) {
         let threads = get(&self.state, "threads");
-        let replies: Array = list(&threads, parent)
+        let mut replies: Vec<JsValue> = list(&threads, parent)
             .iter()
             .filter(|reply| text(reply, "id").as_deref() != Some(id))
             .collect();
-        replies.push(message);
-        set(&threads, parent, &replies);
+        // In time order, whatever order pages and events arrive in (equal times keep arrival order).
+        let at = time(message, "created_at").unwrap_or(f64::MAX);
+        let position = replies
+            .iter()
+            .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
+            .map_or(0, |found| found + 1);
+        replies.insert(position, message.clone());
+        set(&threads, parent, &replies.into_iter().collect::<Array>());
+    }
+
+    /// A page of replies from `getReplies`, filed under their parent in `threads`.
+    pub fn apply_replies(&mut self, replies: &JsValue, now_ms: f64) {
+        for reply in list(replies, "messages").iter() {
+            self.keep_message(&reply, now_ms);
+        }
     }
 }
 

@@ -160,14 +160,37 @@ impl Channel {
 
     /// Call on every keystroke: sends `typing.start` at most every 2 s; `typing.stop` follows about a second after
     /// the last keystroke. Sends nothing when the user's typing indicators are off.
-    pub fn keystroke(&self) -> Promise {
-        channel_ops::keystroke(self.port.clone(), self.key)
+    pub fn keystroke(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>,
+    ) -> Promise {
+        channel_ops::keystroke(self.port.clone(), self.key, parent_id)
     }
 
     /// Sends `typing.stop` now, if the user was typing.
     #[wasm_bindgen(js_name = stopTyping)]
-    pub fn stop_typing(&self) -> Promise {
-        channel_ops::stop_typing(self.port.clone(), self.key)
+    pub fn stop_typing(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>,
+    ) -> Promise {
+        channel_ops::stop_typing(self.port.clone(), self.key, parent_id)
+    }
+
+    /// A page of a thread's replies (`options.limit`, `options.id_lt`), oldest first; they also go into
+    /// `state.threads[parentId]`, in time order.
+    #[wasm_bindgen(js_name = getReplies, unchecked_return_type = "Promise<{ messages: MessageResponse[] }>")]
+    pub fn get_replies(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; id_lt?: string }")]
+        options: Option<JsValue>,
+    ) -> Promise {
+        channel_ops::get_replies(
+            self.port.clone(),
+            self.key,
+            &parent_id,
+            &options.unwrap_or_default(),
+        )
     }
 
     /// Marks the channel read. With read receipts off the server keeps it to the user's own state.

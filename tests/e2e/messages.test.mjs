@@ -1,5 +1,5 @@
-// Edits, deletes and members: the official client's updateMessage / partialUpdateMessage / deleteMessage /
-// getMessage / addMembers / removeMembers against our server, and interop both ways with our SDK in Chromium:
+// Edits, deletes, threads and members: the official client's updateMessage / partialUpdateMessage /
+// deleteMessage / getMessage / getReplies / addMembers / removeMembers against our server, and interop both ways with our SDK in Chromium:
 // an edit, delete or member change made by one client is in the other's channel state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +60,20 @@ test('edits, deletes and members between the official client and ours', async ()
     await page.evaluate((id) => window.client.deleteMessage(id), ours.message.id);
     await gone;
     assert.equal(aliceChannel.state.messages.find((m) => m.id === ours.message.id).type, 'deleted');
+
+    // Threads: the official client's replies and getReplies; the reply stays out of both clients' messages.
+    const question = await aliceChannel.sendMessage({ text: 'a question' });
+    const answered = next(aliceChannel, 'message.new', (e) => e.message.parent_id === question.message.id);
+    const reply = await bobChannel.sendMessage({ text: 'an answer', parent_id: question.message.id });
+    await answered;
+    const { messages: replies } = await aliceChannel.getReplies(question.message.id, { limit: 10 });
+    assert.deepEqual(replies.map((m) => m.text), ['an answer']);
+    assert.ok(!aliceChannel.state.messages.some((m) => m.id === reply.message.id));
+    const threadInOurs = await page.evaluate(async (id) => {
+      await window.channel.getReplies(id, { limit: 10 });
+      return [window.channel.state.messages.some((m) => m.parent_id === id), window.channel.state.threads[id].length];
+    }, question.message.id);
+    assert.deepEqual(threadInOurs, [false, 1]);
 
     // Members: the official client adds and removes; the other official client and ours follow.
     const added = next(bobChannel, 'member.added', (e) => e.member.user_id === 'carol');
