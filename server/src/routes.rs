@@ -19,7 +19,7 @@ use crate::hub::{Delivery, Privacy};
 use crate::limits::{json_len, rate_limited};
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
-use crate::store::{ChannelFilter, ChannelRecord, NewChannel, NewMessage};
+use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel, NewMessage};
 use crate::users::{privacy_enabled, StoredUser};
 use crate::{clock, AppState};
 
@@ -35,10 +35,68 @@ pub(crate) fn answer(mut body: Value, started: Instant) -> Answer {
 /// `messages` options of a channel query.
 #[derive(Debug, Default, Deserialize)]
 struct MessagePage {
-    /// How many, newest first.
+    /// How many.
     limit: Option<usize>,
-    /// Only messages older than this one.
+    /// Older than this message.
     id_lt: Option<String>,
+    /// Up to and including this message.
+    id_lte: Option<String>,
+    /// Newer than this message.
+    id_gt: Option<String>,
+    /// From this message on.
+    id_gte: Option<String>,
+    /// Created before this time.
+    created_at_before: Option<String>,
+    /// Created at or before this time.
+    created_at_before_or_equal: Option<String>,
+    /// Created after this time.
+    created_at_after: Option<String>,
+    /// Created at or after this time.
+    created_at_after_or_equal: Option<String>,
+}
+
+impl MessagePage {
+    /// Where the page starts; more than one anchor is code 4.
+    fn anchor(&self) -> Result<MessageAnchor, AppError> {
+        let id = |id: &Option<String>, before: bool, inclusive: bool| {
+            id.clone().map(|id| {
+                if before {
+                    MessageAnchor::BeforeId { id, inclusive }
+                } else {
+                    MessageAnchor::AfterId { id, inclusive }
+                }
+            })
+        };
+        let time = |at: &Option<String>, before: bool, inclusive: bool| {
+            at.clone().map(|at| {
+                if before {
+                    MessageAnchor::BeforeTime { at, inclusive }
+                } else {
+                    MessageAnchor::AfterTime { at, inclusive }
+                }
+            })
+        };
+        let given: Vec<MessageAnchor> = [
+            id(&self.id_lt, true, false),
+            id(&self.id_lte, true, true),
+            id(&self.id_gt, false, false),
+            id(&self.id_gte, false, true),
+            time(&self.created_at_before, true, false),
+            time(&self.created_at_before_or_equal, true, true),
+            time(&self.created_at_after, false, false),
+            time(&self.created_at_after_or_equal, false, true),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match given.as_slice() {
+            [] => Ok(MessageAnchor::Latest),
+            [one] => Ok(one.clone()),
+            _ => Err(AppError::input(
+                "messages takes one of id_lt, id_lte, id_gt, id_gte, created_at_*",
+            )),
+        }
+    }
 }
 
 /// The body of a channel query.
@@ -247,7 +305,7 @@ fn channel_state(
 ) -> Result<Value, AppError> {
     let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
     let members = db(state.store.members(&channel.cid))?;
-    let messages = db(state.store.messages(&channel.cid, limit, page.id_lt.as_deref(), budget))?;
+    let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget))?;
     let reads = db(state.store.reads(&channel.cid))?;
     let watchers = state.hub.watcher_users(&channel.cid);
     let membership = members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
@@ -417,7 +475,7 @@ pub async fn query_channels(
     let user = caller.user()?.to_owned();
     let filter = channel_filter(&body, &state.settings.limits)?;
     let connection = if body.watch { caller.own_connection(&state).ok() } else { None };
-    let page = MessagePage { limit: body.message_limit, id_lt: None };
+    let page = MessagePage { limit: body.message_limit, ..MessagePage::default() };
     let mut budget = state.settings.limits.response_bytes;
     let response = blocking(&state, move |state| {
         let found = db(state.store.query_channels(&filter, &user))?;

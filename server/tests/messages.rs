@@ -173,3 +173,48 @@ async fn thread_replies_stay_in_their_thread_and_page_back() {
     let (status, _) = send(json!({"text": "orphan", "parent_id": "nowhere"})).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn message_pages_go_both_ways_from_an_id_or_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, bob) = pair(&server).await;
+    let mut created = Vec::new();
+    for n in 1..=5 {
+        let message = json!({"message": {"id": format!("m{n}"), "text": format!("{n}")}});
+        let (_, sent) = server.call(&alice, &format!("{GENERAL}/message"), message).await;
+        created.push(sent["message"]["created_at"].as_str().unwrap().to_owned());
+    }
+    let (server, bob) = (&server, &bob);
+    let page = |messages: Value| async move {
+        let (status, state) = server
+            .call(&bob, &format!("{GENERAL}/query"), json!({"state": true, "messages": messages}))
+            .await;
+        assert_eq!(status, 200, "{state}");
+        state["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(json!({"limit": 2})).await, ["m4", "m5"]);
+    assert_eq!(page(json!({"limit": 2, "id_lt": "m4"})).await, ["m2", "m3"]);
+    assert_eq!(page(json!({"limit": 2, "id_lte": "m4"})).await, ["m3", "m4"]);
+    assert_eq!(page(json!({"limit": 2, "id_gt": "m2"})).await, ["m3", "m4"]);
+    assert_eq!(page(json!({"limit": 2, "id_gte": "m2"})).await, ["m2", "m3"]);
+    assert_eq!(page(json!({"limit": 10, "created_at_after": created[3]})).await, ["m5"]);
+    assert_eq!(
+        page(json!({"limit": 10, "created_at_after_or_equal": created[3]})).await,
+        ["m4", "m5"]
+    );
+    assert_eq!(page(json!({"limit": 1, "created_at_before": created[1]})).await, ["m1"]);
+    let (status, answer) = server
+        .call(
+            &bob,
+            &format!("{GENERAL}/query"),
+            json!({"state": true, "messages": {"id_lt": "m3", "id_gt": "m1"}}),
+        )
+        .await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(4)));
+}

@@ -132,14 +132,14 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<(MessageRecord, bool), StoreError>;
 
-    /// Up to `limit` messages of the channel, the newest ones (older than `id_lt` when given), oldest first,
-    /// taking no more than `budget` bytes (at least one message unless the budget is spent) and deducting what
-    /// they took from it.
+    /// Up to `limit` messages of the channel next to `anchor` (the newest ones before it, or the oldest ones after
+    /// it), oldest first, taking no more than `budget` bytes (at least one message unless the budget is spent)
+    /// and deducting what they took from it.
     fn messages(
         &self,
         cid: &str,
         limit: usize,
-        id_lt: Option<&str>,
+        anchor: &MessageAnchor,
         budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
@@ -312,6 +312,42 @@ pub struct ChannelFilter {
     pub limit: usize,
     /// Page start.
     pub offset: usize,
+}
+
+/// Where a page of channel messages is taken from (the official client's `messages` pagination options).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MessageAnchor {
+    /// The newest messages.
+    #[default]
+    Latest,
+    /// Older than message `id` (`id_lt`), or up to and including it (`id_lte`).
+    BeforeId {
+        /// The message.
+        id: String,
+        /// Include it.
+        inclusive: bool,
+    },
+    /// Newer than message `id` (`id_gt`), or from it on (`id_gte`).
+    AfterId {
+        /// The message.
+        id: String,
+        /// Include it.
+        inclusive: bool,
+    },
+    /// Created before `at` (`created_at_before`, `_or_equal`).
+    BeforeTime {
+        /// An RFC 3339 time.
+        at: String,
+        /// Include messages created at exactly `at`.
+        inclusive: bool,
+    },
+    /// Created after `at` (`created_at_after`, `_or_equal`).
+    AfterTime {
+        /// An RFC 3339 time.
+        at: String,
+        /// Include messages created at exactly `at`.
+        inclusive: bool,
+    },
 }
 
 /// A checked user query (`GET /users`): filter, order and page.

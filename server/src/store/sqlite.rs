@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::{
-    ChannelFilter, ChannelRecord, MemberRecord, MessageRecord, NewChannel, NewMessage, ReadRecord,
-    SharedRead, Store, StoreError, UserQuery, UserReplace,
+    ChannelFilter, ChannelRecord, MemberRecord, MessageAnchor, MessageRecord, NewChannel,
+    NewMessage, ReadRecord, SharedRead, Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -617,25 +617,46 @@ impl Store for SqliteStore {
         &self,
         cid: &str,
         limit: usize,
-        id_lt: Option<&str>,
+        anchor: &MessageAnchor,
         budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         if *budget == 0 {
             return Ok(Vec::new());
         }
         let connection = self.lock()?;
+        let seq_of = "(SELECT seq FROM messages WHERE id = ?2)";
+        let (condition, value, newest_first) = match anchor {
+            MessageAnchor::Latest => ("1".to_owned(), None, true),
+            MessageAnchor::BeforeId { id, inclusive } => {
+                (format!("g.seq {} {seq_of}", if *inclusive { "<=" } else { "<" }), Some(id), true)
+            }
+            MessageAnchor::AfterId { id, inclusive } => {
+                (format!("g.seq {} {seq_of}", if *inclusive { ">=" } else { ">" }), Some(id), false)
+            }
+            MessageAnchor::BeforeTime { at, inclusive } => {
+                let op = if *inclusive { "<=" } else { "<" };
+                (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), true)
+            }
+            MessageAnchor::AfterTime { at, inclusive } => {
+                let op = if *inclusive { ">=" } else { ">" };
+                (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), false)
+            }
+        };
+        let order = if newest_first { "DESC" } else { "ASC" };
+        // ?2 is always bound (the anchor's value, or NULL for the latest page); the last condition keeps it
+        // referenced when the anchor's condition does not use it.
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS},
                 length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
              FROM messages g JOIN users u ON u.id = g.user_id
-             WHERE g.cid = ?1 AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
-               AND NOT ({THREAD_ONLY})
-             ORDER BY g.seq DESC LIMIT ?3"
+             WHERE g.cid = ?1 AND ({condition}) AND NOT ({THREAD_ONLY})
+               AND (?2 IS NULL OR ?2 IS NOT NULL)
+             ORDER BY g.seq {order} LIMIT ?3"
         );
         let mut statement = connection.prepare(&sql)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = statement.query(params![cid, id_lt, limit])?;
-        // Newest first, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
+        let mut rows = statement.query(params![cid, value, limit])?;
+        // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
             let size = usize::try_from(row.get::<_, i64>(14)?).unwrap_or(usize::MAX);
@@ -645,7 +666,9 @@ impl Store for SqliteStore {
             *budget = budget.saturating_sub(size);
             messages.push(message_from(row)?);
         }
-        messages.reverse();
+        if newest_first {
+            messages.reverse();
+        }
         Ok(messages)
     }
 
