@@ -188,7 +188,7 @@ async fn message_pages_go_both_ways_from_an_id_or_a_time() {
     let (server, bob) = (&server, &bob);
     let page = |messages: Value| async move {
         let (status, state) = server
-            .call(&bob, &format!("{GENERAL}/query"), json!({"state": true, "messages": messages}))
+            .call(bob, &format!("{GENERAL}/query"), json!({"state": true, "messages": messages}))
             .await;
         assert_eq!(status, 200, "{state}");
         state["messages"]
@@ -211,7 +211,7 @@ async fn message_pages_go_both_ways_from_an_id_or_a_time() {
     assert_eq!(page(json!({"limit": 1, "created_at_before": created[1]})).await, ["m1"]);
     let (status, answer) = server
         .call(
-            &bob,
+            bob,
             &format!("{GENERAL}/query"),
             json!({"state": true, "messages": {"id_lt": "m3", "id_gt": "m1"}}),
         )
