@@ -426,3 +426,41 @@ async fn thread_replies_page_into_threads_and_stay_out_of_messages() {
         settle(client.disconnect_user(None)).await.unwrap();
     }
 }
+
+#[wasm_bindgen_test]
+async fn older_pages_merge_into_state_without_gaps_or_duplicates() {
+    let Pair { a, alice, bob, alices, .. } = pair("pages", &[]).await;
+    for n in 1..=5 {
+        let message =
+            object(&[("id", format!("{a}-m{n}").into()), ("text", format!("{n}").into())]);
+        settle(call(&alices, "sendMessage", &[message])).await.unwrap();
+    }
+    let reader = connected(&a, &[]).await;
+    let cid = get(&alices, "cid").as_string().unwrap();
+    let (kind, id) = cid.split_once(':').unwrap();
+    let channel = reader.channel(kind.into(), Some(id.into()), None);
+    let page = |options: &[(&str, JsValue)]| object(&[("messages", object(options))]);
+    let texts = |channel: &JsValue| -> Vec<String> {
+        Array::from(&get(&get(channel, "state"), "messages"))
+            .iter()
+            .filter_map(|m| get(&m, "text").as_string())
+            .collect()
+    };
+    settle(call(&channel, "watch", &[page(&[("limit", 2.into())])])).await.unwrap();
+    assert_eq!(texts(&channel), ["4", "5"]);
+    assert_eq!(get(&get(&channel, "state"), "messagePagination.hasPrev").as_bool(), Some(true));
+    let older = page(&[("limit", 2.into()), ("id_lt", format!("{a}-m4").into())]);
+    settle(call(&channel, "query", &[older])).await.unwrap();
+    assert_eq!(texts(&channel), ["2", "3", "4", "5"]);
+    let oldest = page(&[("limit", 2.into()), ("id_lt", format!("{a}-m2").into())]);
+    settle(call(&channel, "query", &[oldest])).await.unwrap();
+    assert_eq!(texts(&channel), ["1", "2", "3", "4", "5"]);
+    assert_eq!(
+        get(&get(&channel, "state"), "messagePagination.hasPrev").as_bool(),
+        Some(false),
+        "the first message"
+    );
+    for client in [alice, bob, reader] {
+        settle(client.disconnect_user(None)).await.unwrap();
+    }
+}

@@ -100,7 +100,7 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
         let client = client_of(&port)?;
         let own = client.state.borrow().user.clone();
         if let Some(slot) = client.state.borrow_mut().slot(key) {
-            slot.apply_response(&response, &own, Date::now());
+            slot.apply_response(&response, &own, &get(&body, "messages"), Date::now());
             slot.watching |= watch;
         }
         Ok(response)
@@ -327,7 +327,7 @@ impl Client {
             if let Some(slot) =
                 state.channels.iter_mut().find(|s| s.kind == kind && s.id.as_deref() == Some(&id))
             {
-                slot.apply_response(&response, &own, Date::now());
+                slot.apply_response(&response, &own, &JsValue::UNDEFINED, Date::now());
                 slot.watching |= watch;
             }
             objects.push(&object);

@@ -13,6 +13,9 @@ use super::listeners::Listeners;
 use super::values::{copy, date, get, list, number, object, set, text, time, to_date};
 use crate::client::channel::{ChannelState, Event, MessageKey, Read, Snapshot, Typing};
 
+/// Messages a query returns when it names no `limit` (the server's default page).
+const DEFAULT_PAGE: usize = 25;
+
 /// One channel object and its state.
 #[derive(Debug)]
 pub struct Slot {
@@ -65,6 +68,7 @@ impl Slot {
             ("watcher_count", 0.into()),
             ("unreadCount", 0.into()),
             ("last_message_at", JsValue::NULL),
+            ("messagePagination", object(&[("hasPrev", false.into()), ("hasNext", false.into())])),
         ]);
         Slot {
             key,
@@ -98,7 +102,15 @@ impl Slot {
 
     /// Rebuilds the state from a channel response (`{channel, members, membership, messages, read, watchers,
     /// watcher_count}`) at `now_ms`; `own` is `client.user`.
-    pub fn apply_response(&mut self, response: &JsValue, own: &JsValue, now_ms: f64) {
+    /// `page` is the query's `messages` option: a page before or after an anchor is merged into the messages
+    /// there are; the latest page rebuilds them. `messagePagination` says whether more pages exist either way.
+    pub fn apply_response(
+        &mut self,
+        response: &JsValue,
+        own: &JsValue,
+        page: &JsValue,
+        now_ms: f64,
+    ) {
         self.channel = get(response, "channel");
         if let Some(id) = text(&self.channel, "id") {
             self.id = Some(id);
@@ -150,7 +162,36 @@ impl Slot {
         );
         let watcher_count = number(response, "watcher_count").unwrap_or(0);
         let snapshot = Snapshot { messages, read, watchers, watcher_count };
-        self.core.apply_snapshot(snapshot, &own_id, now_ms);
+        let returned = snapshot.messages.len();
+        let (before, after) = (
+            ["id_lt", "id_lte", "created_at_before", "created_at_before_or_equal"]
+                .iter()
+                .any(|k| !get(page, k).is_undefined()),
+            ["id_gt", "id_gte", "created_at_after", "created_at_after_or_equal"]
+                .iter()
+                .any(|k| !get(page, k).is_undefined()),
+        );
+        if before || after {
+            self.core.apply_page(snapshot, &own_id, now_ms);
+        } else {
+            self.core.apply_snapshot(snapshot, &own_id, now_ms);
+        }
+        let limit = number(page, "limit").map_or(DEFAULT_PAGE, |limit| limit as usize);
+        let full = returned >= limit;
+        let pagination = get(&self.state, "messagePagination");
+        let (mut has_prev, mut has_next) =
+            (get(&pagination, "hasPrev").is_truthy(), get(&pagination, "hasNext").is_truthy());
+        if after {
+            has_next = full;
+        } else {
+            has_prev = full;
+            has_next &= before;
+        }
+        set(
+            &self.state,
+            "messagePagination",
+            &object(&[("hasPrev", has_prev.into()), ("hasNext", has_next.into())]),
+        );
         self.initialized = true;
         self.sync();
     }

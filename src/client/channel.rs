@@ -130,9 +130,28 @@ impl ChannelState {
         let mut later: Vec<MessageKey> =
             self.messages.drain(..).filter(|m| m.created_at > newest).collect();
         self.revision = self.revision.wrapping_add(1);
-        for message in snapshot.messages.into_iter().chain(later.drain(..)) {
+        self.merge_page(core::mem::take(&mut snapshot.messages), &mut later);
+        self.apply_rest(snapshot, own_user, now_ms);
+    }
+
+    /// Adds a page of older or newer messages (a paginated query) to the messages there are: merged in order,
+    /// each once, nothing dropped; the rest of the answer (reads, watchers) applies as from any query.
+    pub fn apply_page(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
+        let mut kept = core::mem::take(&mut self.messages);
+        self.revision = self.revision.wrapping_add(1);
+        self.merge_page(core::mem::take(&mut snapshot.messages), &mut kept);
+        self.apply_rest(snapshot, own_user, now_ms);
+    }
+
+    /// Inserts `page` and then `kept`, in time order, each id once.
+    fn merge_page(&mut self, page: Vec<MessageKey>, kept: &mut Vec<MessageKey>) {
+        for message in page.into_iter().chain(kept.drain(..)) {
             self.insert_message(message);
         }
+    }
+
+    /// What every query answer sets besides messages: the own unread count and read entry, reads, watchers.
+    fn apply_rest(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
         self.unread_count = snapshot
             .read
             .iter()

@@ -226,6 +226,8 @@ export interface ChannelState {
   watcher_count: number;
   unreadCount: number;
   last_message_at: Date | null;
+  /** Whether older (`hasPrev`) or newer (`hasNext`) pages of messages exist beyond those in `messages`. */
+  messagePagination: { hasPrev: boolean; hasNext: boolean };
 }
 
 /** The server's answer to a channel query. */
@@ -247,7 +249,19 @@ export interface ChannelResponse {
 }
 
 export interface ChannelQueryOptions {
-  messages?: { limit?: number; id_lt?: string };
+  /** One page anchor at most: `id_lt` / `id_lte` / `created_at_before(_or_equal)` page back, `id_gt` / `id_gte` /
+   *  `created_at_after(_or_equal)` page forward; pages merge into `state.messages`. */
+  messages?: {
+    limit?: number;
+    id_lt?: string;
+    id_lte?: string;
+    id_gt?: string;
+    id_gte?: string;
+    created_at_before?: string;
+    created_at_before_or_equal?: string;
+    created_at_after?: string;
+    created_at_after_or_equal?: string;
+  };
   watch?: boolean;
   state?: boolean;
   [option: string]: unknown;

@@ -75,6 +75,13 @@ test('edits, deletes and members between the official client and ours', async ()
     }, question.message.id);
     assert.deepEqual(threadInOurs, [false, 1]);
 
+    // Pages: the official client asks for older and newer pages with the pagination options our server serves.
+    const all = (await bobChannel.query({ messages: { limit: 300 } })).messages.map((m) => m.id);
+    const older = await bobChannel.query({ messages: { limit: 2, id_lt: all[all.length - 1] } });
+    assert.deepEqual(older.messages.map((m) => m.id), all.slice(-3, -1));
+    const newer = await bobChannel.query({ messages: { limit: 2, id_gt: all[0] } });
+    assert.deepEqual(newer.messages.map((m) => m.id), all.slice(1, 3));
+
     // Members: the official client adds and removes; the other official client and ours follow.
     const added = next(bobChannel, 'member.added', (e) => e.member.user_id === 'carol');
     await aliceChannel.addMembers(['carol']);

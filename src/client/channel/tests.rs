@@ -199,3 +199,21 @@ fn edits_renew_the_list_and_hard_deletes_remove() {
     state.apply_event(Event::MessageRemoved { id: "m1".into() }, None, "alice", 0.0);
     assert_eq!(ids(&state), ["m2"]);
 }
+
+#[test]
+fn pages_merge_without_gaps_or_duplicates() {
+    let mut state = ChannelState::default();
+    let latest = Snapshot { messages: vec![key("m4", 4.0), key("m5", 5.0)], ..Snapshot::default() };
+    state.apply_snapshot(latest, "alice", 0.0);
+    // An older page, overlapping by one: merged in front.
+    let older = Snapshot {
+        messages: vec![key("m2", 2.0), key("m3", 3.0), key("m4", 4.0)],
+        ..Snapshot::default()
+    };
+    state.apply_page(older, "alice", 0.0);
+    assert_eq!(ids(&state), ["m2", "m3", "m4", "m5"]);
+    // A newer page from an old anchor: nothing older is dropped.
+    let newer = Snapshot { messages: vec![key("m5", 5.0), key("m6", 6.0)], ..Snapshot::default() };
+    state.apply_page(newer, "alice", 0.0);
+    assert_eq!(ids(&state), ["m2", "m3", "m4", "m5", "m6"]);
+}
