@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
-use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReadRecord};
+use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use crate::users::{privacy_enabled, StoredUser};
 
 /// Channel types this server knows. All have typing and read events.
@@ -141,6 +141,68 @@ pub fn channel_view(channel: &ChannelRecord) -> Value {
     Value::Object(view)
 }
 
+/// How many of a message's newest reactions its `latest_reactions` lists.
+pub const LATEST_REACTIONS: usize = 10;
+
+/// A reaction as `ReactionResponse`.
+pub fn reaction_view(reaction: &ReactionRecord) -> Value {
+    let mut view = reaction.extra.clone();
+    let fixed = json!({
+        "type": reaction.kind,
+        "score": reaction.score,
+        "message_id": reaction.message_id,
+        "user_id": reaction.user.id,
+        "user": user_view(&reaction.user),
+        "created_at": reaction.created_at,
+        "updated_at": reaction.updated_at,
+    });
+    if let Value::Object(fixed) = fixed {
+        view.extend(fixed);
+    }
+    Value::Object(view)
+}
+
+/// Per reaction type, the sum of `value` over the message's reactions.
+fn reaction_totals(
+    message: &MessageRecord,
+    value: impl Fn(&ReactionRecord) -> i64,
+) -> Map<String, Value> {
+    let mut totals = Map::new();
+    for reaction in &message.reactions {
+        let total =
+            totals.get(&reaction.kind).and_then(Value::as_i64).unwrap_or(0) + value(reaction);
+        totals.insert(reaction.kind.clone(), total.into());
+    }
+    totals
+}
+
+/// Per reaction type: count, summed scores, first and last reaction times (`reaction_groups`).
+fn reaction_groups(message: &MessageRecord) -> Map<String, Value> {
+    let mut groups = Map::new();
+    for reaction in &message.reactions {
+        let group = groups.entry(reaction.kind.clone()).or_insert_with(|| {
+            json!({"count": 0, "sum_scores": 0, "first_reaction_at": reaction.created_at, "last_reaction_at": reaction.created_at})
+        });
+        group["count"] = (group["count"].as_i64().unwrap_or(0) + 1).into();
+        group["sum_scores"] = (group["sum_scores"].as_i64().unwrap_or(0) + reaction.score).into();
+        group["last_reaction_at"] = reaction.created_at.clone().into();
+    }
+    groups
+}
+
+/// A message as `viewer` sees it: with its own reactions.
+pub fn message_view_for(message: &MessageRecord, viewer: &str) -> Value {
+    let mut view = message_view(message);
+    let own: Vec<Value> = message
+        .reactions
+        .iter()
+        .filter(|reaction| reaction.user.id == viewer)
+        .map(reaction_view)
+        .collect();
+    view["own_reactions"] = own.into();
+    view
+}
+
 /// A message as `MessageResponse`.
 pub fn message_view(message: &MessageRecord) -> Value {
     let mut view = message.extra.clone();
@@ -155,10 +217,11 @@ pub fn message_view(message: &MessageRecord) -> Value {
         "updated_at": message.updated_at.as_deref().unwrap_or(&message.created_at),
         "attachments": message.extra.get("attachments").cloned().unwrap_or(json!([])),
         "mentioned_users": [],
-        "latest_reactions": [],
+        "latest_reactions": message.reactions.iter().rev().take(LATEST_REACTIONS).map(reaction_view).collect::<Vec<_>>(),
         "own_reactions": [],
-        "reaction_counts": {},
-        "reaction_scores": {},
+        "reaction_counts": reaction_totals(message, |_| 1),
+        "reaction_scores": reaction_totals(message, |reaction| reaction.score),
+        "reaction_groups": reaction_groups(message),
         "reply_count": message.reply_count,
         "silent": false,
         "pinned": false,

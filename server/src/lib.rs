@@ -47,7 +47,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, Request};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -175,6 +175,8 @@ pub fn app(state: AppState) -> Router {
                 .delete(message_routes::delete_message),
         )
         .route("/messages/{id}/replies", get(message_routes::get_replies))
+        .route("/messages/{id}/reaction", post(message_routes::send_reaction))
+        .route("/messages/{id}/reaction/{kind}", delete(message_routes::delete_reaction))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

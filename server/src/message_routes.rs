@@ -52,12 +52,23 @@ fn announce(
     message: &MessageRecord,
     extra: Map<String, Value>,
 ) -> Result<Value, AppError> {
+    announce_as(state, kind, message, &message.user, extra)
+}
+
+/// [`announce`] for an event `user` caused (a reaction's author rather than the message's).
+fn announce_as(
+    state: &AppState,
+    kind: &str,
+    message: &MessageRecord,
+    user: &crate::users::StoredUser,
+    extra: Map<String, Value>,
+) -> Result<Value, AppError> {
     let view = channels::message_view(message);
     if let Some(channel) = db(state.store.channel(&message.cid))? {
         let now = clock::timestamp();
         let mut event = channels::event(kind, &channel, &now);
         event.insert("message".into(), view.clone());
-        event.insert("user".into(), channels::user_view(&message.user));
+        event.insert("user".into(), channels::user_view(user));
         event.extend(extra);
         publish_channel_event(state, &channel.cid, event);
     }
@@ -73,7 +84,8 @@ pub async fn get_message(
     let started = Instant::now();
     let response = blocking(&state, move |state| {
         let message = readable(state, &caller, &id)?;
-        Ok(json!({ "message": channels::message_view(&message) }))
+        let viewer = caller.user_id.as_deref().unwrap_or_default();
+        Ok(json!({ "message": channels::message_view_for(&message, viewer) }))
     })
     .await?;
     answer(response, started)
@@ -226,8 +238,113 @@ pub async fn get_replies(
     let response = blocking(&state, move |state| {
         readable(state, &caller, &id)?;
         let replies = db(state.store.replies(&id, limit, params.id_lt.as_deref()))?;
-        let messages: Vec<Value> = replies.iter().map(channels::message_view).collect();
+        let viewer = caller.user_id.as_deref().unwrap_or_default();
+        let messages: Vec<Value> =
+            replies.iter().map(|m| channels::message_view_for(m, viewer)).collect();
         Ok(json!({ "messages": messages }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of `POST /messages/{id}/reaction`.
+#[derive(Debug, Deserialize)]
+struct ReactionBody {
+    /// `{type, score?, …custom}`.
+    reaction: Map<String, Value>,
+    /// Replace the user's other reactions to the message.
+    #[serde(default)]
+    enforce_unique: bool,
+}
+
+/// The longest reaction type, in bytes.
+const MAX_REACTION_TYPE: usize = 64;
+/// The most JSON a reaction's custom fields may hold, in bytes.
+const MAX_REACTION_BYTES: usize = 1_024;
+
+/// `POST /messages/{id}/reaction` (`sendReaction`): the caller's reaction (one per type, or one in all with
+/// `enforce_unique`); watchers get `reaction.new` (or `reaction.updated` when it replaced one).
+pub async fn send_reaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let ReactionBody { mut reaction, enforce_unique } = json_body(body)?;
+    let kind = match reaction.remove("type") {
+        Some(Value::String(kind)) if !kind.is_empty() && kind.len() <= MAX_REACTION_TYPE => kind,
+        _ => {
+            return Err(AppError::input(format!(
+                "reaction.type must be a string of 1 to {MAX_REACTION_TYPE} bytes"
+            )))
+        }
+    };
+    let score = match reaction.remove("score") {
+        None | Some(Value::Null) => 1,
+        Some(score) => {
+            score.as_i64().filter(|score| (1..=1_000).contains(score)).ok_or_else(|| {
+                AppError::input("reaction.score must be a whole number from 1 to 1000")
+            })?
+        }
+    };
+    for owned in ["user", "user_id", "message_id", "created_at", "updated_at"] {
+        reaction.remove(owned);
+    }
+    if crate::limits::json_len(&reaction) > MAX_REACTION_BYTES {
+        return Err(AppError::input(format!(
+            "a reaction's custom fields are at most {MAX_REACTION_BYTES} bytes"
+        )));
+    }
+    let response = blocking(&state, move |state| {
+        let message = readable(state, &caller, &id)?;
+        if let Some(channel) = db(state.store.channel(&message.cid))? {
+            check_member(state, &channel, &user)?;
+        }
+        let new = crate::store::NewReaction {
+            message_id: id.clone(),
+            user_id: user.clone(),
+            kind,
+            score,
+            extra: reaction,
+            unique: enforce_unique,
+        };
+        let (stored, replaced) = db(state.store.send_reaction(new, &clock::timestamp()))?;
+        let message = db(state.store.message(&id))?.unwrap_or(message);
+        let mut extra = Map::new();
+        extra.insert("reaction".into(), channels::reaction_view(&stored));
+        let kind = if replaced { "reaction.updated" } else { "reaction.new" };
+        let mut answer = announce_as(state, kind, &message, &stored.user, extra)?;
+        answer["reaction"] = channels::reaction_view(&stored);
+        Ok(answer)
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// `DELETE /messages/{id}/reaction/{type}` (`deleteReaction`): the caller's reaction of that type; watchers get
+/// `reaction.deleted`.
+pub async fn delete_reaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, kind)): Path<(String, String)>,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let response = blocking(&state, move |state| {
+        readable(state, &caller, &id)?;
+        let removed = db(state.store.delete_reaction(&id, &user, &kind))?.ok_or_else(|| {
+            AppError::new(ErrorCode::DoesNotExist, format!("no \"{kind}\" reaction of yours"))
+        })?;
+        let message = db(state.store.message(&id))?.ok_or_else(|| {
+            AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
+        })?;
+        let mut extra = Map::new();
+        extra.insert("reaction".into(), channels::reaction_view(&removed));
+        let mut answer = announce_as(state, "reaction.deleted", &message, &removed.user, extra)?;
+        answer["reaction"] = channels::reaction_view(&removed);
+        Ok(answer)
     })
     .await?;
     answer(response, started)

@@ -312,7 +312,7 @@ fn channel_state(
     Ok(json!({
         "channel": channels::channel_view(channel),
         "members": members.iter().map(channels::member_view).collect::<Vec<_>>(),
-        "messages": messages.iter().map(channels::message_view).collect::<Vec<_>>(),
+        "messages": messages.iter().map(|m| channels::message_view_for(m, viewer)).collect::<Vec<_>>(),
         "pinned_messages": [],
         "read": channels::visible_reads(&reads, viewer),
         "watcher_count": watchers.len(),

@@ -218,3 +218,78 @@ async fn message_pages_go_both_ways_from_an_id_or_a_time() {
         .await;
     assert_eq!((status, answer["code"].as_i64()), (400, Some(4)));
 }
+
+#[tokio::test]
+async fn reactions_count_group_and_belong_to_their_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, mut bob) = pair(&server).await;
+    let carol = server.user(json!({"id": "carol"})).await;
+    let sent = json!({"message": {"id": "m1", "text": "react to me"}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/message"), sent).await.0, 200);
+    assert_eq!(bob.event().await["type"], "message.new");
+
+    let server_ref = &server;
+    let react = |token: String, body: Value| async move {
+        on_message(server_ref, "POST", "m1/reaction", "", &token, body).await
+    };
+    let (status, answer) = react(alice.token.clone(), json!({"reaction": {"type": "like"}})).await;
+    assert_eq!(status, 200, "{answer}");
+    let event = bob.event().await;
+    assert_eq!(
+        (event["type"].as_str(), event["reaction"]["user_id"].as_str()),
+        (Some("reaction.new"), Some("alice"))
+    );
+    assert_eq!(event["message"]["reaction_counts"]["like"], 1);
+    let (_, _) = react(bob.token.clone(), json!({"reaction": {"type": "like", "score": 3}})).await;
+    bob.event().await;
+    let (_, answer) = react(bob.token.clone(), json!({"reaction": {"type": "love"}})).await;
+    bob.event().await;
+    let message = &answer["message"];
+    assert_eq!(
+        (message["reaction_counts"]["like"].as_i64(), message["reaction_counts"]["love"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(message["reaction_scores"]["like"], 4);
+    assert_eq!(message["reaction_groups"]["like"]["count"], 2);
+    assert_eq!(message["latest_reactions"].as_array().unwrap().len(), 3);
+
+    // enforce_unique: bob's two reactions become one.
+    let (_, answer) =
+        react(bob.token.clone(), json!({"reaction": {"type": "wow"}, "enforce_unique": true}))
+            .await;
+    assert_eq!(bob.event().await["type"], "reaction.updated");
+    assert_eq!(answer["message"]["reaction_counts"], json!({"like": 1, "wow": 1}));
+
+    // own_reactions are the viewer's: in bob's query, his; in alice's, hers.
+    let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    let own: Vec<&str> = state["messages"][0]["own_reactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(own, ["wow"]);
+    let (_, state) = server.call(&alice, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(state["messages"][0]["own_reactions"][0]["type"], "like");
+
+    let (status, _) =
+        on_message(&server, "DELETE", "m1/reaction/wow", "", &bob.token, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(bob.event().await["type"], "reaction.deleted");
+    let (status, answer) =
+        on_message(&server, "DELETE", "m1/reaction/wow", "", &bob.token, json!({})).await;
+    assert_eq!((status, answer["code"].as_i64()), (404, Some(16)));
+
+    // A non-member cannot react to a private channel's message; bad reactions are refused.
+    let (status, _) = react(carol.token.clone(), json!({"reaction": {"type": "like"}})).await;
+    assert_eq!(status, 403);
+    for bad in [
+        json!({"reaction": {}}),
+        json!({"reaction": {"type": "like", "score": 0}}),
+        json!({"reaction": {"type": "x".repeat(65)}}),
+    ] {
+        let (status, answer) = react(alice.token.clone(), bad.clone()).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}");
+    }
+}

@@ -77,6 +77,21 @@ pub trait Store: Send + Sync + 'static {
         id_lt: Option<&str>,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
+    /// Adds or replaces a reaction; returns it, and whether it replaced one (same type, or any with `unique`).
+    fn send_reaction(
+        &self,
+        reaction: NewReaction,
+        now: &str,
+    ) -> Result<(ReactionRecord, bool), StoreError>;
+
+    /// Removes `user_id`'s reaction of `kind` to `message_id`; returns it if there was one.
+    fn delete_reaction(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<ReactionRecord>, StoreError>;
+
     /// The message `id`, if it exists.
     fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
 
@@ -265,8 +280,46 @@ pub struct MessageRecord {
     pub deleted_at: Option<String>,
     /// How many replies it has (messages whose `parent_id` it is).
     pub reply_count: u64,
+    /// Its reactions, oldest first.
+    pub reactions: Vec<ReactionRecord>,
     /// Its sender.
     pub user: StoredUser,
+}
+
+/// One user's reaction of one type to a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionRecord {
+    /// The message.
+    pub message_id: String,
+    /// Whose.
+    pub user: StoredUser,
+    /// `like`, `love`, …
+    pub kind: String,
+    /// Its weight (1 unless set).
+    pub score: i64,
+    /// Custom fields.
+    pub extra: Map<String, Value>,
+    /// When it was made.
+    pub created_at: String,
+    /// When it was last changed.
+    pub updated_at: String,
+}
+
+/// A reaction to store.
+#[derive(Debug, Clone)]
+pub struct NewReaction {
+    /// The message.
+    pub message_id: String,
+    /// Whose.
+    pub user_id: String,
+    /// Its type.
+    pub kind: String,
+    /// Its weight.
+    pub score: i64,
+    /// Custom fields.
+    pub extra: Map<String, Value>,
+    /// Replace the user's other reactions to the message (`enforce_unique`).
+    pub unique: bool,
 }
 
 /// One member's read state in a channel.

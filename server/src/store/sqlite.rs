@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{
     ChannelFilter, ChannelRecord, MemberRecord, MessageAnchor, MessageRecord, NewChannel,
-    NewMessage, ReadRecord, SharedRead, Store, StoreError, UserQuery, UserReplace,
+    NewMessage, NewReaction, ReactionRecord, ReadRecord, SharedRead, Store, StoreError, UserQuery,
+    UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -72,6 +73,16 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE messages ADD COLUMN updated_at TEXT;
     ALTER TABLE messages ADD COLUMN deleted_at TEXT;",
     "CREATE INDEX messages_by_parent ON messages (json_extract(extra, '$.parent_id'), seq);",
+    "CREATE TABLE reactions (
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id),
+        type TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        extra TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id, type)
+    );",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -135,7 +146,50 @@ fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         deleted_at: row.get(6)?,
         reply_count: row.get(7)?,
         user: user_from(row, 8)?,
+        reactions: Vec::new(),
     })
+}
+
+/// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
+const REACTION_COLUMNS: &str = "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
+
+fn reaction_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReactionRecord> {
+    Ok(ReactionRecord {
+        message_id: row.get(0)?,
+        kind: row.get(1)?,
+        score: row.get(2)?,
+        extra: json_map(row.get(3)?),
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        user: user_from(row, 6)?,
+    })
+}
+
+/// Fills in each message's reactions, with one query for all of them.
+fn attach_reactions(
+    connection: &Connection,
+    messages: &mut [MessageRecord],
+) -> rusqlite::Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut query = Query::default();
+    let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let sql = format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id IN ({}) ORDER BY x.created_at, x.rowid",
+        query.list(&ids)
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let rows =
+        statement.query_map(rusqlite::params_from_iter(query.values.iter()), reaction_from)?;
+    for reaction in rows {
+        let reaction = reaction?;
+        if let Some(message) = messages.iter_mut().find(|m| m.id == reaction.message_id) {
+            message.reactions.push(reaction);
+        }
+    }
+    Ok(())
 }
 
 /// The message `id` with its sender, inside `tx`.
@@ -143,7 +197,10 @@ fn message_in(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<Opti
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
     );
-    tx.query_row(&sql, [id], message_from).optional()
+    let mut found: Vec<MessageRecord> =
+        tx.query_row(&sql, [id], message_from).optional()?.into_iter().collect();
+    attach_reactions(tx, &mut found)?;
+    Ok(found.pop())
 }
 
 /// Creates a bare user row for an id that is named (as a member) before it ever connected.
@@ -398,6 +455,70 @@ impl Store for SqliteStore {
         super::sqlite_users::query_users(&connection, query)
     }
 
+    fn send_reaction(
+        &self,
+        reaction: NewReaction,
+        now: &str,
+    ) -> Result<(ReactionRecord, bool), StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let replaced = if reaction.unique {
+            tx.execute(
+                "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2",
+                [&reaction.message_id, &reaction.user_id],
+            )?
+        } else {
+            tx.execute(
+                "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
+                [&reaction.message_id, &reaction.user_id, &reaction.kind],
+            )?
+        } > 0;
+        tx.execute(
+            "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                reaction.message_id,
+                reaction.user_id,
+                reaction.kind,
+                reaction.score,
+                Value::Object(reaction.extra).to_string(),
+                now
+            ],
+        )?;
+        let sql = format!(
+            "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+             WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
+        );
+        let stored = tx.query_row(
+            &sql,
+            [&reaction.message_id, &reaction.user_id, &reaction.kind],
+            reaction_from,
+        )?;
+        tx.commit()?;
+        Ok((stored, replaced))
+    }
+
+    fn delete_reaction(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<ReactionRecord>, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let sql = format!(
+            "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+             WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
+        );
+        let found = tx.query_row(&sql, [message_id, user_id, kind], reaction_from).optional()?;
+        tx.execute(
+            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
+            [message_id, user_id, kind],
+        )?;
+        tx.commit()?;
+        Ok(found)
+    }
+
     fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
@@ -516,6 +637,8 @@ impl Store for SqliteStore {
         let rows = statement.query_map(params![parent_id, id_lt, limit], message_from)?;
         let mut replies: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
         replies.reverse();
+        drop(statement);
+        attach_reactions(&connection, &mut replies)?;
         Ok(replies)
     }
 
@@ -669,6 +792,9 @@ impl Store for SqliteStore {
         if newest_first {
             messages.reverse();
         }
+        drop(rows);
+        drop(statement);
+        attach_reactions(&connection, &mut messages)?;
         Ok(messages)
     }
 
