@@ -464,3 +464,35 @@ async fn older_pages_merge_into_state_without_gaps_or_duplicates() {
         settle(client.disconnect_user(None)).await.unwrap();
     }
 }
+
+#[wasm_bindgen_test]
+async fn reactions_and_own_reactions_are_right_on_every_client() {
+    let Pair { alice, bob, alices, bobs, .. } = pair("reactions", &[]).await;
+    let sent =
+        settle(call(&alices, "sendMessage", &[object(&[("text", "react".into())])])).await.unwrap();
+    let id = get(&sent, "message.id").as_string().unwrap();
+    let reacted = next_event(&alices, "reaction.new", |_| true);
+    let like = object(&[("type", "like".into())]);
+    settle(call(&bobs, "sendReaction", &[id.clone().into(), like])).await.unwrap();
+    reacted.await.unwrap();
+    let on = |channel: &JsValue, path: &str| get(&get(&get(channel, "state"), "messages.0"), path);
+    assert_eq!(on(&alices, "reaction_counts.like").as_f64(), Some(1.0));
+    assert_eq!(on(&alices, "own_reactions.length").as_f64(), Some(0.0), "alice did not react");
+
+    // bob's own state: his reaction is his own.
+    let mine = next_event(&bobs, "reaction.new", |_| true);
+    let love = object(&[("type", "love".into())]);
+    settle(call(&alices, "sendReaction", &[id.clone().into(), love])).await.unwrap();
+    mine.await.unwrap();
+    assert_eq!(on(&bobs, "own_reactions.0.type").as_string().as_deref(), Some("like"));
+    assert_eq!(on(&bobs, "reaction_counts.love").as_f64(), Some(1.0));
+    assert_eq!(on(&alices, "own_reactions.0.type").as_string().as_deref(), Some("love"));
+
+    let removed = next_event(&alices, "reaction.deleted", |_| true);
+    settle(call(&bobs, "deleteReaction", &[id.clone().into(), "like".into()])).await.unwrap();
+    removed.await.unwrap();
+    assert!(on(&alices, "reaction_counts.like").is_undefined());
+    assert_eq!(on(&bobs, "own_reactions.length").as_f64(), Some(0.0));
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
+}

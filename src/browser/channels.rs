@@ -232,6 +232,12 @@ impl Slot {
                     Event::MessageChanged { id }
                 }
             }
+            "reaction.new" | "reaction.updated" | "reaction.deleted" => {
+                let message = self.with_own_reactions(raw, kind, own_user);
+                let id = text(&message, "id").unwrap_or_default();
+                self.keep_message(&message, now_ms);
+                Event::MessageChanged { id }
+            }
             "member.added" | "member.updated" | "member.removed" => {
                 self.member_changed(raw, kind == "member.removed", own_user);
                 Event::Other
@@ -245,6 +251,32 @@ impl Slot {
         }
         self.core.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
         self.sync();
+    }
+
+    /// The message of a reaction event with `own_reactions` as this user's: the server sends the message as
+    /// everyone sees it, so the own reactions come from the message kept here, changed by the event when the
+    /// reaction is the own user's (the official client does the same).
+    fn with_own_reactions(&self, raw: &JsValue, kind: &str, own_user: &str) -> JsValue {
+        let message = copy(&get(raw, "message"));
+        let reaction = get(raw, "reaction");
+        let id = text(&message, "id").unwrap_or_default();
+        let kept = self.messages.get(&id.as_str().into());
+        let mut own: Vec<JsValue> = list(&kept, "own_reactions").iter().collect();
+        if text(&reaction, "user_id").as_deref() == Some(own_user) {
+            let kind_of = |r: &JsValue| text(r, "type");
+            let same = |r: &JsValue| kind_of(r) == kind_of(&reaction);
+            match kind {
+                "reaction.deleted" => own.retain(|r| !same(r)),
+                // An update that replaced another type came with enforce_unique: it is the only one left.
+                "reaction.updated" if !own.iter().any(same) => own = alloc::vec![reaction.clone()],
+                _ => {
+                    own.retain(|r| !same(r));
+                    own.push(reaction.clone());
+                }
+            }
+        }
+        set(&message, "own_reactions", &own.into_iter().collect::<Array>());
+        message
     }
 
     /// A member joined, changed or left: `state.members` follows, and `membership` when it is the own user.

@@ -113,3 +113,22 @@ pub fn delete_message(port: Port, id: &str, hard: &JsValue) -> Promise {
 pub fn get_message(port: Port, id: &str) -> Promise {
     send(port, "GET", path(id), JsValue::UNDEFINED)
 }
+
+/// `channel.sendReaction(messageId, reaction, options)`: `POST /messages/{id}/reaction` with `{reaction,
+/// …options}` (`enforce_unique` among them).
+pub fn send_reaction(
+    port: Port,
+    message_id: &str,
+    reaction: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    let body = copy(options);
+    set(&body, "reaction", &copy(reaction));
+    send(port, "POST", path(message_id) + "/reaction", body)
+}
+
+/// `channel.deleteReaction(messageId, type)`: `DELETE /messages/{id}/reaction/{type}`.
+pub fn delete_reaction(port: Port, message_id: &str, kind: &str) -> Promise {
+    let path = path(message_id) + "/reaction/" + &String::from(js_sys::encode_uri_component(kind));
+    send(port, "DELETE", path, object(&[]))
+}

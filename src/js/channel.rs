@@ -118,6 +118,40 @@ impl Channel {
         )
     }
 
+    /// Reacts to a message (`{type, score?, …}`; `options.enforce_unique` replaces the user's other reactions);
+    /// watchers get `reaction.new` / `reaction.updated` and their state follows, `own_reactions` included.
+    #[wasm_bindgen(js_name = sendReaction, unchecked_return_type = "Promise<{ message: MessageResponse; reaction: Record<string, unknown> }>")]
+    pub fn send_reaction(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ type: string; score?: number; [custom: string]: unknown }"
+        )]
+        reaction: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ enforce_unique?: boolean }")]
+        options: Option<JsValue>,
+    ) -> Promise {
+        if self.port.0.upgrade().is_none() {
+            return Promise::reject(&to_js_error(&ChatError::ChannelAfterDisconnect));
+        }
+        crate::browser::messages::send_reaction(
+            self.port.clone(),
+            &message_id,
+            &reaction,
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Removes the user's reaction of `type` from a message; watchers get `reaction.deleted`.
+    #[wasm_bindgen(js_name = deleteReaction, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn delete_reaction(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(js_name = reactionType)] reaction_type: String,
+    ) -> Promise {
+        crate::browser::messages::delete_reaction(self.port.clone(), &message_id, &reaction_type)
+    }
+
     /// Stops watching: no more events from this channel.
     #[wasm_bindgen(js_name = stopWatching)]
     pub fn stop_watching(&self) -> Promise {

@@ -75,6 +75,28 @@ test('edits, deletes and members between the official client and ours', async ()
     }, question.message.id);
     assert.deepEqual(threadInOurs, [false, 1]);
 
+    // Reactions: official → ours and ours → official, own_reactions right on each side.
+    const target = await aliceChannel.sendMessage({ text: 'react here' });
+    await page.waitForFunction((id) => window.channel.state.messages.some((m) => m.id === id), target.message.id);
+    const liked = next(bobChannel, 'reaction.new');
+    await aliceChannel.sendReaction(target.message.id, { type: 'like' });
+    await liked;
+    await page.waitForFunction(
+      (id) => window.channel.state.messages.find((m) => m.id === id)?.reaction_counts?.like === 1,
+      target.message.id,
+    );
+    const loved = next(aliceChannel, 'reaction.new', (e) => e.reaction.type === 'love');
+    await page.evaluate((id) => window.channel.sendReaction(id, { type: 'love' }), target.message.id);
+    await loved;
+    const official = aliceChannel.state.messages.find((m) => m.id === target.message.id);
+    assert.deepEqual(official.reaction_counts, { like: 1, love: 1 });
+    assert.deepEqual(official.own_reactions.map((r) => r.type), ['like'], "alice's own reactions are hers only");
+    const oursOwn = await page.evaluate(
+      (id) => window.channel.state.messages.find((m) => m.id === id).own_reactions.map((r) => r.type),
+      target.message.id,
+    );
+    assert.deepEqual(oursOwn, ['love']);
+
     // Pages: the official client asks for older and newer pages with the pagination options our server serves.
     const all = (await bobChannel.query({ messages: { limit: 300 } })).messages.map((m) => m.id);
     const older = await bobChannel.query({ messages: { limit: 2, id_lt: all[all.length - 1] } });
