@@ -298,6 +298,27 @@ impl Slot {
         }
     }
 
+    /// Messages of others in the state created after `since_ms` that count as unread (not silent; with read
+    /// events on); with `mentions`, only those that mention `own_user`.
+    pub fn count_unread_since(&self, since_ms: f64, own_user: &str, mentions: bool) -> u32 {
+        if !self.config("read_events") {
+            return 0;
+        }
+        let counted =
+            self.core.messages.iter().filter(|key| key.created_at > since_ms).filter(|key| {
+                let message = self.messages.get(&key.id.as_str().into());
+                let by_other = text(&get(&message, "user"), "id").as_deref() != Some(own_user);
+                let mentioned = || {
+                    list(&message, "mentioned_users").iter().any(|user| {
+                        text(&user, "id").as_deref() == Some(own_user)
+                            || user.as_string().as_deref() == Some(own_user)
+                    })
+                };
+                by_other && !get(&message, "silent").is_truthy() && (!mentions || mentioned())
+            });
+        u32::try_from(counted.count()).unwrap_or(u32::MAX)
+    }
+
     /// A user changed: its member entry and watcher entry show the new object.
     pub fn user_changed(&mut self, id: &str, user: &JsValue) {
         self.users.set(&id.into(), user);

@@ -31,6 +31,11 @@ pub fn channel_object(port: Port, key: u32, state: JsValue) -> JsValue {
 }
 
 impl Channel {
+    /// The own user's id, or empty.
+    fn own_id(&self) -> alloc::string::String {
+        self.port.0.upgrade().map(|client| client.state.borrow().own_id()).unwrap_or_default()
+    }
+
     /// The client, or the error for a channel whose client is gone.
     fn client(&self) -> Result<alloc::rc::Rc<Client>, JsValue> {
         self.port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
@@ -272,10 +277,60 @@ impl Channel {
         self.state.clone()
     }
 
-    /// Unread messages for the own user.
+    /// Unread messages for the own user; with `lastRead`, the messages of others in `state.messages` created
+    /// after it (as the official client counts).
     #[wasm_bindgen(js_name = countUnread)]
-    pub fn count_unread(&self) -> u32 {
-        self.read(|slot| slot.core.unread_count).unwrap_or(0)
+    pub fn count_unread(
+        &self,
+        #[wasm_bindgen(js_name = lastRead, unchecked_optional_param_type = "Date | null")]
+        last_read: Option<JsValue>,
+    ) -> u32 {
+        let own = self.own_id();
+        let since = last_read
+            .and_then(|date| date.dyn_into::<js_sys::Date>().ok())
+            .map(|date| date.get_time());
+        self.read(|slot| match since {
+            Some(since) => slot.count_unread_since(since, &own, false),
+            None => slot.core.unread_count,
+        })
+        .unwrap_or(0)
+    }
+
+    /// Unread messages of others that mention the own user (`mentioned_users`), after the own last read.
+    #[wasm_bindgen(js_name = countUnreadMentions)]
+    pub fn count_unread_mentions(&self) -> u32 {
+        let own = self.own_id();
+        self.read(|slot| {
+            let since = slot
+                .core
+                .read
+                .iter()
+                .find(|read| read.user_id == own)
+                .map_or(f64::MIN, |read| read.last_read);
+            slot.count_unread_since(since, &own, true)
+        })
+        .unwrap_or(0)
+    }
+
+    /// When the own user last read this channel (a `Date`), or `null`.
+    #[wasm_bindgen(js_name = lastRead, unchecked_return_type = "Date | null")]
+    pub fn last_read(&self) -> JsValue {
+        let own = self.own_id();
+        let state = self.read(|slot| slot.state.clone()).unwrap_or(JsValue::UNDEFINED);
+        let read = crate::browser::values::get(&crate::browser::values::get(&state, "read"), &own);
+        let last_read = crate::browser::values::get(&read, "last_read");
+        if last_read.is_undefined() {
+            JsValue::NULL
+        } else {
+            last_read
+        }
+    }
+
+    /// The newest message in `state.messages`, or `undefined`.
+    #[wasm_bindgen(js_name = lastMessage, unchecked_return_type = "LocalMessage | undefined")]
+    pub fn last_message(&self) -> JsValue {
+        let messages = crate::browser::values::list(&self.state, "messages");
+        messages.get(messages.length().saturating_sub(1))
     }
 
     /// `type:id`, once the id is known.

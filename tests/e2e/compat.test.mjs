@@ -152,6 +152,10 @@ test('channel.state: identity, Dates, status, own read entry, members, watchers 
     await replySeen;
     observed.replyInMessages = channel.state.messages.some((m) => m.id === replyId);
     observed.replyInThread = (channel.state.threads[parentId] ?? []).some((m) => m.id === replyId);
+    observed.lastMessageIsParent = channel.lastMessage()?.id === parentId;
+    observed.lastReadIsDate = channel.lastRead() instanceof Date;
+    observed.unreadSinceEpoch = channel.countUnread(new Date(0));
+    observed.unreadMentions = channel.countUnreadMentions();
 
     await other.disconnectUser();
     await client.disconnectUser();
