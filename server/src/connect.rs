@@ -128,6 +128,20 @@ async fn authenticate(
     Ok((uuid::Uuid::new_v4().to_string(), user))
 }
 
+/// The own user for a connection's first `health.check`: its own view with its unread totals across channels.
+pub async fn me(state: &AppState, user: &StoredUser) -> Value {
+    let mut me = user.own_view();
+    let store = state.store.clone();
+    let id = user.id.clone();
+    let totals = tokio::task::spawn_blocking(move || store.unread_totals(&id)).await;
+    if let Ok(Ok((total, channels))) = totals {
+        me["total_unread_count"] = total.into();
+        me["unread_count"] = total.into();
+        me["unread_channels"] = channels.into();
+    }
+    me
+}
+
 /// Reads the `json` connect payload: the user id (valid, equal to `user_details.id`) and the user object (valid
 /// typed fields, at most [`stream_chat_protocol::user::MAX_USER_BYTES`]). Anything else is code 4.
 pub fn connect_payload(json: &str) -> Result<(String, Map<String, Value>), AppError> {
@@ -234,7 +248,7 @@ async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectPar
     let _guard = ConnectGuard::new(&state, &connection_id, Transport::WebSocket);
     tracing::info!(%connection_id, user_id = %user.id, "websocket connected");
 
-    let first = health_check(&connection_id, Some(user.own_view()));
+    let first = health_check(&connection_id, Some(me(&state, &user).await));
     if send(&mut socket, Message::Text(first.to_string().into()), write_timeout).await.is_err() {
         return;
     }

@@ -34,6 +34,7 @@ pub mod presence;
 pub mod rest;
 pub mod routes;
 pub mod store;
+pub mod unread_routes;
 pub mod user_query;
 pub mod user_routes;
 pub mod users;
@@ -161,7 +162,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/channels", post(routes::query_channels))
         .route("/channels/{kind}/query", post(routes::query_channel_by_members))
+        .route("/channels/read", post(unread_routes::mark_all_read))
         .route("/channels/{kind}/{id}", post(member_routes::update_channel))
+        .route("/channels/{kind}/{id}/unread", post(unread_routes::mark_unread))
+        .route("/unread", get(unread_routes::unread_counts))
         .route("/channels/{kind}/{id}/query", post(routes::query_channel))
         .route("/channels/{kind}/{id}/stop-watching", post(routes::stop_watching))
         .route("/channels/{kind}/{id}/message", post(routes::send_message))

@@ -156,8 +156,8 @@ async fn open(state: &AppState, params: &ConnectParams) -> Result<Response, AppE
     };
     state.longpolls.lock().insert(connection_id.clone(), Arc::new(poller));
     tracing::info!(%connection_id, user_id = %user.id, "long-poll connected");
-    Ok(Json(json!({ "event": health_check(&connection_id, Some(user.own_view())) }))
-        .into_response())
+    let me = crate::connect::me(state, &user).await;
+    Ok(Json(json!({ "event": health_check(&connection_id, Some(me)) })).into_response())
 }
 
 /// Holds until the connection has events (answering all that are queued, in order) or the hold time passes

@@ -11,15 +11,7 @@ use stream_chat_server::auth::Auth;
 const GENERAL: &str = "/channels/messaging/general";
 
 async fn pair(server: &TestServer) -> (User, User) {
-    let mut alice = server.user(json!({"id": "alice"})).await;
-    let mut bob = server.user(json!({"id": "bob"})).await;
-    let body = json!({"data": {"members": ["alice", "bob"]}, "state": true, "watch": true});
-    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body.clone()).await.0, 200);
-    assert_eq!(alice.event().await["type"], "user.watching.start");
-    assert_eq!(server.call(&bob, &format!("{GENERAL}/query"), body).await.0, 200);
-    assert_eq!(alice.event().await["type"], "user.watching.start");
-    assert_eq!(bob.event().await["type"], "user.watching.start");
-    (alice, bob)
+    server.watching_pair().await
 }
 
 /// `method /messages/{id}` as `token`.

@@ -11,17 +11,8 @@ use stream_chat_server::auth::Auth;
 
 const GENERAL: &str = "/channels/messaging/general";
 
-/// alice and bob connected and watching `messaging:general`, both members; watching events drained.
 async fn pair(server: &TestServer) -> (User, User) {
-    let mut alice = server.user(json!({"id": "alice", "name": "Alice"})).await;
-    let mut bob = server.user(json!({"id": "bob", "name": "Bob"})).await;
-    let body = json!({"data": {"members": ["alice", "bob"]}, "state": true, "watch": true});
-    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), body.clone()).await.0, 200);
-    assert_eq!(alice.event().await["type"], "user.watching.start");
-    assert_eq!(server.call(&bob, &format!("{GENERAL}/query"), body).await.0, 200);
-    assert_eq!(alice.event().await["type"], "user.watching.start");
-    assert_eq!(bob.event().await["type"], "user.watching.start");
-    (alice, bob)
+    server.watching_pair().await
 }
 
 /// `PATCH /users` (or another method) as `token`.

@@ -172,6 +172,28 @@ pub trait Store: Send + Sync + 'static {
         shared: bool,
     ) -> Result<ReadRecord, StoreError>;
 
+    /// Marks the channel unread for `user_id` from message `message_id` on: the own read state moves back to just
+    /// before it, and counts the messages of others from it on. Only the user's own state changes (others never
+    /// see it move back). `None` when the message is not in the channel.
+    fn mark_unread(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ReadRecord>, StoreError>;
+
+    /// Marks every channel of `user_id` read at `now` (`shared`: the read state others see moves too); returns
+    /// the cids that had unread messages.
+    fn mark_all_read(
+        &self,
+        user_id: &str,
+        now: &str,
+        shared: bool,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// The user's unread messages per channel with any: `(cid, unread, last_read)`.
+    fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError>;
+
     /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::channels`]).
     fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError>;
 

@@ -323,3 +323,20 @@ pub async fn assert_refused(mut client: Client, code: i64, status: i64) {
     assert!(error["more_info"].is_string() && error["duration"].is_string());
     assert!(matches!(client.next().await, Next::Closed(Some(1000))));
 }
+
+impl TestServer {
+    /// alice and bob (named Alice and Bob) connected and watching `messaging:general`, both members; the
+    /// watching events drained.
+    pub async fn watching_pair(&self) -> (User, User) {
+        let mut alice = self.user(serde_json::json!({"id": "alice", "name": "Alice"})).await;
+        let mut bob = self.user(serde_json::json!({"id": "bob", "name": "Bob"})).await;
+        let body = serde_json::json!({"data": {"members": ["alice", "bob"]}, "state": true, "watch": true});
+        let path = "/channels/messaging/general/query";
+        assert_eq!(self.call(&alice, path, body.clone()).await.0, 200);
+        assert_eq!(alice.event().await["type"], "user.watching.start");
+        assert_eq!(self.call(&bob, path, body).await.0, 200);
+        assert_eq!(alice.event().await["type"], "user.watching.start");
+        assert_eq!(bob.event().await["type"], "user.watching.start");
+        (alice, bob)
+    }
+}
