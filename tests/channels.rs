@@ -496,3 +496,44 @@ async fn reactions_and_own_reactions_are_right_on_every_client() {
     settle(alice.disconnect_user(None)).await.unwrap();
     settle(bob.disconnect_user(None)).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn unread_moves_for_the_user_only() {
+    let Pair { alice, bob, alices, bobs, .. } = pair("unread", &[]).await;
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let arrived = next_event(&alices, "message.new", |_| true);
+        let sent =
+            settle(call(&bobs, "sendMessage", &[object(&[("text", format!("{n}").into())])]))
+                .await
+                .unwrap();
+        arrived.await.unwrap();
+        ids.push(get(&sent, "message.id").as_string().unwrap());
+    }
+    let counts = settle(alice.get_unread_count()).await.unwrap();
+    assert_eq!(get(&counts, "total_unread_count").as_f64(), Some(3.0));
+
+    let marked = next_event(&alices, "notification.mark_unread", |_| true);
+    settle(call(&alices, "markUnread", &[object(&[("message_id", ids[1].clone().into())])]))
+        .await
+        .unwrap();
+    marked.await.unwrap();
+    assert_eq!(get(&get(&alices, "state"), "unreadCount").as_f64(), Some(2.0));
+    assert_eq!(call(&alices, "countUnread", &[]).as_f64(), Some(2.0));
+
+    let everything = JsFuture::from(Promise::new(&mut |resolve, _| {
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &event);
+        });
+        alice.on("notification.mark_read".into(), Some(handler.into_js_value())).unwrap();
+    }));
+    settle(alice.mark_all_read()).await.unwrap();
+    everything.await.unwrap();
+    assert_eq!(get(&get(&alices, "state"), "unreadCount").as_f64(), Some(0.0));
+    assert_eq!(
+        get(&settle(alice.get_unread_count()).await.unwrap(), "total_unread_count").as_f64(),
+        Some(0.0)
+    );
+    settle(alice.disconnect_user(None)).await.unwrap();
+    settle(bob.disconnect_user(None)).await.unwrap();
+}

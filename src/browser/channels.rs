@@ -232,6 +232,12 @@ impl Slot {
                     Event::MessageChanged { id }
                 }
             }
+            "notification.mark_unread" => Event::MarkedUnread {
+                user_id: own_user.into(),
+                last_read: time(raw, "last_read").unwrap_or(0.0),
+                last_read_message_id: text(raw, "last_read_message_id"),
+                unread_messages: number(raw, "unread_messages").unwrap_or(0),
+            },
             "reaction.new" | "reaction.updated" | "reaction.deleted" => {
                 let message = self.with_own_reactions(raw, kind, own_user);
                 let id = text(&message, "id").unwrap_or_default();
@@ -330,6 +336,12 @@ impl Slot {
         if get(&watchers, id).is_object() {
             set(&watchers, id, user);
         }
+    }
+
+    /// Everything read by the own user (`notification.mark_read`).
+    pub fn read_all(&mut self, own_user: &str, now_ms: f64) {
+        self.core.read_all(own_user, now_ms);
+        self.sync();
     }
 
     /// Expires remote typing at `now_ms`; returns who stopped.

@@ -63,6 +63,13 @@ impl Client {
             }
         } else if kind == "user.updated" || kind == "user.presence.changed" {
             self.state.borrow_mut().apply_user(&get(frame, "user"));
+        } else if kind == "notification.mark_read" && text(frame, "cid").is_none() {
+            // markAllRead: every channel is read.
+            let mut state = self.state.borrow_mut();
+            let own = state.own_id();
+            for slot in &mut state.channels {
+                slot.read_all(&own, Date::now());
+            }
         }
         let key = text(frame, "cid").and_then(|cid| {
             let mut state = self.state.borrow_mut();

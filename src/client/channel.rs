@@ -86,6 +86,17 @@ pub enum Event {
         /// Who.
         user_id: String,
     },
+    /// `notification.mark_unread`: the own user marked the channel unread from some message on.
+    MarkedUnread {
+        /// The own user.
+        user_id: String,
+        /// The read position it moved back to, in milliseconds since the epoch.
+        last_read: f64,
+        /// The last message it counts as read.
+        last_read_message_id: Option<String>,
+        /// How many messages are unread now.
+        unread_messages: u32,
+    },
     /// `message.updated`, or a soft `message.deleted`: the message with `id` changed in place.
     MessageChanged {
         /// Which message.
@@ -232,6 +243,12 @@ impl ChannelState {
                 }
             }
             Event::WatchingStop { user_id } => self.watchers.retain(|w| *w != user_id),
+            Event::MarkedUnread { user_id, last_read, last_read_message_id, unread_messages } => {
+                if user_id == own_user {
+                    self.unread_count = unread_messages;
+                }
+                self.set_read(Read { user_id, last_read, last_read_message_id, unread_messages });
+            }
             Event::MessageChanged { id } => {
                 if self.messages.iter().any(|m| m.id == id) {
                     self.revision = self.revision.wrapping_add(1);
@@ -247,6 +264,18 @@ impl ChannelState {
             Event::Other => {}
         }
         false
+    }
+
+    /// Everything read by `own_user` at `now_ms` (`notification.mark_read` after `markAllRead`).
+    pub fn read_all(&mut self, own_user: &str, now_ms: f64) {
+        self.unread_count = 0;
+        let last = self.messages.last().map(|m| m.id.clone());
+        self.set_read(Read {
+            user_id: own_user.into(),
+            last_read: now_ms,
+            last_read_message_id: last,
+            unread_messages: 0,
+        });
     }
 
     /// Removes typing entries older than the expiry; returns who stopped, for local `typing.stop` events.

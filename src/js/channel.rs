@@ -243,6 +243,16 @@ impl Channel {
         channel_ops::mark_read(self.port.clone(), self.key, &data.unwrap_or_default())
     }
 
+    /// Marks the channel unread from `message_id` on, for this user only (others see nothing move); the user's
+    /// connections get `notification.mark_unread` and `state.read` / `unreadCount` follow.
+    #[wasm_bindgen(js_name = markUnread)]
+    pub fn mark_unread(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ message_id: string }")] data: JsValue,
+    ) -> Promise {
+        channel_ops::channel_call(self.port.clone(), self.key, "unread", data, |_| {})
+    }
+
     /// `on(type, handler)` or `on(handler)` for this channel's events; returns the unsubscribe function.
     #[wasm_bindgen(unchecked_return_type = "Unsubscribe")]
     pub fn on(

@@ -480,6 +480,27 @@ impl StreamChat {
         crate::browser::messages::get_message(self.client.port.clone(), &id)
     }
 
+    /// The user's unread messages in all and per channel (`GET /unread`).
+    #[wasm_bindgen(js_name = getUnreadCount, unchecked_return_type = "Promise<{ total_unread_count: number; channels: { channel_id: string; unread_count: number; last_read: string }[] }>")]
+    pub fn get_unread_count(&self) -> Promise {
+        let port = self.client.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            crate::browser::rest::call_with(&port, "GET", "/unread".into(), &JsValue::UNDEFINED)
+                .await
+        })
+    }
+
+    /// Marks every channel of the user read (`POST /channels/read`); the user's connections get
+    /// `notification.mark_read` and every channel's state follows.
+    #[wasm_bindgen(js_name = markAllRead)]
+    pub fn mark_all_read(&self) -> Promise {
+        let port = self.client.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let body = crate::browser::values::object(&[]);
+            crate::browser::rest::call(&port, "/channels/read".into(), &body).await
+        })
+    }
+
     /// The connected user: the object given to `connectUser`, then the server's `me`.
     #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
     pub fn user(&self) -> JsValue {

@@ -97,6 +97,16 @@ test('edits, deletes and members between the official client and ours', async ()
     );
     assert.deepEqual(oursOwn, ['love']);
 
+    // Unread: the official client's markUnread, getUnreadCount, markAllRead.
+    const last = await aliceChannel.sendMessage({ text: 'unread me' });
+    await bobChannel.markRead();
+    const unreadEvent = next(bob, 'notification.mark_unread');
+    await bobChannel.markUnread({ message_id: last.message.id });
+    assert.equal((await unreadEvent).unread_messages, 1);
+    assert.equal((await bob.getUnreadCount()).total_unread_count, 1);
+    await bob.markAllRead();
+    assert.equal((await bob.getUnreadCount()).total_unread_count, 0);
+
     // Pages: the official client asks for older and newer pages with the pagination options our server serves.
     const all = (await bobChannel.query({ messages: { limit: 300 } })).messages.map((m) => m.id);
     const older = await bobChannel.query({ messages: { limit: 2, id_lt: all[all.length - 1] } });
