@@ -311,7 +311,15 @@ fn channel_state(
     let membership = members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
     Ok(json!({
         "channel": channels::channel_view(channel),
-        "members": members.iter().map(channels::member_view).collect::<Vec<_>>(),
+        "members": members
+            .iter()
+            .map(|member| {
+                // Members show whether they are online now (never an invisible one).
+                let mut view = channels::member_view(member);
+                view["user"] = Value::Object(member.user.public_view(state.hub.is_connected(&member.user.id)));
+                view
+            })
+            .collect::<Vec<_>>(),
         "messages": messages.iter().map(|m| channels::message_view_for(m, viewer)).collect::<Vec<_>>(),
         "pinned_messages": [],
         "read": channels::visible_reads(&reads, viewer),

@@ -117,6 +117,16 @@ async fn non_members_cannot_read_messages_of_private_channels() {
     let (status, _) =
         on_message(&server, "PUT", "secret", "", &carol.token, json!({"set": {"text": "x"}})).await;
     assert_eq!(status, 403);
+    // Nor its thread, nor react to it, nor see its members.
+    let (status, _) =
+        on_message(&server, "GET", "secret/replies", "", &carol.token, json!({})).await;
+    assert_eq!(status, 403);
+    let like = json!({"reaction": {"type": "like"}});
+    let (status, _) = on_message(&server, "POST", "secret/reaction", "", &carol.token, like).await;
+    assert_eq!(status, 403);
+    let (status, _) =
+        server.call(&carol, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(status, 403);
 }
 
 #[tokio::test]

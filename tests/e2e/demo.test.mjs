@@ -1,6 +1,8 @@
 // The demo page, driven like a person would: Alice types and Bob's pane shows it, Alice sends and Bob's pane shows
 // the message and marks it read, Alice's pane shows "Seen by Bob"; Bob's read receipts off removes that; Alice's
-// typing indicators off stop Bob's indicator; "block WebSockets" moves Bob to long-poll and chat still works.
+// typing indicators off stop Bob's indicator; both panes list both members online; Bob's ♥ shows on Alice's side;
+// Alice edits and deletes her message; "block WebSockets" moves Bob to long-poll and chat still works. The page
+// loads with a clean browser console.
 // A screenshot of the page goes to test-output/ on every run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,8 @@ test('the demo page shows typing, messages, read receipts, privacy switches and 
     const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     const errors = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    const consoleErrors = [];
+    page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
     await page.goto(`${server.url}/`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
     for (const user of ['alice', 'bob']) {
@@ -39,6 +43,26 @@ test('the demo page shows typing, messages, read receipts, privacy switches and 
     await page.waitForSelector(`${pane('alice')} .seen`, { timeout: 10_000 });
     assert.equal(await page.textContent(`${pane('alice')} .seen`), 'Seen by Bob');
     assert.equal(await bobTyping.textContent(), '', 'typing stops with the message');
+
+    // Members with online dots: each pane lists both, both online.
+    for (const user of ['alice', 'bob']) {
+      await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, `${pane(user)} .members .dot.online`,
+        { timeout: 10_000 });
+    }
+    // Bob reacts with ♥ to Alice's message; Alice's pane shows the count.
+    const message = (user, text) => page.locator(`${pane(user)} .message`, { hasText: text });
+    await message('bob', 'Hello').locator('[data-role="love"]').click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '♥ 1',
+      `${pane('alice')} .message [data-role="love"]`, { timeout: 10_000 });
+    // Alice edits her message; Bob's pane shows the new text. Then she deletes it.
+    await message('alice', 'Hello').locator('[data-role="edit"]').click();
+    await alice.fill('Hello, edited');
+    await alice.press('Enter');
+    await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((m) => m.textContent.endsWith('Hello, edited')),
+      `${pane('bob')} .message`, { timeout: 10_000 });
+    await message('alice', 'Hello, edited').locator('[data-role="delete"]').click();
+    await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((m) => m.textContent.endsWith('message deleted')),
+      `${pane('bob')} .message.deleted`, { timeout: 10_000 });
 
     // Bob's read receipts off: Alice's pane no longer shows what Bob has seen.
     await page.uncheck(`${pane('bob')} [data-role="receipts"]`);
@@ -62,6 +86,9 @@ test('the demo page shows typing, messages, read receipts, privacy switches and 
     await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((m) => m.textContent.endsWith('Quiet typing')),
       `${pane('bob')} .message`, { timeout: 10_000 });
     assert.equal(await page.evaluate(() => window.sawTyping), false);
+
+    // Up to here the console is clean (blocking WebSockets below makes the browser log the failed handshake).
+    assert.deepEqual(consoleErrors, [], 'a clean browser console');
 
     // Block WebSockets for Bob: he moves to long-poll and the chat still works both ways.
     await page.check(`${pane('bob')} [data-role="blockws"]`);
