@@ -223,6 +223,7 @@ pub fn message_view(message: &MessageRecord) -> Value {
         "reaction_scores": reaction_totals(message, |reaction| reaction.score),
         "reaction_groups": reaction_groups(message),
         "reply_count": message.reply_count,
+        "thread_participants": message.thread_participants.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
         "silent": false,
         "pinned": false,
     });

@@ -99,6 +99,34 @@ impl MessagePage {
     }
 }
 
+/// `members` / `watchers` paging of a channel query.
+#[derive(Debug, Default, Deserialize)]
+struct ListPage {
+    /// How many (at most [`MAX_LIST_PAGE`]).
+    limit: Option<usize>,
+    /// From which.
+    offset: Option<usize>,
+}
+
+/// The most members or watchers one channel query lists.
+const MAX_LIST_PAGE: usize = 300;
+
+impl ListPage {
+    /// The page of `items`; a limit past [`MAX_LIST_PAGE`] or an offset past 10,000 is code 4.
+    fn of<'a, T>(&self, items: &'a [T]) -> Result<&'a [T], AppError> {
+        let limit = self.limit.unwrap_or(MAX_LIST_PAGE);
+        let offset = self.offset.unwrap_or(0);
+        if limit > MAX_LIST_PAGE || offset > 10_000 {
+            return Err(AppError::input(format!(
+                "members and watchers pages hold at most {MAX_LIST_PAGE}"
+            )));
+        }
+        let start = offset.min(items.len());
+        let end = start.saturating_add(limit).min(items.len());
+        Ok(items.get(start..end).unwrap_or_default())
+    }
+}
+
 /// The body of a channel query.
 #[derive(Debug, Default, Deserialize)]
 struct QueryBody {
@@ -114,6 +142,12 @@ struct QueryBody {
     /// Message paging.
     #[serde(default)]
     messages: MessagePage,
+    /// Member paging.
+    #[serde(default)]
+    members: ListPage,
+    /// Watcher paging.
+    #[serde(default)]
+    watchers: ListPage,
 }
 
 /// Member ids from `data.members`: strings or `{user_id}` objects, at most [`MAX_MEMBERS`], each a valid user id.
@@ -301,14 +335,17 @@ fn channel_state(
     channel: &ChannelRecord,
     viewer: &str,
     page: &MessagePage,
+    lists: (&ListPage, &ListPage),
     budget: &mut usize,
 ) -> Result<Value, AppError> {
     let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
-    let members = db(state.store.members(&channel.cid))?;
+    let all_members = db(state.store.members(&channel.cid))?;
+    let members = lists.0.of(&all_members)?;
     let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget))?;
     let reads = db(state.store.reads(&channel.cid))?;
-    let watchers = state.hub.watcher_users(&channel.cid);
-    let membership = members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
+    let all_watchers = state.hub.watcher_users(&channel.cid);
+    let watchers = lists.1.of(&all_watchers)?;
+    let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
     Ok(json!({
         "channel": channels::channel_view(channel),
         "members": members
@@ -323,7 +360,7 @@ fn channel_state(
         "messages": messages.iter().map(|m| channels::message_view_for(m, viewer)).collect::<Vec<_>>(),
         "pinned_messages": [],
         "read": channels::visible_reads(&reads, viewer),
-        "watcher_count": watchers.len(),
+        "watcher_count": all_watchers.len(),
         "watchers": watchers.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
         "membership": membership,
     }))
@@ -418,7 +455,7 @@ async fn query(
                 follow_members(state, &channel, connection_id)?;
             }
         }
-        channel_state(state, &channel, &user, &body.messages, &mut { budget })
+        channel_state(state, &channel, &user, &body.messages, (&body.members, &body.watchers), &mut { budget })
     })
     .await?;
     answer(response, started)
@@ -499,7 +536,8 @@ pub async fn query_channels(
                     follow_members(state, channel, connection_id)?;
                 }
             }
-            list.push(channel_state(state, channel, &user, &page, &mut budget)?);
+            let lists = (&ListPage::default(), &ListPage::default());
+            list.push(channel_state(state, channel, &user, &page, lists, &mut budget)?);
         }
         Ok(json!({ "channels": list }))
     })

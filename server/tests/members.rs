@@ -64,6 +64,24 @@ async fn members_add_and_remove_members_and_watchers_see_it() {
     assert_eq!(alice.event().await["type"], "message.new");
     carol.assert_no_event().await;
 
+    // Members and watchers page.
+    let (_, members) = server.call(&alice, GENERAL, json!({"add_members": ["dave", "erin"]})).await;
+    assert_eq!(members["members"].as_array().unwrap().len(), 4, "{members}");
+    let page =
+        json!({"state": true, "members": {"limit": 2, "offset": 1}, "watchers": {"limit": 1}});
+    let (status, state) = server.call(&alice, &format!("{GENERAL}/query"), page).await;
+    assert_eq!(status, 200, "{state}");
+    let ids: Vec<&str> = state["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(state["watchers"].as_array().unwrap().len(), 1);
+    let too_many = json!({"state": true, "members": {"limit": 301}});
+    assert_eq!(server.call(&alice, &format!("{GENERAL}/query"), too_many).await.0, 400);
+
     for bad in [json!({}), json!({"add_members": ["Not Valid"]}), json!({"add_members": [5]})] {
         let (status, answer) = server.call(&alice, GENERAL, bad.clone()).await;
         assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}: {answer}");

@@ -156,6 +156,7 @@ async fn thread_replies_stay_in_their_thread_and_page_back() {
         state["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["parent", "r4"], "thread-only replies stay out of the channel");
     assert_eq!(state["messages"][0]["reply_count"], 4);
+    assert_eq!(state["messages"][0]["thread_participants"], json!([{"id": "alice"}]));
 
     let (status, page) =
         on_message(&server, "GET", "parent/replies", "&limit=2", &bob.token, json!({})).await;

@@ -302,6 +302,8 @@ pub struct MessageRecord {
     pub deleted_at: Option<String>,
     /// How many replies it has (messages whose `parent_id` it is).
     pub reply_count: u64,
+    /// Who replied in its thread, each once.
+    pub thread_participants: Vec<String>,
     /// Its reactions, oldest first.
     pub reactions: Vec<ReactionRecord>,
     /// Its sender.

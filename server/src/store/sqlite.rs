@@ -93,7 +93,8 @@ const THREAD_ONLY: &str =
 /// [`USER_COLUMNS`] follow).
 const MESSAGE_COLUMNS: &str =
     "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
-    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id)";
+    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id), \
+    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id)";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -145,7 +146,8 @@ fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         updated_at: row.get(5)?,
         deleted_at: row.get(6)?,
         reply_count: row.get(7)?,
-        user: user_from(row, 8)?,
+        thread_participants: serde_json::from_str(&row.get::<_, String>(8)?).unwrap_or_default(),
+        user: user_from(row, 9)?,
         reactions: Vec::new(),
     })
 }
@@ -782,7 +784,7 @@ impl Store for SqliteStore {
         // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
-            let size = usize::try_from(row.get::<_, i64>(14)?).unwrap_or(usize::MAX);
+            let size = usize::try_from(row.get::<_, i64>(15)?).unwrap_or(usize::MAX);
             if size > *budget && !messages.is_empty() {
                 break;
             }
