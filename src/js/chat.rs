@@ -1,0 +1,163 @@
+//! The `StreamChat` methods beyond the connection: users (updates, queries, `client.state`), messages by id
+//! (edit, delete, get) and unread counts. A second `#[wasm_bindgen] impl` block of the same JS class.
+
+use alloc::string::String;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use super::StreamChat;
+
+#[wasm_bindgen]
+impl StreamChat {
+    /// Creates or replaces a user (`POST /users`); a user token may send only its own user, and not change its
+    /// role. Its connections and the watchers of its channels get `user.updated`.
+    #[wasm_bindgen(js_name = upsertUser, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn upsert_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
+    ) -> Promise {
+        crate::browser::users::upsert_users(self.client.port.clone(), &user)
+    }
+
+    /// [`upsertUser`](Self::upsert_user) for several users in one call.
+    #[wasm_bindgen(js_name = upsertUsers, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn upsert_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserObject[]")] users: JsValue,
+    ) -> Promise {
+        crate::browser::users::upsert_users(self.client.port.clone(), &users)
+    }
+
+    /// Changes some fields of a user (`PATCH /users`): `set` (privacy settings merge per feature) and `unset`.
+    /// Privacy settings of the own user apply at once, on every path, without a reconnect.
+    #[wasm_bindgen(js_name = partialUpdateUser, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn partial_update_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate")] update: JsValue,
+    ) -> Promise {
+        crate::browser::users::partial_update_users(self.client.port.clone(), &update)
+    }
+
+    /// [`partialUpdateUser`](Self::partial_update_user) for several users in one call.
+    #[wasm_bindgen(js_name = partialUpdateUsers, unchecked_return_type = "Promise<UpdateUsersResponse>")]
+    pub fn partial_update_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate[]")] updates: JsValue,
+    ) -> Promise {
+        crate::browser::users::partial_update_users(self.client.port.clone(), &updates)
+    }
+
+    /// Users matching `filter` (`id`, `role`, `name` with `$eq` / `$in` / `$autocomplete`, `online`, `$and` /
+    /// `$or`), sorted (`{name: 1}` or a list) and paged (`limit`, `offset`); `presence: true` subscribes this
+    /// connection to their `user.presence.changed`. Resolves with `{users}`; they also go into
+    /// `client.state.users`.
+    #[wasm_bindgen(js_name = queryUsers, unchecked_return_type = "Promise<{ users: UserResponse[]; duration: string }>")]
+    pub fn query_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserFilters")] filter: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserSort")] sort: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        crate::browser::users::query_users(
+            self.client.port.clone(),
+            &filter,
+            &sort.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// `client.state`: `users`, every user this client has seen, by id, kept current by `user.updated` and
+    /// `user.presence.changed`.
+    #[wasm_bindgen(getter, unchecked_return_type = "{ users: Record<string, UserResponse> }")]
+    pub fn state(&self) -> JsValue {
+        self.client.state.borrow().client_state.clone()
+    }
+
+    /// Replaces a message's text and fields (`POST /messages/{id}`); only its author may. Watchers, this client
+    /// included, get `message.updated` and their `channel.state` follows.
+    #[wasm_bindgen(js_name = updateMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn update_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageInput & { id: string }")] message: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
+        user_id: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        crate::browser::messages::update_message(
+            self.client.port.clone(),
+            &message,
+            &user_id.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Sets and unsets fields of a message (`PUT /messages/{id}`); only its author may.
+    #[wasm_bindgen(js_name = partialUpdateMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn partial_update_message(
+        &self,
+        id: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ set?: Record<string, unknown>; unset?: string[] }"
+        )]
+        update: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
+        user_id: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        crate::browser::messages::partial_update_message(
+            self.client.port.clone(),
+            &id,
+            &update,
+            &user_id.unwrap_or_default(),
+            &options.unwrap_or_default(),
+        )
+    }
+
+    /// Deletes a message: soft (it stays, `type: 'deleted'`), or hard (`true` or `{hardDelete: true}`, server
+    /// tokens only). Only its author may.
+    #[wasm_bindgen(js_name = deleteMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn delete_message(
+        &self,
+        id: String,
+        #[wasm_bindgen(js_name = hardDelete, unchecked_optional_param_type = "boolean | { hardDelete?: boolean }")]
+        hard_delete: Option<JsValue>,
+    ) -> Promise {
+        crate::browser::messages::delete_message(
+            self.client.port.clone(),
+            &id,
+            &hard_delete.unwrap_or_default(),
+        )
+    }
+
+    /// A message by id (`GET /messages/{id}`), from a channel this user may read.
+    #[wasm_bindgen(js_name = getMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn get_message(&self, id: String) -> Promise {
+        crate::browser::messages::get_message(self.client.port.clone(), &id)
+    }
+
+    /// The user's unread messages in all and per channel (`GET /unread`).
+    #[wasm_bindgen(js_name = getUnreadCount, unchecked_return_type = "Promise<{ total_unread_count: number; channels: { channel_id: string; unread_count: number; last_read: string }[] }>")]
+    pub fn get_unread_count(&self) -> Promise {
+        let port = self.client.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            crate::browser::rest::call_with(&port, "GET", "/unread".into(), &JsValue::UNDEFINED)
+                .await
+        })
+    }
+
+    /// Marks every channel of the user read (`POST /channels/read`); the user's connections get
+    /// `notification.mark_read` and every channel's state follows.
+    #[wasm_bindgen(js_name = markAllRead)]
+    pub fn mark_all_read(&self) -> Promise {
+        let port = self.client.port.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let body = crate::browser::values::object(&[]);
+            crate::browser::rest::call(&port, "/channels/read".into(), &body).await
+        })
+    }
+}
