@@ -31,6 +31,7 @@ pub mod message_routes;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
+pub mod query_routes;
 pub mod rest;
 pub mod routes;
 pub mod store;
@@ -160,14 +161,14 @@ pub fn app(state: AppState) -> Router {
         .route("/connect", get(connect::websocket))
         .route("/longpoll", get(longpoll::longpoll))
         .route("/metrics", get(metrics_text))
-        .route("/channels", post(routes::query_channels))
-        .route("/channels/{kind}/query", post(routes::query_channel_by_members))
+        .route("/channels", post(query_routes::query_channels))
+        .route("/channels/{kind}/query", post(query_routes::query_channel_by_members))
         .route("/channels/read", post(unread_routes::mark_all_read))
         .route("/channels/{kind}/{id}", post(member_routes::update_channel))
         .route("/channels/{kind}/{id}/unread", post(unread_routes::mark_unread))
         .route("/unread", get(unread_routes::unread_counts))
-        .route("/channels/{kind}/{id}/query", post(routes::query_channel))
-        .route("/channels/{kind}/{id}/stop-watching", post(routes::stop_watching))
+        .route("/channels/{kind}/{id}/query", post(query_routes::query_channel))
+        .route("/channels/{kind}/{id}/stop-watching", post(query_routes::stop_watching))
         .route("/channels/{kind}/{id}/message", post(routes::send_message))
         .route("/channels/{kind}/{id}/event", post(routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))

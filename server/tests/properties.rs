@@ -11,7 +11,8 @@ use stream_chat_server::auth::Auth;
 use stream_chat_server::connect::{connect_payload, ConnectParams};
 use stream_chat_server::limits::Limits;
 use stream_chat_server::messages::{message_input, SERVER_OWNED};
-use stream_chat_server::routes::{channel_filter, member_ids, QueryChannelsBody};
+use stream_chat_server::query_routes::{channel_filter, QueryChannelsBody};
+use stream_chat_server::routes::member_ids;
 use stream_chat_server::users::validate_fields;
 
 const NOW: i64 = 1_800_000_000;
