@@ -74,7 +74,7 @@ pub fn change_members(
     if message.is_object() {
         set(&body, "message", message);
     }
-    channel_call(port, key, "", body, |_| {})
+    channel_call(port, key, "", body, |_, _, _| {})
 }
 
 /// `watch()` / `query()`: get or create the channel and rebuild its state.
@@ -108,13 +108,14 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
 }
 
 /// A call on an initialized channel: `POST /channels/{type}/{id}/{action}` with `body`; `then` runs on the
-/// channel's slot after success. Rejects when the channel was never queried or is gone.
+/// channel's slot after success, with the answer and the own user's id. Rejects when the channel was never
+/// queried or is gone.
 pub fn channel_call(
     port: Port,
     key: u32,
     action: &'static str,
     body: JsValue,
-    then: fn(&mut Slot),
+    then: fn(&mut Slot, &JsValue, &str),
 ) -> Promise {
     future_to_promise(async move {
         let path = {
@@ -131,8 +132,11 @@ pub fn channel_call(
             }
         };
         let response = call(&port, path, &body).await?;
-        if let Some(slot) = client_of(&port)?.state.borrow_mut().slot(key) {
-            then(slot);
+        let client = client_of(&port)?;
+        let mut state = client.state.borrow_mut();
+        let own = state.own_id();
+        if let Some(slot) = state.slot(key) {
+            then(slot, &response, &own);
         }
         Ok(response)
     })
@@ -147,7 +151,11 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
     }
     let body = copy(options);
     set(&body, "message", &message);
-    channel_call(port, key, "message", body, |_| {})
+    // The sent message is in the state when the promise resolves, as with the official client (the
+    // `message.new` that follows changes nothing: one entry per id).
+    channel_call(port, key, "message", body, |slot, answer, own| {
+        slot.apply_sent(&get(answer, "message"), own, Date::now())
+    })
 }
 
 /// `keystroke()`: `typing.start` at most every 2 s, only where typing is allowed; `typing.stop` follows by itself.
@@ -194,7 +202,7 @@ fn typing_event(port: Port, key: u32, kind: &str, parent_id: Option<String>) -> 
     if let Some(parent_id) = parent_id {
         set(&event, "parent_id", &parent_id.into());
     }
-    channel_call(port, key, "event", object(&[("event", event)]), |_| {})
+    channel_call(port, key, "event", object(&[("event", event)]), |_, _, _| {})
 }
 
 /// `getReplies(parentId, options)`: a page of the thread (`limit`, `id_lt`), filed into `state.threads`.
@@ -227,7 +235,7 @@ pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
     });
     match enabled {
         Ok(Some(false)) => Promise::resolve(&JsValue::NULL),
-        _ => channel_call(port, key, "read", copy(data), |_| {}),
+        _ => channel_call(port, key, "read", copy(data), |_, _, _| {}),
     }
 }
 

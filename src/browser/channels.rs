@@ -344,6 +344,16 @@ impl Slot {
         self.sync();
     }
 
+    /// The own user's message as the server stored it (the answer to `sendMessage`): applied as its
+    /// `message.new` will be, which then finds it there already.
+    pub fn apply_sent(&mut self, message: &JsValue, own_user: &str, now_ms: f64) {
+        if !message.is_object() {
+            return;
+        }
+        let event = object(&[("message", message.clone()), ("user", get(message, "user"))]);
+        self.apply_event(&event, "message.new", own_user, now_ms);
+    }
+
     /// Expires remote typing at `now_ms`; returns who stopped.
     pub fn expire_typing(&mut self, now_ms: f64) -> Vec<String> {
         let expired = self.core.expire_typing(now_ms);

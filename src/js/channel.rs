@@ -165,7 +165,7 @@ impl Channel {
             self.key,
             "stop-watching",
             Object::new().into(),
-            |slot| slot.watching = false,
+            |slot, _, _| slot.watching = false,
         )
     }
 
@@ -194,7 +194,7 @@ impl Channel {
         event: JsValue,
     ) -> Promise {
         let body = crate::browser::values::object(&[("event", event)]);
-        channel_ops::channel_call(self.port.clone(), self.key, "event", body, |_| {})
+        channel_ops::channel_call(self.port.clone(), self.key, "event", body, |_, _, _| {})
     }
 
     /// Call on every keystroke: sends `typing.start` at most every 2 s; `typing.stop` follows about a second after
@@ -250,7 +250,7 @@ impl Channel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ message_id: string }")] data: JsValue,
     ) -> Promise {
-        channel_ops::channel_call(self.port.clone(), self.key, "unread", data, |_| {})
+        channel_ops::channel_call(self.port.clone(), self.key, "unread", data, |_, _, _| {})
     }
 
     /// `on(type, handler)` or `on(handler)` for this channel's events; returns the unsubscribe function.

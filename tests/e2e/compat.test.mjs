@@ -152,7 +152,10 @@ test('channel.state: identity, Dates, status, own read entry, members, watchers 
     await replySeen;
     observed.replyInMessages = channel.state.messages.some((m) => m.id === replyId);
     observed.replyInThread = (channel.state.threads[parentId] ?? []).some((m) => m.id === replyId);
-    observed.lastMessageIsParent = channel.lastMessage()?.id === parentId;
+    // The sender's own message is in its state as soon as sendMessage resolves (not only when its event comes).
+    const own = await channel.sendMessage({ id: `${kind}-own`, text: 'mine' });
+    observed.sentIsInState = channel.state.messages.some((m) => m.id === own.message.id);
+    observed.lastMessageIsOwn = channel.lastMessage()?.id === own.message.id;
     observed.lastReadIsDate = channel.lastRead() instanceof Date;
     observed.unreadSinceEpoch = channel.countUnread(new Date(0));
     observed.unreadMentions = channel.countUnreadMentions();
