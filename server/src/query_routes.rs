@@ -2,7 +2,6 @@
 //! state, watch), `POST /channels` (`queryChannels`) and `stop-watching`; the channel state a query answers with
 //! (message, member and watcher pages) and what watching does (announcements, presence).
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -14,11 +13,11 @@ use stream_chat_protocol::ErrorCode;
 
 use crate::channels::{self, DEFAULT_MESSAGES, DISTINCT_PREFIX, MAX_MESSAGES};
 use crate::error::AppError;
-use crate::hub::Delivery;
 use crate::limits::json_len;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
-    answer, blocking, check_member, db, member_ids, privacy_of, publish, watching_stopped, Answer,
+    answer, blocking, check_member, db, member_ids, privacy_of, publish_channel_event,
+    watching_stopped, Answer,
 };
 use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel};
 use crate::users::StoredUser;
@@ -163,16 +162,7 @@ fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &
         let mut event = channels::event("user.watching.start", channel, &clock::timestamp());
         event.insert("user".into(), channels::user_view(user));
         event.insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
-        publish(
-            state,
-            Delivery {
-                cid: &channel.cid,
-                event,
-                sender: None,
-                personal: HashMap::new(),
-                skip_user: None,
-            },
-        );
+        publish_channel_event(state, &channel.cid, event);
     }
 }
 

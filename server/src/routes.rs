@@ -172,10 +172,7 @@ pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     event.insert("created_at".into(), clock::timestamp().into());
     event.insert("user".into(), json!({"id": user_id}));
     event.insert("watcher_count".into(), state.hub.watcher_users(cid).len().into());
-    publish(
-        state,
-        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_user: None },
-    );
+    publish_channel_event(state, cid, event);
 }
 
 /// The body of `POST …/message`.
