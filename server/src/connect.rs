@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -46,7 +46,7 @@ pub struct ConnectParams {
 /// The largest frame a client may send (clients send only pings).
 const MAX_INBOUND_FRAME: usize = 64 * 1024;
 /// The socket's read buffer; small, since inbound frames are pings.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 
 impl ConnectParams {
     /// The parameters of a connect URI; a malformed or duplicated parameter is code 4.
@@ -254,7 +254,11 @@ async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectPar
     }
     let idle_timeout = state.settings.idle_timeout;
     let mut shutdown = state.shutdown.clone();
-    let mut last_seen = Instant::now();
+    // Made once and reset by inbound frames only: an outgoing frame costs no timer and no new futures but its
+    // own write.
+    let idle = tokio::time::sleep(idle_timeout);
+    let stop = stopping(&mut shutdown);
+    tokio::pin!(idle, stop);
     loop {
         tokio::select! {
             // Queued events go out before the next inbound frame is handled, so an answer to a ping is never
@@ -262,7 +266,7 @@ async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectPar
             biased;
             outbound = outbox.recv() => match outbound {
                 Some(frame) => {
-                    let message = Message::Text(Utf8Bytes::from(&*frame));
+                    let message = Message::Text(frame);
                     if send(&mut socket, message, write_timeout).await.is_err() {
                         break;
                     }
@@ -275,7 +279,7 @@ async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectPar
             },
             inbound = socket.recv() => match inbound {
                 Some(Ok(message)) => {
-                    last_seen = Instant::now();
+                    idle.as_mut().reset(Instant::now() + idle_timeout);
                     match message {
                         Message::Text(text) if is_ping(&text) => {
                             let pong = health_check(&connection_id, None).to_string();
@@ -292,12 +296,12 @@ async fn serve(mut socket: WebSocket, state: AppState, params: Result<ConnectPar
                 }
                 Some(Err(_)) | None => break,
             },
-            _ = tokio::time::sleep_until(last_seen + idle_timeout) => {
+            _ = &mut idle => {
                 tracing::info!(%connection_id, "no frame for {idle_timeout:?}: dropping connection");
                 close(&mut socket, CLOSE_GOING_AWAY, "no health check received", write_timeout).await;
                 break;
             }
-            _ = stopping(&mut shutdown) => {
+            _ = &mut stop => {
                 close(&mut socket, CLOSE_GOING_AWAY, "server shutting down", write_timeout).await;
                 break;
             }

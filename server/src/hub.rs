@@ -2,66 +2,17 @@
 //! frames go out through, the watchers of each channel, and fan-out. Privacy filtering of events happens here and
 //! nowhere else: typing events of a user with typing indicators off, and read events of a user with read
 //! receipts off, reach only that user's own connections.
+//!
+//! Fan-out holds the hub's lock only to copy the channel's list of connection handles; the event is serialized
+//! once for everyone without personal fields (once more per user with them) and queued with the lock released.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, Notify};
 
-/// Frames waiting for a slow connection before it is dropped (bytes are bounded too, see [`Hub::new`]).
-pub const OUTBOX_CAPACITY: usize = 1024;
-
-/// What a connection's outbox and the hub share.
-#[derive(Debug, Default)]
-struct OutboxShared {
-    /// Bytes queued and not yet taken by the connection's task.
-    bytes: AtomicUsize,
-    /// Set when the hub dropped the connection; what is still queued is discarded.
-    dropped: AtomicBool,
-    /// Wakes the connection's task when `dropped` is set.
-    wake: Notify,
-}
-
-/// The receiving end of a connection's queue of serialized events.
-#[derive(Debug)]
-pub struct Outbox {
-    /// Frames in order.
-    receiver: mpsc::Receiver<Arc<str>>,
-    /// Byte count and the dropped flag.
-    shared: Arc<OutboxShared>,
-}
-
-impl Outbox {
-    /// The next frame; `None` once the hub dropped the connection (slow consumer, unregistered, shutdown), at
-    /// once, without delivering what was still queued.
-    pub async fn recv(&mut self) -> Option<Arc<str>> {
-        loop {
-            if self.shared.dropped.load(Ordering::Acquire) {
-                return None;
-            }
-            tokio::select! {
-                biased;
-                _ = self.shared.wake.notified() => continue,
-                frame = self.receiver.recv() => return frame.map(|frame| self.taken(frame)),
-            }
-        }
-    }
-
-    /// A frame already queued, if any.
-    pub fn try_recv(&mut self) -> Option<Arc<str>> {
-        if self.shared.dropped.load(Ordering::Acquire) {
-            return None;
-        }
-        self.receiver.try_recv().ok().map(|frame| self.taken(frame))
-    }
-
-    fn taken(&self, frame: Arc<str>) -> Arc<str> {
-        self.shared.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
-        frame
-    }
-}
+use crate::outbox::OutboxSender;
+pub use crate::outbox::{Frame, Outbox, OUTBOX_CAPACITY};
 
 /// Why [`Hub::register`] refused a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,19 +72,35 @@ pub struct Delivery<'a> {
     pub skip_user: Option<&'a str>,
 }
 
-/// A registered connection.
+/// What fan-out needs of a connection, shared so that it can be used with the hub's lock released.
 #[derive(Debug)]
-struct Entry {
+struct Handle {
+    /// The connection's id.
+    connection_id: String,
     /// Whose connection it is.
     user_id: String,
     /// Serialized events go out through here; the connection's task writes them to its transport.
-    outbox: mpsc::Sender<Arc<str>>,
-    /// Shared with the [`Outbox`]: bytes queued, dropped flag.
-    shared: Arc<OutboxShared>,
+    outbox: OutboxSender,
+}
+
+/// A registered connection.
+#[derive(Debug)]
+struct Entry {
+    /// Where its frames go.
+    handle: Arc<Handle>,
     /// Channels this connection watches.
     watching: HashSet<String>,
     /// The user is invisible: not listed among watchers, not announced.
     invisible: bool,
+}
+
+/// One channel's watchers.
+#[derive(Debug, Default)]
+struct Watchers {
+    /// Connection id → handle.
+    connections: HashMap<String, Arc<Handle>>,
+    /// Visible user id → how many of their connections watch: the watcher count without a scan.
+    visible_users: HashMap<String, usize>,
 }
 
 /// The hub's maps, behind one lock.
@@ -141,8 +108,8 @@ struct Entry {
 struct State {
     /// Connection id → entry.
     connections: HashMap<String, Entry>,
-    /// Channel cid → watching connection ids.
-    watchers: HashMap<String, HashSet<String>>,
+    /// Channel cid → its watchers.
+    watchers: HashMap<String, Watchers>,
     /// User id → how many connections the user has open.
     per_user: HashMap<String, usize>,
 }
@@ -150,7 +117,7 @@ struct State {
 /// The registry of open connections and channel watchers.
 #[derive(Debug)]
 pub struct Hub {
-    /// Locked only for map operations and non-blocking sends; never across an `.await`.
+    /// Locked only for map operations; never while serializing, sending, or across an `.await`.
     state: Mutex<State>,
     /// Bytes queued for one connection past which it is dropped as a slow consumer.
     outbox_bytes: usize,
@@ -182,27 +149,23 @@ impl Hub {
         if open >= max_per_user {
             return Err(TooManyConnections);
         }
-        let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
-        let shared = Arc::new(OutboxShared::default());
-        let entry = Entry {
-            user_id: user_id.into(),
-            outbox,
-            shared: shared.clone(),
-            watching: HashSet::new(),
-            invisible,
-        };
+        let (sender, outbox) = crate::outbox::outbox();
+        let handle =
+            Handle { connection_id: connection_id.into(), user_id: user_id.into(), outbox: sender };
+        let entry = Entry { handle: Arc::new(handle), watching: HashSet::new(), invisible };
         *state.per_user.entry(user_id.into()).or_default() += 1;
-        if let Some(replaced) = state.connections.insert(connection_id.into(), entry) {
-            release(&mut state, &replaced.user_id);
+        if state.connections.contains_key(connection_id) {
+            remove_connection(&mut state, connection_id);
         }
-        Ok(Outbox { receiver, shared })
+        state.connections.insert(connection_id.into(), entry);
+        Ok(outbox)
     }
 
     /// Removes a connection; returns its user and the channels it watched.
     pub fn unregister(&self, connection_id: &str) -> Option<(String, Vec<String>)> {
         let mut state = self.lock();
         let entry = remove_connection(&mut state, connection_id)?;
-        Some((entry.user_id, entry.watching.into_iter().collect()))
+        Some((entry.handle.user_id.clone(), entry.watching.into_iter().collect()))
     }
 
     /// How many connections are open.
@@ -212,7 +175,7 @@ impl Hub {
 
     /// The user of a connection, if it is open.
     pub fn user_of(&self, connection_id: &str) -> Option<String> {
-        self.lock().connections.get(connection_id).map(|entry| entry.user_id.clone())
+        self.lock().connections.get(connection_id).map(|entry| entry.handle.user_id.clone())
     }
 
     /// Subscribes a connection to a channel; returns whether it was not watching before.
@@ -222,19 +185,22 @@ impl Hub {
         if !entry.watching.insert(cid.into()) {
             return false;
         }
-        state.watchers.entry(cid.into()).or_default().insert(connection_id.into());
+        let (handle, invisible) = (entry.handle.clone(), entry.invisible);
+        let watchers = state.watchers.entry(cid.into()).or_default();
+        if !invisible {
+            *watchers.visible_users.entry(handle.user_id.clone()).or_default() += 1;
+        }
+        watchers.connections.insert(connection_id.into(), handle);
         true
     }
 
     /// Unsubscribes a connection from a channel; returns whether it was watching.
     pub fn unwatch(&self, cid: &str, connection_id: &str) -> bool {
         let mut state = self.lock();
-        let watched = state
-            .connections
-            .get_mut(connection_id)
-            .is_some_and(|entry| entry.watching.remove(cid));
+        let Some(entry) = state.connections.get_mut(connection_id) else { return false };
+        let (watched, invisible) = (entry.watching.remove(cid), entry.invisible);
         if watched {
-            remove_watcher(&mut state.watchers, cid, connection_id);
+            remove_watcher(&mut state, cid, connection_id, invisible);
         }
         watched
     }
@@ -247,15 +213,15 @@ impl Hub {
             .watchers
             .get(cid)
             .into_iter()
-            .flatten()
-            .filter(|id| state.connections.get(*id).is_some_and(|entry| entry.user_id == user_id))
-            .cloned()
+            .flat_map(|watchers| watchers.connections.values())
+            .filter(|handle| handle.user_id == user_id)
+            .map(|handle| handle.connection_id.clone())
             .collect();
         for connection_id in connections {
-            if let Some(entry) = state.connections.get_mut(&connection_id) {
-                entry.watching.remove(cid);
-            }
-            remove_watcher(&mut state.watchers, cid, &connection_id);
+            let Some(entry) = state.connections.get_mut(&connection_id) else { continue };
+            entry.watching.remove(cid);
+            let invisible = entry.invisible;
+            remove_watcher(&mut state, cid, &connection_id, invisible);
         }
     }
 
@@ -264,21 +230,22 @@ impl Hub {
         self.lock().connections.get(connection_id).is_some_and(|entry| entry.invisible)
     }
 
-    /// Distinct users watching the channel, as others may see them: invisible users are left out.
+    /// Distinct users watching the channel, as others may see them (invisible users are left out), sorted.
     pub fn watcher_users(&self, cid: &str) -> Vec<String> {
         let state = self.lock();
-        let users: HashSet<&str> = state
+        let mut users: Vec<String> = state
             .watchers
             .get(cid)
-            .into_iter()
-            .flatten()
-            .filter_map(|connection| state.connections.get(connection))
-            .filter(|entry| !entry.invisible)
-            .map(|entry| entry.user_id.as_str())
-            .collect();
-        let mut users: Vec<String> = users.into_iter().map(Into::into).collect();
+            .map(|watchers| watchers.visible_users.keys().cloned().collect())
+            .unwrap_or_default();
+        drop(state);
         users.sort();
         users
+    }
+
+    /// How many distinct visible users watch the channel.
+    pub fn watcher_count(&self, cid: &str) -> usize {
+        self.lock().watchers.get(cid).map_or(0, |watchers| watchers.visible_users.len())
     }
 
     /// Channels with at least one watcher.
@@ -289,38 +256,41 @@ impl Hub {
     /// Fans `delivery` out to the channel's watchers, applying the sender's privacy settings; returns how many
     /// frames were queued. Each recipient user gets the event plus its `personal` fields.
     pub fn publish(&self, delivery: Delivery<'_>) -> usize {
-        let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
-        let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(&kind));
+        let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
+        let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
         let sender = delivery.sender.map(|(user, _)| user);
-        let mut state = self.lock();
-        let recipients: Vec<String> =
-            state.watchers.get(delivery.cid).into_iter().flatten().cloned().collect();
-        let mut frames: HashMap<String, Arc<str>> = HashMap::new();
+        let recipients: Vec<Arc<Handle>> = {
+            let state = self.lock();
+            let watchers = state.watchers.get(delivery.cid);
+            watchers.map(|w| w.connections.values().cloned().collect()).unwrap_or_default()
+        };
+        let mut common: Option<Frame> = None;
+        let mut personal: HashMap<&str, Frame> = HashMap::new();
+        let mut failed = Vec::new();
         let mut delivered = 0;
-        for connection_id in recipients {
-            let Some(user) = state.connections.get(&connection_id).map(|e| e.user_id.clone())
-            else {
-                continue;
-            };
-            if (!shared && Some(user.as_str()) != sender)
-                || delivery.skip_user == Some(user.as_str())
-            {
+        for handle in &recipients {
+            let user = handle.user_id.as_str();
+            if (!shared && Some(user) != sender) || delivery.skip_user == Some(user) {
                 continue;
             }
-            let frame = frames
-                .entry(user.clone())
-                .or_insert_with(|| {
-                    let mut event = delivery.event.clone();
-                    if let Some(fields) = delivery.personal.get(&user) {
+            let frame = match delivery.personal.get(user) {
+                Some(fields) => personal
+                    .entry(user)
+                    .or_insert_with(|| {
+                        let mut event = delivery.event.clone();
                         event.extend(fields.clone());
-                    }
-                    Value::Object(event).to_string().into()
-                })
-                .clone();
-            if send(&mut state, &connection_id, frame, self.outbox_bytes) {
+                        serialize(&event)
+                    })
+                    .clone(),
+                None => common.get_or_insert_with(|| serialize(&delivery.event)).clone(),
+            };
+            if handle.outbox.offer(frame, self.outbox_bytes) {
                 delivered += 1;
+            } else {
+                failed.push(handle.connection_id.as_str());
             }
         }
+        self.drop_slow(&failed);
         delivered
     }
 
@@ -340,24 +310,44 @@ impl Hub {
     }
 
     /// Queues `frame` for one connection; returns whether it was queued.
-    pub fn send_to_connection(&self, connection_id: &str, frame: Arc<str>) -> bool {
-        let mut state = self.lock();
-        send(&mut state, connection_id, frame, self.outbox_bytes)
+    pub fn send_to_connection(&self, connection_id: &str, frame: Frame) -> bool {
+        let handle = self.lock().connections.get(connection_id).map(|entry| entry.handle.clone());
+        let Some(handle) = handle else { return false };
+        let queued = handle.outbox.offer(frame, self.outbox_bytes);
+        if !queued {
+            self.drop_slow(&[connection_id]);
+        }
+        queued
     }
 
     /// Queues `frame` for every connection of `user_id`; returns how many.
-    pub fn send_to_user(&self, user_id: &str, frame: Arc<str>) -> usize {
-        let mut state = self.lock();
-        let targets: Vec<String> = state
+    pub fn send_to_user(&self, user_id: &str, frame: Frame) -> usize {
+        let targets: Vec<Arc<Handle>> = self
+            .lock()
             .connections
-            .iter()
-            .filter(|(_, entry)| entry.user_id == user_id)
-            .map(|(id, _)| id.clone())
+            .values()
+            .filter(|entry| entry.handle.user_id == user_id)
+            .map(|entry| entry.handle.clone())
             .collect();
-        targets
-            .into_iter()
-            .filter(|id| send(&mut state, id, frame.clone(), self.outbox_bytes))
-            .count()
+        let (queued, failed): (Vec<&Arc<Handle>>, Vec<&Arc<Handle>>) = targets
+            .iter()
+            .partition(|handle| handle.outbox.offer(frame.clone(), self.outbox_bytes));
+        let failed: Vec<&str> = failed.iter().map(|handle| handle.connection_id.as_str()).collect();
+        self.drop_slow(&failed);
+        queued.len()
+    }
+
+    /// Drops connections whose outbox refused a frame.
+    fn drop_slow(&self, connection_ids: &[&str]) {
+        if connection_ids.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for connection_id in connection_ids {
+            if remove_connection(&mut state, connection_id).is_some() {
+                tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -366,35 +356,31 @@ impl Hub {
     }
 }
 
-/// Queues a frame; a connection with more than `max_bytes` (or [`OUTBOX_CAPACITY`] frames) waiting is dropped
-/// rather than allowed to hold memory without bound.
-fn send(state: &mut State, connection_id: &str, frame: Arc<str>, max_bytes: usize) -> bool {
-    let Some(entry) = state.connections.get(connection_id) else { return false };
-    let len = frame.len();
-    let queued = entry.shared.bytes.load(Ordering::Acquire);
-    if queued + len <= max_bytes && entry.outbox.try_send(frame).is_ok() {
-        entry.shared.bytes.fetch_add(len, Ordering::AcqRel);
-        return true;
-    }
-    tracing::warn!(
-        connection_id,
-        queued,
-        "slow consumer (outbox full) or closed: dropping connection"
-    );
-    remove_connection(state, connection_id);
-    false
+/// An event's JSON text, shared by every connection it goes to.
+fn serialize(event: &Map<String, Value>) -> Frame {
+    Frame::from(serde_json::to_string(event).unwrap_or_default())
 }
 
 /// Takes a connection out of every map and ends its outbox at once.
 fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
     let entry = state.connections.remove(connection_id)?;
     for cid in &entry.watching {
-        remove_watcher(&mut state.watchers, cid, connection_id);
+        remove_watcher(state, cid, connection_id, entry.invisible);
     }
-    release(state, &entry.user_id);
-    entry.shared.dropped.store(true, Ordering::Release);
-    entry.shared.wake.notify_one();
+    release(state, &entry.handle.user_id);
+    shrink(&mut state.connections);
+    shrink(&mut state.per_user);
+    shrink(&mut state.watchers);
+    entry.handle.outbox.drop_connection();
     Some(entry)
+}
+
+/// Gives back a map's memory once it holds under a quarter of its capacity (a burst of connections has closed);
+/// maps never shrink by themselves, so without this a server keeps its peak's tables for good.
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 1024 && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
 }
 
 /// One connection of `user_id` fewer.
@@ -407,12 +393,21 @@ fn release(state: &mut State, user_id: &str) {
     }
 }
 
-fn remove_watcher(watchers: &mut HashMap<String, HashSet<String>>, cid: &str, connection_id: &str) {
-    if let Some(set) = watchers.get_mut(cid) {
-        set.remove(connection_id);
-        if set.is_empty() {
-            watchers.remove(cid);
+/// Takes one connection out of a channel's watchers.
+fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: bool) {
+    let Some(watchers) = state.watchers.get_mut(cid) else { return };
+    if let Some(handle) = watchers.connections.remove(connection_id) {
+        if let Some(count) = watchers.visible_users.get_mut(&handle.user_id).filter(|_| !invisible)
+        {
+            *count -= 1;
+            if *count == 0 {
+                watchers.visible_users.remove(&handle.user_id);
+            }
         }
+    }
+    shrink(&mut watchers.connections);
+    if watchers.connections.is_empty() {
+        state.watchers.remove(cid);
     }
 }
 
@@ -513,5 +508,50 @@ mod tests {
         hub.watch("messaging:a", "c1");
         hub.watch("messaging:a", "c2");
         assert_eq!(hub.watcher_users("messaging:a"), vec!["bob".to_string()]);
+    }
+
+    #[test]
+    fn one_serialization_is_shared_by_every_recipient_without_personal_fields() {
+        let hub = Hub::default();
+        let mut outboxes: Vec<Outbox> = (0..3)
+            .map(|i| hub.register(&format!("c{i}"), &format!("u{i}"), false, 10).unwrap())
+            .collect();
+        for i in 0..3 {
+            hub.watch("livestream:a", &format!("c{i}"));
+        }
+        let personal =
+            HashMap::from([("u2".into(), json!({"unread_count": 1}).as_object().unwrap().clone())]);
+        let delivery = Delivery {
+            cid: "livestream:a",
+            event: event("message.new"),
+            sender: None,
+            personal,
+            skip_user: None,
+        };
+        assert_eq!(hub.publish(delivery), 3);
+        let frames: Vec<Frame> =
+            outboxes.iter_mut().map(|outbox| outbox.try_recv().unwrap()).collect();
+        assert_eq!(frames[0].as_str().as_ptr(), frames[1].as_str().as_ptr(), "shared, not copied");
+        assert!(
+            frames[2].as_str().contains("unread_count")
+                && !frames[0].as_str().contains("unread_count")
+        );
+    }
+
+    #[test]
+    fn watcher_counts_follow_visible_users_not_connections() {
+        let hub = Hub::default();
+        let _a1 = hub.register("a1", "alice", false, 10).unwrap();
+        let _a2 = hub.register("a2", "alice", false, 10).unwrap();
+        let _ghost = hub.register("g", "ghost", true, 10).unwrap();
+        for connection in ["a1", "a2", "g"] {
+            hub.watch("messaging:a", connection);
+        }
+        assert_eq!(hub.watcher_count("messaging:a"), 1);
+        hub.unwatch("messaging:a", "a1");
+        assert_eq!(hub.watcher_count("messaging:a"), 1, "alice still watches from a2");
+        hub.unregister("a2");
+        hub.unregister("g");
+        assert_eq!((hub.watcher_count("messaging:a"), hub.active_channels()), (0, 0));
     }
 }

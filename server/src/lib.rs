@@ -30,6 +30,7 @@ pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
 pub mod metrics;
+pub mod outbox;
 pub mod presence;
 pub mod query_routes;
 pub mod rest;

@@ -40,6 +40,10 @@ pub struct Limits {
     pub filter_values: usize,
     /// The largest `offset` of a channel query.
     pub max_offset: usize,
+    /// Watchers of one channel up to which `user.watching.start` / `user.watching.stop` are announced. Past it
+    /// the count travels only in `watcher_count` of other events and query answers: announcing every arrival to
+    /// every watcher costs the square of the watchers (5,000 joining a livestream would be 12.5 million frames).
+    pub watching_events_up_to: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +62,7 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(10),
             filter_values: 1_000,
             max_offset: 10_000,
+            watching_events_up_to: 1_000,
         }
     }
 }

@@ -122,6 +122,10 @@ impl<S> ErrorBodies<S> {
 
 /// The replacement for an automatic error head, if `buf` is one.
 pub fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
+    // Checked first and cheaply: every WebSocket frame the server writes passes through here.
+    if !buf.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let head_end = buf.windows(4).position(|window| window == b"\r\n\r\n")?;
     let head = std::str::from_utf8(buf.get(..head_end)?).ok()?;
     let status: u16 =

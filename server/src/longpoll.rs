@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::connect::{self, health_check, ConnectGuard, ConnectParams, Opened};
 use crate::error::AppError;
-use crate::hub::{Outbox, Transport, OUTBOX_CAPACITY};
+use crate::hub::{Frame, Outbox, Transport, OUTBOX_CAPACITY};
 use crate::{clock, AppState};
 
 /// An open long-poll connection.
@@ -169,7 +169,7 @@ async fn poll(
 ) -> Result<Response, AppError> {
     poller.touch();
     let mut outbox = poller.outbox.lock().await;
-    let mut events: Vec<Arc<str>> = Vec::new();
+    let mut events: Vec<Frame> = Vec::new();
     let mut stopping = state.shutdown.clone();
     tokio::select! {
         first = outbox.recv() => match first {

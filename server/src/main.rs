@@ -11,6 +11,16 @@ use stream_chat_server::limits::Limits;
 use stream_chat_server::store::SqliteStore;
 use stream_chat_server::{run, Settings};
 
+/// jemalloc with its background thread gives the memory of closed connections back to the system within seconds;
+/// glibc's malloc kept the peak for good (`npm run bench`, scenario idle: 10k sockets closed, 222 MB stayed 222
+/// MB with glibc, went back to 21 MB with jemalloc).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Threads for blocking store calls. The SQLite store takes one call at a time, so more threads only wait on its
+/// lock (a connect burst used to start ~150 of them, each with its own stack and allocator cache).
+const BLOCKING_THREADS: usize = 16;
+
 /// API key used in dev mode when none is given.
 const DEV_API_KEY: &str = "demo-key";
 /// Secret used in dev mode when none is given; dev mode is for a developer's machine only.
@@ -100,8 +110,15 @@ impl Flags {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

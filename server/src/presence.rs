@@ -71,7 +71,7 @@ pub fn announce(state: &AppState, user: &StoredUser, online: bool) {
         "user": user.public_view(online),
         "created_at": clock::timestamp(),
     });
-    let frame: std::sync::Arc<str> = event.to_string().into();
+    let frame = crate::hub::Frame::from(event.to_string());
     for connection_id in state.presence.followers(&user.id) {
         state.hub.send_to_connection(&connection_id, frame.clone());
     }

@@ -156,12 +156,15 @@ fn follow_members(
 fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &StoredUser) {
     if state.hub.watch(&channel.cid, connection_id) {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
-        if state.hub.is_invisible(connection_id) {
+        let watcher_count = state.hub.watcher_count(&channel.cid);
+        if state.hub.is_invisible(connection_id)
+            || watcher_count > state.settings.limits.watching_events_up_to
+        {
             return;
         }
         let mut event = channels::event("user.watching.start", channel, &clock::timestamp());
         event.insert("user".into(), channels::user_view(user));
-        event.insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
+        event.insert("watcher_count".into(), watcher_count.into());
         publish_channel_event(state, &channel.cid, event);
     }
 }

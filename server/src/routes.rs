@@ -163,6 +163,10 @@ pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
 /// Tells a channel's watchers that `user_id` stopped watching it (also used when a connection closes).
 pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     state.metrics.active_channels.set(state.hub.active_channels() as i64);
+    let watcher_count = state.hub.watcher_count(cid);
+    if watcher_count >= state.settings.limits.watching_events_up_to {
+        return;
+    }
     let Some((kind, id)) = cid.split_once(':') else { return };
     let mut event = Map::new();
     event.insert("type".into(), "user.watching.stop".into());
@@ -171,7 +175,7 @@ pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     event.insert("channel_type".into(), kind.into());
     event.insert("created_at".into(), clock::timestamp().into());
     event.insert("user".into(), json!({"id": user_id}));
-    event.insert("watcher_count".into(), state.hub.watcher_users(cid).len().into());
+    event.insert("watcher_count".into(), watcher_count.into());
     publish_channel_event(state, cid, event);
 }
 
@@ -239,8 +243,7 @@ pub async fn send_message(
             let mut event = channels::event("message.new", &channel, &message.created_at);
             event.insert("message".into(), view.clone());
             event.insert("user".into(), channels::user_view(&message.user));
-            event
-                .insert("watcher_count".into(), state.hub.watcher_users(&channel.cid).len().into());
+            event.insert("watcher_count".into(), state.hub.watcher_count(&channel.cid).into());
             let mut personal = HashMap::new();
             for read in db(state.store.reads(&channel.cid))? {
                 let (total, channels_unread) = db(state.store.unread_totals(&read.user.id))?;

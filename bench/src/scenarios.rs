@@ -1,0 +1,404 @@
+//! The load scenarios. Each returns one JSON object of figures; none sleeps for synchronization: counts and
+//! memory are polled until they settle or a deadline passes.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{Failure, Http, Socket, Target, STEP_TIMEOUT};
+use crate::stats::{rss_kib, Samples};
+
+/// Sockets or requests in flight at once while a scenario sets up.
+const SETUP_CONCURRENCY: usize = 128;
+/// The metric series of open WebSockets.
+const OPEN_SOCKETS: &str = "chat_connections{transport=\"websocket\"}";
+/// The metric series of open long-poll connections.
+const OPEN_POLLS: &str = "chat_connections{transport=\"longpoll\"}";
+
+/// Microseconds since the generator started: the timestamp a message carries in its text.
+fn now_micros() -> u64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// The send time carried by a `message.new` frame sent by [`send_stamped`], if `frame` is one.
+fn stamp_of(frame: &str) -> Option<u64> {
+    if !frame.contains("\"message.new\"") {
+        return None;
+    }
+    let (_, rest) = frame.split_once("\"text\":\"bench:")?;
+    rest.split('"').next()?.parse().ok()
+}
+
+/// Opens one WebSocket per user, `SETUP_CONCURRENCY` at a time; returns them in the users' order.
+pub async fn open_sockets(
+    target: &Target,
+    users: &[String],
+) -> Result<Vec<(Socket, String)>, Failure> {
+    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut tasks = JoinSet::new();
+    for (index, user) in users.iter().enumerate() {
+        let (target, user, gate) = (target.clone(), user.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
+            target.open_socket(&user).await.map(|opened| (index, opened))
+        });
+    }
+    let mut opened: Vec<Option<(Socket, String)>> = (0..users.len()).map(|_| None).collect();
+    while let Some(done) = tasks.join_next().await {
+        let (index, socket) = done.map_err(|error| error.to_string())??;
+        if let Some(slot) = opened.get_mut(index) {
+            *slot = Some(socket);
+        }
+    }
+    opened.into_iter().map(|socket| socket.ok_or_else(|| "a socket was lost".to_string())).collect()
+}
+
+/// Polls `series` until it equals `value`; returns how long that took.
+async fn settle(
+    http: &mut Http,
+    series: &str,
+    value: f64,
+    limit: Duration,
+) -> Result<Duration, Failure> {
+    let started = Instant::now();
+    loop {
+        if http.metric(series).await? == value {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return Err(format!("{series} did not reach {value} within {limit:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Idle WebSockets: resident memory per connection, how fast closed ones are counted out, and whether memory
+/// returns to its baseline (within 20 %) once all are closed, waiting at most `settle_for`.
+pub async fn idle(
+    target: &Target,
+    connections: usize,
+    pid: Option<u32>,
+    settle_for: Duration,
+) -> Result<Value, Failure> {
+    let mut http = target.http().await?;
+    // Warm-up: every user connects once, a few at a time, so the baseline is a server that has served and whose
+    // store knows these users; what the burst leaves behind is then the connections' own residue.
+    let users: Vec<String> = (0..connections).map(|i| format!("idle-{i}")).collect();
+    for few in users.chunks(SETUP_CONCURRENCY) {
+        drop(open_sockets(target, few).await?);
+        settle(&mut http, OPEN_SOCKETS, 0.0, STEP_TIMEOUT).await?;
+    }
+    let baseline = pid.and_then(rss_kib);
+    let started = Instant::now();
+    let sockets = open_sockets(target, &users).await?;
+    let open_for = started.elapsed();
+    settle(&mut http, OPEN_SOCKETS, connections as f64, STEP_TIMEOUT).await?;
+    let loaded = pid.and_then(rss_kib);
+    drop(sockets);
+    let counted_out = settle(&mut http, OPEN_SOCKETS, 0.0, STEP_TIMEOUT).await?;
+    let closed_at = Instant::now();
+    let mut after = pid.and_then(rss_kib);
+    let mut recovered_ms = None;
+    if let (Some(pid), Some(base)) = (pid, baseline) {
+        loop {
+            after = rss_kib(pid);
+            if after.is_some_and(|now| now as f64 <= base as f64 * 1.2) {
+                recovered_ms = Some(closed_at.elapsed().as_millis() as u64);
+                break;
+            }
+            if closed_at.elapsed() > settle_for {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let per_connection = match (baseline, loaded) {
+        (Some(base), Some(loaded)) => {
+            Some((loaded.saturating_sub(base)) as f64 / connections as f64)
+        }
+        _ => None,
+    };
+    Ok(json!({
+        "scenario": "idle", "connections": connections,
+        "open_ms": open_for.as_millis() as u64,
+        "rss_baseline_kib": baseline, "rss_open_kib": loaded, "rss_after_close_kib": after,
+        "kib_per_connection": per_connection,
+        "counted_out_ms": counted_out.as_millis() as u64,
+        "rss_recovered_ms": recovered_ms,
+    }))
+}
+
+/// Connects per second: `total` connects (handshake, first frame, close), `concurrency` at a time, cycling
+/// through `users` users that have connected before (a connect that changes nothing).
+pub async fn connect_rate(
+    target: &Target,
+    total: usize,
+    concurrency: usize,
+    users: usize,
+) -> Result<Value, Failure> {
+    let names: Vec<String> = (0..users.max(1)).map(|i| format!("conn-{i}")).collect();
+    drop(open_sockets(target, &names).await?);
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let started = Instant::now();
+    for index in 0..total {
+        let (target, gate) = (target.clone(), gate.clone());
+        let user = names.get(index % names.len()).cloned().unwrap_or_default();
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
+            let begun = Instant::now();
+            let (mut socket, _) = target.open_socket(&user).await?;
+            let took = begun.elapsed();
+            let _ = socket.close(None).await;
+            Ok::<_, Failure>(took)
+        });
+    }
+    let mut latencies = Samples::default();
+    while let Some(done) = tasks.join_next().await {
+        latencies.push(done.map_err(|error| error.to_string())??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "scenario": "connect_rate", "connects": total, "concurrency": concurrency,
+        "connects_per_second": total as f64 / elapsed,
+        "p50_ms": latencies.percentile_ms(50.0), "p99_ms": latencies.percentile_ms(99.0),
+    }))
+}
+
+/// Creates (or opens) a channel as `user_id`, with `members`.
+async fn create_channel(
+    target: &Target,
+    http: &mut Http,
+    user_id: &str,
+    cid: &str,
+    members: &[String],
+) -> Result<(), Failure> {
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let path = format!("/channels/{kind}/{id}/query?api_key={}", target.api_key);
+    http.post_ok(target, user_id, &path, &json!({"data": {"members": members}, "state": false}))
+        .await?;
+    Ok(())
+}
+
+/// Sends `count` messages to `cid` as `user_id` at `per_second`, each stamped with its send time.
+async fn send_stamped(
+    target: &Target,
+    user_id: &str,
+    cid: &str,
+    count: usize,
+    per_second: f64,
+) -> Result<(), Failure> {
+    let mut http = target.http().await?;
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let path = format!("/channels/{kind}/{id}/message?api_key={}", target.api_key);
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second.max(0.1)));
+    for _ in 0..count {
+        ticks.tick().await;
+        let text = format!("bench:{}", now_micros());
+        http.post_ok(target, user_id, &path, &json!({"message": {"text": text}})).await?;
+    }
+    Ok(())
+}
+
+/// Reads a watcher's socket until `expected` stamped messages arrived (or `limit` passed); returns their latencies.
+async fn receive_stamped(mut socket: Socket, expected: usize, limit: Duration) -> Samples {
+    let mut samples = Samples::default();
+    let deadline = tokio::time::Instant::now() + limit;
+    while samples.0.len() < expected {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                if let Some(sent) = stamp_of(&text) {
+                    samples.0.push(now_micros().saturating_sub(sent));
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    samples
+}
+
+/// Fan-out: `watchers` WebSockets watch one livestream channel; one user sends `messages` at `per_second`.
+/// Latency is from just before the send request to the watcher reading the event.
+pub async fn fanout(
+    target: &Target,
+    watchers: usize,
+    messages: usize,
+    per_second: f64,
+) -> Result<Value, Failure> {
+    let cid = format!("livestream:fanout-{watchers}-{}", now_micros());
+    let host = "fanout-host".to_string();
+    let mut http = target.http().await?;
+    create_channel(target, &mut http, &host, &cid, std::slice::from_ref(&host)).await?;
+    let users: Vec<String> = (0..watchers).map(|i| format!("watcher-{i}")).collect();
+    let sockets = open_sockets(target, &users).await?;
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut watching = JoinSet::new();
+    for (user, (_, connection_id)) in users.iter().zip(&sockets) {
+        let path = format!(
+            "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
+            target.api_key
+        );
+        let (target, user, gate) = (target.clone(), user.clone(), gate.clone());
+        watching.spawn(async move {
+            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
+            let mut http = target.http().await?;
+            http.post_ok(&target, &user, &path, &json!({"watch": true, "state": false}))
+                .await
+                .map(drop)
+        });
+    }
+    while let Some(done) = watching.join_next().await {
+        done.map_err(|error| error.to_string())??;
+    }
+    let limit = Duration::from_secs_f64(messages as f64 / per_second.max(0.1)) + STEP_TIMEOUT;
+    let mut readers = JoinSet::new();
+    for (socket, _) in sockets {
+        readers.spawn(receive_stamped(socket, messages, limit));
+    }
+    send_stamped(target, &host, &cid, messages, per_second).await?;
+    let mut all = Samples::default();
+    while let Some(done) = readers.join_next().await {
+        all.0.extend(done.map_err(|error| error.to_string())?.0);
+    }
+    let delivered = all.0.len();
+    Ok(json!({
+        "scenario": "fanout", "watchers": watchers, "messages": messages, "per_second": per_second,
+        "delivered": delivered, "expected": watchers * messages,
+        "p50_ms": all.percentile_ms(50.0), "p99_ms": all.percentile_ms(99.0), "max_ms": all.percentile_ms(100.0),
+    }))
+}
+
+/// Ingest: `senders` users post to one channel as fast as the server acknowledges, for `duration`.
+pub async fn ingest(target: &Target, senders: usize, duration: Duration) -> Result<Value, Failure> {
+    let cid = format!("messaging:ingest-{senders}-{}", now_micros());
+    let users: Vec<String> = (0..senders.max(1)).map(|i| format!("sender-{i}")).collect();
+    let mut http = target.http().await?;
+    create_channel(target, &mut http, users.first().ok_or("no senders")?, &cid, &users).await?;
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let path = format!("/channels/{kind}/{id}/message?api_key={}", target.api_key);
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for user in users {
+        let (target, path) = (target.clone(), path.clone());
+        tasks.spawn(async move {
+            let mut http = target.http().await?;
+            let mut samples = Samples::default();
+            while started.elapsed() < duration {
+                let begun = Instant::now();
+                http.post_ok(&target, &user, &path, &json!({"message": {"text": "ingest"}}))
+                    .await?;
+                samples.push(begun.elapsed());
+            }
+            Ok::<_, Failure>(samples)
+        });
+    }
+    let mut all = Samples::default();
+    while let Some(done) = tasks.join_next().await {
+        all.0.extend(done.map_err(|error| error.to_string())??.0);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "scenario": "ingest", "senders": senders, "acknowledged": all.0.len(),
+        "messages_per_second": all.0.len() as f64 / elapsed,
+        "p50_ms": all.percentile_ms(50.0), "p99_ms": all.percentile_ms(99.0),
+    }))
+}
+
+/// Long-poll: `clients` long-poll connections watch one channel (idle memory per connection), then one user sends
+/// `messages` at `per_second` and the polls' latency is measured.
+pub async fn longpoll(
+    target: &Target,
+    clients: usize,
+    messages: usize,
+    per_second: f64,
+    pid: Option<u32>,
+) -> Result<Value, Failure> {
+    let cid = format!("livestream:poll-{clients}-{}", now_micros());
+    let host = "poll-host".to_string();
+    let mut http = target.http().await?;
+    create_channel(target, &mut http, &host, &cid, std::slice::from_ref(&host)).await?;
+    let baseline = pid.and_then(rss_kib);
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let limit = Duration::from_secs_f64(messages as f64 / per_second.max(0.1)) + STEP_TIMEOUT;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients.max(1));
+    let mut pollers = JoinSet::new();
+    for index in 0..clients {
+        let user = format!("poller-{index}");
+        let (target, gate, ready) = (target.clone(), gate.clone(), ready_tx.clone());
+        let watch = format!("/channels/{kind}/{id}/query?api_key={}", target.api_key);
+        pollers.spawn(async move {
+            let mut http = {
+                let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
+                let mut http = target.http().await?;
+                let (_, body) = http.request("GET", &format!("/longpoll?{}", target.connect_query(&user)), None, None).await?;
+                let event: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+                let connection_id = event["event"]["connection_id"].as_str().ok_or("long-poll connect refused")?.to_owned();
+                let path = format!("{watch}&connection_id={connection_id}");
+                http.post_ok(&target, &user, &path, &json!({"watch": true, "state": false})).await?;
+                let poll = format!("/longpoll?connection_id={connection_id}&api_key={}&authorization={}&stream-auth-type=jwt", target.api_key, target.token(&user));
+                (http, poll)
+            };
+            let _ = ready.send(()).await;
+            let mut samples = Samples::default();
+            let deadline = Instant::now() + limit;
+            while samples.0.len() < messages && Instant::now() < deadline {
+                let (status, body) = http.0.request("GET", &http.1, None, None).await?;
+                if status != 200 {
+                    return Err(format!("poll answered {status}"));
+                }
+                let text = String::from_utf8_lossy(&body);
+                for event in text.split("{\"type\"").skip(1) {
+                    if let Some(sent) = stamp_of(&format!("{{\"type\"{event}")) {
+                        samples.0.push(now_micros().saturating_sub(sent));
+                    }
+                }
+            }
+            Ok::<_, Failure>(samples)
+        });
+    }
+    drop(ready_tx);
+    for _ in 0..clients {
+        ready_rx.recv().await.ok_or("a long-poll client failed to start")?;
+    }
+    settle(&mut http, OPEN_POLLS, clients as f64, STEP_TIMEOUT).await?;
+    let loaded = pid.and_then(rss_kib);
+    send_stamped(target, &host, &cid, messages, per_second).await?;
+    let mut all = Samples::default();
+    while let Some(done) = pollers.join_next().await {
+        all.0.extend(done.map_err(|error| error.to_string())??.0);
+    }
+    let per_connection = match (baseline, loaded) {
+        (Some(base), Some(loaded)) => {
+            Some(loaded.saturating_sub(base) as f64 / clients.max(1) as f64)
+        }
+        _ => None,
+    };
+    Ok(json!({
+        "scenario": "longpoll", "clients": clients, "messages": messages,
+        "delivered": all.0.len(), "expected": clients * messages,
+        "kib_per_connection": per_connection,
+        "p50_ms": all.percentile_ms(50.0), "p99_ms": all.percentile_ms(99.0),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_read_from_message_new_frames_only() {
+        let frame = r#"{"type":"message.new","message":{"id":"m","text":"bench:1234","user":{}}}"#;
+        assert_eq!(stamp_of(frame), Some(1234));
+        assert_eq!(stamp_of(r#"{"type":"message.updated","message":{"text":"bench:1"}}"#), None);
+        assert_eq!(stamp_of(r#"{"type":"message.new","message":{"text":"hi"}}"#), None);
+    }
+}

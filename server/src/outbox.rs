@@ -1,0 +1,95 @@
+//! A connection's outbox: the bounded queue of serialized events between the hub, which fans out, and the task
+//! that writes them to the connection's transport. Bounded by frames ([`OUTBOX_CAPACITY`]) and by bytes (the
+//! caller's bound); past either the hub drops the connection rather than hold memory for a client that does not
+//! read, and what was still queued is discarded.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+/// A serialized event: its JSON text, shared by every connection it goes to (cloning counts a reference) and
+/// written to a WebSocket as it is.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
+/// Frames waiting for a slow connection before it is dropped (bytes are bounded too, see [`crate::hub::Hub::new`]).
+pub const OUTBOX_CAPACITY: usize = 1024;
+
+/// What both ends share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes queued and not yet taken by the connection's task.
+    bytes: AtomicUsize,
+    /// Set when the hub dropped the connection; what is still queued is discarded. The hub also lets go of the
+    /// sending half then, which wakes a task waiting on an empty queue.
+    dropped: AtomicBool,
+}
+
+/// A new outbox: the hub's sending half and the connection task's receiving half.
+pub(crate) fn outbox() -> (OutboxSender, Outbox) {
+    let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+    let shared = Arc::new(Shared::default());
+    (OutboxSender { sender, shared: shared.clone() }, Outbox { receiver, shared })
+}
+
+/// The hub's end.
+#[derive(Debug)]
+pub(crate) struct OutboxSender {
+    /// Frames in order.
+    sender: mpsc::Sender<Frame>,
+    /// Byte count and the dropped flag.
+    shared: Arc<Shared>,
+}
+
+impl OutboxSender {
+    /// Queues a frame unless more than `max_bytes` (or [`OUTBOX_CAPACITY`] frames) are waiting or the connection
+    /// is gone; `false` means the caller drops the connection.
+    pub(crate) fn offer(&self, frame: Frame, max_bytes: usize) -> bool {
+        let len = frame.len();
+        let queued = self.shared.bytes.load(Ordering::Acquire);
+        if queued + len <= max_bytes && self.sender.try_send(frame).is_ok() {
+            self.shared.bytes.fetch_add(len, Ordering::AcqRel);
+            return true;
+        }
+        false
+    }
+
+    /// Marks the connection dropped: its task gets no more frames, not even those already queued.
+    pub(crate) fn drop_connection(&self) {
+        self.shared.dropped.store(true, Ordering::Release);
+    }
+}
+
+/// The receiving end of a connection's queue of serialized events.
+#[derive(Debug)]
+pub struct Outbox {
+    /// Frames in order.
+    receiver: mpsc::Receiver<Frame>,
+    /// Byte count and the dropped flag.
+    shared: Arc<Shared>,
+}
+
+impl Outbox {
+    /// The next frame; `None` once the hub dropped the connection (slow consumer, unregistered, shutdown), at
+    /// once, without delivering what was still queued.
+    pub async fn recv(&mut self) -> Option<Frame> {
+        let frame = self.receiver.recv().await?;
+        if self.shared.dropped.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.taken(frame))
+    }
+
+    /// A frame already queued, if any.
+    pub fn try_recv(&mut self) -> Option<Frame> {
+        if self.shared.dropped.load(Ordering::Acquire) {
+            return None;
+        }
+        self.receiver.try_recv().ok().map(|frame| self.taken(frame))
+    }
+
+    fn taken(&self, frame: Frame) -> Frame {
+        self.shared.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+        frame
+    }
+}
