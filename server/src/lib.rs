@@ -249,13 +249,41 @@ pub async fn run(
     let state = AppState::new(settings, store, stopping);
     let mut stopped = state.shutdown.clone();
     tokio::spawn(longpoll::reap(state.clone()));
+    tokio::spawn(write_activity(state.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
     });
     let limits = state.settings.limits.clone();
+    let store = state.store.clone();
     listener::serve(listener, app(state), &limits, async move {
         let _ = stopped.wait_for(|stopping| *stopping).await;
     })
-    .await
+    .await?;
+    // What connects noted since the last batch is written before the process ends.
+    if let Err(error) = tokio::task::spawn_blocking(move || store.flush_activity()).await {
+        tracing::warn!(%error, "could not write user activity at shutdown");
+    }
+    Ok(())
+}
+
+/// How often the activity of connects that changed nothing else (`last_active`, MAU) is written.
+const ACTIVITY_BATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes noted activity every [`ACTIVITY_BATCH`] until the server stops.
+async fn write_activity(state: AppState) {
+    let mut stopping = state.shutdown.clone();
+    let mut ticks = tokio::time::interval(ACTIVITY_BATCH);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = connect::stopping(&mut stopping) => return,
+        }
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.flush_activity()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error.0, "writing user activity failed"),
+            Err(error) => tracing::warn!(%error, "writing user activity failed"),
+        }
+    }
 }

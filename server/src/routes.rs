@@ -106,9 +106,7 @@ pub(crate) fn check_member(
     channel: &ChannelRecord,
     user: &str,
 ) -> Result<(), AppError> {
-    if channels::is_public(&channel.kind)
-        || db(state.store.members(&channel.cid))?.iter().any(|m| m.user.id == user)
-    {
+    if channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))? {
         Ok(())
     } else {
         Err(AppError::new(
@@ -245,15 +243,13 @@ pub async fn send_message(
             event.insert("user".into(), channels::user_view(&message.user));
             event.insert("watcher_count".into(), state.hub.watcher_count(&channel.cid).into());
             let mut personal = HashMap::new();
-            for read in db(state.store.reads(&channel.cid))? {
-                let (total, channels_unread) = db(state.store.unread_totals(&read.user.id))?;
+            for member in db(state.store.member_unread(&channel.cid))? {
                 let fields = json!({
-                    "unread_count": read.unread_messages,
-                    "total_unread_count": total,
-                    "unread_channels": channels_unread,
+                    "unread_count": member.unread_messages,
+                    "total_unread_count": member.total_unread,
+                    "unread_channels": member.unread_channels,
                 });
-                personal
-                    .insert(read.user.id.clone(), fields.as_object().cloned().unwrap_or_default());
+                personal.insert(member.user_id, fields.as_object().cloned().unwrap_or_default());
             }
             let privacy = Privacy { typing_indicators: true, read_receipts: true };
             publish(

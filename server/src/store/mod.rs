@@ -3,6 +3,7 @@
 
 mod sqlite;
 mod sqlite_users;
+mod sqlite_writes;
 
 pub use sqlite::SqliteStore;
 
@@ -136,6 +137,11 @@ pub trait Store: Send + Sync + 'static {
     /// The channel `cid`, if it exists.
     fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError>;
 
+    /// Whether `user_id` is a member of the channel.
+    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.members(cid)?.iter().any(|member| member.user.id == user_id))
+    }
+
     /// The channel's members, oldest first, with their users.
     fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError>;
 
@@ -199,6 +205,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(total unread messages, channels with unread messages)` of a user across channels.
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
+
+    /// Every member of the channel with a read state: their unread count here and their totals across channels
+    /// (the personal fields of `message.new`), in one call.
+    fn member_unread(&self, cid: &str) -> Result<Vec<MemberUnread>, StoreError> {
+        let mut all = Vec::new();
+        for read in self.reads(cid)? {
+            let (total_unread, unread_channels) = self.unread_totals(&read.user.id)?;
+            let unread_messages = read.unread_messages;
+            all.push(MemberUnread {
+                user_id: read.user.id,
+                unread_messages,
+                total_unread,
+                unread_channels,
+            });
+        }
+        Ok(all)
+    }
+
+    /// Writes activity a store keeps in memory for a while (connects that changed nothing else). Stores that
+    /// write it at once have nothing to do.
+    fn flush_activity(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Channels matching `filter` that `caller` may read, most recent activity first.
     fn query_channels(
@@ -266,6 +295,19 @@ pub struct MemberRecord {
     pub user: StoredUser,
     /// When they joined.
     pub created_at: String,
+}
+
+/// One member's unread counts, for the personal fields of `message.new`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberUnread {
+    /// The member.
+    pub user_id: String,
+    /// Unread messages in this channel.
+    pub unread_messages: u64,
+    /// Unread messages across all their channels.
+    pub total_unread: u64,
+    /// Channels with unread messages.
+    pub unread_channels: u64,
 }
 
 /// A message to store.

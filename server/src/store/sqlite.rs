@@ -83,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         PRIMARY KEY (message_id, user_id, type)
     );",
+    "CREATE INDEX reads_by_user ON reads (user_id);",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -91,10 +92,13 @@ const THREAD_ONLY: &str =
 
 /// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
 /// [`USER_COLUMNS`] follow).
+///
+/// `+g.id`, not `g.id`: the column's TEXT affinity would otherwise keep SQLite from using the `messages_by_parent`
+/// index, and every message read would scan the whole table (found by `npm run bench`, scenario ingest).
 const MESSAGE_COLUMNS: &str =
     "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
-    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id), \
-    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = g.id)";
+    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id), \
+    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id)";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -195,22 +199,22 @@ fn attach_reactions(
 }
 
 /// The message `id` with its sender, inside `tx`.
-fn message_in(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
+pub(super) fn message_in(tx: &Connection, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
     );
     let mut found: Vec<MessageRecord> =
-        tx.query_row(&sql, [id], message_from).optional()?.into_iter().collect();
+        tx.prepare_cached(&sql)?.query_row([id], message_from).optional()?.into_iter().collect();
     attach_reactions(tx, &mut found)?;
     Ok(found.pop())
 }
 
 /// Creates a bare user row for an id that is named (as a member) before it ever connected.
-fn ensure_user(tx: &rusqlite::Transaction<'_>, id: &str, now: &str) -> rusqlite::Result<()> {
-    tx.execute(
+pub(super) fn ensure_user(tx: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, 'user', '{}', ?2, ?2)",
-        params![id, now],
-    )?;
+    )?
+    .execute(params![id, now])?;
     Ok(())
 }
 
@@ -222,6 +226,11 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 pub struct SqliteStore {
     /// Held only for the length of one statement group; never across an `.await`.
     connection: Mutex<Connection>,
+    /// Messages waiting for the next group commit ([`super::sqlite_writes`]).
+    pub(super) pending_messages: Mutex<Vec<super::sqlite_writes::PendingMessage>>,
+    /// Connects that changed nothing but `last_active` and the month's activity, written in batches.
+    pub(super) pending_activity:
+        Mutex<std::collections::HashMap<String, super::sqlite_writes::Activity>>,
     /// `<db>.lock`, locked exclusively for as long as the store is open: one server process per database, since
     /// live events are not shared between processes.
     _lock: std::fs::File,
@@ -276,12 +285,17 @@ impl SqliteStore {
         // FULL: an acknowledged write is on disk before the answer goes out, even across `kill -9`.
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        let store = SqliteStore { connection: Mutex::new(connection), _lock: lock };
+        let store = SqliteStore {
+            connection: Mutex::new(connection),
+            pending_messages: Mutex::default(),
+            pending_activity: Mutex::default(),
+            _lock: lock,
+        };
         store.migrate()?;
         Ok(store)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+    pub(super) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.connection.lock().map_err(|_| StoreError("connection mutex poisoned".into()))
     }
 
@@ -328,7 +342,22 @@ impl Store for SqliteStore {
                     serde_json::from_str(&fields).map_err(|e| StoreError(e.to_string()))?;
                 let before = fields.clone();
                 merge_fields(&mut fields, incoming);
-                let updated_at = if fields == before { updated_at } else { now.to_owned() };
+                if fields == before {
+                    // Nothing to write at once: activity is batched (no fsync for a connect that changes nothing).
+                    drop(tx);
+                    drop(connection);
+                    self.note_activity(id, now, month);
+                    let last_active = Some(now.to_owned());
+                    return Ok(StoredUser {
+                        id: id.to_owned(),
+                        role,
+                        fields,
+                        created_at,
+                        updated_at,
+                        last_active,
+                    });
+                }
+                let updated_at = now.to_owned();
                 StoredUser {
                     id: id.to_owned(),
                     role,
@@ -369,6 +398,7 @@ impl Store for SqliteStore {
     }
 
     fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
+        self.flush_activity()?;
         let connection = self.lock()?;
         Ok(connection.query_row(
             "SELECT COUNT(*) FROM monthly_activity WHERE month = ?1",
@@ -687,7 +717,15 @@ impl Store for SqliteStore {
     fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
-        Ok(connection.query_row(&sql, [cid], channel_from).optional()?)
+        let found = connection.prepare_cached(&sql)?.query_row([cid], channel_from).optional()?;
+        Ok(found)
+    }
+
+    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let mut statement =
+            connection.prepare_cached("SELECT 1 FROM members WHERE cid = ?1 AND user_id = ?2")?;
+        Ok(statement.exists([cid, user_id])?)
     }
 
     fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
@@ -708,34 +746,32 @@ impl Store for SqliteStore {
         message: NewMessage,
         now: &str,
     ) -> Result<(MessageRecord, bool), StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        ensure_user(&tx, &message.user_id, now)?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                message.id,
-                message.cid,
-                message.user_id,
-                message.text,
-                Value::Object(message.extra).to_string(),
-                now
-            ],
-        )? == 1;
-        if inserted {
-            tx.execute(
-                "UPDATE channels SET last_message_at = ?2, updated_at = ?2 WHERE cid = ?1",
-                params![message.cid, now],
-            )?;
-            tx.execute(
-                "UPDATE reads SET unread_messages = unread_messages + 1,
-                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
-                params![message.cid, message.user_id],
-            )?;
-        }
-        let stored = message_in(&tx, &message.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        tx.commit()?;
-        Ok((stored, inserted))
+        self.add_message_grouped(message, now)
+    }
+
+    fn flush_activity(&self) -> Result<(), StoreError> {
+        self.write_activity()
+    }
+
+    fn member_unread(&self, cid: &str) -> Result<Vec<super::MemberUnread>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(
+            "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
+                 SELECT user_id, COALESCE(SUM(unread_messages), 0) AS total,
+                        COUNT(CASE WHEN unread_messages > 0 THEN 1 END) AS channels
+                 FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = ?1) GROUP BY user_id
+             ) t ON t.user_id = r.user_id
+             WHERE r.cid = ?1",
+        )?;
+        let rows = statement.query_map([cid], |row| {
+            Ok(super::MemberUnread {
+                user_id: row.get(0)?,
+                unread_messages: row.get(1)?,
+                total_unread: row.get(2)?,
+                unread_channels: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn messages(

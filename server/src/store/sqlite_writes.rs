@@ -1,0 +1,158 @@
+//! Writes that share one fsync. **Group commit**: a message waits in a queue; whichever sender next holds the
+//! connection writes every waiting message in one transaction (a savepoint each, so one failure fails only its
+//! own message) and commits once; each sender's answer is its own message's result, after the commit, so
+//! "acknowledged" still means "on disk". **Activity**: a connect that changes nothing about its user only notes
+//! `last_active` and the month's activity; they are written in batches ([`SqliteStore::write_activity`], about
+//! once a second and before MAU is counted).
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+use super::sqlite::{ensure_user, message_in, SqliteStore};
+use super::{MessageRecord, NewMessage, StoreError};
+
+/// One message's outcome, filled in by the sender that commits it.
+type Outcome = Arc<Mutex<Option<Result<(MessageRecord, bool), StoreError>>>>;
+
+/// A message waiting for the next group commit.
+#[derive(Debug)]
+pub struct PendingMessage {
+    /// What to store.
+    message: NewMessage,
+    /// Its server timestamp.
+    now: String,
+    /// Where the committing sender puts the result.
+    outcome: Outcome,
+}
+
+/// A user's activity waiting to be written.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// The latest connect.
+    last_active: String,
+    /// Its month, `YYYY-MM`.
+    month: String,
+}
+
+impl SqliteStore {
+    /// Stores a message as part of a group commit; see the module docs.
+    pub(super) fn add_message_grouped(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<(MessageRecord, bool), StoreError> {
+        let outcome = Outcome::default();
+        let pending = PendingMessage { message, now: now.to_owned(), outcome: outcome.clone() };
+        lock(&self.pending_messages).push(pending);
+        let mut connection = self.lock()?;
+        // The sender that held the connection before may have committed this message already.
+        if let Some(done) = lock(&outcome).take() {
+            return done;
+        }
+        let batch = std::mem::take(&mut *lock(&self.pending_messages));
+        let mut tx = connection.transaction()?;
+        let mut results = Vec::with_capacity(batch.len());
+        for pending in batch {
+            let result = match tx.savepoint() {
+                Ok(mut savepoint) => {
+                    let written = insert_message(&savepoint, pending.message, &pending.now);
+                    match written {
+                        Ok(written) => {
+                            savepoint.commit().map(|()| written).map_err(StoreError::from)
+                        }
+                        Err(error) => {
+                            let _ = savepoint.rollback();
+                            Err(error.into())
+                        }
+                    }
+                }
+                Err(error) => Err(error.into()),
+            };
+            results.push((pending.outcome, result));
+        }
+        let committed = tx.commit();
+        // Outcomes are filled before the connection is let go: the next holder finds its message done.
+        for (slot, result) in results {
+            let result = match &committed {
+                Ok(()) => result,
+                Err(error) => Err(StoreError(format!("group commit failed: {error}"))),
+            };
+            *lock(&slot) = Some(result);
+        }
+        drop(connection);
+        let done = lock(&outcome).take();
+        done.unwrap_or_else(|| Err(StoreError("message lost from its group commit".into())))
+    }
+
+    /// Notes a connect that changed nothing else; written by the next [`SqliteStore::write_activity`].
+    pub(super) fn note_activity(&self, user_id: &str, now: &str, month: &str) {
+        let activity = Activity { last_active: now.to_owned(), month: month.to_owned() };
+        lock(&self.pending_activity).insert(user_id.to_owned(), activity);
+    }
+
+    /// Writes the noted activity in one transaction.
+    pub(super) fn write_activity(&self) -> Result<(), StoreError> {
+        let noted = std::mem::take(&mut *lock(&self.pending_activity));
+        if noted.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        for (user_id, activity) in &noted {
+            tx.execute(
+                "UPDATE users SET last_active = ?2 WHERE id = ?1 AND (last_active IS NULL OR last_active < ?2)",
+                params![user_id, activity.last_active],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO monthly_activity (month, user_id) VALUES (?1, ?2)",
+                params![activity.month, user_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Inserts one message unless its id exists; returns the stored message and whether it is new.
+fn insert_message(
+    connection: &Connection,
+    message: NewMessage,
+    now: &str,
+) -> rusqlite::Result<(MessageRecord, bool)> {
+    ensure_user(connection, &message.user_id, now)?;
+    let inserted = connection.prepare_cached(
+        "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?.execute(
+        params![
+            message.id,
+            message.cid,
+            message.user_id,
+            message.text,
+            Value::Object(message.extra).to_string(),
+            now
+        ],
+    )? == 1;
+    if inserted {
+        connection
+            .prepare_cached(
+                "UPDATE channels SET last_message_at = ?2, updated_at = ?2 WHERE cid = ?1",
+            )?
+            .execute(params![message.cid, now])?;
+        connection
+            .prepare_cached(
+                "UPDATE reads SET unread_messages = unread_messages + 1,
+                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
+            )?
+            .execute(params![message.cid, message.user_id])?;
+    }
+    let stored =
+        message_in(connection, &message.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    Ok((stored, inserted))
+}
+
+/// Locks a mutex whose data stays whole even if a holder panicked (plain queues).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
