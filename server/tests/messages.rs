@@ -296,3 +296,54 @@ async fn reactions_count_group_and_belong_to_their_user() {
         assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_senders_are_each_acknowledged_once_and_on_disk_after_a_restart() {
+    // Messages sent at once share group commits; each answer must be its own message, retries (the same id sent
+    // twice at once) must store one message, and everything acknowledged must be there after a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&db, Options::default()).await;
+    let senders: Vec<String> = (0..12).map(|i| format!("sender-{i}")).collect();
+    let first = server.user(json!({"id": senders[0]})).await;
+    let create = json!({"data": {"members": senders}, "state": false});
+    assert_eq!(server.call(&first, "/channels/messaging/busy/query", create).await.0, 200);
+    let mut sends = tokio::task::JoinSet::new();
+    for (index, sender) in senders.iter().enumerate() {
+        let token = server.token(sender);
+        let addr = server.addr;
+        for n in 0..8 {
+            // Every sender sends its message 0 twice at once (a client retry racing the original).
+            let id = format!("{sender}-m{}", if n == 1 { 0 } else { n });
+            let (token, sender) = (token.clone(), sender.clone());
+            sends.spawn(async move {
+                let body = json!({"message": {"id": id, "text": format!("{index}/{n}")}}).to_string();
+                let path = format!("/channels/messaging/busy/message?api_key={API_KEY}");
+                let (status, answer) = http_json(addr, "POST", &path, Some(&token), &body).await;
+                assert_eq!(status, 200, "{answer}");
+                assert_eq!(answer["message"]["id"], id.as_str(), "the answer is the sender's own message");
+                assert_eq!(answer["message"]["user"]["id"], sender.as_str());
+            });
+        }
+    }
+    while let Some(done) = sends.join_next().await {
+        done.unwrap();
+    }
+    server.stop().await;
+
+    let server = TestServer::start(&db, Options::default()).await;
+    let reader = server.user(json!({"id": senders[0]})).await;
+    let query = json!({"state": true, "messages": {"limit": 300}});
+    let (status, state) = server.call(&reader, "/channels/messaging/busy/query", query).await;
+    assert_eq!(status, 200, "{state}");
+    let mut ids: Vec<&str> =
+        state["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut expected: Vec<String> = senders
+        .iter()
+        .flat_map(|sender| [0, 2, 3, 4, 5, 6, 7].map(|n| format!("{sender}-m{n}")))
+        .collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every acknowledged message once, nothing else");
+    server.stop().await;
+}

@@ -430,3 +430,26 @@ async fn anonymous_users_read_public_channels_write_nothing_and_are_not_counted(
         "anonymous users are not counted"
     );
 }
+
+#[tokio::test]
+async fn a_connect_that_changes_nothing_still_records_last_active_across_a_restart() {
+    // Such a connect writes no row at once (its activity is batched); the batch is written at the latest when
+    // the server stops.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&db, Options::default()).await;
+    let first = server.user(json!({"id": "alice", "name": "Alice"})).await;
+    drop(first);
+    let mut again = server.open(&json!({"id": "alice", "name": "Alice"}), &server.token("alice")).await;
+    let me = again.frame().await["me"].clone();
+    let last_active = me["last_active"].as_str().expect("me carries last_active").to_owned();
+    server.stop().await;
+
+    let server = TestServer::start(&db, Options::default()).await;
+    let bob = server.user(json!({"id": "bob"})).await;
+    let (status, answer) = query(&server, &bob, json!({"filter_conditions": {"id": "alice"}})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["users"][0]["last_active"], last_active.as_str(), "{answer}");
+    assert_eq!(server.metric("chat_monthly_active_users").await, 2.0);
+    server.stop().await;
+}
