@@ -355,9 +355,11 @@ pub async fn longpoll(
                 if status != 200 {
                     return Err(format!("poll answered {status}"));
                 }
-                let text = String::from_utf8_lossy(&body);
-                for event in text.split("{\"type\"").skip(1) {
-                    if let Some(sent) = stamp_of(&format!("{{\"type\"{event}")) {
+                let answer: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+                for event in answer["events"].as_array().into_iter().flatten() {
+                    let text = event["message"]["text"].as_str().unwrap_or("");
+                    let stamp = text.strip_prefix("bench:").and_then(|stamp| stamp.parse::<u64>().ok());
+                    if let Some(sent) = stamp.filter(|_| event["type"] == "message.new") {
                         samples.0.push(now_micros().saturating_sub(sent));
                     }
                 }

@@ -19,7 +19,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Threads for blocking store calls. The SQLite store takes one call at a time, so more threads only wait on its
 /// lock (a connect burst used to start ~150 of them, each with its own stack and allocator cache).
-const BLOCKING_THREADS: usize = 16;
+const BLOCKING_THREADS: usize = 8;
 
 /// API key used in dev mode when none is given.
 const DEV_API_KEY: &str = "demo-key";

@@ -317,11 +317,16 @@ async fn concurrent_senders_are_each_acknowledged_once_and_on_disk_after_a_resta
             let id = format!("{sender}-m{}", if n == 1 { 0 } else { n });
             let (token, sender) = (token.clone(), sender.clone());
             sends.spawn(async move {
-                let body = json!({"message": {"id": id, "text": format!("{index}/{n}")}}).to_string();
+                let body =
+                    json!({"message": {"id": id, "text": format!("{index}/{n}")}}).to_string();
                 let path = format!("/channels/messaging/busy/message?api_key={API_KEY}");
                 let (status, answer) = http_json(addr, "POST", &path, Some(&token), &body).await;
                 assert_eq!(status, 200, "{answer}");
-                assert_eq!(answer["message"]["id"], id.as_str(), "the answer is the sender's own message");
+                assert_eq!(
+                    answer["message"]["id"],
+                    id.as_str(),
+                    "the answer is the sender's own message"
+                );
                 assert_eq!(answer["message"]["user"]["id"], sender.as_str());
             });
         }

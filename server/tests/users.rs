@@ -440,14 +440,16 @@ async fn a_connect_that_changes_nothing_still_records_last_active_across_a_resta
     let server = TestServer::start(&db, Options::default()).await;
     let first = server.user(json!({"id": "alice", "name": "Alice"})).await;
     drop(first);
-    let mut again = server.open(&json!({"id": "alice", "name": "Alice"}), &server.token("alice")).await;
+    let mut again =
+        server.open(&json!({"id": "alice", "name": "Alice"}), &server.token("alice")).await;
     let me = again.frame().await["me"].clone();
     let last_active = me["last_active"].as_str().expect("me carries last_active").to_owned();
     server.stop().await;
 
     let server = TestServer::start(&db, Options::default()).await;
     let bob = server.user(json!({"id": "bob"})).await;
-    let (status, answer) = query(&server, &bob, json!({"filter_conditions": {"id": "alice"}})).await;
+    let (status, answer) =
+        query(&server, &bob, json!({"filter_conditions": {"id": "alice"}})).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["users"][0]["last_active"], last_active.as_str(), "{answer}");
     assert_eq!(server.metric("chat_monthly_active_users").await, 2.0);
