@@ -14,6 +14,7 @@ use stream_chat_server::{run, Settings};
 /// jemalloc with its background thread gives the memory of closed connections back to the system within seconds;
 /// glibc's malloc kept the peak for good (`npm run bench`, scenario idle: 10k sockets closed, 222 MB stayed 222
 /// MB with glibc, went back to 21 MB with jemalloc).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -370,13 +370,29 @@ impl Slot {
     /// `read`, `typing` and `watchers` rewritten in place.
     fn sync(&mut self) {
         if self.synced_revision != Some(self.core.revision) {
+            let previous: Array = get(&self.state, "messages").into();
+            let kept = previous.length() as usize;
+            let appended = self
+                .synced_revision
+                .filter(|synced| self.core.only_appended_since(*synced))
+                .and_then(|_| self.core.messages.get(kept..));
+            let messages = match appended {
+                // A new array, as apps compare it by identity, but copied natively rather than rebuilt.
+                Some(new) => {
+                    let messages = previous.slice(0, kept as u32);
+                    for key in new {
+                        messages.push(&self.messages.get(&key.id.as_str().into()));
+                    }
+                    messages
+                }
+                None => self
+                    .core
+                    .messages
+                    .iter()
+                    .map(|key| self.messages.get(&key.id.as_str().into()))
+                    .collect(),
+            };
             self.synced_revision = Some(self.core.revision);
-            let messages: Array = self
-                .core
-                .messages
-                .iter()
-                .map(|key| self.messages.get(&key.id.as_str().into()))
-                .collect();
             set(&self.state, "messages", &messages);
             let newest = self.core.messages.last().map_or(JsValue::NULL, |m| date(m.created_at));
             set(&self.state, "last_message_at", &newest);

@@ -7,7 +7,7 @@ use alloc::string::String;
 use core::cell::Cell;
 
 use gloo_timers::callback::Timeout;
-use js_sys::{Promise, JSON};
+use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestInit, Response};
@@ -86,9 +86,13 @@ pub async fn exchange(outgoing: Outgoing) -> Answer {
     let response: Response =
         JsFuture::from(fetch(&request)).await.map_err(failed)?.unchecked_into();
     let status = response.status();
-    let text = JsFuture::from(response.text().map_err(failed)?).await.map_err(failed)?;
-    let body =
-        text.as_string().and_then(|text| JSON::parse(&text).ok()).unwrap_or(JsValue::UNDEFINED);
+    // Parsed by the browser, never copied into wasm memory (a 1 MB answer would grow it for good). A body that
+    // is not JSON (or empty) is `undefined`; a failure while reading it is the request's failure.
+    let body = match JsFuture::from(response.json().map_err(failed)?).await {
+        Ok(body) => body,
+        Err(error) if error.is_instance_of::<js_sys::SyntaxError>() => JsValue::UNDEFINED,
+        Err(error) => return Err(failed(error)),
+    };
     Ok((status, body))
 }
 

@@ -129,6 +129,9 @@ pub struct ChannelState {
     /// Bumped whenever `messages` changes, so the shell replaces its `messages` array only then (apps compare
     /// it by identity).
     pub revision: u32,
+    /// The revision of the last change that was not an append at the end: while a shell's array is newer, it
+    /// can copy it and push the new messages instead of rebuilding it (a busy channel stays linear).
+    pub reordered_at: u32,
 }
 
 impl ChannelState {
@@ -140,7 +143,7 @@ impl ChannelState {
         let newest = snapshot.messages.iter().map(|m| m.created_at).fold(f64::MIN, f64::max);
         let mut later: Vec<MessageKey> =
             self.messages.drain(..).filter(|m| m.created_at > newest).collect();
-        self.revision = self.revision.wrapping_add(1);
+        self.reordered();
         self.merge_page(core::mem::take(&mut snapshot.messages), &mut later);
         self.apply_rest(snapshot, own_user, now_ms);
     }
@@ -149,7 +152,7 @@ impl ChannelState {
     /// each once, nothing dropped; the rest of the answer (reads, watchers) applies as from any query.
     pub fn apply_page(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
         let mut kept = core::mem::take(&mut self.messages);
-        self.revision = self.revision.wrapping_add(1);
+        self.reordered();
         self.merge_page(core::mem::take(&mut snapshot.messages), &mut kept);
         self.apply_rest(snapshot, own_user, now_ms);
     }
@@ -251,14 +254,14 @@ impl ChannelState {
             }
             Event::MessageChanged { id } => {
                 if self.messages.iter().any(|m| m.id == id) {
-                    self.revision = self.revision.wrapping_add(1);
+                    self.reordered();
                 }
             }
             Event::MessageRemoved { id } => {
                 let before = self.messages.len();
                 self.messages.retain(|m| m.id != id);
                 if self.messages.len() != before {
-                    self.revision = self.revision.wrapping_add(1);
+                    self.reordered();
                 }
             }
             Event::Other => {}
@@ -301,9 +304,25 @@ impl ChannelState {
             .iter()
             .rposition(|m| m.created_at <= message.created_at)
             .map_or(0, |at| at + 1);
+        let appended = at == self.messages.len();
         self.messages.insert(at, message);
         self.revision = self.revision.wrapping_add(1);
+        if !appended {
+            self.reordered_at = self.revision;
+        }
         true
+    }
+
+    /// Marks a change to `messages` other than an append at the end.
+    fn reordered(&mut self) {
+        self.revision = self.revision.wrapping_add(1);
+        self.reordered_at = self.revision;
+    }
+
+    /// Whether, since `revision`, messages were only appended at the end (so a shell holding the array of
+    /// `revision` may extend a copy of it).
+    pub fn only_appended_since(&self, revision: u32) -> bool {
+        self.revision.wrapping_sub(self.reordered_at) >= self.revision.wrapping_sub(revision)
     }
 
     fn set_read(&mut self, read: Read) {

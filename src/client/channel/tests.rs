@@ -217,3 +217,25 @@ fn pages_merge_without_gaps_or_duplicates() {
     state.apply_page(newer, "alice", 0.0);
     assert_eq!(ids(&state), ["m2", "m3", "m4", "m5", "m6"]);
 }
+
+#[test]
+fn appends_at_the_end_are_told_apart_from_other_changes() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(
+        Snapshot { messages: vec![key("m1", 1.0)], ..Snapshot::default() },
+        "alice",
+        0.0,
+    );
+    let synced = state.revision;
+    state.apply_event(new("m2", 2.0, "bob"), None, "alice", 0.0);
+    state.apply_event(new("m3", 3.0, "bob"), None, "alice", 0.0);
+    assert!(state.only_appended_since(synced), "two messages appended: extend the shell's array");
+    let synced = state.revision;
+    state.apply_event(new("early", 0.5, "bob"), None, "alice", 0.0);
+    assert!(!state.only_appended_since(synced), "inserted before others: rebuild");
+    let synced = state.revision;
+    state.apply_event(new("m4", 4.0, "bob"), None, "alice", 0.0);
+    assert!(state.only_appended_since(synced));
+    state.apply_event(Event::MessageChanged { id: "m1".into() }, None, "alice", 0.0);
+    assert!(!state.only_appended_since(synced), "an edit: rebuild");
+}

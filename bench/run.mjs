@@ -1,0 +1,204 @@
+// `npm run bench`: every benchmark, each run on a fresh release server on a free port, repeated; prints one table
+// and writes it to bench/results.md with a chart (bench/results.svg) that the README shows. Server figures come from
+// the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
+// measured in the same run, since this machine's absolute times drift.
+//   node bench/run.mjs [--runs N] [--only server|sdk]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sdkBenchmarks } from './sdk.mjs';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const BIN = join(ROOT, 'target/server');
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const RUNS = Number(option('--runs', 3));
+const ONLY = option('--only', 'all');
+const dir = mkdtempSync(join(tmpdir(), 'stream-chat-bench-'));
+
+/** Starts a server binary with the bench's limits; resolves `{addr, url, pid, stop}` once it listens. */
+function startServer(binary, extra = []) {
+  const db = join(dir, `chat-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
+  const args = ['--port', '0', '--db', db, '--idle-timeout', '600', '--message-burst', '1000000',
+    '--messages-per-second', '1000000', '--max-connections', '15000', '--connections-per-user', '1000', ...extra];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, RUST_LOG: 'warn' } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on http:\/\/([0-9.:]+)/);
+      if (match) {
+        resolve({
+          addr: match[1],
+          url: `http://${match[1]}`,
+          pid: child.pid,
+          stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }),
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+}
+
+/** One load-generator scenario on a fresh server; returns its figures. */
+async function load(scenario, { binary = join(BIN, 'stream-chat-server') } = {}) {
+  const server = await startServer(binary, ['--api-key', 'bench-key', '--api-secret', 'bench-secret']);
+  try {
+    const run = spawnSync(join(BIN, 'loadgen'), ['--addr', server.addr, '--server-pid', String(server.pid), ...scenario],
+      { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (run.status !== 0) throw new Error(`loadgen ${scenario.join(' ')}: ${run.stderr}`);
+    return JSON.parse(run.stdout);
+  } finally {
+    await server.stop();
+  }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const rows = [];
+
+/** Adds a table row: `values` over the runs, `target` as [`<=`|`>=`, number] or null. */
+function row(name, unit, values, target = null, command = '') {
+  const numbers = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  const figures = numbers.length ? { min: Math.min(...numbers), median: median(numbers), max: Math.max(...numbers) } : null;
+  const met = target && figures ? (target[0] === '<=' ? figures.median <= target[1] : figures.median >= target[1]) : null;
+  rows.push({ name, unit, figures, target, met, missing: values.length - numbers.length, command });
+  const shown = figures ? `${fmt(figures.min)} / ${fmt(figures.median)} / ${fmt(figures.max)}` : 'n/a';
+  console.log(`${name.padEnd(58)} ${shown.padStart(28)} ${unit.padEnd(12)} ${target ? `${target[0]} ${target[1]}` : ''}`);
+}
+
+function fmt(value) {
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(value >= 10 ? 1 : 2);
+}
+
+async function repeat(times, scenario, options) {
+  const results = [];
+  for (let i = 0; i < times; i++) results.push(await load(scenario, options));
+  return results;
+}
+
+async function serverBenchmarks() {
+  const idleCmd = (n) => `loadgen idle --connections ${n}`;
+  for (const n of [1000, 5000, 10000]) {
+    const runs = await repeat(RUNS, ['idle', '--connections', String(n), '--settle', '60']);
+    const target = n === 10000 ? ['<=', 20] : null;
+    row(`idle WebSockets ${n}: RSS per connection`, 'KiB', runs.map((r) => r.kib_per_connection), target, idleCmd(n));
+    if (n === 10000) {
+      row('idle 10k closed: counted out after', 'ms', runs.map((r) => r.counted_out_ms), null, idleCmd(n));
+      row('idle 10k closed: RSS back within 20 % of baseline after', 'ms',
+        runs.map((r) => r.rss_recovered_ms ?? Infinity), ['<=', 60000], idleCmd(n));
+    }
+  }
+  const system = join(BIN, 'stream-chat-server-system-alloc');
+  const glibc = await repeat(1, ['idle', '--connections', '10000', '--settle', '60'], { binary: system });
+  row('idle 10k, glibc malloc instead of jemalloc: RSS back after', 'ms',
+    glibc.map((r) => r.rss_recovered_ms ?? Infinity), null, 'cargo build --features system-alloc');
+  row('idle 10k, glibc malloc: RSS 60 s after close / baseline', '×',
+    glibc.map((r) => r.rss_after_close_kib / r.rss_baseline_kib), null);
+  const connects = await repeat(RUNS, ['connect-rate', '--connects', '5000']);
+  row('connect rate (5,000 connects of known users, 64 at once)', 'connects/s',
+    connects.map((r) => r.connects_per_second), ['>=', 3000], 'loadgen connect-rate');
+  for (const watchers of [100, 1000, 5000]) {
+    const runs = await repeat(RUNS, ['fanout', '--watchers', String(watchers), '--messages', '100']);
+    const cmd = `loadgen fanout --watchers ${watchers}`;
+    row(`fan-out to ${watchers} watchers, 20 msg/s: p50`, 'ms', runs.map((r) => r.p50_ms), null, cmd);
+    row(`fan-out to ${watchers} watchers, 20 msg/s: p99`, 'ms', runs.map((r) => r.p99_ms),
+      watchers === 5000 ? ['<=', 50] : null, cmd);
+  }
+  for (const senders of [1, 10, 50]) {
+    const runs = await repeat(RUNS, ['ingest', '--senders', String(senders), '--seconds', '5']);
+    const cmd = `loadgen ingest --senders ${senders}`;
+    row(`ingest, ${senders} senders: acknowledged`, 'msg/s', runs.map((r) => r.messages_per_second),
+      senders === 50 ? ['>=', 5000] : null, cmd);
+    row(`ingest, ${senders} senders: p50 / p99 latency (p99 shown)`, 'ms', runs.map((r) => r.p99_ms), null, cmd);
+  }
+  const polls = await repeat(RUNS, ['longpoll', '--clients', '1000', '--messages', '20']);
+  row('long-poll 1,000 idle: RSS per connection', 'KiB', polls.map((r) => r.kib_per_connection), null, 'loadgen longpoll');
+  row('long-poll 1,000, 10 msg/s: p99 delivery', 'ms', polls.map((r) => r.p99_ms), null, 'loadgen longpoll');
+}
+
+async function browserBenchmarks() {
+  const server = await startServer(join(BIN, 'stream-chat-server'),
+    ['--dev', '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg')]);
+  try {
+    const sdk = await sdkBenchmarks({ url: server.url, dir, runs: RUNS });
+    const ratio = (key) => sdk.ours.map((ours, i) => ours[key] / sdk.official[i][key]);
+    row('SDK connectUser time, ours / official', '×', ratio('connect_ms'), ['<=', 0.8], 'bench/sdk.mjs');
+    row('SDK load 10 channels × 300 messages, ours / official', '×', ratio('load_ms'), ['<=', 0.8]);
+    row('SDK ingest of a 10,000-event burst, ours / official', '× events/s', ratio('ingest_events_per_s'), ['>=', 2]);
+    row('SDK memory after the 10 × 300 load, ours / official', '×', ratio('memory_after_load'), ['<=', 1]);
+    row('SDK memory after the burst, ours / official', '×', ratio('memory_after_burst'));
+    row('SDK memory after import, ours / official (JS heap, wasm)', 'MB', sdk.ours.map((f) => f.memory_after_import / 1e6));
+    row('SDK memory after import, official', 'MB', sdk.official.map((f) => f.memory_after_import / 1e6));
+    row('SDK connectUser, ours', 'ms', sdk.ours.map((f) => f.connect_ms));
+    row('SDK connectUser, official', 'ms', sdk.official.map((f) => f.connect_ms));
+    row('SDK ingest, ours', 'events/s', sdk.ours.map((f) => f.ingest_events_per_s));
+    row('SDK ingest, official', 'events/s', sdk.official.map((f) => f.ingest_events_per_s));
+    row('SDK memory after load, ours (JS heap + wasm memory)', 'MB', sdk.ours.map((f) => f.memory_after_load / 1e6));
+    row('  of which wasm linear memory', 'MB', sdk.ours.map((f) => f.wasm_memory_after_load / 1e6));
+    row('SDK memory after load, official (JS heap)', 'MB', sdk.official.map((f) => f.memory_after_load / 1e6));
+    row('bundle, ours (wasm + glue)', 'KB gzip', [sdk.size.ours / 1024], ['<=', 64]);
+    row('bundle, official (browser build, minified)', 'KB gzip', [sdk.size.official / 1024]);
+  } finally {
+    await server.stop();
+  }
+}
+
+function report() {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs each (min / median / max), on this`,
+    'project\'s 2-core machine; the load generator runs on the same cores as the server. Regenerate with',
+    '`npm run bench`.',
+    '',
+    '| figure | min | median | max | unit | target | met |',
+    '|---|---:|---:|---:|---|---|---|',
+    ...rows.map((r) => {
+      const f = r.figures;
+      const cells = f ? [fmt(f.min), fmt(f.median), fmt(f.max)] : ['n/a', 'n/a', 'n/a'];
+      const target = r.target ? `${r.target[0] === '<=' ? '≤' : '≥'} ${r.target[1]}` : '';
+      const met = r.met === null ? '' : r.met ? 'yes' : '**no**';
+      return `| ${r.name} | ${cells.join(' | ')} | ${r.unit} | ${target} | ${met} |`;
+    }),
+    '',
+    '![targets](results.svg)',
+    '',
+  ];
+  writeFileSync(join(ROOT, 'bench/results.md'), lines.join('\n'));
+  writeFileSync(join(ROOT, 'bench/results.svg'), chart(rows.filter((r) => r.target && r.figures)));
+}
+
+/** Bars of each targeted figure's median against its target: 1 is the target, longer is better. */
+function chart(targeted) {
+  const width = 760, barMax = 330, left = 400, rowHeight = 26, top = 30;
+  const score = (r) => (r.target[0] === '<=' ? r.target[1] / r.figures.median : r.figures.median / r.target[1]);
+  const x = (s) => left + Math.min(s, 2) / 2 * barMax;
+  const height = top + targeted.length * rowHeight + 20;
+  const escape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const bars = targeted.map((r, i) => {
+    const y = top + i * rowHeight;
+    const s = Number.isFinite(score(r)) ? score(r) : 0;
+    const label = `${fmt(r.figures.median)} ${r.unit} (target ${r.target[0] === '<=' ? '≤' : '≥'} ${r.target[1]})`;
+    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${escape(r.name)}</text>` +
+      `<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(s) - left)}" height="16" fill="${s >= 1 ? '#2e7d32' : '#c62828'}"/>` +
+      `<text x="${x(s) + 4}" y="${y + 16}">${escape(label)}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 250}" height="${height}" font-family="sans-serif" font-size="12">` +
+    `<rect width="100%" height="100%" fill="white"/>` +
+    `<text x="10" y="18" font-weight="bold">Median against target (the line is the target; longer is better, capped at 2×)</text>` +
+    bars.join('') +
+    `<line x1="${x(1)}" y1="${top}" x2="${x(1)}" y2="${height - 16}" stroke="black" stroke-dasharray="4 3"/>` +
+    '</svg>\n';
+}
+
+try {
+  console.log(`${'figure'.padEnd(58)} ${'min / median / max'.padStart(28)} unit         target`);
+  if (ONLY !== 'sdk') await serverBenchmarks();
+  if (ONLY !== 'server') await browserBenchmarks();
+  report();
+  console.log('\nwritten: bench/results.md, bench/results.svg');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,184 @@
+// SDK benchmarks in headless Chromium: our package against the official client's browser build (node_modules/
+// stream-chat bundled and minified with rolldown), each in a fresh page per run against one server. Figures:
+// connectUser time, loading 10 channels × 300 messages (queryChannels), ingest of a 10,000-event burst (frames
+// dispatched on the client's own WebSocket, so the whole parse → state → listener path runs, without the server's
+// send rate in the way), JS heap + wasm memory after the load and after the burst, and the bundle size (gzip).
+import { readFileSync, readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { build } from 'rolldown';
+import { chromium } from 'playwright-core';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const CHANNELS = 10;
+const MESSAGES = 300;
+const BURST = 10_000;
+
+/** A dev token, as `client.devToken(id)` builds it. */
+function devToken(userId) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ user_id: userId })}.devtoken`;
+}
+
+/** Creates the channels (members `reader` and `seeder`) and sends their messages through the REST API. */
+async function seed(url) {
+  const call = async (path, body) => {
+    const response = await fetch(`${url}${path}?api_key=demo-key`, {
+      method: 'POST',
+      headers: { authorization: devToken('seeder'), 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  };
+  await Promise.all(
+    Array.from({ length: CHANNELS }, async (_, c) => {
+      await call(`/channels/messaging/bench-${c}/query`, { data: { members: ['reader', 'seeder'] } });
+      for (let m = 0; m < MESSAGES; m++) {
+        await call(`/channels/messaging/bench-${c}/message`, { message: { text: `message ${m} of channel ${c}` } });
+      }
+    }),
+  );
+}
+
+/** The official browser build, minified, and its gzip size. */
+async function officialBundle(dir) {
+  const file = join(dir, 'official.js');
+  await build({
+    input: join(ROOT, 'node_modules/stream-chat/dist/esm/index.mjs'),
+    platform: 'browser',
+    logLevel: 'silent',
+    output: { format: 'esm', file, minify: true },
+  });
+  const code = readFileSync(file, 'utf8');
+  return { code, gzip: gzipSync(code, { level: 9 }).length };
+}
+
+/** Our package's gzip size: the wasm and its JS glue. */
+function ourSize() {
+  const pkg = join(ROOT, 'pkg');
+  return readdirSync(pkg)
+    .filter((f) => f.endsWith('.wasm') || (f.endsWith('.js') && !f.endsWith('.d.js')))
+    .reduce((sum, f) => sum + gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length, 0);
+}
+
+/** Runs in the page: every figure for one client. */
+async function measure({ kind, channels, messages, burst }) {
+  const sockets = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      sockets.push(this);
+    }
+  };
+  const heap = () => {
+    window.gc();
+    return performance.memory.usedJSHeapSize;
+  };
+  const heapBefore = heap();
+  let wasmMemory = () => 0;
+  let StreamChat;
+  if (kind === 'ours') {
+    const ours = await import('/pkg/stream_chat_wasm.js');
+    const exports = await ours.default();
+    wasmMemory = () => exports.memory.buffer.byteLength;
+    StreamChat = ours.StreamChat;
+  } else {
+    StreamChat = (await import('/official.js')).StreamChat;
+  }
+  const make = () => new StreamChat('demo-key', { baseURL: location.origin });
+  const figures = { memory_after_import: heap() - heapBefore, wasm_after_import: wasmMemory() };
+
+  // connectUser: a warm-up connect, then the median of five.
+  const connects = [];
+  for (let round = 0; round < 6; round++) {
+    const client = make();
+    const started = performance.now();
+    await client.connectUser({ id: `connect-${kind}-${round}` }, client.devToken(`connect-${kind}-${round}`));
+    if (round > 0) connects.push(performance.now() - started);
+    await client.disconnectUser();
+  }
+  figures.connect_ms = connects.sort((a, b) => a - b)[2];
+
+  // Loading channels.
+  const client = make();
+  await client.connectUser({ id: 'reader' }, client.devToken('reader'));
+  const cids = Array.from({ length: channels }, (_, c) => `messaging:bench-${c}`);
+  let started = performance.now();
+  const loaded = await client.queryChannels(
+    { cid: { $in: cids } },
+    {},
+    { limit: channels, message_limit: messages, watch: true, state: true },
+  );
+  figures.load_ms = performance.now() - started;
+  const counts = loaded.map((channel) => channel.state.messages.length);
+  if (loaded.length !== channels || counts.some((count) => count !== messages)) {
+    throw new Error(`${kind} loaded ${loaded.length} channels with ${counts} messages`);
+  }
+  figures.memory_after_load = heap() - heapBefore + wasmMemory();
+  figures.wasm_memory_after_load = wasmMemory();
+
+  // Ingest: a burst of message.new frames on the client's own socket.
+  const channel = loaded.find((c) => c.cid === 'messaging:bench-0');
+  const socket = sockets.filter((s) => s.readyState === Native.OPEN).at(-1);
+  const base = Date.parse('2030-01-01T00:00:00Z');
+  const frames = Array.from({ length: burst }, (_, i) => {
+    const at = new Date(base + i).toISOString();
+    const user = { id: 'seeder', role: 'user', created_at: at, updated_at: at, online: true };
+    return JSON.stringify({
+      type: 'message.new', cid: channel.cid, channel_id: channel.id, channel_type: 'messaging', created_at: at,
+      watcher_count: 1, user,
+      message: { id: `burst-${i}`, text: `burst ${i}`, type: 'regular', user, created_at: at, updated_at: at,
+        cid: channel.cid, attachments: [], mentioned_users: [], latest_reactions: [], own_reactions: [],
+        reaction_counts: {}, reaction_scores: {}, reply_count: 0 },
+    });
+  });
+  let heard = 0;
+  client.on('message.new', () => heard++);
+  const inState = () => channel.state.messages.length >= messages + burst;
+  started = performance.now();
+  for (const data of frames) socket.dispatchEvent(new MessageEvent('message', { data }));
+  const deadline = started + 120_000;
+  while (heard < burst || !inState()) {
+    if (performance.now() > deadline) throw new Error(`${kind}: ${heard} events heard, state incomplete`);
+    await new Promise((resolve) => setTimeout(resolve));
+  }
+  figures.ingest_events_per_s = burst / ((performance.now() - started) / 1000);
+  figures.memory_after_burst = heap() - heapBefore + wasmMemory();
+  await client.disconnectUser();
+  return figures;
+}
+
+/** Runs the SDK benchmarks `runs` times against `url`; returns one list of figures per client. */
+export async function sdkBenchmarks({ url, dir, runs }) {
+  await seed(url);
+  const official = await officialBundle(dir);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--enable-precise-memory-info', '--js-flags=--expose-gc',
+    ],
+  });
+  const results = { official: [], ours: [] };
+  try {
+    for (let run = 0; run < runs; run++) {
+      // Alternate who goes first, so neither always gets the cooler machine.
+      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
+      for (const kind of order) {
+        const page = await browser.newPage();
+        await page.route('**/official.js', (route) =>
+          route.fulfill({ contentType: 'text/javascript', body: official.code }),
+        );
+        await page.goto(`${url}/metrics`);
+        const figures = await page.evaluate(measure, { kind, channels: CHANNELS, messages: MESSAGES, burst: BURST });
+        results[kind].push(figures);
+        await page.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  return { ...results, size: { official: official.gzip, ours: ourSize() } };
+}
