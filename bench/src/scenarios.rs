@@ -15,6 +15,8 @@ use crate::stats::{rss_kib, Samples};
 
 /// Sockets or requests in flight at once while a scenario sets up.
 const SETUP_CONCURRENCY: usize = 128;
+/// Messages sent before the measured ones in `fanout` and `longpoll`.
+const WARM_UP_MESSAGES: usize = 5;
 /// The metric series of open WebSockets.
 const OPEN_SOCKETS: &str = "chat_connections{transport=\"websocket\"}";
 /// The metric series of open long-poll connections.
@@ -198,6 +200,11 @@ async fn send_stamped(
     let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
     let path = format!("/channels/{kind}/{id}/message?api_key={}", target.api_key);
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second.max(0.1)));
+    // Warm-up messages first, not measured: the first event to reach every connection allocates its queue.
+    for _ in 0..WARM_UP_MESSAGES {
+        ticks.tick().await;
+        http.post_ok(target, user_id, &path, &json!({"message": {"text": "warm-up"}})).await?;
+    }
     for _ in 0..count {
         ticks.tick().await;
         let text = format!("bench:{}", now_micros());
@@ -258,7 +265,8 @@ pub async fn fanout(
     while let Some(done) = watching.join_next().await {
         done.map_err(|error| error.to_string())??;
     }
-    let limit = Duration::from_secs_f64(messages as f64 / per_second.max(0.1)) + STEP_TIMEOUT;
+    let sending = (messages + WARM_UP_MESSAGES) as f64 / per_second.max(0.1);
+    let limit = Duration::from_secs_f64(sending) + STEP_TIMEOUT;
     let mut readers = JoinSet::new();
     for (socket, _) in sockets {
         readers.spawn(receive_stamped(socket, messages, limit));
@@ -328,7 +336,8 @@ pub async fn longpoll(
     let baseline = pid.and_then(rss_kib);
     let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
-    let limit = Duration::from_secs_f64(messages as f64 / per_second.max(0.1)) + STEP_TIMEOUT;
+    let sending = (messages + WARM_UP_MESSAGES) as f64 / per_second.max(0.1);
+    let limit = Duration::from_secs_f64(sending) + STEP_TIMEOUT;
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients.max(1));
     let mut pollers = JoinSet::new();
     for index in 0..clients {
