@@ -137,6 +137,8 @@ async function browserBenchmarks() {
     row('SDK memory after the burst, ours / official', '×', ratio('memory_after_burst'));
     row('SDK memory after import, ours (JS heap + wasm memory)', 'MB', sdk.ours.map((f) => f.memory_after_import / 1e6));
     row('SDK memory after import, official (JS heap)', 'MB', sdk.official.map((f) => f.memory_after_import / 1e6));
+    row('SDK connectUser, client\'s own part (before the socket + after the first frame), ours / official', '×',
+      ratio('connect_own_ms'));
     row('SDK connectUser, ours', 'ms', sdk.ours.map((f) => f.connect_ms));
     row('SDK connectUser, official', 'ms', sdk.official.map((f) => f.connect_ms));
     row('SDK ingest, ours', 'events/s', sdk.ours.map((f) => f.ingest_events_per_s));

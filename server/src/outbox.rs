@@ -46,11 +46,14 @@ impl OutboxSender {
     /// is gone; `false` means the caller drops the connection.
     pub(crate) fn offer(&self, frame: Frame, max_bytes: usize) -> bool {
         let len = frame.len();
-        let queued = self.shared.bytes.load(Ordering::Acquire);
-        if queued + len <= max_bytes && self.sender.try_send(frame).is_ok() {
-            self.shared.bytes.fetch_add(len, Ordering::AcqRel);
+        // Counted before the frame is queued: the connection's task may take it (and subtract) at once, on
+        // another thread, and the count must never dip below zero and wrap (which would drop a healthy
+        // connection as a slow consumer).
+        let queued = self.shared.bytes.fetch_add(len, Ordering::AcqRel);
+        if queued.saturating_add(len) <= max_bytes && self.sender.try_send(frame).is_ok() {
             return true;
         }
+        self.shared.bytes.fetch_sub(len, Ordering::AcqRel);
         false
     }
 

@@ -58,13 +58,16 @@ pub fn copy(value: &JsValue) -> JsValue {
 /// Milliseconds since the epoch of the timestamp `object[key]` (a string or a `Date`); `None` when absent or
 /// unparsable.
 pub fn time(object: &JsValue, key: &str) -> Option<f64> {
-    let value = get(object, key);
-    let ms = match value.as_string() {
-        Some(text) => Date::parse(&text),
-        None if value.is_instance_of::<Date>() => Date::from(value).get_time(),
-        None => return None,
-    };
-    Some(ms).filter(|ms| ms.is_finite())
+    parsed(&get(object, key)).map(|date| date.get_time())
+}
+
+/// `value` as a valid `Date`, if it is a timestamp string or a `Date`. Parsed by `new Date(value)` in JS: the
+/// string never crosses into wasm memory and back.
+fn parsed(value: &JsValue) -> Option<Date> {
+    if !value.is_string() && !value.is_instance_of::<Date>() {
+        return None;
+    }
+    Some(Date::new(value)).filter(|date| date.get_time().is_finite())
 }
 
 /// A `Date` for `ms`.
@@ -74,8 +77,8 @@ pub fn date(ms: f64) -> JsValue {
 
 /// Replaces the timestamp `object[key]` by a `Date`; when absent, by now (`now_when_absent`) or `null`.
 pub fn to_date(object: &JsValue, key: &str, now_when_absent: bool) {
-    let value = match time(object, key) {
-        Some(ms) => date(ms),
+    let value = match parsed(&get(object, key)) {
+        Some(date) => date.into(),
         None if now_when_absent => Date::new_0().into(),
         None => JsValue::NULL,
     };
