@@ -94,11 +94,22 @@ pub(crate) fn usable_channel(
     channels::validate_type(kind)?;
     channels::validate_id(id)?;
     let cid = channels::cid(kind, id);
-    let channel = db(state.store.channel(&cid))?.ok_or_else(|| {
+    let (channel, member) = db(state.store.channel_for(&cid, user))?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
     })?;
-    check_member(state, &channel, user)?;
-    Ok(channel)
+    if member || channels::is_public(&channel.kind) {
+        Ok(channel)
+    } else {
+        Err(not_a_member(user, &channel.cid))
+    }
+}
+
+/// Code 17 for a user who is not a member of a members-only channel.
+fn not_a_member(user: &str, cid: &str) -> AppError {
+    AppError::new(
+        ErrorCode::NotAllowed,
+        format!("user \"{user}\" is not a member of channel \"{cid}\""),
+    )
 }
 
 pub(crate) fn check_member(
@@ -109,10 +120,7 @@ pub(crate) fn check_member(
     if channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))? {
         Ok(())
     } else {
-        Err(AppError::new(
-            ErrorCode::NotAllowed,
-            format!("user \"{user}\" is not a member of channel \"{}\"", channel.cid),
-        ))
+        Err(not_a_member(user, &channel.cid))
     }
 }
 
@@ -231,7 +239,8 @@ pub async fn send_message(
             text,
             extra: fields,
         };
-        let (message, inserted) = db(state.store.add_message(new, &clock::timestamp()))?;
+        let added = db(state.store.add_message(new, &clock::timestamp()))?;
+        let (message, inserted) = (added.message, added.inserted);
         if message.cid != channel.cid || message.user.id != user {
             return Err(AppError::input(format!("message id \"{}\" is already used", message.id)));
         }
@@ -243,7 +252,7 @@ pub async fn send_message(
             event.insert("user".into(), channels::user_view(&message.user));
             event.insert("watcher_count".into(), state.hub.watcher_count(&channel.cid).into());
             let mut personal = HashMap::new();
-            for member in db(state.store.member_unread(&channel.cid))? {
+            for member in added.unread {
                 let fields = json!({
                     "unread_count": member.unread_messages,
                     "total_unread_count": member.total_unread,

@@ -145,13 +145,22 @@ pub trait Store: Send + Sync + 'static {
     /// The channel's members, oldest first, with their users.
     fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError>;
 
-    /// Stores a message unless one with its id exists (a retry): returns the stored message and whether it was
-    /// new. A new message moves the channel's `last_message_at` and adds one unread for every other member.
-    fn add_message(
+    /// Stores a message unless one with its id exists (a retry): returns the stored message, whether it was new
+    /// and, when it was, every member's unread counts right after it (for `message.new`). A new message moves the
+    /// channel's `last_message_at` and adds one unread for every other member.
+    fn add_message(&self, message: NewMessage, now: &str) -> Result<AddedMessage, StoreError>;
+
+    /// The channel `cid`, if it exists, and whether `user_id` is a member, in one call.
+    fn channel_for(
         &self,
-        message: NewMessage,
-        now: &str,
-    ) -> Result<(MessageRecord, bool), StoreError>;
+        cid: &str,
+        user_id: &str,
+    ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
+        match self.channel(cid)? {
+            Some(channel) => Ok(Some((channel, self.is_member(cid, user_id)?))),
+            None => Ok(None),
+        }
+    }
 
     /// Up to `limit` messages of the channel next to `anchor` (the newest ones before it, or the oldest ones after
     /// it), oldest first, taking no more than `budget` bytes (at least one message unless the budget is spent)
@@ -205,23 +214,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(total unread messages, channels with unread messages)` of a user across channels.
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
-
-    /// Every member of the channel with a read state: their unread count here and their totals across channels
-    /// (the personal fields of `message.new`), in one call.
-    fn member_unread(&self, cid: &str) -> Result<Vec<MemberUnread>, StoreError> {
-        let mut all = Vec::new();
-        for read in self.reads(cid)? {
-            let (total_unread, unread_channels) = self.unread_totals(&read.user.id)?;
-            let unread_messages = read.unread_messages;
-            all.push(MemberUnread {
-                user_id: read.user.id,
-                unread_messages,
-                total_unread,
-                unread_channels,
-            });
-        }
-        Ok(all)
-    }
 
     /// Writes activity a store keeps in memory for a while (connects that changed nothing else). Stores that
     /// write it at once have nothing to do.
@@ -295,6 +287,17 @@ pub struct MemberRecord {
     pub user: StoredUser,
     /// When they joined.
     pub created_at: String,
+}
+
+/// What [`Store::add_message`] did.
+#[derive(Debug, Clone)]
+pub struct AddedMessage {
+    /// The stored message (the one already there, for a retry).
+    pub message: MessageRecord,
+    /// Whether it is new.
+    pub inserted: bool,
+    /// Every member's unread counts right after it; empty for a retry.
+    pub unread: Vec<MemberUnread>,
 }
 
 /// One member's unread counts, for the personal fields of `message.new`.

@@ -745,33 +745,29 @@ impl Store for SqliteStore {
         &self,
         message: NewMessage,
         now: &str,
-    ) -> Result<(MessageRecord, bool), StoreError> {
+    ) -> Result<super::AddedMessage, StoreError> {
         self.add_message_grouped(message, now)
+    }
+
+    fn channel_for(
+        &self,
+        cid: &str,
+        user_id: &str,
+    ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = ?2)
+             FROM channels c WHERE c.cid = ?1"
+        );
+        let found = connection
+            .prepare_cached(&sql)?
+            .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(9)?)))
+            .optional()?;
+        Ok(found)
     }
 
     fn flush_activity(&self) -> Result<(), StoreError> {
         self.write_activity()
-    }
-
-    fn member_unread(&self, cid: &str) -> Result<Vec<super::MemberUnread>, StoreError> {
-        let connection = self.lock()?;
-        let mut statement = connection.prepare_cached(
-            "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
-                 SELECT user_id, COALESCE(SUM(unread_messages), 0) AS total,
-                        COUNT(CASE WHEN unread_messages > 0 THEN 1 END) AS channels
-                 FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = ?1) GROUP BY user_id
-             ) t ON t.user_id = r.user_id
-             WHERE r.cid = ?1",
-        )?;
-        let rows = statement.query_map([cid], |row| {
-            Ok(super::MemberUnread {
-                user_id: row.get(0)?,
-                unread_messages: row.get(1)?,
-                total_unread: row.get(2)?,
-                unread_channels: row.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn messages(

@@ -11,10 +11,10 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::sqlite::{ensure_user, message_in, SqliteStore};
-use super::{MessageRecord, NewMessage, StoreError};
+use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
 
 /// One message's outcome, filled in by the sender that commits it.
-type Outcome = Arc<Mutex<Option<Result<(MessageRecord, bool), StoreError>>>>;
+type Outcome = Arc<Mutex<Option<Result<AddedMessage, StoreError>>>>;
 
 /// A message waiting for the next group commit.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl SqliteStore {
         &self,
         message: NewMessage,
         now: &str,
-    ) -> Result<(MessageRecord, bool), StoreError> {
+    ) -> Result<AddedMessage, StoreError> {
         let outcome = Outcome::default();
         let pending = PendingMessage { message, now: now.to_owned(), outcome: outcome.clone() };
         lock(&self.pending_messages).push(pending);
@@ -115,25 +115,28 @@ impl SqliteStore {
     }
 }
 
-/// Inserts one message unless its id exists; returns the stored message and whether it is new.
+/// Inserts one message unless its id exists; returns the stored message, whether it is new and, when it is, the
+/// members' unread counts right after it.
 fn insert_message(
     connection: &Connection,
     message: NewMessage,
     now: &str,
-) -> rusqlite::Result<(MessageRecord, bool)> {
+) -> rusqlite::Result<AddedMessage> {
     ensure_user(connection, &message.user_id, now)?;
-    let inserted = connection.prepare_cached(
-        "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?.execute(
-        params![
+    let inserted = connection
+        .prepare_cached(
+            "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
             message.id,
             message.cid,
             message.user_id,
             message.text,
             Value::Object(message.extra).to_string(),
             now
-        ],
-    )? == 1;
+        ])?
+        == 1;
+    let mut unread = Vec::new();
     if inserted {
         connection
             .prepare_cached(
@@ -146,10 +149,35 @@ fn insert_message(
                  shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
             )?
             .execute(params![message.cid, message.user_id])?;
+        unread = member_unread(connection, &message.cid)?;
     }
     let stored =
         message_in(connection, &message.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-    Ok((stored, inserted))
+    Ok(AddedMessage { message: stored, inserted, unread })
+}
+
+/// Every member of `cid` with a read state: unread here, and totals across their channels, in one query.
+pub(super) fn member_unread(
+    connection: &Connection,
+    cid: &str,
+) -> rusqlite::Result<Vec<MemberUnread>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
+             SELECT user_id, COALESCE(SUM(unread_messages), 0) AS total,
+                    COUNT(CASE WHEN unread_messages > 0 THEN 1 END) AS channels
+             FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = ?1) GROUP BY user_id
+         ) t ON t.user_id = r.user_id
+         WHERE r.cid = ?1",
+    )?;
+    let rows = statement.query_map([cid], |row| {
+        Ok(MemberUnread {
+            user_id: row.get(0)?,
+            unread_messages: row.get(1)?,
+            total_unread: row.get(2)?,
+            unread_channels: row.get(3)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Locks a mutex whose data stays whole even if a holder panicked (plain queues).
