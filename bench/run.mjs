@@ -141,6 +141,8 @@ async function browserBenchmarks() {
       ratio('connect_own_ms'));
     row('SDK connectUser, ours', 'ms', sdk.ours.map((f) => f.connect_ms));
     row('SDK connectUser, official', 'ms', sdk.official.map((f) => f.connect_ms));
+    row('SDK load 10 × 300, ours', 'ms', sdk.ours.map((f) => f.load_ms));
+    row('SDK load 10 × 300, official', 'ms', sdk.official.map((f) => f.load_ms));
     row('SDK ingest, ours', 'events/s', sdk.ours.map((f) => f.ingest_events_per_s));
     row('SDK ingest, official', 'events/s', sdk.official.map((f) => f.ingest_events_per_s));
     row('SDK memory after load, ours (JS heap + wasm memory)', 'MB', sdk.ours.map((f) => f.memory_after_load / 1e6));

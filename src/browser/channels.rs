@@ -35,6 +35,8 @@ pub struct Slot {
     pub state: JsValue,
     /// The `core.revision` the `messages` array was built at.
     synced_revision: Option<u32>,
+    /// What `read`, `watchers` and `typing` were last written from; each is rewritten only when it changed.
+    synced_lists: Option<(Vec<Read>, Vec<String>, u32)>,
     /// Message id → the message as apps see it (dates parsed, `status` set).
     pub messages: Map,
     /// User id → user object, for read entries and watchers.
@@ -79,6 +81,7 @@ impl Slot {
             core: ChannelState::default(),
             state,
             synced_revision: None,
+            synced_lists: None,
             messages: Map::new(),
             users: Map::new(),
             typing: Map::new(),
@@ -93,6 +96,14 @@ impl Slot {
     /// `type:id`, once the id is known.
     pub fn cid(&self) -> Option<String> {
         self.id.as_ref().map(|id| self.kind.clone() + ":" + id)
+    }
+
+    /// Whether this is the channel `cid`, without building its cid (asked for every event).
+    pub fn is(&self, cid: &str) -> bool {
+        match (cid.split_once(':'), &self.id) {
+            (Some((kind, id)), Some(own)) => kind == self.kind && id == own,
+            _ => false,
+        }
     }
 
     /// Whether the channel's config has `flag` (`typing_events`, `read_events`) on.
@@ -112,6 +123,7 @@ impl Slot {
         now_ms: f64,
     ) {
         self.channel = get(response, "channel");
+        self.synced_lists = None;
         if let Some(id) = text(&self.channel, "id") {
             self.id = Some(id);
         }
@@ -253,7 +265,9 @@ impl Slot {
             _ => Event::Other,
         };
         if let Event::MessageNew { user_id, .. } = &event {
-            self.typing.delete(&user_id.as_str().into());
+            if self.typing.size() > 0 {
+                self.typing.delete(&user_id.as_str().into());
+            }
         }
         self.core.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
         self.sync();
@@ -328,6 +342,7 @@ impl Slot {
     /// A user changed: its member entry and watcher entry show the new object.
     pub fn user_changed(&mut self, id: &str, user: &JsValue) {
         self.users.set(&id.into(), user);
+        self.synced_lists = None;
         let member = get(&get(&self.state, "members"), id);
         if member.is_object() {
             set(&member, "user", user);
@@ -397,6 +412,14 @@ impl Slot {
             let newest = self.core.messages.last().map_or(JsValue::NULL, |m| date(m.created_at));
             set(&self.state, "last_message_at", &newest);
         }
+        let lists = (self.core.read.clone(), self.core.watchers.clone(), self.typing.size());
+        if self.synced_lists.as_ref() == Some(&lists) && lists.2 == 0 {
+            // Nothing the lists show changed (typing entries are objects: rewritten whenever there are any).
+            set(&self.state, "watcher_count", &self.core.watcher_count.into());
+            set(&self.state, "unreadCount", &self.core.unread_count.into());
+            return;
+        }
+        self.synced_lists = Some(lists);
         let read = clear(&self.state, "read");
         for entry in &self.core.read {
             let value = object(&[
@@ -437,7 +460,7 @@ impl Slot {
     fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
         let Some(id) = text(raw, "id") else { return (None, false) };
         let message = copy(raw);
-        to_date(&message, "created_at", true);
+        let created_at = to_date(&message, "created_at", true).unwrap_or(now_ms);
         to_date(&message, "updated_at", true);
         to_date(&message, "deleted_at", false);
         to_date(&message, "pinned_at", false);
@@ -452,7 +475,6 @@ impl Slot {
         if !thread_only {
             self.messages.set(&id.as_str().into(), &message);
         }
-        let created_at = time(&message, "created_at").unwrap_or(now_ms);
         (Some(MessageKey { id, created_at }), thread_only)
     }
 

@@ -74,8 +74,7 @@ impl Client {
         let key = text(frame, "cid").and_then(|cid| {
             let mut state = self.state.borrow_mut();
             let own = state.own_id();
-            let slot =
-                state.channels.iter_mut().find(|slot| slot.cid().as_deref() == Some(&cid))?;
+            let slot = state.channels.iter_mut().find(|slot| slot.is(&cid))?;
             slot.apply_event(frame, &kind, &own, Date::now());
             Some(slot.key)
         });

@@ -88,12 +88,15 @@ pub fn date(ms: f64) -> JsValue {
     Date::new(&ms.into()).into()
 }
 
-/// Replaces the timestamp `object[key]` by a `Date`; when absent, by now (`now_when_absent`) or `null`.
-pub fn to_date(object: &JsValue, key: &str, now_when_absent: bool) {
-    let value = match parsed(&get(object, key)) {
-        Some(date) => date.into(),
-        None if now_when_absent => Date::new_0().into(),
-        None => JsValue::NULL,
+/// Replaces the timestamp `object[key]` by a `Date`; when absent, by now (`now_when_absent`) or `null`. Returns
+/// the time it set, in milliseconds.
+pub fn to_date(object: &JsValue, key: &str, now_when_absent: bool) -> Option<f64> {
+    let date = match parsed(&get(object, key)) {
+        Some(date) => Some(date),
+        None if now_when_absent => Some(Date::new_0()),
+        None => None,
     };
-    set(object, key, &value);
+    let ms = date.as_ref().map(Date::get_time);
+    set(object, key, &date.map_or(JsValue::NULL, Into::into));
+    ms
 }

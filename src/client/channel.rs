@@ -4,6 +4,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use std::collections::HashSet;
 
 /// How long a remote `typing.start` counts without a `typing.stop`, in milliseconds.
 pub const TYPING_EXPIRY_MS: f64 = 7_000.0;
@@ -116,6 +117,8 @@ pub enum Event {
 pub struct ChannelState {
     /// Messages oldest first, one per id.
     pub messages: Vec<MessageKey>,
+    /// The ids in `messages`: a duplicate is found without a scan (a busy channel holds thousands).
+    ids: HashSet<String>,
     /// Read states, one per user.
     pub read: Vec<Read>,
     /// Users typing now, with when their `typing.start` arrived (ms).
@@ -143,6 +146,7 @@ impl ChannelState {
         let newest = snapshot.messages.iter().map(|m| m.created_at).fold(f64::MIN, f64::max);
         let mut later: Vec<MessageKey> =
             self.messages.drain(..).filter(|m| m.created_at > newest).collect();
+        self.ids.clear();
         self.reordered();
         self.merge_page(core::mem::take(&mut snapshot.messages), &mut later);
         self.apply_rest(snapshot, own_user, now_ms);
@@ -152,6 +156,7 @@ impl ChannelState {
     /// each once, nothing dropped; the rest of the answer (reads, watchers) applies as from any query.
     pub fn apply_page(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
         let mut kept = core::mem::take(&mut self.messages);
+        self.ids.clear();
         self.reordered();
         self.merge_page(core::mem::take(&mut snapshot.messages), &mut kept);
         self.apply_rest(snapshot, own_user, now_ms);
@@ -253,14 +258,13 @@ impl ChannelState {
                 self.set_read(Read { user_id, last_read, last_read_message_id, unread_messages });
             }
             Event::MessageChanged { id } => {
-                if self.messages.iter().any(|m| m.id == id) {
+                if self.ids.contains(&id) {
                     self.reordered();
                 }
             }
             Event::MessageRemoved { id } => {
-                let before = self.messages.len();
-                self.messages.retain(|m| m.id != id);
-                if self.messages.len() != before {
+                if self.ids.remove(&id) {
+                    self.messages.retain(|m| m.id != id);
                     self.reordered();
                 }
             }
@@ -296,7 +300,7 @@ impl ChannelState {
 
     /// Inserts in `created_at` order (after equal ones); `false` when the id is already there.
     fn insert_message(&mut self, message: MessageKey) -> bool {
-        if self.messages.iter().any(|m| m.id == message.id) {
+        if !self.ids.insert(message.id.clone()) {
             return false;
         }
         let at = self
