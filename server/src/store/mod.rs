@@ -2,6 +2,8 @@
 //! without touching them. [`SqliteStore`] is the embedded default.
 
 mod sqlite;
+mod sqlite_rows;
+mod sqlite_schema;
 mod sqlite_users;
 mod sqlite_writes;
 

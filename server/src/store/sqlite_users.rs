@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::sqlite::{user_from, Query, USER_COLUMNS};
+use super::sqlite_rows::{user_from, Query, USER_COLUMNS};
 use super::{StoreError, UserField, UserFilter, UserQuery, UserSort};
 use crate::users::StoredUser;
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::sqlite::{ensure_user, message_in, SqliteStore};
+use super::sqlite::SqliteStore;
+use super::sqlite_rows::{ensure_user, message_in};
 use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
 
 /// One message's outcome, filled in by the sender that commits it.

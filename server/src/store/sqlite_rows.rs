@@ -1,0 +1,195 @@
+//! How SQLite rows become records: the column lists every query selects, the readers that turn a row into a
+//! record, and the small helpers queries share (reactions attached to messages, one message or read by key, bare
+//! users named before they connect, numbered parameters).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
+use crate::users::StoredUser;
+
+/// A reply shown only in its thread: it has a parent and is not also shown in the channel.
+pub(super) const THREAD_ONLY: &str =
+    "json_extract(g.extra, '$.parent_id') IS NOT NULL AND COALESCE(json_extract(g.extra, '$.show_in_channel'), 0) = 0";
+
+/// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
+/// [`USER_COLUMNS`] follow).
+///
+/// `+g.id`, not `g.id`: the column's TEXT affinity would otherwise keep SQLite from using the `messages_by_parent`
+/// index, and every message read would scan the whole table (found by `npm run bench`, scenario ingest).
+pub(super) const MESSAGE_COLUMNS: &str =
+    "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
+    (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id), \
+    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id)";
+
+/// The user columns every query that returns users selects, in [`user_from`]'s order.
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
+
+/// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
+pub(super) fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
+    Ok(StoredUser {
+        id: row.get(at)?,
+        role: row.get(at + 1)?,
+        fields: json_map(row.get::<_, String>(at + 2)?),
+        created_at: row.get(at + 3)?,
+        updated_at: row.get(at + 4)?,
+        last_active: row.get(at + 5)?,
+    })
+}
+
+/// A JSON object column; a corrupt value reads as empty rather than failing the whole query.
+fn json_map(text: String) -> Map<String, Value> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The channel columns, in [`channel_from`]'s order.
+pub(super) const CHANNEL_COLUMNS: &str =
+    "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
+    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)";
+
+pub(super) fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
+    Ok(ChannelRecord {
+        cid: row.get(0)?,
+        kind: row.get(1)?,
+        id: row.get(2)?,
+        data: json_map(row.get(3)?),
+        created_by: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        last_message_at: row.get(7)?,
+        member_count: row.get(8)?,
+    })
+}
+
+pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        id: row.get(0)?,
+        cid: row.get(1)?,
+        text: row.get(2)?,
+        extra: json_map(row.get(3)?),
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        deleted_at: row.get(6)?,
+        reply_count: row.get(7)?,
+        thread_participants: serde_json::from_str(&row.get::<_, String>(8)?).unwrap_or_default(),
+        user: user_from(row, 9)?,
+        reactions: Vec::new(),
+    })
+}
+
+/// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
+pub(super) const REACTION_COLUMNS: &str =
+    "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
+
+pub(super) fn reaction_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReactionRecord> {
+    Ok(ReactionRecord {
+        message_id: row.get(0)?,
+        kind: row.get(1)?,
+        score: row.get(2)?,
+        extra: json_map(row.get(3)?),
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        user: user_from(row, 6)?,
+    })
+}
+
+/// Fills in each message's reactions, with one query for all of them.
+pub(super) fn attach_reactions(
+    connection: &Connection,
+    messages: &mut [MessageRecord],
+) -> rusqlite::Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut query = Query::default();
+    let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let sql = format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id IN ({}) ORDER BY x.created_at, x.rowid",
+        query.list(&ids)
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let rows =
+        statement.query_map(rusqlite::params_from_iter(query.values.iter()), reaction_from)?;
+    for reaction in rows {
+        let reaction = reaction?;
+        if let Some(message) = messages.iter_mut().find(|m| m.id == reaction.message_id) {
+            message.reactions.push(reaction);
+        }
+    }
+    Ok(())
+}
+
+/// The message `id` with its sender, inside `tx`.
+pub(super) fn message_in(tx: &Connection, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
+    );
+    let mut found: Vec<MessageRecord> =
+        tx.prepare_cached(&sql)?.query_row([id], message_from).optional()?.into_iter().collect();
+    attach_reactions(tx, &mut found)?;
+    Ok(found.pop())
+}
+
+/// Creates a bare user row for an id that is named (as a member) before it ever connected.
+pub(super) fn ensure_user(tx: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, 'user', '{}', ?2, ?2)",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Numbered SQL parameters collected while a query's text is built.
+#[derive(Debug, Default)]
+pub(super) struct Query {
+    /// Parameter values; `?n` names `values[n - 1]`.
+    pub(super) values: Vec<String>,
+}
+
+impl Query {
+    /// Adds one value and returns its placeholder.
+    pub(super) fn value(&mut self, value: &str) -> String {
+        self.values.push(value.to_owned());
+        format!("?{}", self.values.len())
+    }
+
+    /// Adds values and returns their comma-separated placeholders (`NULL`, matching nothing, for none).
+    pub(super) fn list(&mut self, values: &[String]) -> String {
+        if values.is_empty() {
+            return "NULL".into();
+        }
+        values.iter().map(|value| self.value(value)).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The shared read columns, after [`USER_COLUMNS`] in [`read_from`]'s order.
+pub(super) const SHARED_COLUMNS: &str =
+    "COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
+
+pub(super) fn read_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadRecord> {
+    Ok(ReadRecord {
+        last_read: row.get(0)?,
+        last_read_message_id: row.get(1)?,
+        unread_messages: row.get(2)?,
+        user: user_from(row, 3)?,
+        shared: SharedRead {
+            last_read: row.get(9)?,
+            last_read_message_id: row.get(10)?,
+            unread_messages: row.get(11)?,
+        },
+    })
+}
+
+pub(super) fn read_of(
+    tx: &rusqlite::Transaction<'_>,
+    cid: &str,
+    user_id: &str,
+) -> rusqlite::Result<ReadRecord> {
+    let sql = format!(
+        "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
+         FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 AND r.user_id = ?2"
+    );
+    tx.query_row(&sql, [cid, user_id], read_from)
+}

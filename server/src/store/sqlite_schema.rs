@@ -1,0 +1,74 @@
+//! The SQLite schema: every step since the first, applied in order at open (`PRAGMA user_version` counts them).
+
+/// Schema steps, applied in order; `user_version` records how many ran. Append, never edit.
+pub(super) const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        role TEXT NOT NULL DEFAULT 'user',
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_active TEXT
+    );
+    CREATE TABLE monthly_activity (
+        month TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (month, user_id)
+    );",
+    "CREATE TABLE channels (
+        cid TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_message_at TEXT
+    );
+    CREATE TABLE members (
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (cid, user_id)
+    );
+    CREATE INDEX members_by_user ON members (user_id);
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        text TEXT NOT NULL,
+        extra TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_channel ON messages (cid, seq);
+    CREATE TABLE reads (
+        cid TEXT NOT NULL REFERENCES channels (cid),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        last_read TEXT NOT NULL,
+        last_read_message_id TEXT,
+        unread_messages INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, user_id)
+    );",
+    // What others see of a read state: it moves only while the user's read receipts are on, so turning them
+    // back on reveals nothing read while they were off.
+    "ALTER TABLE reads ADD COLUMN shared_last_read TEXT;
+    ALTER TABLE reads ADD COLUMN shared_last_read_message_id TEXT;
+    ALTER TABLE reads ADD COLUMN shared_unread_messages INTEGER NOT NULL DEFAULT 0;
+    UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
+        shared_unread_messages = unread_messages;",
+    "ALTER TABLE messages ADD COLUMN updated_at TEXT;
+    ALTER TABLE messages ADD COLUMN deleted_at TEXT;",
+    "CREATE INDEX messages_by_parent ON messages (json_extract(extra, '$.parent_id'), seq);",
+    "CREATE TABLE reactions (
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id),
+        type TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        extra TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id, type)
+    );",
+    "CREATE INDEX reads_by_user ON reads (user_id);",
+];
