@@ -41,11 +41,6 @@ struct ListOptions {
     watch: Option<bool>,
 }
 
-/// The client behind `port`, or the error a channel of a gone client rejects with.
-fn client_of(port: &Port) -> Result<alloc::rc::Rc<Client>, JsValue> {
-    port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
-}
-
 /// `/channels/{type}/{id}/{action}`, or `/channels/{type}/{action}` for a channel known by its members;
 /// `/channels/{type}/{id}` for no action.
 fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
@@ -81,7 +76,7 @@ pub fn change_members(
 pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     future_to_promise(async move {
         let (path, body) = {
-            let client = client_of(&port)?;
+            let client = port.client()?;
             let mut state = client.state.borrow_mut();
             let slot =
                 state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
@@ -97,7 +92,7 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
             (channel_path(&slot.kind, slot.id.as_deref(), "query"), body)
         };
         let response = call(&port, path, &body).await?;
-        let client = client_of(&port)?;
+        let client = port.client()?;
         let own = client.state.borrow().user.clone();
         if let Some(slot) = client.state.borrow_mut().slot(key) {
             slot.apply_response(&response, &own, &get(&body, "messages"), Date::now());
@@ -119,7 +114,7 @@ pub fn channel_call(
 ) -> Promise {
     future_to_promise(async move {
         let path = {
-            let client = client_of(&port)?;
+            let client = port.client()?;
             let mut state = client.state.borrow_mut();
             let slot =
                 state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
@@ -132,7 +127,7 @@ pub fn channel_call(
             }
         };
         let response = call(&port, path, &body).await?;
-        let client = client_of(&port)?;
+        let client = port.client()?;
         let mut state = client.state.borrow_mut();
         let own = state.own_id();
         if let Some(slot) = state.slot(key) {
@@ -160,7 +155,7 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
 
 /// `keystroke()`: `typing.start` at most every 2 s, only where typing is allowed; `typing.stop` follows by itself.
 pub fn keystroke(port: Port, key: u32, parent_id: Option<String>) -> Promise {
-    let send = client_of(&port).map(|client| {
+    let send = port.client().map(|client| {
         let send = {
             let mut state = client.state.borrow_mut();
             let allowed = typing_allowed(&state.user);
@@ -185,7 +180,7 @@ pub fn keystroke(port: Port, key: u32, parent_id: Option<String>) -> Promise {
 
 /// `stopTyping()`: `typing.stop` if the own user was typing, only where typing is allowed.
 pub fn stop_typing(port: Port, key: u32, parent_id: Option<String>) -> Promise {
-    let send = client_of(&port).map(|client| {
+    let send = port.client().map(|client| {
         let mut state = client.state.borrow_mut();
         let allowed = typing_allowed(&state.user);
         state.slot(key).map(|slot| slot.own_typing.stop() && allowed)
@@ -220,7 +215,7 @@ pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> 
     }
     future_to_promise(async move {
         let page = super::rest::call_with(&port, "GET", path, &JsValue::UNDEFINED).await?;
-        if let Some(slot) = client_of(&port)?.state.borrow_mut().slot(key) {
+        if let Some(slot) = port.client()?.state.borrow_mut().slot(key) {
             slot.apply_replies(&page, Date::now());
         }
         Ok(page)
@@ -230,7 +225,7 @@ pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> 
 /// `markRead()`: only on channels whose config has read events (as the official client; resolves `null`
 /// otherwise).
 pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
-    let enabled = client_of(&port).map(|client| {
+    let enabled = port.client().map(|client| {
         client.state.borrow_mut().slot(key).map(|s| !s.initialized || s.config("read_events"))
     });
     match enabled {
@@ -253,7 +248,7 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
     set(&body, "presence", &get(options, "presence").is_truthy().into());
     future_to_promise(async move {
         let response = call(&port, "/channels".into(), &body).await?;
-        Ok(client_of(&port)?.apply_channel_list(&response, watch).into())
+        Ok(port.client()?.apply_channel_list(&response, watch).into())
     })
 }
 

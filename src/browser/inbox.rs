@@ -7,11 +7,15 @@
 //! if the loop is still marked busy when that microtask runs, it died, and the microtask takes over.
 
 use alloc::collections::VecDeque;
-use alloc::rc::Weak;
+use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 
+use wasm_bindgen::JsValue;
+
 use super::client::Client;
+use super::errors::to_js_error;
 use super::Signal;
+use crate::client::ChatError;
 
 /// Signals waiting for the loop.
 #[derive(Debug, Default)]
@@ -65,5 +69,10 @@ impl Port {
         if let Some(client) = self.0.upgrade() {
             client.receive(signal);
         }
+    }
+
+    /// The client, or the error a channel (or a call) of a gone client rejects with.
+    pub fn client(&self) -> Result<Rc<Client>, JsValue> {
+        self.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
     }
 }

@@ -61,8 +61,7 @@ pub async fn call_with(
     body: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let promise = {
-        let client =
-            port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
+        let client = port.client()?;
         client.submit_with(method, path, body, true)
     };
     match promise {

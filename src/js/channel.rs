@@ -38,7 +38,7 @@ impl Channel {
 
     /// The client, or the error for a channel whose client is gone.
     fn client(&self) -> Result<alloc::rc::Rc<Client>, JsValue> {
-        self.port.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
+        self.port.client()
     }
 
     /// Reads the channel's slot, if the client and the slot still exist.
