@@ -229,8 +229,7 @@ pub async fn get_replies(
     uri: axum::http::Uri,
 ) -> Answer {
     let started = Instant::now();
-    let Query(params) = Query::<RepliesParams>::try_from_uri(&uri)
-        .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+    let params: RepliesParams = crate::rest::query_params(&uri)?;
     let limit = params.limit.unwrap_or(DEFAULT_REPLIES);
     if limit == 0 || limit > MAX_REPLIES {
         return Err(AppError::input(format!("limit is 1 to {MAX_REPLIES}")));

@@ -14,6 +14,13 @@ use stream_chat_protocol::ErrorCode;
 use crate::error::AppError;
 use crate::{clock, AppState};
 
+/// The query parameters of `uri` as `T`; a malformed or duplicated parameter is code 4.
+pub fn query_params<T: DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, AppError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(params)| params)
+        .map_err(|error| AppError::input(format!("bad query string: {error}")))
+}
+
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -87,8 +94,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Query(params) = Query::<Params>::try_from_uri(&parts.uri)
-            .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+        let params: Params = query_params(&parts.uri)?;
         state.auth.check_api_key(params.api_key.as_deref())?;
         let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
         if header("stream-auth-type") == Some("anonymous") && state.settings.guests {

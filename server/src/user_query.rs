@@ -6,13 +6,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Uri;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::AppError;
-use crate::rest::Caller;
+use crate::rest::{query_params, Caller};
 use crate::routes::{answer, blocking, db, Answer};
 use crate::store::{UserField, UserFilter, UserQuery, UserSort};
 use crate::AppState;
@@ -188,8 +188,7 @@ fn user_query(payload: &Payload, connected: &[String]) -> Result<UserQuery, AppE
 /// `GET /users`.
 pub async fn query_users(State(state): State<AppState>, caller: Caller, uri: Uri) -> Answer {
     let started = Instant::now();
-    let Query(params) = Query::<Params>::try_from_uri(&uri)
-        .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+    let params: Params = query_params(&uri)?;
     let payload: Payload = match params.payload {
         Some(text) => serde_json::from_str(&text)
             .map_err(|error| AppError::input(format!("payload is not a valid query: {error}")))?,

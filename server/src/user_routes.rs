@@ -209,8 +209,7 @@ pub async fn create_guest(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let started = Instant::now();
-    let axum::extract::Query(params) = axum::extract::Query::<KeyParam>::try_from_uri(&uri)
-        .map_err(|error| AppError::input(format!("bad query string: {error}")))?;
+    let params: KeyParam = crate::rest::query_params(&uri)?;
     state.auth.check_api_key(params.api_key.as_deref())?;
     if !state.settings.guests {
         return Err(AppError::new(
