@@ -261,9 +261,7 @@ pub async fn run(
     })
     .await?;
     // What connects noted since the last batch is written before the process ends.
-    if let Err(error) = tokio::task::spawn_blocking(move || store.flush_activity()).await {
-        tracing::warn!(%error, "could not write user activity at shutdown");
-    }
+    flush_activity(store).await;
     Ok(())
 }
 
@@ -279,11 +277,15 @@ async fn write_activity(state: AppState) {
             _ = ticks.tick() => {}
             _ = connect::stopping(&mut stopping) => return,
         }
-        let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || store.flush_activity()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(error = %error.0, "writing user activity failed"),
-            Err(error) => tracing::warn!(%error, "writing user activity failed"),
-        }
+        flush_activity(state.store.clone()).await;
+    }
+}
+
+/// Writes the store's noted activity off the async threads; a failure is logged, at shutdown too.
+async fn flush_activity(store: Arc<dyn Store>) {
+    match tokio::task::spawn_blocking(move || store.flush_activity()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(error = %error.0, "writing user activity failed"),
+        Err(error) => tracing::warn!(%error, "writing user activity failed"),
     }
 }
