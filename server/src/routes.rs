@@ -97,30 +97,30 @@ pub(crate) fn usable_channel(
     let (channel, member) = db(state.store.channel_for(&cid, user))?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
     })?;
-    if member || channels::is_public(&channel.kind) {
-        Ok(channel)
-    } else {
-        Err(not_a_member(user, &channel.cid))
-    }
+    member_or_public(&channel, user, member)?;
+    Ok(channel)
 }
 
-/// Code 17 for a user who is not a member of a members-only channel.
-fn not_a_member(user: &str, cid: &str) -> AppError {
-    AppError::new(
-        ErrorCode::NotAllowed,
-        format!("user \"{user}\" is not a member of channel \"{cid}\""),
-    )
-}
-
+/// `user` may use `channel`: it is public, or they are a member (looked up only for members-only channels).
 pub(crate) fn check_member(
     state: &AppState,
     channel: &ChannelRecord,
     user: &str,
 ) -> Result<(), AppError> {
-    if channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))? {
+    let member =
+        channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))?;
+    member_or_public(channel, user, member)
+}
+
+/// The one access rule for a channel's messages and events: members, or anyone on a public type; code 17 else.
+fn member_or_public(channel: &ChannelRecord, user: &str, member: bool) -> Result<(), AppError> {
+    if member || channels::is_public(&channel.kind) {
         Ok(())
     } else {
-        Err(not_a_member(user, &channel.cid))
+        Err(AppError::new(
+            ErrorCode::NotAllowed,
+            format!("user \"{user}\" is not a member of channel \"{}\"", channel.cid),
+        ))
     }
 }
 
