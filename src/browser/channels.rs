@@ -412,14 +412,29 @@ impl Slot {
             let newest = self.core.messages.last().map_or(JsValue::NULL, |m| date(m.created_at));
             set(&self.state, "last_message_at", &newest);
         }
-        let lists = (self.core.read.clone(), self.core.watchers.clone(), self.typing.size());
-        if self.synced_lists.as_ref() == Some(&lists) && lists.2 == 0 {
-            // Nothing the lists show changed (typing entries are objects: rewritten whenever there are any).
-            set(&self.state, "watcher_count", &self.core.watcher_count.into());
-            set(&self.state, "unreadCount", &self.core.unread_count.into());
-            return;
+        if self.lists_changed() {
+            self.write_lists();
         }
-        self.synced_lists = Some(lists);
+        set(&self.state, "watcher_count", &self.core.watcher_count.into());
+        set(&self.state, "unreadCount", &self.core.unread_count.into());
+    }
+
+    /// Whether `read`, `watchers` or `typing` may show something else than when last written (typing entries
+    /// are objects: rewritten whenever there are any). Compared without copying, as it is asked on every event.
+    fn lists_changed(&self) -> bool {
+        let typing = self.typing.size();
+        typing > 0
+            || !self.synced_lists.as_ref().is_some_and(|(read, watchers, synced_typing)| {
+                *read == self.core.read
+                    && *watchers == self.core.watchers
+                    && *synced_typing == typing
+            })
+    }
+
+    /// Rewrites `read`, `typing` and `watchers` in place from the core and the known users.
+    fn write_lists(&mut self) {
+        self.synced_lists =
+            Some((self.core.read.clone(), self.core.watchers.clone(), self.typing.size()));
         let read = clear(&self.state, "read");
         for entry in &self.core.read {
             let value = object(&[
@@ -441,8 +456,6 @@ impl Slot {
         for watcher in &self.core.watchers {
             set(&watchers, watcher, &self.user(watcher));
         }
-        set(&self.state, "watcher_count", &self.core.watcher_count.into());
-        set(&self.state, "unreadCount", &self.core.unread_count.into());
     }
 
     /// The user object known for `id`, or `{id}`.
