@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{Failure, Http, Socket, Target, STEP_TIMEOUT};
-use crate::stats::{rss_kib, Samples};
+use crate::stats::{kib_each, rss_kib, Samples};
 
 /// Sockets or requests in flight at once while a scenario sets up.
 const SETUP_CONCURRENCY: usize = 128;
@@ -28,13 +28,23 @@ fn now_micros() -> u64 {
     ORIGIN.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
-/// The send time carried by a `message.new` frame sent by [`send_stamped`], if `frame` is one.
+/// How a measured message's text starts; its send time follows.
+const STAMP: &str = "bench:";
+
+/// The send time carried by a `message.new` frame sent by [`send_stamped`], if `frame` is one. Read from the
+/// frame's text without parsing it (thousands of watchers read every frame); the searched text ends in [`STAMP`].
 fn stamp_of(frame: &str) -> Option<u64> {
     if !frame.contains("\"message.new\"") {
         return None;
     }
     let (_, rest) = frame.split_once("\"text\":\"bench:")?;
     rest.split('"').next()?.parse().ok()
+}
+
+/// The same for an event already parsed (a long-poll answer's).
+fn stamp_of_event(event: &Value) -> Option<u64> {
+    let text = event["message"]["text"].as_str()?;
+    text.strip_prefix(STAMP)?.parse().ok().filter(|_| event["type"] == "message.new")
 }
 
 /// Opens one WebSocket per user, `SETUP_CONCURRENCY` at a time; returns them in the users' order.
@@ -120,12 +130,7 @@ pub async fn idle(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    let per_connection = match (baseline, loaded) {
-        (Some(base), Some(loaded)) => {
-            Some((loaded.saturating_sub(base)) as f64 / connections as f64)
-        }
-        _ => None,
-    };
+    let per_connection = kib_each(baseline, loaded, connections);
     Ok(json!({
         "scenario": "idle", "connections": connections,
         "open_ms": open_for.as_millis() as u64,
@@ -207,7 +212,7 @@ async fn send_stamped(
     }
     for _ in 0..count {
         ticks.tick().await;
-        let text = format!("bench:{}", now_micros());
+        let text = format!("{STAMP}{}", now_micros());
         http.post_ok(target, user_id, &path, &json!({"message": {"text": text}})).await?;
     }
     Ok(())
@@ -365,12 +370,8 @@ pub async fn longpoll(
                     return Err(format!("poll answered {status}"));
                 }
                 let answer: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
-                for event in answer["events"].as_array().into_iter().flatten() {
-                    let text = event["message"]["text"].as_str().unwrap_or("");
-                    let stamp = text.strip_prefix("bench:").and_then(|stamp| stamp.parse::<u64>().ok());
-                    if let Some(sent) = stamp.filter(|_| event["type"] == "message.new") {
-                        samples.0.push(now_micros().saturating_sub(sent));
-                    }
+                for sent in answer["events"].as_array().into_iter().flatten().filter_map(stamp_of_event) {
+                    samples.0.push(now_micros().saturating_sub(sent));
                 }
             }
             Ok::<_, Failure>(samples)
@@ -387,12 +388,7 @@ pub async fn longpoll(
     while let Some(done) = pollers.join_next().await {
         all.0.extend(done.map_err(|error| error.to_string())??.0);
     }
-    let per_connection = match (baseline, loaded) {
-        (Some(base), Some(loaded)) => {
-            Some(loaded.saturating_sub(base) as f64 / clients.max(1) as f64)
-        }
-        _ => None,
-    };
+    let per_connection = kib_each(baseline, loaded, clients);
     Ok(json!({
         "scenario": "longpoll", "clients": clients, "messages": messages,
         "delivered": all.0.len(), "expected": clients * messages,
@@ -411,5 +407,13 @@ mod tests {
         assert_eq!(stamp_of(frame), Some(1234));
         assert_eq!(stamp_of(r#"{"type":"message.updated","message":{"text":"bench:1"}}"#), None);
         assert_eq!(stamp_of(r#"{"type":"message.new","message":{"text":"hi"}}"#), None);
+        let event = serde_json::json!({"type": "message.new", "message": {"text": "bench:1234"}});
+        assert_eq!(stamp_of_event(&event), Some(1234));
+        assert_eq!(
+            stamp_of_event(
+                &serde_json::json!({"type": "message.updated", "message": {"text": "bench:1"}})
+            ),
+            None
+        );
     }
 }

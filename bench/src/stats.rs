@@ -33,6 +33,11 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// Resident memory gained per item, in KiB, from a baseline and a loaded reading (`None` if either is missing).
+pub fn kib_each(baseline: Option<u64>, loaded: Option<u64>, items: usize) -> Option<f64> {
+    Some(loaded?.saturating_sub(baseline?) as f64 / items.max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
