@@ -3,11 +3,12 @@
 // connectUser time, loading 10 channels × 300 messages (queryChannels), ingest of a 10,000-event burst (frames
 // dispatched on the client's own WebSocket, so the whole parse → state → listener path runs, without the server's
 // send rate in the way), JS heap + wasm memory after the load and after the burst, and the bundle size (gzip).
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { build } from 'rolldown';
 import { chromium } from 'playwright-core';
+import { packageFiles } from '../scripts/size.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const CHANNELS = 10;
@@ -53,12 +54,9 @@ async function officialBundle(dir) {
   return { code, gzip: gzipSync(code, { level: 9 }).length };
 }
 
-/** Our package's gzip size: the wasm and its JS glue. */
+/** Our package's gzip size, as the build's size report counts it. */
 function ourSize() {
-  const pkg = join(ROOT, 'pkg');
-  return readdirSync(pkg)
-    .filter((f) => f.endsWith('.wasm') || (f.endsWith('.js') && !f.endsWith('.d.js')))
-    .reduce((sum, f) => sum + gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length, 0);
+  return packageFiles().reduce((sum, f) => sum + f.gzip, 0);
 }
 
 /** Runs in the page: every figure for one client. */
