@@ -3,10 +3,11 @@
 // the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
 // measured in the same run, since this machine's absolute times drift.
 //   node bench/run.mjs [--runs N] [--only server|sdk]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startServer as startTestServer } from '../tests/e2e/helpers.mjs';
 import { sdkBenchmarks } from './sdk.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -17,33 +18,19 @@ const RUNS = Number(option('--runs', 3));
 const ONLY = option('--only', 'all');
 const dir = mkdtempSync(join(tmpdir(), 'stream-chat-bench-'));
 
-/** Starts a server binary with the bench's limits; resolves `{addr, url, pid, stop}` once it listens. */
-function startServer(binary, extra = []) {
+/** Starts a server binary with the bench's limits on a fresh database; resolves once it listens. */
+async function startServer(binary, { dev = false, args = [] } = {}) {
   const db = join(dir, `chat-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
-  const args = ['--port', '0', '--db', db, '--idle-timeout', '600', '--message-burst', '1000000',
-    '--messages-per-second', '1000000', '--max-connections', '15000', '--connections-per-user', '1000', ...extra];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, RUST_LOG: 'warn' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = out.match(/listening on http:\/\/([0-9.:]+)/);
-      if (match) {
-        resolve({
-          addr: match[1],
-          url: `http://${match[1]}`,
-          pid: child.pid,
-          stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }),
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
+  const limits = ['--idle-timeout', '600', '--message-burst', '1000000', '--messages-per-second', '1000000',
+    '--max-connections', '15000', '--connections-per-user', '1000'];
+  const server = await startTestServer({ binary, dev, db, args: [...limits, ...args],
+    env: { ...process.env, RUST_LOG: 'warn' } });
+  return { ...server, addr: new URL(server.url).host, pid: server.process.pid };
 }
 
 /** One load-generator scenario on a fresh server; returns its figures. */
 async function load(scenario, { binary = join(BIN, 'stream-chat-server') } = {}) {
-  const server = await startServer(binary, ['--api-key', 'bench-key', '--api-secret', 'bench-secret']);
+  const server = await startServer(binary, { args: ['--api-key', 'bench-key', '--api-secret', 'bench-secret'] });
   try {
     const run = spawnSync(join(BIN, 'loadgen'), ['--addr', server.addr, '--server-pid', String(server.pid), ...scenario],
       { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -125,8 +112,7 @@ async function serverBenchmarks() {
 }
 
 async function browserBenchmarks() {
-  const server = await startServer(join(BIN, 'stream-chat-server'),
-    ['--dev', '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg')]);
+  const server = await startServer(join(BIN, 'stream-chat-server'), { dev: true });
   try {
     const sdk = await sdkBenchmarks({ url: server.url, dir, runs: RUNS });
     const ratio = (key) => sdk.ours.map((ours, i) => ours[key] / sdk.official[i][key]);

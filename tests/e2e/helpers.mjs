@@ -18,13 +18,16 @@ export function tempDir() {
 
 /**
  * Starts the server and resolves once it listens. `port: 0` picks a free port; a fixed port is retried until
- * free (a killed server's port can take a moment to be released).
+ * free (a killed server's port can take a moment to be released). `binary` and `env` default to the debug build
+ * and this process's environment (the benchmarks start the release build with `RUST_LOG=warn`).
  */
-export async function startServer({ dev = true, port = 0, db, apiKey, secret, args = [], deadlineMs = 20_000 } = {}) {
+export async function startServer({
+  dev = true, port = 0, db, apiKey, secret, args = [], deadlineMs = 20_000, binary = SERVER_BIN, env = process.env,
+} = {}) {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
-      return await spawnServer({ dev, port, db, apiKey, secret, args });
+      return await spawnServer({ dev, port, db, apiKey, secret, args, binary, env });
     } catch (error) {
       if (Date.now() > deadline || !/in use/i.test(String(error.message))) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -32,12 +35,12 @@ export async function startServer({ dev = true, port = 0, db, apiKey, secret, ar
   }
 }
 
-function spawnServer({ dev, port, db, apiKey, secret, args: extra }) {
+function spawnServer({ dev, port, db, apiKey, secret, args: extra, binary, env }) {
   const args = ['--port', String(port), '--db', db, '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg'), ...extra];
   if (dev) args.push('--dev');
   if (apiKey) args.push('--api-key', apiKey);
   if (secret) args.push('--api-secret', secret);
-  const child = spawn(SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
