@@ -3,14 +3,10 @@
 // connectUser time, loading 10 channels × 300 messages (queryChannels), ingest of a 10,000-event burst (frames
 // dispatched on the client's own WebSocket, so the whole parse → state → listener path runs, without the server's
 // send rate in the way), JS heap + wasm memory after the load and after the burst, and the bundle size (gzip).
-import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
-import { build } from 'rolldown';
-import { chromium } from 'playwright-core';
 import { packageFiles } from '../scripts/size.mjs';
+import { launchBrowser, officialBrowserBuild } from '../tests/e2e/helpers.mjs';
 
-const ROOT = new URL('../', import.meta.url).pathname;
 const CHANNELS = 10;
 const MESSAGES = 300;
 const BURST = 10_000;
@@ -43,14 +39,7 @@ async function seed(url) {
 
 /** The official browser build, minified, and its gzip size. */
 async function officialBundle(dir) {
-  const file = join(dir, 'official.js');
-  await build({
-    input: join(ROOT, 'node_modules/stream-chat/dist/esm/index.mjs'),
-    platform: 'browser',
-    logLevel: 'silent',
-    output: { format: 'esm', file, minify: true },
-  });
-  const code = readFileSync(file, 'utf8');
+  const code = await officialBrowserBuild(dir, { minify: true });
   return { code, gzip: gzipSync(code, { level: 9 }).length };
 }
 
@@ -162,14 +151,8 @@ async function measure({ kind, channels, messages, burst }) {
 export async function sdkBenchmarks({ url, dir, runs }) {
   await seed(url);
   const official = await officialBundle(dir);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--enable-precise-memory-info', '--js-flags=--expose-gc',
-    ],
-  });
+  // Exact heap figures, and `gc()` so that they count only what is still held.
+  const browser = await launchBrowser(['--enable-precise-memory-info', '--js-flags=--expose-gc']);
   const results = { official: [], ours: [] };
   try {
     for (let run = 0; run < runs; run++) {

@@ -4,26 +4,16 @@
 // thread replies kept out of `messages`, and use after `disconnectUser()`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'rolldown';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { launchBrowser, officialBrowserBuild, startServer, tempDir } from './helpers.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 let dir, cleanup, server, browser, page, officialBundle;
 
 before(async () => {
   ({ dir, cleanup } = tempDir());
   server = await startServer({ db: join(dir, 'chat.db') });
   browser = await launchBrowser();
-  const bundle = join(dir, 'official.js');
-  await build({
-    input: join(ROOT, 'node_modules/stream-chat/dist/esm/index.mjs'),
-    platform: 'browser',
-    logLevel: 'silent',
-    output: { format: 'esm', file: bundle },
-  });
-  officialBundle = readFileSync(bundle, 'utf8');
+  officialBundle = await officialBrowserBuild(dir);
   page = await browser.newPage();
   await page.route('**/official.js', (route) =>
     route.fulfill({ contentType: 'text/javascript', body: officialBundle }),

@@ -2,10 +2,11 @@
 // real SQLite file, HS256 tokens signed like a backend would, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { build } from 'rolldown';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SERVER_BIN = join(ROOT, 'target/debug/stream-chat-server');
@@ -71,6 +72,18 @@ function spawnServer({ dev, port, db, apiKey, secret, args: extra, binary, env }
   });
 }
 
+/** The official client's browser build (node_modules/stream-chat bundled with rolldown into `dir`), as code. */
+export async function officialBrowserBuild(dir, { minify = false } = {}) {
+  const file = join(dir, 'official.js');
+  await build({
+    input: join(ROOT, 'node_modules/stream-chat/dist/esm/index.mjs'),
+    platform: 'browser',
+    logLevel: 'silent',
+    output: { format: 'esm', file, minify },
+  });
+  return readFileSync(file, 'utf8');
+}
+
 /** An HS256 JWT signed with `secret`, base64url-encoded like common JWT libraries do. */
 export function signToken(claims, secret) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -97,8 +110,8 @@ export async function officialPair(url, channelId, credentials) {
   return { alice, bob, aliceChannel, bobChannel };
 }
 
-/** Debian's Chromium, headless, with the flags that keep it off the network (shared/TOOLCHAIN.md). */
-export function launchBrowser() {
+/** Debian's Chromium, headless, with the flags that keep it off the network (shared/TOOLCHAIN.md), plus `extraArgs`. */
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -110,6 +123,7 @@ export function launchBrowser() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }
