@@ -34,12 +34,16 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# Tests also need a browser and its driver, and nginx as the WebSocket-blocking proxy of the fallback tests.
+# Tests also need a browser and its driver, nginx (the WebSocket-blocking proxy of the fallback tests and the
+# cluster's load balancer), PostgreSQL and NATS.
 if [ "${1:-}" = "--browser" ]; then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  # The cluster: every server test also runs on PostgreSQL, and the cluster test runs two nodes on NATS.
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing Debian's ${missing[*]}"

@@ -13,6 +13,7 @@ server_pid=""
 server_dir=$(mktemp -d)
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  bash scripts/postgres.sh stop "$server_dir/postgres"
   rm -rf "$server_dir"
 }
 trap cleanup EXIT
@@ -27,6 +28,11 @@ cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests: protocol, SDK core, server"
 cargo test --workspace
+
+step "server tests again, on PostgreSQL (a throwaway server in a temporary data directory)"
+postgres_url=$(bash scripts/postgres.sh start "$server_dir/postgres")
+STREAM_TEST_POSTGRES="$postgres_url" cargo test -p stream-chat-server --tests
+bash scripts/postgres.sh stop "$server_dir/postgres"
 
 step "release package and size report"
 bash scripts/build.sh

@@ -285,7 +285,7 @@ async fn write_activity(state: AppState) {
 async fn flush_activity(store: Arc<dyn Store>) {
     match tokio::task::spawn_blocking(move || store.flush_activity()).await {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(error = %error.0, "writing user activity failed"),
+        Ok(Err(error)) => tracing::warn!(%error, "writing user activity failed"),
         Err(error) => tracing::warn!(%error, "writing user activity failed"),
     }
 }

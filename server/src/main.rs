@@ -2,13 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use stream_chat_server::auth::Auth;
 use stream_chat_server::limits::Limits;
-use stream_chat_server::store::SqliteStore;
 use stream_chat_server::{run, Settings};
 
 /// jemalloc with its background thread gives the memory of closed connections back to the system within seconds;
@@ -43,9 +41,10 @@ struct Flags {
     /// The app's HS256 secret (required without --dev).
     #[arg(long, env = "STREAM_API_SECRET", hide_env_values = true)]
     api_secret: Option<String>,
-    /// SQLite database file; a new file in the temp folder when unset.
-    #[arg(long, env = "STREAM_DB")]
-    db: Option<PathBuf>,
+    /// The store: a SQLite database file (a new file in the temp folder when unset), or a PostgreSQL URL
+    /// (`postgres://user:password@host:port/database`) for several nodes sharing one database.
+    #[arg(long, env = "STREAM_DB", hide_env_values = true)]
+    db: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -141,13 +140,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         ),
     };
     let db = flags.db.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("stream-chat-{}.db", std::process::id()))
+        let file = std::env::temp_dir().join(format!("stream-chat-{}.db", std::process::id()));
+        file.to_string_lossy().into_owned()
     });
-    let store = SqliteStore::open(&db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    let shown = stream_chat_server::store::without_password(&db);
+    let store =
+        stream_chat_server::store::open(&db).map_err(|e| format!("cannot open {shown}: {e}"))?;
     let addr: SocketAddr = format!("{}:{}", flags.host, flags.port).parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    tracing::info!(db = %db.display(), dev = flags.dev, "store opened");
+    tracing::info!(db = %shown, dev = flags.dev, "store opened");
     // The first stdout line is the contract scripts and tests read the address from.
     println!("stream-chat-server listening on http://{local} (api key {api_key})");
     let settings = Settings {
@@ -160,7 +162,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         limits,
         guests: flags.guests || flags.dev,
     };
-    run(listener, settings, Arc::new(store), stop_signal()).await?;
+    run(listener, settings, store, stop_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

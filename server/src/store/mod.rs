@@ -1,29 +1,106 @@
-//! Persistence behind a narrow trait, so the handlers never see SQL and another store (PostgreSQL) can be added
-//! without touching them. [`SqliteStore`] is the embedded default.
+//! Persistence behind a narrow trait, so the handlers never see SQL. [`SqliteStore`] is the embedded default (one
+//! process per file); [`PostgresStore`] serves several nodes sharing one database. [`open`] picks one from `--db`.
 
+mod postgres;
+mod postgres_channels;
+mod postgres_messages;
+mod postgres_rows;
+mod postgres_users;
 mod sqlite;
 mod sqlite_rows;
 mod sqlite_schema;
 mod sqlite_users;
 mod sqlite_writes;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// `db` as it may be logged: a URL's password left out.
+pub fn without_password(db: &str) -> String {
+    match (db.find("://"), db.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &db[..scheme], &db[at..]),
+        _ => db.to_owned(),
+    }
+}
+
+/// Opens the store `--db` names: a `postgres://` (or `postgresql://`) URL, or else a SQLite file path.
+pub fn open(db: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(db)?))
+    } else {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(db))?))
+    }
+}
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::users::StoredUser;
 
-/// A store failure; handlers turn it into an internal error.
-#[derive(Debug)]
-pub struct StoreError(pub String);
+/// A store failure; handlers turn it into an internal error (the cause is logged, never sent).
+#[derive(Debug, Clone)]
+pub enum StoreError {
+    /// SQLite refused or failed a statement.
+    Sqlite(Arc<rusqlite::Error>),
+    /// PostgreSQL refused or failed a statement, or the connection to it broke.
+    Postgres(Arc<tokio_postgres::Error>),
+    /// No database connection could be had in time (the database is down or every pooled connection is busy).
+    Unavailable(String),
+    /// Another server process holds the SQLite database (one process per file).
+    Locked(PathBuf),
+    /// The lock file next to the SQLite database could not be opened or locked.
+    LockFile(PathBuf, Arc<std::io::Error>),
+    /// A stored JSON value could not be read back.
+    Corrupt(Arc<serde_json::Error>),
+    /// A queued message was not written by its group commit (a bug; never expected).
+    LostFromGroupCommit,
+}
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "store: {}", self.0)
+        match self {
+            StoreError::Sqlite(error) => write!(f, "sqlite: {error}"),
+            StoreError::Postgres(error) => write!(f, "postgres: {error}"),
+            StoreError::Unavailable(why) => write!(f, "database unavailable: {why}"),
+            StoreError::Locked(path) => write!(
+                f,
+                "another server process is using {}: one process per database \
+                 (run several nodes on PostgreSQL instead)",
+                path.display()
+            ),
+            StoreError::LockFile(path, error) => {
+                write!(f, "cannot lock {}: {error}", path.display())
+            }
+            StoreError::Corrupt(error) => write!(f, "stored JSON unreadable: {error}"),
+            StoreError::LostFromGroupCommit => write!(f, "message lost from its group commit"),
+        }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(Arc::new(error))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        if error.is_closed() {
+            return StoreError::Unavailable(error.to_string());
+        }
+        StoreError::Postgres(Arc::new(error))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        StoreError::Corrupt(Arc::new(error))
+    }
+}
 
 /// What the server keeps. Methods block; async callers run them on the blocking pool.
 pub trait Store: Send + Sync + 'static {
@@ -220,6 +297,11 @@ pub trait Store: Send + Sync + 'static {
     /// Writes activity a store keeps in memory for a while (connects that changed nothing else). Stores that
     /// write it at once have nothing to do.
     fn flush_activity(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Whether the database answers (`/readyz`). Embedded stores always do.
+    fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The SQLite store: one file, WAL journal, schema created and migrated at open by `PRAGMA user_version`.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
@@ -46,9 +46,7 @@ fn lock_database(path: &Path) -> Result<std::fs::File, StoreError> {
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|error| {
-            StoreError(format!("cannot open {}: {error}", lock_path.to_string_lossy()))
-        })?;
+        .map_err(|error| StoreError::LockFile(lock_path.clone().into(), Arc::new(error)))?;
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match file.try_lock() {
@@ -57,22 +55,12 @@ fn lock_database(path: &Path) -> Result<std::fs::File, StoreError> {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError(format!(
-                    "another server process is using {}: one process per database \
-                     (run several nodes on PostgreSQL instead)",
-                    path.display()
-                )))
+                return Err(StoreError::Locked(path.to_owned()))
             }
             Err(std::fs::TryLockError::Error(error)) => {
-                return Err(StoreError(format!("cannot lock {}: {error}", path.display())))
+                return Err(StoreError::LockFile(path.to_owned(), Arc::new(error)))
             }
         }
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        StoreError(error.to_string())
     }
 }
 
@@ -97,7 +85,7 @@ impl SqliteStore {
     }
 
     pub(super) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.connection.lock().map_err(|_| StoreError("connection mutex poisoned".into()))
+        Ok(self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -139,8 +127,7 @@ impl Store for SqliteStore {
             .optional()?;
         let user = match existing {
             Some((role, fields, created_at, updated_at)) => {
-                let mut fields: Map<String, Value> =
-                    serde_json::from_str(&fields).map_err(|e| StoreError(e.to_string()))?;
+                let mut fields: Map<String, Value> = serde_json::from_str(&fields)?;
                 let before = fields.clone();
                 merge_fields(&mut fields, incoming);
                 if fields == before {

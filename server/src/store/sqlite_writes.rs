@@ -73,18 +73,18 @@ impl SqliteStore {
             };
             results.push((pending.outcome, result));
         }
-        let committed = tx.commit();
+        let committed = tx.commit().map_err(Arc::new);
         // Outcomes are filled before the connection is let go: the next holder finds its message done.
         for (slot, result) in results {
             let result = match &committed {
                 Ok(()) => result,
-                Err(error) => Err(StoreError(format!("group commit failed: {error}"))),
+                Err(error) => Err(StoreError::Sqlite(error.clone())),
             };
             *lock(&slot) = Some(result);
         }
         drop(connection);
         let done = lock(&outcome).take();
-        done.unwrap_or_else(|| Err(StoreError("message lost from its group commit".into())))
+        done.unwrap_or(Err(StoreError::LostFromGroupCommit))
     }
 
     /// Notes a connect that changed nothing else; written by the next [`SqliteStore::write_activity`].

@@ -1,5 +1,7 @@
-//! Test harness: a real server on a loopback port with a real SQLite file, a WebSocket client, and a tiny HTTP
-//! client for `/metrics`.
+//! Test harness: a real server on a loopback port with a real store, a WebSocket client, and a tiny HTTP client
+//! for `/metrics`. The store is a SQLite file, or, when `STREAM_TEST_POSTGRES` names a PostgreSQL server
+//! (`postgres://user@host:port`, as `scripts/postgres.sh start` prints), a database of its own there: `npm test`
+//! runs every server test both ways.
 
 #![allow(dead_code)]
 
@@ -12,7 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use stream_chat_server::auth::Auth;
 use stream_chat_server::limits::Limits;
-use stream_chat_server::store::SqliteStore;
+use stream_chat_server::store::{PostgresStore, SqliteStore, Store};
 use stream_chat_server::{run, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -60,6 +62,28 @@ impl Default for Options {
     }
 }
 
+/// The store a test server at `db` uses: SQLite at `db`, or a PostgreSQL database named after `db` (so a server
+/// restarted on the same path finds the same data) when `STREAM_TEST_POSTGRES` is set.
+pub async fn open_store(db: &Path) -> Arc<dyn Store> {
+    let Ok(base) = std::env::var("STREAM_TEST_POSTGRES") else {
+        return Arc::new(SqliteStore::open(db).unwrap());
+    };
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db.hash(&mut hasher);
+    let name = format!("t{:016x}", hasher.finish());
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let exists = "SELECT 1 FROM pg_database WHERE datname = $1";
+    if client.query_opt(exists, &[&name]).await.unwrap().is_none() {
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    }
+    drop(client);
+    let _ = connection.await;
+    Arc::new(PostgresStore::open(&format!("{base}/{name}")).unwrap())
+}
+
 impl TestServer {
     pub async fn start(db: &Path, options: Options) -> TestServer {
         Self::start_on("127.0.0.1:0".parse().unwrap(), db, options).await
@@ -68,7 +92,7 @@ impl TestServer {
     pub async fn start_on(addr: SocketAddr, db: &Path, options: Options) -> TestServer {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let store = open_store(db).await;
         let settings = Settings {
             auth: Auth::new(API_KEY, SECRET, options.dev),
             idle_timeout: options.idle_timeout,

@@ -1,0 +1,344 @@
+//! The PostgreSQL store, for several server nodes sharing one database (`--db postgres://…`).
+//!
+//! The [`Store`] trait blocks (handlers call it on the blocking pool), the driver is async: the store owns a small
+//! runtime of its own that drives the pooled connections (`tokio-postgres` + `deadpool-postgres`), and each method
+//! blocks its calling thread on one future there. The schema is migrated at open under an advisory lock, so nodes
+//! starting together migrate once. The queries live by concern in `postgres_users`, `postgres_messages` and
+//! `postgres_channels`; rows and schema in `postgres_rows`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use serde_json::{Map, Value};
+use tokio_postgres::NoTls;
+
+use super::postgres_rows::MIGRATIONS;
+use super::{
+    AddedMessage, ChannelFilter, ChannelRecord, MemberRecord, MessageAnchor, MessageRecord,
+    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store, StoreError, UserQuery,
+    UserReplace,
+};
+use crate::users::StoredUser;
+
+/// Most pooled connections per node.
+pub const POOL_SIZE: usize = 16;
+
+/// How long a request waits for a pooled connection (or for a new one to open) before failing as unavailable.
+pub const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// Identifies this schema's migration lock among the database's advisory locks.
+const MIGRATION_LOCK: i64 = 0x5354_5245_414d; // "STREAM"
+
+/// A pool of connections to one PostgreSQL database.
+pub struct PostgresStore {
+    /// Pooled connections; their I/O runs on `runtime`.
+    pool: Pool,
+    /// Drives the driver's connections; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("pool", &self.pool.status()).finish()
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which is not allowed inside another runtime's task: let it go in the background.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value form) and migrates
+    /// the schema. Callable from anywhere, async code included.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|error| StoreError::Unavailable(format!("bad url: {error}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .map_err(|error| StoreError::Unavailable(format!("no runtime: {error}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(POOL_SIZE)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(CONNECTION_WAIT))
+                .create_timeout(Some(CONNECTION_WAIT))
+                .recycle_timeout(Some(CONNECTION_WAIT))
+                .build()
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?
+        };
+        let store = PostgresStore { pool, runtime: Some(runtime) };
+        // The caller may be async code: block a thread of our own, never the caller's runtime.
+        std::thread::scope(|scope| scope.spawn(|| store.run(store.migrate())).join())
+            .map_err(|_| StoreError::Unavailable("migration panicked".into()))??;
+        Ok(store)
+    }
+
+    /// Runs `work` to completion on the store's runtime, blocking the calling (non-async) thread.
+    fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        match &self.runtime {
+            Some(runtime) => runtime.block_on(work),
+            None => Err(StoreError::Unavailable("store closed".into())),
+        }
+    }
+
+    /// A pooled connection.
+    pub(super) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|error| StoreError::Unavailable(error.to_string()))
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            .await?;
+        let done: i64 = match tx.query_opt("SELECT version FROM schema_version", &[]).await? {
+            Some(row) => row.try_get(0)?,
+            None => {
+                tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[]).await?;
+                0
+            }
+        };
+        let done = usize::try_from(done).unwrap_or(0);
+        for (index, step) in MIGRATIONS.iter().enumerate().skip(done) {
+            tx.batch_execute(step).await?;
+            let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+            tx.execute("UPDATE schema_version SET version = $1", &[&version]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.run(async { Ok(self.client().await?.simple_query("SELECT 1").await.map(|_| ())?) })
+    }
+}
+
+impl Store for PostgresStore {
+    fn connect_user(
+        &self,
+        id: &str,
+        fields: Map<String, Value>,
+        now: &str,
+        month: &str,
+    ) -> Result<StoredUser, StoreError> {
+        self.run(self.connect_user_async(id, fields, now, month))
+    }
+
+    fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
+        self.run(self.monthly_active_users_async(month))
+    }
+
+    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        self.run(self.user_async(id))
+    }
+
+    fn replace_users(
+        &self,
+        users: Vec<UserReplace>,
+        now: &str,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        self.run(self.replace_users_async(users, now))
+    }
+
+    fn update_users(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        self.run(self.update_users_async(ids, now, change))
+    }
+
+    fn create_user(
+        &self,
+        id: &str,
+        role: &str,
+        fields: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        self.run(self.create_user_async(id, role, fields, now))
+    }
+
+    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
+        self.run(self.query_users_async(query))
+    }
+
+    fn replies(
+        &self,
+        parent_id: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(self.replies_async(parent_id, limit, id_lt))
+    }
+
+    fn send_reaction(
+        &self,
+        reaction: NewReaction,
+        now: &str,
+    ) -> Result<(ReactionRecord, bool), StoreError> {
+        self.run(self.send_reaction_async(reaction, now))
+    }
+
+    fn delete_reaction(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<ReactionRecord>, StoreError> {
+        self.run(self.delete_reaction_async(message_id, user_id, kind))
+    }
+
+    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.run(async { super::postgres_rows::message_in(&self.client().await?, id).await })
+    }
+
+    fn update_message(
+        &self,
+        id: &str,
+        text: &str,
+        extra: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.run(self.update_message_async(id, text, extra, now))
+    }
+
+    fn delete_message(
+        &self,
+        id: &str,
+        hard: bool,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.run(self.delete_message_async(id, hard, now))
+    }
+
+    fn change_members(
+        &self,
+        cid: &str,
+        add: &[String],
+        remove: &[String],
+        now: &str,
+    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+        self.run(self.change_members_async(cid, add, remove, now))
+    }
+
+    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        self.run(self.member_channels_async(user_id))
+    }
+
+    fn get_or_create_channel(
+        &self,
+        new: NewChannel,
+        now: &str,
+    ) -> Result<(ChannelRecord, bool), StoreError> {
+        self.run(self.get_or_create_channel_async(new, now))
+    }
+
+    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        self.run(self.channel_async(cid))
+    }
+
+    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        self.run(self.is_member_async(cid, user_id))
+    }
+
+    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        self.run(self.members_async(cid))
+    }
+
+    fn add_message(&self, message: NewMessage, now: &str) -> Result<AddedMessage, StoreError> {
+        self.run(self.add_message_async(message, now))
+    }
+
+    fn channel_for(
+        &self,
+        cid: &str,
+        user_id: &str,
+    ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
+        self.run(self.channel_for_async(cid, user_id))
+    }
+
+    fn messages(
+        &self,
+        cid: &str,
+        limit: usize,
+        anchor: &MessageAnchor,
+        budget: &mut usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(self.messages_async(cid, limit, anchor, budget))
+    }
+
+    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        self.run(self.has_message_async(cid, id))
+    }
+
+    fn mark_read(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: Option<&str>,
+        now: &str,
+        shared: bool,
+    ) -> Result<ReadRecord, StoreError> {
+        self.run(self.mark_read_async(cid, user_id, message_id, now, shared))
+    }
+
+    fn mark_unread(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ReadRecord>, StoreError> {
+        self.run(self.mark_unread_async(cid, user_id, message_id))
+    }
+
+    fn mark_all_read(
+        &self,
+        user_id: &str,
+        now: &str,
+        shared: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        self.run(self.mark_all_read_async(user_id, now, shared))
+    }
+
+    fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
+        self.run(self.unread_channels_async(user_id))
+    }
+
+    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+        self.run(self.reads_async(cid))
+    }
+
+    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+        self.run(self.unread_totals_async(user_id))
+    }
+
+    fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        self.run(self.query_channels_async(filter, caller))
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        PostgresStore::ping(self)
+    }
+}

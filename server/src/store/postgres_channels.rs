@@ -1,0 +1,352 @@
+//! Channels, members and read state in PostgreSQL: creation (once, whichever node asks first), membership
+//! changes, the channel query, and reads (own and shared, see [`super::SharedRead`]).
+
+use serde_json::Value;
+
+use super::postgres::PostgresStore;
+use super::postgres_rows::{
+    all, channel_from, ensure_user, read_from, read_of, user_from, Params, CHANNEL_COLUMNS,
+    READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+};
+use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, StoreError};
+
+/// Selects one member of `$1` by user id (`$2`).
+fn select_member() -> String {
+    format!(
+        "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.cid = $1 AND m.user_id = $2"
+    )
+}
+
+fn member_from(row: &tokio_postgres::Row) -> Result<MemberRecord, tokio_postgres::Error> {
+    Ok(MemberRecord { created_at: row.try_get(0)?, user: user_from(row, 1)? })
+}
+
+/// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.
+async fn add_member(
+    tx: &deadpool_postgres::Transaction<'_>,
+    cid: &str,
+    user_id: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
+    ensure_user(tx, user_id, now).await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO members (cid, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&cid, &user_id, &now],
+        )
+        .await?
+        == 1;
+    if inserted {
+        tx.execute(
+            "INSERT INTO reads (cid, user_id, last_read, shared_last_read) VALUES ($1, $2, $3, $3)
+             ON CONFLICT DO NOTHING",
+            &[&cid, &user_id, &now],
+        )
+        .await?;
+    }
+    Ok(inserted)
+}
+
+impl PostgresStore {
+    pub(super) async fn change_members_async(
+        &self,
+        cid: &str,
+        add: &[String],
+        remove: &[String],
+        now: &str,
+    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut added = Vec::new();
+        for user in add {
+            if add_member(&tx, cid, user, now).await? {
+                let row = tx.query_one(&select_member(), &[&cid, user]).await?;
+                added.push(member_from(&row)?);
+            }
+        }
+        let mut removed = Vec::new();
+        for user in remove {
+            if let Some(row) = tx.query_opt(&select_member(), &[&cid, user]).await? {
+                tx.execute("DELETE FROM members WHERE cid = $1 AND user_id = $2", &[&cid, user])
+                    .await?;
+                tx.execute("DELETE FROM reads WHERE cid = $1 AND user_id = $2", &[&cid, user])
+                    .await?;
+                removed.push(member_from(&row)?);
+            }
+        }
+        tx.execute("UPDATE channels SET updated_at = $2 WHERE cid = $1", &[&cid, &now]).await?;
+        tx.commit().await?;
+        Ok((added, removed))
+    }
+
+    pub(super) async fn member_channels_async(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT cid FROM members WHERE user_id = $1 ORDER BY cid", &[&user_id])
+            .await?;
+        all(rows, |row| row.try_get(0))
+    }
+
+    pub(super) async fn get_or_create_channel_async(
+        &self,
+        new: NewChannel,
+        now: &str,
+    ) -> Result<(ChannelRecord, bool), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let created = tx
+            .execute(
+                "INSERT INTO channels (cid, type, id, data, created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+                &[&new.cid, &new.kind, &new.id, &Value::Object(new.data), &new.created_by, &now],
+            )
+            .await?
+            == 1;
+        if created {
+            for member in &new.members {
+                add_member(&tx, &new.cid, member, now).await?;
+            }
+        }
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        let channel = channel_from(&tx.query_one(&sql, &[&new.cid]).await?)?;
+        tx.commit().await?;
+        Ok((channel, created))
+    }
+
+    pub(super) async fn channel_async(
+        &self,
+        cid: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        let row = self.client().await?.query_opt(&sql, &[&cid]).await?;
+        Ok(row.map(|row| channel_from(&row)).transpose()?)
+    }
+
+    pub(super) async fn is_member_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "SELECT 1 FROM members WHERE cid = $1 AND user_id = $2";
+        Ok(self.client().await?.query_opt(sql, &[&cid, &user_id]).await?.is_some())
+    }
+
+    pub(super) async fn members_async(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        let sql = format!(
+            "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.cid = $1 ORDER BY m.created_at, m.user_id"
+        );
+        all(self.client().await?.query(&sql, &[&cid]).await?, member_from)
+    }
+
+    pub(super) async fn channel_for_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+    ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2)
+             FROM channels c WHERE c.cid = $1"
+        );
+        let row = self.client().await?.query_opt(&sql, &[&cid, &user_id]).await?;
+        Ok(row
+            .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(9)?)))
+            .transpose()?)
+    }
+
+    pub(super) async fn mark_read_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: Option<&str>,
+        now: &str,
+        shared: bool,
+    ) -> Result<ReadRecord, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let last_message: Option<String> = match message_id {
+            Some(id) => Some(id.to_owned()),
+            None => tx
+                .query_opt(
+                    "SELECT id FROM messages WHERE cid = $1 ORDER BY seq DESC LIMIT 1",
+                    &[&cid],
+                )
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?,
+        };
+        tx.execute(
+            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages, shared_last_read)
+             VALUES ($1, $2, $3, $4, 0, $3)
+             ON CONFLICT (cid, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4, unread_messages = 0",
+            &[&cid, &user_id, &now, &last_message],
+        )
+        .await?;
+        if shared {
+            tx.execute(
+                "UPDATE reads SET shared_last_read = $3, shared_last_read_message_id = $4,
+                 shared_unread_messages = 0 WHERE cid = $1 AND user_id = $2",
+                &[&cid, &user_id, &now, &last_message],
+            )
+            .await?;
+        }
+        let read = read_of(&tx, cid, user_id).await?;
+        tx.commit().await?;
+        Ok(read)
+    }
+
+    pub(super) async fn mark_unread_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ReadRecord>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let sql = "SELECT seq FROM messages WHERE cid = $1 AND id = $2";
+        let Some(row) = tx.query_opt(sql, &[&cid, &message_id]).await? else { return Ok(None) };
+        let seq: i64 = row.try_get(0)?;
+        // The message just before: the new last read (or the channel's creation when there is none).
+        let before = tx
+            .query_opt(
+                "SELECT id, created_at FROM messages WHERE cid = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+                &[&cid, &seq],
+            )
+            .await?;
+        let (last_id, last_read): (Option<String>, String) = match before {
+            Some(row) => (Some(row.try_get(0)?), row.try_get(1)?),
+            None => {
+                let sql = "SELECT created_at FROM channels WHERE cid = $1";
+                (None, tx.query_one(sql, &[&cid]).await?.try_get(0)?)
+            }
+        };
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages g WHERE g.cid = $1 AND g.seq >= $2 AND g.user_id != $3 AND NOT ({THREAD_ONLY})"
+        );
+        let unread: i64 = tx.query_one(&sql, &[&cid, &seq, &user_id]).await?.try_get(0)?;
+        tx.execute(
+            "UPDATE reads SET last_read = $3, last_read_message_id = $4, unread_messages = $5
+             WHERE cid = $1 AND user_id = $2",
+            &[&cid, &user_id, &last_read, &last_id, &unread],
+        )
+        .await?;
+        let read = read_of(&tx, cid, user_id).await?;
+        tx.commit().await?;
+        Ok(Some(read))
+    }
+
+    pub(super) async fn mark_all_read_async(
+        &self,
+        user_id: &str,
+        now: &str,
+        shared: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "SELECT cid FROM reads WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid FOR UPDATE",
+                &[&user_id],
+            )
+            .await?;
+        let cids = all(rows, |row| row.try_get(0))?;
+        tx.execute(
+            "UPDATE reads SET last_read = $2, unread_messages = 0,
+                last_read_message_id = (SELECT id FROM messages m WHERE m.cid = reads.cid ORDER BY seq DESC LIMIT 1)
+             WHERE user_id = $1",
+            &[&user_id, &now],
+        )
+        .await?;
+        if shared {
+            tx.execute(
+                "UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
+                    shared_unread_messages = 0 WHERE user_id = $1",
+                &[&user_id],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(cids)
+    }
+
+    pub(super) async fn unread_channels_async(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT cid, unread_messages, last_read FROM reads
+                 WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid",
+                &[&user_id],
+            )
+            .await?;
+        all(rows, |row| {
+            let unread = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
+            Ok((row.try_get(0)?, unread, row.try_get(2)?))
+        })
+    }
+
+    pub(super) async fn reads_async(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 ORDER BY r.user_id"
+        );
+        all(self.client().await?.query(&sql, &[&cid]).await?, read_from)
+    }
+
+    pub(super) async fn unread_totals_async(
+        &self,
+        user_id: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT COALESCE(SUM(unread_messages), 0)::BIGINT, COUNT(*) FILTER (WHERE unread_messages > 0)
+                 FROM reads WHERE user_id = $1",
+                &[&user_id],
+            )
+            .await?;
+        let number = |at| row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0));
+        Ok((number(0)?, number(1)?))
+    }
+
+    pub(super) async fn query_channels_async(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let mut params = Params::default();
+        let mut sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE TRUE");
+        if let Some(cids) = &filter.cids {
+            sql += &format!(" AND c.cid = ANY({})", params.list(cids));
+        }
+        if let Some(kinds) = &filter.kinds {
+            sql += &format!(" AND c.type = ANY({})", params.list(kinds));
+        }
+        if let Some(members) = &filter.members {
+            sql += &format!(
+                " AND c.cid IN (SELECT cid FROM members WHERE user_id = ANY({}))",
+                params.list(members)
+            );
+        }
+        // Private channel types are visible to their members only.
+        sql += &format!(
+            " AND (c.cid IN (SELECT cid FROM members WHERE user_id = {}) OR c.type = ANY({}))",
+            params.value(caller),
+            params.list(&filter.public_kinds)
+        );
+        let direction = if filter.newest_first { "DESC" } else { "ASC" };
+        sql += &format!(
+            " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
+             LIMIT {} OFFSET {}",
+            filter.limit, filter.offset
+        );
+        all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
+    }
+}

@@ -1,0 +1,315 @@
+//! Messages, replies and reactions in PostgreSQL.
+//!
+//! **Order across nodes**: a new message locks its channel's row first, so messages of one channel are stored
+//! one after another whichever node takes them; its `seq` (one database sequence) gives the order and its
+//! `created_at` is the node's clock but never earlier than the channel's previous message, so a node whose clock
+//! lags cannot put a message before one already sent.
+
+use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
+
+use super::postgres::PostgresStore;
+use super::postgres_rows::{
+    all, attach_reactions, ensure_user, message_from, message_in, reaction_from, MESSAGE_COLUMNS,
+    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+};
+use super::{
+    AddedMessage, MemberUnread, MessageAnchor, MessageRecord, NewMessage, NewReaction,
+    ReactionRecord, StoreError,
+};
+
+/// Selects one reaction by message, user and type (`$1`–`$3`).
+fn select_reaction() -> String {
+    format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id = $1 AND x.user_id = $2 AND x.type = $3"
+    )
+}
+
+/// A client's time in the stored shape (fixed-width RFC 3339 UTC with milliseconds), so that times compare as
+/// text; `None` when it is not a time (then nothing matches, as in SQLite).
+fn stored_time(at: &str) -> Option<String> {
+    let parsed =
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(crate::clock::format(parsed))
+}
+
+/// A page size for SQL.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    pub(super) async fn replies_async(
+        &self,
+        parent_id: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE g.extra->>'parent_id' = $1
+               AND ($2::text IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = $2::text))
+             ORDER BY g.seq DESC LIMIT $3"
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &[&parent_id, &id_lt, &sql_limit(limit)]).await?;
+        let mut replies = all(rows, message_from)?;
+        replies.reverse();
+        attach_reactions(&client, &mut replies).await?;
+        Ok(replies)
+    }
+
+    pub(super) async fn send_reaction_async(
+        &self,
+        reaction: NewReaction,
+        now: &str,
+    ) -> Result<(ReactionRecord, bool), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (message, user, kind) = (&reaction.message_id, &reaction.user_id, &reaction.kind);
+        let replaced = if reaction.unique {
+            tx.execute(
+                "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2",
+                &[message, user],
+            )
+            .await?
+        } else {
+            tx.execute(
+                "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
+                &[message, user, kind],
+            )
+            .await?
+        } > 0;
+        tx.execute(
+            "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            &[message, user, kind, &reaction.score, &Value::Object(reaction.extra.clone()), &now],
+        )
+        .await?;
+        let stored =
+            reaction_from(&tx.query_one(&select_reaction(), &[message, user, kind]).await?)?;
+        tx.commit().await?;
+        Ok((stored, replaced))
+    }
+
+    pub(super) async fn delete_reaction_async(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<ReactionRecord>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let found = tx.query_opt(&select_reaction(), &[&message_id, &user_id, &kind]).await?;
+        let found = found.map(|row| reaction_from(&row)).transpose()?;
+        tx.execute(
+            "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
+            &[&message_id, &user_id, &kind],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    pub(super) async fn update_message_async(
+        &self,
+        id: &str,
+        text: &str,
+        extra: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE messages SET text = $2, extra = $3, updated_at = $4 WHERE id = $1 AND deleted_at IS NULL",
+            &[&id, &text, &Value::Object(extra), &now],
+        )
+        .await?;
+        let stored = message_in(&tx, id).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    pub(super) async fn delete_message_async(
+        &self,
+        id: &str,
+        hard: bool,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(mut stored) = message_in(&tx, id).await? else { return Ok(None) };
+        if hard {
+            tx.execute("DELETE FROM messages WHERE id = $1", &[&id]).await?;
+            stored.deleted_at = Some(now.into());
+        } else {
+            tx.execute(
+                "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), updated_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+            stored = message_in(&tx, id).await?.unwrap_or(stored);
+        }
+        tx.commit().await?;
+        Ok(Some(stored))
+    }
+
+    pub(super) async fn add_message_async(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<AddedMessage, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, &message.user_id, now).await?;
+        // The channel's row lock orders this channel's messages (see the module docs).
+        let previous: Option<String> = tx
+            .query_opt(
+                "SELECT last_message_at FROM channels WHERE cid = $1 FOR UPDATE",
+                &[&message.cid],
+            )
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?
+            .flatten();
+        let created_at = match previous {
+            Some(previous) if previous.as_str() > now => previous,
+            _ => now.to_owned(),
+        };
+        let inserted = tx
+            .execute(
+                "INSERT INTO messages (id, cid, user_id, text, extra, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &message.id,
+                    &message.cid,
+                    &message.user_id,
+                    &message.text,
+                    &Value::Object(message.extra),
+                    &created_at,
+                ],
+            )
+            .await?
+            == 1;
+        let mut unread = Vec::new();
+        if inserted {
+            tx.execute(
+                "UPDATE channels SET last_message_at = $2, updated_at = $2 WHERE cid = $1",
+                &[&message.cid, &created_at],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE reads SET unread_messages = unread_messages + 1,
+                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2",
+                &[&message.cid, &message.user_id],
+            )
+            .await?;
+            unread = member_unread(&tx, &message.cid).await?;
+        }
+        let stored = message_in(&tx, &message.id).await?.ok_or(StoreError::LostFromGroupCommit)?;
+        tx.commit().await?;
+        Ok(AddedMessage { message: stored, inserted, unread })
+    }
+
+    pub(super) async fn messages_async(
+        &self,
+        cid: &str,
+        limit: usize,
+        anchor: &MessageAnchor,
+        budget: &mut usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        if *budget == 0 {
+            return Ok(Vec::new());
+        }
+        let seq_of = "(SELECT seq FROM messages WHERE id = $3)";
+        let pick = |inclusive: bool, strict: &'static str, or_equal: &'static str| {
+            if inclusive {
+                or_equal
+            } else {
+                strict
+            }
+        };
+        let (condition, value, newest_first) = match anchor {
+            MessageAnchor::Latest => ("TRUE".to_owned(), None, true),
+            MessageAnchor::BeforeId { id, inclusive } => {
+                (format!("g.seq {} {seq_of}", pick(*inclusive, "<", "<=")), Some(id.clone()), true)
+            }
+            MessageAnchor::AfterId { id, inclusive } => {
+                (format!("g.seq {} {seq_of}", pick(*inclusive, ">", ">=")), Some(id.clone()), false)
+            }
+            MessageAnchor::BeforeTime { at, inclusive } => {
+                let Some(at) = stored_time(at) else { return Ok(Vec::new()) };
+                (format!("g.created_at {} $3", pick(*inclusive, "<", "<=")), Some(at), true)
+            }
+            MessageAnchor::AfterTime { at, inclusive } => {
+                let Some(at) = stored_time(at) else { return Ok(Vec::new()) };
+                (format!("g.created_at {} $3", pick(*inclusive, ">", ">=")), Some(at), false)
+            }
+        };
+        let order = if newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS},
+                octet_length(g.text) + octet_length(g.extra::text) + octet_length(u.fields::text)
+             FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE g.cid = $1 AND ({condition}) AND NOT ({THREAD_ONLY})
+             ORDER BY g.seq {order} LIMIT $2"
+        );
+        let limit = sql_limit(limit);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&cid, &limit];
+        if let Some(value) = &value {
+            params.push(value);
+        }
+        let client = self.client().await?;
+        // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
+        let mut messages = Vec::new();
+        for row in client.query(&sql, &params).await? {
+            let size = usize::try_from(row.try_get::<_, i32>(15)?).unwrap_or(usize::MAX);
+            if size > *budget && !messages.is_empty() {
+                break;
+            }
+            *budget = budget.saturating_sub(size);
+            messages.push(message_from(&row)?);
+        }
+        if newest_first {
+            messages.reverse();
+        }
+        attach_reactions(&client, &mut messages).await?;
+        Ok(messages)
+    }
+
+    pub(super) async fn has_message_async(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let sql = "SELECT 1 FROM messages WHERE cid = $1 AND id = $2";
+        Ok(client.query_opt(sql, &[&cid, &id]).await?.is_some())
+    }
+}
+
+/// Every member of `cid` with a read state: unread here, and totals across their channels, in one query.
+async fn member_unread(
+    tx: &deadpool_postgres::Transaction<'_>,
+    cid: &str,
+) -> Result<Vec<MemberUnread>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
+                 SELECT user_id, COALESCE(SUM(unread_messages), 0)::BIGINT AS total,
+                        COUNT(*) FILTER (WHERE unread_messages > 0) AS channels
+                 FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = $1) GROUP BY user_id
+             ) t ON t.user_id = r.user_id
+             WHERE r.cid = $1",
+            &[&cid],
+        )
+        .await?;
+    let number = |row: &tokio_postgres::Row, at| {
+        row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0))
+    };
+    all(rows, |row| {
+        Ok(MemberUnread {
+            user_id: row.try_get(0)?,
+            unread_messages: number(row, 1)?,
+            total_unread: number(row, 2)?,
+            unread_channels: number(row, 3)?,
+        })
+    })
+}

@@ -1,0 +1,292 @@
+//! How PostgreSQL rows become records, and the schema they come from: the migrations, the column lists every
+//! query selects, the readers that turn a row into a record, and the helpers queries share (reactions attached to
+//! messages, one message or read by key, bare users named before they connect, numbered parameters).
+//!
+//! The tables are SQLite's ([`super::sqlite_schema`]) with JSON in `JSONB` and every text column in the `"C"`
+//! collation, so ordering is by code point on every database whatever its locale (as in SQLite).
+
+use deadpool_postgres::GenericClient;
+use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead, StoreError};
+use crate::users::StoredUser;
+
+/// Schema steps, applied in order; `schema_version` records how many ran. Append, never edit.
+pub(super) const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE users (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        role TEXT COLLATE "C" NOT NULL DEFAULT 'user',
+        fields JSONB NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        last_active TEXT COLLATE "C"
+    );
+    CREATE TABLE monthly_activity (
+        month TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (month, user_id)
+    );
+    CREATE TABLE channels (
+        cid TEXT COLLATE "C" PRIMARY KEY,
+        type TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        data JSONB NOT NULL,
+        created_by TEXT COLLATE "C" NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        last_message_at TEXT COLLATE "C"
+    );
+    CREATE TABLE members (
+        cid TEXT COLLATE "C" NOT NULL REFERENCES channels (cid),
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+        created_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (cid, user_id)
+    );
+    CREATE INDEX members_by_user ON members (user_id);
+    CREATE TABLE messages (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT COLLATE "C" NOT NULL UNIQUE,
+        cid TEXT COLLATE "C" NOT NULL REFERENCES channels (cid),
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+        text TEXT NOT NULL,
+        extra JSONB NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C",
+        deleted_at TEXT COLLATE "C"
+    );
+    CREATE INDEX messages_by_channel ON messages (cid, seq);
+    CREATE INDEX messages_by_parent ON messages ((extra->>'parent_id'), seq);
+    CREATE TABLE reads (
+        cid TEXT COLLATE "C" NOT NULL REFERENCES channels (cid),
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+        last_read TEXT COLLATE "C" NOT NULL,
+        last_read_message_id TEXT COLLATE "C",
+        unread_messages BIGINT NOT NULL DEFAULT 0,
+        shared_last_read TEXT COLLATE "C",
+        shared_last_read_message_id TEXT COLLATE "C",
+        shared_unread_messages BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, user_id)
+    );
+    CREATE INDEX reads_by_user ON reads (user_id);
+    CREATE TABLE reactions (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        message_id TEXT COLLATE "C" NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+        type TEXT COLLATE "C" NOT NULL,
+        score BIGINT NOT NULL,
+        extra JSONB NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (message_id, user_id, type)
+    );"#];
+
+/// A reply shown only in its thread: it has a parent and is not also shown in the channel.
+pub(super) const THREAD_ONLY: &str =
+    "g.extra->>'parent_id' IS NOT NULL AND COALESCE(g.extra->'show_in_channel' NOT IN ('false', '0', 'null'), false) = false";
+
+/// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
+/// [`USER_COLUMNS`] follow): reply count and thread participants (in the order they first replied) included.
+pub(super) const MESSAGE_COLUMNS: &str = "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
+    (SELECT COUNT(*) FROM messages r WHERE r.extra->>'parent_id' = g.id), \
+    ARRAY(SELECT r.user_id FROM messages r WHERE r.extra->>'parent_id' = g.id GROUP BY r.user_id ORDER BY MIN(r.seq))";
+
+/// The user columns every query that returns users selects, in [`user_from`]'s order.
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
+
+/// The channel columns, in [`channel_from`]'s order.
+pub(super) const CHANNEL_COLUMNS: &str =
+    "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
+    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)";
+
+/// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
+pub(super) const REACTION_COLUMNS: &str =
+    "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
+
+/// The read columns: own state, the user's [`USER_COLUMNS`], then the shared state, in [`read_from`]'s order.
+pub(super) const READ_COLUMNS: &str = "r.last_read, r.last_read_message_id, r.unread_messages, \
+    u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active, \
+    COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
+
+/// A JSON object column; anything else reads as empty rather than failing the whole query.
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A count column (`BIGINT`), never negative.
+fn count(row: &Row, at: usize) -> Result<u64, tokio_postgres::Error> {
+    Ok(u64::try_from(row.try_get::<_, i64>(at)?).unwrap_or(0))
+}
+
+/// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
+pub(super) fn user_from(row: &Row, at: usize) -> Result<StoredUser, tokio_postgres::Error> {
+    Ok(StoredUser {
+        id: row.try_get(at)?,
+        role: row.try_get(at + 1)?,
+        fields: object(row.try_get(at + 2)?),
+        created_at: row.try_get(at + 3)?,
+        updated_at: row.try_get(at + 4)?,
+        last_active: row.try_get(at + 5)?,
+    })
+}
+
+pub(super) fn channel_from(row: &Row) -> Result<ChannelRecord, tokio_postgres::Error> {
+    Ok(ChannelRecord {
+        cid: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        id: row.try_get(2)?,
+        data: object(row.try_get(3)?),
+        created_by: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+        updated_at: row.try_get(6)?,
+        last_message_at: row.try_get(7)?,
+        member_count: count(row, 8)?,
+    })
+}
+
+pub(super) fn message_from(row: &Row) -> Result<MessageRecord, tokio_postgres::Error> {
+    Ok(MessageRecord {
+        id: row.try_get(0)?,
+        cid: row.try_get(1)?,
+        text: row.try_get(2)?,
+        extra: object(row.try_get(3)?),
+        created_at: row.try_get(4)?,
+        updated_at: row.try_get(5)?,
+        deleted_at: row.try_get(6)?,
+        reply_count: count(row, 7)?,
+        thread_participants: row.try_get(8)?,
+        user: user_from(row, 9)?,
+        reactions: Vec::new(),
+    })
+}
+
+pub(super) fn reaction_from(row: &Row) -> Result<ReactionRecord, tokio_postgres::Error> {
+    Ok(ReactionRecord {
+        message_id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        score: row.try_get(2)?,
+        extra: object(row.try_get(3)?),
+        created_at: row.try_get(4)?,
+        updated_at: row.try_get(5)?,
+        user: user_from(row, 6)?,
+    })
+}
+
+pub(super) fn read_from(row: &Row) -> Result<ReadRecord, tokio_postgres::Error> {
+    Ok(ReadRecord {
+        last_read: row.try_get(0)?,
+        last_read_message_id: row.try_get(1)?,
+        unread_messages: count(row, 2)?,
+        user: user_from(row, 3)?,
+        shared: SharedRead {
+            last_read: row.try_get(9)?,
+            last_read_message_id: row.try_get(10)?,
+            unread_messages: count(row, 11)?,
+        },
+    })
+}
+
+/// Reads every row with `read`.
+pub(super) fn all<T>(
+    rows: Vec<Row>,
+    read: impl Fn(&Row) -> Result<T, tokio_postgres::Error>,
+) -> Result<Vec<T>, StoreError> {
+    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
+}
+
+/// Fills in each message's reactions, with one query for all of them.
+pub(super) async fn attach_reactions(
+    client: &impl GenericClient,
+    messages: &mut [MessageRecord],
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let sql = format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id = ANY($1::text[]) ORDER BY x.created_at, x.seq"
+    );
+    for row in client.query(&sql, &[&ids]).await? {
+        let reaction = reaction_from(&row)?;
+        if let Some(message) = messages.iter_mut().find(|m| m.id == reaction.message_id) {
+            message.reactions.push(reaction);
+        }
+    }
+    Ok(())
+}
+
+/// The message `id` with its sender and reactions.
+pub(super) async fn message_in(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Option<MessageRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
+    );
+    let mut found = match client.query_opt(&sql, &[&id]).await? {
+        Some(row) => vec![message_from(&row)?],
+        None => return Ok(None),
+    };
+    attach_reactions(client, &mut found).await?;
+    Ok(found.pop())
+}
+
+/// The read state of `user_id` in `cid`.
+pub(super) async fn read_of(
+    client: &impl GenericClient,
+    cid: &str,
+    user_id: &str,
+) -> Result<ReadRecord, StoreError> {
+    let sql = format!(
+        "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 AND r.user_id = $2"
+    );
+    Ok(read_from(&client.query_one(&sql, &[&cid, &user_id]).await?)?)
+}
+
+/// Creates a bare user row for an id that is named (as a member or sender) before it ever connected.
+pub(super) async fn ensure_user(
+    client: &impl GenericClient,
+    id: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES ($1, 'user', '{}', $2, $2)
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &now],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Numbered SQL parameters collected while a query's text is built.
+#[derive(Default)]
+pub(super) struct Params {
+    /// `$n` names `values[n - 1]`.
+    values: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Params {
+    /// Adds one text value and returns its placeholder.
+    pub(super) fn value(&mut self, value: &str) -> String {
+        self.values.push(Box::new(value.to_owned()));
+        format!("${}::text", self.values.len())
+    }
+
+    /// Adds a list of text values and returns its placeholder, for `= ANY(...)`.
+    pub(super) fn list(&mut self, values: &[String]) -> String {
+        self.values.push(Box::new(values.to_vec()));
+        format!("${}::text[]", self.values.len())
+    }
+
+    /// The values, as the driver takes them.
+    pub(super) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+    }
+}

@@ -1,0 +1,228 @@
+//! Users in PostgreSQL: connects (create or merge, monthly activity), server-side upserts and updates (row locks,
+//! so concurrent updates from any node never lose each other's fields), and the user query compiled to one
+//! parameterised `SELECT`.
+
+use serde_json::{Map, Value};
+
+use super::postgres::PostgresStore;
+use super::postgres_rows::{all, user_from, Params, USER_COLUMNS};
+use super::{StoreError, UserField, UserFilter, UserQuery, UserReplace, UserSort};
+use crate::users::{merge_fields, StoredUser};
+
+/// Selects one user by id (`$1`).
+fn select_user() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")
+}
+
+impl PostgresStore {
+    pub(super) async fn connect_user_async(
+        &self,
+        id: &str,
+        incoming: Map<String, Value>,
+        now: &str,
+        month: &str,
+    ) -> Result<StoredUser, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let sql = format!("{} FOR UPDATE", select_user());
+        let user = match tx.query_opt(&sql, &[&id]).await? {
+            Some(row) => {
+                let mut user = user_from(&row, 0)?;
+                let before = user.fields.clone();
+                merge_fields(&mut user.fields, incoming);
+                if user.fields != before {
+                    user.updated_at = now.to_owned();
+                }
+                user.last_active = Some(now.to_owned());
+                user
+            }
+            None => StoredUser {
+                id: id.to_owned(),
+                role: "user".into(),
+                fields: incoming,
+                created_at: now.to_owned(),
+                updated_at: now.to_owned(),
+                last_active: Some(now.to_owned()),
+            },
+        };
+        tx.execute(
+            "INSERT INTO users (id, role, fields, created_at, updated_at, last_active)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET fields = $3, updated_at = $5, last_active = $6",
+            &[
+                &user.id,
+                &user.role,
+                &Value::Object(user.fields.clone()),
+                &user.created_at,
+                &user.updated_at,
+                &user.last_active,
+            ],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO monthly_activity (month, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&month, &id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub(super) async fn monthly_active_users_async(&self, month: &str) -> Result<u64, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT COUNT(*) FROM monthly_activity WHERE month = $1", &[&month])
+            .await?;
+        Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+    }
+
+    pub(super) async fn user_async(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        let row = self.client().await?.query_opt(&select_user(), &[&id]).await?;
+        Ok(row.map(|row| user_from(&row, 0)).transpose()?)
+    }
+
+    pub(super) async fn replace_users_async(
+        &self,
+        users: Vec<UserReplace>,
+        now: &str,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut stored = Vec::with_capacity(users.len());
+        for user in &users {
+            let sql = format!(
+                "INSERT INTO users AS u (id, role, fields, created_at, updated_at)
+                 VALUES ($1, COALESCE($2, 'user'), $3, $4, $4)
+                 ON CONFLICT (id) DO UPDATE SET role = COALESCE($2, u.role), fields = $3, updated_at = $4
+                 RETURNING {USER_COLUMNS}"
+            );
+            let fields = Value::Object(user.fields.clone());
+            let row = tx.query_one(&sql, &[&user.id, &user.role, &fields, &now]).await?;
+            stored.push(user_from(&row, 0)?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    pub(super) async fn update_users_async(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let select = format!("{} FOR UPDATE", select_user());
+        let update = format!(
+            "UPDATE users u SET role = $2, fields = $3, updated_at = $4 WHERE id = $1 RETURNING {USER_COLUMNS}"
+        );
+        let mut written = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stored = tx.query_opt(&select, &[id]).await?;
+            let stored = stored.map(|row| user_from(&row, 0)).transpose()?;
+            let user = match change(stored) {
+                Ok(user) => user,
+                // Dropping the transaction rolls back whatever was written before the refusal.
+                Err(reason) => return Ok(Err(reason)),
+            };
+            let fields = Value::Object(user.fields.clone());
+            let row = tx.query_one(&update, &[&user.id, &user.role, &fields, &now]).await?;
+            written.push(user_from(&row, 0)?);
+        }
+        tx.commit().await?;
+        Ok(Ok(written))
+    }
+
+    pub(super) async fn create_user_async(
+        &self,
+        id: &str,
+        role: &str,
+        fields: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        let sql = format!(
+            "INSERT INTO users AS u (id, role, fields, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (id) DO NOTHING RETURNING {USER_COLUMNS}"
+        );
+        let client = self.client().await?;
+        let row = client.query_opt(&sql, &[&id, &role, &Value::Object(fields), &now]).await?;
+        Ok(row.map(|row| user_from(&row, 0)).transpose()?)
+    }
+
+    pub(super) async fn query_users_async(
+        &self,
+        user_query: &UserQuery,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let mut params = Params::default();
+        let mut sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE {}",
+            condition(&user_query.filter, &mut params)
+        );
+        let mut order: Vec<String> = user_query
+            .sort
+            .iter()
+            .map(|(field, ascending)| {
+                let column = match field {
+                    UserSort::Id => "u.id",
+                    UserSort::Name => "(u.fields->>'name') COLLATE \"C\"",
+                    UserSort::CreatedAt => "u.created_at",
+                    UserSort::LastActive => "u.last_active",
+                };
+                // SQLite's order: no value sorts first.
+                let direction = if *ascending { "ASC NULLS FIRST" } else { "DESC NULLS LAST" };
+                format!("{column} {direction}")
+            })
+            .collect();
+        order.push("u.id ASC".into());
+        sql += &format!(
+            " ORDER BY {} LIMIT {} OFFSET {}",
+            order.join(", "),
+            user_query.limit,
+            user_query.offset
+        );
+        let rows = self.client().await?.query(&sql, &params.refs()).await?;
+        all(rows, |row| user_from(row, 0))
+    }
+}
+
+/// The SQL expression for a filterable field.
+fn column(field: UserField) -> &'static str {
+    match field {
+        UserField::Id => "u.id",
+        UserField::Role => "u.role",
+        UserField::Name => "(u.fields->>'name')",
+    }
+}
+
+/// The condition for `filter`, its values added to `params`.
+fn condition(filter: &UserFilter, params: &mut Params) -> String {
+    let joined = |filters: &[UserFilter], params: &mut Params, op: &str, empty: &str| {
+        if filters.is_empty() {
+            return empty.to_owned();
+        }
+        let parts: Vec<String> = filters.iter().map(|f| condition(f, params)).collect();
+        format!("({})", parts.join(op))
+    };
+    match filter {
+        UserFilter::All(filters) => joined(filters, params, " AND ", "TRUE"),
+        UserFilter::Any(filters) => joined(filters, params, " OR ", "FALSE"),
+        UserFilter::OneOf(field, values) => {
+            format!("COALESCE({} = ANY({}), FALSE)", column(*field), params.list(values))
+        }
+        UserFilter::StartsWith(field, prefix) => {
+            let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = params.value(&format!("{escaped}%"));
+            format!("COALESCE({} ILIKE {pattern} ESCAPE '\\', FALSE)", column(*field))
+        }
+        UserFilter::Online { online, connected } => {
+            let visible = "COALESCE(u.fields->'invisible' = 'true'::jsonb, FALSE) = FALSE";
+            let test = format!("(u.id = ANY({}) AND {visible})", params.list(connected));
+            if *online {
+                test
+            } else {
+                format!("NOT {test}")
+            }
+        }
+    }
+}
