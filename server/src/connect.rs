@@ -81,7 +81,7 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
             .hub
             .register(&connection_id, &user.id, invisible, max)
             .map_err(|_| rate_limited(&format!("at most {max} open connections per user")))?;
-        if state.hub.connections_of(&user.id) == 1 {
+        if state.hub.connections_of(&user.id) == 1 && !state.cluster.online_elsewhere(&user.id) {
             crate::presence::announce(state, &user, true);
         }
         Ok(Opened { connection_id, user, outbox })
@@ -92,6 +92,12 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
         tracing::info!(code = error.code.code(), "connect refused");
     }
     result
+}
+
+/// A new connection id: this node's id, `-`, a random UUID (a load balancer routes a connection's requests by the
+/// prefix).
+fn new_connection_id(state: &AppState) -> String {
+    format!("{}-{}", state.cluster.node_id(), uuid::Uuid::new_v4())
 }
 
 async fn authenticate(
@@ -111,7 +117,7 @@ async fn authenticate(
             ));
         }
         let user = crate::users::anonymous_user(&clock::timestamp());
-        return Ok((uuid::Uuid::new_v4().to_string(), user));
+        return Ok((new_connection_id(state), user));
     }
     if params.auth_type.as_deref().is_some_and(|kind| kind != "jwt") {
         return Err(AppError::new(
@@ -125,7 +131,7 @@ async fn authenticate(
         })?;
     state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
     let user = upsert(state, user_id, writable_fields(&details)).await?;
-    Ok((uuid::Uuid::new_v4().to_string(), user))
+    Ok((new_connection_id(state), user))
 }
 
 /// The own user for a connection's first `health.check`: its own view with its unread totals across channels.
@@ -354,7 +360,7 @@ pub fn disconnect(state: &AppState, connection_id: &str) {
     let invisible = state.hub.is_invisible(connection_id);
     state.presence.forget(connection_id);
     if let Some((user_id, watched)) = state.hub.unregister(connection_id) {
-        if !invisible && !state.hub.is_connected(&user_id) {
+        if !invisible && !state.cluster.is_connected(&state.hub, &user_id) {
             // The last connection closed: the user went offline (announced off the async runtime's threads, as
             // it reads the store).
             let announcer = state.clone();
@@ -362,7 +368,7 @@ pub fn disconnect(state: &AppState, connection_id: &str) {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn_blocking(move || {
                     if let Ok(Some(stored)) = announcer.store.user(&user) {
-                        if !announcer.hub.is_connected(&user) {
+                        if !announcer.cluster.is_connected(&announcer.hub, &user) {
                             crate::presence::announce(&announcer, &stored, false);
                         }
                     }

@@ -38,7 +38,7 @@ impl Transport {
 }
 
 /// What a sender allows others to see, from its `privacy_settings`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Privacy {
     /// Others receive its `typing.start` / `typing.stop`.
     pub typing_indicators: bool,
@@ -121,6 +121,17 @@ pub struct Hub {
     state: Mutex<State>,
     /// Bytes queued for one connection past which it is dropped as a slow consumer.
     outbox_bytes: usize,
+    /// Moves on every change of who is connected or watching: the cluster sends this node's state when it moved.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+/// What other nodes need to know of this node's connections ([`Hub::snapshot`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiveState {
+    /// Channel cid → the visible users watching it here.
+    pub watchers: HashMap<String, Vec<String>>,
+    /// Users with a connection here (invisible ones too: views hide them, as for local users).
+    pub online: Vec<String>,
 }
 
 impl Default for Hub {
@@ -132,7 +143,44 @@ impl Default for Hub {
 impl Hub {
     /// A hub that drops a connection once more than `outbox_bytes` wait for it.
     pub fn new(outbox_bytes: usize) -> Self {
-        Hub { state: Mutex::new(State::default()), outbox_bytes }
+        Hub { state: Mutex::new(State::default()), outbox_bytes, generation: Default::default() }
+    }
+
+    /// A number that changes whenever who is connected or watching changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Who is connected and watching here, for the other nodes.
+    pub fn snapshot(&self) -> LiveState {
+        let state = self.lock();
+        LiveState {
+            watchers: state
+                .watchers
+                .iter()
+                .filter(|(_, watchers)| !watchers.visible_users.is_empty())
+                .map(|(cid, watchers)| {
+                    (cid.clone(), watchers.visible_users.keys().cloned().collect())
+                })
+                .collect(),
+            online: state.per_user.keys().cloned().collect(),
+        }
+    }
+
+    /// Drops every connection (their tasks close WebSockets with 1001 and clients reconnect); returns how many.
+    pub fn drop_all(&self) -> usize {
+        let mut state = self.lock();
+        let ids: Vec<String> = state.connections.keys().cloned().collect();
+        for connection_id in &ids {
+            remove_connection(&mut state, connection_id);
+        }
+        drop(state);
+        self.changed();
+        ids.len()
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Registers a connection and returns its outbox, unless the user already has `max_per_user` connections.
@@ -158,6 +206,8 @@ impl Hub {
             remove_connection(&mut state, connection_id);
         }
         state.connections.insert(connection_id.into(), entry);
+        drop(state);
+        self.changed();
         Ok(outbox)
     }
 
@@ -165,6 +215,8 @@ impl Hub {
     pub fn unregister(&self, connection_id: &str) -> Option<(String, Vec<String>)> {
         let mut state = self.lock();
         let entry = remove_connection(&mut state, connection_id)?;
+        drop(state);
+        self.changed();
         Some((entry.handle.user_id.clone(), entry.watching.into_iter().collect()))
     }
 
@@ -191,6 +243,8 @@ impl Hub {
             *watchers.visible_users.entry(handle.user_id.clone()).or_default() += 1;
         }
         watchers.connections.insert(connection_id.into(), handle);
+        drop(state);
+        self.changed();
         true
     }
 
@@ -201,6 +255,8 @@ impl Hub {
         let (watched, invisible) = (entry.watching.remove(cid), entry.invisible);
         if watched {
             remove_watcher(&mut state, cid, connection_id, invisible);
+            drop(state);
+            self.changed();
         }
         watched
     }
@@ -223,6 +279,8 @@ impl Hub {
             let invisible = entry.invisible;
             remove_watcher(&mut state, cid, &connection_id, invisible);
         }
+        drop(state);
+        self.changed();
     }
 
     /// Whether the connection's user is invisible.
@@ -348,6 +406,8 @@ impl Hub {
                 tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
             }
         }
+        drop(state);
+        self.changed();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

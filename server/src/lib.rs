@@ -9,6 +9,7 @@
 //! - [`messages`]: what a client may put in a message.
 //! - [`longpoll`]: `GET /longpoll`, the long-poll transport.
 //! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
+//! - [`cluster`]: several nodes as one server over a bus (in-process, or [`nats`]).
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
 //! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
@@ -20,6 +21,7 @@
 pub mod auth;
 pub mod channels;
 pub mod clock;
+pub mod cluster;
 pub mod connect;
 pub mod error;
 pub mod hub;
@@ -30,6 +32,7 @@ pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
 pub mod metrics;
+pub mod nats;
 pub mod outbox;
 pub mod presence;
 pub mod query_routes;
@@ -87,7 +90,15 @@ pub struct Settings {
     pub limits: Limits,
     /// Guest users (`POST /guest`) and anonymous connections are allowed (off unless switched on; on in dev mode).
     pub guests: bool,
+    /// This node's id in a cluster, the prefix of its connection ids (a load balancer routes by it); random
+    /// when unset.
+    pub node_id: Option<String>,
+    /// The NATS server URL of the cluster bus; a single node (in-process bus) when unset.
+    pub bus: Option<String>,
 }
+
+/// The NATS subject cluster notes travel on.
+pub const CLUSTER_SUBJECT: &str = "stream-chat.cluster";
 
 /// Guest users the server creates at once before [`GUESTS_PER_SECOND`] applies.
 pub const GUEST_BURST: u32 = 100;
@@ -112,6 +123,8 @@ pub struct Shared {
     pub longpolls: longpoll::LongPolls,
     /// Who follows whose presence.
     pub presence: presence::Presence,
+    /// The other nodes, if any, and the bus to them.
+    pub cluster: cluster::Cluster,
     /// Counters and gauges.
     pub metrics: Metrics,
     /// Messages per user ([`Limits::message_burst`], [`Limits::messages_per_second`]).
@@ -137,8 +150,14 @@ impl std::fmt::Debug for Shared {
 
 impl AppState {
     /// State over `store`; `shutdown` turning `true` ends every connection.
-    pub fn new(settings: Settings, store: Arc<dyn Store>, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        cluster: cluster::Cluster,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
         AppState(Arc::new(Shared {
+            cluster,
             auth: settings.auth.clone(),
             store,
             hub: Hub::new(settings.limits.outbox_bytes),
@@ -162,6 +181,8 @@ pub fn app(state: AppState) -> Router {
         .route("/connect", get(connect::websocket))
         .route("/longpoll", get(longpoll::longpoll))
         .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/channels", post(query_routes::query_channels))
         .route("/channels/{kind}/query", post(query_routes::query_channel_by_members))
         .route("/channels/read", post(unread_routes::mark_all_read))
@@ -237,6 +258,31 @@ async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 
+/// `GET /healthz`: the process serves requests.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: 200 while the store answers, the bus is connected and the server is not shutting down; else
+/// 503 with what is not ready (a load balancer stops sending new clients here).
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.store.clone();
+    let store_ready = matches!(tokio::task::spawn_blocking(move || store.ping()).await, Ok(Ok(())));
+    let bus_ready = state.cluster.bus_connected();
+    let stopping = *state.shutdown.borrow();
+    let ready = store_ready && bus_ready && !stopping;
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready, "store": store_ready, "bus": bus_ready, "stopping": stopping,
+        "node": state.cluster.node_id(),
+    });
+    (status, axum::Json(body))
+}
+
 /// Serves on `listener` until `shutdown` completes, then closes every connection (WebSockets with 1001, so
 /// clients reconnect) and returns.
 pub async fn run(
@@ -246,8 +292,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
-    let state = AppState::new(settings, store, stopping);
+    let node_id = settings.node_id.clone().unwrap_or_else(cluster::random_node_id);
+    let nats = match &settings.bus {
+        Some(url) => {
+            Some(nats::connect(url, CLUSTER_SUBJECT.into()).await.map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
+    let (bus, parts): (Box<dyn cluster::Bus>, _) = match nats {
+        Some((bus, parts)) => {
+            let flag = bus.connected_flag();
+            (Box::new(bus), Some((parts, flag)))
+        }
+        None => (Box::new(cluster::LocalBus), None),
+    };
+    let state = AppState::new(settings, store, cluster::Cluster::new(node_id, bus), stopping);
     let mut stopped = state.shutdown.clone();
+    let bus_task = parts.map(|(parts, flag)| tokio::spawn(nats::serve(state.clone(), parts, flag)));
     tokio::spawn(longpoll::reap(state.clone()));
     tokio::spawn(write_activity(state.clone()));
     tokio::spawn(async move {
@@ -262,6 +323,9 @@ pub async fn run(
     .await?;
     // What connects noted since the last batch is written before the process ends.
     flush_activity(store).await;
+    if let Some(task) = bus_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     Ok(())
 }
 

@@ -45,6 +45,13 @@ struct Flags {
     /// (`postgres://user:password@host:port/database`) for several nodes sharing one database.
     #[arg(long, env = "STREAM_DB", hide_env_values = true)]
     db: Option<String>,
+    /// This node's id in a cluster (lowercase letters and digits): its connection ids start with it and `-`, so
+    /// a load balancer can send a connection's requests to the node that holds it. Random when unset.
+    #[arg(long, env = "STREAM_NODE_ID", value_parser = node_id)]
+    node_id: Option<String>,
+    /// The cluster bus: a NATS server URL (`nats://127.0.0.1:4222`) shared by every node. A single node when unset.
+    #[arg(long, env = "STREAM_BUS")]
+    bus: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -110,6 +117,15 @@ impl Flags {
     }
 }
 
+/// Checks `--node-id`.
+fn node_id(id: &str) -> Result<String, String> {
+    if stream_chat_server::cluster::valid_node_id(id) {
+        Ok(id.to_owned())
+    } else {
+        Err("1 to 32 lowercase letters and digits".into())
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -161,6 +177,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         longpoll_expiry: Duration::from_secs(60),
         limits,
         guests: flags.guests || flags.dev,
+        node_id: flags.node_id,
+        bus: flags.bus,
     };
     run(listener, settings, store, stop_signal()).await?;
     tracing::info!("stopped");

@@ -102,7 +102,7 @@ pub async fn update_channel(
         announce(state, &channel, "member.removed", &removed);
         if !channels::is_public(&kind) {
             for member in &removed {
-                state.hub.unwatch_user(&cid, &member.user.id);
+                crate::routes::unwatch_user(state, &cid, &member.user.id);
             }
         }
         let channel = db(state.store.channel(&cid))?.unwrap_or(channel);

@@ -34,6 +34,12 @@ pub struct Metrics {
     pub active_channels: IntGauge,
     /// `POST /channels` calls (the official client's recovery path runs one per reconnect).
     pub query_channels: IntCounter,
+    /// Other nodes of the cluster heard from lately (0 on a single node).
+    pub cluster_peers: IntGauge,
+    /// 1 while the cluster bus is connected (always 1 on a single node).
+    pub bus_connected: IntGauge,
+    /// Cluster notes dropped because the bus queue was full.
+    pub bus_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -97,6 +103,16 @@ impl Metrics {
             active_channels: gauge("chat_active_channels", "Channels with at least one watcher"),
             query_channels: IntCounter::new("chat_query_channels_total", "POST /channels calls")
                 .expect("valid metric"),
+            cluster_peers: gauge(
+                "chat_cluster_peers",
+                "Other nodes of the cluster heard from lately",
+            ),
+            bus_connected: gauge("chat_bus_connected", "1 while the cluster bus is connected"),
+            bus_dropped: IntCounter::new(
+                "chat_bus_dropped_total",
+                "Cluster notes dropped because the bus queue was full",
+            )
+            .expect("valid metric"),
             registry,
         };
         let r = &metrics.registry;
@@ -112,6 +128,10 @@ impl Metrics {
         r.register(Box::new(metrics.fanout_seconds.clone())).expect("unique metric");
         r.register(Box::new(metrics.active_channels.clone())).expect("unique metric");
         r.register(Box::new(metrics.query_channels.clone())).expect("unique metric");
+        r.register(Box::new(metrics.cluster_peers.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_connected.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_dropped.clone())).expect("unique metric");
+        metrics.bus_connected.set(1);
         // Show both transports from the start, so a scrape never misses a series.
         for kind in ["typing.start", "typing.stop"] {
             metrics.events_received.with_label_values(&[kind]);

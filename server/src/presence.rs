@@ -72,6 +72,11 @@ pub fn announce(state: &AppState, user: &StoredUser, online: bool) {
         "created_at": clock::timestamp(),
     });
     let frame = crate::hub::Frame::from(event.to_string());
+    let note =
+        || crate::cluster::Note::Presence { user_id: user.id.clone(), frame: frame.to_string() };
+    if !state.cluster.tell(note) {
+        state.metrics.bus_dropped.inc();
+    }
     for connection_id in state.presence.followers(&user.id) {
         state.hub.send_to_connection(&connection_id, frame.clone());
     }

@@ -156,7 +156,7 @@ fn follow_members(
 fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &StoredUser) {
     if state.hub.watch(&channel.cid, connection_id) {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
-        let watcher_count = state.hub.watcher_count(&channel.cid);
+        let watcher_count = state.cluster.watcher_count(&state.hub, &channel.cid);
         if state.hub.is_invisible(connection_id)
             || watcher_count > state.settings.limits.watching_events_up_to
         {
@@ -184,7 +184,7 @@ fn channel_state(
     let members = lists.0.of(&all_members)?;
     let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget))?;
     let reads = db(state.store.reads(&channel.cid))?;
-    let all_watchers = state.hub.watcher_users(&channel.cid);
+    let all_watchers = state.cluster.watcher_users(&state.hub, &channel.cid);
     let watchers = lists.1.of(&all_watchers)?;
     let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
     Ok(json!({
@@ -194,7 +194,7 @@ fn channel_state(
             .map(|member| {
                 // Members show whether they are online now (never an invisible one).
                 let mut view = channels::member_view(member);
-                view["user"] = Value::Object(member.user.public_view(state.hub.is_connected(&member.user.id)));
+                view["user"] = Value::Object(member.user.public_view(state.cluster.is_connected(&state.hub, &member.user.id)));
                 view
             })
             .collect::<Vec<_>>(),

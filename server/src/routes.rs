@@ -70,6 +70,26 @@ pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<Stri
     );
 }
 
+/// Queues `frame` for every connection of `user_id`, on every node.
+pub(crate) fn send_to_user(state: &AppState, user_id: &str, frame: crate::hub::Frame) {
+    let note =
+        || crate::cluster::Note::User { user_id: user_id.to_owned(), frame: frame.to_string() };
+    if !state.cluster.tell(note) {
+        state.metrics.bus_dropped.inc();
+    }
+    state.hub.send_to_user(user_id, frame);
+}
+
+/// Unsubscribes every connection of `user_id` from `cid`, on every node (a removed member stops hearing it).
+pub(crate) fn unwatch_user(state: &AppState, cid: &str, user_id: &str) {
+    let note =
+        || crate::cluster::Note::Unwatch { cid: cid.to_owned(), user_id: user_id.to_owned() };
+    if !state.cluster.tell(note) {
+        state.metrics.bus_dropped.inc();
+    }
+    state.hub.unwatch_user(cid, user_id);
+}
+
 /// Runs store work on the blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
@@ -161,6 +181,9 @@ fn publish_user_event(
 /// Publishes and counts.
 pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
     let started = Instant::now();
+    if !state.cluster.tell(|| crate::cluster::channel_note(&delivery)) {
+        state.metrics.bus_dropped.inc();
+    }
     let delivered = state.hub.publish(delivery);
     state.metrics.events_fanned_out.inc_by(delivered as u64);
     state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());
@@ -169,7 +192,7 @@ pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
 /// Tells a channel's watchers that `user_id` stopped watching it (also used when a connection closes).
 pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     state.metrics.active_channels.set(state.hub.active_channels() as i64);
-    let watcher_count = state.hub.watcher_count(cid);
+    let watcher_count = state.cluster.watcher_count(&state.hub, cid);
     if watcher_count >= state.settings.limits.watching_events_up_to {
         return;
     }
@@ -250,7 +273,10 @@ pub async fn send_message(
             let mut event = channels::event("message.new", &channel, &message.created_at);
             event.insert("message".into(), view.clone());
             event.insert("user".into(), channels::user_view(&message.user));
-            event.insert("watcher_count".into(), state.hub.watcher_count(&channel.cid).into());
+            event.insert(
+                "watcher_count".into(),
+                state.cluster.watcher_count(&state.hub, &channel.cid).into(),
+            );
             let mut personal = HashMap::new();
             for member in added.unread {
                 let fields = json!({

@@ -60,7 +60,7 @@ pub async fn mark_unread(
         event.insert("first_unread_message_id".into(), body.message_id.clone().into());
         event.insert("total_unread_count".into(), total.into());
         event.insert("unread_channels".into(), unread_channels.into());
-        state.hub.send_to_user(&user, Value::Object(event).to_string().into());
+        crate::routes::send_to_user(state, &user, Value::Object(event).to_string().into());
         Ok(json!({}))
     })
     .await?;
@@ -84,7 +84,7 @@ pub async fn mark_all_read(State(state): State<AppState>, caller: Caller) -> Ans
             "unread_channels": 0,
             "created_at": clock::timestamp(),
         });
-        state.hub.send_to_user(&user, event.to_string().into());
+        crate::routes::send_to_user(state, &user, event.to_string().into());
         Ok(json!({}))
     })
     .await?;

@@ -195,7 +195,7 @@ pub async fn query_users(State(state): State<AppState>, caller: Caller, uri: Uri
         None => Payload::default(),
     };
     let subscribe = if payload.presence { Some(caller.own_connection(&state)?) } else { None };
-    let connected = state.hub.connected_users();
+    let connected = state.cluster.connected_users(&state.hub);
     let query = user_query(&payload, &connected)?;
     let response = blocking(&state, move |state| {
         let users = db(state.store.query_users(&query))?;
@@ -205,7 +205,9 @@ pub async fn query_users(State(state): State<AppState>, caller: Caller, uri: Uri
         }
         let users: Vec<Value> = users
             .iter()
-            .map(|user| Value::Object(user.public_view(state.hub.is_connected(&user.id))))
+            .map(|user| {
+                Value::Object(user.public_view(state.cluster.is_connected(&state.hub, &user.id)))
+            })
             .collect();
         Ok(json!({ "users": users }))
     })

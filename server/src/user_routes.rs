@@ -143,7 +143,7 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
     for user in users {
         let now = clock::timestamp();
         let own = json!({"type": "user.updated", "user": user.own_view(), "created_at": now});
-        state.hub.send_to_user(&user.id, own.to_string().into());
+        crate::routes::send_to_user(state, &user.id, own.to_string().into());
         let public = channels::user_view(user);
         for cid in state.store.member_channels(&user.id).unwrap_or_default() {
             let event = json!({"type": "user.updated", "user": public.clone(), "created_at": now});

@@ -102,6 +102,8 @@ impl TestServer {
             longpoll_expiry: options.longpoll_expiry,
             limits: options.limits,
             guests: options.guests,
+            node_id: None,
+            bus: None,
         };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(listener, settings, store, async move {
