@@ -1,0 +1,130 @@
+// A cluster on one machine for the end-to-end tests, all of it real processes: a throwaway PostgreSQL
+// (scripts/postgres.sh), Debian's nats-server, server nodes on PostgreSQL and NATS, and Debian's nginx as the load
+// balancer. nginx routes a request that names a connection (`connection_id=<node>-…`) to that node, and anything
+// else round robin, skipping a node that is down (README "Run a cluster").
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startServer } from './helpers.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+export const KEY = 'cluster-key';
+export const SECRET = 'cluster-secret';
+
+/** Waits until `check()` is truthy (polled), or throws after `ms` with `what`. */
+export async function until(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A PostgreSQL server in a new data directory; `url` names its `postgres` database. */
+export function startPostgres() {
+  const parent = mkdtempSync(join(tmpdir(), 'stream-chat-pg-'));
+  const dir = join(parent, 'data');
+  const base = execFileSync('bash', [join(ROOT, 'scripts/postgres.sh'), 'start', dir], { encoding: 'utf8' }).trim();
+  return {
+    url: `${base}/postgres`,
+    stop: () => {
+      execFileSync('bash', [join(ROOT, 'scripts/postgres.sh'), 'stop', dir]);
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+/** nats-server on `port` (a free one when unset); resolves once it accepts connections. */
+export async function startNats(port) {
+  port ??= await freePort();
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => {
+    try {
+      execFileSync('test', ['-x', path]);
+      return true;
+    } catch {
+      return false;
+    }
+  }) ?? 'nats-server';
+  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await until(() => stderr.includes('Server is ready') || child.exitCode !== null, 'nats-server to start');
+  if (child.exitCode !== null) throw new Error(`nats-server did not start: ${stderr}`);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A server node `id` on `db` and `bus`, on `port` (free when unset). */
+export function startNode(id, { db, bus, port = 0 }) {
+  return startServer({
+    dev: false, port, db, apiKey: KEY, secret: SECRET, args: ['--node-id', id, '--bus', bus],
+  });
+}
+
+/** nginx balancing `nodes` (`{id, port}`), routing by connection id; resolves once it answers. */
+export async function startBalancer(nodes) {
+  const dir = mkdtempSync(join(tmpdir(), 'stream-chat-lb-'));
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
+  const routes = nodes.map((node) => `~^${node.id}- node_${node.id};`).join(' ');
+  const upstreams = nodes.map((node) => `upstream node_${node.id} { server 127.0.0.1:${node.port}; }`).join('\n');
+  const all = nodes.map((node) => `server 127.0.0.1:${node.port} max_fails=1 fail_timeout=5s;`).join(' ');
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `${asRoot} daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+     events { worker_connections 1024; }
+     http {
+       access_log off;
+       client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+       uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+       map $arg_connection_id $chat_upstream { ${routes} default nodes; }
+       map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+       upstream nodes { ${all} }
+       ${upstreams}
+       server {
+         listen 127.0.0.1:${port};
+         location / {
+           proxy_pass http://$chat_upstream;
+           proxy_http_version 1.1;
+           proxy_set_header Upgrade $http_upgrade;
+           proxy_set_header Connection $connection_upgrade;
+           proxy_connect_timeout 2s;
+           proxy_read_timeout 60s;
+           proxy_next_upstream error timeout;
+         }
+       }
+     }`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  await until(async () => {
+    if (child.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
+    return fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+  }, 'nginx to answer');
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The node a connection id belongs to. */
+export function nodeOf(connectionId) {
+  return connectionId?.split('-')[0];
+}
