@@ -3,10 +3,10 @@
 // balancer. nginx routes a request that names a connection (`connection_id=<node>-…`) to that node, and anything
 // else round robin, skipping a node that is down (README "Run a cluster").
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startServer } from './helpers.mjs';
+import { freePort, startNginx, startServer } from './helpers.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const KEY = 'cluster-key';
@@ -75,53 +75,27 @@ export function startNode(id, { db, bus, port = 0 }) {
 export async function startBalancer(nodes) {
   const dir = mkdtempSync(join(tmpdir(), 'stream-chat-lb-'));
   const port = await freePort();
-  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
   const routes = nodes.map((node) => `~^${node.id}- node_${node.id};`).join(' ');
   const upstreams = nodes.map((node) => `upstream node_${node.id} { server 127.0.0.1:${node.port}; }`).join('\n');
   const all = nodes.map((node) => `server 127.0.0.1:${node.port} max_fails=1 fail_timeout=5s;`).join(' ');
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `${asRoot} daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-     events { worker_connections 1024; }
-     http {
-       access_log off;
-       client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-       uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-       map $arg_connection_id $chat_upstream { ${routes} default nodes; }
-       map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-       upstream nodes { ${all} }
-       ${upstreams}
-       server {
-         listen 127.0.0.1:${port};
-         location / {
-           proxy_pass http://$chat_upstream;
-           proxy_http_version 1.1;
-           proxy_set_header Upgrade $http_upgrade;
-           proxy_set_header Connection $connection_upgrade;
-           proxy_connect_timeout 2s;
-           proxy_read_timeout 60s;
-           proxy_next_upstream error timeout;
-         }
-       }
-     }`,
-  );
-  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = `http://127.0.0.1:${port}`;
-  await until(async () => {
-    if (child.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
-    return fetch(`${url}/healthz`).then((response) => response.ok, () => false);
-  }, 'nginx to answer');
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const http = `
+    map $arg_connection_id $chat_upstream { ${routes} default nodes; }
+    map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+    upstream nodes { ${all} }
+    ${upstreams}
+    server {
+      listen 127.0.0.1:${port};
+      location / {
+        proxy_pass http://$chat_upstream;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 60s;
+        proxy_next_upstream error timeout;
+      }
+    }`;
+  return startNginx(dir, port, http, '/healthz');
 }
 
 /** The node a connection id belongs to. */

@@ -153,25 +153,35 @@ export async function freePort() {
  * Resolves once the proxy answers.
  */
 export async function startProxy({ upstreamPort, passUpgrades = false, port }) {
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { mkdtempSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'stream-chat-proxy-'));
   port ??= await freePort();
   const upgrades = passUpgrades
     ? 'proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
     : '';
+  const server = `server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://127.0.0.1:${upstreamPort}; proxy_read_timeout 60s; ${upgrades} }
+  }`;
+  return startNginx(dir, port, server, '/metrics');
+}
+
+/**
+ * Debian's nginx (as root, its workers too) in `dir` with `http` as the body of its `http` block, serving on
+ * `port`; resolves once `probePath` answers through it. `stop()` ends it and removes `dir`.
+ */
+export async function startNginx(dir, port, http, probePath) {
+  const { writeFileSync } = await import('node:fs');
   const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
   writeFileSync(
     join(dir, 'nginx.conf'),
     `${asRoot} daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-     events { worker_connections 512; }
+     events { worker_connections 1024; }
      http {
        access_log off;
        client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
        uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-       server {
-         listen 127.0.0.1:${port};
-         location / { proxy_pass http://127.0.0.1:${upstreamPort}; proxy_read_timeout 60s; ${upgrades} }
-       }
+       ${http}
      }`,
   );
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -182,7 +192,7 @@ export async function startProxy({ upstreamPort, passUpgrades = false, port }) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await fetch(`${url}/metrics`);
+      await fetch(`${url}${probePath}`);
       break;
     } catch {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);

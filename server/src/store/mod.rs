@@ -6,10 +6,10 @@ mod postgres_channels;
 mod postgres_messages;
 mod postgres_rows;
 mod postgres_users;
+mod query_sql;
 mod sqlite;
 mod sqlite_rows;
 mod sqlite_schema;
-mod sqlite_users;
 mod sqlite_writes;
 
 pub use postgres::PostgresStore;

@@ -322,31 +322,7 @@ impl PostgresStore {
         caller: &str,
     ) -> Result<Vec<ChannelRecord>, StoreError> {
         let mut params = Params::default();
-        let mut sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE TRUE");
-        if let Some(cids) = &filter.cids {
-            sql += &format!(" AND c.cid = ANY({})", params.list(cids));
-        }
-        if let Some(kinds) = &filter.kinds {
-            sql += &format!(" AND c.type = ANY({})", params.list(kinds));
-        }
-        if let Some(members) = &filter.members {
-            sql += &format!(
-                " AND c.cid IN (SELECT cid FROM members WHERE user_id = ANY({}))",
-                params.list(members)
-            );
-        }
-        // Private channel types are visible to their members only.
-        sql += &format!(
-            " AND (c.cid IN (SELECT cid FROM members WHERE user_id = {}) OR c.type = ANY({}))",
-            params.value(caller),
-            params.list(&filter.public_kinds)
-        );
-        let direction = if filter.newest_first { "DESC" } else { "ASC" };
-        sql += &format!(
-            " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
-             LIMIT {} OFFSET {}",
-            filter.limit, filter.offset
-        );
+        let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut params);
         all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
     }
 }

@@ -290,3 +290,28 @@ impl Params {
         self.values.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
     }
 }
+
+impl super::query_sql::Dialect for Params {
+    const LIKE: &'static str = "ILIKE";
+
+    fn value(&mut self, value: &str) -> String {
+        Params::value(self, value)
+    }
+
+    fn one_of(&mut self, expr: &str, values: &[String]) -> String {
+        format!("COALESCE({expr} = ANY({}), FALSE)", self.list(values))
+    }
+
+    fn user_field(field: &str) -> String {
+        format!("(u.fields->>'{field}')")
+    }
+
+    fn user_flag(field: &str) -> String {
+        format!("COALESCE(u.fields->'{field}' = 'true'::jsonb, FALSE)")
+    }
+
+    fn order(expr: &str, ascending: bool) -> String {
+        let direction = if ascending { "ASC NULLS FIRST" } else { "DESC NULLS LAST" };
+        format!("{expr} COLLATE \"C\" {direction}")
+    }
+}

@@ -1,12 +1,11 @@
 //! Users in PostgreSQL: connects (create or merge, monthly activity), server-side upserts and updates (row locks,
-//! so concurrent updates from any node never lose each other's fields), and the user query compiled to one
-//! parameterised `SELECT`.
+//! so concurrent updates from any node never lose each other's fields), and the user query ([`super::query_sql`]).
 
 use serde_json::{Map, Value};
 
 use super::postgres::PostgresStore;
 use super::postgres_rows::{all, user_from, Params, USER_COLUMNS};
-use super::{StoreError, UserField, UserFilter, UserQuery, UserReplace, UserSort};
+use super::{StoreError, UserQuery, UserReplace};
 use crate::users::{merge_fields, StoredUser};
 
 /// Selects one user by id (`$1`).
@@ -155,74 +154,8 @@ impl PostgresStore {
         user_query: &UserQuery,
     ) -> Result<Vec<StoredUser>, StoreError> {
         let mut params = Params::default();
-        let mut sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE {}",
-            condition(&user_query.filter, &mut params)
-        );
-        let mut order: Vec<String> = user_query
-            .sort
-            .iter()
-            .map(|(field, ascending)| {
-                let column = match field {
-                    UserSort::Id => "u.id",
-                    UserSort::Name => "(u.fields->>'name') COLLATE \"C\"",
-                    UserSort::CreatedAt => "u.created_at",
-                    UserSort::LastActive => "u.last_active",
-                };
-                // SQLite's order: no value sorts first.
-                let direction = if *ascending { "ASC NULLS FIRST" } else { "DESC NULLS LAST" };
-                format!("{column} {direction}")
-            })
-            .collect();
-        order.push("u.id ASC".into());
-        sql += &format!(
-            " ORDER BY {} LIMIT {} OFFSET {}",
-            order.join(", "),
-            user_query.limit,
-            user_query.offset
-        );
+        let sql = super::query_sql::user_select(USER_COLUMNS, user_query, &mut params);
         let rows = self.client().await?.query(&sql, &params.refs()).await?;
         all(rows, |row| user_from(row, 0))
-    }
-}
-
-/// The SQL expression for a filterable field.
-fn column(field: UserField) -> &'static str {
-    match field {
-        UserField::Id => "u.id",
-        UserField::Role => "u.role",
-        UserField::Name => "(u.fields->>'name')",
-    }
-}
-
-/// The condition for `filter`, its values added to `params`.
-fn condition(filter: &UserFilter, params: &mut Params) -> String {
-    let joined = |filters: &[UserFilter], params: &mut Params, op: &str, empty: &str| {
-        if filters.is_empty() {
-            return empty.to_owned();
-        }
-        let parts: Vec<String> = filters.iter().map(|f| condition(f, params)).collect();
-        format!("({})", parts.join(op))
-    };
-    match filter {
-        UserFilter::All(filters) => joined(filters, params, " AND ", "TRUE"),
-        UserFilter::Any(filters) => joined(filters, params, " OR ", "FALSE"),
-        UserFilter::OneOf(field, values) => {
-            format!("COALESCE({} = ANY({}), FALSE)", column(*field), params.list(values))
-        }
-        UserFilter::StartsWith(field, prefix) => {
-            let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let pattern = params.value(&format!("{escaped}%"));
-            format!("COALESCE({} ILIKE {pattern} ESCAPE '\\', FALSE)", column(*field))
-        }
-        UserFilter::Online { online, connected } => {
-            let visible = "COALESCE(u.fields->'invisible' = 'true'::jsonb, FALSE) = FALSE";
-            let test = format!("(u.id = ANY({}) AND {visible})", params.list(connected));
-            if *online {
-                test
-            } else {
-                format!("NOT {test}")
-            }
-        }
     }
 }

@@ -272,7 +272,12 @@ impl Store for SqliteStore {
 
     fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
         let connection = self.lock()?;
-        super::sqlite_users::query_users(&connection, query)
+        let mut params = Query::default();
+        let sql = super::query_sql::user_select(USER_COLUMNS, query, &mut params);
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params.values.iter()), |row| user_from(row, 0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn send_reaction(
@@ -786,31 +791,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ChannelRecord>, StoreError> {
         let connection = self.lock()?;
         let mut query = Query::default();
-        let mut sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE 1");
-        if let Some(cids) = &filter.cids {
-            sql += &format!(" AND c.cid IN ({})", query.list(cids));
-        }
-        if let Some(kinds) = &filter.kinds {
-            sql += &format!(" AND c.type IN ({})", query.list(kinds));
-        }
-        if let Some(members) = &filter.members {
-            sql += &format!(
-                " AND c.cid IN (SELECT cid FROM members WHERE user_id IN ({}))",
-                query.list(members)
-            );
-        }
-        // Private channel types are visible to their members only.
-        sql += &format!(
-            " AND (c.cid IN (SELECT cid FROM members WHERE user_id = {}) OR c.type IN ({}))",
-            query.value(caller),
-            query.list(&filter.public_kinds)
-        );
-        let direction = if filter.newest_first { "DESC" } else { "ASC" };
-        sql += &format!(
-            " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
-             LIMIT {} OFFSET {}",
-            filter.limit, filter.offset
-        );
+        let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut query);
         let mut statement = connection.prepare(&sql)?;
         let rows =
             statement.query_map(rusqlite::params_from_iter(query.values.iter()), channel_from)?;

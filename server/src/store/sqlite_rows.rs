@@ -141,6 +141,33 @@ pub(super) fn ensure_user(tx: &Connection, id: &str, now: &str) -> rusqlite::Res
     Ok(())
 }
 
+impl super::query_sql::Dialect for Query {
+    const LIKE: &'static str = "LIKE";
+
+    fn value(&mut self, value: &str) -> String {
+        Query::value(self, value)
+    }
+
+    fn one_of(&mut self, expr: &str, values: &[String]) -> String {
+        if values.is_empty() {
+            return "FALSE".into();
+        }
+        format!("COALESCE({expr} IN ({}), FALSE)", self.list(values))
+    }
+
+    fn user_field(field: &str) -> String {
+        format!("json_extract(u.fields, '$.{field}')")
+    }
+
+    fn user_flag(field: &str) -> String {
+        format!("(COALESCE(json_extract(u.fields, '$.{field}'), 0) != 0)")
+    }
+
+    fn order(expr: &str, ascending: bool) -> String {
+        format!("{expr} {}", if ascending { "ASC" } else { "DESC" })
+    }
+}
+
 /// Numbered SQL parameters collected while a query's text is built.
 #[derive(Debug, Default)]
 pub(super) struct Query {
