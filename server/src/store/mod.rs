@@ -226,7 +226,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a message unless one with its id exists (a retry): returns the stored message, whether it was new
     /// and, when it was, every member's unread counts right after it (for `message.new`). A new message moves the
-    /// channel's `last_message_at` and adds one unread for every other member.
+    /// channel's `last_message_at` and adds one unread for every other member. Its `created_at` is `now`, but never
+    /// earlier than the channel's previous message: a channel's messages are in the same order by time as stored,
+    /// whichever request (or node, with a lagging clock) stored them.
     fn add_message(&self, message: NewMessage, now: &str) -> Result<AddedMessage, StoreError>;
 
     /// The channel `cid`, if it exists, and whether `user_id` is a member, in one call.

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::sqlite::SqliteStore;
@@ -124,6 +124,17 @@ fn insert_message(
     now: &str,
 ) -> rusqlite::Result<AddedMessage> {
     ensure_user(connection, &message.user_id, now)?;
+    // Never earlier than the channel's newest message: time order is storage order (see `Store::add_message`).
+    let previous: Option<String> = connection
+        .prepare_cached("SELECT last_message_at FROM channels WHERE cid = ?1")?
+        .query_row([&message.cid], |row| row.get(0))
+        .optional()?
+        .flatten();
+    let now = match previous {
+        Some(previous) if previous.as_str() > now => previous,
+        _ => now.to_owned(),
+    };
+    let now = now.as_str();
     let inserted = connection
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (id, cid, user_id, text, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -1,0 +1,72 @@
+//! The store's own promises, through the `Store` trait, on whichever store the harness opens (SQLite, or
+//! PostgreSQL when `STREAM_TEST_POSTGRES` is set: `npm test` runs both).
+
+mod common;
+
+use std::sync::Arc;
+
+use serde_json::Map;
+use stream_chat_server::store::{MessageAnchor, NewChannel, NewMessage, Store};
+
+/// Runs store calls off the async threads, as the server does.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    work: impl FnOnce(&dyn Store) -> T + Send + 'static,
+) -> T {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || work(store.as_ref())).await.unwrap()
+}
+
+fn message(id: &str, text: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        cid: "messaging:clock".into(),
+        user_id: "alice".into(),
+        text: text.into(),
+        extra: Map::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(&dir.path().join("chat.db")).await;
+    let (first, second, retry, page) = blocking(&store, |store| {
+        let channel = NewChannel {
+            cid: "messaging:clock".into(),
+            kind: "messaging".into(),
+            id: "clock".into(),
+            data: Map::new(),
+            members: vec!["alice".into(), "bob".into()],
+            created_by: "alice".into(),
+        };
+        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").unwrap();
+        // The second arrives from a node whose clock is two seconds behind.
+        let first = store.add_message(message("m1", "first"), "2026-11-29T08:00:05.000Z").unwrap();
+        let second =
+            store.add_message(message("m2", "second"), "2026-11-29T08:00:03.000Z").unwrap();
+        let retry = store.add_message(message("m1", "first"), "2026-11-29T08:00:09.000Z").unwrap();
+        let mut budget = usize::MAX;
+        let page =
+            store.messages("messaging:clock", 10, &MessageAnchor::Latest, &mut budget).unwrap();
+        (first, second, retry, page)
+    })
+    .await;
+    assert!(second.message.created_at >= first.message.created_at);
+    assert_eq!(second.message.created_at, "2026-11-29T08:00:05.000Z");
+    assert!(!retry.inserted, "a retry stores nothing");
+    assert_eq!(retry.message.created_at, first.message.created_at);
+    let texts: Vec<&str> = page.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["first", "second"]);
+    let bob = second.unread.iter().find(|u| u.user_id == "bob").unwrap();
+    assert_eq!((bob.unread_messages, bob.total_unread), (2, 2));
+    // A time anchor sees the same order.
+    let before = blocking(&store, |store| {
+        let mut budget = usize::MAX;
+        let anchor =
+            MessageAnchor::BeforeTime { at: "2026-11-29T08:00:05Z".into(), inclusive: true };
+        store.messages("messaging:clock", 10, &anchor, &mut budget).unwrap()
+    })
+    .await;
+    assert_eq!(before.len(), 2);
+}
