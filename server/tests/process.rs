@@ -1,7 +1,7 @@
 //! The server binary as its own process, measured from outside: its memory stays bounded while a watcher stops
 //! reading large messages (that watcher is closed within the write timeout and everyone else keeps being served),
-//! its logs name paths and user ids but never tokens or user objects, and a second process on the same database
-//! refuses to start.
+//! its logs name paths and user ids but never tokens or user objects, a second process on the same database
+//! refuses to start, and SIGTERM drains it (WebSockets closed with 1001, a clean exit, nothing acknowledged lost).
 
 mod common;
 
@@ -226,4 +226,60 @@ async fn a_second_process_on_the_same_database_refuses_to_start() {
     assert!(said.contains("another server process is using"), "{said}");
     // The first keeps serving.
     assert_eq!(http_get(first.addr, "/metrics").await.0, 200);
+}
+
+#[tokio::test]
+async fn sigterm_drains_closes_sockets_with_1001_and_keeps_what_was_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = spawn(&db, &dir.path().join("log"), &[]).await;
+    let addr = server.addr;
+    assert_eq!(http_get(addr, "/healthz").await.0, 200);
+    let (status, ready) = http_json(addr, "GET", "/readyz", None, "").await;
+    assert_eq!((status, ready["ready"].as_bool()), (200, Some(true)), "{ready}");
+    let user = json!({"id": "alice"});
+    let (mut alice, _) =
+        tokio_tungstenite::connect_async(connect_url(addr, &user, &token("alice"))).await.unwrap();
+    let first: Value =
+        serde_json::from_str(alice.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    let connection = first["connection_id"].as_str().unwrap().to_owned();
+    let body = json!({"data": {"members": ["alice"]}, "watch": true});
+    assert_eq!(
+        call(addr, "alice", &connection, "/channels/messaging/drain/query", body).await.0,
+        200
+    );
+    let sent = json!({"message": {"id": "kept", "text": "acknowledged before the drain"}});
+    assert_eq!(
+        call(addr, "alice", &connection, "/channels/messaging/drain/message", sent).await.0,
+        200
+    );
+
+    let pid = server.child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    // The socket is closed with 1001 (going away): the client reconnects elsewhere.
+    let close = loop {
+        match tokio::time::timeout(DEADLINE, alice.next()).await.unwrap() {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|frame| u16::from(frame.code)), Some(1001));
+    let exit = tokio::time::timeout(DEADLINE, server.child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "a drain exits cleanly: {exit}");
+
+    let again = spawn(&db, &dir.path().join("log2"), &[]).await;
+    let (mut alice, _) =
+        tokio_tungstenite::connect_async(connect_url(again.addr, &user, &token("alice")))
+            .await
+            .unwrap();
+    let first: Value =
+        serde_json::from_str(alice.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    let connection = first["connection_id"].as_str().unwrap();
+    let (_, state) =
+        call(again.addr, "alice", connection, "/channels/messaging/drain/query", json!({})).await;
+    let texts: Vec<&str> =
+        state["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["acknowledged before the drain"]);
 }
