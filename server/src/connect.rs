@@ -94,10 +94,13 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
     result
 }
 
-/// A new connection id: this node's id, `-`, a random UUID (a load balancer routes a connection's requests by the
-/// prefix).
+/// A new connection id: a random UUID, after this node's id and `-` when `--node-id` names the node (a load
+/// balancer routes a connection's requests by the prefix).
 fn new_connection_id(state: &AppState) -> String {
-    format!("{}-{}", state.cluster.node_id(), uuid::Uuid::new_v4())
+    match &state.settings.node_id {
+        Some(node) => format!("{node}-{}", uuid::Uuid::new_v4()),
+        None => uuid::Uuid::new_v4().to_string(),
+    }
 }
 
 async fn authenticate(

@@ -90,8 +90,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Guest users (`POST /guest`) and anonymous connections are allowed (off unless switched on; on in dev mode).
     pub guests: bool,
-    /// This node's id in a cluster, the prefix of its connection ids (a load balancer routes by it); random
-    /// when unset.
+    /// This node's id in a cluster, then the prefix of its connection ids (a load balancer routes by it). Unset:
+    /// plain UUID connection ids, and a random id on the bus.
     pub node_id: Option<String>,
     /// The NATS server URL of the cluster bus; a single node (in-process bus) when unset.
     pub bus: Option<String>,

@@ -46,7 +46,7 @@ struct Flags {
     #[arg(long, env = "STREAM_DB", hide_env_values = true)]
     db: Option<String>,
     /// This node's id in a cluster (lowercase letters and digits): its connection ids start with it and `-`, so
-    /// a load balancer can send a connection's requests to the node that holds it. Random when unset.
+    /// a load balancer can send a connection's requests to the node that holds it. Unset: plain UUIDs.
     #[arg(long, env = "STREAM_NODE_ID", value_parser = node_id)]
     node_id: Option<String>,
     /// The cluster bus: a NATS server URL (`nats://127.0.0.1:4222`) shared by every node. A single node when unset.
