@@ -1,4 +1,6 @@
-//! The SQLite store: one file, WAL journal, schema created and migrated at open by `PRAGMA user_version`.
+//! The SQLite store: one file, WAL journal, schema created and migrated at open by `PRAGMA user_version`. Users,
+//! channels and members are here; messages and reactions in `sqlite_messages`, read state in `sqlite_reads`, the
+//! group commit and batched activity in `sqlite_writes`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,9 +15,7 @@ use super::{
 use crate::users::{merge_fields, StoredUser};
 
 use super::sqlite_rows::{
-    attach_reactions, channel_from, ensure_user, message_from, message_in, reaction_from,
-    read_from, read_of, user_from, Query, CHANNEL_COLUMNS, MESSAGE_COLUMNS, REACTION_COLUMNS,
-    SHARED_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    channel_from, ensure_user, user_from, Query, CHANNEL_COLUMNS, USER_COLUMNS,
 };
 use super::sqlite_schema::MIGRATIONS;
 
@@ -285,42 +285,7 @@ impl Store for SqliteStore {
         reaction: NewReaction,
         now: &str,
     ) -> Result<(ReactionRecord, bool), StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let replaced = if reaction.unique {
-            tx.execute(
-                "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2",
-                [&reaction.message_id, &reaction.user_id],
-            )?
-        } else {
-            tx.execute(
-                "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
-                [&reaction.message_id, &reaction.user_id, &reaction.kind],
-            )?
-        } > 0;
-        tx.execute(
-            "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![
-                reaction.message_id,
-                reaction.user_id,
-                reaction.kind,
-                reaction.score,
-                Value::Object(reaction.extra).to_string(),
-                now
-            ],
-        )?;
-        let sql = format!(
-            "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
-             WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
-        );
-        let stored = tx.query_row(
-            &sql,
-            [&reaction.message_id, &reaction.user_id, &reaction.kind],
-            reaction_from,
-        )?;
-        tx.commit()?;
-        Ok((stored, replaced))
+        super::sqlite_messages::send_reaction(self, reaction, now)
     }
 
     fn delete_reaction(
@@ -329,25 +294,11 @@ impl Store for SqliteStore {
         user_id: &str,
         kind: &str,
     ) -> Result<Option<ReactionRecord>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let sql = format!(
-            "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
-             WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
-        );
-        let found = tx.query_row(&sql, [message_id, user_id, kind], reaction_from).optional()?;
-        tx.execute(
-            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
-            [message_id, user_id, kind],
-        )?;
-        tx.commit()?;
-        Ok(found)
+        super::sqlite_messages::delete_reaction(self, message_id, user_id, kind)
     }
 
     fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        Ok(message_in(&tx, id)?)
+        super::sqlite_messages::message(self, id)
     }
 
     fn update_message(
@@ -357,15 +308,7 @@ impl Store for SqliteStore {
         extra: Map<String, Value>,
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        tx.execute(
-            "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
-            params![id, text, Value::Object(extra).to_string(), now],
-        )?;
-        let stored = message_in(&tx, id)?;
-        tx.commit()?;
-        Ok(stored)
+        super::sqlite_messages::update_message(self, id, text, extra, now)
     }
 
     fn delete_message(
@@ -374,21 +317,7 @@ impl Store for SqliteStore {
         hard: bool,
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let Some(mut stored) = message_in(&tx, id)? else { return Ok(None) };
-        if hard {
-            tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
-            stored.deleted_at = Some(now.into());
-        } else {
-            tx.execute(
-                "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
-                params![id, now],
-            )?;
-            stored = message_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        }
-        tx.commit()?;
-        Ok(Some(stored))
+        super::sqlite_messages::delete_message(self, id, hard, now)
     }
 
     fn change_members(
@@ -450,21 +379,7 @@ impl Store for SqliteStore {
         limit: usize,
         id_lt: Option<&str>,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let connection = self.lock()?;
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-             WHERE json_extract(g.extra, '$.parent_id') = ?1
-               AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
-             ORDER BY g.seq DESC LIMIT ?3"
-        );
-        let mut statement = connection.prepare(&sql)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(params![parent_id, id_lt, limit], message_from)?;
-        let mut replies: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
-        replies.reverse();
-        drop(statement);
-        attach_reactions(&connection, &mut replies)?;
-        Ok(replies)
+        super::sqlite_messages::replies(self, parent_id, limit, id_lt)
     }
 
     fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
@@ -570,59 +485,7 @@ impl Store for SqliteStore {
         anchor: &MessageAnchor,
         budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        if *budget == 0 {
-            return Ok(Vec::new());
-        }
-        let connection = self.lock()?;
-        let seq_of = "(SELECT seq FROM messages WHERE id = ?2)";
-        let (condition, value, newest_first) = match anchor {
-            MessageAnchor::Latest => ("1".to_owned(), None, true),
-            MessageAnchor::BeforeId { id, inclusive } => {
-                (format!("g.seq {} {seq_of}", if *inclusive { "<=" } else { "<" }), Some(id), true)
-            }
-            MessageAnchor::AfterId { id, inclusive } => {
-                (format!("g.seq {} {seq_of}", if *inclusive { ">=" } else { ">" }), Some(id), false)
-            }
-            MessageAnchor::BeforeTime { at, inclusive } => {
-                let op = if *inclusive { "<=" } else { "<" };
-                (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), true)
-            }
-            MessageAnchor::AfterTime { at, inclusive } => {
-                let op = if *inclusive { ">=" } else { ">" };
-                (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), false)
-            }
-        };
-        let order = if newest_first { "DESC" } else { "ASC" };
-        // ?2 is always bound (the anchor's value, or NULL for the latest page); the last condition keeps it
-        // referenced when the anchor's condition does not use it.
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS},
-                length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
-             FROM messages g JOIN users u ON u.id = g.user_id
-             WHERE g.cid = ?1 AND ({condition}) AND NOT ({THREAD_ONLY})
-               AND (?2 IS NULL OR ?2 IS NOT NULL)
-             ORDER BY g.seq {order} LIMIT ?3"
-        );
-        let mut statement = connection.prepare(&sql)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = statement.query(params![cid, value, limit])?;
-        // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
-        let mut messages = Vec::new();
-        while let Some(row) = rows.next()? {
-            let size = usize::try_from(row.get::<_, i64>(15)?).unwrap_or(usize::MAX);
-            if size > *budget && !messages.is_empty() {
-                break;
-            }
-            *budget = budget.saturating_sub(size);
-            messages.push(message_from(row)?);
-        }
-        if newest_first {
-            messages.reverse();
-        }
-        drop(rows);
-        drop(statement);
-        attach_reactions(&connection, &mut messages)?;
-        Ok(messages)
+        super::sqlite_messages::messages(self, cid, limit, anchor, budget)
     }
 
     fn mark_read(
@@ -633,34 +496,7 @@ impl Store for SqliteStore {
         now: &str,
         shared: bool,
     ) -> Result<ReadRecord, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let last_message: Option<String> = match message_id {
-            Some(id) => Some(id.to_owned()),
-            None => tx
-                .query_row(
-                    "SELECT id FROM messages WHERE cid = ?1 ORDER BY seq DESC LIMIT 1",
-                    [cid],
-                    |row| row.get(0),
-                )
-                .optional()?,
-        };
-        tx.execute(
-            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages, shared_last_read)
-             VALUES (?1, ?2, ?3, ?4, 0, ?3)
-             ON CONFLICT (cid, user_id) DO UPDATE SET last_read = ?3, last_read_message_id = ?4, unread_messages = 0",
-            params![cid, user_id, now, last_message],
-        )?;
-        if shared {
-            tx.execute(
-                "UPDATE reads SET shared_last_read = ?3, shared_last_read_message_id = ?4,
-                 shared_unread_messages = 0 WHERE cid = ?1 AND user_id = ?2",
-                params![cid, user_id, now, last_message],
-            )?;
-        }
-        let read = read_of(&tx, cid, user_id)?;
-        tx.commit()?;
-        Ok(read)
+        super::sqlite_reads::mark_read(self, cid, user_id, message_id, now, shared)
     }
 
     fn mark_unread(
@@ -669,48 +505,7 @@ impl Store for SqliteStore {
         user_id: &str,
         message_id: &str,
     ) -> Result<Option<ReadRecord>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let Some(seq) = tx
-            .query_row(
-                "SELECT seq FROM messages WHERE cid = ?1 AND id = ?2",
-                [cid, message_id],
-                |row| row.get::<_, i64>(0),
-            )
-            .optional()?
-        else {
-            return Ok(None);
-        };
-        // The message just before: the new last read (or the channel's creation when there is none).
-        let before: Option<(String, String)> = tx
-            .query_row(
-                "SELECT id, created_at FROM messages WHERE cid = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
-                params![cid, seq],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        let created: String =
-            tx.query_row("SELECT created_at FROM channels WHERE cid = ?1", [cid], |row| {
-                row.get(0)
-            })?;
-        let unread: i64 = tx.query_row(
-            &format!(
-                "SELECT COUNT(*) FROM messages g WHERE g.cid = ?1 AND g.seq >= ?2 AND g.user_id != ?3 AND NOT ({THREAD_ONLY})"
-            ),
-            params![cid, seq, user_id],
-            |row| row.get(0),
-        )?;
-        let (last_id, last_read) = match before {
-            Some((id, at)) => (Some(id), at),
-            None => (None, created),
-        };
-        tx.execute(
-            "UPDATE reads SET last_read = ?3, last_read_message_id = ?4, unread_messages = ?5 WHERE cid = ?1 AND user_id = ?2",
-            params![cid, user_id, last_read, last_id, unread],
-        )?;
-        let read = read_of(&tx, cid, user_id)?;
-        tx.commit()?;
-        Ok(Some(read))
+        super::sqlite_reads::mark_unread(self, cid, user_id, message_id)
     }
 
     fn mark_all_read(
@@ -719,69 +514,23 @@ impl Store for SqliteStore {
         now: &str,
         shared: bool,
     ) -> Result<Vec<String>, StoreError> {
-        let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let cids: Vec<String> = {
-            let mut statement = tx.prepare(
-                "SELECT cid FROM reads WHERE user_id = ?1 AND unread_messages > 0 ORDER BY cid",
-            )?;
-            let rows = statement.query_map([user_id], |row| row.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        tx.execute(
-            "UPDATE reads SET last_read = ?2, unread_messages = 0,
-                last_read_message_id = (SELECT id FROM messages m WHERE m.cid = reads.cid ORDER BY seq DESC LIMIT 1)
-             WHERE user_id = ?1",
-            params![user_id, now],
-        )?;
-        if shared {
-            tx.execute(
-                "UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
-                    shared_unread_messages = 0 WHERE user_id = ?1",
-                [user_id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(cids)
+        super::sqlite_reads::mark_all_read(self, user_id, now, shared)
     }
 
     fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
-        let connection = self.lock()?;
-        let mut statement = connection.prepare(
-            "SELECT cid, unread_messages, last_read FROM reads WHERE user_id = ?1 AND unread_messages > 0 ORDER BY cid",
-        )?;
-        let rows =
-            statement.query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        super::sqlite_reads::unread_channels(self, user_id)
     }
 
     fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
-        let connection = self.lock()?;
-        let sql = format!(
-            "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
-             FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 ORDER BY r.user_id"
-        );
-        let mut statement = connection.prepare(&sql)?;
-        let rows = statement.query_map([cid], read_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        super::sqlite_reads::reads(self, cid)
     }
 
     fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
-        let connection = self.lock()?;
-        Ok(connection
-            .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
-            .optional()?
-            .is_some())
+        super::sqlite_messages::has_message(self, cid, id)
     }
 
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
-        let connection = self.lock()?;
-        Ok(connection.query_row(
-            "SELECT COALESCE(SUM(unread_messages), 0), COUNT(CASE WHEN unread_messages > 0 THEN 1 END)
-             FROM reads WHERE user_id = ?1",
-            [user_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?)
+        super::sqlite_reads::unread_totals(self, user_id)
     }
 
     fn query_channels(

@@ -1,0 +1,306 @@
+//! What the store takes and gives: the records of users' channels, members, messages, reactions and reads, and
+//! the checked queries (user filters, channel filters, message pages) the handlers build.
+
+use serde_json::{Map, Value};
+
+use crate::users::StoredUser;
+
+/// A server-side user replacement (`POST /users`).
+#[derive(Debug, Clone)]
+pub struct UserReplace {
+    /// The user id.
+    pub id: String,
+    /// The new role, or keep the stored one.
+    pub role: Option<String>,
+    /// The complete writable fields.
+    pub fields: Map<String, Value>,
+}
+
+/// A channel to create if missing.
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// `type:id`.
+    pub cid: String,
+    /// The channel type.
+    pub kind: String,
+    /// The channel id.
+    pub id: String,
+    /// Custom data (name, image, …).
+    pub data: Map<String, Value>,
+    /// Initial members.
+    pub members: Vec<String>,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRecord {
+    /// `type:id`.
+    pub cid: String,
+    /// The channel type.
+    pub kind: String,
+    /// The channel id.
+    pub id: String,
+    /// Custom data.
+    pub data: Map<String, Value>,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Last change, RFC 3339.
+    pub updated_at: String,
+    /// When the newest message arrived.
+    pub last_message_at: Option<String>,
+    /// How many members it has.
+    pub member_count: u64,
+}
+
+/// A channel member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    /// The member's user.
+    pub user: StoredUser,
+    /// When they joined.
+    pub created_at: String,
+}
+
+/// What [`Store::add_message`] did.
+#[derive(Debug, Clone)]
+pub struct AddedMessage {
+    /// The stored message (the one already there, for a retry).
+    pub message: MessageRecord,
+    /// Whether it is new.
+    pub inserted: bool,
+    /// Every member's unread counts right after it; empty for a retry.
+    pub unread: Vec<MemberUnread>,
+}
+
+/// One member's unread counts, for the personal fields of `message.new`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberUnread {
+    /// The member.
+    pub user_id: String,
+    /// Unread messages in this channel.
+    pub unread_messages: u64,
+    /// Unread messages across all their channels.
+    pub total_unread: u64,
+    /// Channels with unread messages.
+    pub unread_channels: u64,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Client-chosen (or server-generated) id.
+    pub id: String,
+    /// The channel.
+    pub cid: String,
+    /// The sender.
+    pub user_id: String,
+    /// The text.
+    pub text: String,
+    /// Other fields the client sent (attachments, custom data), stored as they are.
+    pub extra: Map<String, Value>,
+}
+
+/// A stored message with its sender.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    /// The message id.
+    pub id: String,
+    /// The channel.
+    pub cid: String,
+    /// The text.
+    pub text: String,
+    /// Other fields as sent.
+    pub extra: Map<String, Value>,
+    /// When it was stored.
+    pub created_at: String,
+    /// When it was last edited (or deleted).
+    pub updated_at: Option<String>,
+    /// When it was deleted; a soft-deleted message stays, with `type: "deleted"`.
+    pub deleted_at: Option<String>,
+    /// How many replies it has (messages whose `parent_id` it is).
+    pub reply_count: u64,
+    /// Who replied in its thread, each once.
+    pub thread_participants: Vec<String>,
+    /// Its reactions, oldest first.
+    pub reactions: Vec<ReactionRecord>,
+    /// Its sender.
+    pub user: StoredUser,
+}
+
+/// One user's reaction of one type to a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionRecord {
+    /// The message.
+    pub message_id: String,
+    /// Whose.
+    pub user: StoredUser,
+    /// `like`, `love`, …
+    pub kind: String,
+    /// Its weight (1 unless set).
+    pub score: i64,
+    /// Custom fields.
+    pub extra: Map<String, Value>,
+    /// When it was made.
+    pub created_at: String,
+    /// When it was last changed.
+    pub updated_at: String,
+}
+
+/// A reaction to store.
+#[derive(Debug, Clone)]
+pub struct NewReaction {
+    /// The message.
+    pub message_id: String,
+    /// Whose.
+    pub user_id: String,
+    /// Its type.
+    pub kind: String,
+    /// Its weight.
+    pub score: i64,
+    /// Custom fields.
+    pub extra: Map<String, Value>,
+    /// Replace the user's other reactions to the message (`enforce_unique`).
+    pub unique: bool,
+}
+
+/// One member's read state in a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRecord {
+    /// The member.
+    pub user: StoredUser,
+    /// When they last read the channel.
+    pub last_read: String,
+    /// The last message they read.
+    pub last_read_message_id: Option<String>,
+    /// Messages since.
+    pub unread_messages: u64,
+    /// The read state as others may see it: where it stood the last time the user read with receipts on.
+    pub shared: SharedRead,
+}
+
+/// The part of a read state that moves only while the user's read receipts are on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedRead {
+    /// When they last read the channel with receipts on.
+    pub last_read: String,
+    /// The last message they read with receipts on.
+    pub last_read_message_id: Option<String>,
+    /// Messages since then.
+    pub unread_messages: u64,
+}
+
+/// What `POST /channels` filters on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelFilter {
+    /// `cid: {$in: [...]}` or `cid: "..."`.
+    pub cids: Option<Vec<String>>,
+    /// `members: {$in: [...]}`: channels with any of these members.
+    pub members: Option<Vec<String>>,
+    /// `type: "..."` or `{$in: [...]}`.
+    pub kinds: Option<Vec<String>>,
+    /// Channel types anyone may read; others only their members.
+    pub public_kinds: Vec<String>,
+    /// Sort by `last_message_at` descending (`true`) or ascending.
+    pub newest_first: bool,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// Where a page of channel messages is taken from (the official client's `messages` pagination options).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MessageAnchor {
+    /// The newest messages.
+    #[default]
+    Latest,
+    /// Older than message `id` (`id_lt`), or up to and including it (`id_lte`).
+    BeforeId {
+        /// The message.
+        id: String,
+        /// Include it.
+        inclusive: bool,
+    },
+    /// Newer than message `id` (`id_gt`), or from it on (`id_gte`).
+    AfterId {
+        /// The message.
+        id: String,
+        /// Include it.
+        inclusive: bool,
+    },
+    /// Created before `at` (`created_at_before`, `_or_equal`).
+    BeforeTime {
+        /// An RFC 3339 time.
+        at: String,
+        /// Include messages created at exactly `at`.
+        inclusive: bool,
+    },
+    /// Created after `at` (`created_at_after`, `_or_equal`).
+    AfterTime {
+        /// An RFC 3339 time.
+        at: String,
+        /// Include messages created at exactly `at`.
+        inclusive: bool,
+    },
+}
+
+/// A checked user query (`GET /users`): filter, order and page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserQuery {
+    /// Which users.
+    pub filter: UserFilter,
+    /// Sort keys, first first; `true` for ascending. The user id breaks ties.
+    pub sort: Vec<(UserSort, bool)>,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// A user filter, as `filter_conditions` describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserFilter {
+    /// Every condition holds (`$and`, or several keys in one object); no conditions: every user.
+    All(Vec<UserFilter>),
+    /// Any condition holds (`$or`).
+    Any(Vec<UserFilter>),
+    /// The field equals one of the values (`$eq`, `$in`).
+    OneOf(UserField, Vec<String>),
+    /// The field starts with the text, ignoring case (`$autocomplete`).
+    StartsWith(UserField, String),
+    /// `online: true` / `false`: whether the user is in `connected` and not invisible.
+    Online {
+        /// The value asked for.
+        online: bool,
+        /// The users with an open connection.
+        connected: Vec<String>,
+    },
+}
+
+/// A user field a filter may test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    /// `id`.
+    Id,
+    /// `role`.
+    Role,
+    /// `name`.
+    Name,
+}
+
+/// A user field a query may sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    /// `id`.
+    Id,
+    /// `name`.
+    Name,
+    /// `created_at`.
+    CreatedAt,
+    /// `last_active`.
+    LastActive,
+}

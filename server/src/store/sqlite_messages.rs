@@ -1,0 +1,216 @@
+//! Messages, replies and reactions in SQLite, for [`SqliteStore`]'s `Store` methods. New messages are written by
+//! the group commit in [`super::sqlite_writes`].
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::sqlite::SqliteStore;
+use super::sqlite_rows::{
+    attach_reactions, message_from, message_in, reaction_from, MESSAGE_COLUMNS, REACTION_COLUMNS,
+    THREAD_ONLY, USER_COLUMNS,
+};
+use super::{MessageAnchor, MessageRecord, NewReaction, ReactionRecord, StoreError};
+
+pub(super) fn send_reaction(
+    store: &SqliteStore,
+    reaction: NewReaction,
+    now: &str,
+) -> Result<(ReactionRecord, bool), StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    let replaced = if reaction.unique {
+        tx.execute(
+            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2",
+            [&reaction.message_id, &reaction.user_id],
+        )?
+    } else {
+        tx.execute(
+            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
+            [&reaction.message_id, &reaction.user_id, &reaction.kind],
+        )?
+    } > 0;
+    tx.execute(
+        "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            reaction.message_id,
+            reaction.user_id,
+            reaction.kind,
+            reaction.score,
+            Value::Object(reaction.extra).to_string(),
+            now
+        ],
+    )?;
+    let sql = format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
+    );
+    let stored = tx.query_row(
+        &sql,
+        [&reaction.message_id, &reaction.user_id, &reaction.kind],
+        reaction_from,
+    )?;
+    tx.commit()?;
+    Ok((stored, replaced))
+}
+
+pub(super) fn delete_reaction(
+    store: &SqliteStore,
+    message_id: &str,
+    user_id: &str,
+    kind: &str,
+) -> Result<Option<ReactionRecord>, StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    let sql = format!(
+        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
+         WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
+    );
+    let found = tx.query_row(&sql, [message_id, user_id, kind], reaction_from).optional()?;
+    tx.execute(
+        "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
+        [message_id, user_id, kind],
+    )?;
+    tx.commit()?;
+    Ok(found)
+}
+
+pub(super) fn message(store: &SqliteStore, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    Ok(message_in(&tx, id)?)
+}
+
+pub(super) fn update_message(
+    store: &SqliteStore,
+    id: &str,
+    text: &str,
+    extra: Map<String, Value>,
+    now: &str,
+) -> Result<Option<MessageRecord>, StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    tx.execute(
+        "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
+        params![id, text, Value::Object(extra).to_string(), now],
+    )?;
+    let stored = message_in(&tx, id)?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+pub(super) fn delete_message(
+    store: &SqliteStore,
+    id: &str,
+    hard: bool,
+    now: &str,
+) -> Result<Option<MessageRecord>, StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    let Some(mut stored) = message_in(&tx, id)? else { return Ok(None) };
+    if hard {
+        tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+        stored.deleted_at = Some(now.into());
+    } else {
+        tx.execute(
+            "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        stored = message_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    }
+    tx.commit()?;
+    Ok(Some(stored))
+}
+
+pub(super) fn replies(
+    store: &SqliteStore,
+    parent_id: &str,
+    limit: usize,
+    id_lt: Option<&str>,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let connection = store.lock()?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+         WHERE json_extract(g.extra, '$.parent_id') = ?1
+           AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
+         ORDER BY g.seq DESC LIMIT ?3"
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![parent_id, id_lt, limit], message_from)?;
+    let mut replies: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
+    replies.reverse();
+    drop(statement);
+    attach_reactions(&connection, &mut replies)?;
+    Ok(replies)
+}
+
+pub(super) fn messages(
+    store: &SqliteStore,
+    cid: &str,
+    limit: usize,
+    anchor: &MessageAnchor,
+    budget: &mut usize,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    if *budget == 0 {
+        return Ok(Vec::new());
+    }
+    let connection = store.lock()?;
+    let seq_of = "(SELECT seq FROM messages WHERE id = ?2)";
+    let (condition, value, newest_first) = match anchor {
+        MessageAnchor::Latest => ("1".to_owned(), None, true),
+        MessageAnchor::BeforeId { id, inclusive } => {
+            (format!("g.seq {} {seq_of}", if *inclusive { "<=" } else { "<" }), Some(id), true)
+        }
+        MessageAnchor::AfterId { id, inclusive } => {
+            (format!("g.seq {} {seq_of}", if *inclusive { ">=" } else { ">" }), Some(id), false)
+        }
+        MessageAnchor::BeforeTime { at, inclusive } => {
+            let op = if *inclusive { "<=" } else { "<" };
+            (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), true)
+        }
+        MessageAnchor::AfterTime { at, inclusive } => {
+            let op = if *inclusive { ">=" } else { ">" };
+            (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), false)
+        }
+    };
+    let order = if newest_first { "DESC" } else { "ASC" };
+    // ?2 is always bound (the anchor's value, or NULL for the latest page); the last condition keeps it
+    // referenced when the anchor's condition does not use it.
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS},
+            length(CAST(g.text AS BLOB)) + length(CAST(g.extra AS BLOB)) + length(CAST(u.fields AS BLOB))
+         FROM messages g JOIN users u ON u.id = g.user_id
+         WHERE g.cid = ?1 AND ({condition}) AND NOT ({THREAD_ONLY})
+           AND (?2 IS NULL OR ?2 IS NOT NULL)
+         ORDER BY g.seq {order} LIMIT ?3"
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = statement.query(params![cid, value, limit])?;
+    // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
+    let mut messages = Vec::new();
+    while let Some(row) = rows.next()? {
+        let size = usize::try_from(row.get::<_, i64>(15)?).unwrap_or(usize::MAX);
+        if size > *budget && !messages.is_empty() {
+            break;
+        }
+        *budget = budget.saturating_sub(size);
+        messages.push(message_from(row)?);
+    }
+    if newest_first {
+        messages.reverse();
+    }
+    drop(rows);
+    drop(statement);
+    attach_reactions(&connection, &mut messages)?;
+    Ok(messages)
+}
+
+pub(super) fn has_message(store: &SqliteStore, cid: &str, id: &str) -> Result<bool, StoreError> {
+    let connection = store.lock()?;
+    Ok(connection
+        .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
