@@ -70,3 +70,14 @@ async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
     .await;
     assert_eq!(before.len(), 2);
 }
+
+#[test]
+fn an_unreachable_or_malformed_postgres_url_is_a_typed_error() {
+    use stream_chat_server::store::{PostgresStore, StoreError};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused =
+        PostgresStore::open(&format!("postgres://chat@127.0.0.1:{port}/chat")).unwrap_err();
+    assert!(matches!(refused, StoreError::Pool(_)), "{refused}");
+    let malformed = PostgresStore::open("postgres://chat@127.0.0.1:notaport/chat").unwrap_err();
+    assert!(matches!(malformed, StoreError::Postgres(_)), "{malformed}");
+}

@@ -50,8 +50,16 @@ pub enum StoreError {
     Sqlite(Arc<rusqlite::Error>),
     /// PostgreSQL refused or failed a statement, or the connection to it broke.
     Postgres(Arc<tokio_postgres::Error>),
-    /// No database connection could be had in time (the database is down or every pooled connection is busy).
-    Unavailable(String),
+    /// No pooled PostgreSQL connection could be had in time (the database is down or every connection is busy).
+    Pool(Arc<deadpool_postgres::PoolError>),
+    /// The PostgreSQL pool could not be set up.
+    PoolSetup(Arc<deadpool_postgres::BuildError>),
+    /// The PostgreSQL driver's runtime could not be started.
+    Runtime(Arc<std::io::Error>),
+    /// The store is closing.
+    Closed,
+    /// The store's own work panicked (a bug; never expected).
+    Panicked,
     /// Another server process holds the SQLite database (one process per file).
     Locked(PathBuf),
     /// The lock file next to the SQLite database could not be opened or locked.
@@ -67,7 +75,11 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Sqlite(error) => write!(f, "sqlite: {error}"),
             StoreError::Postgres(error) => write!(f, "postgres: {error}"),
-            StoreError::Unavailable(why) => write!(f, "database unavailable: {why}"),
+            StoreError::Pool(error) => write!(f, "no database connection: {error}"),
+            StoreError::PoolSetup(error) => write!(f, "database pool: {error}"),
+            StoreError::Runtime(error) => write!(f, "database runtime: {error}"),
+            StoreError::Closed => write!(f, "store closed"),
+            StoreError::Panicked => write!(f, "store work panicked"),
             StoreError::Locked(path) => write!(
                 f,
                 "another server process is using {}: one process per database \
@@ -93,9 +105,6 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        if error.is_closed() {
-            return StoreError::Unavailable(error.to_string());
-        }
         StoreError::Postgres(Arc::new(error))
     }
 }

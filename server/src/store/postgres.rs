@@ -7,6 +7,7 @@
 //! `postgres_channels`; rows and schema in `postgres_rows`.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -57,14 +58,13 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value form) and migrates
     /// the schema. Callable from anywhere, async code included.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|error| StoreError::Unavailable(format!("bad url: {error}")))?;
+        let config: tokio_postgres::Config = url.parse()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("postgres-io")
             .enable_all()
             .build()
-            .map_err(|error| StoreError::Unavailable(format!("no runtime: {error}")))?;
+            .map_err(|error| StoreError::Runtime(Arc::new(error)))?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -79,12 +79,12 @@ impl PostgresStore {
                 .create_timeout(Some(CONNECTION_WAIT))
                 .recycle_timeout(Some(CONNECTION_WAIT))
                 .build()
-                .map_err(|error| StoreError::Unavailable(error.to_string()))?
+                .map_err(|error| StoreError::PoolSetup(Arc::new(error)))?
         };
         let store = PostgresStore { pool, runtime: Some(runtime) };
         // The caller may be async code: block a thread of our own, never the caller's runtime.
         std::thread::scope(|scope| scope.spawn(|| store.run(store.migrate())).join())
-            .map_err(|_| StoreError::Unavailable("migration panicked".into()))??;
+            .map_err(|_| StoreError::Panicked)??;
         Ok(store)
     }
 
@@ -92,13 +92,13 @@ impl PostgresStore {
     fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         match &self.runtime {
             Some(runtime) => runtime.block_on(work),
-            None => Err(StoreError::Unavailable("store closed".into())),
+            None => Err(StoreError::Closed),
         }
     }
 
     /// A pooled connection.
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|error| StoreError::Unavailable(error.to_string()))
+        self.pool.get().await.map_err(|error| StoreError::Pool(Arc::new(error)))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
