@@ -59,7 +59,7 @@ fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
 pub fn change_members(
     port: Port,
     key: u32,
-    field: &str,
+    field: &'static str,
     members: &JsValue,
     message: &JsValue,
     options: &JsValue,

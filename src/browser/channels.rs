@@ -10,7 +10,10 @@ use js_sys::{Array, Map, Object, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::listeners::Listeners;
-use super::values::{copy, date, get, list, number, object, set, text, time, to_date};
+use super::values::{
+    array, copy, date, get, get_at, list, number, object, set, set_at, static_text, text, time,
+    to_date,
+};
 use crate::client::channel::{ChannelState, Event, MessageKey, Read, Snapshot, Typing};
 
 /// Messages a query returns when it names no `limit` (the server's default page).
@@ -107,7 +110,7 @@ impl Slot {
     }
 
     /// Whether the channel's config has `flag` (`typing_events`, `read_events`) on.
-    pub fn config(&self, flag: &str) -> bool {
+    pub fn config(&self, flag: &'static str) -> bool {
         get(&get(&self.channel, "config"), flag).is_truthy()
     }
 
@@ -211,9 +214,11 @@ impl Slot {
     /// Applies a server event for this channel at `now_ms`.
     pub fn apply_event(&mut self, raw: &JsValue, kind: &str, own_user: &str, now_ms: f64) {
         let user = get(raw, "user");
-        let user_id = text(&user, "id").unwrap_or_default();
+        // The id as the JS string it already is, for the maps keyed by it (no copy back out of wasm).
+        let user_key = get(&user, "id");
+        let user_id = user_key.as_string().unwrap_or_default();
         if !user_id.is_empty() {
-            self.users.set(&user_id.as_str().into(), &user);
+            self.users.set(&user_key, &user);
         }
         let event = match kind {
             "message.new" => match self.keep_message(&get(raw, "message"), now_ms) {
@@ -221,11 +226,11 @@ impl Slot {
                 (None, _) => Event::Other,
             },
             "typing.start" => {
-                self.typing.set(&user_id.as_str().into(), raw);
+                self.typing.set(&user_key, raw);
                 Event::TypingStart { user_id }
             }
             "typing.stop" => {
-                self.typing.delete(&user_id.as_str().into());
+                self.typing.delete(&user_key);
                 Event::TypingStop { user_id }
             }
             "message.read" => Event::MessageRead {
@@ -310,7 +315,7 @@ impl Slot {
         if removed {
             let _ = Reflect::delete_property(&Object::from(members), &id.as_str().into());
         } else {
-            set(&members, &id, &member);
+            set_at(&members, &id, &member);
         }
         if id == own_user {
             let membership = if removed { Object::new().into() } else { member };
@@ -343,13 +348,13 @@ impl Slot {
     pub fn user_changed(&mut self, id: &str, user: &JsValue) {
         self.users.set(&id.into(), user);
         self.synced_lists = None;
-        let member = get(&get(&self.state, "members"), id);
+        let member = get_at(&get(&self.state, "members"), id);
         if member.is_object() {
             set(&member, "user", user);
         }
         let watchers = get(&self.state, "watchers");
-        if get(&watchers, id).is_object() {
-            set(&watchers, id, user);
+        if get_at(&watchers, id).is_object() {
+            set_at(&watchers, id, user);
         }
     }
 
@@ -446,7 +451,7 @@ impl Slot {
                 ),
                 ("unread_messages", entry.unread_messages.into()),
             ]);
-            set(&read, &entry.user_id, &value);
+            set_at(&read, &entry.user_id, &value);
         }
         let typing = clear(&self.state, "typing");
         self.typing.for_each(&mut |event, user| {
@@ -454,7 +459,7 @@ impl Slot {
         });
         let watchers = clear(&self.state, "watchers");
         for watcher in &self.core.watchers {
-            set(&watchers, watcher, &self.user(watcher));
+            set_at(&watchers, watcher, &self.user(watcher));
         }
     }
 
@@ -471,14 +476,15 @@ impl Slot {
     /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
     /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
     fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
-        let Some(id) = text(raw, "id") else { return (None, false) };
+        let id_key = get(raw, "id");
+        let Some(id) = id_key.as_string() else { return (None, false) };
         let message = copy(raw);
         let created_at = to_date(&message, "created_at", true).unwrap_or(now_ms);
         to_date(&message, "updated_at", true);
         to_date(&message, "deleted_at", false);
         to_date(&message, "pinned_at", false);
         if !get(&message, "status").is_truthy() {
-            set(&message, "status", &"received".into());
+            set(&message, "status", &static_text("received"));
         }
         let parent = text(&message, "parent_id");
         let thread_only = parent.is_some() && !get(&message, "show_in_channel").is_truthy();
@@ -486,7 +492,7 @@ impl Slot {
             self.add_reply(&parent, &id, &message);
         }
         if !thread_only {
-            self.messages.set(&id.as_str().into(), &message);
+            self.messages.set(&id_key, &message);
         }
         (Some(MessageKey { id, created_at }), thread_only)
     }
@@ -494,7 +500,7 @@ impl Slot {
     /// Adds (or replaces) a reply in `threads[parent]`, as a new array so apps see the change.
     fn add_reply(&self, parent: &str, id: &str, message: &JsValue) {
         let threads = get(&self.state, "threads");
-        let mut replies: Vec<JsValue> = list(&threads, parent)
+        let mut replies: Vec<JsValue> = array(get_at(&threads, parent))
             .iter()
             .filter(|reply| text(reply, "id").as_deref() != Some(id))
             .collect();
@@ -505,7 +511,7 @@ impl Slot {
             .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
             .map_or(0, |found| found + 1);
         replies.insert(position, message.clone());
-        set(&threads, parent, &replies.into_iter().collect::<Array>());
+        set_at(&threads, parent, &replies.into_iter().collect::<Array>());
     }
 
     /// A page of replies from `getReplies`, filed under their parent in `threads`.
@@ -517,7 +523,7 @@ impl Slot {
 }
 
 /// Empties `state[key]` in place (keeps the object's identity) and returns it.
-fn clear(state: &JsValue, key: &str) -> JsValue {
+fn clear(state: &JsValue, key: &'static str) -> JsValue {
     let target = get(state, key);
     if let Some(object) = Object::try_from(&target) {
         for name in Object::keys(object).iter() {

@@ -94,7 +94,7 @@ impl State {
         if id == self.own_id() {
             self.user = super::users::merge_own_user(&self.user, user);
         }
-        super::values::set(&super::values::get(&self.client_state, "users"), &id, user);
+        super::values::set_at(&super::values::get(&self.client_state, "users"), &id, user);
         for slot in &mut self.channels {
             slot.user_changed(&id, user);
         }

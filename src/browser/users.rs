@@ -49,7 +49,7 @@ pub fn upsert_users(port: Port, users: &JsValue) -> Promise {
     };
     let by_id: JsValue = Object::new().into();
     for user in list.iter() {
-        set(&by_id, &text(&user, "id").unwrap_or_default(), &user);
+        super::values::set_at(&by_id, &text(&user, "id").unwrap_or_default(), &user);
     }
     let body = object(&[("users", by_id)]);
     future_to_promise(async move { call(&port, "/users".into(), &body).await })
@@ -109,7 +109,7 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
             let users = get(&client.state.borrow().client_state, "users");
             for user in super::values::list(&answer, "users").iter() {
                 if let Some(id) = text(&user, "id") {
-                    set(&users, &id, &user);
+                    super::values::set_at(&users, &id, &user);
                 }
             }
         }

@@ -327,7 +327,8 @@ impl Channel {
     pub fn last_read(&self) -> JsValue {
         let own = self.own_id();
         let state = self.read(|slot| slot.state.clone()).unwrap_or(JsValue::UNDEFINED);
-        let read = crate::browser::values::get(&crate::browser::values::get(&state, "read"), &own);
+        let read =
+            crate::browser::values::get_at(&crate::browser::values::get(&state, "read"), &own);
         let last_read = crate::browser::values::get(&read, "last_read");
         if last_read.is_undefined() {
             JsValue::NULL
