@@ -127,6 +127,8 @@ pub struct Cluster {
     bus: Box<dyn Bus>,
     /// Node id → what is known of it.
     peers: Mutex<HashMap<String, Peer>>,
+    /// Users who were online on nodes that left or stopped answering, not yet looked at ([`Cluster::take_departed`]).
+    departed: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -138,7 +140,7 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// A node named `node_id` on `bus`.
     pub fn new(node_id: String, bus: Box<dyn Bus>) -> Self {
-        Cluster { node_id, bus, peers: Mutex::default() }
+        Cluster { node_id, bus, peers: Mutex::default(), departed: Mutex::default() }
     }
 
     /// This node's id.
@@ -230,7 +232,9 @@ impl Cluster {
                 return;
             }
             Note::Leaving => {
-                peers.remove(&envelope.node);
+                if let Some(peer) = peers.remove(&envelope.node) {
+                    self.note_departed(peer);
+                }
                 return;
             }
             _ => {
@@ -267,8 +271,35 @@ impl Cluster {
     /// Forgets peers not heard from for [`PEER_TIMEOUT`]; returns how many count still.
     pub fn prune(&self) -> usize {
         let mut peers = self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        peers.retain(|_, peer| peer.seen.elapsed() < PEER_TIMEOUT);
+        let dead: Vec<String> = peers
+            .iter()
+            .filter(|(_, peer)| peer.seen.elapsed() >= PEER_TIMEOUT)
+            .map(|(node, _)| node.clone())
+            .collect();
+        for node in dead {
+            if let Some(peer) = peers.remove(&node) {
+                self.note_departed(peer);
+            }
+        }
         peers.len()
+    }
+
+    fn note_departed(&self, peer: Peer) {
+        let mut departed = self.departed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        departed.extend(peer.state.online);
+    }
+
+    /// Users who were online on a node that left or died and are online nowhere now: every node announces them
+    /// offline to its own followers (each node sees the departure itself, so nothing goes on the bus).
+    pub fn take_departed(&self, hub: &Hub) -> Vec<String> {
+        let users = std::mem::take(
+            &mut *self.departed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let mut users: Vec<String> =
+            users.into_iter().filter(|user| !self.is_connected(hub, user)).collect();
+        users.sort();
+        users.dedup();
+        users
     }
 }
 
@@ -330,6 +361,8 @@ mod tests {
         cluster.receive(Envelope { node: "b".into(), note: Note::Leaving }, &hub, |_| vec![]);
         assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 1);
         assert!(!cluster.is_connected(&hub, "bob"));
+        assert_eq!(cluster.take_departed(&hub), vec!["bob".to_string()], "alice is still here");
+        assert!(cluster.take_departed(&hub).is_empty());
     }
 
     #[test]

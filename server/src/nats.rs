@@ -131,6 +131,7 @@ pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>
                 }
                 let peers = state.cluster.prune();
                 state.metrics.cluster_peers.set(peers as i64);
+                announce_departed(&state);
                 state.metrics.bus_connected.set(i64::from(connected.load(Ordering::Relaxed)));
             }
             _ = crate::connect::stopping(&mut stopping) => break,
@@ -139,6 +140,23 @@ pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>
     let leaving = Envelope { node, note: Note::Leaving };
     let _ = client.publish(subject, publish(&leaving)).await;
     let _ = client.flush().await;
+}
+
+/// Announces offline the users of departed nodes who are online nowhere now (off the async threads: it reads the
+/// store).
+fn announce_departed(state: &AppState) {
+    let users = state.cluster.take_departed(&state.hub);
+    if users.is_empty() {
+        return;
+    }
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        for id in users {
+            if let Ok(Some(user)) = state.store.user(&id) {
+                crate::presence::announce_here(&state, &user, false);
+            }
+        }
+    });
 }
 
 impl NatsBus {

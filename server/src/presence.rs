@@ -61,8 +61,17 @@ impl Presence {
     }
 }
 
-/// Tells `user`'s followers that it came online (`online`) or went offline, unless it is invisible.
+/// Tells `user`'s followers on every node that it came online (`online`) or went offline, unless it is invisible.
 pub fn announce(state: &AppState, user: &StoredUser, online: bool) {
+    announce_to(state, user, online, true);
+}
+
+/// Tells `user`'s followers on this node only (a departed node's users: every node announces its own).
+pub fn announce_here(state: &AppState, user: &StoredUser, online: bool) {
+    announce_to(state, user, online, false);
+}
+
+fn announce_to(state: &AppState, user: &StoredUser, online: bool, everywhere: bool) {
     if user.is_invisible() {
         return;
     }
@@ -74,7 +83,7 @@ pub fn announce(state: &AppState, user: &StoredUser, online: bool) {
     let frame = crate::hub::Frame::from(event.to_string());
     let note =
         || crate::cluster::Note::Presence { user_id: user.id.clone(), frame: frame.to_string() };
-    if !state.cluster.tell(note) {
+    if everywhere && !state.cluster.tell(note) {
         state.metrics.bus_dropped.inc();
     }
     for connection_id in state.presence.followers(&user.id) {

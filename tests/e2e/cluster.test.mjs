@@ -1,7 +1,8 @@
 // Two server nodes behind nginx on one PostgreSQL and one NATS, every part a real process started here: official
 // clients (Node) and our SDK (the release package in Chromium) on different nodes chat, type and read in one
 // channel with privacy settings holding across nodes, and agree on watcher counts and presence; a node killed
-// with -9 loses no acknowledged message (its clients reconnect through nginx to the other and recover); a NATS
+// with -9 loses no acknowledged message (its clients reconnect through nginx to the other and recover, and its
+// users online nowhere else are announced offline); a NATS
 // restart is survived the same way; and a long-poll connection's requests reach its own node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -183,6 +184,29 @@ test('kill -9 of a node: its clients reconnect through nginx to the other and ev
     const erinCh = erin.channel('messaging', 'cluster-kill', { members });
     await erinCh.watch();
     await watchInPage(fay, 'cluster-kill', members);
+    // gil: a bare WebSocket on the doomed node that will not reconnect; dan follows his presence.
+    const gilToken = signToken({ user_id: 'gil' }, SECRET);
+    const json = encodeURIComponent(JSON.stringify({ user_id: 'gil', user_details: { id: 'gil' } }));
+    const gilUrl = `${cluster.lb.url.replace('http', 'ws')}/connect?json=${json}&api_key=${KEY}&authorization=${gilToken}&stream-auth-type=jwt`;
+    const landed = await fay.evaluate(async ({ url, node }) => {
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        const socket = new WebSocket(url);
+        const first = await new Promise((resolve, reject) => {
+          socket.onmessage = (event) => resolve(JSON.parse(event.data));
+          socket.onerror = reject;
+        });
+        if (first.connection_id?.startsWith(`${node}-`)) return true;
+        socket.close();
+      }
+      return false;
+    }, { url: gilUrl, node: doomed });
+    assert.ok(landed, 'gil on the doomed node');
+    // Online as soon as the doomed node's live state reaches dan's (checked every 50 ms there).
+    await until(async () => {
+      const { users } = await dan.queryUsers({ id: { $in: ['gil'] } }, { id: 1 }, { presence: true });
+      return users[0].online;
+    }, 'gil online as seen from the other node');
+    const gilOffline = next(dan, 'user.presence.changed', (e) => e.user.id === 'gil' && !e.user.online, 20_000);
     const first = next(erinCh, 'message.new', (event) => event.message.text === 'before');
     await danCh.sendMessage({ text: 'before' });
     await first;
@@ -213,8 +237,11 @@ test('kill -9 of a node: its clients reconnect through nginx to the other and ev
     assert.deepEqual(stored, expected, 'every acknowledged message, exactly once');
     assert.deepEqual(texts(erinCh), expected);
     assert.deepEqual(await pageTexts(fay), expected);
-    // The dead node stops counting within the peer timeout.
+    // The dead node stops counting within the peer timeout, and its users online nowhere else go offline.
     await until(async () => (await readiness(cluster.nodes[danNode])).peers === 0, 'the dead node to stop counting');
+    await gilOffline;
+    const { users: after } = await dan.queryUsers({ id: { $in: ['erin', 'fay', 'gil'] } }, { id: 1 });
+    assert.deepEqual(after.map((user) => [user.id, user.online]), [['erin', true], ['fay', true], ['gil', false]]);
     assert.deepEqual(fay.errors, []);
   } finally {
     await dan.disconnectUser().catch(() => {});
