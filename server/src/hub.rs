@@ -331,16 +331,12 @@ impl Hub {
             if (!shared && Some(user) != sender) || delivery.skip_user == Some(user) {
                 continue;
             }
+            let shared = common.get_or_insert_with(|| serialize(&delivery.event));
             let frame = match delivery.personal.get(user) {
-                Some(fields) => personal
-                    .entry(user)
-                    .or_insert_with(|| {
-                        let mut event = delivery.event.clone();
-                        event.extend(fields.clone());
-                        serialize(&event)
-                    })
-                    .clone(),
-                None => common.get_or_insert_with(|| serialize(&delivery.event)).clone(),
+                Some(fields) => {
+                    personal.entry(user).or_insert_with(|| with_fields(shared, fields)).clone()
+                }
+                None => shared.clone(),
             };
             if handle.outbox.offer(frame, self.outbox_bytes) {
                 delivered += 1;
@@ -419,6 +415,26 @@ impl Hub {
 /// An event's JSON text, shared by every connection it goes to.
 fn serialize(event: &Map<String, Value>) -> Frame {
     Frame::from(serde_json::to_string(event).unwrap_or_default())
+}
+
+/// `frame` (a serialized JSON object) with `fields` added, spliced into its text: no copy of the event's map per
+/// recipient (a `perf` profile of `loadgen ingest` had those copies at about 5 %). The personal fields are never
+/// the event's own keys.
+fn with_fields(frame: &Frame, fields: &Map<String, Value>) -> Frame {
+    let text = frame.as_str();
+    let Some(open) = text.strip_suffix('}') else { return frame.clone() };
+    let mut out = String::with_capacity(text.len() + 32 * fields.len());
+    out.push_str(open);
+    for (key, value) in fields {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    }
+    out.push('}');
+    Frame::from(out)
 }
 
 /// Takes a connection out of every map and ends its outbox at once.
@@ -596,6 +612,20 @@ mod tests {
             frames[2].as_str().contains("unread_count")
                 && !frames[0].as_str().contains("unread_count")
         );
+    }
+
+    #[test]
+    fn personal_fields_are_spliced_into_the_shared_text_as_valid_json() {
+        let fields =
+            json!({"unread_count": 3, "note": "a \"quoted\" }"}).as_object().unwrap().clone();
+        for event in [json!({"type": "message.new", "text": "}"}), json!({})] {
+            let shared = serialize(event.as_object().unwrap());
+            let spliced: Value =
+                serde_json::from_str(with_fields(&shared, &fields).as_str()).unwrap();
+            let mut expected = event.as_object().unwrap().clone();
+            expected.extend(fields.clone());
+            assert_eq!(spliced, Value::Object(expected));
+        }
     }
 
     #[test]
