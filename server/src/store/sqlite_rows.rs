@@ -109,7 +109,8 @@ pub(super) fn attach_reactions(
          WHERE x.message_id IN ({}) ORDER BY x.created_at, x.rowid",
         query.list(&ids)
     );
-    let mut statement = connection.prepare(&sql)?;
+    // Cached: every stored message is read back with its reactions, always the one-id text.
+    let mut statement = connection.prepare_cached(&sql)?;
     let rows =
         statement.query_map(rusqlite::params_from_iter(query.values.iter()), reaction_from)?;
     for reaction in rows {
