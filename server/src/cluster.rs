@@ -161,7 +161,7 @@ impl Cluster {
         self.bus.send(Envelope { node: self.node_id.clone(), note: note() })
     }
 
-    /// Peers heard from within [`PEER_TIMEOUT`], by id, with their state (read under the lock by `read`).
+    /// Runs `read` on the states of the peers heard from within [`PEER_TIMEOUT`], under the peers' lock.
     fn with_live_peers<T>(&self, read: impl FnOnce(Vec<&LiveState>) -> T) -> T {
         let peers = self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let live: Vec<&LiveState> = peers
@@ -300,6 +300,14 @@ impl Cluster {
         users.sort();
         users.dedup();
         users
+    }
+}
+
+/// Sends `note` to the other nodes, if there are any, counting it in `chat_bus_dropped_total` when the bus had to
+/// drop it.
+pub fn tell(state: &crate::AppState, note: impl FnOnce() -> Note) {
+    if !state.cluster.tell(note) {
+        state.metrics.bus_dropped.inc();
     }
 }
 

@@ -293,22 +293,17 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let node_id = settings.node_id.clone().unwrap_or_else(cluster::random_node_id);
-    let nats = match &settings.bus {
+    let (bus, parts): (Box<dyn cluster::Bus>, _) = match &settings.bus {
         Some(url) => {
-            Some(nats::connect(url, CLUSTER_SUBJECT.into()).await.map_err(std::io::Error::other)?)
-        }
-        None => None,
-    };
-    let (bus, parts): (Box<dyn cluster::Bus>, _) = match nats {
-        Some((bus, parts)) => {
-            let flag = bus.connected_flag();
-            (Box::new(bus), Some((parts, flag)))
+            let connected = nats::connect(url, CLUSTER_SUBJECT.into()).await;
+            let (bus, parts) = connected.map_err(std::io::Error::other)?;
+            (Box::new(bus), Some(parts))
         }
         None => (Box::new(cluster::LocalBus), None),
     };
     let state = AppState::new(settings, store, cluster::Cluster::new(node_id, bus), stopping);
     let mut stopped = state.shutdown.clone();
-    let bus_task = parts.map(|(parts, flag)| tokio::spawn(nats::serve(state.clone(), parts, flag)));
+    let bus_task = parts.map(|parts| tokio::spawn(nats::serve(state.clone(), parts)));
     tokio::spawn(longpoll::reap(state.clone()));
     tokio::spawn(write_activity(state.clone()));
     tokio::spawn(async move {

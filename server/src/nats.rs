@@ -45,12 +45,13 @@ pub struct NatsParts {
     subject: String,
     queue: mpsc::Receiver<Envelope>,
     events: mpsc::UnboundedReceiver<Event>,
+    /// The flag the bus half reads; [`serve`] keeps it up to date.
+    connected: Arc<AtomicBool>,
 }
 
 /// Connects to NATS at `url`; notes go on `subject`.
 pub async fn connect(url: &str, subject: String) -> Result<(NatsBus, NatsParts), String> {
     let (event_sender, events) = mpsc::unbounded_channel();
-    let connected = Arc::new(AtomicBool::new(false));
     let client = async_nats::ConnectOptions::new()
         .name("stream-chat-server")
         .max_reconnects(None)
@@ -66,16 +67,16 @@ pub async fn connect(url: &str, subject: String) -> Result<(NatsBus, NatsParts),
         .connect(url)
         .await
         .map_err(|error| format!("cannot connect to NATS: {error}"))?;
-    connected.store(true, Ordering::Relaxed);
+    let connected = Arc::new(AtomicBool::new(true));
     let (queue_sender, queue) = mpsc::channel(BUS_QUEUE);
     let bus = NatsBus { queue: queue_sender, connected: connected.clone() };
-    Ok((bus, NatsParts { client, subject, queue, events }))
+    Ok((bus, NatsParts { client, subject, queue, events, connected }))
 }
 
 /// Runs the bus until the server stops: publishes queued notes, applies received ones, sends this node's live
 /// state, and handles reconnects. Says `Leaving` on the way out.
-pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>) {
-    let NatsParts { client, subject, mut queue, mut events } = parts;
+pub async fn serve(state: AppState, parts: NatsParts) {
+    let NatsParts { client, subject, mut queue, mut events, connected } = parts;
     let mut subscription = match client.subscribe(subject.clone()).await {
         Ok(subscription) => subscription,
         Err(error) => {
@@ -88,13 +89,13 @@ pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>
     let mut sent_generation = None;
     let mut last_sent = tokio::time::Instant::now();
     let node = state.cluster.node_id().to_owned();
-    let publish = |envelope: &Envelope| {
+    let encode = |envelope: &Envelope| {
         serde_json::to_vec(envelope).map(bytes::Bytes::from).unwrap_or_default()
     };
     loop {
         tokio::select! {
             Some(envelope) = queue.recv() => {
-                if let Err(error) = client.publish(subject.clone(), publish(&envelope)).await {
+                if let Err(error) = client.publish(subject.clone(), encode(&envelope)).await {
                     tracing::warn!(%error, "cluster note not published");
                 }
             }
@@ -124,7 +125,7 @@ pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>
                 let generation = state.hub.generation();
                 if sent_generation != Some(generation) || last_sent.elapsed() >= HEARTBEAT {
                     let envelope = Envelope { node: node.clone(), note: Note::State(state.hub.snapshot()) };
-                    if client.publish(subject.clone(), publish(&envelope)).await.is_ok() {
+                    if client.publish(subject.clone(), encode(&envelope)).await.is_ok() {
                         sent_generation = Some(generation);
                         last_sent = tokio::time::Instant::now();
                     }
@@ -138,7 +139,7 @@ pub async fn serve(state: AppState, parts: NatsParts, connected: Arc<AtomicBool>
         }
     }
     let leaving = Envelope { node, note: Note::Leaving };
-    let _ = client.publish(subject, publish(&leaving)).await;
+    let _ = client.publish(subject, encode(&leaving)).await;
     let _ = client.flush().await;
 }
 
@@ -157,11 +158,4 @@ fn announce_departed(state: &AppState) {
             }
         }
     });
-}
-
-impl NatsBus {
-    /// The flag [`serve`] keeps up to date.
-    pub fn connected_flag(&self) -> Arc<AtomicBool> {
-        self.connected.clone()
-    }
 }

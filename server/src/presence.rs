@@ -83,8 +83,8 @@ fn announce_to(state: &AppState, user: &StoredUser, online: bool, everywhere: bo
     let frame = crate::hub::Frame::from(event.to_string());
     let note =
         || crate::cluster::Note::Presence { user_id: user.id.clone(), frame: frame.to_string() };
-    if everywhere && !state.cluster.tell(note) {
-        state.metrics.bus_dropped.inc();
+    if everywhere {
+        crate::cluster::tell(state, note);
     }
     for connection_id in state.presence.followers(&user.id) {
         state.hub.send_to_connection(&connection_id, frame.clone());

@@ -74,9 +74,7 @@ pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<Stri
 pub(crate) fn send_to_user(state: &AppState, user_id: &str, frame: crate::hub::Frame) {
     let note =
         || crate::cluster::Note::User { user_id: user_id.to_owned(), frame: frame.to_string() };
-    if !state.cluster.tell(note) {
-        state.metrics.bus_dropped.inc();
-    }
+    crate::cluster::tell(state, note);
     state.hub.send_to_user(user_id, frame);
 }
 
@@ -84,9 +82,7 @@ pub(crate) fn send_to_user(state: &AppState, user_id: &str, frame: crate::hub::F
 pub(crate) fn unwatch_user(state: &AppState, cid: &str, user_id: &str) {
     let note =
         || crate::cluster::Note::Unwatch { cid: cid.to_owned(), user_id: user_id.to_owned() };
-    if !state.cluster.tell(note) {
-        state.metrics.bus_dropped.inc();
-    }
+    crate::cluster::tell(state, note);
     state.hub.unwatch_user(cid, user_id);
 }
 
@@ -181,9 +177,7 @@ fn publish_user_event(
 /// Publishes and counts.
 pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
     let started = Instant::now();
-    if !state.cluster.tell(|| crate::cluster::channel_note(&delivery)) {
-        state.metrics.bus_dropped.inc();
-    }
+    crate::cluster::tell(state, || crate::cluster::channel_note(&delivery));
     let delivered = state.hub.publish(delivery);
     state.metrics.events_fanned_out.inc_by(delivered as u64);
     state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());

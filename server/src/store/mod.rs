@@ -66,8 +66,8 @@ pub enum StoreError {
     LockFile(PathBuf, Arc<std::io::Error>),
     /// A stored JSON value could not be read back.
     Corrupt(Arc<serde_json::Error>),
-    /// A queued message was not written by its group commit (a bug; never expected).
-    LostFromGroupCommit,
+    /// A message just written, alone or in a group commit, came back with no result (a bug; never expected).
+    LostWrite,
 }
 
 impl std::fmt::Display for StoreError {
@@ -90,7 +90,7 @@ impl std::fmt::Display for StoreError {
                 write!(f, "cannot lock {}: {error}", path.display())
             }
             StoreError::Corrupt(error) => write!(f, "stored JSON unreadable: {error}"),
-            StoreError::LostFromGroupCommit => write!(f, "message lost from its group commit"),
+            StoreError::LostWrite => write!(f, "a message just written is not there"),
         }
     }
 }

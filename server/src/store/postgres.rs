@@ -123,11 +123,6 @@ impl PostgresStore {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Whether the database answers (for `/readyz`).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.run(async { Ok(self.client().await?.simple_query("SELECT 1").await.map(|_| ())?) })
-    }
 }
 
 impl Store for PostgresStore {
@@ -339,6 +334,6 @@ impl Store for PostgresStore {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        PostgresStore::ping(self)
+        self.run(async { Ok(self.client().await?.simple_query("SELECT 1").await.map(|_| ())?) })
     }
 }

@@ -207,7 +207,7 @@ impl PostgresStore {
             .await?;
             unread = member_unread(&tx, &message.cid).await?;
         }
-        let stored = message_in(&tx, &message.id).await?.ok_or(StoreError::LostFromGroupCommit)?;
+        let stored = message_in(&tx, &message.id).await?.ok_or(StoreError::LostWrite)?;
         tx.commit().await?;
         Ok(AddedMessage { message: stored, inserted, unread })
     }
@@ -222,30 +222,19 @@ impl PostgresStore {
         if *budget == 0 {
             return Ok(Vec::new());
         }
-        let seq_of = "(SELECT seq FROM messages WHERE id = $3)";
-        let pick = |inclusive: bool, strict: &'static str, or_equal: &'static str| {
-            if inclusive {
-                or_equal
-            } else {
-                strict
-            }
+        let anchor = super::query_sql::anchor_sql(anchor);
+        let (op, newest_first) = (anchor.op, anchor.newest_first);
+        let value = match (anchor.value, anchor.by_seq) {
+            (Some(at), false) => match stored_time(at) {
+                Some(at) => Some(at),
+                None => return Ok(Vec::new()),
+            },
+            (value, _) => value.map(str::to_owned),
         };
-        let (condition, value, newest_first) = match anchor {
-            MessageAnchor::Latest => ("TRUE".to_owned(), None, true),
-            MessageAnchor::BeforeId { id, inclusive } => {
-                (format!("g.seq {} {seq_of}", pick(*inclusive, "<", "<=")), Some(id.clone()), true)
-            }
-            MessageAnchor::AfterId { id, inclusive } => {
-                (format!("g.seq {} {seq_of}", pick(*inclusive, ">", ">=")), Some(id.clone()), false)
-            }
-            MessageAnchor::BeforeTime { at, inclusive } => {
-                let Some(at) = stored_time(at) else { return Ok(Vec::new()) };
-                (format!("g.created_at {} $3", pick(*inclusive, "<", "<=")), Some(at), true)
-            }
-            MessageAnchor::AfterTime { at, inclusive } => {
-                let Some(at) = stored_time(at) else { return Ok(Vec::new()) };
-                (format!("g.created_at {} $3", pick(*inclusive, ">", ">=")), Some(at), false)
-            }
+        let condition = match (&value, anchor.by_seq) {
+            (None, _) => "TRUE".to_owned(),
+            (Some(_), true) => format!("g.seq {op} (SELECT seq FROM messages WHERE id = $3)"),
+            (Some(_), false) => format!("g.created_at {op} $3"),
         };
         let order = if newest_first { "DESC" } else { "ASC" };
         let sql = format!(

@@ -3,7 +3,7 @@
 //! PostgreSQL differ (placeholders, lists, JSON fields, case-insensitive `LIKE`, where no value sorts) are a
 //! [`Dialect`], which also collects the parameter values.
 
-use super::{ChannelFilter, UserField, UserFilter, UserQuery, UserSort};
+use super::{ChannelFilter, MessageAnchor, UserField, UserFilter, UserQuery, UserSort};
 
 /// What differs between the stores' SQL; implemented by each store's parameter list.
 pub(super) trait Dialect {
@@ -24,6 +24,38 @@ pub(super) trait Dialect {
 
     /// `expr` as a sort key, ascending or not, no value sorting first when ascending (SQLite's order).
     fn order(expr: &str, ascending: bool) -> String;
+}
+
+/// What a page's [`MessageAnchor`] asks of SQL, the same for both stores; each writes the comparison its way.
+pub(super) struct AnchorSql<'a> {
+    /// Compare storage order (`seq` against the message named by `value`); else time (`created_at` against it).
+    pub by_seq: bool,
+    /// The comparison: `<`, `<=`, `>` or `>=`.
+    pub op: &'static str,
+    /// The message id or the time; `None` for the latest page (no comparison).
+    pub value: Option<&'a str>,
+    /// The page is the newest messages before the anchor (taken newest first, then reversed).
+    pub newest_first: bool,
+}
+
+/// The parts of `anchor`.
+pub(super) fn anchor_sql(anchor: &MessageAnchor) -> AnchorSql<'_> {
+    let (by_seq, value, before, inclusive) = match anchor {
+        MessageAnchor::Latest => {
+            return AnchorSql { by_seq: true, op: "", value: None, newest_first: true };
+        }
+        MessageAnchor::BeforeId { id, inclusive } => (true, id, true, *inclusive),
+        MessageAnchor::AfterId { id, inclusive } => (true, id, false, *inclusive),
+        MessageAnchor::BeforeTime { at, inclusive } => (false, at, true, *inclusive),
+        MessageAnchor::AfterTime { at, inclusive } => (false, at, false, *inclusive),
+    };
+    let op = match (before, inclusive) {
+        (true, false) => "<",
+        (true, true) => "<=",
+        (false, false) => ">",
+        (false, true) => ">=",
+    };
+    AnchorSql { by_seq, op, value: Some(value), newest_first: before }
 }
 
 /// The users `query` asks for: `columns` of `users u`, filtered, sorted (the id breaks ties) and paged.

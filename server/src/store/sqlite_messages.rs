@@ -156,23 +156,12 @@ pub(super) fn messages(
         return Ok(Vec::new());
     }
     let connection = store.lock()?;
-    let seq_of = "(SELECT seq FROM messages WHERE id = ?2)";
-    let (condition, value, newest_first) = match anchor {
-        MessageAnchor::Latest => ("1".to_owned(), None, true),
-        MessageAnchor::BeforeId { id, inclusive } => {
-            (format!("g.seq {} {seq_of}", if *inclusive { "<=" } else { "<" }), Some(id), true)
-        }
-        MessageAnchor::AfterId { id, inclusive } => {
-            (format!("g.seq {} {seq_of}", if *inclusive { ">=" } else { ">" }), Some(id), false)
-        }
-        MessageAnchor::BeforeTime { at, inclusive } => {
-            let op = if *inclusive { "<=" } else { "<" };
-            (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), true)
-        }
-        MessageAnchor::AfterTime { at, inclusive } => {
-            let op = if *inclusive { ">=" } else { ">" };
-            (format!("julianday(g.created_at) {op} julianday(?2)"), Some(at), false)
-        }
+    let anchor = super::query_sql::anchor_sql(anchor);
+    let (op, value, newest_first) = (anchor.op, anchor.value, anchor.newest_first);
+    let condition = match (value, anchor.by_seq) {
+        (None, _) => "1".to_owned(),
+        (Some(_), true) => format!("g.seq {op} (SELECT seq FROM messages WHERE id = ?2)"),
+        (Some(_), false) => format!("julianday(g.created_at) {op} julianday(?2)"),
     };
     let order = if newest_first { "DESC" } else { "ASC" };
     // ?2 is always bound (the anchor's value, or NULL for the latest page); the last condition keeps it

@@ -84,7 +84,7 @@ impl SqliteStore {
         }
         drop(connection);
         let done = lock(&outcome).take();
-        done.unwrap_or(Err(StoreError::LostFromGroupCommit))
+        done.unwrap_or(Err(StoreError::LostWrite))
     }
 
     /// Notes a connect that changed nothing else; written by the next [`SqliteStore::write_activity`].
