@@ -32,6 +32,16 @@ fn user_event(client: &StreamChat, kind: &str, id: &str) -> JsFuture {
     }))
 }
 
+/// Resolves with the client's next `kind` event.
+fn client_event(client: &StreamChat, kind: &str) -> JsFuture {
+    JsFuture::from(Promise::new(&mut |resolve, _| {
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &event);
+        });
+        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
+    }))
+}
+
 fn ids(answer: &JsValue) -> Vec<String> {
     Array::from(&get(answer, "users"))
         .iter()
@@ -144,10 +154,14 @@ async fn close_and_open_connection_keep_the_user_and_its_channels() {
     assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(false));
     assert_eq!(alice.user_id().as_string(), Some(a.clone()), "the user stays");
 
+    let recovered = client_event(&alice, "connection.recovered");
     let opened = settle(alice.open_connection()).await.unwrap();
     assert_eq!(get(&opened, "type").as_string().as_deref(), Some("health.check"));
     assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(true));
-    // The channel is watched again on the new connection: bob's message reaches alice.
+    // Once recovered (as with the official client, `openConnection` resolves when the socket is up and the
+    // channels are re-watched after it), the channel is watched on the new connection: bob's message reaches
+    // alice.
+    recovered.await.unwrap();
     let arrived = common::next_event(&alices, "message.new", |_| true);
     settle(call(&bobs, "sendMessage", &[object(&[("text", "after reopening".into())])]))
         .await

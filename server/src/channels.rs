@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::error::AppError;
 use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use crate::users::{privacy_enabled, StoredUser};
+use crate::views::{self, MessageView, ReactionView, UserView};
 
 /// Channel types this server knows. All have typing and read events.
 pub const TYPES: &[&str] = &["messaging", "team", "livestream", "commerce", "gaming"];
@@ -114,7 +115,7 @@ pub fn event(kind: &str, channel: &ChannelRecord, created_at: &str) -> Map<Strin
 
 /// A user as it appears inside channels and events.
 pub fn user_view(user: &StoredUser) -> Value {
-    Value::Object(user.public_view(false))
+    views::to_value(UserView { user, online: false })
 }
 
 /// The `channel` object of a channel response.
@@ -141,99 +142,19 @@ pub fn channel_view(channel: &ChannelRecord) -> Value {
     Value::Object(view)
 }
 
-/// How many of a message's newest reactions its `latest_reactions` lists.
-pub const LATEST_REACTIONS: usize = 10;
-
 /// A reaction as `ReactionResponse`.
 pub fn reaction_view(reaction: &ReactionRecord) -> Value {
-    let mut view = reaction.extra.clone();
-    let fixed = json!({
-        "type": reaction.kind,
-        "score": reaction.score,
-        "message_id": reaction.message_id,
-        "user_id": reaction.user.id,
-        "user": user_view(&reaction.user),
-        "created_at": reaction.created_at,
-        "updated_at": reaction.updated_at,
-    });
-    if let Value::Object(fixed) = fixed {
-        view.extend(fixed);
-    }
-    Value::Object(view)
-}
-
-/// Per reaction type, the sum of `value` over the message's reactions.
-fn reaction_totals(
-    message: &MessageRecord,
-    value: impl Fn(&ReactionRecord) -> i64,
-) -> Map<String, Value> {
-    let mut totals = Map::new();
-    for reaction in &message.reactions {
-        let total =
-            totals.get(&reaction.kind).and_then(Value::as_i64).unwrap_or(0) + value(reaction);
-        totals.insert(reaction.kind.clone(), total.into());
-    }
-    totals
-}
-
-/// Per reaction type: count, summed scores, first and last reaction times (`reaction_groups`).
-fn reaction_groups(message: &MessageRecord) -> Map<String, Value> {
-    let mut groups = Map::new();
-    for reaction in &message.reactions {
-        let group = groups.entry(reaction.kind.clone()).or_insert_with(|| {
-            json!({"count": 0, "sum_scores": 0, "first_reaction_at": reaction.created_at, "last_reaction_at": reaction.created_at})
-        });
-        group["count"] = (group["count"].as_i64().unwrap_or(0) + 1).into();
-        group["sum_scores"] = (group["sum_scores"].as_i64().unwrap_or(0) + reaction.score).into();
-        group["last_reaction_at"] = reaction.created_at.clone().into();
-    }
-    groups
+    views::to_value(ReactionView(reaction))
 }
 
 /// A message as `viewer` sees it: with its own reactions.
 pub fn message_view_for(message: &MessageRecord, viewer: &str) -> Value {
-    let mut view = message_view(message);
-    let own: Vec<Value> = message
-        .reactions
-        .iter()
-        .filter(|reaction| reaction.user.id == viewer)
-        .map(reaction_view)
-        .collect();
-    view["own_reactions"] = own.into();
-    view
+    views::to_value(MessageView { message, viewer: Some(viewer) })
 }
 
-/// A message as `MessageResponse`.
+/// A message as `MessageResponse`, as everyone sees it (no `own_reactions`).
 pub fn message_view(message: &MessageRecord) -> Value {
-    let mut view = message.extra.clone();
-    let fixed = json!({
-        "id": message.id,
-        "cid": message.cid,
-        "text": message.text,
-        "html": "",
-        "type": if message.deleted_at.is_some() { "deleted" } else { "regular" },
-        "user": user_view(&message.user),
-        "created_at": message.created_at,
-        "updated_at": message.updated_at.as_deref().unwrap_or(&message.created_at),
-        "attachments": message.extra.get("attachments").cloned().unwrap_or(json!([])),
-        "mentioned_users": [],
-        "latest_reactions": message.reactions.iter().rev().take(LATEST_REACTIONS).map(reaction_view).collect::<Vec<_>>(),
-        "own_reactions": [],
-        "reaction_counts": reaction_totals(message, |_| 1),
-        "reaction_scores": reaction_totals(message, |reaction| reaction.score),
-        "reaction_groups": reaction_groups(message),
-        "reply_count": message.reply_count,
-        "thread_participants": message.thread_participants.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
-        "silent": false,
-        "pinned": false,
-    });
-    if let Value::Object(fixed) = fixed {
-        view.extend(fixed);
-    }
-    if let Some(deleted_at) = &message.deleted_at {
-        view.insert("deleted_at".into(), deleted_at.clone().into());
-    }
-    Value::Object(view)
+    views::to_value(MessageView { message, viewer: None })
 }
 
 /// A member as `ChannelMemberResponse`.

@@ -43,6 +43,7 @@ pub mod unread_routes;
 pub mod user_query;
 pub mod user_routes;
 pub mod users;
+pub mod views;
 
 use std::future::Future;
 use std::path::PathBuf;

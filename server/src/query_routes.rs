@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use stream_chat_protocol::ErrorCode;
 
@@ -16,11 +16,12 @@ use crate::error::AppError;
 use crate::limits::json_len;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
-    answer, blocking, check_member, db, member_ids, privacy_of, publish_channel_event,
-    watching_stopped, Answer,
+    answer, blocking, check_member, db, member_ids, privacy_of, publish_channel_event, timed,
+    watching_stopped, Answer, TimedAnswer,
 };
 use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel};
 use crate::users::StoredUser;
+use crate::views::MessagesView;
 use crate::{clock, AppState};
 
 /// `messages` options of a channel query.
@@ -169,6 +170,25 @@ fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &
     }
 }
 
+/// A channel's state as a query answers it, written straight from the records (`views`).
+#[derive(Debug, Serialize)]
+pub struct ChannelState {
+    channel: Value,
+    members: Vec<Value>,
+    messages: MessagesView,
+    pinned_messages: [Value; 0],
+    read: Vec<Value>,
+    watcher_count: usize,
+    watchers: Vec<Value>,
+    membership: Option<Value>,
+}
+
+/// `POST /channels` answers with a list of channel states.
+#[derive(Debug, Serialize)]
+pub struct ChannelList {
+    channels: Vec<ChannelState>,
+}
+
 /// A channel's full state as `viewer` may see it, with at most about `budget` bytes of messages (the store
 /// deducts what they took).
 fn channel_state(
@@ -178,7 +198,7 @@ fn channel_state(
     page: &MessagePage,
     lists: (&ListPage, &ListPage),
     budget: &mut usize,
-) -> Result<Value, AppError> {
+) -> Result<ChannelState, AppError> {
     let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
     let all_members = db(state.store.members(&channel.cid))?;
     let members = lists.0.of(&all_members)?;
@@ -187,24 +207,28 @@ fn channel_state(
     let all_watchers = state.cluster.watcher_users(&state.hub, &channel.cid);
     let watchers = lists.1.of(&all_watchers)?;
     let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
-    Ok(json!({
-        "channel": channels::channel_view(channel),
-        "members": members
+    Ok(ChannelState {
+        channel: channels::channel_view(channel),
+        members: members
             .iter()
             .map(|member| {
                 // Members show whether they are online now (never an invisible one).
                 let mut view = channels::member_view(member);
-                view["user"] = Value::Object(member.user.public_view(state.cluster.is_connected(&state.hub, &member.user.id)));
+                view["user"] = Value::Object(
+                    member
+                        .user
+                        .public_view(state.cluster.is_connected(&state.hub, &member.user.id)),
+                );
                 view
             })
-            .collect::<Vec<_>>(),
-        "messages": messages.iter().map(|m| channels::message_view_for(m, viewer)).collect::<Vec<_>>(),
-        "pinned_messages": [],
-        "read": channels::visible_reads(&reads, viewer),
-        "watcher_count": all_watchers.len(),
-        "watchers": watchers.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
-        "membership": membership,
-    }))
+            .collect(),
+        messages: MessagesView { messages, viewer: viewer.to_owned() },
+        pinned_messages: [],
+        read: channels::visible_reads(&reads, viewer),
+        watcher_count: all_watchers.len(),
+        watchers: watchers.iter().map(|id| json!({"id": id})).collect(),
+        membership,
+    })
 }
 
 /// `POST /channels/{type}/{id}/query`: get or create, return state, optionally watch.
@@ -213,7 +237,7 @@ pub async fn query_channel(
     Path((kind, id)): Path<(String, String)>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> TimedAnswer<ChannelState> {
     query(state, caller, kind, Some(id), body).await
 }
 
@@ -223,7 +247,7 @@ pub async fn query_channel_by_members(
     Path(kind): Path<String>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> TimedAnswer<ChannelState> {
     query(state, caller, kind, None, body).await
 }
 
@@ -233,7 +257,7 @@ async fn query(
     kind: String,
     id: Option<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> TimedAnswer<ChannelState> {
     let started = Instant::now();
     let body: QueryBody = json_body(body)?;
     let user = caller.user()?.to_owned();
@@ -299,7 +323,7 @@ async fn query(
         channel_state(state, &channel, &user, &body.messages, (&body.members, &body.watchers), &mut { budget })
     })
     .await?;
-    answer(response, started)
+    timed(response, started)
 }
 
 /// The body of `POST /channels`.
@@ -354,7 +378,7 @@ pub async fn query_channels(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> TimedAnswer<ChannelList> {
     let started = Instant::now();
     state.metrics.query_channels.inc();
     let body: QueryChannelsBody = json_body(body)?;
@@ -380,10 +404,10 @@ pub async fn query_channels(
             let lists = (&ListPage::default(), &ListPage::default());
             list.push(channel_state(state, channel, &user, &page, lists, &mut budget)?);
         }
-        Ok(json!({ "channels": list }))
+        Ok(ChannelList { channels: list })
     })
     .await?;
-    answer(response, started)
+    timed(response, started)
 }
 
 /// The store filter of a `POST /channels` body: `cid`, `members` and `type` conditions, sort by

@@ -28,9 +28,30 @@ use crate::{clock, AppState};
 /// A handler's answer.
 pub(crate) type Answer = Result<Json<Value>, AppError>;
 
+/// A typed answer body with the protocol's `duration` field, serialized without a `Value` tree in between.
+#[derive(Debug, serde::Serialize)]
+pub struct Timed<T> {
+    #[serde(flatten)]
+    body: T,
+    duration: String,
+}
+
+/// What handlers with a typed body answer.
+pub type TimedAnswer<T> = Result<Json<Timed<T>>, AppError>;
+
+/// The protocol's `duration` of a request that started at `started`.
+fn duration(started: Instant) -> String {
+    format!("{:.2}ms", started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Adds the protocol's `duration` field to a typed answer.
+pub(crate) fn timed<T>(body: T, started: Instant) -> TimedAnswer<T> {
+    Ok(Json(Timed { body, duration: duration(started) }))
+}
+
 /// Adds the protocol's `duration` field to an answer.
 pub(crate) fn answer(mut body: Value, started: Instant) -> Answer {
-    body["duration"] = format!("{:.2}ms", started.elapsed().as_secs_f64() * 1000.0).into();
+    body["duration"] = duration(started).into();
     Ok(Json(body))
 }
 

@@ -59,7 +59,7 @@ pub fn anonymous_user(now: &str) -> StoredUser {
 const PRIVACY_FEATURES: &[&str] = &["typing_indicators", "read_receipts", "delivery_receipts"];
 
 /// Fields only the user themselves sees: others never learn them (README "Privacy").
-const OWN_ONLY: &[&str] = &["privacy_settings", "invisible"];
+pub const OWN_ONLY: &[&str] = &["privacy_settings", "invisible"];
 
 /// Checks the typed fields a user object may carry: `privacy_settings` is an object of
 /// `{"enabled": bool}` objects, `invisible` a bool. Anything else is code 4, never silently read as "on".
@@ -211,21 +211,10 @@ impl StoredUser {
     /// The user as others see it (`UserResponse`): never their privacy settings or invisibility, and offline
     /// while invisible.
     pub fn public_view(&self, online: bool) -> Map<String, Value> {
-        let mut user = self.fields.clone();
-        for key in OWN_ONLY {
-            user.remove(*key);
+        match crate::views::to_value(crate::views::UserView { user: self, online }) {
+            Value::Object(user) => user,
+            _ => Map::new(),
         }
-        let online = online && !self.is_invisible();
-        user.insert("id".into(), self.id.clone().into());
-        user.insert("role".into(), self.role.clone().into());
-        user.insert("created_at".into(), self.created_at.clone().into());
-        user.insert("updated_at".into(), self.updated_at.clone().into());
-        if let Some(last_active) = &self.last_active {
-            user.insert("last_active".into(), last_active.clone().into());
-        }
-        user.insert("banned".into(), false.into());
-        user.insert("online".into(), online.into());
-        user
     }
 
     /// The user as they see themselves (`OwnUserResponse`, the `me` of `health.check`), always with the effective

@@ -10,11 +10,8 @@ use js_sys::{Array, Map, Object, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::listeners::Listeners;
-use super::values::{
-    array, copy, date, get, get_at, list, number, object, set, set_at, static_text, text, time,
-    to_date,
-};
-use crate::client::channel::{ChannelState, Event, MessageKey, Read, Snapshot, Typing};
+use super::values::{copy, date, get, get_at, list, number, object, set, set_at, text, time};
+use crate::client::channel::{ChannelState, Event, Read, Snapshot, Typing};
 
 /// Messages a query returns when it names no `limit` (the server's default page).
 const DEFAULT_PAGE: usize = 25;
@@ -470,54 +467,6 @@ impl Slot {
             user
         } else {
             object(&[("id", id.into())])
-        }
-    }
-
-    /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
-    /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
-    fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
-        let id_key = get(raw, "id");
-        let Some(id) = id_key.as_string() else { return (None, false) };
-        let message = copy(raw);
-        let created_at = to_date(&message, "created_at", true).unwrap_or(now_ms);
-        to_date(&message, "updated_at", true);
-        to_date(&message, "deleted_at", false);
-        to_date(&message, "pinned_at", false);
-        if !get(&message, "status").is_truthy() {
-            set(&message, "status", &static_text("received"));
-        }
-        let parent = text(&message, "parent_id");
-        let thread_only = parent.is_some() && !get(&message, "show_in_channel").is_truthy();
-        if let Some(parent) = parent {
-            self.add_reply(&parent, &id, &message);
-        }
-        if !thread_only {
-            self.messages.set(&id_key, &message);
-        }
-        (Some(MessageKey { id, created_at }), thread_only)
-    }
-
-    /// Adds (or replaces) a reply in `threads[parent]`, as a new array so apps see the change.
-    fn add_reply(&self, parent: &str, id: &str, message: &JsValue) {
-        let threads = get(&self.state, "threads");
-        let mut replies: Vec<JsValue> = array(get_at(&threads, parent))
-            .iter()
-            .filter(|reply| text(reply, "id").as_deref() != Some(id))
-            .collect();
-        // In time order, whatever order pages and events arrive in (equal times keep arrival order).
-        let at = time(message, "created_at").unwrap_or(f64::MAX);
-        let position = replies
-            .iter()
-            .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
-            .map_or(0, |found| found + 1);
-        replies.insert(position, message.clone());
-        set_at(&threads, parent, &replies.into_iter().collect::<Array>());
-    }
-
-    /// A page of replies from `getReplies`, filed under their parent in `threads`.
-    pub fn apply_replies(&mut self, replies: &JsValue, now_ms: f64) {
-        for reply in list(replies, "messages").iter() {
-            self.keep_message(&reply, now_ms);
         }
     }
 }

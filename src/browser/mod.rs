@@ -10,6 +10,7 @@ pub mod errors;
 mod events;
 mod http;
 pub mod inbox;
+mod kept_messages;
 mod listeners;
 mod longpoll;
 pub mod messages;

@@ -31,11 +31,6 @@ fn with_key<T>(name: &'static str, use_key: impl FnOnce(&JsValue) -> T) -> T {
     })
 }
 
-/// The JS string `text`, made once per literal (see [`with_key`]).
-pub fn static_text(text: &'static str) -> JsValue {
-    with_key(text, JsValue::clone)
-}
-
 /// `object[key]`, `undefined` when absent or when `object` is not an object.
 pub fn get(object: &JsValue, key: &'static str) -> JsValue {
     if !object.is_object() {
@@ -132,17 +127,4 @@ fn parsed(value: &JsValue) -> Option<Date> {
 /// A `Date` for `ms`.
 pub fn date(ms: f64) -> JsValue {
     Date::new(&ms.into()).into()
-}
-
-/// Replaces the timestamp `object[key]` by a `Date`; when absent, by now (`now_when_absent`) or `null`. Returns
-/// the time it set, in milliseconds.
-pub fn to_date(object: &JsValue, key: &'static str, now_when_absent: bool) -> Option<f64> {
-    let date = match parsed(&get(object, key)) {
-        Some(date) => Some(date),
-        None if now_when_absent => Some(Date::new_0()),
-        None => None,
-    };
-    let ms = date.as_ref().map(Date::get_time);
-    set(object, key, &date.map_or(JsValue::NULL, Into::into));
-    ms
 }
