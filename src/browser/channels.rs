@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use js_sys::{Array, Map, Object, Reflect};
 use wasm_bindgen::JsValue;
 
+use super::kept_messages::in_order;
 use super::listeners::Listeners;
 use super::values::{copy, date, get, get_at, list, number, object, set, set_at, text, time};
 use crate::client::channel::{ChannelState, Event, Read, Snapshot, Typing};
@@ -402,12 +403,9 @@ impl Slot {
                     }
                     messages
                 }
-                None => self
-                    .core
-                    .messages
-                    .iter()
-                    .map(|key| self.messages.get(&key.id.as_str().into()))
-                    .collect(),
+                None => {
+                    in_order(&self.messages, self.core.messages.iter().map(|key| key.id.as_str()))
+                }
             };
             self.synced_revision = Some(self.core.revision);
             set(&self.state, "messages", &messages);

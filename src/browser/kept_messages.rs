@@ -5,6 +5,9 @@
 //! about forty times per message (each `Date` a read, two type checks, a parse and a write), which a CPU profile of
 //! loading 10 channels × 300 messages showed as most of the SDK's own time.
 
+use core::fmt::Write;
+
+use alloc::string::String;
 use js_sys::Array;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -14,47 +17,93 @@ use super::values::{array, get, get_at, list, set_at, text, time};
 use crate::client::channel::MessageKey;
 
 #[wasm_bindgen(inline_js = "
-const DATES = [['created_at', true], ['updated_at', true], ['deleted_at', false], ['pinned_at', false]];
-export function keptMessage(raw) {
-  const message = { ...raw };
-  for (const [key, nowWhenAbsent] of DATES) {
-    const value = message[key];
-    const parsed = typeof value === 'string' || value instanceof Date ? new Date(value) : null;
-    message[key] = parsed !== null && !Number.isNaN(parsed.getTime()) ? parsed : nowWhenAbsent ? new Date() : null;
+function date(value, nowWhenAbsent) {
+  if (typeof value === 'string' || value instanceof Date) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
   }
-  if (!message.status) message.status = 'received';
-  return message;
+  return nowWhenAbsent ? new Date() : null;
 }
-export function createdAt(message) { return message.created_at.getTime(); }
+let kept = null;
+export function keepMessage(raw, messages) {
+  const id = raw !== null && typeof raw === 'object' ? raw.id : undefined;
+  if (typeof id !== 'string') return undefined;
+  kept = { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
+    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
+  if (!keptThreadOnly()) messages.set(id, kept);
+  return id;
+}
+export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
+export function keptTime() { return kept.created_at.getTime(); }
+export function keptParent() { return typeof kept.parent_id === 'string' ? kept.parent_id : undefined; }
+export function lastKept() { return kept; }
+export function messagesInOrder(messages, packed) {
+  const list = [];
+  for (let at = 0; at < packed.length; ) {
+    const colon = packed.indexOf(':', at);
+    const end = colon + 1 + Number(packed.slice(at, colon));
+    list.push(messages.get(packed.slice(colon + 1, end)));
+    at = end;
+  }
+  return list;
+}
 ")]
 extern "C" {
-    /// A copy of the server message `raw` (an object) as apps see it: `created_at` and `updated_at` as `Date`s
-    /// (now when absent or unparsable), `deleted_at` and `pinned_at` as `Date`s or `null`, `status` set to
-    /// `'received'` unless it has one. A spread copy, so V8 gives it the source's fast layout.
-    #[wasm_bindgen(js_name = keptMessage)]
-    fn kept_message(raw: &JsValue) -> JsValue;
+    /// Keeps the server message `raw` as apps see it, in `messages` under its id unless it is a thread-only reply,
+    /// and returns its id (`undefined` when `raw` is not an object with a string `id`; then nothing is kept). The
+    /// copy has `created_at` and `updated_at` as `Date`s (now when absent or unparsable), `deleted_at` and
+    /// `pinned_at` as `Date`s or `null`, and `status: 'received'` unless it has one: one object literal with a
+    /// spread, as the official client builds it. The `kept_*` functions read the message it kept last.
+    #[wasm_bindgen(js_name = keepMessage)]
+    fn keep_in(raw: &JsValue, messages: &js_sys::Map) -> Option<String>;
 
-    /// `message.created_at` in milliseconds, of a message [`kept_message`] made.
-    #[wasm_bindgen(js_name = createdAt)]
-    fn created_at(message: &JsValue) -> f64;
+    /// Whether the last kept message is a thread reply not shown in the channel.
+    #[wasm_bindgen(js_name = keptThreadOnly)]
+    fn kept_thread_only() -> bool;
+
+    /// The last kept message's `created_at`, in milliseconds.
+    #[wasm_bindgen(js_name = keptTime)]
+    fn kept_time() -> f64;
+
+    /// The last kept message's `parent_id`, when it is a reply.
+    #[wasm_bindgen(js_name = keptParent)]
+    fn kept_parent() -> Option<String>;
+
+    /// The last kept message.
+    #[wasm_bindgen(js_name = lastKept)]
+    fn last_kept() -> JsValue;
+
+    /// The messages of `messages` whose ids `packed` lists, in its order; `packed` is each id as
+    /// `<UTF-16 length>:<id>`, so a whole channel's order crosses into JS as one string.
+    #[wasm_bindgen(js_name = messagesInOrder)]
+    fn messages_in_order(messages: &js_sys::Map, packed: &str) -> Array;
+}
+
+/// `ids` packed for [`messages_in_order`].
+fn packed_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut packed = String::new();
+    for id in ids {
+        let _ = write!(packed, "{}:{id}", id.encode_utf16().count());
+    }
+    packed
+}
+
+/// The messages of `messages` in the order of `ids`.
+pub(super) fn in_order<'a>(messages: &js_sys::Map, ids: impl Iterator<Item = &'a str>) -> Array {
+    messages_in_order(messages, &packed_ids(ids))
 }
 
 impl Slot {
     /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
     /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
     pub(super) fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
-        let id_key = get(raw, "id");
-        let Some(id) = id_key.as_string() else { return (None, false) };
-        let message = kept_message(raw);
-        let created_at = created_at(&message);
+        let Some(id) = keep_in(raw, &self.messages) else { return (None, false) };
+        let created_at = kept_time();
         let created_at = if created_at.is_finite() { created_at } else { now_ms };
-        let parent = text(&message, "parent_id");
-        let thread_only = parent.is_some() && !get(&message, "show_in_channel").is_truthy();
-        if let Some(parent) = parent {
-            self.add_reply(&parent, &id, &message);
-        }
-        if !thread_only {
-            self.messages.set(&id_key, &message);
+        let mut thread_only = false;
+        if let Some(parent) = kept_parent() {
+            thread_only = kept_thread_only();
+            self.add_reply(&parent, &id, &last_kept());
         }
         (Some(MessageKey { id, created_at }), thread_only)
     }
