@@ -174,7 +174,8 @@ pub(super) fn messages(
            AND (?2 IS NULL OR ?2 IS NOT NULL)
          ORDER BY g.seq {order} LIMIT ?3"
     );
-    let mut statement = connection.prepare(&sql)?;
+    // Cached: a handful of texts (anchor kind × order) serve every channel query.
+    let mut statement = connection.prepare_cached(&sql)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut rows = statement.query(params![cid, value, limit])?;
     // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
