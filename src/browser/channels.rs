@@ -132,8 +132,9 @@ impl Slot {
         if !own_id.is_empty() {
             self.users.set(&own_id.as_str().into(), own);
         }
-        let mut messages = Vec::new();
-        for message in list(response, "messages").iter() {
+        let received = list(response, "messages");
+        let mut messages = Vec::with_capacity(received.length() as usize);
+        for message in received.iter() {
             let (key, thread_only) = self.keep_message(&message, now_ms);
             messages.extend(key.filter(|_| !thread_only));
         }

@@ -33,7 +33,8 @@ export function keepMessage(raw, messages) {
 }
 export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
 export function keptTime() { return kept.created_at.getTime(); }
-export function keptParent() { return typeof kept.parent_id === 'string' ? kept.parent_id : undefined; }
+export function keptIsReply() { return typeof kept.parent_id === 'string'; }
+export function keptParent() { return kept.parent_id; }
 export function lastKept() { return kept; }
 export function messagesInOrder(messages, packed) {
   const list = [];
@@ -63,9 +64,14 @@ extern "C" {
     #[wasm_bindgen(js_name = keptTime)]
     fn kept_time() -> f64;
 
-    /// The last kept message's `parent_id`, when it is a reply.
+    /// Whether the last kept message is a reply (has a string `parent_id`): a plain `bool` back, so the common
+    /// case costs no string.
+    #[wasm_bindgen(js_name = keptIsReply)]
+    fn kept_is_reply() -> bool;
+
+    /// The last kept message's `parent_id`, after [`kept_is_reply`] said it has one.
     #[wasm_bindgen(js_name = keptParent)]
-    fn kept_parent() -> Option<String>;
+    fn kept_parent() -> String;
 
     /// The last kept message.
     #[wasm_bindgen(js_name = lastKept)]
@@ -78,8 +84,8 @@ extern "C" {
 }
 
 /// `ids` packed for [`messages_in_order`].
-fn packed_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
-    let mut packed = String::new();
+fn packed_ids<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> String {
+    let mut packed = String::with_capacity(ids.clone().map(|id| id.len() + 4).sum());
     for id in ids {
         let len = if id.is_ascii() { id.len() } else { id.encode_utf16().count() };
         push_decimal(&mut packed, len);
@@ -102,7 +108,10 @@ fn push_decimal(out: &mut String, n: usize) {
 }
 
 /// The messages of `messages` in the order of `ids`.
-pub(super) fn in_order<'a>(messages: &js_sys::Map, ids: impl Iterator<Item = &'a str>) -> Array {
+pub(super) fn in_order<'a>(
+    messages: &js_sys::Map,
+    ids: impl Iterator<Item = &'a str> + Clone,
+) -> Array {
     messages_in_order(messages, &packed_ids(ids))
 }
 
@@ -114,7 +123,8 @@ impl Slot {
         let created_at = kept_time();
         let created_at = if created_at.is_finite() { created_at } else { now_ms };
         let mut thread_only = false;
-        if let Some(parent) = kept_parent() {
+        if kept_is_reply() {
+            let parent = kept_parent();
             thread_only = kept_thread_only();
             self.add_reply(&parent, &id, &last_kept());
         }
