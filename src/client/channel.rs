@@ -117,8 +117,10 @@ pub enum Event {
 pub struct ChannelState {
     /// Messages oldest first, one per id.
     pub messages: Vec<MessageKey>,
-    /// The ids in `messages`: a duplicate is found without a scan (a busy channel holds thousands).
-    ids: HashSet<String>,
+    /// Hashes of the ids in `messages` (and of some removed since): a new id is told from the ones there are
+    /// without a scan (a busy channel holds thousands) and without a copy of it; a hash found here is confirmed
+    /// by a scan, for a duplicate or a collision.
+    ids: HashSet<u64>,
     /// Read states, one per user.
     pub read: Vec<Read>,
     /// Users typing now, with when their `typing.start` arrived (ms).
@@ -135,6 +137,14 @@ pub struct ChannelState {
     /// The revision of the last change that was not an append at the end: while a shell's array is newer, it
     /// can copy it and push the new messages instead of rebuilding it (a busy channel stays linear).
     pub reordered_at: u32,
+}
+
+/// The hash [`ChannelState`] files a message id under (SipHash with fixed keys: the same in every state).
+fn id_hash(id: &str) -> u64 {
+    use core::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl ChannelState {
@@ -208,7 +218,9 @@ impl ChannelState {
         match event {
             Event::MessageNew { message, user_id, thread_only } => {
                 let created_at = message.created_at;
-                let message_id = message.id.clone();
+                // Kept only for a sender whose read state is shown (see below).
+                let message_id =
+                    self.read.iter().any(|r| r.user_id == user_id).then(|| message.id.clone());
                 if thread_only || !self.insert_message(message) {
                     self.typing.retain(|(typing, _)| *typing != user_id);
                     return false;
@@ -226,7 +238,7 @@ impl ChannelState {
                     *read = Read {
                         user_id,
                         last_read: created_at,
-                        last_read_message_id: Some(message_id),
+                        last_read_message_id: message_id,
                         unread_messages: 0,
                     };
                 }
@@ -261,12 +273,13 @@ impl ChannelState {
                 self.set_read(Read { user_id, last_read, last_read_message_id, unread_messages });
             }
             Event::MessageChanged { id } => {
-                if self.ids.contains(&id) {
+                if self.has_message(&id) {
                     self.reordered();
                 }
             }
             Event::MessageRemoved { id } => {
-                if self.ids.remove(&id) {
+                if self.has_message(&id) {
+                    // Its hash may stay: a later lookup of it scans and finds nothing.
                     self.messages.retain(|m| m.id != id);
                     self.reordered();
                 }
@@ -303,7 +316,9 @@ impl ChannelState {
 
     /// Inserts in `created_at` order (after equal ones); `false` when the id is already there.
     fn insert_message(&mut self, message: MessageKey) -> bool {
-        if !self.ids.insert(message.id.clone()) {
+        if !self.ids.insert(id_hash(&message.id))
+            && self.messages.iter().any(|m| m.id == message.id)
+        {
             return false;
         }
         let at = self
@@ -318,6 +333,11 @@ impl ChannelState {
             self.reordered_at = self.revision;
         }
         true
+    }
+
+    /// Whether a message with `id` is in `messages`.
+    fn has_message(&self, id: &str) -> bool {
+        self.ids.contains(&id_hash(id)) && self.messages.iter().any(|m| m.id == id)
     }
 
     /// Marks a change to `messages` other than an append at the end.

@@ -198,6 +198,15 @@ fn edits_renew_the_list_and_hard_deletes_remove() {
     assert_eq!(state.revision, revision);
     state.apply_event(Event::MessageRemoved { id: "m1".into() }, None, "alice", 0.0);
     assert_eq!(ids(&state), ["m2"]);
+    // A removed id is gone for edits and duplicates alike, and may come back.
+    let revision = state.revision;
+    state.apply_event(Event::MessageChanged { id: "m1".into() }, None, "alice", 0.0);
+    assert_eq!(state.revision, revision, "an edit of a removed message changes nothing");
+    state.apply_event(Event::MessageRemoved { id: "m1".into() }, None, "alice", 0.0);
+    assert_eq!(state.revision, revision);
+    assert!(state.apply_event(new("m1", 3.0, "bob"), None, "alice", 0.0));
+    assert!(!state.apply_event(new("m1", 3.0, "bob"), None, "alice", 0.0));
+    assert_eq!(ids(&state), ["m2", "m1"]);
 }
 
 #[test]
