@@ -17,29 +17,30 @@ use common::{call, channel, connected, get, object, settle, unique};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Resolves with the next `kind` client event about user `id` (these events carry no channel).
-fn user_event(client: &StreamChat, kind: &str, id: &str) -> JsFuture {
-    let id = id.to_owned();
-    let kind = kind.to_owned();
+/// Resolves with the client's next `kind` event that `accept` takes.
+fn client_event(
+    client: &StreamChat,
+    kind: &str,
+    accept: impl Fn(&JsValue) -> bool + 'static,
+) -> JsFuture {
+    let mut accept = Some(accept);
     JsFuture::from(Promise::new(&mut |resolve, _| {
-        let id = id.clone();
+        let Some(accept) = accept.take() else { return };
         let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if get(&event, "user.id").as_string().as_deref() == Some(id.as_str()) {
+            if accept(&event) {
                 let _ = resolve.call1(&JsValue::NULL, &event);
             }
         });
-        client.on(kind.clone().into(), Some(handler.into_js_value())).unwrap();
+        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
     }))
 }
 
-/// Resolves with the client's next `kind` event.
-fn client_event(client: &StreamChat, kind: &str) -> JsFuture {
-    JsFuture::from(Promise::new(&mut |resolve, _| {
-        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            let _ = resolve.call1(&JsValue::NULL, &event);
-        });
-        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
-    }))
+/// Resolves with the next `kind` client event about user `id` (these events carry no channel).
+fn user_event(client: &StreamChat, kind: &str, id: &str) -> JsFuture {
+    let id = id.to_owned();
+    client_event(client, kind, move |event| {
+        get(event, "user.id").as_string().as_deref() == Some(id.as_str())
+    })
 }
 
 fn ids(answer: &JsValue) -> Vec<String> {
@@ -154,7 +155,7 @@ async fn close_and_open_connection_keep_the_user_and_its_channels() {
     assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(false));
     assert_eq!(alice.user_id().as_string(), Some(a.clone()), "the user stays");
 
-    let recovered = client_event(&alice, "connection.recovered");
+    let recovered = client_event(&alice, "connection.recovered", |_| true);
     let opened = settle(alice.open_connection()).await.unwrap();
     assert_eq!(get(&opened, "type").as_string().as_deref(), Some("health.check"));
     assert_eq!(get(&alice.ws_connection(), "isHealthy").as_bool(), Some(true));

@@ -159,9 +159,14 @@ pub fn message_view(message: &MessageRecord) -> Value {
 
 /// A member as `ChannelMemberResponse`.
 pub fn member_view(member: &MemberRecord) -> Value {
+    member_view_online(member, false)
+}
+
+/// A member as `ChannelMemberResponse`, its user shown online when `online` (never an invisible one).
+pub fn member_view_online(member: &MemberRecord, online: bool) -> Value {
     json!({
         "user_id": member.user.id,
-        "user": user_view(&member.user),
+        "user": UserView { user: &member.user, online },
         "channel_role": "channel_member",
         "role": "member",
         "created_at": member.created_at,

@@ -212,14 +212,9 @@ fn channel_state(
         members: members
             .iter()
             .map(|member| {
-                // Members show whether they are online now (never an invisible one).
-                let mut view = channels::member_view(member);
-                view["user"] = Value::Object(
-                    member
-                        .user
-                        .public_view(state.cluster.is_connected(&state.hub, &member.user.id)),
-                );
-                view
+                // Members show whether they are online now.
+                let online = state.cluster.is_connected(&state.hub, &member.user.id);
+                channels::member_view_online(member, online)
             })
             .collect(),
         messages: MessagesView { messages, viewer: viewer.to_owned() },

@@ -216,7 +216,7 @@ pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> 
     future_to_promise(async move {
         let page = super::rest::call_with(&port, "GET", path, &JsValue::UNDEFINED).await?;
         if let Some(slot) = port.client()?.state.borrow_mut().slot(key) {
-            slot.apply_replies(&page, Date::now());
+            slot.apply_replies(&page);
         }
         Ok(page)
     })

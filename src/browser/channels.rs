@@ -135,7 +135,7 @@ impl Slot {
         let received = list(response, "messages");
         let mut messages = Vec::with_capacity(received.length() as usize);
         for message in received.iter() {
-            let (key, thread_only) = self.keep_message(&message, now_ms);
+            let (key, thread_only) = self.keep_message(&message);
             messages.extend(key.filter(|_| !thread_only));
         }
         let read = list(response, "read")
@@ -220,7 +220,7 @@ impl Slot {
             self.users.set(&user_key, &user);
         }
         let event = match kind {
-            "message.new" => match self.keep_message(&get(raw, "message"), now_ms) {
+            "message.new" => match self.keep_message(&get(raw, "message")) {
                 (Some(message), thread_only) => Event::MessageNew { message, user_id, thread_only },
                 (None, _) => Event::Other,
             },
@@ -244,7 +244,7 @@ impl Slot {
                     self.messages.delete(&id.as_str().into());
                     Event::MessageRemoved { id }
                 } else {
-                    self.keep_message(&message, now_ms);
+                    self.keep_message(&message);
                     Event::MessageChanged { id }
                 }
             }
@@ -257,7 +257,7 @@ impl Slot {
             "reaction.new" | "reaction.updated" | "reaction.deleted" => {
                 let message = self.with_own_reactions(raw, kind, own_user);
                 let id = text(&message, "id").unwrap_or_default();
-                self.keep_message(&message, now_ms);
+                self.keep_message(&message);
                 Event::MessageChanged { id }
             }
             "member.added" | "member.updated" | "member.removed" => {

@@ -118,10 +118,11 @@ pub(super) fn in_order<'a>(
 impl Slot {
     /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
     /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
-    pub(super) fn keep_message(&self, raw: &JsValue, now_ms: f64) -> (Option<MessageKey>, bool) {
+    /// Its time is always a valid one: `keepMessage` gives a message without a parsable `created_at` the time
+    /// it was kept.
+    pub(super) fn keep_message(&self, raw: &JsValue) -> (Option<MessageKey>, bool) {
         let Some(id) = keep_in(raw, &self.messages) else { return (None, false) };
         let created_at = kept_time();
-        let created_at = if created_at.is_finite() { created_at } else { now_ms };
         let mut thread_only = false;
         if kept_is_reply() {
             let parent = kept_parent();
@@ -149,9 +150,9 @@ impl Slot {
     }
 
     /// A page of replies from `getReplies`, filed under their parent in `threads`.
-    pub fn apply_replies(&mut self, replies: &JsValue, now_ms: f64) {
+    pub fn apply_replies(&mut self, replies: &JsValue) {
         for reply in list(replies, "messages").iter() {
-            self.keep_message(&reply, now_ms);
+            self.keep_message(&reply);
         }
     }
 }
