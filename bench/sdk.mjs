@@ -85,6 +85,8 @@ async function measure({ kind, channels, messages, burst }) {
   // clients) instead of a connect as an app makes it.
   const connects = [];
   const own = [];
+  const beforeSocket = [];
+  const afterFrame = [];
   const middle = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   for (let round = 0; round < 11; round++) {
     const client = make();
@@ -95,12 +97,16 @@ async function measure({ kind, channels, messages, burst }) {
     if (round > 0) {
       connects.push(resolved - started);
       own.push(socket.createdAt - started + (resolved - socket.firstFrameAt));
+      beforeSocket.push(socket.createdAt - started);
+      afterFrame.push(resolved - socket.firstFrameAt);
     }
     await client.disconnectUser();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   figures.connect_ms = middle(connects);
   figures.connect_own_ms = middle(own);
+  figures.connect_before_socket_ms = middle(beforeSocket);
+  figures.connect_after_frame_ms = middle(afterFrame);
 
   // Loading channels.
   const client = make();

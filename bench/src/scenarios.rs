@@ -221,18 +221,21 @@ async fn send_stamped(
 /// Reads a watcher's socket until `expected` stamped messages arrived (or `limit` passed); returns their latencies.
 async fn receive_stamped(mut socket: Socket, expected: usize, limit: Duration) -> Samples {
     let mut samples = Samples::default();
-    let deadline = tokio::time::Instant::now() + limit;
-    while samples.0.len() < expected {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => {
-                if let Some(sent) = stamp_of(&text) {
-                    samples.0.push(now_micros().saturating_sub(sent));
+    // One timer for the whole read, not one per event.
+    let _ = tokio::time::timeout(limit, async {
+        while samples.0.len() < expected {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(sent) = stamp_of(&text) {
+                        samples.0.push(now_micros().saturating_sub(sent));
+                    }
                 }
+                Some(Ok(_)) => {}
+                _ => break,
             }
-            Ok(Some(Ok(_))) => {}
-            _ => break,
         }
-    }
+    })
+    .await;
     samples
 }
 
