@@ -20,6 +20,9 @@ pub const OUTBOX_CAPACITY: usize = 1024;
 struct Shared {
     /// Bytes queued and not yet taken by the connection's task.
     bytes: AtomicUsize,
+    /// Frames queued and not yet taken. Counted here, with an unbounded channel under it: a bounded tokio channel
+    /// takes a mutex for every frame received (to give its permit back), on every delivery of a fan-out.
+    frames: AtomicUsize,
     /// Set when the hub dropped the connection; what is still queued is discarded. The hub also lets go of the
     /// sending half then, which wakes a task waiting on an empty queue.
     dropped: AtomicBool,
@@ -27,7 +30,7 @@ struct Shared {
 
 /// A new outbox: the hub's sending half and the connection task's receiving half.
 pub(crate) fn outbox() -> (OutboxSender, Outbox) {
-    let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+    let (sender, receiver) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
     (OutboxSender { sender, shared: shared.clone() }, Outbox { receiver, shared })
 }
@@ -36,7 +39,7 @@ pub(crate) fn outbox() -> (OutboxSender, Outbox) {
 #[derive(Debug)]
 pub(crate) struct OutboxSender {
     /// Frames in order.
-    sender: mpsc::Sender<Frame>,
+    sender: mpsc::UnboundedSender<Frame>,
     /// Byte count and the dropped flag.
     shared: Arc<Shared>,
 }
@@ -50,10 +53,15 @@ impl OutboxSender {
         // another thread, and the count must never dip below zero and wrap (which would drop a healthy
         // connection as a slow consumer).
         let queued = self.shared.bytes.fetch_add(len, Ordering::AcqRel);
-        if queued.saturating_add(len) <= max_bytes && self.sender.try_send(frame).is_ok() {
+        let frames = self.shared.frames.fetch_add(1, Ordering::AcqRel);
+        if queued.saturating_add(len) <= max_bytes
+            && frames < OUTBOX_CAPACITY
+            && self.sender.send(frame).is_ok()
+        {
             return true;
         }
         self.shared.bytes.fetch_sub(len, Ordering::AcqRel);
+        self.shared.frames.fetch_sub(1, Ordering::AcqRel);
         false
     }
 
@@ -67,7 +75,7 @@ impl OutboxSender {
 #[derive(Debug)]
 pub struct Outbox {
     /// Frames in order.
-    receiver: mpsc::Receiver<Frame>,
+    receiver: mpsc::UnboundedReceiver<Frame>,
     /// Byte count and the dropped flag.
     shared: Arc<Shared>,
 }
@@ -93,6 +101,31 @@ impl Outbox {
 
     fn taken(&self, frame: Frame) -> Frame {
         self.shared.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+        self.shared.frames.fetch_sub(1, Ordering::AcqRel);
         frame
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_by_frames_and_by_bytes_and_freed_by_taking() {
+        let (sender, mut outbox) = outbox();
+        let frame = Frame::from("{}");
+        for _ in 0..OUTBOX_CAPACITY {
+            assert!(sender.offer(frame.clone(), usize::MAX));
+        }
+        assert!(!sender.offer(frame.clone(), usize::MAX), "past the frame bound");
+        assert_eq!(outbox.try_recv().as_deref(), Some("{}"));
+        assert!(sender.offer(frame.clone(), usize::MAX), "room again once one is taken");
+        while outbox.try_recv().is_some() {}
+
+        assert!(sender.offer(Frame::from("12345"), 8));
+        assert!(!sender.offer(Frame::from("1234"), 8), "past the byte bound");
+        assert!(sender.offer(Frame::from("123"), 8), "what fits still goes");
+        sender.drop_connection();
+        assert_eq!(outbox.try_recv(), None, "nothing is delivered once dropped");
     }
 }
