@@ -1,7 +1,7 @@
 //! The long-poll transport (PROTOCOL.md §4.2) as the session sees any connection: opened with a URL, its first
 //! "frame" is the connect answer's event, every polled event is a frame, and a failed poll is a close. Polls go
 //! one after another with `fetch`; closing sends `close=true` and stops. Each request is an
-//! [`http::exchange`] future; its answer reaches the loop tagged, so answers to a closed transport are ignored.
+//! [`http::fetch_exchange`] future; its answer reaches the loop tagged, so answers to a closed transport are ignored.
 
 use alloc::string::String;
 
@@ -90,7 +90,7 @@ impl LongPoll {
         };
         let port = port.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = http::exchange(outgoing).await;
+            let answer = http::fetch_exchange(outgoing).await;
             port.send(Signal::Polled { tag, answer });
         });
         self.in_flight = Some(tag);
