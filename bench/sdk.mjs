@@ -78,8 +78,9 @@ async function measure({ kind, channels, messages, burst }) {
   const make = () => new StreamChat('demo-key', { baseURL: location.origin });
   const figures = { memory_after_import: heap() - heapBefore + wasmMemory() };
 
-  // connectUser: a warm-up connect, then the median of ten, as a user that connected before. Also the client's
-  // own part of it: until its socket exists, and from the first frame (the server's health check) to resolving.
+  // connectUser: a warm-up connect, then the median of thirty (performance.now() is coarsened to 0.1 ms here), as
+  // a user that connected before. Also the client's own part of it: until its socket exists, and from the first
+  // frame (the server's health check) to resolving.
   // Rounds are 50 ms apart: Chromium holds a new WebSocket to an endpoint until 10 ms after the previous one to it
   // finished its handshake, so back-to-back rounds would time that throttle (~9 ms of a ~10 ms connect for both
   // clients) instead of a connect as an app makes it.
@@ -88,7 +89,7 @@ async function measure({ kind, channels, messages, burst }) {
   const beforeSocket = [];
   const afterFrame = [];
   const middle = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  for (let round = 0; round < 11; round++) {
+  for (let round = 0; round < 31; round++) {
     const client = make();
     const started = performance.now();
     await client.connectUser({ id: `connect-${kind}` }, client.devToken(`connect-${kind}`));
