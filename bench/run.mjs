@@ -3,7 +3,7 @@
 // the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
 // measured in the same run, since this machine's absolute times drift.
 //   node bench/run.mjs [--runs N] [--only server|sdk]
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +28,25 @@ async function startServer(binary, { dev = false, args = [] } = {}) {
   return { ...server, addr: new URL(server.url).host, pid: server.process.pid };
 }
 
+/** Runs the load generator to its end; resolves with its status and output. Not `spawnSync`: this process must
+ * keep reading the server's output meanwhile, or a server that logs a lot blocks on its full pipe. */
+function loadgen(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN, 'loadgen'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** One load-generator scenario on a fresh server; returns its figures. */
 async function load(scenario, { binary = join(BIN, 'stream-chat-server') } = {}) {
   const server = await startServer(binary, { args: ['--api-key', 'bench-key', '--api-secret', 'bench-secret'] });
   try {
-    const run = spawnSync(join(BIN, 'loadgen'), ['--addr', server.addr, '--server-pid', String(server.pid), ...scenario],
-      { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const run = await loadgen(['--addr', server.addr, '--server-pid', String(server.pid), ...scenario]);
     if (run.status !== 0) throw new Error(`loadgen ${scenario.join(' ')}: ${run.stderr}`);
     return JSON.parse(run.stdout);
   } finally {
