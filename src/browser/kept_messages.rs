@@ -127,20 +127,20 @@ impl Slot {
         if kept_is_reply() {
             let parent = kept_parent();
             thread_only = kept_thread_only();
-            self.add_reply(&parent, &id, &last_kept());
+            self.add_reply(&parent, &id, &last_kept(), created_at);
         }
         (Some(MessageKey { id, created_at }), thread_only)
     }
 
-    /// Adds (or replaces) a reply in `threads[parent]`, as a new array so apps see the change.
-    fn add_reply(&self, parent: &str, id: &str, message: &JsValue) {
+    /// Adds (or replaces) a reply created at `at` (ms) in `threads[parent]`, as a new array so apps see
+    /// the change.
+    fn add_reply(&self, parent: &str, id: &str, message: &JsValue, at: f64) {
         let threads = get(&self.state, "threads");
         let mut replies: Vec<JsValue> = array(get_at(&threads, parent))
             .iter()
             .filter(|reply| text(reply, "id").as_deref() != Some(id))
             .collect();
         // In time order, whatever order pages and events arrive in (equal times keep arrival order).
-        let at = time(message, "created_at").unwrap_or(f64::MAX);
         let position = replies
             .iter()
             .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
