@@ -3,6 +3,7 @@
 // connectUser time, loading 10 channels × 300 messages (queryChannels), ingest of a 10,000-event burst (frames
 // dispatched on the client's own WebSocket, so the whole parse → state → listener path runs, without the server's
 // send rate in the way), JS heap + wasm memory after the load and after the burst, and the bundle size (gzip).
+import { rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { packageFiles } from '../scripts/size.mjs';
 import { launchBrowser, officialBrowserBuild } from '../tests/e2e/helpers.mjs';
@@ -10,6 +11,12 @@ import { launchBrowser, officialBrowserBuild } from '../tests/e2e/helpers.mjs';
 const CHANNELS = 10;
 const MESSAGES = 300;
 const BURST = 10_000;
+/** Cold starts per client (alternating, each in a fresh browser context); the figure is their median. */
+const COLD_RUNS = 9;
+/** CPU slowdown for the cold start, as a mid-range phone (CDP `Emulation.setCPUThrottlingRate`). */
+const COLD_CPU_THROTTLE = 4;
+/** Where the server serves the official build for the cold start, beside our package (removed after). */
+const OFFICIAL_IN_PKG = new URL('../pkg/official-bench.js', import.meta.url).pathname;
 
 /** A dev token, as `client.devToken(id)` builds it. */
 function devToken(userId) {
@@ -158,6 +165,62 @@ async function measure({ kind, channels, messages, burst }) {
   return figures;
 }
 
+/** Runs in the page: one cold start of `kind`, phase by phase (ms): `import` (ours: the glue module; official: its
+ * whole bundle, fetched, parsed and run), `init` (ours: the wasm fetched, compiled and instantiated), `construct`
+ * (`new StreamChat`), `connect` (`connectUser` until it resolves); `fetch` is the resource timing's share of the
+ * first two (download only), `total` the four phases. */
+async function coldStart({ kind, user }) {
+  const at = [performance.now()];
+  let StreamChat;
+  if (kind === 'ours') {
+    const ours = await import('/pkg/stream_chat_wasm.js');
+    at.push(performance.now());
+    await ours.default();
+    StreamChat = ours.StreamChat;
+  } else {
+    StreamChat = (await import('/pkg/official-bench.js')).StreamChat;
+    at.push(performance.now());
+  }
+  at.push(performance.now());
+  const client = new StreamChat('demo-key', { baseURL: location.origin });
+  at.push(performance.now());
+  await client.connectUser({ id: user }, client.devToken(user));
+  at.push(performance.now());
+  const fetch = performance
+    .getEntriesByType('resource')
+    .filter((entry) => entry.name.includes('/pkg/'))
+    .reduce((sum, entry) => sum + (entry.responseEnd - entry.startTime), 0);
+  await client.disconnectUser();
+  const phase = (i) => at[i + 1] - at[i];
+  return { import: phase(0), init: phase(1), construct: phase(2), connect: phase(3), fetch, total: at[4] - at[0] };
+}
+
+/** Cold starts of both clients, alternating, each in a new browser context with the cache off and the CPU
+ * throttled; returns the list of phase figures per client. */
+async function coldStarts(browser, url, official) {
+  writeFileSync(OFFICIAL_IN_PKG, official.code);
+  const results = { official: [], ours: [] };
+  try {
+    for (let run = 0; run < COLD_RUNS; run++) {
+      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
+      for (const kind of order) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+        await page.goto(`${url}/metrics`);
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: COLD_CPU_THROTTLE });
+        results[kind].push(await page.evaluate(coldStart, { kind, user: `cold-${kind}-${run}` }));
+        await context.close();
+      }
+    }
+  } finally {
+    rmSync(OFFICIAL_IN_PKG, { force: true });
+  }
+  return results;
+}
+
 /** Runs the SDK benchmarks `runs` times against `url`; returns one list of figures per client. */
 export async function sdkBenchmarks({ url, dir, runs }) {
   await seed(url);
@@ -180,6 +243,7 @@ export async function sdkBenchmarks({ url, dir, runs }) {
         await page.close();
       }
     }
+    results.cold = await coldStarts(browser, url, official);
   } finally {
     await browser.close();
   }

@@ -353,7 +353,7 @@ async fn edits_and_deletes_reach_the_other_clients_state() {
         get(&get(&bobs, "state"), "messages.0.type").as_string().as_deref(),
         Some("deleted")
     );
-    let fetched = settle(bob.get_message(id)).await.unwrap();
+    let fetched = settle(bob.get_message(id.into())).await.unwrap();
     assert_eq!(get(&fetched, "message.type").as_string().as_deref(), Some("deleted"));
     settle(alice.disconnect_user(None)).await.unwrap();
     settle(bob.disconnect_user(None)).await.unwrap();

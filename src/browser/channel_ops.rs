@@ -9,15 +9,16 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::{Array, Date, Object, Promise};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::api::{send, Apply, Request, Scope, Then};
 use super::channels::Slot;
 use super::client::Client;
 use super::errors::to_js_error;
 use super::inbox::Port;
-use super::rest::call;
+use super::shapes::{shape, ListOptionsShape};
 use super::values::{copy, get, list, object, set, text};
 use super::Signal;
 use crate::client::{ChatError, Input};
@@ -34,13 +35,6 @@ struct SortParam {
     direction: i32,
 }
 
-/// The `queryChannels` options the SDK reads; the others pass through to the server unchanged.
-#[derive(Debug, Default, Deserialize)]
-struct ListOptions {
-    /// Whether to watch the channels (default true).
-    watch: Option<bool>,
-}
-
 /// `/channels/{type}/{id}/{action}`, or `/channels/{type}/{action}` for a channel known by its members;
 /// `/channels/{type}/{id}` for no action.
 fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
@@ -54,52 +48,51 @@ fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
     path
 }
 
-/// `addMembers(members, message, options)` / `removeMembers(ids, message, options)`: `field` is
-/// `add_members` or `remove_members`.
-pub fn change_members(
-    port: Port,
-    key: u32,
-    field: &'static str,
-    members: &JsValue,
-    message: &JsValue,
-    options: &JsValue,
-) -> Promise {
-    let body = copy(options);
-    set(&body, field, members);
-    if message.is_object() {
-        set(&body, "message", message);
-    }
-    channel_call(port, key, "", body, |_, _, _| {})
-}
-
-/// `watch()` / `query()`: get or create the channel and rebuild its state.
+/// `watch()` / `query()`: get or create the channel and rebuild its state. The app's options are merged into the
+/// body with no borrow held (a getter of the app's may call back into the SDK).
 pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
-    future_to_promise(async move {
-        let (path, body) = {
-            let client = port.client()?;
-            let mut state = client.state.borrow_mut();
-            let slot =
-                state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
-            let data = if slot.data.is_object() { slot.data.clone() } else { Object::new().into() };
-            let body = object(&[
-                ("data", data),
-                ("state", true.into()),
-                ("watch", watch.into()),
-                ("presence", false.into()),
-            ]);
-            let options = Object::try_from(&options).cloned().unwrap_or_default();
-            let body: JsValue = Object::assign(&body.into(), &options).into();
-            (channel_path(&slot.kind, slot.id.as_deref(), "query"), body)
-        };
-        let response = call(&port, path, &body).await?;
-        let client = port.client()?;
+    let slot_view = port.client().and_then(|client| {
+        let mut state = client.state.borrow_mut();
+        let slot =
+            state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
+        let data = if slot.data.is_object() { slot.data.clone() } else { Object::new().into() };
+        Ok((channel_path(&slot.kind, slot.id.as_deref(), "query"), data))
+    });
+    let (path, data) = match slot_view {
+        Ok(view) => view,
+        Err(error) => return Promise::reject(&error),
+    };
+    let body = object(&[
+        ("data", data),
+        ("state", true.into()),
+        ("watch", watch.into()),
+        ("presence", false.into()),
+    ]);
+    let options = Object::try_from(&options).cloned().unwrap_or_default();
+    let body: JsValue = Object::assign(&body.into(), &options).into();
+    let apply: Apply = |client, key, body, answer| {
         let own = client.state.borrow().user.clone();
         if let Some(slot) = client.state.borrow_mut().slot(key) {
-            slot.apply_response(&response, &own, &get(&body, "messages"), Date::now());
-            slot.watching |= watch;
+            slot.apply_response(answer, &own, &get(body, "messages"), Date::now());
+            slot.watching |= get(body, "watch").is_truthy();
         }
-        Ok(response)
-    })
+        answer.clone()
+    };
+    send(&port, Request { key, apply: Some(apply), ..Request::new("POST", path, body) })
+}
+
+/// `/channels/{type}/{id}` of channel `key`; rejects when the channel was never queried or is gone.
+pub fn channel_prefix(port: &Port, key: u32) -> Result<String, JsValue> {
+    let client = port.client()?;
+    let mut state = client.state.borrow_mut();
+    let slot = state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
+    match (&slot.id, slot.initialized) {
+        (Some(id), true) => Ok(channel_path(&slot.kind, Some(id), "")),
+        _ => {
+            let cid = slot.cid().unwrap_or_else(|| slot.kind.clone());
+            Err(to_js_error(&ChatError::NotInitialized { cid }))
+        }
+    }
 }
 
 /// A call on an initialized channel: `POST /channels/{type}/{id}/{action}` with `body`; `then` runs on the
@@ -110,36 +103,20 @@ pub fn channel_call(
     key: u32,
     action: &'static str,
     body: JsValue,
-    then: fn(&mut Slot, &JsValue, &str),
+    then: Then,
 ) -> Promise {
-    future_to_promise(async move {
-        let path = {
-            let client = port.client()?;
-            let mut state = client.state.borrow_mut();
-            let slot =
-                state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
-            match (&slot.id, slot.initialized) {
-                (Some(id), true) => channel_path(&slot.kind, Some(id), action),
-                _ => {
-                    let cid = slot.cid().unwrap_or_else(|| slot.kind.clone());
-                    return Err(to_js_error(&ChatError::NotInitialized { cid }));
-                }
-            }
-        };
-        let response = call(&port, path, &body).await?;
-        let client = port.client()?;
-        let mut state = client.state.borrow_mut();
-        let own = state.own_id();
-        if let Some(slot) = state.slot(key) {
-            then(slot, &response, &own);
-        }
-        Ok(response)
-    })
+    let path = if action.is_empty() { String::new() } else { String::from("/") + action };
+    let request = Request::new("POST", path, body);
+    send(&port, Request { scope: Scope::Channel, key, then: Some(then), ..request })
 }
 
-/// `sendMessage(message, options)`: the message gets a client-generated id unless it has one, so a retry never
-/// duplicates it.
+/// `sendMessage(message, options)`: the message gets a client-generated id unless it has one, written back to the
+/// app's message object too, so that sending the same object again after a failure (a timeout the server may have
+/// stored) reuses the id and never duplicates the message.
 pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) -> Promise {
+    if message.is_object() && (get(message, "id").is_undefined() || get(message, "id").is_null()) {
+        set(message, "id", &super::client::uuid().into());
+    }
     let message = copy(message);
     if get(&message, "id").is_undefined() || get(&message, "id").is_null() {
         set(&message, "id", &super::client::uuid().into());
@@ -207,19 +184,17 @@ pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> 
         + "/replies";
     for name in ["limit", "id_lt"] {
         let value = get(options, name);
-        if let Some(value) =
-            value.as_string().or_else(|| value.as_f64().map(|n| (n as u64).to_string()))
-        {
+        let number = value.as_f64().map(|n| {
+            let mut text = String::new();
+            stream_chat_protocol::user::push_decimal(&mut text, n as u64);
+            text
+        });
+        if let Some(value) = value.as_string().or(number) {
             super::http::push_param(&mut path, name, &value);
         }
     }
-    future_to_promise(async move {
-        let page = super::rest::call_with(&port, "GET", path, &JsValue::UNDEFINED).await?;
-        if let Some(slot) = port.client()?.state.borrow_mut().slot(key) {
-            slot.apply_replies(&page);
-        }
-        Ok(page)
-    })
+    let then: Then = |slot, page, _| slot.apply_replies(page);
+    send(&port, Request { key, then: Some(then), ..Request::new("GET", path, JsValue::UNDEFINED) })
 }
 
 /// `markRead()`: only on channels whose config has read events (as the official client; resolves `null`
@@ -236,9 +211,8 @@ pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
 
 /// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt.
 pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &JsValue) -> Promise {
-    let watch = serde_wasm_bindgen::from_value::<ListOptions>(options.clone())
-        .unwrap_or_default()
-        .watch
+    let watch = shape::<ListOptionsShape>(options)
+        .and_then(|options| options.watch().as_bool())
         .unwrap_or(true);
     let body = copy(options);
     set(&body, "filter_conditions", &copy(filter));
@@ -246,10 +220,10 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
     set(&body, "state", &true.into());
     set(&body, "watch", &watch.into());
     set(&body, "presence", &get(options, "presence").is_truthy().into());
-    future_to_promise(async move {
-        let response = call(&port, "/channels".into(), &body).await?;
-        Ok(port.client()?.apply_channel_list(&response, watch).into())
-    })
+    let apply: Apply = |client, _, body, answer| {
+        client.apply_channel_list(answer, get(body, "watch").is_truthy()).into()
+    };
+    send(&port, Request { apply: Some(apply), ..Request::new("POST", "/channels".into(), body) })
 }
 
 /// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
@@ -282,30 +256,54 @@ fn sort_list(sort: &JsValue) -> Vec<SortParam> {
 
 /// Whether the own user lets typing events go out (`privacy_settings.typing_indicators.enabled`, on unless
 /// switched off). `client.user` is the server's `me` once connected, so the server's view wins.
+/// The sorted member ids of `data.members` (ids or `{user_id}` objects) joined by commas, as the official client
+/// keys a channel made by its members; `None` without members.
+fn members_key(data: &JsValue) -> Option<String> {
+    let mut ids: Vec<String> = list(data, "members")
+        .iter()
+        .map(|member| member.as_string().or_else(|| text(&member, "user_id")).unwrap_or_default())
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    ids.sort_unstable();
+    Some(ids.join(","))
+}
+
 fn typing_allowed(user: &JsValue) -> bool {
     get(&get(&get(user, "privacy_settings"), "typing_indicators"), "enabled").as_bool()
         != Some(false)
 }
 
 impl Client {
-    /// The channel object for `kind`/`id` (one per cid), made by `make(key, state)` the first time.
+    /// The channel object for `kind`/`id` (one per cid; one per set of members for a channel made by its
+    /// members), made by `make(slot)` the first time.
     pub fn channel(
         &self,
         kind: String,
         id: Option<String>,
         data: JsValue,
-        make: impl FnOnce(u32, JsValue) -> JsValue,
+        make: impl FnOnce(&Slot) -> JsValue,
     ) -> JsValue {
+        // Read from the app's object before any borrow: a getter of the app's may call back into the SDK.
+        let members_key = if id.is_none() { members_key(&data) } else { None };
         let mut state = self.state.borrow_mut();
-        if let Some(slot) =
-            state.channels.iter().find(|slot| id.is_some() && slot.kind == kind && slot.id == id)
-        {
+        let same = |slot: &&Slot| {
+            slot.kind == kind
+                && match (&id, &members_key) {
+                    (Some(_), _) => slot.id == id,
+                    (None, Some(members)) => slot.members_key.as_ref() == Some(members),
+                    (None, None) => false,
+                }
+        };
+        if let Some(slot) = state.channels.iter().find(same) {
             return slot.object.clone();
         }
         state.next_key = state.next_key.wrapping_add(1);
         let key = state.next_key;
         let mut slot = Slot::new(key, kind, id, data);
-        slot.object = make(key, slot.state.clone());
+        slot.members_key = members_key;
+        slot.object = make(&slot);
         let object = slot.object.clone();
         state.channels.push(slot);
         object
@@ -322,10 +320,9 @@ impl Client {
                 continue;
             };
             let port = self.port.clone();
-            let object =
-                self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED, |key, state| {
-                    crate::js::channel_object(port, key, state)
-                });
+            let object = self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED, |slot| {
+                crate::js::channel_object(port, slot)
+            });
             let mut state = self.state.borrow_mut();
             if let Some(slot) =
                 state.channels.iter_mut().find(|s| s.kind == kind && s.id.as_deref() == Some(&id))

@@ -28,6 +28,9 @@ pub struct Slot {
     pub id: Option<String>,
     /// Custom data given to `client.channel()`, sent on the first query.
     pub data: JsValue,
+    /// For a channel made by its members (`client.channel(type, {members})`): their sorted ids joined by commas,
+    /// so the same members give the same object, before and after the server named the channel.
+    pub members_key: Option<String>,
     /// The JS `Channel` object, so `client.channel()` returns the same one every time.
     pub object: JsValue,
     /// Keys, order and counters.
@@ -78,6 +81,7 @@ impl Slot {
             kind,
             id,
             data,
+            members_key: None,
             object: JsValue::UNDEFINED,
             core: ChannelState::default(),
             state,

@@ -16,18 +16,18 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Function, JSON};
-use serde::Deserialize;
 use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, TRANSPORT_CHANGED};
 use stream_chat_protocol::{ErrorBody, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
 use super::connect::ConnectCall;
-use super::errors::ErrorFields;
+use super::errors::error_body;
 use super::inbox::{Inbox, Port};
 use super::listeners::Listeners;
 use super::longpoll::{LongPoll, Target};
 use super::rest::{Call, RestConfig};
+use super::shapes::{shape, ClaimsShape, FrameShape};
 use super::socket::Socket;
 use super::timers::Timers;
 use super::values::object;
@@ -162,9 +162,14 @@ pub fn uuid() -> String {
     BrowserEntropy.uuid()
 }
 
-/// Reads a token payload with `JSON.parse` and serde-wasm-bindgen.
+/// Reads a token payload with `JSON.parse`; `None` when it is not a JSON object or its `user_id` is not a string.
 pub fn parse_claims(payload: &str) -> Option<crate::client::user::Claims> {
-    serde_wasm_bindgen::from_value(JSON::parse(payload).ok()?).ok()
+    let parsed = JSON::parse(payload).ok()?;
+    let user_id = shape::<ClaimsShape>(&parsed)?.user_id();
+    if user_id.is_undefined() || user_id.is_null() {
+        return Some(crate::client::user::Claims { user_id: None });
+    }
+    Some(crate::client::user::Claims { user_id: Some(user_id.as_string()?) })
 }
 
 impl Client {
@@ -404,24 +409,13 @@ impl Drop for Client {
     }
 }
 
-/// The fields of a server frame the session reads (the frame itself goes to listeners whole).
-#[derive(Debug, Default, Deserialize)]
-struct FrameHead {
-    /// The event type.
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    /// The connection's id, on `health.check`.
-    connection_id: Option<String>,
-    /// The refusal, on an error frame.
-    error: Option<ErrorFields>,
-}
-
-/// What the session needs of a parsed frame. A frame whose known fields have the wrong types counts as empty.
+/// What the session needs of a parsed frame. A field of the wrong type counts as absent.
 fn read_frame(raw: &JsValue) -> Frame {
-    let head: FrameHead = serde_wasm_bindgen::from_value(raw.clone()).unwrap_or_default();
+    let Some(head) = shape::<FrameShape>(raw) else { return Frame::default() };
     // An error frame without a code still refuses: code -1, as the protocol's internal error.
-    let error = head.error.map(|fields| {
-        fields.into_body(0).unwrap_or_else(|| ErrorBody::new(ErrorCode::InternalSystem, ""))
+    let error = head.error();
+    let error = (!error.is_undefined() && !error.is_null()).then(|| {
+        error_body(&error, 0).unwrap_or_else(|| ErrorBody::new(ErrorCode::InternalSystem, ""))
     });
-    Frame { kind: head.kind, connection_id: head.connection_id, error }
+    Frame { kind: head.kind().as_string(), connection_id: head.connection_id().as_string(), error }
 }

@@ -11,10 +11,11 @@
 use alloc::string::String;
 
 use js_sys::{Reflect, JSON};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use stream_chat_protocol::ErrorBody;
 use wasm_bindgen::JsValue;
 
+use super::shapes::{as_i32, shape, ErrorShape};
 use super::values::{object, set};
 use crate::client::ChatError;
 
@@ -81,41 +82,26 @@ fn with_properties(js_error: JsValue, error: &ChatError) -> JsValue {
     js_error
 }
 
-/// The protocol's error body (PROTOCOL.md §5.2) as read from a frame or a REST answer: every field optional, so
-/// a service that leaves one out still gets its code through.
-#[derive(Debug, Default, Deserialize)]
-pub struct ErrorFields {
-    /// The protocol code.
-    code: Option<i32>,
-    /// What went wrong.
-    message: Option<String>,
-    /// The HTTP status.
-    #[serde(rename = "StatusCode")]
-    status_code: Option<u16>,
-    /// How long the server took.
-    duration: Option<String>,
-    /// A link explaining the codes.
-    more_info: Option<String>,
-}
-
-impl ErrorFields {
-    /// The body, when there is a code at all.
-    pub fn into_body(self, status: u16) -> Option<ErrorBody> {
-        Some(ErrorBody {
-            code: self.code?,
-            message: self.message.unwrap_or_default(),
-            status_code: self.status_code.unwrap_or(status),
-            duration: self.duration.unwrap_or_default(),
-            more_info: self.more_info.unwrap_or_default(),
-        })
-    }
+/// The protocol's error body (PROTOCOL.md §5.2) read from a frame's `error` or a REST answer, when it has a code:
+/// every other field is optional (a service that leaves one out still gets its code through), and one of the wrong
+/// type counts as absent. `status` stands in for a missing `StatusCode`.
+pub fn error_body(value: &JsValue, status: u16) -> Option<ErrorBody> {
+    let fields = shape::<ErrorShape>(value)?;
+    let text = |value: JsValue| value.as_string().unwrap_or_default();
+    Some(ErrorBody {
+        code: as_i32(&fields.code())?,
+        message: text(fields.message()),
+        status_code: as_i32(&fields.status_code())
+            .and_then(|status| u16::try_from(status).ok())
+            .unwrap_or(status),
+        duration: text(fields.duration()),
+        more_info: text(fields.more_info()),
+    })
 }
 
 /// The error for a REST answer with a non-2xx `status` and its parsed `body`: the official `ErrorFromResponse`.
 pub fn response_error(status: u16, body: &JsValue) -> JsValue {
-    let parsed = serde_wasm_bindgen::from_value::<ErrorFields>(body.clone())
-        .ok()
-        .and_then(|fields| fields.into_body(status));
+    let parsed = error_body(body, status);
     let code = parsed.as_ref().map(|body| body.code);
     let message = match &parsed {
         Some(body) => ChatError::Server(body.clone()).message(),

@@ -1,17 +1,15 @@
 //! One message by id, as the official client's methods send it: `updateMessage` (`POST /messages/{id}`, the
-//! whole message), `partialUpdateMessage` (`PUT`, `set` / `unset`), `deleteMessage` (`DELETE`, soft or `hard`),
-//! `getMessage` (`GET`). The channels' state follows from the `message.updated` / `message.deleted` events every
-//! watcher gets, this client included.
+//! whole message), `partialUpdateMessage` (`PUT`, `set` / `unset`), `deleteMessage` (`DELETE`, soft or `hard`).
+//! `getMessage` and the reactions are rows of `api.rs`. The channels' state follows from the `message.updated` /
+//! `message.deleted` events every watcher gets, this client included.
 
 use alloc::string::String;
 
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
 
 use super::errors::to_js_error;
 use super::inbox::Port;
-use super::rest::call_with;
 use super::values::{copy, get, object, set, text};
 use crate::client::ChatError;
 
@@ -43,7 +41,7 @@ fn path(id: &str) -> String {
 
 /// `method /messages/{id}` with `body`, as a promise.
 fn send(port: Port, method: &'static str, path: String, body: JsValue) -> Promise {
-    future_to_promise(async move { call_with(&port, method, path, &body).await })
+    super::api::send(&port, super::api::Request::new(method, path, body))
 }
 
 /// The message's id, or the rejection for a message without one.
@@ -106,29 +104,5 @@ pub fn delete_message(port: Port, id: &str, hard: &JsValue) -> Promise {
     if hard {
         path.push_str("?hard=true");
     }
-    send(port, "DELETE", path, object(&[]))
-}
-
-/// `getMessage(id)`.
-pub fn get_message(port: Port, id: &str) -> Promise {
-    send(port, "GET", path(id), JsValue::UNDEFINED)
-}
-
-/// `channel.sendReaction(messageId, reaction, options)`: `POST /messages/{id}/reaction` with `{reaction,
-/// …options}` (`enforce_unique` among them).
-pub fn send_reaction(
-    port: Port,
-    message_id: &str,
-    reaction: &JsValue,
-    options: &JsValue,
-) -> Promise {
-    let body = copy(options);
-    set(&body, "reaction", &copy(reaction));
-    send(port, "POST", path(message_id) + "/reaction", body)
-}
-
-/// `channel.deleteReaction(messageId, type)`: `DELETE /messages/{id}/reaction/{type}`.
-pub fn delete_reaction(port: Port, message_id: &str, kind: &str) -> Promise {
-    let path = path(message_id) + "/reaction/" + &String::from(js_sys::encode_uri_component(kind));
     send(port, "DELETE", path, object(&[]))
 }

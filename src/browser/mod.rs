@@ -2,6 +2,7 @@
 //! provider answers) only send a [`Signal`] through an [`inbox::Port`]; one session loop ([`client::Client`])
 //! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
+pub mod api;
 pub mod channel_ops;
 pub mod channels;
 pub mod client;
@@ -16,6 +17,7 @@ mod longpoll;
 pub mod messages;
 mod page;
 pub mod rest;
+pub mod shapes;
 mod socket;
 pub mod storage;
 mod timers;

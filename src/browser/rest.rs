@@ -1,7 +1,8 @@
 //! REST calls. A call is submitted to the session (which sends it now, queues it until the connection is up,
 //! parks it for a token refresh, or rejects it), goes out as an [`http::exchange`] future, and its answer comes
 //! back through the loop, which settles the call's promise: with the body, or with the official client's error
-//! shapes. Callers `await` that promise as a `JsFuture` ([`call`]) and apply the answer to their state after it.
+//! shapes. Callers `await` that promise as a `JsFuture` ([`call_with`]; REST methods through `api::send`) and
+//! apply the answer to their state after it.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -47,13 +48,8 @@ pub struct Call {
     answer: Option<Answer>,
 }
 
-/// `POST path` with `body` on the client behind `port`; resolves with the answer's body. Rejects with the
-/// official client's error shapes, or at once when the client is gone.
-pub async fn call(port: &Port, path: String, body: &JsValue) -> Result<JsValue, JsValue> {
-    call_with(port, "POST", path, body).await
-}
-
-/// [`call`] with another method (`PATCH`, or `GET` with `body` as the `payload` parameter).
+/// `method path` with `body` (`GET`: as the `payload` parameter) on the client behind `port`; resolves with the
+/// answer's body. Rejects with the official client's error shapes, or at once when the client is gone.
 pub async fn call_with(
     port: &Port,
     method: &'static str,

@@ -6,12 +6,11 @@
 
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
 
+use super::api::{send, Apply, Request};
 use super::errors::to_js_error;
 use super::inbox::Port;
-use super::rest::{call, call_with};
-use super::values::{copy, get, object, set, text};
+use super::values::{copy, get, list, object, set, text};
 use crate::client::ChatError;
 
 /// Fields of the own user the server sends only to them; kept when a `user.updated` leaves them out (the official
@@ -52,34 +51,34 @@ pub fn upsert_users(port: Port, users: &JsValue) -> Promise {
         super::values::set_at(&by_id, &text(&user, "id").unwrap_or_default(), &user);
     }
     let body = object(&[("users", by_id)]);
-    future_to_promise(async move { call(&port, "/users".into(), &body).await })
+    send(&port, Request::new("POST", "/users".into(), body))
 }
 
 /// `partialUpdateUsers(updates)`: `PATCH /users` with `{users: [{id, set, unset}]}`. Privacy settings the own user
 /// set apply to `client.user` as soon as the server accepted them.
 pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
-    let list = match with_ids(updates) {
+    let updates = match with_ids(updates) {
         Ok(list) => list,
         Err(error) => return Promise::reject(&to_js_error(&error)),
     };
-    let body = object(&[("users", list.clone().into())]);
-    future_to_promise(async move {
-        let answer = call_with(&port, "PATCH", "/users".into(), &body).await?;
-        if let Some(client) = port.0.upgrade() {
-            let mut state = client.state.borrow_mut();
-            let own = state.own_id();
-            let settings = list
-                .iter()
-                .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
-                .map(|update| get(&get(&update, "set"), "privacy_settings"))
-                .filter(JsValue::is_object)
-                .collect::<alloc::vec::Vec<_>>();
-            for changed in settings {
-                state.user = with_privacy(&state.user, &changed);
-            }
+    let body = object(&[("users", updates.into())]);
+    let apply: Apply = |client, _, body, answer| {
+        // No borrow is held while the app's objects are read.
+        let own = client.state.borrow().own_id();
+        let settings = list(body, "users")
+            .iter()
+            .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
+            .map(|update| get(&get(&update, "set"), "privacy_settings"))
+            .filter(JsValue::is_object)
+            .collect::<alloc::vec::Vec<_>>();
+        for changed in settings {
+            let user = client.state.borrow().user.clone();
+            let user = with_privacy(&user, &changed);
+            client.state.borrow_mut().user = user;
         }
-        Ok(answer)
-    })
+        answer.clone()
+    };
+    send(&port, Request { apply: Some(apply), ..Request::new("PATCH", "/users".into(), body) })
 }
 
 /// A copy of `user` with `changed` merged into its `privacy_settings` (one level deep, as the server merges).
@@ -103,18 +102,16 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
     if get(&payload, "presence").is_undefined() {
         set(&payload, "presence", &false.into());
     }
-    future_to_promise(async move {
-        let answer = call_with(&port, "GET", "/users".into(), &payload).await?;
-        if let Some(client) = port.0.upgrade() {
-            let users = get(&client.state.borrow().client_state, "users");
-            for user in super::values::list(&answer, "users").iter() {
-                if let Some(id) = text(&user, "id") {
-                    super::values::set_at(&users, &id, &user);
-                }
+    let apply: Apply = |client, _, _, answer| {
+        let users = get(&client.state.borrow().client_state, "users");
+        for user in list(answer, "users").iter() {
+            if let Some(id) = text(&user, "id") {
+                super::values::set_at(&users, &id, &user);
             }
         }
-        Ok(answer)
-    })
+        answer.clone()
+    };
+    send(&port, Request { apply: Some(apply), ..Request::new("GET", "/users".into(), payload) })
 }
 
 /// `POST /guest` with `{user}`, before any connection (so not through the session): the guest user to connect

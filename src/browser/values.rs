@@ -1,5 +1,5 @@
 //! Small readers and builders for the JS objects the SDK passes through whole (messages, users, events): read one
-//! field, build a small plain object, turn a timestamp into a `Date`. Typed shapes go through serde instead.
+//! field, build a small plain object, turn a timestamp into a `Date`. Fixed shapes are read through the typed imports of `shapes.rs`.
 
 use alloc::string::String;
 

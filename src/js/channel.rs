@@ -2,15 +2,17 @@
 //! over to `browser::channel_ops`. Holding the client weakly keeps the client ↔ channel graph free of cycles:
 //! dropping the `StreamChat` object frees the client even while the app keeps channel objects.
 
-use js_sys::{Object, Promise};
+use core::cell::RefCell;
+
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::{listener_args, optional, subscribe};
+use crate::browser::api::{self, request};
 use crate::browser::channel_ops;
+use crate::browser::channels::Slot;
 use crate::browser::client::Client;
-use crate::browser::errors::to_js_error;
 use crate::browser::inbox::Port;
-use crate::client::ChatError;
 
 /// A chat channel, from `client.channel(…)`. Same API as the official client's `Channel`.
 #[wasm_bindgen]
@@ -23,11 +25,15 @@ pub struct Channel {
     /// `channel.state`, the same object the slot updates; kept here so it stays readable (as it is with the
     /// official client) after `disconnectUser()` forgot the slot.
     state: JsValue,
+    /// The type and id as last seen in the slot, so `type`, `id` and `cid` stay readable after
+    /// `disconnectUser()` forgot the slot, as the official client's do.
+    identity: RefCell<(String, Option<String>)>,
 }
 
-/// A new JS `Channel` object for slot `key`.
-pub fn channel_object(port: Port, key: u32, state: JsValue) -> JsValue {
-    Channel { port, key, state }.into()
+/// A new JS `Channel` object for `slot`.
+pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
+    let identity = RefCell::new((slot.kind.clone(), slot.id.clone()));
+    Channel { port, key: slot.key, state: slot.state.clone(), identity }.into()
 }
 
 impl Channel {
@@ -39,6 +45,14 @@ impl Channel {
     /// The client, or the error for a channel whose client is gone.
     fn client(&self) -> Result<alloc::rc::Rc<Client>, JsValue> {
         self.port.client()
+    }
+
+    /// The type and id: from the slot while it exists (its id may be learned by a query), else as last seen.
+    fn identity(&self) -> (String, Option<String>) {
+        if let Some(now) = self.read(|slot| (slot.kind.clone(), slot.id.clone())) {
+            *self.identity.borrow_mut() = now;
+        }
+        self.identity.borrow().clone()
     }
 
     /// Reads the channel's slot, if the client and the slot still exist.
@@ -93,13 +107,11 @@ impl Channel {
             JsValue,
         >,
     ) -> Promise {
-        channel_ops::change_members(
-            self.port.clone(),
+        request(
+            &self.port,
             self.key,
-            "add_members",
-            &members,
-            &message.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &api::ADD_MEMBERS,
+            &[members, message.unwrap_or_default(), options.unwrap_or_default()],
         )
     }
 
@@ -113,13 +125,11 @@ impl Channel {
             JsValue,
         >,
     ) -> Promise {
-        channel_ops::change_members(
-            self.port.clone(),
+        request(
+            &self.port,
             self.key,
-            "remove_members",
-            &members,
-            &message.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &api::REMOVE_MEMBERS,
+            &[members, message.unwrap_or_default(), options.unwrap_or_default()],
         )
     }
 
@@ -128,7 +138,7 @@ impl Channel {
     #[wasm_bindgen(js_name = sendReaction, unchecked_return_type = "Promise<{ message: MessageResponse; reaction: Record<string, unknown> }>")]
     pub fn send_reaction(
         &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(js_name = messageId, unchecked_param_type = "string")] message_id: JsValue,
         #[wasm_bindgen(
             unchecked_param_type = "{ type: string; score?: number; [custom: string]: unknown }"
         )]
@@ -136,14 +146,11 @@ impl Channel {
         #[wasm_bindgen(unchecked_optional_param_type = "{ enforce_unique?: boolean }")]
         options: Option<JsValue>,
     ) -> Promise {
-        if self.port.0.upgrade().is_none() {
-            return Promise::reject(&to_js_error(&ChatError::ChannelAfterDisconnect));
-        }
-        crate::browser::messages::send_reaction(
-            self.port.clone(),
-            &message_id,
-            &reaction,
-            &options.unwrap_or_default(),
+        request(
+            &self.port,
+            self.key,
+            &api::SEND_REACTION,
+            &[message_id, reaction, options.unwrap_or_default()],
         )
     }
 
@@ -151,22 +158,17 @@ impl Channel {
     #[wasm_bindgen(js_name = deleteReaction, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
     pub fn delete_reaction(
         &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: String,
-        #[wasm_bindgen(js_name = reactionType)] reaction_type: String,
+        #[wasm_bindgen(js_name = messageId, unchecked_param_type = "string")] message_id: JsValue,
+        #[wasm_bindgen(js_name = reactionType, unchecked_param_type = "string")]
+        reaction_type: JsValue,
     ) -> Promise {
-        crate::browser::messages::delete_reaction(self.port.clone(), &message_id, &reaction_type)
+        request(&self.port, self.key, &api::DELETE_REACTION, &[message_id, reaction_type])
     }
 
     /// Stops watching: no more events from this channel.
     #[wasm_bindgen(js_name = stopWatching)]
     pub fn stop_watching(&self) -> Promise {
-        channel_ops::channel_call(
-            self.port.clone(),
-            self.key,
-            "stop-watching",
-            Object::new().into(),
-            |slot, _, _| slot.watching = false,
-        )
+        request(&self.port, self.key, &api::STOP_WATCHING, &[])
     }
 
     /// Sends a message. It gets a client-generated id unless it has one, so a retry never duplicates it.
@@ -193,8 +195,7 @@ impl Channel {
         #[wasm_bindgen(unchecked_param_type = "{ type: string; parent_id?: string }")]
         event: JsValue,
     ) -> Promise {
-        let body = crate::browser::values::object(&[("event", event)]);
-        channel_ops::channel_call(self.port.clone(), self.key, "event", body, |_, _, _| {})
+        request(&self.port, self.key, &api::SEND_EVENT, &[event])
     }
 
     /// Call on every keystroke: sends `typing.start` at most every 2 s; `typing.stop` follows about a second after
@@ -250,7 +251,7 @@ impl Channel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ message_id: string }")] data: JsValue,
     ) -> Promise {
-        channel_ops::channel_call(self.port.clone(), self.key, "unread", data, |_, _, _| {})
+        request(&self.port, self.key, &api::MARK_UNREAD, &[data])
     }
 
     /// `on(type, handler)` or `on(handler)` for this channel's events; returns the unsubscribe function.
@@ -347,19 +348,20 @@ impl Channel {
     /// `type:id`, once the id is known.
     #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
     pub fn cid(&self) -> JsValue {
-        optional(self.read(|slot| slot.cid()).flatten().as_deref())
+        let (kind, id) = self.identity();
+        optional(id.map(|id| kind + ":" + &id).as_deref())
     }
 
     /// The channel id, once known.
     #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
     pub fn id(&self) -> JsValue {
-        optional(self.read(|slot| slot.id.clone()).flatten().as_deref())
+        optional(self.identity().1.as_deref())
     }
 
     /// The channel type.
     #[wasm_bindgen(getter, js_name = type, unchecked_return_type = "string")]
     pub fn kind(&self) -> JsValue {
-        optional(self.read(|slot| slot.kind.clone()).as_deref())
+        self.identity().0.into()
     }
 
     /// Whether `watch()` or `query()` succeeded.

@@ -7,6 +7,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::StreamChat;
+use crate::browser::api::{self, request};
 
 #[wasm_bindgen]
 impl StreamChat {
@@ -136,28 +137,23 @@ impl StreamChat {
 
     /// A message by id (`GET /messages/{id}`), from a channel this user may read.
     #[wasm_bindgen(js_name = getMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
-    pub fn get_message(&self, id: String) -> Promise {
-        crate::browser::messages::get_message(self.client.port.clone(), &id)
+    pub fn get_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Promise {
+        request(&self.client.port, 0, &api::GET_MESSAGE, &[id])
     }
 
     /// The user's unread messages in all and per channel (`GET /unread`).
     #[wasm_bindgen(js_name = getUnreadCount, unchecked_return_type = "Promise<{ total_unread_count: number; channels: { channel_id: string; unread_count: number; last_read: string }[] }>")]
     pub fn get_unread_count(&self) -> Promise {
-        let port = self.client.port.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            crate::browser::rest::call_with(&port, "GET", "/unread".into(), &JsValue::UNDEFINED)
-                .await
-        })
+        request(&self.client.port, 0, &api::GET_UNREAD_COUNT, &[])
     }
 
     /// Marks every channel of the user read (`POST /channels/read`); the user's connections get
     /// `notification.mark_read` and every channel's state follows.
     #[wasm_bindgen(js_name = markAllRead)]
     pub fn mark_all_read(&self) -> Promise {
-        let port = self.client.port.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let body = crate::browser::values::object(&[]);
-            crate::browser::rest::call(&port, "/channels/read".into(), &body).await
-        })
+        request(&self.client.port, 0, &api::MARK_ALL_READ, &[])
     }
 }

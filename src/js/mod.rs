@@ -1,10 +1,12 @@
 //! The SDK's JS API, every `#[wasm_bindgen]` item: the `StreamChat` class here, `Channel` in `channel.rs`, the
-//! TypeScript declarations in `types.rs`. Methods convert their arguments (typed with serde where the shape is
-//! fixed), check what can be checked without the network, and hand over to the browser runtime; nothing here
+//! TypeScript declarations in `types.rs`. Methods convert their arguments (read through the typed imports of
+//! `browser/shapes.rs`), check what can be checked without the network, and hand over to the browser runtime; nothing here
 //! decides connection policy.
 
 mod channel;
 mod chat;
+#[cfg(feature = "method-probe")]
+mod method_probe;
 mod types;
 
 use alloc::borrow::ToOwned;
@@ -12,7 +14,6 @@ use alloc::rc::Rc;
 use alloc::string::String;
 
 use js_sys::{Function, Promise, Reflect, JSON};
-use serde::Deserialize;
 use stream_chat_protocol::token::dev_token;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -22,6 +23,7 @@ pub use channel::{channel_object, Channel};
 use crate::browser::client::{parse_claims, Client, ClientOptions};
 use crate::browser::errors::connect_error;
 use crate::browser::rest::RestConfig;
+use crate::browser::shapes::{shape, ClientOptionsShape, Identified};
 use crate::client::session::{ws_base_url, ConnectRequest};
 use crate::client::user::{check_token, check_user};
 use crate::client::{ChatError, SessionConfig};
@@ -84,22 +86,14 @@ impl StreamChat {
         } else {
             JsValue::UNDEFINED
         };
-        let options: Options = if options.is_undefined() {
-            Options::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|error| {
-                js_sys::TypeError::new(
-                    &(String::from("invalid StreamChat options: ") + &error.to_string()),
-                )
-            })?
-        };
+        let options = read_options(&options)?;
         let base_url = options
             .base_url
             .map(|url| url.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| DEFAULT_BASE_URL.into());
         let timeout = options.timeout.map_or(DEFAULT_TIMEOUT_MS, millis);
         let enable_ws_fallback = options.enable_ws_fallback.unwrap_or(false);
-        let logger = options.logger.dyn_into::<Function>().ok();
+        let logger = options.logger;
         let config = SessionConfig {
             start_with_longpoll: false,
             ws_base_url: ws_base_url(&base_url),
@@ -266,10 +260,12 @@ impl StreamChat {
     /// The app's settings (`GET /app`): its name and channel type configs.
     #[wasm_bindgen(js_name = getAppSettings, unchecked_return_type = "Promise<{ app: Record<string, unknown> }>")]
     pub fn get_app_settings(&self) -> Promise {
-        let port = self.client.port.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            crate::browser::rest::call_with(&port, "GET", "/app".into(), &JsValue::UNDEFINED).await
-        })
+        crate::browser::api::request(
+            &self.client.port,
+            0,
+            &crate::browser::api::GET_APP_SETTINGS,
+            &[],
+        )
     }
 
     /// The `X-Stream-Client` value sent with every request and connection.
@@ -331,7 +327,7 @@ impl StreamChat {
             None => (None, id_or_data),
         };
         let port = self.client.port.clone();
-        self.client.channel(channel_type, id, data, |key, state| channel_object(port, key, state))
+        self.client.channel(channel_type, id, data, |slot| channel_object(port, slot))
     }
 
     /// Channels matching `filter` (`cid`, `members`, `type` with `$in`), sorted (`{last_message_at: -1}`), with
@@ -416,8 +412,7 @@ fn begin_connect(
     user: JsValue,
     token_or_provider: JsValue,
 ) -> Result<Promise, ChatError> {
-    let user_id =
-        serde_wasm_bindgen::from_value::<UserHead>(user.clone()).ok().and_then(|head| head.id);
+    let user_id = shape::<Identified>(&user).and_then(|user| user.id().as_string());
     if let (Some(call), Some(id)) = (&client.state.borrow().connect, &user_id) {
         if call.user_id == *id {
             return Ok(call.promise.clone());
@@ -454,16 +449,13 @@ fn begin_connect(
 }
 
 /// The options of `new StreamChat(apiKey, options)` the SDK reads; others are ignored, as by the official client.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 struct Options {
     /// REST base URL.
-    #[serde(rename = "baseURL")]
     base_url: Option<String>,
     /// REST timeout in milliseconds.
     timeout: Option<f64>,
     /// Whether the long-poll fallback may be used.
-    #[serde(rename = "enableWSFallback")]
     enable_ws_fallback: Option<bool>,
     /// How long a WebSocket may go without its first frame before falling back.
     ws_fallback_timeout: Option<f64>,
@@ -475,16 +467,48 @@ struct Options {
     persist_user_on_connection_failure: Option<bool>,
     /// Send `GET /hi` when connecting, to open the HTTP connection early.
     warm_up: Option<bool>,
-    /// `(level, message, extra)`; kept as the JS function it is.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    logger: JsValue,
+    /// `(level, message, extra)`.
+    logger: Option<Function>,
 }
 
-/// What `connectUser` reads of the user object before sending it whole.
-#[derive(Debug, Deserialize)]
-struct UserHead {
-    /// The user id.
-    id: Option<String>,
+/// Reads the app's options object (absent: the defaults). A known option of the wrong type throws a `TypeError`
+/// naming it, as the typed reading before did; `null` or `undefined` count as absent.
+fn read_options(value: &JsValue) -> Result<Options, JsValue> {
+    let Some(given) = shape::<ClientOptionsShape>(value) else { return Ok(Options::default()) };
+    fn field<T>(
+        value: JsValue,
+        name: &'static str,
+        read: impl FnOnce(&JsValue) -> Option<T>,
+    ) -> Result<Option<T>, JsValue> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        read(&value).map(Some).ok_or_else(|| {
+            js_sys::TypeError::new(&(String::from("invalid StreamChat options: ") + name)).into()
+        })
+    }
+    let number = |value: &JsValue| value.as_f64();
+    let flag = |value: &JsValue| value.as_bool();
+    Ok(Options {
+        base_url: field(given.base_url(), "baseURL", JsValue::as_string)?,
+        timeout: field(given.timeout(), "timeout", number)?,
+        enable_ws_fallback: field(given.enable_ws_fallback(), "enableWSFallback", flag)?,
+        ws_fallback_timeout: field(given.ws_fallback_timeout(), "wsFallbackTimeout", number)?,
+        ws_probe_interval: field(given.ws_probe_interval(), "wsProbeInterval", number)?,
+        recover_state_on_reconnect: field(
+            given.recover_state_on_reconnect(),
+            "recoverStateOnReconnect",
+            flag,
+        )?,
+        persist_user_on_connection_failure: field(
+            given.persist_user_on_connection_failure(),
+            "persistUserOnConnectionFailure",
+            flag,
+        )?,
+        warm_up: field(given.warm_up(), "warmUp", flag)?,
+        // Anything but a function is ignored, as the official client ignores it.
+        logger: given.logger().dyn_into::<Function>().ok(),
+    })
 }
 
 /// Milliseconds from a JS number: negative and non-finite values count as 0, huge ones saturate.

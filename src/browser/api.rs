@@ -1,0 +1,217 @@
+//! The REST API as data: each plain REST method is a [`Route`] row (HTTP method, path template, how the body is
+//! formed from the arguments, what the answer does to the channel's state), and [`request`] runs any row through
+//! one `async` body. A new method costs its row and the few bytes of its `#[wasm_bindgen]` shim, not an `async`
+//! state machine of its own (the build's size report prints the marginal cost per method).
+//!
+//! Methods that decide something before the call (validation, throttles, ids) keep their own code in
+//! `channel_ops.rs`, `messages.rs` and `users.rs`; they share the same call path underneath.
+
+use alloc::string::String;
+
+use js_sys::Promise;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::channel_ops::channel_prefix;
+use super::channels::Slot;
+use super::client::Client;
+use super::errors::to_js_error;
+use super::inbox::Port;
+use super::rest::call_with;
+use super::values::{copy, object, set};
+use crate::client::ChatError;
+
+/// Where a row's path starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Below the base URL.
+    Client,
+    /// Below `/channels/{type}/{id}` of the calling channel, which must have been watched or queried (the call
+    /// rejects otherwise, as the official client's do).
+    Channel,
+    /// Below the base URL, called from a channel: rejects once the channel's client is gone.
+    FromChannel,
+}
+
+/// What a successful answer does to the calling channel's state: the slot, the answer, the own user's id.
+pub type Then = fn(&mut Slot, &JsValue, &str);
+
+/// One REST method.
+#[derive(Debug)]
+pub struct Route {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// Where the path starts.
+    pub scope: Scope,
+    /// The path below the scope; `$0`…`$9` stand for the arguments of those positions, which must be strings
+    /// (URI-encoded into the path).
+    pub path: &'static str,
+    /// The argument whose shallow copy is the body's start (`NO_BASE`: an empty object).
+    pub base: u8,
+    /// `(field, argument)`: `body[field] = argument`, when the argument is neither `undefined` nor `null`.
+    pub fields: &'static [(&'static str, u8)],
+    /// What the answer does to the channel's state (channel scopes only).
+    pub then: Option<Then>,
+}
+
+/// [`Route::base`] for a body that starts empty.
+pub const NO_BASE: u8 = u8::MAX;
+
+/// What a successful answer does beyond the channel's state: gets the client, the calling channel's key, the body
+/// sent and the answer; returns what the call resolves with.
+pub type Apply = fn(&Client, u32, &JsValue, &JsValue) -> JsValue;
+
+/// A REST call ready to go, from a [`Route`] or built by a method that decides more than a row can say.
+#[derive(Debug)]
+pub struct Request {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// Where the path starts.
+    pub scope: Scope,
+    /// The calling channel's slot (channel scopes).
+    pub key: u32,
+    /// The path below the scope.
+    pub path: String,
+    /// The JSON body (`GET`: the `payload` parameter).
+    pub body: JsValue,
+    /// What the answer does to the calling channel's state.
+    pub then: Option<Then>,
+    /// What the answer does beyond that, and what the call resolves with (the answer when `None`).
+    pub apply: Option<Apply>,
+}
+
+impl Request {
+    /// `method path` with `body`, below the base URL, resolving with the answer.
+    pub fn new(method: &'static str, path: String, body: JsValue) -> Request {
+        Request { method, scope: Scope::Client, key: 0, path, body, then: None, apply: None }
+    }
+}
+
+/// Runs `route` with `args` for the client behind `port` (and its channel `key`, for channel scopes). Resolves with
+/// the answer's body; rejects with the official client's error shapes.
+#[inline(never)]
+pub fn request(port: &Port, key: u32, route: &'static Route, args: &[JsValue]) -> Promise {
+    let arg = |at: u8| args.get(usize::from(at)).cloned().unwrap_or(JsValue::UNDEFINED);
+    let path = match fill_path(route.path, &arg) {
+        Ok(path) => path,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    let body = if route.base == NO_BASE { object(&[]) } else { copy(&arg(route.base)) };
+    for (field, at) in route.fields {
+        let value = arg(*at);
+        if !value.is_undefined() && !value.is_null() {
+            set(&body, field, &value);
+        }
+    }
+    let (method, scope, then) = (route.method, route.scope, route.then);
+    send(port, Request { method, scope, key, path, body, then, apply: None })
+}
+
+/// Sends `request` through the client behind `port` and settles with its answer after applying it: the one `async`
+/// body every REST method shares.
+#[inline(never)]
+pub fn send(port: &Port, request: Request) -> Promise {
+    let port = port.clone();
+    future_to_promise(async move {
+        let Request { method, scope, key, path, body, then, apply } = request;
+        let path = match scope {
+            Scope::Client => path,
+            Scope::FromChannel => {
+                port.client()?;
+                path
+            }
+            Scope::Channel => channel_prefix(&port, key)? + &path,
+        };
+        let answer = call_with(&port, method, path, &body).await?;
+        let client = port.client()?;
+        if let Some(then) = then {
+            let mut state = client.state.borrow_mut();
+            let own = state.own_id();
+            if let Some(slot) = state.slot(key) {
+                then(slot, &answer, &own);
+            }
+        }
+        Ok(match apply {
+            Some(apply) => apply(&client, key, &body, &answer),
+            None => answer,
+        })
+    })
+}
+
+/// `template` with each `$n` replaced by argument `n`, URI-encoded; an argument that is not a string is refused.
+fn fill_path(template: &str, arg: &dyn Fn(u8) -> JsValue) -> Result<String, ChatError> {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find('$') {
+        path.push_str(rest.get(..at).unwrap_or_default());
+        let digit = rest.as_bytes().get(at + 1).copied().unwrap_or(b'0');
+        let value = arg(digit.wrapping_sub(b'0')).as_string();
+        let value = value.filter(|value| !value.is_empty());
+        let value = value
+            .ok_or(ChatError::InvalidArgument("a path argument must be a non-empty string"))?;
+        path.push_str(&String::from(js_sys::encode_uri_component(&value)));
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    path.push_str(rest);
+    Ok(path)
+}
+
+/// The blank row the others start from: `POST` below the base URL, an empty body, nothing applied.
+pub const CLIENT: Route = Route {
+    method: "POST",
+    scope: Scope::Client,
+    path: "",
+    base: NO_BASE,
+    fields: &[],
+    then: None,
+};
+
+/// `client.getAppSettings()`.
+pub static GET_APP_SETTINGS: Route = Route { method: "GET", path: "/app", ..CLIENT };
+/// `client.getUnreadCount()`.
+pub static GET_UNREAD_COUNT: Route = Route { method: "GET", path: "/unread", ..CLIENT };
+/// `client.markAllRead()`.
+pub static MARK_ALL_READ: Route = Route { path: "/channels/read", ..CLIENT };
+/// `client.getMessage(id)`.
+pub static GET_MESSAGE: Route = Route { method: "GET", path: "/messages/$0", ..CLIENT };
+/// `channel.sendReaction(messageId, reaction, options)`: `{reaction, …options}`.
+pub static SEND_REACTION: Route = Route {
+    scope: Scope::FromChannel,
+    path: "/messages/$0/reaction",
+    base: 2,
+    fields: &[("reaction", 1)],
+    ..CLIENT
+};
+/// `channel.deleteReaction(messageId, type)`.
+pub static DELETE_REACTION: Route = Route {
+    method: "DELETE",
+    scope: Scope::FromChannel,
+    path: "/messages/$0/reaction/$1",
+    ..CLIENT
+};
+/// `channel.stopWatching()`.
+pub static STOP_WATCHING: Route = Route {
+    scope: Scope::Channel,
+    path: "/stop-watching",
+    then: Some(|slot, _, _| slot.watching = false),
+    ..CLIENT
+};
+/// `channel.sendEvent(event)`.
+pub static SEND_EVENT: Route =
+    Route { scope: Scope::Channel, path: "/event", fields: &[("event", 0)], ..CLIENT };
+/// `channel.markUnread({message_id})`.
+pub static MARK_UNREAD: Route = Route { scope: Scope::Channel, path: "/unread", base: 0, ..CLIENT };
+/// `channel.addMembers(members, message, options)`.
+pub static ADD_MEMBERS: Route = Route {
+    scope: Scope::Channel,
+    base: 2,
+    fields: &[("add_members", 0), ("message", 1)],
+    ..CLIENT
+};
+/// `channel.removeMembers(ids, message, options)`.
+pub static REMOVE_MEMBERS: Route = Route {
+    scope: Scope::Channel,
+    base: 2,
+    fields: &[("remove_members", 0), ("message", 1)],
+    ..CLIENT
+};
