@@ -2,7 +2,7 @@
 // and writes it to bench/results.md with a chart (bench/results.svg) that the README shows. Server figures come from
 // the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
 // measured in the same run, since this machine's absolute times drift.
-//   node bench/run.mjs [--runs N] [--only server|sdk]
+//   node bench/run.mjs [--runs N] [--only server|sdk]   (a half run writes bench/results-<half>.md instead)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -191,6 +191,12 @@ function report() {
     '![targets](results.svg)',
     '',
   ];
+  // A half run (`--only sdk|server`) goes beside the last full run's results instead of over them.
+  if (ONLY !== 'all') {
+    lines[0] = `# Benchmark results: ${ONLY} only`;
+    writeFileSync(join(ROOT, `bench/results-${ONLY}.md`), lines.filter((l) => !l.includes('results.svg')).join('\n'));
+    return;
+  }
   writeFileSync(join(ROOT, 'bench/results.md'), lines.join('\n'));
   writeFileSync(join(ROOT, 'bench/results.svg'), chart(rows.filter((r) => r.target && r.figures)));
 }
@@ -223,7 +229,7 @@ try {
   if (ONLY !== 'sdk') await serverBenchmarks();
   if (ONLY !== 'server') await browserBenchmarks();
   report();
-  console.log('\nwritten: bench/results.md, bench/results.svg');
+  console.log(`\nwritten: ${ONLY === 'all' ? 'bench/results.md, bench/results.svg' : `bench/results-${ONLY}.md`}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

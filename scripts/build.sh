@@ -15,6 +15,8 @@ rm -f pkg/.gitignore
 sed -i '/\[Symbol.dispose\]()/d' pkg/stream_chat_wasm.d.ts
 # wasm-bindgen names each import after its Rust item plus a hash, in the wasm and again in the glue: shorten them.
 node scripts/short-imports.mjs pkg/stream_chat_wasm_bg.wasm pkg/stream_chat_wasm.js
+# Each `inline_js` snippet is one more module to fetch after the glue: fold them into it.
+node scripts/inline-snippets.mjs pkg
 # The glue wasm-bindgen writes is readable JS with every doc comment; ship it minified (exports keep their names).
 terser pkg/stream_chat_wasm.js --module --compress --mangle --output pkg/stream_chat_wasm.js
 node scripts/size.mjs

@@ -256,18 +256,24 @@ fn sort_list(sort: &JsValue) -> Vec<SortParam> {
 
 /// Whether the own user lets typing events go out (`privacy_settings.typing_indicators.enabled`, on unless
 /// switched off). `client.user` is the server's `me` once connected, so the server's view wins.
-/// The sorted member ids of `data.members` (ids or `{user_id}` objects) joined by commas, as the official client
-/// keys a channel made by its members; `None` without members.
+/// The member ids of `data.members` (ids or `{user_id}` objects) sorted and joined by commas in JS, as the official
+/// client keys a channel made by its members; `None` without members.
 fn members_key(data: &JsValue) -> Option<String> {
-    let mut ids: Vec<String> = list(data, "members")
+    let ids: Array = list(data, "members")
         .iter()
-        .map(|member| member.as_string().or_else(|| text(&member, "user_id")).unwrap_or_default())
-        .collect();
-    if ids.is_empty() {
+        .map(|member| {
+            let id = if member.is_string() { member } else { get(&member, "user_id") };
+            if id.is_string() {
+                id
+            } else {
+                JsValue::from_str("")
+            }
+        })
+        .collect::<Array>();
+    if ids.length() == 0 {
         return None;
     }
-    ids.sort_unstable();
-    Some(ids.join(","))
+    ids.sort().join(",").as_string()
 }
 
 fn typing_allowed(user: &JsValue) -> bool {

@@ -142,8 +142,17 @@ test('channel.state: identity, Dates, status, own read entry, members, watchers 
     await replySeen;
     observed.replyInMessages = channel.state.messages.some((m) => m.id === replyId);
     observed.replyInThread = (channel.state.threads[parentId] ?? []).some((m) => m.id === replyId);
-    // The sender's own message is in its state as soon as sendMessage resolves (not only when its event comes).
-    const own = await channel.sendMessage({ id: `${kind}-own`, text: 'mine' });
+    // The sender's own message is in our state as soon as sendMessage resolves. The official client's is there once
+    // its own message.new came, which races the REST answer (the answer wins under load): compared after both.
+    const ownId = `${kind}-own`;
+    const ownSeen = new Promise((resolve) =>
+      channel.on('message.new', (event) => event.message.id === ownId && setTimeout(resolve, 0)),
+    );
+    const own = await channel.sendMessage({ id: ownId, text: 'mine' });
+    if (kind === 'ours' && !channel.state.messages.some((m) => m.id === own.message.id)) {
+      throw new Error('our own message was not in the state when sendMessage resolved');
+    }
+    await ownSeen;
     observed.sentIsInState = channel.state.messages.some((m) => m.id === own.message.id);
     observed.lastMessageIsOwn = channel.lastMessage()?.id === own.message.id;
     observed.lastReadIsDate = channel.lastRead() instanceof Date;
