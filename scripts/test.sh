@@ -38,6 +38,9 @@ step "release package and size report"
 bash scripts/build.sh
 cargo build -p stream-chat-server
 
+step "TypeScript: app code in the official docs' style against the declarations (tsc --strict, tests/types/)"
+tsc -p tests/types
+
 step "SDK in headless Chromium (wasm-bindgen-test) against a real server"
 target/debug/stream-chat-server --dev --port 0 --db "$server_dir/browser-tests.db" >"$server_dir/out" 2>"$server_dir/err" &
 server_pid=$!

@@ -57,9 +57,9 @@ pub struct Route {
 /// [`Route::base`] for a body that starts empty.
 pub const NO_BASE: u8 = u8::MAX;
 
-/// What a successful answer does beyond the channel's state: gets the client, the calling channel's key, the body
-/// sent and the answer; returns what the call resolves with.
-pub type Apply = fn(&Client, u32, &JsValue, &JsValue) -> JsValue;
+/// What a successful answer does beyond the channel's state: gets the client, the calling channel's key, the
+/// query's mark (see [`Request::snapshot`]), the body sent and the answer; returns what the call resolves with.
+pub type Apply = fn(&Client, u32, u64, &JsValue, &JsValue) -> JsValue;
 
 /// A REST call ready to go, from a [`Route`] or built by a method that decides more than a row can say.
 #[derive(Debug)]
@@ -78,12 +78,24 @@ pub struct Request {
     pub then: Option<Then>,
     /// What the answer does beyond that, and what the call resolves with (the answer when `None`).
     pub apply: Option<Apply>,
+    /// A channel query, whose answer is a snapshot: the channel events that arrive while it is in flight are kept
+    /// and applied again after it (`replay.rs`); `apply` gets the mark they count from.
+    pub snapshot: bool,
 }
 
 impl Request {
     /// `method path` with `body`, below the base URL, resolving with the answer.
     pub fn new(method: &'static str, path: String, body: JsValue) -> Request {
-        Request { method, scope: Scope::Client, key: 0, path, body, then: None, apply: None }
+        Request {
+            method,
+            scope: Scope::Client,
+            key: 0,
+            path,
+            body,
+            then: None,
+            apply: None,
+            snapshot: false,
+        }
     }
 }
 
@@ -104,37 +116,49 @@ pub fn request(port: &Port, key: u32, route: &'static Route, args: &[JsValue]) -
         }
     }
     let (method, scope, then) = (route.method, route.scope, route.then);
-    send(port, Request { method, scope, key, path, body, then, apply: None })
+    send(port, Request { method, scope, key, path, body, then, apply: None, snapshot: false })
 }
 
 /// Sends `request` through the client behind `port` and settles with its answer after applying it: the one `async`
 /// body every REST method shares.
 #[inline(never)]
 pub fn send(port: &Port, request: Request) -> Promise {
+    // A query's mark is taken now, when the app called it: events from here on may be newer than its answer.
+    let mark = match (request.snapshot, port.0.upgrade()) {
+        (true, Some(client)) => Some(client.state.borrow_mut().replay.begin()),
+        _ => None,
+    };
     let port = port.clone();
     future_to_promise(async move {
-        let Request { method, scope, key, path, body, then, apply } = request;
-        let path = match scope {
-            Scope::Client => path,
-            Scope::FromChannel => {
-                port.client()?;
-                path
+        let Request { method, scope, key, path, body, then, apply, .. } = request;
+        let answered = async {
+            let path = match scope {
+                Scope::Client => path,
+                Scope::FromChannel => {
+                    port.client()?;
+                    path
+                }
+                Scope::Channel => channel_prefix(&port, key)? + &path,
+            };
+            let answer = call_with(&port, method, path, &body).await?;
+            let client = port.client()?;
+            if let Some(then) = then {
+                let mut state = client.state.borrow_mut();
+                let own = state.own_id();
+                if let Some(slot) = state.slot(key) {
+                    then(slot, &answer, &own);
+                }
             }
-            Scope::Channel => channel_prefix(&port, key)? + &path,
-        };
-        let answer = call_with(&port, method, path, &body).await?;
-        let client = port.client()?;
-        if let Some(then) = then {
-            let mut state = client.state.borrow_mut();
-            let own = state.own_id();
-            if let Some(slot) = state.slot(key) {
-                then(slot, &answer, &own);
-            }
+            Ok(match apply {
+                Some(apply) => apply(&client, key, mark.unwrap_or(0), &body, &answer),
+                None => answer,
+            })
         }
-        Ok(match apply {
-            Some(apply) => apply(&client, key, &body, &answer),
-            None => answer,
-        })
+        .await;
+        if let (Some(_), Some(client)) = (mark, port.0.upgrade()) {
+            client.state.borrow_mut().replay.end();
+        }
+        answered
     })
 }
 

@@ -70,15 +70,17 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     ]);
     let options = Object::try_from(&options).cloned().unwrap_or_default();
     let body: JsValue = Object::assign(&body.into(), &options).into();
-    let apply: Apply = |client, key, body, answer| {
+    let apply: Apply = |client, key, mark, body, answer| {
         let own = client.state.borrow().user.clone();
         if let Some(slot) = client.state.borrow_mut().slot(key) {
             slot.apply_response(answer, &own, &get(body, "messages"), Date::now());
             slot.watching |= get(body, "watch").is_truthy();
         }
+        client.replay_since(mark, key);
         answer.clone()
     };
-    send(&port, Request { key, apply: Some(apply), ..Request::new("POST", path, body) })
+    let request = Request::new("POST", path, body);
+    send(&port, Request { key, apply: Some(apply), snapshot: true, ..request })
 }
 
 /// `/channels/{type}/{id}` of channel `key`; rejects when the channel was never queried or is gone.
@@ -220,10 +222,11 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
     set(&body, "state", &true.into());
     set(&body, "watch", &watch.into());
     set(&body, "presence", &get(options, "presence").is_truthy().into());
-    let apply: Apply = |client, _, body, answer| {
-        client.apply_channel_list(answer, get(body, "watch").is_truthy()).into()
+    let apply: Apply = |client, _, mark, body, answer| {
+        client.apply_channel_list(answer, mark, get(body, "watch").is_truthy()).into()
     };
-    send(&port, Request { apply: Some(apply), ..Request::new("POST", "/channels".into(), body) })
+    let request = Request::new("POST", "/channels".into(), body);
+    send(&port, Request { apply: Some(apply), snapshot: true, ..request })
 }
 
 /// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
@@ -315,9 +318,9 @@ impl Client {
         object
     }
 
-    /// Applies each channel of a `POST /channels` answer to its slot (creating slots as needed); returns the
-    /// channel objects in answer order.
-    pub(super) fn apply_channel_list(&self, body: &JsValue, watch: bool) -> Array {
+    /// Applies each channel of a `POST /channels` answer to its slot (creating slots as needed), then the
+    /// channel's events that arrived since the query began (`mark`); returns the channel objects in answer order.
+    pub(super) fn apply_channel_list(&self, body: &JsValue, mark: u64, watch: bool) -> Array {
         let objects = Array::new();
         let own = self.state.borrow().user.clone();
         for response in list(body, "channels").iter() {
@@ -329,12 +332,20 @@ impl Client {
             let object = self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED, |slot| {
                 crate::js::channel_object(port, slot)
             });
-            let mut state = self.state.borrow_mut();
-            if let Some(slot) =
-                state.channels.iter_mut().find(|s| s.kind == kind && s.id.as_deref() == Some(&id))
-            {
-                slot.apply_response(&response, &own, &JsValue::UNDEFINED, Date::now());
-                slot.watching |= watch;
+            let key = {
+                let mut state = self.state.borrow_mut();
+                let slot = state
+                    .channels
+                    .iter_mut()
+                    .find(|s| s.kind == kind && s.id.as_deref() == Some(&id));
+                slot.map(|slot| {
+                    slot.apply_response(&response, &own, &JsValue::UNDEFINED, Date::now());
+                    slot.watching |= watch;
+                    slot.key
+                })
+            };
+            if let Some(key) = key {
+                self.replay_since(mark, key);
             }
             objects.push(&object);
         }

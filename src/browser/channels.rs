@@ -246,6 +246,9 @@ impl Slot {
                 let id = text(&message, "id").unwrap_or_default();
                 if kind == "message.deleted" && get(raw, "hard_delete").is_truthy() {
                     self.messages.delete(&id.as_str().into());
+                    if let Some(parent) = text(&message, "parent_id") {
+                        self.remove_reply(&parent, &id);
+                    }
                     Event::MessageRemoved { id }
                 } else {
                     self.keep_message(&message);

@@ -77,6 +77,8 @@ pub struct State {
     pub options: ClientOptions,
     /// Resolves `disconnectUser()`'s promise once the WebSocket it closes is closed.
     pub close_waiter: Option<Function>,
+    /// Channel events kept while channel queries are in flight, applied again on top of their answers.
+    pub replay: super::replay::Replay,
     /// Forward the page's `online`, `offline`, `visibilitychange` and `pageshow` events; detached on drop.
     _page_events: super::page::PageEvents,
 }
@@ -204,6 +206,7 @@ impl Client {
                     cleaner: None,
                     listeners: Listeners::default(),
                     close_waiter: None,
+                    replay: super::replay::Replay::default(),
                     last_request: None,
                     options,
                     _page_events: page_events,
@@ -385,6 +388,23 @@ impl Client {
         let logger = self.state.borrow().logger.clone();
         if let Some(logger) = logger {
             let _ = logger.call2(&JsValue::NULL, &level.into(), &message.into());
+        }
+    }
+}
+
+impl Client {
+    /// Applies again, on top of a query's answer just applied to channel `key`, the channel's events that arrived
+    /// since the query began (`mark`): the answer never moves the state backwards (see `replay.rs`).
+    pub(super) fn replay_since(&self, mark: u64, key: u32) {
+        let mut state = self.state.borrow_mut();
+        let own = state.own_id();
+        let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
+        let events = state.replay.since(mark, &cid);
+        if let Some(slot) = state.slot(key) {
+            for frame in events {
+                let kind = super::values::text(&frame, "type").unwrap_or_default();
+                slot.apply_event(&frame, &kind, &own, js_sys::Date::now());
+            }
         }
     }
 }

@@ -73,6 +73,7 @@ impl Client {
         }
         let key = text(frame, "cid").and_then(|cid| {
             let mut state = self.state.borrow_mut();
+            state.replay.record(&cid, frame);
             let own = state.own_id();
             let slot = state.channels.iter_mut().find(|slot| slot.is(&cid))?;
             slot.apply_event(frame, &kind, &own, Date::now());

@@ -149,6 +149,17 @@ impl Slot {
         set_at(&threads, parent, &replies.into_iter().collect::<Array>());
     }
 
+    /// Takes reply `id` out of `threads[parent]` (a hard delete), as a new array so apps see the change.
+    pub(super) fn remove_reply(&self, parent: &str, id: &str) {
+        let threads = get(&self.state, "threads");
+        let replies = array(get_at(&threads, parent));
+        let kept: Array =
+            replies.iter().filter(|reply| text(reply, "id").as_deref() != Some(id)).collect();
+        if kept.length() != replies.length() {
+            set_at(&threads, parent, &kept);
+        }
+    }
+
     /// A page of replies from `getReplies`, filed under their parent in `threads`.
     pub fn apply_replies(&mut self, replies: &JsValue) {
         for reply in list(replies, "messages").iter() {

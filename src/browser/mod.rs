@@ -16,6 +16,7 @@ mod listeners;
 mod longpoll;
 pub mod messages;
 mod page;
+pub mod replay;
 pub mod rest;
 pub mod shapes;
 mod socket;

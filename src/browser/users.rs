@@ -62,7 +62,7 @@ pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
         Err(error) => return Promise::reject(&to_js_error(&error)),
     };
     let body = object(&[("users", updates.into())]);
-    let apply: Apply = |client, _, body, answer| {
+    let apply: Apply = |client, _, _, body, answer| {
         // No borrow is held while the app's objects are read.
         let own = client.state.borrow().own_id();
         let settings = list(body, "users")
@@ -102,7 +102,7 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
     if get(&payload, "presence").is_undefined() {
         set(&payload, "presence", &false.into());
     }
-    let apply: Apply = |client, _, _, answer| {
+    let apply: Apply = |client, _, _, _, answer| {
         let users = get(&client.state.borrow().client_state, "users");
         for user in list(answer, "users").iter() {
             if let Some(id) = text(&user, "id") {

@@ -261,7 +261,8 @@ impl Session {
     }
 
     /// `Fetch` for `request` with the current connection and token.
-    fn fetch(&self, request: u32, fx: &mut Vec<Effect>) {
+    fn fetch(&mut self, request: u32, fx: &mut Vec<Effect>) {
+        self.requests.sent(request);
         let token = self.user.as_ref().and_then(|user| user.token.clone()).unwrap_or_default();
         let connection_id = self.connection_id().map(String::from);
         fx.push(Effect::Fetch { request, connection_id, token });

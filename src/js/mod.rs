@@ -312,19 +312,25 @@ impl StreamChat {
     }
 
     /// The channel object for `type` and `id` (the same object for the same cid), or for a channel known by its
-    /// members: `channel(type, {members})`. Nothing is sent until `watch()` or `query()`.
+    /// members: `channel(type, {members})` or `channel(type, null, {members})`. Nothing is sent until `watch()`
+    /// or `query()`.
     #[wasm_bindgen(unchecked_return_type = "Channel")]
     pub fn channel(
         &self,
         #[wasm_bindgen(js_name = channelType)] channel_type: String,
-        #[wasm_bindgen(js_name = channelIdOrData, unchecked_optional_param_type = "string | ChannelData")]
+        #[wasm_bindgen(
+            js_name = channelIdOrData,
+            unchecked_optional_param_type = "string | ChannelData | null"
+        )]
         id_or_data: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: Option<JsValue>,
     ) -> JsValue {
+        // `(type, id, data)`, `(type, data)`, or `(type, null | undefined, data)` for a channel by its members.
         let id_or_data = id_or_data.unwrap_or_default();
         let (id, data) = match id_or_data.as_string() {
             Some(id) => (Some(id), data.unwrap_or_default()),
-            None => (None, id_or_data),
+            None if id_or_data.is_object() => (None, id_or_data),
+            None => (None, data.unwrap_or_default()),
         };
         let port = self.client.port.clone();
         self.client.channel(channel_type, id, data, |slot| channel_object(port, slot))

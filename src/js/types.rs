@@ -25,6 +25,19 @@ export interface StreamChatOptions {
   persistUserOnConnectionFailure?: boolean;
   /** Send `GET /hi` when connecting, to open the HTTP connection before it is needed. Default false. */
   warmUp?: boolean;
+  /** Accepted for code written for the official client, and ignored: this SDK runs in browsers only, keeps one
+   *  channel object per cid always, and makes its own requests (no axios). */
+  allowServerSideConnect?: boolean;
+  axiosRequestConfig?: Record<string, unknown>;
+  browser?: boolean;
+  device?: { id: string; push_provider: string; [field: string]: unknown };
+  disableCache?: boolean;
+  enableInsights?: boolean;
+  isLocalUnreadCountEnabled?: boolean;
+  withCredentials?: boolean;
+  headers?: Record<string, string>;
+  /** Any other key of the official client's options (its axios request config among them): accepted, ignored. */
+  [option: string]: unknown;
 }
 
 /** `client.wsConnection`: a read-only snapshot of the connection. */
@@ -82,15 +95,17 @@ export interface UserResponse extends UserObject {
   updated_at: string;
 }
 
-type UserCondition = string | { $eq: string } | { $in: string[] };
-/** `queryUsers` filters: `name` also takes `{ $autocomplete: prefix }`; `$and` / `$or` combine filters. */
+/** `queryUsers` filters: `id`, `role`, `name` (also `{ $autocomplete: prefix }`), `online`; `$and` / `$or`
+ *  combine filters. The official client's operators type-check; our server answers code 4 for the ones it does not
+ *  support (see the README). */
 export interface UserFilters {
-  id?: UserCondition;
-  role?: UserCondition;
-  name?: UserCondition | { $autocomplete: string };
+  id?: FilterCondition<string>;
+  role?: FilterCondition<string>;
+  name?: FilterCondition<string>;
   online?: boolean;
   $and?: UserFilters[];
   $or?: UserFilters[];
+  [field: string]: unknown;
 }
 export type UserSort =
   | Partial<Record<'id' | 'name' | 'created_at' | 'last_active', 1 | -1>>
@@ -119,17 +134,74 @@ export type TokenOrProvider = string | (() => Promise<string>);
 
 /** An event from the server, or one the SDK emits (`connection.changed`, `connection.recovered`). */
 export interface Event {
-  type: string;
+  type: EventTypes;
   cid?: string;
+  channel_id?: string;
+  channel_type?: string;
+  channel?: ChannelResponse['channel'];
   connection_id?: string;
   created_at?: string;
   me?: OwnUserResponse;
+  user?: UserResponse;
+  user_id?: string;
+  message?: MessageResponse;
+  message_id?: string;
+  parent_id?: string;
+  reaction?: ReactionResponse;
+  member?: ChannelMemberResponse;
+  watcher_count?: number;
+  hard_delete?: boolean;
+  last_read_message_id?: string;
+  first_unread_message_id?: string;
+  unread_count?: number;
+  unread_messages?: number;
+  unread_channels?: number;
+  total_unread_count?: number;
   /** On `connection.changed`: whether the connection is healthy now. */
   online?: boolean;
   /** On `transport.changed`: the transport now in use. */
   mode?: 'websocket' | 'longpoll';
-  received_at?: Date;
+  received_at?: string | Date;
   [field: string]: unknown;
+}
+
+/** The event types this SDK and its server send; any other string is allowed too (custom events). */
+export type EventTypes =
+  | 'all'
+  | 'health.check'
+  | 'connection.changed'
+  | 'connection.recovered'
+  | 'transport.changed'
+  | 'message.new'
+  | 'message.updated'
+  | 'message.deleted'
+  | 'message.read'
+  | 'notification.mark_read'
+  | 'notification.mark_unread'
+  | 'reaction.new'
+  | 'reaction.updated'
+  | 'reaction.deleted'
+  | 'member.added'
+  | 'member.updated'
+  | 'member.removed'
+  | 'typing.start'
+  | 'typing.stop'
+  | 'user.updated'
+  | 'user.presence.changed'
+  | 'user.watching.start'
+  | 'user.watching.stop'
+  | (string & {});
+
+/** A reaction as the server returns it. */
+export interface ReactionResponse {
+  type: string;
+  message_id: string;
+  user_id: string;
+  user?: UserResponse;
+  score: number;
+  created_at: string;
+  updated_at: string;
+  [custom: string]: unknown;
 }
 
 /** What `connectUser` resolves to: the server's first `health.check`. */
@@ -153,21 +225,39 @@ export interface Unsubscribe {
 export interface ChannelData {
   name?: string;
   image?: string;
-  members?: string[];
+  members?: string[] | { user_id: string; [field: string]: unknown }[];
   [custom: string]: unknown;
 }
 
-/** A message as the server returns it. */
-export interface MessageResponse {
+/** What a message as the server returns it and as `channel.state` keeps it have in common. */
+export interface MessageResponseBase {
   id: string;
   text: string;
   type: string;
   cid: string;
-  user: UserObject;
+  html?: string;
+  user: UserResponse;
+  attachments: unknown[];
+  mentioned_users: UserResponse[];
+  latest_reactions: ReactionResponse[];
+  own_reactions: ReactionResponse[];
+  reaction_counts: Record<string, number>;
+  reaction_scores: Record<string, number>;
+  reply_count: number;
+  parent_id?: string;
+  show_in_channel?: boolean;
+  silent?: boolean;
+  pinned?: boolean;
+  thread_participants?: UserResponse[];
+  [field: string]: unknown;
+}
+
+/** A message as the server returns it. */
+export interface MessageResponse extends MessageResponseBase {
   created_at: string;
   updated_at: string;
-  attachments: unknown[];
-  [field: string]: unknown;
+  deleted_at?: string | null;
+  pinned_at?: string | null;
 }
 
 /** What `sendMessage` takes; `id` is generated when absent. */
@@ -179,25 +269,17 @@ export interface MessageInput {
 }
 
 /** A message in `channel.state`: the server's message with `Date`s and a `status`, as the official client keeps it. */
-export interface LocalMessage {
-  id: string;
-  text: string;
-  type: string;
-  cid: string;
-  user: UserObject;
+export interface LocalMessage extends MessageResponseBase {
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
   pinned_at: Date | null;
   status: string;
-  attachments: unknown[];
-  parent_id?: string;
-  [field: string]: unknown;
 }
 
 /** One member's read state in `channel.state.read`. */
 export interface ReadState {
-  user: UserObject;
+  user: UserResponse;
   last_read: Date;
   last_read_message_id: string | null;
   unread_messages: number;
@@ -206,7 +288,7 @@ export interface ReadState {
 /** A channel member, as the server returns it. */
 export interface ChannelMemberResponse {
   user_id: string;
-  user: UserObject;
+  user: UserResponse;
   role?: string;
   channel_role?: string;
   [field: string]: unknown;
@@ -220,7 +302,7 @@ export interface ChannelState {
   pinnedMessages: LocalMessage[];
   read: Record<string, ReadState>;
   typing: Record<string, Event>;
-  watchers: Record<string, UserObject>;
+  watchers: Record<string, UserResponse>;
   members: Record<string, ChannelMemberResponse>;
   membership: Record<string, unknown>;
   watcher_count: number;
@@ -236,15 +318,22 @@ export interface ChannelResponse {
     id: string;
     cid: string;
     type: string;
+    name?: string;
+    image?: string;
+    created_at: string;
+    updated_at: string;
+    last_message_at?: string | null;
+    member_count?: number;
+    created_by?: UserResponse;
     config: { typing_events: boolean; read_events: boolean; [setting: string]: unknown };
     own_capabilities: string[];
     [field: string]: unknown;
   };
   members: ChannelMemberResponse[];
   messages: MessageResponse[];
-  read: { user: UserObject; last_read: string; last_read_message_id: string | null; unread_messages: number }[];
+  read: { user: UserResponse; last_read: string; last_read_message_id: string | null; unread_messages: number }[];
   watcher_count: number;
-  watchers: UserObject[];
+  watchers: UserResponse[];
   duration: string;
 }
 
@@ -267,18 +356,47 @@ export interface ChannelQueryOptions {
   [option: string]: unknown;
 }
 
-type Condition = string | { $in: string[] } | { $eq: string };
+/** One field's condition in a filter, with the official client's operator names. Which operators a server
+ *  supports on which field is the server's business (ours answers code 4 for the others). */
+export type FilterCondition<T> =
+  | T
+  | {
+      $eq?: T;
+      $ne?: T;
+      $in?: T[];
+      $nin?: T[];
+      $gt?: T;
+      $gte?: T;
+      $lt?: T;
+      $lte?: T;
+      $exists?: boolean;
+      $autocomplete?: string;
+      $contains?: T;
+      $q?: string;
+    };
 export interface ChannelFilters {
-  cid?: Condition;
-  members?: Condition;
-  type?: Condition;
+  cid?: FilterCondition<string>;
+  id?: FilterCondition<string>;
+  type?: FilterCondition<string>;
+  members?: FilterCondition<string> | { $in: string[] };
+  name?: FilterCondition<string>;
+  last_message_at?: FilterCondition<string>;
+  created_at?: FilterCondition<string>;
+  $and?: ChannelFilters[];
+  $or?: ChannelFilters[];
+  [field: string]: unknown;
 }
 export type ChannelSort = Record<string, 1 | -1> | Record<string, 1 | -1>[];
 export interface ChannelOptions {
   limit?: number;
   offset?: number;
   watch?: boolean;
+  state?: boolean;
+  presence?: boolean;
   message_limit?: number;
+  member_limit?: number;
+  watcher_limit?: number;
+  [option: string]: unknown;
 }
 
 /** What a REST call the server refused rejects with, as the official client's `ErrorFromResponse`. */

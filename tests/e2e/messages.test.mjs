@@ -74,6 +74,15 @@ test('edits, deletes and members between the official client and ours', async ()
       return [window.channel.state.messages.some((m) => m.parent_id === id), window.channel.state.threads[id].length];
     }, question.message.id);
     assert.deepEqual(threadInOurs, [false, 1]);
+    // A hard delete (a server-side client's) takes the reply out of our threads too.
+    const { StreamChat } = await import('stream-chat');
+    const serverSide = new StreamChat('demo-key', 'e2e-secret', { baseURL: server.url });
+    await serverSide.deleteMessage(reply.message.id, true);
+    await page.waitForFunction(
+      ([parent, id]) => !(window.channel.state.threads[parent] ?? []).some((m) => m.id === id),
+      [question.message.id, reply.message.id],
+      { timeout: 10_000 },
+    );
 
     // Reactions: official → ours and ours → official, own_reactions right on each side.
     const target = await aliceChannel.sendMessage({ text: 'react here' });

@@ -10,6 +10,10 @@
 //!  queued ──deadline──▶ Fail   parked ──token──▶ Fetch (or queued, while reconnecting)
 //!     └──disconnect / closed for good──▶ Fail ◀──provider failed──┘
 //! ```
+//!
+//! Every call belongs to the session epoch it was sent in; disconnecting (or a connection gone for good) ends the
+//! epoch. An answer that comes for a call of an ended epoch settles that call with its answer, code 40 included:
+//! it is never parked for a refresh, so it can neither hang nor be sent again with a later user's token.
 
 use alloc::vec::Vec;
 
@@ -36,6 +40,10 @@ pub struct Requests {
     parked: Vec<u32>,
     /// Already retried once after a refresh: a second code 40 is final.
     retried: Vec<u32>,
+    /// Sent and not answered yet, with the epoch they were sent in.
+    in_flight: Vec<(u32, u32)>,
+    /// The session epoch: bumped when the connection is gone for good ([`Requests::fail_all`]).
+    epoch: u32,
 }
 
 impl Requests {
@@ -75,10 +83,18 @@ impl Requests {
         }
     }
 
+    /// `request` goes out now, in the current epoch.
+    pub fn sent(&mut self, request: u32) {
+        self.in_flight.push((request, self.epoch));
+    }
+
     /// `request` was answered; `expired` when with code 40, `can_refresh` when a token provider can give a new
-    /// token.
+    /// token. A call sent in an ended epoch always finishes.
     pub fn answered(&mut self, request: u32, expired: bool, can_refresh: bool) -> Answered {
-        if expired && can_refresh && !self.retried.contains(&request) {
+        let sent_in = self.in_flight.iter().position(|(r, _)| *r == request);
+        let sent_in = sent_in.map(|at| self.in_flight.swap_remove(at).1);
+        let current = sent_in.is_none_or(|epoch| epoch == self.epoch);
+        if current && expired && can_refresh && !self.retried.contains(&request) {
             self.retried.push(request);
             self.parked.push(request);
             Answered::Parked
@@ -112,5 +128,6 @@ impl Requests {
             fx.push(Effect::Fail { request, error: error.clone() });
         }
         self.retried.clear();
+        self.epoch = self.epoch.wrapping_add(1);
     }
 }

@@ -204,3 +204,36 @@ fn without_a_provider_code_40_is_final() {
         vec![Effect::Finish { request: 1 }]
     );
 }
+
+#[test]
+fn an_answer_from_an_ended_session_settles_its_call_and_is_never_sent_again() {
+    // A call in flight when the user disconnects, answered with code 40 after: it settles with that answer; no token
+    // is asked for, and a later user's connection never sends it (with that user's token).
+    let (mut s, _) = open_with_provider();
+    assert_eq!(fetches(&s.handle(Input::Submit { request: 5 }, &mut Fixed)), [5]);
+    s.handle(Input::Disconnect, &mut Fixed);
+    let fx = s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::Finish { request: 5 }], "the call of the ended session settles");
+
+    // Bob connects with a provider; nothing of alice's is sent on his connection.
+    s.use_token_provider(true);
+    connect(&mut s, None);
+    let token = stream_chat_protocol::token::dev_token("alice");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(token) }, &mut Fixed);
+    assert!(fetches(&fx).is_empty());
+    let socket = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenSocket { socket, .. } => Some(*socket),
+            _ => None,
+        })
+        .expect("the new connection opens");
+    let fx = frame(&mut s, socket, health_check("c2"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Settle(_))), "the new connection is open");
+    assert!(fetches(&fx).is_empty(), "alice's call was sent again");
+
+    // A call of this session that gets code 40 still waits for a refresh, as before.
+    assert_eq!(fetches(&s.handle(Input::Submit { request: 6 }, &mut Fixed)), [6]);
+    let fx = s.handle(Input::Answered { request: 6, expired: true }, &mut Fixed);
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadToken { .. })), "{fx:?}");
+}
