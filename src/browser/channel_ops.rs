@@ -55,6 +55,7 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
         let mut state = client.state.borrow_mut();
         let slot =
             state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
+        slot.watch_pending |= watch;
         let data = if slot.data.is_object() { slot.data.clone() } else { Object::new().into() };
         Ok((channel_path(&slot.kind, slot.id.as_deref(), "query"), data))
     });
@@ -75,6 +76,7 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
         if let Some(slot) = client.state.borrow_mut().slot(key) {
             slot.apply_response(answer, &own, &get(body, "messages"), Date::now());
             slot.watching |= get(body, "watch").is_truthy();
+            slot.watch_pending = false;
         }
         client.replay_since(mark, key);
         answer.clone()
@@ -365,15 +367,15 @@ impl Client {
         });
     }
 
-    /// `recoverState()`: re-query the watched channels in one `POST /channels` (their state rebuilt, keeping
-    /// messages that arrived meanwhile), then `connection.recovered`.
+    /// `recoverState()`: re-query the watched channels (and those with a `watch()` in flight) in one `POST
+    /// /channels` (their state rebuilt, keeping messages that arrived meanwhile), then `connection.recovered`.
     pub fn recover_state(&self) -> Promise {
         let cids: Array = {
             let state = self.state.borrow();
             state
                 .channels
                 .iter()
-                .filter(|slot| slot.watching)
+                .filter(|slot| slot.watching || slot.watch_pending)
                 .filter_map(|slot| slot.cid())
                 .map(JsValue::from)
                 .collect()

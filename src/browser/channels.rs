@@ -53,6 +53,9 @@ pub struct Slot {
     pub initialized: bool,
     /// Whether this client watches it (and so re-queries it after a reconnect).
     pub watching: bool,
+    /// A `watch()` is in flight: the channel counts as watched for a recovery that runs before its answer (sent
+    /// with the connection that was lost, that answer watches nothing).
+    pub watch_pending: bool,
     /// The own user's typing here.
     pub own_typing: Typing,
     /// Handlers registered with `channel.on`.
@@ -93,6 +96,7 @@ impl Slot {
             channel: JsValue::UNDEFINED,
             initialized: false,
             watching: false,
+            watch_pending: false,
             own_typing: Typing::default(),
             listeners: Listeners::default(),
         }

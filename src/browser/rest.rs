@@ -136,13 +136,20 @@ impl Client {
     }
 
     /// Keeps the answer to `request` for [`Client::finish`]; the session's input for it (`expired` when the
-    /// server said the token expired, code 40).
+    /// server said the token expired, code 40; [`Input::ConnectionGone`] for code 46).
     pub(super) fn answered(&self, request: u32, answer: Answer) -> Input {
-        let expired = matches!(&answer, Ok((status, body))
-            if !(200..300).contains(status) && get(body, "code").as_f64() == Some(40.0));
+        let code = match &answer {
+            Ok((status, body)) if !(200..300).contains(status) => get(body, "code").as_f64(),
+            _ => None,
+        };
+        let expired = code == Some(40.0);
+        let gone = code == Some(46.0);
         if let Some(call) = self.state.borrow_mut().calls.iter_mut().find(|call| call.id == request)
         {
             call.answer = Some(answer);
+        }
+        if gone {
+            return Input::ConnectionGone { request };
         }
         Input::Answered { request, expired }
     }

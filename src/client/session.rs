@@ -234,6 +234,19 @@ impl Session {
                     Answered::Finish => fx.push(Effect::Finish { request }),
                 }
             }
+            Input::ConnectionGone { request } => {
+                if !self.requests.connection_gone(request) {
+                    fx.push(Effect::Finish { request });
+                    return fx;
+                }
+                match self.state {
+                    State::Open { .. } => self.fetch(request, &mut fx),
+                    State::Connecting | State::Reconnecting => {
+                        self.requests.enqueue(request, self.config.connect_timeout_ms, &mut fx)
+                    }
+                    State::Idle | State::Closed => fx.push(Effect::Finish { request }),
+                }
+            }
             Input::Recovered => {
                 if matches!(self.state, State::Open { .. }) {
                     fx.push(Effect::Emit(LocalEvent::ConnectionRecovered));

@@ -171,6 +171,12 @@ pub enum Input {
         /// The token had expired.
         expired: bool,
     },
+    /// A REST call was refused because the connection it named is gone (code 46): it was sent just before the
+    /// connection was replaced.
+    ConnectionGone {
+        /// The call.
+        request: u32,
+    },
     /// The channels were re-queried after a reconnect.
     Recovered,
 }

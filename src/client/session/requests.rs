@@ -11,6 +11,9 @@
 //!     └──disconnect / closed for good──▶ Fail ◀──provider failed──┘
 //! ```
 //!
+//! A call refused because the connection it named is gone (sent just before a reconnect) is sent once more, on
+//! the connection there is now.
+//!
 //! Every call belongs to the session epoch it was sent in; disconnecting (or a connection gone for good) ends the
 //! epoch. An answer that comes for a call of an ended epoch settles that call with its answer, code 40 included:
 //! it is never parked for a refresh, so it can neither hang nor be sent again with a later user's token.
@@ -101,6 +104,21 @@ impl Requests {
         } else {
             self.retried.retain(|r| *r != request);
             Answered::Finish
+        }
+    }
+
+    /// `request` was refused because the connection it named is gone (code 46): whether to send it again, on the
+    /// connection there is now. Once per call, and only in the epoch it was sent in.
+    pub fn connection_gone(&mut self, request: u32) -> bool {
+        let sent_in = self.in_flight.iter().position(|(r, _)| *r == request);
+        let sent_in = sent_in.map(|at| self.in_flight.swap_remove(at).1);
+        let current = sent_in.is_some_and(|epoch| epoch == self.epoch);
+        if current && !self.retried.contains(&request) {
+            self.retried.push(request);
+            true
+        } else {
+            self.retried.retain(|r| *r != request);
+            false
         }
     }
 

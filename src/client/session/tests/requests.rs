@@ -237,3 +237,27 @@ fn an_answer_from_an_ended_session_settles_its_call_and_is_never_sent_again() {
     let fx = s.handle(Input::Answered { request: 6, expired: true }, &mut Fixed);
     assert!(fx.iter().any(|e| matches!(e, Effect::LoadToken { .. })), "{fx:?}");
 }
+
+#[test]
+fn a_call_refused_for_a_replaced_connection_goes_again_on_the_new_one() {
+    // Sent on c1 just before it was replaced by c2: the server refuses it (code 46); it goes once more, on c2.
+    let mut s = open_session();
+    assert_eq!(fetches(&s.handle(Input::Submit { request: 5 }, &mut Fixed)), [5]);
+    closed(&mut s, 1, 1006);
+    timer(&mut s, Timer::Retry);
+    frame(&mut s, 2, health_check("c2"));
+    let fx = s.handle(Input::ConnectionGone { request: 5 }, &mut Fixed);
+    assert_eq!(
+        fx,
+        vec![Effect::Fetch { request: 5, connection_id: Some("c2".into()), token: "token".into() }]
+    );
+    // Refused again: it settles with that answer.
+    let fx = s.handle(Input::ConnectionGone { request: 5 }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::Finish { request: 5 }]);
+
+    // One of an ended session settles at once.
+    assert_eq!(fetches(&s.handle(Input::Submit { request: 6 }, &mut Fixed)), [6]);
+    s.handle(Input::Disconnect, &mut Fixed);
+    let fx = s.handle(Input::ConnectionGone { request: 6 }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::Finish { request: 6 }]);
+}
