@@ -5,7 +5,7 @@
 // send rate in the way), JS heap + wasm memory after the load and after the burst, and the bundle size (gzip).
 import { rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { packageFiles } from '../scripts/size.mjs';
+import { packageGzip } from '../scripts/size.mjs';
 import { launchBrowser, officialBrowserBuild } from '../tests/e2e/helpers.mjs';
 
 const CHANNELS = 10;
@@ -50,9 +50,16 @@ async function officialBundle(dir) {
   return { code, gzip: gzipSync(code, { level: 9 }).length };
 }
 
-/** Our package's gzip size, as the build's size report counts it. */
-function ourSize() {
-  return packageFiles().reduce((sum, f) => sum + f.gzip, 0);
+/** Runs `measureOne(kind, run)` `runs` times for each client, alternating who goes first so neither always gets
+ * the cooler machine; returns the figures per client. */
+async function alternating(runs, measureOne) {
+  const results = { official: [], ours: [] };
+  for (let run = 0; run < runs; run++) {
+    for (const kind of run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official']) {
+      results[kind].push(await measureOne(kind, run));
+    }
+  }
+  return results;
 }
 
 /** Runs in the page: every figure for one client. */
@@ -199,26 +206,22 @@ async function coldStart({ kind, user }) {
  * throttled; returns the list of phase figures per client. */
 async function coldStarts(browser, url, official) {
   writeFileSync(OFFICIAL_IN_PKG, official.code);
-  const results = { official: [], ours: [] };
   try {
-    for (let run = 0; run < COLD_RUNS; run++) {
-      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
-      for (const kind of order) {
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        const cdp = await context.newCDPSession(page);
-        await cdp.send('Network.enable');
-        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-        await page.goto(`${url}/metrics`);
-        await cdp.send('Emulation.setCPUThrottlingRate', { rate: COLD_CPU_THROTTLE });
-        results[kind].push(await page.evaluate(coldStart, { kind, user: `cold-${kind}-${run}` }));
-        await context.close();
-      }
-    }
+    return await alternating(COLD_RUNS, async (kind, run) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+      await page.goto(`${url}/metrics`);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: COLD_CPU_THROTTLE });
+      const figures = await page.evaluate(coldStart, { kind, user: `cold-${kind}-${run}` });
+      await context.close();
+      return figures;
+    });
   } finally {
     rmSync(OFFICIAL_IN_PKG, { force: true });
   }
-  return results;
 }
 
 /** Runs the SDK benchmarks `runs` times against `url`; returns one list of figures per client. */
@@ -227,25 +230,20 @@ export async function sdkBenchmarks({ url, dir, runs }) {
   const official = await officialBundle(dir);
   // Exact heap figures, and `gc()` so that they count only what is still held.
   const browser = await launchBrowser(['--enable-precise-memory-info', '--js-flags=--expose-gc']);
-  const results = { official: [], ours: [] };
   try {
-    for (let run = 0; run < runs; run++) {
-      // Alternate who goes first, so neither always gets the cooler machine.
-      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
-      for (const kind of order) {
-        const page = await browser.newPage();
-        await page.route('**/official.js', (route) =>
-          route.fulfill({ contentType: 'text/javascript', body: official.code }),
-        );
-        await page.goto(`${url}/metrics`);
-        const figures = await page.evaluate(measure, { kind, channels: CHANNELS, messages: MESSAGES, burst: BURST });
-        results[kind].push(figures);
-        await page.close();
-      }
-    }
+    const results = await alternating(runs, async (kind) => {
+      const page = await browser.newPage();
+      await page.route('**/official.js', (route) =>
+        route.fulfill({ contentType: 'text/javascript', body: official.code }),
+      );
+      await page.goto(`${url}/metrics`);
+      const figures = await page.evaluate(measure, { kind, channels: CHANNELS, messages: MESSAGES, burst: BURST });
+      await page.close();
+      return figures;
+    });
     results.cold = await coldStarts(browser, url, official);
+    return { ...results, size: { official: official.gzip, ours: packageGzip() } };
   } finally {
     await browser.close();
   }
-  return { ...results, size: { official: official.gzip, ours: ourSize() } };
 }

@@ -29,8 +29,6 @@ pub enum Scope {
     /// Below `/channels/{type}/{id}` of the calling channel, which must have been watched or queried (the call
     /// rejects otherwise, as the official client's do).
     Channel,
-    /// Below the base URL, called from a channel: rejects once the channel's client is gone.
-    FromChannel,
 }
 
 /// What a successful answer does to the calling channel's state: the slot, the answer, the own user's id.
@@ -111,12 +109,12 @@ pub fn request(port: &Port, key: u32, route: &'static Route, args: &[JsValue]) -
     let body = if route.base == NO_BASE { object(&[]) } else { copy(&arg(route.base)) };
     for (field, at) in route.fields {
         let value = arg(*at);
-        if !value.is_undefined() && !value.is_null() {
+        if !value.is_null_or_undefined() {
             set(&body, field, &value);
         }
     }
-    let (method, scope, then) = (route.method, route.scope, route.then);
-    send(port, Request { method, scope, key, path, body, then, apply: None, snapshot: false })
+    let (scope, then) = (route.scope, route.then);
+    send(port, Request { scope, key, then, ..Request::new(route.method, path, body) })
 }
 
 /// Sends `request` through the client behind `port` and settles with its answer after applying it: the one `async`
@@ -132,12 +130,9 @@ pub fn send(port: &Port, request: Request) -> Promise {
     future_to_promise(async move {
         let Request { method, scope, key, path, body, then, apply, .. } = request;
         let answered = async {
+            // `call_with` rejects once the client is gone, whatever the scope.
             let path = match scope {
                 Scope::Client => path,
-                Scope::FromChannel => {
-                    port.client()?;
-                    path
-                }
                 Scope::Channel => channel_prefix(&port, key)? + &path,
             };
             let answer = call_with(&port, method, path, &body).await?;
@@ -199,20 +194,11 @@ pub static MARK_ALL_READ: Route = Route { path: "/channels/read", ..CLIENT };
 /// `client.getMessage(id)`.
 pub static GET_MESSAGE: Route = Route { method: "GET", path: "/messages/$0", ..CLIENT };
 /// `channel.sendReaction(messageId, reaction, options)`: `{reaction, …options}`.
-pub static SEND_REACTION: Route = Route {
-    scope: Scope::FromChannel,
-    path: "/messages/$0/reaction",
-    base: 2,
-    fields: &[("reaction", 1)],
-    ..CLIENT
-};
+pub static SEND_REACTION: Route =
+    Route { path: "/messages/$0/reaction", base: 2, fields: &[("reaction", 1)], ..CLIENT };
 /// `channel.deleteReaction(messageId, type)`.
-pub static DELETE_REACTION: Route = Route {
-    method: "DELETE",
-    scope: Scope::FromChannel,
-    path: "/messages/$0/reaction/$1",
-    ..CLIENT
-};
+pub static DELETE_REACTION: Route =
+    Route { method: "DELETE", path: "/messages/$0/reaction/$1", ..CLIENT };
 /// `channel.stopWatching()`.
 pub static STOP_WATCHING: Route = Route {
     scope: Scope::Channel,

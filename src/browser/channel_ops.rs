@@ -118,13 +118,18 @@ pub fn channel_call(
 /// app's message object too, so that sending the same object again after a failure (a timeout the server may have
 /// stored) reuses the id and never duplicates the message.
 pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) -> Promise {
-    if message.is_object() && (get(message, "id").is_undefined() || get(message, "id").is_null()) {
-        set(message, "id", &super::client::uuid().into());
-    }
+    let given = get(message, "id");
+    let id = if given.is_null_or_undefined() {
+        let id = JsValue::from(super::client::uuid());
+        if message.is_object() {
+            set(message, "id", &id);
+        }
+        id
+    } else {
+        given
+    };
     let message = copy(message);
-    if get(&message, "id").is_undefined() || get(&message, "id").is_null() {
-        set(&message, "id", &super::client::uuid().into());
-    }
+    set(&message, "id", &id);
     let body = copy(options);
     set(&body, "message", &message);
     // The sent message is in the state when the promise resolves, as with the official client (the

@@ -4,7 +4,8 @@
 //!
 //! The other concerns of the client live beside this file, each as its own `impl Client` block: `connect.rs`
 //! (`connectUser`, token provider, `disconnectUser`), `rest.rs` (REST calls and their answers), `channel_ops.rs`
-//! (what `Channel` methods do), `events.rs` (listeners and dispatch), `storage.rs` (what survives the page).
+//! (what `Channel` methods do), `events.rs` (listeners and dispatch), `storage.rs` (what survives the page),
+//! `replay.rs` (events applied again on top of a query's answer).
 //!
 //! Ownership: the JS `StreamChat` object holds the only strong `Rc<Client>`; channels, callbacks and futures hold
 //! a [`Port`] (a `Weak`). Dropping the JS object drops the client, which closes its socket, cancels its timers
@@ -168,7 +169,7 @@ pub fn uuid() -> String {
 pub fn parse_claims(payload: &str) -> Option<crate::client::user::Claims> {
     let parsed = JSON::parse(payload).ok()?;
     let user_id = shape::<ClaimsShape>(&parsed)?.user_id();
-    if user_id.is_undefined() || user_id.is_null() {
+    if user_id.is_null_or_undefined() {
         return Some(crate::client::user::Claims { user_id: None });
     }
     Some(crate::client::user::Claims { user_id: Some(user_id.as_string()?) })
@@ -392,23 +393,6 @@ impl Client {
     }
 }
 
-impl Client {
-    /// Applies again, on top of a query's answer just applied to channel `key`, the channel's events that arrived
-    /// since the query began (`mark`): the answer never moves the state backwards (see `replay.rs`).
-    pub(super) fn replay_since(&self, mark: u64, key: u32) {
-        let mut state = self.state.borrow_mut();
-        let own = state.own_id();
-        let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
-        let events = state.replay.since(mark, &cid);
-        if let Some(slot) = state.slot(key) {
-            for frame in events {
-                let kind = super::values::text(&frame, "type").unwrap_or_default();
-                slot.apply_event(&frame, &kind, &own, js_sys::Date::now());
-            }
-        }
-    }
-}
-
 /// The connection, over either transport.
 #[derive(Debug)]
 enum Connection {
@@ -434,7 +418,7 @@ fn read_frame(raw: &JsValue) -> Frame {
     let Some(head) = shape::<FrameShape>(raw) else { return Frame::default() };
     // An error frame without a code still refuses: code -1, as the protocol's internal error.
     let error = head.error();
-    let error = (!error.is_undefined() && !error.is_null()).then(|| {
+    let error = (!error.is_null_or_undefined()).then(|| {
         error_body(&error, 0).unwrap_or_else(|| ErrorBody::new(ErrorCode::InternalSystem, ""))
     });
     Frame { kind: head.kind().as_string(), connection_id: head.connection_id().as_string(), error }

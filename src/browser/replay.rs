@@ -13,6 +13,9 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::JsValue;
 
+use super::client::Client;
+use super::values::text;
+
 /// The most channel events kept while queries are in flight.
 pub const MAX_KEPT_EVENTS: usize = 1_000;
 
@@ -65,5 +68,22 @@ impl Replay {
             .filter(|(number, event_cid, _)| *number > mark && event_cid == cid)
             .map(|(_, _, frame)| frame.clone())
             .collect()
+    }
+}
+
+impl Client {
+    /// Applies again, on top of a query's answer just applied to channel `key`, the channel's events that arrived
+    /// since the query began (`mark`): the answer never moves the state backwards.
+    pub(super) fn replay_since(&self, mark: u64, key: u32) {
+        let mut state = self.state.borrow_mut();
+        let own = state.own_id();
+        let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
+        let events = state.replay.since(mark, &cid);
+        if let Some(slot) = state.slot(key) {
+            for frame in events {
+                let kind = text(&frame, "type").unwrap_or_default();
+                slot.apply_event(&frame, &kind, &own, js_sys::Date::now());
+            }
+        }
     }
 }

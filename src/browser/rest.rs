@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::{Function, Promise, JSON};
+use stream_chat_protocol::ErrorCode;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -142,8 +143,8 @@ impl Client {
             Ok((status, body)) if !(200..300).contains(status) => get(body, "code").as_f64(),
             _ => None,
         };
-        let expired = code == Some(40.0);
-        let gone = code == Some(46.0);
+        let is = |error: ErrorCode| code == Some(f64::from(error.code()));
+        let (expired, gone) = (is(ErrorCode::TokenExpired), is(ErrorCode::ConnectionIdNotFound));
         if let Some(call) = self.state.borrow_mut().calls.iter_mut().find(|call| call.id == request)
         {
             call.answer = Some(answer);

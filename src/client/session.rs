@@ -219,15 +219,10 @@ impl Session {
                 }
             }
             Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
-            Input::Submit { request } => match self.state {
-                State::Open { .. } => self.fetch(request, &mut fx),
-                State::Connecting | State::Reconnecting => {
-                    self.requests.enqueue(request, self.config.connect_timeout_ms, &mut fx)
-                }
-                State::Idle | State::Closed => {
-                    fx.push(Effect::Fail { request, error: ChatError::NotConnected })
-                }
-            },
+            Input::Submit { request } => {
+                let not_connected = Effect::Fail { request, error: ChatError::NotConnected };
+                self.send_or_queue(request, not_connected, &mut fx);
+            }
             Input::Answered { request, expired } => {
                 match self.requests.answered(request, expired, self.has_token_provider) {
                     Answered::Parked => self.request_token(&mut fx),
@@ -235,16 +230,11 @@ impl Session {
                 }
             }
             Input::ConnectionGone { request } => {
-                if !self.requests.connection_gone(request) {
+                // Sent again on the connection there is now; otherwise settled with the refusal it got.
+                if self.requests.connection_gone(request) {
+                    self.send_or_queue(request, Effect::Finish { request }, &mut fx);
+                } else {
                     fx.push(Effect::Finish { request });
-                    return fx;
-                }
-                match self.state {
-                    State::Open { .. } => self.fetch(request, &mut fx),
-                    State::Connecting | State::Reconnecting => {
-                        self.requests.enqueue(request, self.config.connect_timeout_ms, &mut fx)
-                    }
-                    State::Idle | State::Closed => fx.push(Effect::Finish { request }),
                 }
             }
             Input::Recovered => {
@@ -274,6 +264,18 @@ impl Session {
     }
 
     /// `Fetch` for `request` with the current connection and token.
+    /// Sends `request` on the open connection, or queues it while one is being established; without one (no user,
+    /// or closed for good) `otherwise` is its outcome.
+    fn send_or_queue(&mut self, request: u32, otherwise: Effect, fx: &mut Vec<Effect>) {
+        match self.state {
+            State::Open { .. } => self.fetch(request, fx),
+            State::Connecting | State::Reconnecting => {
+                self.requests.enqueue(request, self.config.connect_timeout_ms, fx)
+            }
+            State::Idle | State::Closed => fx.push(otherwise),
+        }
+    }
+
     fn fetch(&mut self, request: u32, fx: &mut Vec<Effect>) {
         self.requests.sent(request);
         let token = self.user.as_ref().and_then(|user| user.token.clone()).unwrap_or_default();

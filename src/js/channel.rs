@@ -25,15 +25,17 @@ pub struct Channel {
     /// `channel.state`, the same object the slot updates; kept here so it stays readable (as it is with the
     /// official client) after `disconnectUser()` forgot the slot.
     state: JsValue,
-    /// The type and id as last seen in the slot, so `type`, `id` and `cid` stay readable after
+    /// The channel type (it never changes), kept here so `type` and `cid` stay readable after
     /// `disconnectUser()` forgot the slot, as the official client's do.
-    identity: RefCell<(String, Option<String>)>,
+    kind: String,
+    /// The id as last seen in the slot (a query may name a channel made by its members), for the same reason.
+    id: RefCell<Option<String>>,
 }
 
 /// A new JS `Channel` object for `slot`.
 pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
-    let identity = RefCell::new((slot.kind.clone(), slot.id.clone()));
-    Channel { port, key: slot.key, state: slot.state.clone(), identity }.into()
+    let (kind, id) = (slot.kind.clone(), RefCell::new(slot.id.clone()));
+    Channel { port, key: slot.key, state: slot.state.clone(), kind, id }.into()
 }
 
 impl Channel {
@@ -47,12 +49,12 @@ impl Channel {
         self.port.client()
     }
 
-    /// The type and id: from the slot while it exists (its id may be learned by a query), else as last seen.
-    fn identity(&self) -> (String, Option<String>) {
-        if let Some(now) = self.read(|slot| (slot.kind.clone(), slot.id.clone())) {
-            *self.identity.borrow_mut() = now;
+    /// The id: from the slot while it exists (a query may have named the channel), else as last seen.
+    fn current_id(&self) -> Option<String> {
+        if let Some(now) = self.read(|slot| slot.id.clone()) {
+            *self.id.borrow_mut() = now;
         }
-        self.identity.borrow().clone()
+        self.id.borrow().clone()
     }
 
     /// Reads the channel's slot, if the client and the slot still exist.
@@ -348,20 +350,19 @@ impl Channel {
     /// `type:id`, once the id is known.
     #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
     pub fn cid(&self) -> JsValue {
-        let (kind, id) = self.identity();
-        optional(id.map(|id| kind + ":" + &id).as_deref())
+        optional(self.current_id().map(|id| self.kind.clone() + ":" + &id).as_deref())
     }
 
     /// The channel id, once known.
     #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
     pub fn id(&self) -> JsValue {
-        optional(self.identity().1.as_deref())
+        optional(self.current_id().as_deref())
     }
 
     /// The channel type.
     #[wasm_bindgen(getter, js_name = type, unchecked_return_type = "string")]
     pub fn kind(&self) -> JsValue {
-        self.identity().0.into()
+        self.kind.as_str().into()
     }
 
     /// Whether `watch()` or `query()` succeeded.

@@ -486,7 +486,7 @@ fn read_options(value: &JsValue) -> Result<Options, JsValue> {
         name: &'static str,
         read: impl FnOnce(&JsValue) -> Option<T>,
     ) -> Result<Option<T>, JsValue> {
-        if value.is_undefined() || value.is_null() {
+        if value.is_null_or_undefined() {
             return Ok(None);
         }
         read(&value).map(Some).ok_or_else(|| {

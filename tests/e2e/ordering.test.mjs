@@ -8,27 +8,32 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { launchBrowser, startServer, tempDir } from './helpers.mjs';
 
+/** Runs in the page before its scripts: every WebSocket the page opens goes into `window.sockets`. */
+function recordSockets() {
+  window.sockets = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.sockets.push(this);
+    }
+  };
+}
+
 test('events that arrive while a query is in flight survive its answer', async () => {
   const { dir, cleanup } = tempDir();
   const server = await startServer({ db: join(dir, 'chat.db') });
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
+    await page.addInitScript(recordSockets);
     await page.goto(`${server.url}/metrics`);
     const seen = await page.evaluate(async () => {
-      const sockets = [];
-      const Native = window.WebSocket;
-      window.WebSocket = class extends Native {
-        constructor(...args) {
-          super(...args);
-          sockets.push(this);
-        }
-      };
       const sdk = await import('/pkg/stream_chat_wasm.js');
       await sdk.default();
       const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
       await client.connectUser({ id: 'alice' }, client.devToken('alice'));
-      const socket = sockets.at(-1);
+      const socket = window.sockets.at(-1);
       const deliver = (event) => socket.dispatchEvent(new MessageEvent('message', { data: JSON.stringify(event) }));
 
       const results = {};
@@ -84,6 +89,7 @@ test('a watch() in flight across a reconnect leaves the channel watched', async 
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
+    await page.addInitScript(recordSockets);
     // Alice's watch() is held on its way to the server until her connection has been replaced and recovered.
     let release;
     const held = new Promise((resolve) => (release = resolve));
@@ -98,20 +104,12 @@ test('a watch() in flight across a reconnect leaves the channel watched', async 
     });
     await page.goto(`${server.url}/metrics`);
     await page.evaluate(async () => {
-      const sockets = [];
-      const Native = window.WebSocket;
-      window.WebSocket = class extends Native {
-        constructor(...args) {
-          super(...args);
-          sockets.push(this);
-        }
-      };
       const sdk = await import('/pkg/stream_chat_wasm.js');
       await sdk.default();
       const make = () => new sdk.StreamChat('demo-key', { baseURL: location.origin });
       const [alice, bob] = [make(), make()];
       await alice.connectUser({ id: 'alice' }, alice.devToken('alice'));
-      window.aliceSocket = sockets.at(-1);
+      window.aliceSocket = window.sockets.at(-1);
       await bob.connectUser({ id: 'bob' }, bob.devToken('bob'));
       const bobChannel = bob.channel('messaging', 'pending-watch', { members: ['alice', 'bob'] });
       await bobChannel.watch();

@@ -94,15 +94,11 @@ impl Requests {
     /// `request` was answered; `expired` when with code 40, `can_refresh` when a token provider can give a new
     /// token. A call sent in an ended epoch always finishes.
     pub fn answered(&mut self, request: u32, expired: bool, can_refresh: bool) -> Answered {
-        let sent_in = self.in_flight.iter().position(|(r, _)| *r == request);
-        let sent_in = sent_in.map(|at| self.in_flight.swap_remove(at).1);
-        let current = sent_in.is_none_or(|epoch| epoch == self.epoch);
-        if current && expired && can_refresh && !self.retried.contains(&request) {
-            self.retried.push(request);
+        let current = self.answered_in_this_epoch(request);
+        if self.retry_once(request, current && expired && can_refresh) {
             self.parked.push(request);
             Answered::Parked
         } else {
-            self.retried.retain(|r| *r != request);
             Answered::Finish
         }
     }
@@ -110,10 +106,22 @@ impl Requests {
     /// `request` was refused because the connection it named is gone (code 46): whether to send it again, on the
     /// connection there is now. Once per call, and only in the epoch it was sent in.
     pub fn connection_gone(&mut self, request: u32) -> bool {
-        let sent_in = self.in_flight.iter().position(|(r, _)| *r == request);
-        let sent_in = sent_in.map(|at| self.in_flight.swap_remove(at).1);
-        let current = sent_in.is_some_and(|epoch| epoch == self.epoch);
-        if current && !self.retried.contains(&request) {
+        let current = self.answered_in_this_epoch(request);
+        self.retry_once(request, current)
+    }
+
+    /// `request` is no longer in flight; whether it was sent in this epoch (one not known to be in flight counts
+    /// as this epoch's).
+    fn answered_in_this_epoch(&mut self, request: u32) -> bool {
+        let at = self.in_flight.iter().position(|(r, _)| *r == request);
+        let sent_in = at.map(|at| self.in_flight.swap_remove(at).1);
+        sent_in.is_none_or(|epoch| epoch == self.epoch)
+    }
+
+    /// Whether `request` goes again: when `allowed` and it has not been retried yet. A call that does not go again
+    /// is done, and forgotten.
+    fn retry_once(&mut self, request: u32, allowed: bool) -> bool {
+        if allowed && !self.retried.contains(&request) {
             self.retried.push(request);
             true
         } else {
