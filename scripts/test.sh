@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH:/usr/sbin"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== %s  [%d s into npm test]\n' "$*" "$SECONDS"; }
 
 server_pid=""
 server_dir=$(mktemp -d)
@@ -52,8 +52,10 @@ until url=$(grep -o 'http://[0-9.:]*' "$server_dir/out" 2>/dev/null | head -n 1)
   sleep 0.1
 done
 echo "server at $url"
-CHAT_SERVER_URL="$url" WASM_BINDGEN_TEST_TIMEOUT=60 wasm-pack test --headless --chrome --mode no-install
+CHAT_SERVER_URL="$url" WASM_BINDGEN_TEST_TIMEOUT=60 timeout --kill-after=30 1200 wasm-pack test --headless --chrome --mode no-install
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
 step "end-to-end: Playwright + Chromium, official stream-chat client (Node)"
-node --test --test-concurrency=1 tests/e2e/
+# Bounded: a test gets 5 minutes and the suite 25, so a hang fails with the test's name instead of stalling CI.
+timeout --kill-after=30 1500 node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
+step "done"

@@ -24,7 +24,12 @@ async function serve(dir) {
     response.end(readFileSync(file));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+  const close = () => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    return closed;
+  };
+  return { url: `http://127.0.0.1:${server.address().port}`, close };
 }
 
 /** The app both variants run: connect, send a message, report. */
@@ -39,8 +44,11 @@ const sent = await channel.sendMessage({ text: 'sent from the packaged SDK' });
 window.result = { connectionId: opened.connection_id, messageId: sent.message.id, count: channel.state.messages.length };
 `;
 
+/** Each tool this test runs gets 3 minutes; npm never asks the registry (the tarball has no dependencies). */
+const TOOL = { timeout: 180_000, env: { ...process.env, npm_config_update_notifier: 'false' } };
+
 function packTarball(into) {
-  const output = execFileSync('npm', ['pack', '--pack-destination', into, '--json'], { cwd: ROOT, encoding: 'utf8' });
+  const output = execFileSync('npm', ['pack', '--pack-destination', into, '--json'], { ...TOOL, cwd: ROOT, encoding: 'utf8' });
   return join(into, JSON.parse(output)[0].filename);
 }
 
@@ -54,12 +62,17 @@ test('the packed tarball works in a Vite app, without a bundler, and type-checks
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
     const tarball = packTarball(dir);
-    execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--no-package-lock'], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--no-package-lock'], {
+      ...TOOL,
+      cwd: app,
+      stdio: 'pipe',
+    });
 
     // (1) Vite.
     writeFileSync(join(app, 'index.html'), '<!doctype html><script type="module" src="/main.js"></script>');
     writeFileSync(join(app, 'main.js'), APP('stream-chat-wasm'));
     execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+      ...TOOL,
       cwd: app,
       stdio: 'pipe',
     });
@@ -128,13 +141,14 @@ client.connectUser({ name: 'no id' }, 'token');
       }),
     );
     try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8' });
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { ...TOOL, encoding: 'utf8' });
     } catch (error) {
       assert.fail(`tsc --noEmit failed:\n${error.stdout}${error.stderr}`);
     }
   } finally {
-    await Promise.all(servers.map((site) => site.close()));
+    // The browser first: a static server's close() waits for the connections the browser still holds.
     await browser.close();
+    await Promise.all(servers.map((site) => site.close()));
     await chat.stop();
     cleanup();
   }
