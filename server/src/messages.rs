@@ -40,7 +40,6 @@ pub const SERVER_OWNED: &[&str] = &[
     "channel",
     "member",
     "shadowed",
-    "silent",
     "status",
     "command",
     "args",
@@ -101,6 +100,14 @@ pub fn message_input(
     if message.get("attachments").is_some_and(|attachments| !attachments.is_array()) {
         return Err(AppError::input("message.attachments must be an array"));
     }
+    // `silent: true` (a message that counts as unread for nobody); `false` is the default, not stored.
+    match message.remove("silent") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => {
+            message.insert("silent".into(), Value::Bool(true));
+        }
+        Some(_) => return Err(AppError::input("message.silent must be a boolean")),
+    }
     for owned in SERVER_OWNED {
         message.remove(*owned);
     }
@@ -137,11 +144,16 @@ mod tests {
         assert_eq!(code(json!({"id": ""})), 4);
         assert_eq!(code(json!({"id": "a\u{0}b"})), 4);
         assert_eq!(code(json!({"attachments": "no"})), 4);
+        assert_eq!(code(json!({"silent": "yes"})), 4);
         let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
         assert_eq!(
             message_input(map(json!({ "text": long })), usize::MAX).unwrap_err().code.code(),
             4
         );
         assert!(message_input(Map::new(), 1000).unwrap().id.len() == 36);
+        let silent =
+            |value: Value| message_input(map(json!({ "silent": value })), 1000).unwrap().extra;
+        assert_eq!(Value::Object(silent(json!(true))), json!({"silent": true}));
+        assert_eq!(Value::Object(silent(json!(false))), json!({}));
     }
 }

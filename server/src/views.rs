@@ -195,7 +195,8 @@ impl Serialize for MessageView<'_> {
         map.serialize_entry("reply_count", &message.reply_count)?;
         let participants = message.thread_participants.iter().map(|id| IdOnly { id });
         map.serialize_entry("thread_participants", &Each(participants))?;
-        map.serialize_entry("silent", &false)?;
+        let silent = message.extra.get("silent").and_then(Value::as_bool).unwrap_or(false);
+        map.serialize_entry("silent", &silent)?;
         map.serialize_entry("pinned", &false)?;
         map.end()
     }

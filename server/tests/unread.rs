@@ -74,3 +74,47 @@ async fn unread_counts_move_for_the_user_only() {
         server.call(&alice, &format!("{GENERAL}/unread"), json!({"message_id": "nope"})).await;
     assert_eq!((status, answer["code"].as_i64()), (404, Some(16)));
 }
+
+#[tokio::test]
+async fn silent_messages_and_thread_only_replies_are_unread_for_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (mut alice, mut bob) = server.watching_pair().await;
+    let messages = [
+        json!({"id": "counted", "text": "counts"}),
+        json!({"id": "quiet", "text": "silent", "silent": true}),
+        json!({"id": "reply", "text": "in the thread only", "parent_id": "counted"}),
+        json!({"id": "shown", "text": "also in the channel", "parent_id": "counted", "show_in_channel": true}),
+    ];
+    for message in messages {
+        let (status, answer) =
+            server.call(&bob, &format!("{GENERAL}/message"), json!({ "message": message })).await;
+        assert_eq!(status, 200, "{answer}");
+        let event = alice.event().await;
+        assert_eq!(event["type"], "message.new");
+        assert_eq!(event["message"]["silent"], message.get("silent").is_some(), "{event}");
+        bob.event().await;
+    }
+    let (_, state) = server.call(&alice, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    let own: Vec<&Value> =
+        state["read"].as_array().unwrap().iter().filter(|r| r["user"]["id"] == "alice").collect();
+    assert_eq!(
+        own[0]["unread_messages"], 2,
+        "the plain message and the reply shown in the channel"
+    );
+
+    // Unread from the first message on counts the same two.
+    let (status, _) =
+        server.call(&alice, &format!("{GENERAL}/unread"), json!({"message_id": "counted"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(alice.event().await["unread_messages"], 2);
+
+    let (status, answer) = server
+        .call(
+            &bob,
+            &format!("{GENERAL}/message"),
+            json!({"message": {"text": "x", "silent": "yes"}}),
+        )
+        .await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(4)));
+}

@@ -229,7 +229,10 @@ impl Slot {
         }
         let event = match kind {
             "message.new" => match self.keep_message(&get(raw, "message")) {
-                (Some(message), thread_only) => Event::MessageNew { message, user_id, thread_only },
+                (Some(message), thread_only) => {
+                    let quiet = super::kept_messages::kept_quiet();
+                    Event::MessageNew { message, user_id, thread_only, quiet }
+                }
                 (None, _) => Event::Other,
             },
             "typing.start" => {

@@ -34,6 +34,7 @@ export function keepMessage(raw, messages) {
 export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
 export function keptTime() { return kept.created_at.getTime(); }
 export function keptIsReply() { return typeof kept.parent_id === 'string'; }
+export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
 export function keptParent() { return kept.parent_id; }
 export function lastKept() { return kept; }
 export function messagesInOrder(messages, packed) {
@@ -68,6 +69,10 @@ extern "C" {
     /// case costs no string.
     #[wasm_bindgen(js_name = keptIsReply)]
     fn kept_is_reply() -> bool;
+
+    /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message.
+    #[wasm_bindgen(js_name = keptQuiet)]
+    pub(super) fn kept_quiet() -> bool;
 
     /// The last kept message's `parent_id`, after [`kept_is_reply`] said it has one.
     #[wasm_bindgen(js_name = keptParent)]

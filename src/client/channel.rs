@@ -57,6 +57,9 @@ pub enum Event {
         /// A thread reply not shown in the channel: it stays out of `messages` (the shell keeps it in
         /// `threads`) and changes no read state.
         thread_only: bool,
+        /// A `silent`, `shadowed` or `system` message: shown, but unread for nobody (the official client's
+        /// `_countMessageAsUnread`, and the server's count).
+        quiet: bool,
     },
     /// `typing.start`.
     TypingStart {
@@ -216,7 +219,7 @@ impl ChannelState {
             self.watcher_count = count;
         }
         match event {
-            Event::MessageNew { message, user_id, thread_only } => {
+            Event::MessageNew { message, user_id, thread_only, quiet } => {
                 let created_at = message.created_at;
                 // Kept only for a sender whose read state is shown (see below).
                 let message_id =
@@ -226,14 +229,18 @@ impl ChannelState {
                     return false;
                 }
                 self.typing.retain(|(typing, _)| *typing != user_id);
-                if user_id != own_user {
+                if user_id != own_user && !quiet {
                     for read in self.read.iter_mut().filter(|r| r.user_id != user_id) {
                         read.unread_messages += 1;
                     }
                     self.unread_count += 1;
                 }
-                // The sender has read up to its own message; only for senders whose read state the server shows
-                // (a user with read receipts off is never added to others' read map).
+                // Another sender has read up to its own message; only for senders whose read state the server
+                // shows (a user with read receipts off is never added to others' read map). The own read entry
+                // stays: the official client leaves it, and `lastRead()` is when the user last read others.
+                if user_id == own_user {
+                    return true;
+                }
                 if let Some(read) = self.read.iter_mut().find(|r| r.user_id == user_id) {
                     *read = Read {
                         user_id,

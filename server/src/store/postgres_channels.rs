@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::postgres::PostgresStore;
 use super::postgres_rows::{
     all, channel_from, ensure_user, read_from, read_of, user_from, Params, CHANNEL_COLUMNS,
-    READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    NOT_SILENT, READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
 use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, StoreError};
 
@@ -225,7 +225,7 @@ impl PostgresStore {
             }
         };
         let sql = format!(
-            "SELECT COUNT(*) FROM messages g WHERE g.cid = $1 AND g.seq >= $2 AND g.user_id != $3 AND NOT ({THREAD_ONLY})"
+            "SELECT COUNT(*) FROM messages g WHERE g.cid = $1 AND g.seq >= $2 AND g.user_id != $3 AND NOT ({THREAD_ONLY}) AND {NOT_SILENT}"
         );
         let unread: i64 = tx.query_one(&sql, &[&cid, &seq, &user_id]).await?.try_get(0)?;
         tx.execute(

@@ -163,6 +163,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         ensure_user(&tx, &message.user_id, now).await?;
+        let counts_as_unread = message.counts_as_unread();
         // The channel's row lock orders this channel's messages (see the module docs).
         let previous: Option<String> = tx
             .query_opt(
@@ -199,12 +200,14 @@ impl PostgresStore {
                 &[&message.cid, &created_at],
             )
             .await?;
-            tx.execute(
-                "UPDATE reads SET unread_messages = unread_messages + 1,
-                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2",
-                &[&message.cid, &message.user_id],
-            )
-            .await?;
+            if counts_as_unread {
+                tx.execute(
+                    "UPDATE reads SET unread_messages = unread_messages + 1,
+                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2",
+                    &[&message.cid, &message.user_id],
+                )
+                .await?;
+            }
             unread = member_unread(&tx, &message.cid).await?;
         }
         let stored = message_in(&tx, &message.id).await?.ok_or(StoreError::LostWrite)?;

@@ -86,6 +86,9 @@ pub(super) const MIGRATIONS: &[&str] = &[r#"
 pub(super) const THREAD_ONLY: &str =
     "g.extra->>'parent_id' IS NOT NULL AND COALESCE(g.extra->'show_in_channel' NOT IN ('false', '0', 'null'), false) = false";
 
+/// SQL that is true for a message that is not `silent` (silent messages count as unread for nobody).
+pub(super) const NOT_SILENT: &str = "(g.extra->>'silent') IS DISTINCT FROM 'true'";
+
 /// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
 /// [`USER_COLUMNS`] follow): reply count and thread participants (in the order they first replied) included.
 pub(super) const MESSAGE_COLUMNS: &str = "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \

@@ -104,6 +104,17 @@ pub struct NewMessage {
     pub extra: Map<String, Value>,
 }
 
+impl NewMessage {
+    /// Whether it adds to the unread counts of the channel's other members: not a `silent` message, not a
+    /// thread reply kept out of the channel (the official client counts neither, nor does Stream's service).
+    pub fn counts_as_unread(&self) -> bool {
+        let flag = |key: &str| self.extra.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let thread_only =
+            self.extra.get("parent_id").is_some_and(Value::is_string) && !flag("show_in_channel");
+        !flag("silent") && !thread_only
+    }
+}
+
 /// A stored message with its sender.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRecord {

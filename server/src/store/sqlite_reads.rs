@@ -4,7 +4,9 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::sqlite::SqliteStore;
-use super::sqlite_rows::{read_from, read_of, SHARED_COLUMNS, THREAD_ONLY, USER_COLUMNS};
+use super::sqlite_rows::{
+    read_from, read_of, NOT_SILENT, SHARED_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+};
 use super::{ReadRecord, StoreError};
 
 pub(super) fn mark_read(
@@ -75,7 +77,7 @@ pub(super) fn mark_unread(
         tx.query_row("SELECT created_at FROM channels WHERE cid = ?1", [cid], |row| row.get(0))?;
     let unread: i64 = tx.query_row(
         &format!(
-            "SELECT COUNT(*) FROM messages g WHERE g.cid = ?1 AND g.seq >= ?2 AND g.user_id != ?3 AND NOT ({THREAD_ONLY})"
+            "SELECT COUNT(*) FROM messages g WHERE g.cid = ?1 AND g.seq >= ?2 AND g.user_id != ?3 AND NOT ({THREAD_ONLY}) AND {NOT_SILENT}"
         ),
         params![cid, seq, user_id],
         |row| row.get(0),

@@ -12,6 +12,9 @@ use crate::users::StoredUser;
 pub(super) const THREAD_ONLY: &str =
     "json_extract(g.extra, '$.parent_id') IS NOT NULL AND COALESCE(json_extract(g.extra, '$.show_in_channel'), 0) = 0";
 
+/// SQL that is true for a message that is not `silent` (silent messages count as unread for nobody).
+pub(super) const NOT_SILENT: &str = "COALESCE(json_extract(g.extra, '$.silent'), 0) = 0";
+
 /// The message columns every query that returns messages selects, in [`message_from`]'s order (the sender's
 /// [`USER_COLUMNS`] follow).
 ///

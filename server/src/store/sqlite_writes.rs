@@ -124,6 +124,7 @@ fn insert_message(
     now: &str,
 ) -> rusqlite::Result<AddedMessage> {
     ensure_user(connection, &message.user_id, now)?;
+    let counts_as_unread = message.counts_as_unread();
     // Never earlier than the channel's newest message: time order is storage order (see `Store::add_message`).
     let previous: Option<String> = connection
         .prepare_cached("SELECT last_message_at FROM channels WHERE cid = ?1")?
@@ -155,12 +156,14 @@ fn insert_message(
                 "UPDATE channels SET last_message_at = ?2, updated_at = ?2 WHERE cid = ?1",
             )?
             .execute(params![message.cid, now])?;
-        connection
-            .prepare_cached(
-                "UPDATE reads SET unread_messages = unread_messages + 1,
-                 shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
-            )?
-            .execute(params![message.cid, message.user_id])?;
+        if counts_as_unread {
+            connection
+                .prepare_cached(
+                    "UPDATE reads SET unread_messages = unread_messages + 1,
+                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
+                )?
+                .execute(params![message.cid, message.user_id])?;
+        }
         unread = member_unread(connection, &message.cid)?;
     }
     let stored =

@@ -9,7 +9,12 @@ fn key(id: &str, at: f64) -> MessageKey {
 }
 
 fn new(id: &str, at: f64, user: &str) -> Event {
-    Event::MessageNew { message: key(id, at), user_id: user.into(), thread_only: false }
+    Event::MessageNew {
+        message: key(id, at),
+        user_id: user.into(),
+        thread_only: false,
+        quiet: false,
+    }
 }
 
 fn ids(state: &ChannelState) -> Vec<&str> {
@@ -166,6 +171,7 @@ fn order_follows_parsed_time_and_thread_replies_stay_out() {
         message: key("reply", 11_000.0),
         user_id: "bob".into(),
         thread_only: true,
+        quiet: false,
     };
     assert!(!state.apply_event(reply, None, "alice", 0.0));
     assert_eq!(ids(&state), ["nine", "ten"], "a thread-only reply is not a channel message");
@@ -247,4 +253,45 @@ fn appends_at_the_end_are_told_apart_from_other_changes() {
     assert!(state.only_appended_since(synced));
     state.apply_event(Event::MessageChanged { id: "m1".into() }, None, "alice", 0.0);
     assert!(!state.only_appended_since(synced), "an edit: rebuild");
+}
+
+#[test]
+fn quiet_messages_are_shown_but_unread_for_nobody() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(
+        Snapshot { read: vec![read("alice", 0), read("carol", 0)], ..Snapshot::default() },
+        "alice",
+        0.0,
+    );
+    let silent = Event::MessageNew {
+        message: key("quiet", 1_000.0),
+        user_id: "bob".into(),
+        thread_only: false,
+        quiet: true,
+    };
+    assert!(state.apply_event(silent, None, "alice", 0.0));
+    assert_eq!(ids(&state), ["quiet"], "a silent message is in the channel");
+    assert_eq!(state.unread_count, 0, "but not unread");
+    assert!(state.read.iter().all(|r| r.unread_messages == 0), "for anybody");
+    state.apply_event(new("loud", 2_000.0, "bob"), None, "alice", 0.0);
+    assert_eq!(state.unread_count, 1);
+}
+
+#[test]
+fn own_messages_leave_the_own_read_entry() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(
+        Snapshot { read: vec![read("alice", 0), read("bob", 0)], ..Snapshot::default() },
+        "alice",
+        0.0,
+    );
+    state.apply_event(new("mine", 5_000.0, "alice"), None, "alice", 0.0);
+    let own = state.read.iter().find(|r| r.user_id == "alice").unwrap();
+    assert_eq!(own.last_read, 0.0, "lastRead() is when the user last read others' messages");
+    assert_eq!(state.unread_count, 0);
+    let bob = state.read.iter().find(|r| r.user_id == "bob").unwrap();
+    assert_eq!(
+        bob.unread_messages, 0,
+        "others' counts come with the next query, as with the official client"
+    );
 }
