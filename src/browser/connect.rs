@@ -78,7 +78,7 @@ impl Client {
         if let Some((_, reject)) = pending {
             let _ = reject.call1(&JsValue::NULL, &connect_error(&ChatError::Disconnected));
         }
-        self.receive(Signal::Input(Input::Disconnect));
+        self.receive(Signal::Input(if forget { Input::Disconnect } else { Input::Close }));
         // No WebSocket took the waiter: nothing to wait for.
         if self.state.borrow_mut().close_waiter.take().is_some() {
             let _ = resolve.call0(&JsValue::NULL);

@@ -219,6 +219,7 @@ impl Session {
                 }
             }
             Input::Disconnect => self.fail_requests(ChatError::Disconnected, &mut fx),
+            Input::Close => self.close_keeping_user(&mut fx),
             Input::Submit { request } => {
                 let not_connected = Effect::Fail { request, error: ChatError::NotConnected };
                 self.send_or_queue(request, not_connected, &mut fx);
@@ -272,6 +273,7 @@ impl Session {
             State::Connecting | State::Reconnecting => {
                 self.requests.enqueue(request, self.config.connect_timeout_ms, fx)
             }
+            State::Closed if self.user.is_some() => self.fetch(request, fx),
             State::Idle | State::Closed => fx.push(otherwise),
         }
     }
@@ -312,7 +314,8 @@ impl Session {
         fx: &mut Vec<Effect>,
         entropy: &mut dyn Entropy,
     ) {
-        if self.state != State::Idle {
+        // From nothing, or after a close (`closeConnection()`, or the server's): `openConnection()` starts over.
+        if !matches!(self.state, State::Idle | State::Closed) {
             return;
         }
         self.user = Some(User {
@@ -386,7 +389,7 @@ impl Session {
                 }
             }
             // A refresh for REST calls that got code 40: retry them once with the new token.
-            (Ok(token), State::Open { .. }) => {
+            (Ok(token), State::Open { .. } | State::Closed) => {
                 if let Some(user) = &mut self.user {
                     user.token = Some(token.clone());
                 }
@@ -395,7 +398,7 @@ impl Session {
                     self.fetch(request, fx);
                 }
             }
-            (Err(reason), State::Open { .. }) => {
+            (Err(reason), State::Open { .. } | State::Closed) => {
                 self.requests.fail_parked(&ChatError::TokenProvider(reason), fx);
             }
             _ => {}
@@ -577,6 +580,27 @@ impl Session {
     fn fail(&mut self, error: ChatError, fx: &mut Vec<Effect>) {
         self.fail_requests(error.clone(), fx);
         fx.push(Effect::Settle(Err(error)));
+    }
+
+    /// `closeConnection()`: closed for good, but the user and its token stay for REST calls; calls that waited for
+    /// the connection go out now, without one.
+    fn close_keeping_user(&mut self, fx: &mut Vec<Effect>) {
+        if self.user.is_none() {
+            return;
+        }
+        self.close_socket(
+            CLOSE_NORMAL,
+            "Manually closed connection by calling client.closeConnection()",
+            fx,
+        );
+        self.close_probe(fx);
+        self.stop_timers(fx);
+        self.state = State::Closed;
+        self.paused = false;
+        self.failures = 0;
+        for request in self.requests.take_queued(fx) {
+            self.fetch(request, fx);
+        }
     }
 
     fn reset(&mut self, fx: &mut Vec<Effect>) {

@@ -159,6 +159,9 @@ pub enum Input {
     },
     /// `disconnectUser()`. The browser layer rejects a pending `connectUser` itself, at once.
     Disconnect,
+    /// `closeConnection()`: the connection closes but the user and its token stay, so REST calls go on without a
+    /// connection (as the official client's do) until `openConnection()` or `disconnectUser()`.
+    Close,
     /// A REST call wants to go out; it waits for the connection when there is none yet.
     Submit {
         /// The browser layer's number for the call.

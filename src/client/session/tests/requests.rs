@@ -261,3 +261,44 @@ fn a_call_refused_for_a_replaced_connection_goes_again_on_the_new_one() {
     let fx = s.handle(Input::ConnectionGone { request: 6 }, &mut Fixed);
     assert_eq!(fx, vec![Effect::Finish { request: 6 }]);
 }
+
+#[test]
+fn after_close_connection_rest_goes_on_with_the_users_token() {
+    let (mut s, token) = open_with_provider();
+    s.handle(Input::Submit { request: 4 }, &mut Fixed);
+    let fx = s.handle(Input::Close, &mut Fixed);
+    assert!(fx.iter().any(|e| matches!(e, Effect::CloseSocket { .. })), "{fx:?}");
+    assert_eq!(*s.state(), State::Closed);
+    // A new call goes at once, without a connection id, with the user's token (the official client's REST works
+    // after closeConnection()).
+    let fx = s.handle(Input::Submit { request: 5 }, &mut Fixed);
+    assert_eq!(fx, vec![Effect::Fetch { request: 5, connection_id: None, token: token.clone() }]);
+    // An expired token is refreshed and the call sent once more, as while connected.
+    assert_eq!(
+        s.handle(Input::Answered { request: 5, expired: true }, &mut Fixed),
+        [Effect::LoadToken { request: 2 }]
+    );
+    let fresh = token.replace("==", "");
+    let fx = s.handle(Input::TokenLoaded { request: 2, result: Ok(fresh.clone()) }, &mut Fixed);
+    assert!(
+        fx.contains(&Effect::Fetch { request: 5, connection_id: None, token: fresh }),
+        "{fx:?}"
+    );
+    // openConnection() connects again.
+    let fx = connect(&mut s, Some(&token));
+    assert!(transport_of(&fx).is_some(), "{fx:?}");
+    frame(&mut s, 2, health_check("c2"));
+    // disconnectUser() ends it: the user is gone and calls reject.
+    s.handle(Input::Disconnect, &mut Fixed);
+    let fx = s.handle(Input::Submit { request: 6 }, &mut Fixed);
+    assert_eq!(failures(&fx), [(6, ChatError::NotConnected)]);
+}
+
+#[test]
+fn calls_waiting_for_the_connection_go_out_when_it_is_closed_instead() {
+    let mut s = session();
+    connect(&mut s, Some("token"));
+    s.handle(Input::Submit { request: 1 }, &mut Fixed);
+    let fx = s.handle(Input::Close, &mut Fixed);
+    assert_eq!(fetches(&fx), [1]);
+}
