@@ -5,7 +5,7 @@
 
 use alloc::string::String;
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::to_js_error;
@@ -13,25 +13,28 @@ use super::inbox::Port;
 use super::values::{copy, get, object, set, text};
 use crate::client::ChatError;
 
-/// Fields of a message as apps hold it that are the server's, left out of an update (as the official client's
-/// `toUpdatedMessagePayload` does).
+/// Fields of a message as apps hold it that an update leaves out: the server's, and the client's own (the
+/// official client's `RESERVED_UPDATED_MESSAGE_FIELDS` and `LOCAL_MESSAGE_FIELDS`, which `toUpdatedMessagePayload`
+/// drops). `pinned` and `mentioned_users` go back in their update form.
 const SERVER_FIELDS: &[&str] = &[
-    "user",
-    "status",
     "created_at",
-    "updated_at",
     "deleted_at",
     "pinned_at",
+    "updated_at",
+    "command",
+    "mentioned_groups",
+    "mentioned_users",
+    "quoted_message",
     "latest_reactions",
     "own_reactions",
     "reaction_counts",
-    "reaction_scores",
-    "reaction_groups",
     "reply_count",
-    "mentioned_users",
-    "html",
+    "i18n",
     "type",
-    "cid",
+    "html",
+    "__html",
+    "user",
+    "error",
 ];
 
 /// `/messages/{id}`.
@@ -67,6 +70,16 @@ pub fn update_message(
     let payload = copy(message);
     for key in SERVER_FIELDS {
         let _ = Reflect::delete_property(payload.unchecked_ref::<Object>(), &(*key).into());
+    }
+    // As the official client sends them: pinned while it has a pin time, mentions as user ids.
+    set(&payload, "pinned", &get(message, "pinned_at").is_truthy().into());
+    let mentioned = get(message, "mentioned_users");
+    if Array::is_array(&mentioned) {
+        let ids: Array = Array::from(&mentioned)
+            .iter()
+            .map(|user| if user.is_string() { user } else { get(&user, "id") })
+            .collect();
+        set(&payload, "mentioned_users", &ids);
     }
     if let Some(user) = text(user_id, "id").or_else(|| user_id.as_string()) {
         set(&payload, "user_id", &user.into());

@@ -147,3 +147,71 @@ test('edits, deletes and members between the official client and ours', async ()
     cleanup();
   }
 });
+
+test('updateMessage sends what the official client sends: mentions as ids, pinned from pinned_at, no server fields', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = await startServer({ db: join(dir, 'chat.db'), apiKey: 'demo-key', secret: 'e2e-secret' });
+  const browser = await launchBrowser();
+  const { alice, bob, aliceChannel } = await officialPair(server.url, 'update-shape', {
+    key: 'demo-key',
+    secret: 'e2e-secret',
+  });
+  try {
+    const { message } = await aliceChannel.sendMessage({ text: 'to be edited' });
+    // A message as an app holds it, edited: the same object (with Dates) goes to both clients.
+    const edited = (id) => ({
+      id,
+      text: 'edited, mentioning bob',
+      mentioned_users: [{ id: 'bob', name: 'Bob' }, 'carol'],
+      pinned_at: new Date('2026-01-02T03:04:05Z'),
+      created_at: new Date('2026-01-01T00:00:00Z'),
+      updated_at: new Date('2026-01-01T00:00:00Z'),
+      user: { id: 'alice' },
+      type: 'regular',
+      html: '<p>to be edited</p>',
+      reply_count: 0,
+      latest_reactions: [],
+      own_reactions: [],
+      reaction_counts: {},
+      i18n: {},
+      quoted_message: null,
+      status: 'received',
+      color: 'blue',
+    });
+    let theirs;
+    alice.axiosInstance.interceptors.request.use((config) => {
+      if (config.method === 'post' && config.url.endsWith(`/messages/${message.id}`)) theirs = JSON.parse(JSON.stringify(config.data));
+      return config;
+    });
+    await alice.updateMessage(edited(message.id));
+
+    const page = await browser.newPage();
+    let ours;
+    await page.route(`**/messages/${message.id}?**`, async (route) => {
+      if (route.request().method() === 'POST') ours = JSON.parse(route.request().postData());
+      await route.continue();
+    });
+    await page.goto(`${server.url}/metrics`);
+    await page.evaluate(
+      async ({ id, make }) => {
+        const sdk = await import('/pkg/stream_chat_wasm.js');
+        await sdk.default();
+        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+        await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+        await client.updateMessage(eval(`(${make})`)(id));
+        await client.disconnectUser();
+      },
+      { id: message.id, make: edited.toString() },
+    );
+    assert.ok(theirs, 'the official client sent its update');
+    assert.deepEqual(theirs.message.mentioned_users, ['bob', 'carol']);
+    assert.equal(theirs.message.pinned, true);
+    assert.deepEqual(ours, theirs);
+  } finally {
+    await alice.disconnectUser();
+    await bob.disconnectUser();
+    await browser.close();
+    await server.stop();
+    cleanup();
+  }
+});
