@@ -65,8 +65,11 @@ pub struct Slot {
 impl Slot {
     /// A slot for a channel not queried yet.
     pub fn new(key: u32, kind: String, id: Option<String>, data: JsValue) -> Slot {
+        let messages: JsValue = Array::new().into();
         let state = object(&[
-            ("messages", Array::new().into()),
+            ("messages", messages.clone()),
+            ("latestMessages", messages),
+            ("isUpToDate", true.into()),
             ("pinnedMessages", Array::new().into()),
             ("threads", Object::new().into()),
             ("read", Object::new().into()),
@@ -214,6 +217,7 @@ impl Slot {
             "messagePagination",
             &object(&[("hasPrev", has_prev.into()), ("hasNext", has_next.into())]),
         );
+        set(&self.state, "isUpToDate", &(!has_next).into());
         self.initialized = true;
         self.sync();
     }
@@ -401,7 +405,7 @@ impl Slot {
 
     /// Brings `channel.state` up to date with the core: a new `messages` array only when the messages changed;
     /// `read`, `typing` and `watchers` rewritten in place.
-    fn sync(&mut self) {
+    pub(super) fn sync(&mut self) {
         if self.synced_revision != Some(self.core.revision) {
             let previous: Array = get(&self.state, "messages").into();
             let kept = previous.length() as usize;
@@ -424,6 +428,8 @@ impl Slot {
             };
             self.synced_revision = Some(self.core.revision);
             set(&self.state, "messages", &messages);
+            // One list of messages: the latest set is the one there is.
+            set(&self.state, "latestMessages", &messages);
             let newest = self.core.messages.last().map_or(JsValue::NULL, |m| date(m.created_at));
             set(&self.state, "last_message_at", &newest);
         }

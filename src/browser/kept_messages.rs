@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 
 use super::channels::Slot;
 use super::values::{array, get, get_at, list, set_at, text, time};
-use crate::client::channel::MessageKey;
+use crate::client::channel::{Event, MessageKey};
 
 #[wasm_bindgen(inline_js = "
 function date(value, nowWhenAbsent) {
@@ -154,15 +154,45 @@ impl Slot {
         set_at(&threads, parent, &replies.into_iter().collect::<Array>());
     }
 
-    /// Takes reply `id` out of `threads[parent]` (a hard delete), as a new array so apps see the change.
-    pub(super) fn remove_reply(&self, parent: &str, id: &str) {
+    /// Takes reply `id` out of `threads[parent]` (a hard delete), as a new array so apps see the change;
+    /// whether it was there.
+    pub(super) fn remove_reply(&self, parent: &str, id: &str) -> bool {
         let threads = get(&self.state, "threads");
         let replies = array(get_at(&threads, parent));
         let kept: Array =
             replies.iter().filter(|reply| text(reply, "id").as_deref() != Some(id)).collect();
-        if kept.length() != replies.length() {
+        let removed = kept.length() != replies.length();
+        if removed {
             set_at(&threads, parent, &kept);
         }
+        removed
+    }
+
+    /// `state.addMessageSorted(message, timestampChanged, addIfDoesNotExist)`: a message the app adds or
+    /// replaces itself (an optimistic send with `status: 'sending'`, say), kept and ordered like a server's; the
+    /// server's copy replaces it when its `message.new` or `message.updated` arrives.
+    pub fn add_local(&mut self, message: &JsValue, add_if_absent: bool) {
+        let known = text(message, "id").is_some_and(|id| self.messages.has(&id.as_str().into()));
+        if !add_if_absent && !known {
+            return;
+        }
+        if let (Some(key), false) = self.keep_message(message) {
+            self.core.put_message(key);
+        }
+        self.sync();
+    }
+
+    /// `state.removeMessage({id, parent_id})`: takes a message out of `messages` (and its thread); whether it
+    /// was there.
+    pub fn remove_local(&mut self, message: &JsValue) -> bool {
+        let Some(id) = text(message, "id") else { return false };
+        let mut removed = self.messages.delete(&id.as_str().into());
+        if let Some(parent) = text(message, "parent_id") {
+            removed |= self.remove_reply(&parent, &id);
+        }
+        self.core.apply_event(Event::MessageRemoved { id }, None, "", 0.0);
+        self.sync();
+        removed
     }
 
     /// A page of replies from `getReplies`, filed under their parent in `threads`.

@@ -20,10 +20,13 @@ pub mod replay;
 pub mod rest;
 pub mod shapes;
 mod socket;
+mod state_methods;
 pub mod storage;
 mod timers;
 pub mod users;
 pub mod values;
+
+pub use state_methods::attach_state_methods;
 
 use crate::client::Input;
 

@@ -225,6 +225,11 @@ impl ChannelState {
                 let message_id =
                     self.read.iter().any(|r| r.user_id == user_id).then(|| message.id.clone());
                 if thread_only || !self.insert_message(message) {
+                    // A message already there (the answer to the own send, or one the app added) may have
+                    // changed: the shell takes the newer copy.
+                    if !thread_only {
+                        self.reordered();
+                    }
                     self.typing.retain(|(typing, _)| *typing != user_id);
                     return false;
                 }
@@ -342,8 +347,18 @@ impl ChannelState {
         true
     }
 
+    /// A message the app put into the state itself (`state.addMessageSorted`): inserted in time order, or, when
+    /// its id is there already, moved to its (maybe new) time. Changes no unread count or read state.
+    pub fn put_message(&mut self, message: MessageKey) {
+        if self.has_message(&message.id) {
+            self.messages.retain(|m| m.id != message.id);
+        }
+        self.insert_message(message);
+        self.reordered();
+    }
+
     /// Whether a message with `id` is in `messages`.
-    fn has_message(&self, id: &str) -> bool {
+    pub fn has_message(&self, id: &str) -> bool {
         self.ids.contains(&id_hash(id)) && self.messages.iter().any(|m| m.id == id)
     }
 

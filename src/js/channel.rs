@@ -35,7 +35,9 @@ pub struct Channel {
 /// A new JS `Channel` object for `slot`.
 pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
     let (kind, id) = (slot.kind.clone(), RefCell::new(slot.id.clone()));
-    Channel { port, key: slot.key, state: slot.state.clone(), kind, id }.into()
+    let object = Channel { port, key: slot.key, state: slot.state.clone(), kind, id }.into();
+    crate::browser::attach_state_methods(&slot.state, &object);
+    object
 }
 
 impl Channel {
@@ -280,6 +282,21 @@ impl Channel {
             client.remove_handler(Some(self.key), kind.as_deref(), &handler);
         }
         Ok(())
+    }
+
+    /// `channel.state.addMessageSorted(…)` lands here (`browser/state_methods.rs`).
+    #[wasm_bindgen(js_name = keepLocal, skip_typescript)]
+    pub fn keep_local(&self, message: &JsValue, add_if_absent: bool) {
+        // Copied before any borrow: a getter of the app's may call back into the SDK.
+        let message = crate::browser::values::copy(message);
+        self.read(|slot| slot.add_local(&message, add_if_absent));
+    }
+
+    /// `channel.state.removeMessage(…)` lands here.
+    #[wasm_bindgen(js_name = removeLocal, skip_typescript)]
+    pub fn remove_local(&self, message: &JsValue) -> bool {
+        let message = crate::browser::values::copy(message);
+        self.read(|slot| slot.remove_local(&message)).unwrap_or(false)
     }
 
     /// The channel's state: one object for the channel's lifetime, updated in place as the official client's is

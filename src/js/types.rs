@@ -310,6 +310,17 @@ export interface ChannelState {
   last_message_at: Date | null;
   /** Whether older (`hasPrev`) or newer (`hasNext`) pages of messages exist beyond those in `messages`. */
   messagePagination: { hasPrev: boolean; hasNext: boolean };
+  /** The newest messages: one list is kept, so this is `messages`. */
+  latestMessages: LocalMessage[];
+  /** Whether `messages` reaches the newest message (no newer page to load). */
+  isUpToDate: boolean;
+  /** Adds (or replaces, by id) a message the app holds, e.g. an optimistic send with `status: 'sending'`; the
+   * server's copy replaces it when it arrives. With `addIfDoesNotExist: false` only an existing one is replaced. */
+  addMessageSorted(message: LocalMessage | MessageResponse, timestampChanged?: boolean, addIfDoesNotExist?: boolean): void;
+  /** Takes a message out of `messages` (and of its thread with `parent_id`); whether it was there. */
+  removeMessage(message: { id: string; parent_id?: string }): boolean;
+  /** The message with `messageId` in `messages`, or in the thread of `parentMessageId`. */
+  findMessage(messageId: string, parentMessageId?: string): LocalMessage | undefined;
 }
 
 /** The server's answer to a channel query. */
