@@ -122,7 +122,7 @@ pub fn request(port: &Port, key: u32, route: &'static Route, args: &[JsValue]) -
 #[inline(never)]
 pub fn send(port: &Port, request: Request) -> Promise {
     // A query's mark is taken now, when the app called it: events from here on may be newer than its answer.
-    let mark = match (request.snapshot, port.0.upgrade()) {
+    let mark = match (request.snapshot, port.live()) {
         (true, Some(client)) => Some(client.state.borrow_mut().replay.begin()),
         _ => None,
     };
@@ -150,7 +150,7 @@ pub fn send(port: &Port, request: Request) -> Promise {
             })
         }
         .await;
-        if let (Some(_), Some(client)) = (mark, port.0.upgrade()) {
+        if let (Some(_), Some(client)) = (mark, port.live()) {
             client.state.borrow_mut().replay.end();
         }
         answered

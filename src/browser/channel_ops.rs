@@ -134,9 +134,10 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
     set(&body, "message", &message);
     // The sent message is in the state when the promise resolves, as with the official client (the
     // `message.new` that follows changes nothing: one entry per id).
-    channel_call(port, key, "message", body, |slot, answer, own| {
+    let sent = channel_call(port, key, "message", body, |slot, answer, own| {
         slot.apply_sent(&get(answer, "message"), own, Date::now())
-    })
+    });
+    super::errors::with_message_id(&sent, &id)
 }
 
 /// `keystroke()`: `typing.start` at most every 2 s, only where typing is allowed; `typing.stop` follows by itself.
@@ -365,7 +366,7 @@ impl Client {
         let port = self.port.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if wasm_bindgen_futures::JsFuture::from(recovered).await.is_err() {
-                if let Some(client) = port.0.upgrade() {
+                if let Some(client) = port.live() {
                     client.log("warn", "recovery query failed");
                 }
             }
@@ -396,7 +397,7 @@ impl Client {
         let requery = query_channels(port.clone(), &filter, &sort, &options);
         future_to_promise(async move {
             wasm_bindgen_futures::JsFuture::from(requery).await?;
-            if let Some(client) = port.0.upgrade() {
+            if let Some(client) = port.live() {
                 client.receive(Signal::Input(Input::Recovered));
             }
             Ok(JsValue::UNDEFINED)

@@ -200,6 +200,7 @@ impl Slot {
             self.core.apply_page(snapshot, &own_id, now_ms);
         } else {
             self.core.apply_snapshot(snapshot, &own_id, now_ms);
+            self.prune_kept();
         }
         let limit = number(page, "limit").map_or(DEFAULT_PAGE, |limit| limit as usize);
         let full = returned >= limit;
@@ -220,6 +221,21 @@ impl Slot {
         set(&self.state, "isUpToDate", &(!has_next).into());
         self.initialized = true;
         self.sync();
+    }
+
+    /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
+    /// old ones behind (nor lets `addMessageSorted(…, addIfDoesNotExist = false)` bring one back).
+    fn prune_kept(&self) {
+        let gone: Vec<JsValue> = self
+            .messages
+            .keys()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|id| !id.as_string().is_some_and(|id| self.core.has_message(&id)))
+            .collect();
+        for id in gone {
+            self.messages.delete(&id);
+        }
     }
 
     /// Applies a server event for this channel at `now_ms`.

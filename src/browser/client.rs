@@ -70,8 +70,6 @@ pub struct State {
     timers: Timers,
     /// The typing cleaner, while some channel has typing to expire or stop.
     pub cleaner: Option<gloo_timers::callback::Timeout>,
-    /// Handlers registered with `client.on`.
-    pub listeners: Listeners,
     /// The last `connectUser` request, for `openConnection()`.
     pub last_request: Option<crate::client::session::ConnectRequest>,
     /// Behaviour switches from the constructor's options.
@@ -129,6 +127,9 @@ pub struct Client {
     pub port: Port,
     /// The shared state; borrowed only for short, non-reentrant sections (never while calling into JS).
     pub state: RefCell<State>,
+    /// Handlers registered with `client.on`: apart from the state, so they can still be told of a trap that
+    /// left the state borrowed (`fatal.rs`).
+    pub listeners: RefCell<Listeners>,
 }
 
 /// Randomness from the browser's `crypto.getRandomValues`.
@@ -183,7 +184,7 @@ impl Client {
         logger: Option<Function>,
         options: ClientOptions,
     ) -> Rc<Client> {
-        Rc::new_cyclic(|weak| {
+        let client = Rc::new_cyclic(|weak| {
             let port = Port(weak.clone());
             let page_events = super::page::PageEvents::attach(&port);
             Client {
@@ -205,33 +206,27 @@ impl Client {
                     probe: None,
                     timers: Timers::default(),
                     cleaner: None,
-                    listeners: Listeners::default(),
                     close_waiter: None,
                     replay: super::replay::Replay::default(),
                     last_request: None,
                     options,
                     _page_events: page_events,
                 }),
+                listeners: RefCell::default(),
             }
-        })
+        });
+        super::fatal::watch(&client);
+        client
     }
 
     /// The session loop: queues `signal` and, unless the loop is already running further up the stack, handles
-    /// every queued signal in order. A handler that traps cannot wedge it: the inbox's guard marks it idle again.
+    /// every queued signal in order. After a trap nothing is handled any more (`fatal.rs`).
     pub fn receive(&self, signal: Signal) {
-        match self.inbox.push(signal) {
-            Some(running) => self.drain(running),
-            None => {
-                let port = self.port.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Some(client) = port.0.upgrade() {
-                        if let Some(running) = client.inbox.take_over() {
-                            client.log("error", "the session loop had stopped; resuming it");
-                            client.drain(running);
-                        }
-                    }
-                });
-            }
+        if super::fatal::poisoned() {
+            return;
+        }
+        if let Some(running) = self.inbox.push(signal) {
+            self.drain(running);
         }
     }
 
@@ -400,6 +395,16 @@ enum Connection {
     WebSocket(Socket),
     /// Long-poll requests.
     LongPoll(LongPoll),
+}
+
+impl State {
+    /// Closes the connection and the probe and cancels every timer (after a trap: `fatal.rs`).
+    pub(super) fn stop_io(&mut self) {
+        self.socket = None;
+        self.probe = None;
+        self.timers = Timers::default();
+        self.cleaner = None;
+    }
 }
 
 impl Drop for Client {

@@ -25,15 +25,7 @@ pub struct ConnectCall {
     settle: Option<(Function, Function)>,
 }
 
-/// A promise and its resolve/reject.
-pub fn promise() -> (Promise, (Function, Function)) {
-    let mut settle = None;
-    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    let settle = settle.unwrap_or_else(|| {
-        (Function::from(JsValue::UNDEFINED), Function::from(JsValue::UNDEFINED))
-    });
-    (promise, settle)
-}
+pub use super::fatal::promise;
 
 impl Client {
     /// Starts a `connectUser` call that passed validation; returns its promise.
@@ -161,7 +153,7 @@ impl Client {
         let port = self.port.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let frame = JsFuture::from(opened).await?;
-            if let Some(client) = port.0.upgrade() {
+            if let Some(client) = port.live() {
                 client.recover();
             }
             Ok(frame)

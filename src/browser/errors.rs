@@ -7,6 +7,8 @@
 //! - a REST call with no answer rejects like the official client's axios errors: `code` `ECONNABORTED` for a
 //!   timeout, `ERR_NETWORK` for a network failure;
 //! - everything else: an `Error` with the message, and `code` / `StatusCode` where the protocol has them.
+//!
+//! A failed `sendMessage` also carries the message's id as `message_id`, so a retry can reuse it.
 
 use alloc::string::String;
 
@@ -15,9 +17,21 @@ use serde::Serialize;
 use stream_chat_protocol::ErrorBody;
 use wasm_bindgen::JsValue;
 
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
+
 use super::shapes::{as_i32, shape, ErrorShape};
 use super::values::{object, set};
 use crate::client::ChatError;
+
+#[wasm_bindgen(inline_js = "export function withMessageId(promise, id) {
+  return promise.catch((error) => { if (error instanceof Error) error.message_id = id; throw error; });
+}")]
+extern "C" {
+    /// `promise`, whose rejection (an `Error`) carries `message_id: id`.
+    #[wasm_bindgen(js_name = withMessageId)]
+    pub fn with_message_id(promise: &Promise, id: &JsValue) -> Promise;
+}
 
 /// The JSON inside a failed `connectUser`'s message (the official client's shape and field names).
 #[derive(Debug, Serialize)]

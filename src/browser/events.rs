@@ -23,31 +23,36 @@ impl Client {
         kind: Option<String>,
         handler: Function,
     ) -> u32 {
-        let mut state = self.state.borrow_mut();
         match channel {
-            Some(key) => state.slot(key).map_or(0, |slot| slot.listeners.add(kind, handler)),
-            None => state.listeners.add(kind, handler),
+            Some(key) => self
+                .state
+                .borrow_mut()
+                .slot(key)
+                .map_or(0, |slot| slot.listeners.add(kind, handler)),
+            None => self.listeners.borrow_mut().add(kind, handler),
         }
     }
 
     /// Removes the handler with `id` from the client, or from the channel `key`.
     pub fn remove_listener(&self, channel: Option<u32>, id: u32) {
-        let mut state = self.state.borrow_mut();
         match channel {
-            Some(key) => state.slot(key).into_iter().for_each(|slot| slot.listeners.remove(id)),
-            None => state.listeners.remove(id),
+            Some(key) => {
+                self.state.borrow_mut().slot(key).into_iter().for_each(|s| s.listeners.remove(id))
+            }
+            None => self.listeners.borrow_mut().remove(id),
         }
     }
 
     /// Removes handlers of `kind` that are `handler`, from the client or from the channel `key`.
     pub fn remove_handler(&self, channel: Option<u32>, kind: Option<&str>, handler: &JsValue) {
-        let mut state = self.state.borrow_mut();
         match channel {
-            Some(key) => state
+            Some(key) => self
+                .state
+                .borrow_mut()
                 .slot(key)
                 .into_iter()
                 .for_each(|slot| slot.listeners.remove_handler(kind, handler)),
-            None => state.listeners.remove_handler(kind, handler),
+            None => self.listeners.borrow_mut().remove_handler(kind, handler),
         }
     }
 
@@ -89,8 +94,8 @@ impl Client {
     /// back into the client). Handlers added while dispatching do not see this event.
     pub(super) fn dispatch(&self, channel: Option<u32>, kind: &str, event: &JsValue) {
         let handlers: Vec<Function> = {
+            let mut handlers = self.listeners.borrow().matching(kind);
             let mut state = self.state.borrow_mut();
-            let mut handlers = state.listeners.matching(kind);
             if let Some(slot) = channel.and_then(|key| state.slot(key)) {
                 handlers.extend(slot.listeners.matching(kind));
             }
@@ -103,7 +108,7 @@ impl Client {
                     let kind = String::from(kind);
                     wasm_bindgen_futures::spawn_local(async move {
                         if let Err(error) = JsFuture::from(Promise::resolve(&returned)).await {
-                            if let Some(client) = port.0.upgrade() {
+                            if let Some(client) = port.live() {
                                 client.handler_failed(&kind, &error);
                             }
                         }

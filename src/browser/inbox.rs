@@ -1,10 +1,7 @@
 //! The session loop's queue and the [`Port`] browser callbacks send through. A signal sent while the loop is idle
 //! is handled at once, in the sending callback; one sent while the loop is busy (an app handler calling back into
 //! the client) waits its turn. Either way signals are handled one at a time, in order, with no executor.
-//!
-//! A wasm trap does not unwind, so a loop that trapped would stay marked busy forever and every later signal
-//! would wait. A signal that finds the loop busy therefore also queues a microtask: loops run synchronously, so
-//! if the loop is still marked busy when that microtask runs, it died, and the microtask takes over.
+//! A loop that trapped stays marked busy, but after a trap the client handles nothing any more (`fatal.rs`).
 
 use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
@@ -46,13 +43,6 @@ impl Inbox {
         Some(Running(self))
     }
 
-    /// Takes over a loop that is still marked busy although none runs (it trapped): for the microtask that
-    /// [`Port::send`] queues.
-    pub fn take_over(&self) -> Option<Running<'_>> {
-        let stuck = self.draining.get() && !self.signals.borrow().is_empty();
-        stuck.then_some(Running(self))
-    }
-
     /// The next signal.
     pub fn pop(&self) -> Option<Signal> {
         self.signals.borrow_mut().pop_front()
@@ -64,15 +54,24 @@ impl Inbox {
 pub struct Port(pub Weak<Client>);
 
 impl Port {
+    /// The client, unless it is gone or the SDK stopped after a trap (then its state is not to be touched).
+    pub fn live(&self) -> Option<Rc<Client>> {
+        self.0.upgrade().filter(|_| !super::fatal::poisoned())
+    }
+
     /// Delivers `signal` to the client's loop.
     pub fn send(&self, signal: Signal) {
-        if let Some(client) = self.0.upgrade() {
+        if let Some(client) = self.live() {
             client.receive(signal);
         }
     }
 
-    /// The client, or the error a channel (or a call) of a gone client rejects with.
+    /// The client, or the error a channel (or a call) of a gone client rejects with; after a trap, the error
+    /// that says so.
     pub fn client(&self) -> Result<Rc<Client>, JsValue> {
+        if super::fatal::poisoned() {
+            return Err(to_js_error(&ChatError::Fatal));
+        }
         self.0.upgrade().ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))
     }
 }

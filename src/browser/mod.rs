@@ -9,6 +9,7 @@ pub mod client;
 mod connect;
 pub mod errors;
 mod events;
+pub mod fatal;
 mod http;
 pub mod inbox;
 mod kept_messages;

@@ -53,6 +53,8 @@ pub enum ChatError {
     },
     /// A `Channel` was used after `disconnectUser()` (or after its client was dropped).
     ChannelAfterDisconnect,
+    /// The SDK stopped after an internal error (a WebAssembly trap): nothing it holds can be trusted any more.
+    Fatal,
     /// A user update without the user's id: code 4.
     MissingUserId,
     /// A call's argument is unusable (the message names which): code 4.
@@ -84,7 +86,8 @@ impl ChatError {
             | ChatError::Network(_)
             | ChatError::RequestTimeout { .. }
             | ChatError::NotConnectedInTime { .. }
-            | ChatError::ChannelAfterDisconnect => return None,
+            | ChatError::ChannelAfterDisconnect
+            | ChatError::Fatal => return None,
         })
     }
 
@@ -107,7 +110,8 @@ impl ChatError {
             | ChatError::Network(_)
             | ChatError::RequestTimeout { .. }
             | ChatError::NotConnectedInTime { .. }
-            | ChatError::ChannelAfterDisconnect => return None,
+            | ChatError::ChannelAfterDisconnect
+            | ChatError::Fatal => return None,
         })
     }
 
@@ -169,6 +173,10 @@ impl ChatError {
             }
             ChatError::ChannelAfterDisconnect => {
                 "You can't use a channel after client.disconnect() was called".into()
+            }
+            ChatError::Fatal => {
+                "The chat SDK stopped after an internal error (a WebAssembly trap); reload the page"
+                    .into()
             }
             ChatError::MissingUserId => "User ID is required when updating a user".into(),
             ChatError::InvalidArgument(what) => (*what).into(),

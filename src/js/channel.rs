@@ -43,7 +43,7 @@ pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
 impl Channel {
     /// The own user's id, or empty.
     fn own_id(&self) -> alloc::string::String {
-        self.port.0.upgrade().map(|client| client.state.borrow().own_id()).unwrap_or_default()
+        self.port.live().map(|client| client.state.borrow().own_id()).unwrap_or_default()
     }
 
     /// The client, or the error for a channel whose client is gone.
@@ -61,7 +61,7 @@ impl Channel {
 
     /// Reads the channel's slot, if the client and the slot still exist.
     fn read<T>(&self, read: impl FnOnce(&mut crate::browser::channels::Slot) -> T) -> Option<T> {
-        let client = self.port.0.upgrade()?;
+        let client = self.port.live()?;
         let mut state = client.state.borrow_mut();
         state.slot(self.key).map(read)
     }
@@ -278,7 +278,7 @@ impl Channel {
         #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
-        if let Some(client) = self.port.0.upgrade() {
+        if let Some(client) = self.port.live() {
             client.remove_handler(Some(self.key), kind.as_deref(), &handler);
         }
         Ok(())

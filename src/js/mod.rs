@@ -129,6 +129,16 @@ impl StreamChat {
         })
     }
 
+    /// Test support, in debug builds only: traps while the client's state is borrowed, as a bug in the SDK
+    /// would (`browser/fatal.rs`; `tests/fatal.rs`).
+    #[cfg(debug_assertions)]
+    #[allow(clippy::panic)]
+    #[wasm_bindgen(js_name = trapForTests, skip_typescript)]
+    pub fn trap_for_tests(&self) {
+        let _held = self.client.state.borrow_mut();
+        panic!("a trap for tests");
+    }
+
     /// The process-wide instance: built by the first call, returned (the same object) by every later one, whose
     /// arguments are ignored.
     #[wasm_bindgen(js_name = getInstance, unchecked_return_type = "StreamChat")]

@@ -233,6 +233,38 @@ test('REST calls that get no answer: a timeout and a network failure are told ap
   }
 });
 
+test('a sendMessage that timed out: its id is on the app\'s message and on the error, and a retry with it stores one message', async () => {
+  // The first send reaches the server (which stores it) only after the client gave up waiting.
+  let held = 0;
+  await page.route('**/channels/messaging/ours-retry/message**', async (route) => {
+    if (held++ === 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return route.continue().catch(() => {});
+  });
+  try {
+    const seen = await page.evaluate(async () => {
+      const client = make('ours', { timeout: 300 });
+      await client.connectUser({ id: 'ours-retry' }, client.devToken('ours-retry'));
+      const channel = client.channel('messaging', 'ours-retry', { members: ['ours-retry'] });
+      await channel.watch();
+      const message = { text: 'sent twice, stored once' };
+      const failure = await channel.sendMessage(message).then(() => null, (error) => error);
+      const retried = await channel.sendMessage(message);
+      const stored = (await channel.query({ messages: { limit: 10 } })).messages.filter((m) => m.text === message.text);
+      await client.disconnectUser();
+      return {
+        timedOut: failure?.code,
+        idOnObject: typeof message.id === 'string' && message.id.length > 0,
+        idOnError: failure?.message_id === message.id,
+        retriedSameId: retried.message.id === message.id,
+        storedOnce: stored.length,
+      };
+    });
+    assert.deepEqual(seen, { timedOut: 'ECONNABORTED', idOnObject: true, idOnError: true, retriedSameId: true, storedOnce: 1 });
+  } finally {
+    await page.unroute('**/channels/messaging/ours-retry/message**');
+  }
+});
+
 test('listener order, async handler rejections, and disconnectUser waiting for the close', async () => {
   const seen = await both(async (kind) => {
     const me = `${kind}-order`;

@@ -81,3 +81,35 @@ test('state.addMessageSorted / findMessage / removeMessage / latestMessages / is
     cleanup();
   }
 });
+
+test('a message a rebuild left out stays out: addMessageSorted(…, addIfDoesNotExist = false) does not bring it back', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = await startServer({ db: join(dir, 'chat.db') });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/metrics`);
+    const seen = await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+      await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+      const channel = client.channel('messaging', 'rebuilt', { members: ['alice'] });
+      await channel.watch();
+      const { message: older } = await channel.sendMessage({ text: 'older' });
+      await channel.sendMessage({ text: 'newest' });
+      // The newest page alone rebuilds the state: the older message leaves it.
+      await channel.query({ messages: { limit: 1 } });
+      const after = channel.state.messages.map((m) => m.text);
+      channel.state.addMessageSorted({ ...older, text: 'older, edited' }, false, false);
+      const result = { after, then: channel.state.messages.map((m) => m.text) };
+      await client.disconnectUser();
+      return result;
+    });
+    assert.deepEqual(seen, { after: ['newest'], then: ['newest'] });
+  } finally {
+    await browser.close();
+    await server.stop();
+    cleanup();
+  }
+});

@@ -1,0 +1,118 @@
+//! After a trap. In the shipped build a panic aborts: the wasm call it happened in ends with a `RuntimeError`,
+//! skipping every destructor, so a `RefCell` may stay borrowed and a change stay half done. Nothing the SDK holds
+//! can be trusted after that, so it stops cleanly instead of half-working:
+//! - every promise it had handed out and not settled rejects with [`ChatError::Fatal`], and every later call
+//!   rejects with it (their promises are made here, [`promise`], which knows them all);
+//! - browser callbacks (socket frames, timers, answers) do nothing any more ([`poisoned`]);
+//! - each client's `client.fatal` handlers (and those for every event) get `{type: 'client.fatal', error}`, and
+//!   its connection and timers are closed where its state can still be reached.
+//!
+//! The panic hook only marks the SDK poisoned and asks for the rest to run in a task of its own, after the
+//! trapped call has unwound.
+
+use alloc::rc::{Rc, Weak};
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::client::Client;
+use super::errors::to_js_error;
+use super::values::object;
+use crate::client::ChatError;
+
+/// Set by the panic hook: the SDK stopped.
+static POISONED: AtomicBool = AtomicBool::new(false);
+/// Whether the panic hook is installed.
+static HOOKED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Every client made, weakly, to be told of a trap.
+    static CLIENTS: RefCell<Vec<Weak<Client>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[wasm_bindgen(inline_js = "
+const pending = new Set();
+export function pendingPromise() {
+  const entry = {};
+  const promise = new Promise((resolve, reject) => {
+    entry.resolve = (value) => { pending.delete(entry); resolve(value); };
+    entry.reject = (error) => { pending.delete(entry); reject(error); };
+  });
+  pending.add(entry);
+  return [promise, entry.resolve, entry.reject];
+}
+export function rejectPending(error) { for (const entry of [...pending]) entry.reject(error); }
+export function afterwards(task) { setTimeout(task, 0); }
+")]
+extern "C" {
+    /// `[promise, resolve, reject]`, the promise known to [`reject_pending`] until it settles.
+    #[wasm_bindgen(js_name = pendingPromise)]
+    fn pending_promise() -> Array;
+
+    /// Rejects every promise from [`pending_promise`] not settled yet.
+    #[wasm_bindgen(js_name = rejectPending)]
+    fn reject_pending(error: &JsValue);
+
+    /// Runs `task` in a task of its own.
+    fn afterwards(task: &JsValue);
+}
+
+/// Whether the SDK stopped after a trap.
+pub fn poisoned() -> bool {
+    POISONED.load(Ordering::Relaxed)
+}
+
+/// A promise and its `(resolve, reject)`; already rejected once the SDK stopped.
+pub fn promise() -> (Promise, (Function, Function)) {
+    let parts = pending_promise();
+    let promise: Promise = parts.get(0).unchecked_into();
+    let settle = (parts.get(1).unchecked_into(), parts.get(2).unchecked_into::<Function>());
+    if poisoned() {
+        let _ = settle.1.call1(&JsValue::NULL, &to_js_error(&ChatError::Fatal));
+    }
+    (promise, settle)
+}
+
+/// Registers `client` to be told of a trap; installs the panic hook with the first client.
+pub fn watch(client: &Rc<Client>) {
+    CLIENTS.with(|clients| {
+        if let Ok(mut clients) = clients.try_borrow_mut() {
+            clients.retain(|client| client.strong_count() > 0);
+            clients.push(Rc::downgrade(client));
+        }
+    });
+    if !HOOKED.swap(true, Ordering::Relaxed) {
+        std::panic::set_hook(alloc::boxed::Box::new(|_| {
+            if !POISONED.swap(true, Ordering::Relaxed) {
+                afterwards(&Closure::once_into_js(announce));
+            }
+        }));
+    }
+}
+
+/// After the trapped call unwound: every pending promise rejects, every client is told and closed.
+fn announce() {
+    let error = to_js_error(&ChatError::Fatal);
+    reject_pending(&error);
+    let clients: Vec<Rc<Client>> = CLIENTS.with(|clients| {
+        clients
+            .try_borrow()
+            .map(|c| c.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default()
+    });
+    for client in clients {
+        if let Ok(mut state) = client.state.try_borrow_mut() {
+            state.stop_io();
+        }
+        let handlers =
+            client.listeners.try_borrow().map(|l| l.matching("client.fatal")).unwrap_or_default();
+        let event = object(&[("type", "client.fatal".into()), ("error", error.clone())]);
+        for handler in handlers {
+            let _ = handler.call1(&JsValue::NULL, &event);
+        }
+    }
+}
