@@ -161,6 +161,8 @@ export interface Event {
   online?: boolean;
   /** On `transport.changed`: the transport now in use. */
   mode?: 'websocket' | 'longpoll';
+  /** On `client.fatal`: why the SDK stopped (every call rejects with it from then on). */
+  error?: Error;
   received_at?: string | Date;
   [field: string]: unknown;
 }
@@ -172,6 +174,7 @@ export type EventTypes =
   | 'connection.changed'
   | 'connection.recovered'
   | 'transport.changed'
+  | 'client.fatal'
   | 'message.new'
   | 'message.updated'
   | 'message.deleted'

@@ -65,4 +65,22 @@ export async function channels(client: StreamChat): Promise<void> {
   const handler = (event: Event) => console.log(event.type);
   channel.on('message.new', handler);
   channel.off('message.new', handler);
+
+  // An optimistic send, as UI kits do it: shown at once, replaced by the server's copy.
+  const optimistic = { id: 'local-1', text: 'sending…', status: 'sending', created_at: new Date(), user: { id: 'john' } };
+  channel.state.addMessageSorted(optimistic as unknown as LocalMessage);
+  const shown: LocalMessage | undefined = channel.state.findMessage('local-1');
+  const removed: boolean = channel.state.removeMessage({ id: 'local-1' });
+  const upToDate: boolean = channel.state.isUpToDate;
+  const latest: LocalMessage[] = channel.state.latestMessages;
+  console.log(shown?.status, removed, upToDate, latest.length);
+  try {
+    await channel.sendMessage({ text: 'may fail' });
+  } catch (error) {
+    // A retry reuses the id the failed send had.
+    const id = (error as { message_id?: string }).message_id;
+    if (id) await channel.sendMessage({ id, text: 'may fail' });
+  }
+  client.on('client.fatal', (event: Event) => console.error(event.error?.message));
 }
+
