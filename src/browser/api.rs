@@ -26,9 +26,12 @@ use crate::client::ChatError;
 pub enum Scope {
     /// Below the base URL.
     Client,
-    /// Below `/channels/{type}/{id}` of the calling channel, which must have been watched or queried (the call
-    /// rejects otherwise, as the official client's do).
+    /// Below `/channels/{type}/{id}` of the calling channel, whose id must be known (as the official client's
+    /// `sendMessage`, `addMembers`, … need only the id).
     Channel,
+    /// The same, for a channel that was watched or queried (the call rejects otherwise, as the official client's
+    /// `sendEvent`, `markRead` and `markUnread` do).
+    Watched,
 }
 
 /// What a successful answer does to the calling channel's state: the slot, the answer, the own user's id.
@@ -133,7 +136,8 @@ pub fn send(port: &Port, request: Request) -> Promise {
             // `call_with` rejects once the client is gone, whatever the scope.
             let path = match scope {
                 Scope::Client => path,
-                Scope::Channel => channel_prefix(&port, key)? + &path,
+                Scope::Channel => channel_prefix(&port, key, false)? + &path,
+                Scope::Watched => channel_prefix(&port, key, true)? + &path,
             };
             let answer = call_with(&port, method, path, &body).await?;
             let client = port.client()?;
@@ -208,9 +212,9 @@ pub static STOP_WATCHING: Route = Route {
 };
 /// `channel.sendEvent(event)`.
 pub static SEND_EVENT: Route =
-    Route { scope: Scope::Channel, path: "/event", fields: &[("event", 0)], ..CLIENT };
+    Route { scope: Scope::Watched, path: "/event", fields: &[("event", 0)], ..CLIENT };
 /// `channel.markUnread({message_id})`.
-pub static MARK_UNREAD: Route = Route { scope: Scope::Channel, path: "/unread", base: 0, ..CLIENT };
+pub static MARK_UNREAD: Route = Route { scope: Scope::Watched, path: "/unread", base: 0, ..CLIENT };
 /// `channel.addMembers(members, message, options)`.
 pub static ADD_MEMBERS: Route = Route {
     scope: Scope::Channel,

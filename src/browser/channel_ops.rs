@@ -85,12 +85,13 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     send(&port, Request { key, apply: Some(apply), snapshot: true, ..request })
 }
 
-/// `/channels/{type}/{id}` of channel `key`; rejects when the channel was never queried or is gone.
-pub fn channel_prefix(port: &Port, key: u32) -> Result<String, JsValue> {
+/// `/channels/{type}/{id}` of channel `key`; rejects when its id is not known, when `watched` and it was never
+/// watched or queried, or when it is gone.
+pub fn channel_prefix(port: &Port, key: u32, watched: bool) -> Result<String, JsValue> {
     let client = port.client()?;
     let mut state = client.state.borrow_mut();
     let slot = state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
-    match (&slot.id, slot.initialized) {
+    match (&slot.id, slot.initialized || !watched) {
         (Some(id), true) => Ok(channel_path(&slot.kind, Some(id), "")),
         _ => {
             let cid = slot.cid().unwrap_or_else(|| slot.kind.clone());
@@ -99,19 +100,19 @@ pub fn channel_prefix(port: &Port, key: u32) -> Result<String, JsValue> {
     }
 }
 
-/// A call on an initialized channel: `POST /channels/{type}/{id}/{action}` with `body`; `then` runs on the
-/// channel's slot after success, with the answer and the own user's id. Rejects when the channel was never
-/// queried or is gone.
+/// A call on a channel: `POST /channels/{type}/{id}/{action}` with `body`; `then` runs on the channel's slot after
+/// success, with the answer and the own user's id. Rejects as `scope` says (no id yet; never queried) or when the
+/// channel is gone.
 pub fn channel_call(
     port: Port,
     key: u32,
-    action: &'static str,
+    (scope, action): (Scope, &'static str),
     body: JsValue,
     then: Then,
 ) -> Promise {
     let path = if action.is_empty() { String::new() } else { String::from("/") + action };
     let request = Request::new("POST", path, body);
-    send(&port, Request { scope: Scope::Channel, key, then: Some(then), ..request })
+    send(&port, Request { scope, key, then: Some(then), ..request })
 }
 
 /// `sendMessage(message, options)`: the message gets a client-generated id unless it has one, written back to the
@@ -134,7 +135,7 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
     set(&body, "message", &message);
     // The sent message is in the state when the promise resolves, as with the official client (the
     // `message.new` that follows changes nothing: one entry per id).
-    let sent = channel_call(port, key, "message", body, |slot, answer, own| {
+    let sent = channel_call(port, key, (Scope::Channel, "message"), body, |slot, answer, own| {
         slot.apply_sent(&get(answer, "message"), own, Date::now())
     });
     super::errors::with_message_id(&sent, &id)
@@ -184,7 +185,7 @@ fn typing_event(port: Port, key: u32, kind: &str, parent_id: Option<String>) -> 
     if let Some(parent_id) = parent_id {
         set(&event, "parent_id", &parent_id.into());
     }
-    channel_call(port, key, "event", object(&[("event", event)]), |_, _, _| {})
+    channel_call(port, key, (Scope::Watched, "event"), object(&[("event", event)]), |_, _, _| {})
 }
 
 /// `getReplies(parentId, options)`: a page of the thread (`limit`, `id_lt`), filed into `state.threads`.
@@ -215,7 +216,7 @@ pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
     });
     match enabled {
         Ok(Some(false)) => Promise::resolve(&JsValue::NULL),
-        _ => channel_call(port, key, "read", copy(data), |_, _, _| {}),
+        _ => channel_call(port, key, (Scope::Watched, "read"), copy(data), |_, _, _| {}),
     }
 }
 

@@ -143,6 +143,7 @@ impl Slot {
         if !own_id.is_empty() {
             self.users.set(&own_id.as_str().into(), own);
         }
+        super::kept_messages::set_pinned(&self.state, &get(response, "pinned_messages"));
         let received = list(response, "messages");
         let mut messages = Vec::with_capacity(received.length() as usize);
         for message in received.iter() {
@@ -250,6 +251,7 @@ impl Slot {
         let event = match kind {
             "message.new" => match self.keep_message(&get(raw, "message")) {
                 (Some(message), thread_only) => {
+                    super::kept_messages::pin_kept(&self.state, true);
                     let quiet = super::kept_messages::kept_quiet();
                     Event::MessageNew { message, user_id, thread_only, quiet }
                 }
@@ -272,13 +274,18 @@ impl Slot {
                 let message = get(raw, "message");
                 let id = text(&message, "id").unwrap_or_default();
                 if kind == "message.deleted" && get(raw, "hard_delete").is_truthy() {
+                    if self.keep_message(&message).0.is_some() {
+                        super::kept_messages::pin_kept(&self.state, false);
+                    }
                     self.messages.delete(&id.as_str().into());
                     if let Some(parent) = text(&message, "parent_id") {
                         self.remove_reply(&parent, &id);
                     }
                     Event::MessageRemoved { id }
                 } else {
-                    self.keep_message(&message);
+                    if self.keep_message(&message).0.is_some() {
+                        super::kept_messages::pin_kept(&self.state, kind == "message.updated");
+                    }
                     Event::MessageChanged { id }
                 }
             }

@@ -411,7 +411,11 @@ impl Drop for Client {
     /// The app dropped the client (JS `free()`, or the garbage collector): calls still pending reject; dropping
     /// the state then closes the socket, stops the timers and detaches the page listeners.
     fn drop(&mut self) {
-        for call in self.take_calls() {
+        // After a trap the state may be borrowed for good (its calls were rejected by `fatal.rs` already).
+        let Ok(mut state) = self.state.try_borrow_mut() else { return };
+        let calls = core::mem::take(&mut state.calls);
+        drop(state);
+        for call in calls {
             call.reject(&crate::client::ChatError::Disconnected);
         }
         // Dropping the state detaches the page listeners, closes the socket and cancels the timers.

@@ -23,13 +23,26 @@ function date(value, nowWhenAbsent) {
   return nowWhenAbsent ? new Date() : null;
 }
 let kept = null;
+function copyOf(raw) {
+  return { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
+    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
+}
 export function keepMessage(raw, messages) {
   const id = raw !== null && typeof raw === 'object' ? raw.id : undefined;
   if (typeof id !== 'string') return undefined;
-  kept = { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
-    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
+  kept = copyOf(raw);
   if (!keptThreadOnly()) messages.set(id, kept);
   return id;
+}
+const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
+export function setPinned(state, raw) {
+  state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);
+}
+export function pinKept(state, stays) {
+  const list = state.pinnedMessages.filter((m) => m.id !== kept.id);
+  const pinned = stays && kept.pinned;
+  if (pinned) list.push(kept);
+  if (pinned || list.length !== state.pinnedMessages.length) state.pinnedMessages = list.sort(byPinTime);
 }
 export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
 export function keptTime() { return kept.created_at.getTime(); }
@@ -69,6 +82,15 @@ extern "C" {
     /// case costs no string.
     #[wasm_bindgen(js_name = keptIsReply)]
     fn kept_is_reply() -> bool;
+
+    /// `state.pinnedMessages` from a channel answer's `pinned_messages`: copies with `Date`s, by `pinned_at`.
+    #[wasm_bindgen(js_name = setPinned)]
+    pub(super) fn set_pinned(state: &JsValue, raw: &JsValue);
+
+    /// The last kept message into `state.pinnedMessages` (a new array, by `pinned_at`) when `stays` and it is
+    /// pinned, else out of it (the official client's `addPinnedMessage` / `removePinnedMessage`).
+    #[wasm_bindgen(js_name = pinKept)]
+    pub(super) fn pin_kept(state: &JsValue, stays: bool);
 
     /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message.
     #[wasm_bindgen(js_name = keptQuiet)]

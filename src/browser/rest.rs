@@ -5,7 +5,6 @@
 //! apply the answer to their state after it.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use js_sys::{Function, Promise, JSON};
 use stream_chat_protocol::ErrorCode;
@@ -191,11 +190,6 @@ impl Client {
         let mut state = self.state.borrow_mut();
         let at = state.calls.iter().position(|call| call.id == request)?;
         Some(state.calls.remove(at))
-    }
-
-    /// Every call not settled yet, for [`Drop`] to reject (they would hang otherwise).
-    pub(super) fn take_calls(&self) -> Vec<Call> {
-        core::mem::take(&mut self.state.borrow_mut().calls)
     }
 }
 

@@ -265,6 +265,77 @@ test('a sendMessage that timed out: its id is on the app\'s message and on the e
   }
 });
 
+test('sendMessage needs only the channel id; markRead needs watch() or query() first', async () => {
+  const seen = await both(async (kind) => {
+    const me = `${kind}-unwatched`;
+    const first = make(kind);
+    await first.connectUser({ id: me }, first.devToken(me));
+    await first.channel('messaging', me, { members: [me] }).create();
+    // Another client of the same user names the channel by id only, without watching it.
+    const second = make(kind);
+    await second.connectUser({ id: me }, second.devToken(me));
+    const channel = second.channel('messaging', me);
+    const sent = await channel.sendMessage({ text: 'without watching' }).then((r) => r.message.text, (e) => `rejected: ${e.message}`);
+    const read = await channel.markRead().then(() => 'resolved', (e) => /initialized/.test(e.message) ? 'not initialized' : e.message);
+    await first.disconnectUser();
+    await second.disconnectUser();
+    return { sent, read };
+  });
+  assert.deepEqual(seen.official, { sent: 'without watching', read: 'not initialized' });
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('state.pinnedMessages follows pins in message events, by pinned_at, with Dates', async () => {
+  // Pin events as a Stream-compatible server sends them, delivered on each client's own socket.
+  await page.evaluate(() => {
+    if (window.sockets) return;
+    window.sockets = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.sockets.push(this);
+      }
+    };
+  });
+  const seen = await both(async (kind) => {
+    const me = `${kind}-pins`;
+    const client = make(kind);
+    await client.connectUser({ id: me }, client.devToken(me));
+    const socket = kind === 'official' ? client.wsConnection.ws : window.sockets.at(-1);
+    const channel = client.channel('messaging', me, { members: [me] });
+    await channel.watch();
+    const { message: first } = await channel.sendMessage({ text: 'first' });
+    const { message: second } = await channel.sendMessage({ text: 'second' });
+    const base = { cid: channel.cid, channel_id: channel.id, channel_type: 'messaging', user: { id: me } };
+    const at = (s) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const deliver = (type, message, extra = {}) =>
+      socket.dispatchEvent(
+        new MessageEvent('message', { data: JSON.stringify({ ...base, type, created_at: at(50), message, ...extra }) }),
+      );
+    const pins = () => channel.state.pinnedMessages.map((m) => `${m.id === first.id ? 'first' : m.id === second.id ? 'second' : m.text}:${m.pinned_at instanceof Date}`);
+    const steps = {};
+    deliver('message.updated', { ...first, pinned: true, pinned_at: at(20) });
+    deliver('message.updated', { ...second, pinned: true, pinned_at: at(10) });
+    steps.both = pins();
+    deliver('message.updated', { ...second, pinned: false, pinned_at: null });
+    steps.unpinned = pins();
+    deliver('message.new', { id: `${me}-third`, text: 'third', type: 'regular', user: { id: me }, created_at: at(40), updated_at: at(40), pinned: true, pinned_at: at(30) });
+    steps.newPinned = pins();
+    deliver('message.deleted', { ...first, type: 'deleted', pinned: true, pinned_at: at(20), deleted_at: at(45) });
+    steps.deleted = pins();
+    await client.disconnectUser();
+    return steps;
+  });
+  assert.deepEqual(seen.official, {
+    both: ['second:true', 'first:true'],
+    unpinned: ['first:true'],
+    newPinned: ['first:true', 'third:true'],
+    deleted: ['third:true'],
+  });
+  assert.deepEqual(seen.ours, seen.official);
+});
+
 test('listener order, async handler rejections, and disconnectUser waiting for the close', async () => {
   const seen = await both(async (kind) => {
     const me = `${kind}-order`;
