@@ -224,21 +224,6 @@ impl Slot {
         self.sync();
     }
 
-    /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
-    /// old ones behind (nor lets `addMessageSorted(…, addIfDoesNotExist = false)` bring one back).
-    fn prune_kept(&self) {
-        let gone: Vec<JsValue> = self
-            .messages
-            .keys()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|id| !id.as_string().is_some_and(|id| self.core.has_message(&id)))
-            .collect();
-        for id in gone {
-            self.messages.delete(&id);
-        }
-    }
-
     /// Applies a server event for this channel at `now_ms`.
     pub fn apply_event(&mut self, raw: &JsValue, kind: &str, own_user: &str, now_ms: f64) {
         let user = get(raw, "user");

@@ -24,9 +24,7 @@ use super::shapes::{as_i32, shape, ErrorShape};
 use super::values::{object, set};
 use crate::client::ChatError;
 
-#[wasm_bindgen(inline_js = "export function withMessageId(promise, id) {
-  return promise.catch((error) => { if (error instanceof Error) error.message_id = id; throw error; });
-}")]
+#[wasm_bindgen(module = "/src/browser/helpers.js")]
 extern "C" {
     /// `promise`, whose rejection (an `Error`) carries `message_id: id`.
     #[wasm_bindgen(js_name = withMessageId)]

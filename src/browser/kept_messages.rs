@@ -14,53 +14,7 @@ use super::channels::Slot;
 use super::values::{array, get, get_at, list, set_at, text, time};
 use crate::client::channel::{Event, MessageKey};
 
-#[wasm_bindgen(inline_js = "
-function date(value, nowWhenAbsent) {
-  if (typeof value === 'string' || value instanceof Date) {
-    const parsed = new Date(value);
-    if (!Number.isNaN(parsed.getTime())) return parsed;
-  }
-  return nowWhenAbsent ? new Date() : null;
-}
-let kept = null;
-function copyOf(raw) {
-  return { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
-    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
-}
-export function keepMessage(raw, messages) {
-  const id = raw !== null && typeof raw === 'object' ? raw.id : undefined;
-  if (typeof id !== 'string') return undefined;
-  kept = copyOf(raw);
-  if (!keptThreadOnly()) messages.set(id, kept);
-  return id;
-}
-const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
-export function setPinned(state, raw) {
-  state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);
-}
-export function pinKept(state, stays) {
-  const list = state.pinnedMessages.filter((m) => m.id !== kept.id);
-  const pinned = stays && kept.pinned;
-  if (pinned) list.push(kept);
-  if (pinned || list.length !== state.pinnedMessages.length) state.pinnedMessages = list.sort(byPinTime);
-}
-export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
-export function keptTime() { return kept.created_at.getTime(); }
-export function keptIsReply() { return typeof kept.parent_id === 'string'; }
-export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
-export function keptParent() { return kept.parent_id; }
-export function lastKept() { return kept; }
-export function messagesInOrder(messages, packed) {
-  const list = [];
-  for (let at = 0; at < packed.length; ) {
-    const colon = packed.indexOf(':', at);
-    const end = colon + 1 + Number(packed.slice(at, colon));
-    list.push(messages.get(packed.slice(colon + 1, end)));
-    at = end;
-  }
-  return list;
-}
-")]
+#[wasm_bindgen(module = "/src/browser/helpers.js")]
 extern "C" {
     /// Keeps the server message `raw` as apps see it, in `messages` under its id unless it is a thread-only reply,
     /// and returns its id (`undefined` when `raw` is not an object with a string `id`; then nothing is kept). The
@@ -215,6 +169,21 @@ impl Slot {
         self.core.apply_event(Event::MessageRemoved { id }, None, "", 0.0);
         self.sync();
         removed
+    }
+
+    /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
+    /// old ones behind (nor lets `addMessageSorted(…, addIfDoesNotExist = false)` bring one back).
+    pub(super) fn prune_kept(&self) {
+        let gone: Vec<JsValue> = self
+            .messages
+            .keys()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|id| !id.as_string().is_some_and(|id| self.core.has_message(&id)))
+            .collect();
+        for id in gone {
+            self.messages.delete(&id);
+        }
     }
 
     /// A page of replies from `getReplies`, filed under their parent in `threads`.

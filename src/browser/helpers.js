@@ -1,0 +1,94 @@
+// The SDK's JavaScript helpers, one module for all (a browser fetches each snippet module separately in a debug
+// build; the release build folds this one into the glue, scripts/inline-snippets.mjs). Each section is imported by
+// the Rust file it names, whose `extern "C"` block documents its functions; what it exports must be functions.
+
+// src/browser/values.rs
+export function shallowCopy(value) { return { ...value }; }
+
+// src/browser/kept_messages.rs
+function date(value, nowWhenAbsent) {
+  if (typeof value === 'string' || value instanceof Date) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
+  }
+  return nowWhenAbsent ? new Date() : null;
+}
+let kept = null;
+function copyOf(raw) {
+  return { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
+    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
+}
+export function keepMessage(raw, messages) {
+  const id = raw !== null && typeof raw === 'object' ? raw.id : undefined;
+  if (typeof id !== 'string') return undefined;
+  kept = copyOf(raw);
+  if (!keptThreadOnly()) messages.set(id, kept);
+  return id;
+}
+const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
+export function setPinned(state, raw) {
+  state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);
+}
+export function pinKept(state, stays) {
+  const list = state.pinnedMessages.filter((m) => m.id !== kept.id);
+  const pinned = stays && kept.pinned;
+  if (pinned) list.push(kept);
+  if (pinned || list.length !== state.pinnedMessages.length) state.pinnedMessages = list.sort(byPinTime);
+}
+export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
+export function keptTime() { return kept.created_at.getTime(); }
+export function keptIsReply() { return typeof kept.parent_id === 'string'; }
+export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
+export function keptParent() { return kept.parent_id; }
+export function lastKept() { return kept; }
+export function messagesInOrder(messages, packed) {
+  const list = [];
+  for (let at = 0; at < packed.length; ) {
+    const colon = packed.indexOf(':', at);
+    const end = colon + 1 + Number(packed.slice(at, colon));
+    list.push(messages.get(packed.slice(colon + 1, end)));
+    at = end;
+  }
+  return list;
+}
+
+// src/browser/errors.rs
+export function withMessageId(promise, id) {
+  return promise.catch((error) => { if (error instanceof Error) error.message_id = id; throw error; });
+}
+
+// src/browser/fatal.rs
+const pending = new Set();
+export function pendingPromise() {
+  const entry = {};
+  const promise = new Promise((resolve, reject) => {
+    entry.resolve = (value) => { pending.delete(entry); resolve(value); };
+    entry.reject = (error) => { pending.delete(entry); reject(error); };
+  });
+  pending.add(entry);
+  return [promise, entry.resolve, entry.reject];
+}
+export function rejectPending(error) { for (const entry of [...pending]) entry.reject(error); }
+export function afterwards(task) { setTimeout(task, 0); }
+
+// src/browser/state_methods.rs
+const CHANNEL = Symbol('channel');
+function channelOf(state) {
+  const channel = state[CHANNEL] && state[CHANNEL].deref();
+  if (!channel) throw new Error('This channel was disconnected (disconnectUser); get it again with client.channel()');
+  return channel;
+}
+const methods = {
+  addMessageSorted(message, timestampChanged, addIfDoesNotExist) {
+    channelOf(this).keepLocal(message, addIfDoesNotExist !== false);
+  },
+  removeMessage(message) { return channelOf(this).removeLocal(message); },
+  findMessage(id, parentId) {
+    const list = parentId ? this.threads[parentId] : this.messages;
+    return list && list.find((message) => message.id === id);
+  },
+};
+export function attachStateMethods(state, channel) {
+  Object.setPrototypeOf(state, methods);
+  Object.defineProperty(state, CHANNEL, { value: new WeakRef(channel) });
+}
