@@ -348,25 +348,14 @@ impl Slot {
         }
     }
 
-    /// Messages of others in the state created after `since_ms` that count as unread (not silent; with read
-    /// events on); with `mentions`, only those that mention `own_user`.
-    pub fn count_unread_since(&self, since_ms: f64, own_user: &str, mentions: bool) -> u32 {
+    /// The messages in the state created after `since_ms`, for [`count_unread`] to look at once no borrow is
+    /// held (they are objects apps can reach); none where the channel has read events off.
+    pub fn messages_since(&self, since_ms: f64) -> Vec<JsValue> {
         if !self.config("read_events") {
-            return 0;
+            return Vec::new();
         }
-        let counted =
-            self.core.messages.iter().filter(|key| key.created_at > since_ms).filter(|key| {
-                let message = self.messages.get(&key.id.as_str().into());
-                let by_other = text(&get(&message, "user"), "id").as_deref() != Some(own_user);
-                let mentioned = || {
-                    list(&message, "mentioned_users").iter().any(|user| {
-                        text(&user, "id").as_deref() == Some(own_user)
-                            || user.as_string().as_deref() == Some(own_user)
-                    })
-                };
-                by_other && !get(&message, "silent").is_truthy() && (!mentions || mentioned())
-            });
-        u32::try_from(counted.count()).unwrap_or(u32::MAX)
+        let after = self.core.messages.iter().filter(|key| key.created_at > since_ms);
+        after.map(|key| self.messages.get(&key.id.as_str().into())).collect()
     }
 
     /// A user changed: its member entry and watcher entry show the new object.
@@ -507,4 +496,23 @@ fn clear(state: &JsValue, key: &'static str) -> JsValue {
         }
     }
     target
+}
+
+/// How many of `messages` count as unread for `own_user`, as the official client's `_countMessageAsUnread` counts:
+/// not the user's own, not `silent`, `shadowed` or `system`; with `mentions`, only those that mention the user.
+pub fn count_unread(messages: &[JsValue], own_user: &str, mentions: bool) -> u32 {
+    let counted = messages.iter().filter(|message| {
+        let by_other = text(&get(message, "user"), "id").as_deref() != Some(own_user);
+        let quiet = get(message, "silent").is_truthy()
+            || get(message, "shadowed").is_truthy()
+            || text(message, "type").as_deref() == Some("system");
+        let mentioned = || {
+            list(message, "mentioned_users").iter().any(|user| {
+                text(&user, "id").as_deref() == Some(own_user)
+                    || user.as_string().as_deref() == Some(own_user)
+            })
+        };
+        by_other && !quiet && (!mentions || mentioned())
+    });
+    u32::try_from(counted.count()).unwrap_or(u32::MAX)
 }

@@ -319,27 +319,30 @@ impl Channel {
         let since = last_read
             .and_then(|date| date.dyn_into::<js_sys::Date>().ok())
             .map(|date| date.get_time());
-        self.read(|slot| match since {
-            Some(since) => slot.count_unread_since(since, &own, false),
-            None => slot.core.unread_count,
-        })
-        .unwrap_or(0)
+        let Some(since) = since else {
+            return self.read(|slot| slot.core.unread_count).unwrap_or(0);
+        };
+        // Read with no borrow held: the messages are objects the app can reach (a getter may call back in).
+        let messages = self.read(|slot| slot.messages_since(since)).unwrap_or_default();
+        crate::browser::channels::count_unread(&messages, &own, false)
     }
 
     /// Unread messages of others that mention the own user (`mentioned_users`), after the own last read.
     #[wasm_bindgen(js_name = countUnreadMentions)]
     pub fn count_unread_mentions(&self) -> u32 {
         let own = self.own_id();
-        self.read(|slot| {
-            let since = slot
-                .core
-                .read
-                .iter()
-                .find(|read| read.user_id == own)
-                .map_or(f64::MIN, |read| read.last_read);
-            slot.count_unread_since(since, &own, true)
-        })
-        .unwrap_or(0)
+        let messages = self
+            .read(|slot| {
+                let since = slot
+                    .core
+                    .read
+                    .iter()
+                    .find(|read| read.user_id == own)
+                    .map_or(f64::MIN, |read| read.last_read);
+                slot.messages_since(since)
+            })
+            .unwrap_or_default();
+        crate::browser::channels::count_unread(&messages, &own, true)
     }
 
     /// When the own user last read this channel (a `Date`), or `null`.

@@ -71,3 +71,47 @@ test('silent messages, thread-only replies and own messages: unread as the offic
     cleanup();
   }
 });
+
+test('countUnread reads the messages with no borrow held: a getter that calls back into the SDK works', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = await startServer({ db: join(dir, 'chat.db') });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/metrics`);
+    const seen = await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const make = async (id) => {
+        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+        await client.connectUser({ id }, client.devToken(id));
+        return client;
+      };
+      const [alice, bob] = [await make('alice'), await make('bob')];
+      const channel = alice.channel('messaging', 'reentrant', { members: ['alice', 'bob'] });
+      await channel.watch();
+      const bobs = bob.channel('messaging', 'reentrant');
+      await bobs.watch();
+      const arrived = new Promise((resolve) => channel.on('message.new', resolve));
+      await bobs.sendMessage({ text: 'from bob' });
+      await arrived;
+      // An app's own property on a message in the state, whose getter asks the SDK something.
+      let inner;
+      Object.defineProperty(channel.state.messages[0], 'silent', {
+        get() {
+          inner = [channel.countUnread(), channel.countUnreadMentions()];
+          return false;
+        },
+      });
+      const outer = channel.countUnread(new Date(0));
+      await alice.disconnectUser();
+      await bob.disconnectUser();
+      return { outer, inner };
+    });
+    assert.deepEqual(seen, { outer: 1, inner: [1, 0] });
+  } finally {
+    await browser.close();
+    await server.stop();
+    cleanup();
+  }
+});
