@@ -174,6 +174,11 @@ impl Slot {
     /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
     /// old ones behind (nor lets `addMessageSorted(…, addIfDoesNotExist = false)` bring one back).
     pub(super) fn prune_kept(&self) {
+        // Every message in the core has its copy here: only a larger map has copies to forget (a first load has
+        // none, and walking 300 keys through JS would cost more than the load's own bookkeeping).
+        if self.messages.size() as usize <= self.core.messages.len() {
+            return;
+        }
         let gone: Vec<JsValue> = self
             .messages
             .keys()
