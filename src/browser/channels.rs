@@ -259,13 +259,8 @@ impl Slot {
                 let message = get(raw, "message");
                 let id = text(&message, "id").unwrap_or_default();
                 if kind == "message.deleted" && get(raw, "hard_delete").is_truthy() {
-                    if self.keep_message(&message).0.is_some() {
-                        super::kept_messages::pin_kept(&self.state, false);
-                    }
-                    self.messages.delete(&id.as_str().into());
-                    if let Some(parent) = text(&message, "parent_id") {
-                        self.remove_reply(&parent, &id);
-                    }
+                    super::kept_messages::unpin(&self.state, &id);
+                    self.forget_message(&id, text(&message, "parent_id").as_deref());
                     Event::MessageRemoved { id }
                 } else {
                     if self.keep_message(&message).0.is_some() {

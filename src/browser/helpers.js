@@ -29,11 +29,13 @@ const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinne
 export function setPinned(state, raw) {
   state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);
 }
+export function unpin(state, id) {
+  const list = state.pinnedMessages.filter((m) => m.id !== id);
+  if (list.length !== state.pinnedMessages.length) state.pinnedMessages = list;
+}
 export function pinKept(state, stays) {
-  const list = state.pinnedMessages.filter((m) => m.id !== kept.id);
-  const pinned = stays && kept.pinned;
-  if (pinned) list.push(kept);
-  if (pinned || list.length !== state.pinnedMessages.length) state.pinnedMessages = list.sort(byPinTime);
+  if (!stays || !kept.pinned) return unpin(state, kept.id);
+  state.pinnedMessages = [...state.pinnedMessages.filter((m) => m.id !== kept.id), kept].sort(byPinTime);
 }
 export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
 export function keptTime() { return kept.created_at.getTime(); }

@@ -46,7 +46,11 @@ extern "C" {
     #[wasm_bindgen(js_name = pinKept)]
     pub(super) fn pin_kept(state: &JsValue, stays: bool);
 
-    /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message.
+    /// Takes message `id` out of `state.pinnedMessages` (a new array when it was there).
+    pub(super) fn unpin(state: &JsValue, id: &str);
+
+    /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message (the rule
+    /// `channels::count_unread` applies too, there through `get`, which reads an app's throwing getter as absent).
     #[wasm_bindgen(js_name = keptQuiet)]
     pub(super) fn kept_quiet() -> bool;
 
@@ -162,13 +166,17 @@ impl Slot {
     /// was there.
     pub fn remove_local(&mut self, message: &JsValue) -> bool {
         let Some(id) = text(message, "id") else { return false };
-        let mut removed = self.messages.delete(&id.as_str().into());
-        if let Some(parent) = text(message, "parent_id") {
-            removed |= self.remove_reply(&parent, &id);
-        }
+        let removed = self.forget_message(&id, text(message, "parent_id").as_deref());
         self.core.apply_event(Event::MessageRemoved { id }, None, "", 0.0);
         self.sync();
         removed
+    }
+
+    /// Drops the kept copy of message `id` and takes it out of its thread (`parent`); whether it was in either.
+    /// The core's order is the caller's to change.
+    pub(super) fn forget_message(&self, id: &str, parent: Option<&str>) -> bool {
+        let kept = self.messages.delete(&id.into());
+        parent.is_some_and(|parent| self.remove_reply(parent, id)) || kept
     }
 
     /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { connectOfficial, launchBrowser, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+import { connectOfficial, launchBrowser, openSdkPage, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'demo-key';
 const SECRET = 'e2e-secret';
@@ -16,13 +16,9 @@ test('after closeConnection REST works; openConnection brings events back; disco
   try {
     const bobChannel = bob.channel('messaging', 'closed-rest', { members: ['alice', 'bob'] });
     await bobChannel.watch();
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
+    const page = await openSdkPage(browser, server.url);
     await page.evaluate(async () => {
-      const sdk = await import('/pkg/stream_chat_wasm.js');
-      await sdk.default();
-      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-      await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+      const client = await connectAs('alice');
       const channel = client.channel('messaging', 'closed-rest');
       await channel.watch();
       Object.assign(window, { client, channel });

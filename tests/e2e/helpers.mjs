@@ -84,6 +84,25 @@ export async function officialBrowserBuild(dir, { minify = false } = {}) {
   return readFileSync(file, 'utf8');
 }
 
+/**
+ * A new page of `browser` on `serverUrl` with our SDK loaded (the release package the server serves under /pkg/)
+ * and `window.connectAs(id, options)`: a client connected as `id` with a dev token.
+ */
+export async function openSdkPage(browser, serverUrl) {
+  const page = await browser.newPage();
+  await page.goto(`${serverUrl}/metrics`);
+  await page.evaluate(async () => {
+    const sdk = await import('/pkg/stream_chat_wasm.js');
+    await sdk.default();
+    window.connectAs = async (id, options = {}) => {
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin, ...options });
+      await client.connectUser({ id }, client.devToken(id));
+      return client;
+    };
+  });
+  return page;
+}
+
 /** An HS256 JWT signed with `secret`, base64url-encoded like common JWT libraries do. */
 export function signToken(claims, secret) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');

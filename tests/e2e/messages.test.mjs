@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, officialPair, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+import { launchBrowser, officialPair, openSdkPage, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 test('edits, deletes and members between the official client and ours', async () => {
   const { dir, cleanup } = tempDir();
@@ -185,19 +185,15 @@ test('updateMessage sends what the official client sends: mentions as ids, pinne
     });
     await alice.updateMessage(edited(message.id));
 
-    const page = await browser.newPage();
+    const page = await openSdkPage(browser, server.url);
     let ours;
     await page.route(`**/messages/${message.id}?**`, async (route) => {
       if (route.request().method() === 'POST') ours = JSON.parse(route.request().postData());
       await route.continue();
     });
-    await page.goto(`${server.url}/metrics`);
     await page.evaluate(
       async ({ id, make }) => {
-        const sdk = await import('/pkg/stream_chat_wasm.js');
-        await sdk.default();
-        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-        await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+        const client = await connectAs('alice');
         await client.updateMessage(eval(`(${make})`)(id));
         await client.disconnectUser();
       },

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { connectOfficial, launchBrowser, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+import { connectOfficial, launchBrowser, openSdkPage, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'demo-key';
 const SECRET = 'e2e-secret';
@@ -49,14 +49,10 @@ test('state.addMessageSorted / findMessage / removeMessage / latestMessages / is
       'official',
     );
 
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
+    const page = await openSdkPage(browser, server.url);
     const ours = await page.evaluate(
       async ({ source }) => {
-        const sdk = await import('/pkg/stream_chat_wasm.js');
-        await sdk.default();
-        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-        await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+        const client = await connectAs('alice');
         const channel = client.channel('messaging', 'optimistic');
         await channel.watch();
         const wait = async (id) => {
@@ -87,13 +83,9 @@ test('a message a rebuild left out stays out: addMessageSorted(…, addIfDoesNot
   const server = await startServer({ db: join(dir, 'chat.db') });
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
+    const page = await openSdkPage(browser, server.url);
     const seen = await page.evaluate(async () => {
-      const sdk = await import('/pkg/stream_chat_wasm.js');
-      await sdk.default();
-      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-      await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+      const client = await connectAs('alice');
       const channel = client.channel('messaging', 'rebuilt', { members: ['alice'] });
       await channel.watch();
       const { message: older } = await channel.sendMessage({ text: 'older' });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { connectOfficial, launchBrowser, startServer, tempDir, nextEvent as next } from './helpers.mjs';
+import { connectOfficial, launchBrowser, openSdkPage, startServer, tempDir, nextEvent as next } from './helpers.mjs';
 
 const KEY = 'demo-key';
 const SECRET = 'e2e-secret';
@@ -23,13 +23,9 @@ test('silent messages, thread-only replies and own messages: unread as the offic
     await officialChannel.watch();
     await officialChannel.markRead();
 
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
+    const page = await openSdkPage(browser, server.url);
     await page.evaluate(async () => {
-      const sdk = await import('/pkg/stream_chat_wasm.js');
-      await sdk.default();
-      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-      await client.connectUser({ id: 'alice' }, client.devToken('alice'));
+      const client = await connectAs('alice');
       const channel = client.channel('messaging', 'unread-kinds');
       await channel.watch();
       window.channel = channel;
@@ -77,17 +73,9 @@ test('countUnread reads the messages with no borrow held: a getter that calls ba
   const server = await startServer({ db: join(dir, 'chat.db') });
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
+    const page = await openSdkPage(browser, server.url);
     const seen = await page.evaluate(async () => {
-      const sdk = await import('/pkg/stream_chat_wasm.js');
-      await sdk.default();
-      const make = async (id) => {
-        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
-        await client.connectUser({ id }, client.devToken(id));
-        return client;
-      };
-      const [alice, bob] = [await make('alice'), await make('bob')];
+      const [alice, bob] = [await connectAs('alice'), await connectAs('bob')];
       const channel = alice.channel('messaging', 'reentrant', { members: ['alice', 'bob'] });
       await channel.watch();
       const bobs = bob.channel('messaging', 'reentrant');
