@@ -84,10 +84,15 @@ test('countUnread reads the messages with no borrow held: a getter that calls ba
       await bobs.sendMessage({ text: 'from bob' });
       await arrived;
       // An app's own property on a message in the state, whose getter asks the SDK something.
+      // (Guarded against itself: countUnreadMentions reads this very property again.)
       let inner;
+      let inside = false;
       Object.defineProperty(channel.state.messages[0], 'silent', {
         get() {
+          if (inside) return false;
+          inside = true;
           inner = [channel.countUnread(), channel.countUnreadMentions()];
+          inside = false;
           return false;
         },
       });
