@@ -41,6 +41,12 @@ pub enum ErrorCode {
     TokenSignatureInvalid,
     /// A long-poll `connection_id` is unknown or expired.
     ConnectionIdNotFound,
+    /// The channel type does not allow custom events.
+    CustomEventsDisabled,
+    /// The channel type has the feature switched off (reactions, replies, quotes, mutes, …).
+    FeatureDisabled,
+    /// Slow mode: the user sent a message less than the channel's `cooldown` seconds ago.
+    Cooldown,
 }
 
 impl ErrorCode {
@@ -62,6 +68,9 @@ impl ErrorCode {
             ErrorCode::TokenUsedBeforeIssuedAt => 42,
             ErrorCode::TokenSignatureInvalid => 43,
             ErrorCode::ConnectionIdNotFound => 46,
+            ErrorCode::CustomEventsDisabled => 18,
+            ErrorCode::FeatureDisabled => 19,
+            ErrorCode::Cooldown => 60,
         }
     }
 
@@ -75,11 +84,14 @@ impl ErrorCode {
             | ErrorCode::TokenNotValidYet
             | ErrorCode::TokenUsedBeforeIssuedAt
             | ErrorCode::TokenSignatureInvalid => 401,
-            ErrorCode::Input | ErrorCode::ConnectionIdNotFound => 400,
+            ErrorCode::Input
+            | ErrorCode::ConnectionIdNotFound
+            | ErrorCode::CustomEventsDisabled
+            | ErrorCode::FeatureDisabled => 400,
             ErrorCode::DoesNotExist => 404,
             ErrorCode::NotAllowed => 403,
             ErrorCode::PayloadTooBig => 413,
-            ErrorCode::RateLimit => 429,
+            ErrorCode::RateLimit | ErrorCode::Cooldown => 429,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::MaxHeaderSizeExceeded => 431,
         }

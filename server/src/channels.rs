@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::permissions;
 use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use crate::users::{privacy_enabled, StoredUser};
 use crate::views::{self, MessageView, ReactionView, UserView};
@@ -27,17 +28,6 @@ pub const DISTINCT_PREFIX: &str = "!members-";
 pub const DEFAULT_MESSAGES: usize = 25;
 /// The most messages one query returns.
 pub const MAX_MESSAGES: usize = 300;
-/// What every member may do; the official client gates typing and reads on these.
-const CAPABILITIES: &[&str] = &[
-    "read-events",
-    "send-message",
-    "send-reply",
-    "send-typing-events",
-    "typing-events",
-    "read-channel",
-    "connect-events",
-];
-
 /// Checks a channel type: known, and `[\w-]+` like the official client checks it.
 pub fn validate_type(kind: &str) -> Result<(), AppError> {
     if TYPES.contains(&kind) {
@@ -81,26 +71,6 @@ pub fn is_public(kind: &str) -> bool {
     PUBLIC_TYPES.contains(&kind)
 }
 
-/// The channel type's config: typing and read events on, delivery receipts off (PROTOCOL.md §6.8).
-pub fn config(kind: &str) -> Value {
-    json!({
-        "name": kind,
-        "typing_events": true,
-        "read_events": true,
-        "connect_events": true,
-        "delivery_events": false,
-        "search": false,
-        "reactions": false,
-        "replies": false,
-        "mutes": false,
-        "uploads": false,
-        "url_enrichment": false,
-        "max_message_length": MAX_MESSAGE_CHARS,
-        "automod": "disabled",
-        "commands": [],
-    })
-}
-
 /// The envelope every channel event carries.
 pub fn event(kind: &str, channel: &ChannelRecord, created_at: &str) -> Map<String, Value> {
     let event = json!({
@@ -118,8 +88,9 @@ pub fn user_view(user: &StoredUser) -> Value {
     views::to_value(UserView { user, online: false })
 }
 
-/// The `channel` object of a channel response.
-pub fn channel_view(channel: &ChannelRecord) -> Value {
+/// The `channel` object of a channel response, with the viewer's `own_capabilities` and, for a member, whether
+/// they hid it.
+pub fn channel_view(channel: &ChannelRecord, capabilities: &[&str], hidden: bool) -> Value {
     let mut view = channel.data.clone();
     view.remove("members");
     let fixed = json!({
@@ -131,15 +102,27 @@ pub fn channel_view(channel: &ChannelRecord) -> Value {
         "updated_at": channel.updated_at,
         "last_message_at": channel.last_message_at,
         "member_count": channel.member_count,
-        "frozen": false,
+        "frozen": permissions::is_frozen(channel),
         "disabled": false,
-        "config": config(&channel.kind),
-        "own_capabilities": CAPABILITIES,
+        "hidden": hidden,
+        "config": permissions::config(&channel.kind),
+        "own_capabilities": capabilities,
     });
     if let Value::Object(fixed) = fixed {
         view.extend(fixed);
     }
     Value::Object(view)
+}
+
+/// The `channel` of a channel event, as every watcher may see it: no one's own capabilities or hidden flag (the
+/// official client keeps its own when an event has none).
+pub fn channel_event_view(channel: &ChannelRecord) -> Value {
+    let mut view = channel_view(channel, &[], false);
+    if let Value::Object(fields) = &mut view {
+        fields.remove("own_capabilities");
+        fields.remove("hidden");
+    }
+    view
 }
 
 /// A reaction as `ReactionResponse`.
@@ -167,8 +150,9 @@ pub fn member_view_online(member: &MemberRecord, online: bool) -> Value {
     json!({
         "user_id": member.user.id,
         "user": UserView { user: &member.user, online },
-        "channel_role": "channel_member",
-        "role": "member",
+        "channel_role": member.channel_role,
+        "role": if member.channel_role == "channel_moderator" { "moderator" } else { "member" },
+        "is_moderator": member.channel_role == "channel_moderator",
         "created_at": member.created_at,
         "updated_at": member.created_at,
         "banned": false,

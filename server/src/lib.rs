@@ -19,6 +19,7 @@
 //! - [`clock`]: timestamps in the protocol's format.
 
 pub mod auth;
+pub mod channel_routes;
 pub mod channels;
 pub mod clock;
 pub mod cluster;
@@ -34,6 +35,7 @@ pub mod messages;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;
+pub mod permissions;
 pub mod presence;
 pub mod query_routes;
 pub mod rest;
@@ -130,6 +132,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Messages per user ([`Limits::message_burst`], [`Limits::messages_per_second`]).
     pub message_rate: RateLimiter,
+    /// Slow mode: who sent to which channel when.
+    pub cooldowns: limits::Cooldowns,
     /// Guest users created, server-wide: [`GUEST_BURST`] at once, then [`GUESTS_PER_SECOND`].
     pub guest_rate: RateLimiter,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
@@ -166,6 +170,7 @@ impl AppState {
             presence: presence::Presence::default(),
             metrics: Metrics::new(),
             guest_rate: RateLimiter::new(GUEST_BURST, GUESTS_PER_SECOND),
+            cooldowns: limits::Cooldowns::default(),
             message_rate: RateLimiter::new(
                 settings.limits.message_burst,
                 settings.limits.messages_per_second,
@@ -187,7 +192,15 @@ pub fn app(state: AppState) -> Router {
         .route("/channels", post(query_routes::query_channels))
         .route("/channels/{kind}/query", post(query_routes::query_channel_by_members))
         .route("/channels/read", post(unread_routes::mark_all_read))
-        .route("/channels/{kind}/{id}", post(member_routes::update_channel))
+        .route(
+            "/channels/{kind}/{id}",
+            post(channel_routes::update_channel)
+                .patch(channel_routes::update_channel_partial)
+                .delete(channel_routes::delete_channel),
+        )
+        .route("/channels/{kind}/{id}/hide", post(channel_routes::hide_channel))
+        .route("/channels/{kind}/{id}/show", post(channel_routes::show_channel))
+        .route("/channels/{kind}/{id}/truncate", post(channel_routes::truncate_channel))
         .route("/channels/{kind}/{id}/unread", post(unread_routes::mark_unread))
         .route("/unread", get(unread_routes::unread_counts))
         .route("/channels/{kind}/{id}/query", post(query_routes::query_channel))

@@ -143,6 +143,44 @@ impl RateLimiter {
     }
 }
 
+/// The longest slow-mode `cooldown` a channel may set, in seconds.
+pub const MAX_COOLDOWN_SECONDS: u64 = 120;
+
+/// Slow mode: when each user last sent to each channel with a cooldown. Kept per node (a user sending through two
+/// nodes at once may beat a cooldown once); entries older than [`MAX_COOLDOWN_SECONDS`] are forgotten.
+#[derive(Debug, Default)]
+pub struct Cooldowns {
+    /// `cid` and user id → the last send.
+    last_sent: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl Cooldowns {
+    /// Records a send of `user` to `cid` at `now` unless their previous one was less than `cooldown` ago; then
+    /// the seconds left.
+    pub fn try_send(
+        &self,
+        cid: &str,
+        user: &str,
+        cooldown: Duration,
+        now: Instant,
+    ) -> Result<(), u64> {
+        let mut last_sent = self.last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last_sent.len() > 10_000 {
+            let horizon = Duration::from_secs(MAX_COOLDOWN_SECONDS);
+            last_sent.retain(|_, at| now.saturating_duration_since(*at) < horizon);
+        }
+        let key = (cid.to_owned(), user.to_owned());
+        if let Some(at) = last_sent.get(&key) {
+            let since = now.saturating_duration_since(*at);
+            if since < cooldown {
+                return Err((cooldown - since).as_secs().max(1));
+            }
+        }
+        last_sent.insert(key, now);
+        Ok(())
+    }
+}
+
 fn refilled(bucket: Bucket, now: Instant, burst: f64, per_second: f64) -> f64 {
     let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
     (bucket.tokens + elapsed * per_second).min(burst)

@@ -17,7 +17,9 @@ use crate::channels;
 use crate::error::AppError;
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, check_member, db, publish_channel_event, Answer};
+use crate::routes::{
+    answer, blocking, check_member, db, parent_changed, publish_channel_event, standing, Answer,
+};
 use crate::store::MessageRecord;
 use crate::{clock, AppState};
 
@@ -35,12 +37,33 @@ fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord
     Ok(message)
 }
 
-/// The stored message `id`, which `caller` may change: its author, or a server token.
-fn changeable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
+/// The stored message `id`, which `caller` may change: its author, a server token, or a user with `capability`
+/// (`update-any-message` / `delete-any-message`: moderators) in its channel.
+fn changeable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    capability: &str,
+) -> Result<MessageRecord, AppError> {
     caller.refuse_anonymous()?;
     let message = readable(state, caller, id)?;
-    if !caller.server && caller.user()? != message.user.id {
-        return Err(AppError::new(ErrorCode::NotAllowed, "only its author can change a message"));
+    if caller.server {
+        return Ok(message);
+    }
+    let user = caller.user()?;
+    if user == message.user.id {
+        return Ok(message);
+    }
+    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
+    })?;
+    let members = db(state.store.members(&channel.cid))?;
+    let standing = standing(state, &channel, &members, user, false)?;
+    if !crate::permissions::own_capabilities(&channel, standing).contains(&capability) {
+        return Err(AppError::new(
+            ErrorCode::NotAllowed,
+            "only its author or a moderator can change a message",
+        ));
     }
     Ok(message)
 }
@@ -114,7 +137,7 @@ pub async fn update_message(
     message.insert("id".into(), id.clone().into());
     let input = message_input(message, state.settings.limits.message_bytes)?;
     let response = blocking(&state, move |state| {
-        changeable(state, &caller, &id)?;
+        changeable(state, &caller, &id, "update-any-message")?;
         let updated =
             db(state.store.update_message(&id, &input.text, input.extra, &clock::timestamp()))?
                 .filter(|message| message.deleted_at.is_none())
@@ -150,7 +173,7 @@ pub async fn partial_update_message(
     }
     let max_bytes = state.settings.limits.message_bytes;
     let response = blocking(&state, move |state| {
-        let current = changeable(state, &caller, &id)?;
+        let current = changeable(state, &caller, &id, "update-any-message")?;
         let mut message = current.extra.clone();
         message.insert("text".into(), current.text.clone().into());
         message.extend(body.set);
@@ -194,14 +217,22 @@ pub async fn delete_message(
         ));
     }
     let response = blocking(&state, move |state| {
-        changeable(state, &caller, &id)?;
+        changeable(state, &caller, &id, "delete-any-message")?;
         let deleted = db(state.store.delete_message(&id, params.hard, &clock::timestamp()))?
             .ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
             })?;
         let mut extra = Map::new();
         extra.insert("hard_delete".into(), params.hard.into());
-        announce(state, "message.deleted", &deleted, extra)
+        let answer = announce(state, "message.deleted", &deleted, extra)?;
+        // A reply gone for good no longer counts in its parent's `reply_count`: say so.
+        let parent_id = deleted.extra.get("parent_id").and_then(Value::as_str);
+        if let (true, Some(parent_id)) = (params.hard, parent_id) {
+            if let Some(channel) = db(state.store.channel(&deleted.cid))? {
+                parent_changed(state, &channel, parent_id, &deleted.user)?;
+            }
+        }
+        Ok(answer)
     })
     .await?;
     answer(response, started)
@@ -300,6 +331,9 @@ pub async fn send_reaction(
         let message = readable(state, &caller, &id)?;
         if let Some(channel) = db(state.store.channel(&message.cid))? {
             check_member(state, &channel, &user)?;
+            if crate::permissions::is_frozen(&channel) && !caller.server {
+                return Err(AppError::new(ErrorCode::NotAllowed, "the channel is frozen"));
+            }
         }
         let new = crate::store::NewReaction {
             message_id: id.clone(),

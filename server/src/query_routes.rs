@@ -16,8 +16,8 @@ use crate::error::AppError;
 use crate::limits::json_len;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
-    answer, blocking, check_member, db, member_ids, privacy_of, publish_channel_event, timed,
-    watching_stopped, Answer, TimedAnswer,
+    answer, blocking, channel_for_viewer, check_member, db, member_ids, privacy_of,
+    publish_channel_event, timed, watching_stopped, Answer, TimedAnswer,
 };
 use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel};
 use crate::users::StoredUser;
@@ -194,7 +194,7 @@ pub struct ChannelList {
 fn channel_state(
     state: &AppState,
     channel: &ChannelRecord,
-    viewer: &str,
+    (viewer, server): (&str, bool),
     page: &MessagePage,
     lists: (&ListPage, &ListPage),
     budget: &mut usize,
@@ -208,7 +208,7 @@ fn channel_state(
     let watchers = lists.1.of(&all_watchers)?;
     let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
     Ok(ChannelState {
-        channel: channels::channel_view(channel),
+        channel: channel_for_viewer(state, channel, &all_members, viewer, server)?,
         members: members
             .iter()
             .map(|member| {
@@ -291,7 +291,7 @@ async fn query(
     }
     let connection = if body.watch { Some(caller.own_connection(&state)?) } else { None };
     let budget = state.settings.limits.response_bytes;
-    let anonymous = caller.anonymous;
+    let (anonymous, server) = (caller.anonymous, caller.server);
     let response = blocking(&state, move |state| {
         let cid = channels::cid(&kind, &id);
         if anonymous && db(state.store.channel(&cid))?.is_none() {
@@ -315,7 +315,7 @@ async fn query(
                 follow_members(state, &channel, connection_id)?;
             }
         }
-        channel_state(state, &channel, &user, &body.messages, (&body.members, &body.watchers), &mut { budget })
+        channel_state(state, &channel, (&user, server), &body.messages, (&body.members, &body.watchers), &mut { budget })
     })
     .await?;
     timed(response, started)
@@ -380,6 +380,7 @@ pub async fn query_channels(
     let user = caller.user()?.to_owned();
     let filter = channel_filter(&body, &state.settings.limits)?;
     let connection = if body.watch { caller.own_connection(&state).ok() } else { None };
+    let server = caller.server;
     let page = MessagePage { limit: body.message_limit, ..MessagePage::default() };
     let mut budget = state.settings.limits.response_bytes;
     let response = blocking(&state, move |state| {
@@ -397,7 +398,7 @@ pub async fn query_channels(
                 }
             }
             let lists = (&ListPage::default(), &ListPage::default());
-            list.push(channel_state(state, channel, &user, &page, lists, &mut budget)?);
+            list.push(channel_state(state, channel, (&user, server), &page, lists, &mut budget)?);
         }
         Ok(ChannelList { channels: list })
     })
@@ -427,6 +428,11 @@ pub fn channel_filter(
             "cid" => filter.cids = Some(condition(value, max)?),
             "members" => filter.members = Some(condition(value, max)?),
             "type" => filter.kinds = Some(condition(value, max)?),
+            "hidden" => {
+                filter.hidden = value
+                    .as_bool()
+                    .ok_or_else(|| AppError::input("the hidden filter must be true or false"))?
+            }
             other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
         }
     }

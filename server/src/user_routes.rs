@@ -18,6 +18,7 @@ use crate::channels::{self, MAX_MEMBERS};
 use crate::error::AppError;
 use crate::hub::Delivery;
 use crate::limits::json_len;
+use crate::permissions;
 use crate::rest::{json_body, Caller};
 use crate::routes::{answer, blocking, db, publish, Answer};
 use crate::store::UserReplace;
@@ -167,8 +168,10 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
 /// `GET /app` (`getAppSettings()`): the app's name and its channel types' configs, for any authenticated caller.
 pub async fn app_settings(_authenticated: Caller) -> Answer {
     let started = Instant::now();
-    let configs: Map<String, Value> =
-        channels::TYPES.iter().map(|kind| (kind.to_string(), channels::config(kind))).collect();
+    let configs: Map<String, Value> = channels::TYPES
+        .iter()
+        .map(|kind| (kind.to_string(), json!(permissions::config(kind))))
+        .collect();
     let app = json!({
         "name": "stream-chat-wasm",
         "suspended": false,

@@ -173,7 +173,13 @@ impl Serialize for MessageView<'_> {
         map.serialize_entry("cid", &message.cid)?;
         map.serialize_entry("text", &message.text)?;
         map.serialize_entry("html", "")?;
-        let kind = if message.deleted_at.is_some() { "deleted" } else { "regular" };
+        // `type: "system"` in `extra` is set by the server only (clients' `type` is dropped on input).
+        let system = message.extra.get("type").and_then(Value::as_str) == Some("system");
+        let kind = match (message.deleted_at.is_some(), system) {
+            (true, _) => "deleted",
+            (false, true) => "system",
+            (false, false) => "regular",
+        };
         map.serialize_entry("type", kind)?;
         map.serialize_entry("user", &UserView { user: &message.user, online: false })?;
         map.serialize_entry("created_at", &message.created_at)?;

@@ -99,7 +99,12 @@ async fn a_poll_holds_until_an_event_and_events_arrive_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(
         &dir.path().join("chat.db"),
-        Options { longpoll_hold: Duration::from_secs(5), ..options() },
+        // Expiry well past the hold: on a loaded machine the REST calls between two polls may take a while.
+        Options {
+            longpoll_hold: Duration::from_secs(5),
+            longpoll_expiry: Duration::from_secs(10),
+            ..options()
+        },
     )
     .await;
     let alice = connect(&server, "alice").await;

@@ -147,8 +147,19 @@ async fn thread_replies_stay_in_their_thread_and_page_back() {
     let shown =
         json!({"id": "r4", "text": "also here", "parent_id": "parent", "show_in_channel": true});
     assert_eq!(send(shown).await.0, 200);
-    for _ in 0..5 {
-        assert_eq!(bob.event().await["type"], "message.new", "watchers hear replies as they come");
+    assert_eq!(bob.event().await["type"], "message.new");
+    for n in 1..=4 {
+        let reply = bob.event().await;
+        assert_eq!(reply["type"], "message.new", "watchers hear replies as they come");
+        assert_eq!(reply["message"]["parent_id"], "parent");
+        // Then the parent as it now is: what makes the UI kits show "N replies".
+        let parent = bob.event().await;
+        assert_eq!(
+            (parent["type"].as_str(), parent["message"]["id"].as_str()),
+            (Some("message.updated"), Some("parent"))
+        );
+        assert_eq!(parent["message"]["reply_count"], n);
+        assert_eq!(parent["message"]["thread_participants"], json!([{"id": "alice"}]));
     }
 
     let (_, state) = server.call(&bob, &format!("{GENERAL}/query"), json!({"state": true})).await;

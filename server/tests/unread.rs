@@ -94,6 +94,11 @@ async fn silent_messages_and_thread_only_replies_are_unread_for_nobody() {
         assert_eq!(event["type"], "message.new");
         assert_eq!(event["message"]["silent"], message.get("silent").is_some(), "{event}");
         bob.event().await;
+        if message.get("parent_id").is_some() {
+            // The parent's new reply count follows each reply.
+            assert_eq!(alice.event().await["type"], "message.updated");
+            bob.event().await;
+        }
     }
     let (_, state) = server.call(&alice, &format!("{GENERAL}/query"), json!({"state": true})).await;
     let own: Vec<&Value> =

@@ -3,12 +3,14 @@
 
 mod postgres;
 mod postgres_channels;
+mod postgres_manage;
 mod postgres_messages;
 mod postgres_rows;
 mod postgres_users;
 mod query_sql;
 mod records;
 mod sqlite;
+mod sqlite_manage;
 mod sqlite_messages;
 mod sqlite_reads;
 mod sqlite_rows;
@@ -319,6 +321,32 @@ pub trait Store: Send + Sync + 'static {
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Changes one member's channel role or hidden flag; the member after, `None` when `user_id` is not a member.
+    fn change_member(
+        &self,
+        cid: &str,
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<MemberRecord>, StoreError>;
+
+    /// Shows the channel again to every member who hid it (a new message arrived); their ids.
+    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Replaces the channel's custom data (`updated_at` = `now`); the channel after, `None` if it does not exist.
+    fn update_channel(
+        &self,
+        cid: &str,
+        data: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError>;
+
+    /// Removes every message of the channel with its reactions, sets every member's unread count to zero and
+    /// records `truncated_at` = `now` in the channel's data.
+    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError>;
+
+    /// Removes the channel with its members, messages, reactions and read states; whether it existed.
+    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError>;
 
     /// Channels matching `filter` that `caller` may read, most recent activity first.
     fn query_channels(

@@ -16,9 +16,9 @@ use tokio_postgres::NoTls;
 
 use super::postgres_rows::MIGRATIONS;
 use super::{
-    AddedMessage, ChannelFilter, ChannelRecord, MemberRecord, MessageAnchor, MessageRecord,
-    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store, StoreError, UserQuery,
-    UserReplace,
+    AddedMessage, ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor,
+    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store,
+    StoreError, UserQuery, UserReplace,
 };
 use crate::users::StoredUser;
 
@@ -323,6 +323,36 @@ impl Store for PostgresStore {
 
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         self.run(self.unread_totals_async(user_id))
+    }
+
+    fn change_member(
+        &self,
+        cid: &str,
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        self.run(self.change_member_async(cid, user_id, change))
+    }
+
+    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        self.run(self.unhide_channel_async(cid))
+    }
+
+    fn update_channel(
+        &self,
+        cid: &str,
+        data: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        self.run(self.update_channel_async(cid, data, now))
+    }
+
+    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
+        self.run(self.truncate_channel_async(cid, now))
+    }
+
+    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+        self.run(self.delete_channel_async(cid))
     }
 
     fn query_channels(

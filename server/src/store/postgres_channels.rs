@@ -13,13 +13,20 @@ use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, 
 /// Selects one member of `$1` by user id (`$2`).
 fn select_member() -> String {
     format!(
-        "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.cid = $1 AND m.user_id = $2"
+        "SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
+         FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1 AND m.user_id = $2"
     )
 }
 
-fn member_from(row: &tokio_postgres::Row) -> Result<MemberRecord, tokio_postgres::Error> {
-    Ok(MemberRecord { created_at: row.try_get(0)?, user: user_from(row, 1)? })
+pub(super) fn member_from(
+    row: &tokio_postgres::Row,
+) -> Result<MemberRecord, tokio_postgres::Error> {
+    Ok(MemberRecord {
+        created_at: row.try_get(0)?,
+        channel_role: row.try_get(1)?,
+        hidden: row.try_get(2)?,
+        user: user_from(row, 3)?,
+    })
 }
 
 /// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.
@@ -137,8 +144,9 @@ impl PostgresStore {
 
     pub(super) async fn members_async(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
         let sql = format!(
-            "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.cid = $1 ORDER BY m.created_at, m.user_id"
+            "SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
+             FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1
+             ORDER BY m.created_at, m.user_id"
         );
         all(self.client().await?.query(&sql, &[&cid]).await?, member_from)
     }
@@ -154,7 +162,7 @@ impl PostgresStore {
         );
         let row = self.client().await?.query_opt(&sql, &[&cid, &user_id]).await?;
         Ok(row
-            .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(9)?)))
+            .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(10)?)))
             .transpose()?)
     }
 

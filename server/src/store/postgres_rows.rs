@@ -14,7 +14,8 @@ use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead
 use crate::users::StoredUser;
 
 /// Schema steps, applied in order; `schema_version` records how many ran. Append, never edit.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE users (
         id TEXT COLLATE "C" PRIMARY KEY,
         role TEXT COLLATE "C" NOT NULL DEFAULT 'user',
@@ -80,7 +81,13 @@ pub(super) const MIGRATIONS: &[&str] = &[r#"
         created_at TEXT COLLATE "C" NOT NULL,
         updated_at TEXT COLLATE "C" NOT NULL,
         PRIMARY KEY (message_id, user_id, type)
-    );"#];
+    );"#,
+    // Channel management: moderators, and channels a member hid (found fast when a message unhides them).
+    r#"
+    ALTER TABLE members ADD COLUMN channel_role TEXT COLLATE "C" NOT NULL DEFAULT 'channel_member';
+    ALTER TABLE members ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX members_hidden ON members (cid) WHERE hidden;"#,
+];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
 pub(super) const THREAD_ONLY: &str =
@@ -102,7 +109,8 @@ pub(super) const USER_COLUMNS: &str =
 /// The channel columns, in [`channel_from`]'s order.
 pub(super) const CHANNEL_COLUMNS: &str =
     "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
-    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)";
+    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
+    EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden)";
 
 /// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
 pub(super) const REACTION_COLUMNS: &str =
@@ -149,6 +157,7 @@ pub(super) fn channel_from(row: &Row) -> Result<ChannelRecord, tokio_postgres::E
         updated_at: row.try_get(6)?,
         last_message_at: row.try_get(7)?,
         member_count: count(row, 8)?,
+        any_hidden: row.try_get(9)?,
     })
 }
 
@@ -296,6 +305,7 @@ impl Params {
 
 impl super::query_sql::Dialect for Params {
     const LIKE: &'static str = "ILIKE";
+    const TRUE: &'static str = "TRUE";
 
     fn value(&mut self, value: &str) -> String {
         Params::value(self, value)

@@ -10,6 +10,9 @@ pub(super) trait Dialect {
     /// The case-insensitive `LIKE` (`LIKE` in SQLite, `ILIKE` in PostgreSQL).
     const LIKE: &'static str;
 
+    /// The stored true of a flag column (`1` in SQLite, `TRUE` in PostgreSQL).
+    const TRUE: &'static str;
+
     /// Adds one text value and returns its placeholder.
     fn value(&mut self, value: &str) -> String;
 
@@ -150,6 +153,12 @@ pub(super) fn channel_select<D: Dialect>(
     let public = sql.one_of("c.type", &filter.public_kinds);
     text +=
         &format!(" AND (c.cid IN (SELECT cid FROM members WHERE user_id = {caller}) OR {public})");
+    // Channels the caller hid leave their results until shown again, unless they ask for exactly those.
+    let hidden = if filter.hidden { "IN" } else { "NOT IN" };
+    text += &format!(
+        " AND c.cid {hidden} (SELECT cid FROM members WHERE user_id = {caller} AND hidden = {})",
+        D::TRUE
+    );
     let direction = if filter.newest_first { "DESC" } else { "ASC" };
     text + &format!(
         " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \

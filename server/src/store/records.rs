@@ -54,6 +54,8 @@ pub struct ChannelRecord {
     pub last_message_at: Option<String>,
     /// How many members it has.
     pub member_count: u64,
+    /// Some member hid it (a new message shows it to them again).
+    pub any_hidden: bool,
 }
 
 /// A channel member.
@@ -63,6 +65,19 @@ pub struct MemberRecord {
     pub user: StoredUser,
     /// When they joined.
     pub created_at: String,
+    /// `channel_member` or `channel_moderator`.
+    pub channel_role: String,
+    /// The member hid the channel: it leaves their channel queries until a new message arrives or they show it.
+    pub hidden: bool,
+}
+
+/// What [`Store::change_member`](super::Store::change_member) changes of one member (`None`: left alone).
+#[derive(Debug, Clone, Default)]
+pub struct MemberChange {
+    /// A new channel role.
+    pub channel_role: Option<String>,
+    /// Hidden or shown.
+    pub hidden: Option<bool>,
 }
 
 /// What [`Store::add_message`] did.
@@ -106,12 +121,14 @@ pub struct NewMessage {
 
 impl NewMessage {
     /// Whether it adds to the unread counts of the channel's other members: not a `silent` message, not a
-    /// thread reply kept out of the channel (the official client counts neither, nor does Stream's service).
+    /// thread reply kept out of the channel, not a system message (the official client counts none of them, nor
+    /// does Stream's service).
     pub fn counts_as_unread(&self) -> bool {
         let flag = |key: &str| self.extra.get(key).and_then(Value::as_bool).unwrap_or(false);
         let thread_only =
             self.extra.get("parent_id").is_some_and(Value::is_string) && !flag("show_in_channel");
-        !flag("silent") && !thread_only
+        let system = self.extra.get("type").and_then(Value::as_str) == Some("system");
+        !flag("silent") && !thread_only && !system
     }
 }
 
@@ -215,6 +232,8 @@ pub struct ChannelFilter {
     pub kinds: Option<Vec<String>>,
     /// Channel types anyone may read; others only their members.
     pub public_kinds: Vec<String>,
+    /// `hidden: true`: only the channels the caller hid; otherwise only those they did not.
+    pub hidden: bool,
     /// Sort by `last_message_at` descending (`true`) or ascending.
     pub newest_first: bool,
     /// Page size.

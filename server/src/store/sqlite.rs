@@ -9,13 +9,15 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::{
-    ChannelFilter, ChannelRecord, MemberRecord, MessageAnchor, MessageRecord, NewChannel,
-    NewMessage, NewReaction, ReactionRecord, ReadRecord, Store, StoreError, UserQuery, UserReplace,
+    ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor, MessageRecord,
+    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store, StoreError, UserQuery,
+    UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
 use super::sqlite_rows::{
-    channel_from, ensure_user, user_from, Query, CHANNEL_COLUMNS, USER_COLUMNS,
+    channel_from, ensure_user, member_from, user_from, Query, CHANNEL_COLUMNS, MEMBER_COLUMNS,
+    USER_COLUMNS,
 };
 use super::sqlite_schema::MIGRATIONS;
 
@@ -344,13 +346,10 @@ impl Store for SqliteStore {
         let tx = connection.transaction()?;
         let member = |tx: &rusqlite::Transaction<'_>, user: &str| {
             let sql = format!(
-                "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+                "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
                  WHERE m.cid = ?1 AND m.user_id = ?2"
             );
-            tx.query_row(&sql, [cid, user], |row| {
-                Ok(MemberRecord { created_at: row.get(0)?, user: user_from(row, 1)? })
-            })
-            .optional()
+            tx.query_row(&sql, [cid, user], member_from).optional()
         };
         let mut added = Vec::new();
         for user in add {
@@ -452,13 +451,11 @@ impl Store for SqliteStore {
     fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!(
-            "SELECT m.created_at, {USER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
+            "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.cid = ?1 ORDER BY m.created_at, m.user_id"
         );
         let mut statement = connection.prepare(&sql)?;
-        let rows = statement.query_map([cid], |row| {
-            Ok(MemberRecord { created_at: row.get(0)?, user: user_from(row, 1)? })
-        })?;
+        let rows = statement.query_map([cid], member_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -482,7 +479,7 @@ impl Store for SqliteStore {
         );
         let found = connection
             .prepare_cached(&sql)?
-            .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(9)?)))
+            .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(10)?)))
             .optional()?;
         Ok(found)
     }
@@ -544,6 +541,36 @@ impl Store for SqliteStore {
 
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         super::sqlite_reads::unread_totals(self, user_id)
+    }
+
+    fn change_member(
+        &self,
+        cid: &str,
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        super::sqlite_manage::change_member(self, cid, user_id, change)
+    }
+
+    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        super::sqlite_manage::unhide_channel(self, cid)
+    }
+
+    fn update_channel(
+        &self,
+        cid: &str,
+        data: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        super::sqlite_manage::update_channel(self, cid, data, now)
+    }
+
+    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
+        super::sqlite_manage::truncate_channel(self, cid, now)
+    }
+
+    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+        super::sqlite_manage::delete_channel(self, cid)
     }
 
     fn query_channels(

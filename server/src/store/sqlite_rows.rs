@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
+use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
 use crate::users::StoredUser;
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -46,10 +46,25 @@ fn json_map(text: String) -> Map<String, Value> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
+/// The member columns of `members m JOIN users u`, in [`member_from`]'s order.
+pub(super) const MEMBER_COLUMNS: &str = "m.created_at, m.channel_role, m.hidden, \
+    u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
+
+/// Reads a [`MemberRecord`] from `row` (see [`MEMBER_COLUMNS`]).
+pub(super) fn member_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
+    Ok(MemberRecord {
+        created_at: row.get(0)?,
+        channel_role: row.get(1)?,
+        hidden: row.get(2)?,
+        user: user_from(row, 3)?,
+    })
+}
+
 /// The channel columns, in [`channel_from`]'s order.
 pub(super) const CHANNEL_COLUMNS: &str =
     "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
-    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)";
+    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
+    EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden = 1)";
 
 pub(super) fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
     Ok(ChannelRecord {
@@ -62,6 +77,7 @@ pub(super) fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelR
         updated_at: row.get(6)?,
         last_message_at: row.get(7)?,
         member_count: row.get(8)?,
+        any_hidden: row.get(9)?,
     })
 }
 
@@ -147,6 +163,7 @@ pub(super) fn ensure_user(tx: &Connection, id: &str, now: &str) -> rusqlite::Res
 
 impl super::query_sql::Dialect for Query {
     const LIKE: &'static str = "LIKE";
+    const TRUE: &'static str = "1";
 
     fn value(&mut self, value: &str) -> String {
         Query::value(self, value)

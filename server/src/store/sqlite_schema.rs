@@ -71,4 +71,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (message_id, user_id, type)
     );",
     "CREATE INDEX reads_by_user ON reads (user_id);",
+    // Channel management: moderators, and channels a member hid (found fast when a message unhides them).
+    "ALTER TABLE members ADD COLUMN channel_role TEXT NOT NULL DEFAULT 'channel_member';
+    ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX members_hidden ON members (cid) WHERE hidden = 1;",
 ];

@@ -309,11 +309,23 @@ impl TestServer {
 
     /// A REST call as `user`, with its connection id.
     pub async fn call(&self, user: &User, path: &str, body: Value) -> (u16, Value) {
+        self.call_as(user, "POST", path, body).await
+    }
+
+    /// [`TestServer::call`] with another HTTP method; `path` may carry its own query (`?a=b`).
+    pub async fn call_as(
+        &self,
+        user: &User,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let join = if path.contains('?') { '&' } else { '?' };
         let query = format!(
-            "{path}?api_key={API_KEY}&user_id={}&connection_id={}",
+            "{path}{join}api_key={API_KEY}&user_id={}&connection_id={}",
             user.id, user.connection_id
         );
-        http_json(self.addr, "POST", &query, Some(&user.token), &body.to_string()).await
+        http_json(self.addr, method, &query, Some(&user.token), &body.to_string()).await
     }
 }
 

@@ -1,0 +1,91 @@
+//! Channel management in PostgreSQL, for [`PostgresStore`]'s `Store` methods: a member's role and hidden flag, the
+//! channel's custom data, truncation and deletion.
+
+use serde_json::{Map, Value};
+
+use super::postgres::PostgresStore;
+use super::postgres_channels::member_from;
+use super::postgres_rows::{channel_from, CHANNEL_COLUMNS, USER_COLUMNS};
+use super::{ChannelRecord, MemberChange, MemberRecord, StoreError};
+
+impl PostgresStore {
+    pub(super) async fn change_member_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        let sql = format!(
+            "WITH changed AS (
+                UPDATE members SET channel_role = COALESCE($3, channel_role), hidden = COALESCE($4, hidden)
+                WHERE cid = $1 AND user_id = $2 RETURNING *)
+             SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
+             FROM changed m JOIN users u ON u.id = m.user_id"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&cid, &user_id, &change.channel_role, &change.hidden])
+            .await?;
+        Ok(row.as_ref().map(member_from).transpose()?)
+    }
+
+    pub(super) async fn unhide_channel_async(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        let sql = "UPDATE members SET hidden = FALSE WHERE cid = $1 AND hidden RETURNING user_id";
+        let rows = self.client().await?.query(sql, &[&cid]).await?;
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
+    }
+
+    pub(super) async fn update_channel_async(
+        &self,
+        cid: &str,
+        data: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        let client = self.client().await?;
+        let data = Value::Object(data);
+        client
+            .execute(
+                "UPDATE channels SET data = $2, updated_at = $3 WHERE cid = $1",
+                &[&cid, &data, &now],
+            )
+            .await?;
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        let row = client.query_opt(&sql, &[&cid]).await?;
+        Ok(row.as_ref().map(channel_from).transpose()?)
+    }
+
+    pub(super) async fn truncate_channel_async(
+        &self,
+        cid: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM messages WHERE cid = $1", &[&cid]).await?;
+        tx.execute(
+            "UPDATE reads SET unread_messages = 0, shared_unread_messages = 0 WHERE cid = $1",
+            &[&cid],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE channels SET data = jsonb_set(data, '{truncated_at}', to_jsonb($2::text)),
+             updated_at = $2 WHERE cid = $1",
+            &[&cid, &now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_channel_async(&self, cid: &str) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for table in ["messages", "reads", "members"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
+        }
+        let existed = tx.execute("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;
+        tx.commit().await?;
+        Ok(existed)
+    }
+}
