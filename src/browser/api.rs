@@ -18,7 +18,7 @@ use super::client::Client;
 use super::errors::to_js_error;
 use super::inbox::Port;
 use super::rest::call_with;
-use super::values::{copy, object, set};
+use super::values::{copy, get, object, set};
 use crate::client::ChatError;
 
 /// Where a row's path starts.
@@ -215,17 +215,50 @@ pub static SEND_EVENT: Route =
     Route { scope: Scope::Watched, path: "/event", fields: &[("event", 0)], ..CLIENT };
 /// `channel.markUnread({message_id})`.
 pub static MARK_UNREAD: Route = Route { scope: Scope::Watched, path: "/unread", base: 0, ..CLIENT };
+/// What an answer with the whole channel does: `channel.data` becomes it (the official client's `_update`).
+fn take_channel(slot: &mut Slot, answer: &JsValue, _: &str) {
+    let channel = get(answer, "channel");
+    if channel.is_object() {
+        slot.channel = channel;
+    }
+}
+
+/// The blank row of the `POST /channels/{type}/{id}` family (`_update`): `{...options, field: arg0, message:
+/// arg1}`, the answer's channel kept.
+const UPDATE_CALL: Route =
+    Route { scope: Scope::Channel, base: 2, then: Some(take_channel), ..CLIENT };
+
 /// `channel.addMembers(members, message, options)`.
-pub static ADD_MEMBERS: Route = Route {
-    scope: Scope::Channel,
-    base: 2,
-    fields: &[("add_members", 0), ("message", 1)],
-    ..CLIENT
-};
+pub static ADD_MEMBERS: Route =
+    Route { fields: &[("add_members", 0), ("message", 1)], ..UPDATE_CALL };
 /// `channel.removeMembers(ids, message, options)`.
-pub static REMOVE_MEMBERS: Route = Route {
-    scope: Scope::Channel,
-    base: 2,
-    fields: &[("remove_members", 0), ("message", 1)],
+pub static REMOVE_MEMBERS: Route =
+    Route { fields: &[("remove_members", 0), ("message", 1)], ..UPDATE_CALL };
+/// `channel.update(data, message, options)`.
+pub static UPDATE: Route = Route { fields: &[("data", 0), ("message", 1)], ..UPDATE_CALL };
+/// `channel.addModerators(ids, message, options)`.
+pub static ADD_MODERATORS: Route =
+    Route { fields: &[("add_moderators", 0), ("message", 1)], ..UPDATE_CALL };
+/// `channel.demoteModerators(ids, message, options)`.
+pub static DEMOTE_MODERATORS: Route =
+    Route { fields: &[("demote_moderators", 0), ("message", 1)], ..UPDATE_CALL };
+/// `channel.enableSlowMode(seconds)` / `disableSlowMode()` (0).
+pub static SLOW_MODE: Route = Route { base: NO_BASE, fields: &[("cooldown", 0)], ..UPDATE_CALL };
+/// `channel.updatePartial({set, unset})`.
+pub static UPDATE_PARTIAL: Route = Route { method: "PATCH", base: 0, ..UPDATE_CALL };
+/// `channel.hide(userId, clearHistory)`.
+pub static HIDE: Route = Route {
+    scope: Scope::Watched,
+    path: "/hide",
+    fields: &[("user_id", 0), ("clear_history", 1)],
     ..CLIENT
 };
+/// `channel.show(userId)`.
+pub static SHOW: Route =
+    Route { scope: Scope::Watched, path: "/show", fields: &[("user_id", 0)], ..CLIENT };
+/// `channel.truncate(options)`.
+pub static TRUNCATE: Route = Route { scope: Scope::Channel, path: "/truncate", base: 0, ..CLIENT };
+/// `channel.delete()`.
+pub static DELETE: Route = Route { method: "DELETE", scope: Scope::Channel, ..CLIENT };
+/// `channel.delete({hard_delete: true})`.
+pub static DELETE_HARD: Route = Route { path: "?hard_delete=true", ..DELETE };

@@ -51,6 +51,8 @@ pub struct Slot {
     pub channel: JsValue,
     /// Set by the first successful `watch()` / `query()`.
     pub initialized: bool,
+    /// `channel.deleted` arrived: it left `client.activeChannels`.
+    pub deleted: bool,
     /// Whether this client watches it (and so re-queries it after a reconnect).
     pub watching: bool,
     /// A `watch()` is in flight: the channel counts as watched for a recovery that runs before its answer (sent
@@ -98,6 +100,7 @@ impl Slot {
             typing: Map::new(),
             channel: JsValue::UNDEFINED,
             initialized: false,
+            deleted: false,
             watching: false,
             watch_pending: false,
             own_typing: Typing::default(),
@@ -285,6 +288,25 @@ impl Slot {
                 self.member_changed(raw, kind == "member.removed", own_user);
                 Event::Other
             }
+            "channel.updated" => {
+                self.channel_updated(&get(raw, "channel"));
+                Event::Other
+            }
+            "channel.hidden" | "channel.visible" => {
+                let hidden = kind == "channel.hidden";
+                if self.channel.is_object() {
+                    set(&self.channel, "hidden", &hidden.into());
+                }
+                match hidden && get(raw, "clear_history").is_truthy() {
+                    true => self.truncated(None),
+                    false => Event::Other,
+                }
+            }
+            "channel.truncated" => self.truncated(time(&get(raw, "channel"), "truncated_at")),
+            "channel.deleted" | "notification.channel_deleted" => {
+                self.deleted = true;
+                Event::Other
+            }
             "user.watching.start" => Event::WatchingStart { user_id },
             "user.watching.stop" => Event::WatchingStop { user_id },
             _ => Event::Other,
@@ -294,8 +316,36 @@ impl Slot {
                 self.typing.delete(&user_id.as_str().into());
             }
         }
+        let truncated = matches!(event, Event::Truncated { .. });
         self.core.apply_event(event, number(raw, "watcher_count"), own_user, now_ms);
+        if truncated {
+            self.prune_kept();
+        }
         self.sync();
+    }
+
+    /// `channel.updated`: `channel.data` becomes the event's channel, keeping the own `hidden` and
+    /// `own_capabilities` when it has none (as the official client does).
+    fn channel_updated(&mut self, channel: &JsValue) {
+        if !channel.is_object() {
+            return;
+        }
+        let channel = copy(channel);
+        for own in ["hidden", "own_capabilities"] {
+            if get(&channel, own).is_null_or_undefined() {
+                set(&channel, own, &get(&self.channel, own));
+            }
+        }
+        self.channel = channel;
+    }
+
+    /// A truncation before `before` (ms; everything when `None`): its messages leave `pinnedMessages` too.
+    fn truncated(&mut self, before: Option<f64>) -> Event {
+        let gone = self.core.messages.iter().filter(|m| before.is_none_or(|t| m.created_at < t));
+        for message in gone {
+            super::kept_messages::unpin(&self.state, &message.id);
+        }
+        Event::Truncated { before }
     }
 
     /// The message of a reaction event with `own_reactions` as this user's: the server sends the message as

@@ -58,7 +58,7 @@ impl Client {
 
     /// A server frame: `me` of a health check becomes `client.user`; a channel event updates that channel; then
     /// the handlers run.
-    pub(super) fn dispatch_frame(&self, frame: &JsValue) {
+    pub fn dispatch_frame(&self, frame: &JsValue) {
         set(frame, "received_at", &Date::new_0().into());
         let Some(kind) = text(frame, "type") else { return };
         if kind == HEALTH_CHECK {

@@ -111,6 +111,12 @@ pub enum Event {
         /// Which message.
         id: String,
     },
+    /// `channel.truncated` (or `channel.hidden` with `clear_history`): the messages created before `before` (ms;
+    /// all of them when `None`) are gone, and nothing is unread.
+    Truncated {
+        /// The truncation time.
+        before: Option<f64>,
+    },
     /// Anything else; only its `watcher_count` matters.
     Other,
 }
@@ -294,6 +300,17 @@ impl ChannelState {
                     // Its hash may stay: a later lookup of it scans and finds nothing.
                     self.messages.retain(|m| m.id != id);
                     self.reordered();
+                }
+            }
+            Event::Truncated { before } => {
+                let count = self.messages.len();
+                self.messages.retain(|m| before.is_some_and(|before| m.created_at >= before));
+                if self.messages.len() != count {
+                    self.reordered();
+                }
+                self.unread_count = 0;
+                for read in &mut self.read {
+                    read.unread_messages = 0;
                 }
             }
             Event::Other => {}

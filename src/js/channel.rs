@@ -19,9 +19,9 @@ use crate::browser::inbox::Port;
 #[derive(Debug)]
 pub struct Channel {
     /// The client it belongs to, weakly.
-    port: Port,
+    pub(super) port: Port,
     /// Its slot in the client's channel registry.
-    key: u32,
+    pub(super) key: u32,
     /// `channel.state`, the same object the slot updates; kept here so it stays readable (as it is with the
     /// official client) after `disconnectUser()` forgot the slot.
     state: JsValue,
@@ -192,11 +192,13 @@ impl Channel {
         )
     }
 
-    /// Sends an event (`typing.start` / `typing.stop`).
+    /// Sends an event: `typing.start` / `typing.stop`, or a custom one (any type of its own) to every watcher.
     #[wasm_bindgen(js_name = sendEvent)]
     pub fn send_event(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ type: string; parent_id?: string }")]
+        #[wasm_bindgen(
+            unchecked_param_type = "{ type: string; parent_id?: string; [field: string]: unknown }"
+        )]
         event: JsValue,
     ) -> Promise {
         request(&self.port, self.key, &api::SEND_EVENT, &[event])

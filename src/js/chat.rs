@@ -1,5 +1,6 @@
 //! The `StreamChat` methods beyond the connection: users (updates, queries, `client.state`), messages by id
-//! (edit, delete, get) and unread counts. A second `#[wasm_bindgen] impl` block of the same JS class.
+//! (edit, delete, get), unread counts, and the client's channels (`activeChannels`, `getChannelById`,
+//! `dispatchEvent`). A second `#[wasm_bindgen] impl` block of the same JS class.
 
 use alloc::string::String;
 
@@ -11,6 +12,37 @@ use crate::browser::api::{self, request};
 
 #[wasm_bindgen]
 impl StreamChat {
+    /// The channels this client queried or watched, by cid (deleted ones leave it), as the official client's
+    /// `activeChannels`.
+    #[wasm_bindgen(getter = activeChannels, unchecked_return_type = "Record<string, Channel>")]
+    pub fn active_channels(&self) -> JsValue {
+        let active = js_sys::Object::new();
+        for slot in &self.client.state.borrow().channels {
+            if let (true, false, Some(cid)) = (slot.initialized, slot.deleted, slot.cid()) {
+                let _ = js_sys::Reflect::set(&active, &cid.into(), &slot.object);
+            }
+        }
+        active.into()
+    }
+
+    /// The channel object of `type:id`, as `client.channel(type, id, custom)`.
+    #[wasm_bindgen(js_name = getChannelById)]
+    pub fn get_channel_by_id(
+        &self,
+        #[wasm_bindgen(js_name = channelType)] channel_type: String,
+        #[wasm_bindgen(js_name = channelID)] channel_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] custom: Option<JsValue>,
+    ) -> JsValue {
+        self.channel(channel_type, Some(channel_id.into()), custom)
+    }
+
+    /// Handles `event` as if the server had sent it: channel state first, then the client's and the channel's
+    /// handlers (the official client's `dispatchEvent`, local only).
+    #[wasm_bindgen(js_name = dispatchEvent)]
+    pub fn dispatch_event(&self, #[wasm_bindgen(unchecked_param_type = "Event")] event: JsValue) {
+        self.client.dispatch_frame(&event);
+    }
+
     /// Creates or replaces a user (`POST /users`); a user token may send only its own user, and not change its
     /// role. Its connections and the watchers of its channels get `user.updated`.
     #[wasm_bindgen(js_name = upsertUser, unchecked_return_type = "Promise<UpdateUsersResponse>")]

@@ -4,6 +4,7 @@
 //! decides connection policy.
 
 mod channel;
+mod channel_manage;
 mod chat;
 #[cfg(feature = "method-probe")]
 mod method_probe;

@@ -193,6 +193,12 @@ export type EventTypes =
   | 'user.presence.changed'
   | 'user.watching.start'
   | 'user.watching.stop'
+  | 'channel.updated'
+  | 'channel.hidden'
+  | 'channel.visible'
+  | 'channel.truncated'
+  | 'channel.deleted'
+  | 'notification.channel_deleted'
   | (string & {});
 
 /** A reaction as the server returns it. */
@@ -348,6 +354,14 @@ export interface ChannelResponse {
   read: { user: UserResponse; last_read: string; last_read_message_id: string | null; unread_messages: number }[];
   watcher_count: number;
   watchers: UserResponse[];
+  duration: string;
+}
+
+/** The answer to `update`, `updatePartial`, slow mode, moderators and `truncate`: the channel as the caller sees it. */
+export interface UpdateChannelResponse {
+  channel: ChannelResponse['channel'];
+  members: ChannelMemberResponse[];
+  message?: MessageResponse;
   duration: string;
 }
 

@@ -5,30 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, officialBrowserBuild, startServer, tempDir } from './helpers.mjs';
+import { launchBrowser, openComparisonPage, startServer, tempDir } from './helpers.mjs';
 
-let dir, cleanup, server, browser, page, officialBundle;
+let dir, cleanup, server, browser, page, both;
 
 before(async () => {
   ({ dir, cleanup } = tempDir());
   server = await startServer({ db: join(dir, 'chat.db') });
   browser = await launchBrowser();
-  officialBundle = await officialBrowserBuild(dir);
-  page = await browser.newPage();
-  await page.route('**/official.js', (route) =>
-    route.fulfill({ contentType: 'text/javascript', body: officialBundle }),
-  );
-  // A same-origin page without the demo.
-  await page.goto(`${server.url}/metrics`);
-  await page.evaluate(async () => {
-    const ours = await import('/pkg/stream_chat_wasm.js');
-    await ours.default();
-    const official = await import('/official.js');
-    window.make = (kind, options = {}) => {
-      const Client = kind === 'ours' ? ours.StreamChat : official.StreamChat;
-      return new Client('demo-key', { baseURL: location.origin, ...options });
-    };
-  });
+  ({ page, both } = await openComparisonPage(browser, server.url, dir));
 });
 
 after(async () => {
@@ -36,12 +21,6 @@ after(async () => {
   await server?.stop();
   cleanup?.();
 });
-
-/** Runs `snippet(kind)` in the page for both clients; returns `{official, ours}`. */
-async function both(snippet) {
-  const run = (kind) => page.evaluate(`(${snippet})(${JSON.stringify(kind)})`);
-  return { official: await run('official'), ours: await run('ours') };
-}
 
 test('a refused connectUser rejects with the JSON message apps parse', async () => {
   const seen = await both(async (kind) => {

@@ -103,6 +103,46 @@ export async function openSdkPage(browser, serverUrl) {
   return page;
 }
 
+/**
+ * A page of `browser` on `serverUrl` where one app snippet can run with either client: the official client's
+ * browser build (bundled into `dir`) and ours, both loaded. In the page, `make(kind, options)` makes a client of
+ * `kind` ('official' or 'ours') and `next(target, type, accept)` waits (10 s at most) for the next `type` event of
+ * a client or channel. Returns `both(snippet)`, which runs `snippet(kind)` for each and returns `{official, ours}`.
+ */
+export async function openComparisonPage(browser, serverUrl, dir) {
+  const officialBundle = await officialBrowserBuild(dir);
+  const page = await browser.newPage();
+  await page.route('**/official.js', (route) =>
+    route.fulfill({ contentType: 'text/javascript', body: officialBundle }),
+  );
+  // A same-origin page without the demo.
+  await page.goto(`${serverUrl}/metrics`);
+  await page.evaluate(async () => {
+    const ours = await import('/pkg/stream_chat_wasm.js');
+    await ours.default();
+    const official = await import('/official.js');
+    window.make = (kind, options = {}) => {
+      const Client = kind === 'ours' ? ours.StreamChat : official.StreamChat;
+      return new Client('demo-key', { baseURL: location.origin, ...options });
+    };
+    window.next = (target, type, accept = () => true) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type}`)), 10_000);
+        const subscription = target.on(type, (event) => {
+          if (!accept(event)) return;
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          resolve(event);
+        });
+      });
+  });
+  const both = async (snippet) => {
+    const run = (kind) => page.evaluate(`(${snippet})(${JSON.stringify(kind)})`);
+    return { official: await run('official'), ours: await run('ours') };
+  };
+  return { page, both };
+}
+
 /** An HS256 JWT signed with `secret`, base64url-encoded like common JWT libraries do. */
 export function signToken(claims, secret) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -295,3 +295,30 @@ fn own_messages_leave_the_own_read_entry() {
         "others' counts come with the next query, as with the official client"
     );
 }
+
+#[test]
+fn a_truncation_drops_older_messages_and_every_unread_count() {
+    let mut state = ChannelState::default();
+    state.apply_snapshot(
+        Snapshot {
+            messages: vec![],
+            read: vec![read("alice", 0), read("bob", 0)],
+            watchers: vec![],
+            watcher_count: 2,
+        },
+        "alice",
+        0.0,
+    );
+    for (id, at) in [("a", 1_000.0), ("b", 2_000.0), ("c", 3_000.0)] {
+        state.apply_event(new(id, at, "bob"), None, "alice", 0.0);
+    }
+    assert_eq!(state.unread_count, 3);
+    let revision = state.revision;
+    state.apply_event(Event::Truncated { before: Some(2_000.0) }, None, "alice", 0.0);
+    assert_eq!(ids(&state), ["b", "c"], "messages from the truncation time on stay");
+    assert_eq!(state.unread_count, 0);
+    assert!(state.read.iter().all(|r| r.unread_messages == 0));
+    assert_ne!(state.revision, revision, "the shell rebuilds its messages array");
+    state.apply_event(Event::Truncated { before: None }, None, "alice", 0.0);
+    assert!(state.messages.is_empty(), "no time: everything goes");
+}

@@ -1,0 +1,31 @@
+// Channel management and custom events, as the official docs write them.
+import { StreamChat, type Channel, type Event } from 'stream-chat-wasm';
+
+export async function manage(client: StreamChat): Promise<void> {
+  const channel = client.channel('messaging', 'travel');
+  await channel.watch();
+  const updated = await channel.update({ name: 'myspecialchannel', color: 'green' }, { text: 'Thierry changed the channel color to green', user_id: 'thierry' });
+  const name: unknown = updated.channel.name;
+  await channel.updatePartial({ set: { color: 'blue' }, unset: ['age'] });
+  await channel.updatePartial({ set: { frozen: true } });
+  await channel.enableSlowMode(30);
+  await channel.disableSlowMode();
+  await channel.addModerators(['thierry', 'josh']);
+  await channel.demoteModerators(['tommaso']);
+  await channel.hide();
+  await channel.hide(null, true);
+  await channel.show();
+  await channel.truncate({ message: { text: 'Dear Everyone. The channel has been truncated.' } });
+  await channel.delete();
+  await channel.delete({ hard_delete: true });
+  const capabilities: string[] = channel.data?.own_capabilities as string[];
+
+  channel.on('friendship_request', (event: Event) => console.log(event.text));
+  await channel.sendEvent({ type: 'friendship_request', text: 'Hey there, long time no see!' });
+  client.dispatchEvent({ type: 'my.local', value: 1 });
+
+  const active: Channel | undefined = client.activeChannels['messaging:travel'];
+  const same: Channel = client.getChannelById('messaging', 'travel', {});
+  client.on('channel.deleted', (event) => console.log(event.cid));
+  console.log(name, capabilities, active?.cid, same.cid);
+}
