@@ -45,8 +45,9 @@ pub enum Note {
         sender: Option<(String, Privacy)>,
         /// Fields for one recipient user only.
         personal: HashMap<String, Map<String, Value>>,
-        /// A user whose connections do not get it.
-        skip_user: Option<String>,
+        /// Users whose connections do not get it.
+        #[serde(default)]
+        skip_users: Vec<String>,
     },
     /// A frame for every connection of a user.
     User {
@@ -245,13 +246,13 @@ impl Cluster {
         }
         drop(peers);
         match envelope.note {
-            Note::Channel { cid, event, sender, personal, skip_user } => {
+            Note::Channel { cid, event, sender, personal, skip_users } => {
                 hub.publish(Delivery {
                     cid: &cid,
                     event,
                     sender: sender.as_ref().map(|(user, privacy)| (user.as_str(), *privacy)),
                     personal,
-                    skip_user: skip_user.as_deref(),
+                    skip_users: &skip_users,
                 });
             }
             Note::User { user_id, frame } => {
@@ -318,7 +319,7 @@ pub fn channel_note(delivery: &Delivery<'_>) -> Note {
         event: delivery.event.clone(),
         sender: delivery.sender.map(|(user, privacy)| (user.to_owned(), privacy)),
         personal: delivery.personal.clone(),
-        skip_user: delivery.skip_user.map(str::to_owned),
+        skip_users: delivery.skip_users.to_vec(),
     }
 }
 
@@ -386,7 +387,7 @@ mod tests {
             event: typing.as_object().unwrap().clone(),
             sender: Some(("alice".into(), quiet)),
             personal: HashMap::new(),
-            skip_user: None,
+            skip_users: Vec::new(),
         };
         let wire = serde_json::to_string(&Envelope { node: "b".into(), note }).unwrap();
         cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
@@ -397,7 +398,7 @@ mod tests {
             event: typing.as_object().unwrap().clone(),
             sender: Some(("alice".into(), loud)),
             personal: HashMap::new(),
-            skip_user: None,
+            skip_users: Vec::new(),
         };
         cluster.receive(Envelope { node: "b".into(), note }, &hub, |_| vec![]);
         assert!(bob.try_recv().unwrap().contains("typing.start"));

@@ -134,19 +134,43 @@ async fn authenticate(
         })?;
     state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
     let user = upsert(state, user_id, writable_fields(&details)).await?;
+    refuse_banned(state, &user.id).await?;
     Ok((new_connection_id(state), user))
+}
+
+/// Refuses a user banned everywhere (code 17); a shadow ban lets them connect.
+async fn refuse_banned(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    let (shared, id) = (state.clone(), user_id.to_owned());
+    let ban =
+        tokio::task::spawn_blocking(move || crate::moderation_routes::ban_of(&shared, &id, None))
+            .await
+            .map_err(AppError::internal)??;
+    match ban {
+        Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) != Some(true) => {
+            Err(AppError::new(ErrorCode::NotAllowed, format!("user \"{user_id}\" is banned")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The own user for a connection's first `health.check`: its own view with its unread totals across channels.
 pub async fn me(state: &AppState, user: &StoredUser) -> Value {
     let mut me = user.own_view();
-    let store = state.store.clone();
-    let id = user.id.clone();
-    let totals = tokio::task::spawn_blocking(move || store.unread_totals(&id)).await;
-    if let Ok(Ok((total, channels))) = totals {
-        me["total_unread_count"] = total.into();
-        me["unread_count"] = total.into();
-        me["unread_channels"] = channels.into();
+    let (shared, id) = (state.clone(), user.id.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        let totals = shared.store.unread_totals(&id);
+        (totals, crate::moderation_routes::own_moderation(&shared, &id))
+    })
+    .await;
+    if let Ok((totals, own)) = found {
+        if let Ok((total, channels)) = totals {
+            me["total_unread_count"] = total.into();
+            me["unread_count"] = total.into();
+            me["unread_channels"] = channels.into();
+        }
+        if let (Ok(own), Value::Object(me)) = (own, &mut me) {
+            me.extend(own);
+        }
     }
     me
 }

@@ -68,8 +68,8 @@ pub struct Delivery<'a> {
     pub sender: Option<(&'a str, Privacy)>,
     /// Fields added for one recipient user only (their unread counts).
     pub personal: HashMap<String, Map<String, Value>>,
-    /// A user whose connections do not get this event (they were told in their own way).
-    pub skip_user: Option<&'a str>,
+    /// Users whose connections do not get this event (told in their own way, or blocking the sender).
+    pub skip_users: &'a [String],
 }
 
 /// What fan-out needs of a connection, shared so that it can be used with the hub's lock released.
@@ -328,7 +328,9 @@ impl Hub {
         let mut delivered = 0;
         for handle in &recipients {
             let user = handle.user_id.as_str();
-            if (!shared && Some(user) != sender) || delivery.skip_user == Some(user) {
+            if (!shared && Some(user) != sender)
+                || delivery.skip_users.iter().any(|skip| skip == user)
+            {
                 continue;
             }
             let shared = common.get_or_insert_with(|| serialize(&delivery.event));
@@ -510,7 +512,7 @@ mod tests {
                 event: event(kind),
                 sender: Some(("alice", quiet)),
                 personal: HashMap::new(),
-                skip_user: None,
+                skip_users: &[],
             };
             assert_eq!(hub.publish(delivery), 1);
             assert!(alice.try_recv().unwrap().contains(kind));
@@ -520,7 +522,7 @@ mod tests {
             cid: "messaging:a",
             event: event("message.new"),
             sender: Some(("alice", quiet)),
-            skip_user: None,
+            skip_users: &[],
             personal: HashMap::from([(
                 "bob".into(),
                 json!({"unread_count": 3}).as_object().unwrap().clone(),
@@ -567,7 +569,7 @@ mod tests {
                 .clone(),
             sender: None,
             personal: HashMap::new(),
-            skip_user: None,
+            skip_users: &[],
         };
         assert_eq!(hub.publish(big()), 1);
         assert_eq!(hub.publish(big()), 1);
@@ -602,7 +604,7 @@ mod tests {
             event: event("message.new"),
             sender: None,
             personal,
-            skip_user: None,
+            skip_users: &[],
         };
         assert_eq!(hub.publish(delivery), 3);
         let frames: Vec<Frame> =

@@ -33,6 +33,7 @@ pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
 pub mod metrics;
+pub mod moderation_routes;
 pub mod nats;
 pub mod outbox;
 pub mod permissions;
@@ -218,6 +219,18 @@ pub fn app(state: AppState) -> Router {
         .route("/messages/{id}/replies", get(message_routes::get_replies))
         .route("/messages/{id}/reaction", post(message_routes::send_reaction))
         .route("/messages/{id}/reaction/{kind}", delete(message_routes::delete_reaction))
+        .route("/moderation/mute", post(moderation_routes::mute_user))
+        .route("/moderation/unmute", post(moderation_routes::unmute_user))
+        .route("/moderation/mute/channel", post(moderation_routes::mute_channel))
+        .route("/moderation/unmute/channel", post(moderation_routes::unmute_channel))
+        .route("/moderation/flag", post(moderation_routes::flag))
+        .route("/moderation/flags/message", get(moderation_routes::message_flags))
+        .route("/moderation/ban", post(moderation_routes::ban).delete(moderation_routes::unban))
+        .route(
+            "/users/block",
+            get(moderation_routes::blocked_users).post(moderation_routes::block_user),
+        )
+        .route("/users/unblock", post(moderation_routes::unblock_user))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

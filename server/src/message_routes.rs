@@ -331,6 +331,7 @@ pub async fn send_reaction(
         let message = readable(state, &caller, &id)?;
         if let Some(channel) = db(state.store.channel(&message.cid))? {
             check_member(state, &channel, &user)?;
+            crate::routes::check_ban(state, &user, &channel.cid)?;
             if crate::permissions::is_frozen(&channel) && !caller.server {
                 return Err(AppError::new(ErrorCode::NotAllowed, "the channel is frozen"));
             }

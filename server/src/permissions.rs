@@ -46,7 +46,7 @@ pub fn config(kind: &str) -> TypeConfig {
         reactions: true,
         replies: true,
         quotes: true,
-        mutes: false,
+        mutes: true,
         search: false,
         uploads: false,
         url_enrichment: false,
@@ -108,6 +108,7 @@ const WRITER: &[&str] = &[
     "update-own-message",
     "delete-own-message",
     "flag-message",
+    "mute-channel",
     "send-custom-events",
 ];
 /// What members may do besides.

@@ -308,6 +308,9 @@ async fn query(
         if !created {
             check_member(state, &channel, &user)?;
         }
+        if !server {
+            crate::routes::check_ban(state, &user, &channel.cid)?;
+        }
         if let Some(connection_id) = &connection {
             let (stored, _) = privacy_of(state, &user)?;
             watch(state, &channel, connection_id, &stored);

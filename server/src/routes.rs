@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::messages::message_input;
+use crate::moderation_routes::{ban_of, blocked_by};
 use crate::permissions::{own_capabilities, Standing};
 use crate::rest::{json_body, Caller};
 use crate::store::{ChannelRecord, MemberRecord, NewMessage};
@@ -88,7 +89,7 @@ pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
 pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<String, Value>) {
     publish(
         state,
-        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_user: None },
+        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_users: &[] },
     );
 }
 
@@ -219,14 +220,19 @@ fn publish_user_event(
     user: &str,
     privacy: Privacy,
     event: Map<String, Value>,
-) -> Value {
+) -> Result<Value, AppError> {
     let answer = json!({ "event": Value::Object(event.clone()) });
     let sender = Some((user, privacy));
-    publish(
-        state,
-        Delivery { cid: &channel.cid, event, sender, personal: HashMap::new(), skip_user: None },
-    );
-    answer
+    let blockers = blocked_by(state, user)?;
+    let delivery = Delivery {
+        cid: &channel.cid,
+        event,
+        sender,
+        personal: HashMap::new(),
+        skip_users: &blockers,
+    };
+    publish(state, delivery);
+    Ok(answer)
 }
 
 /// Publishes and counts.
@@ -289,6 +295,11 @@ pub async fn send_message(
         if !caller.server {
             may_send(state, &channel, &user)?;
         }
+        let mut fields = fields;
+        if check_ban(state, &user, &channel.cid)? {
+            // Shadow-banned: stored and answered as usual, shown to others as `shadowed` (their clients drop it).
+            fields.insert("shadowed".into(), true.into());
+        }
         if let Some(parent) = fields.get("parent_id") {
             let parent =
                 parent.as_str().ok_or_else(|| AppError::input("parent_id must be a message id"))?;
@@ -320,6 +331,18 @@ pub async fn send_message(
     })
     .await?;
     answer(response, started)
+}
+
+/// Refuses a user banned in `cid` or everywhere (code 17); `true` for a shadow ban, which lets them go on.
+pub(crate) fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
+    match ban_of(state, user, Some(cid))? {
+        None => Ok(false),
+        Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) == Some(true) => Ok(true),
+        Some(_) => Err(AppError::new(
+            ErrorCode::NotAllowed,
+            format!("user \"{user}\" is banned from channel \"{cid}\""),
+        )),
+    }
 }
 
 /// Refuses a message to a frozen channel (code 17), and one sent within the channel's slow-mode `cooldown` of the
@@ -384,6 +407,8 @@ pub(crate) fn post_message(
         personal.insert(member.user_id, fields.as_object().cloned().unwrap_or_default());
     }
     let privacy = Privacy { typing_indicators: true, read_receipts: true };
+    // Users who blocked the sender do not hear from them.
+    let blockers = blocked_by(state, &user)?;
     publish(
         state,
         Delivery {
@@ -391,7 +416,7 @@ pub(crate) fn post_message(
             event,
             sender: Some((&user, privacy)),
             personal,
-            skip_user: None,
+            skip_users: &blockers,
         },
     );
     if let Some(parent_id) = parent_id {
@@ -471,6 +496,10 @@ pub async fn send_event(
     state.metrics.events_received.with_label_values(&[label]).inc();
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
+        if check_ban(state, &user, &channel.cid)? {
+            // A shadow-banned user's events go nowhere; they are not to notice.
+            return Ok(json!({ "event": Value::Object(sent) }));
+        }
         let (stored, privacy) = privacy_of(state, &user)?;
         let now = clock::timestamp();
         let mut event = channels::event(&event_type, &channel, &now);
@@ -489,19 +518,19 @@ pub async fn send_event(
         event.insert("user".into(), channels::user_view(&stored));
         if !typing {
             let answer = json!({ "event": Value::Object(event.clone()) });
-            publish(
-                state,
-                Delivery {
-                    cid: &channel.cid,
-                    event,
-                    sender: None,
-                    personal: HashMap::new(),
-                    skip_user: None,
-                },
-            );
+            let blockers = blocked_by(state, &user)?;
+            let personal = HashMap::new();
+            let delivery = Delivery {
+                cid: &channel.cid,
+                event,
+                sender: None,
+                personal,
+                skip_users: &blockers,
+            };
+            publish(state, delivery);
             return Ok(answer);
         }
-        Ok(publish_user_event(state, &channel, &user, privacy, event))
+        publish_user_event(state, &channel, &user, privacy, event)
     })
     .await?;
     answer(response, started)
@@ -574,7 +603,7 @@ pub async fn mark_read(
         let mut event = channels::event("message.read", &channel, &read.last_read);
         event.insert("user".into(), channels::user_view(&read.user));
         event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
-        Ok(publish_user_event(state, &channel, &user, privacy, event))
+        publish_user_event(state, &channel, &user, privacy, event)
     })
     .await?;
     answer(response, started)

@@ -156,7 +156,7 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
                     event,
                     sender: None,
                     personal: Default::default(),
-                    skip_user: Some(&user.id),
+                    skip_users: std::slice::from_ref(&user.id),
                 },
             );
         }

@@ -348,6 +348,22 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the channel with its members, messages, reactions and read states; whether it existed.
     fn delete_channel(&self, cid: &str) -> Result<bool, StoreError>;
 
+    /// Stores a moderation record, replacing one of the same kind, user and target.
+    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError>;
+
+    /// Removes the moderation record of `kind` by `user_id` on `target`; whether there was one.
+    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError>;
+
+    /// The moderation records of `kind` by `user_id` and/or on `target` (each `None`: any) that have not expired
+    /// at `now`, oldest first.
+    fn relations(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        target: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError>;
+
     /// Channels matching `filter` that `caller` may read, most recent activity first.
     fn query_channels(
         &self,

@@ -17,8 +17,8 @@ use tokio_postgres::NoTls;
 use super::postgres_rows::MIGRATIONS;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor,
-    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store,
-    StoreError, UserQuery, UserReplace,
+    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation,
+    Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::StoredUser;
 
@@ -353,6 +353,24 @@ impl Store for PostgresStore {
 
     fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
         self.run(self.delete_channel_async(cid))
+    }
+
+    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
+        self.run(self.put_relation_async(relation))
+    }
+
+    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError> {
+        self.run(self.delete_relation_async(kind, user_id, target))
+    }
+
+    fn relations(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        target: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        self.run(self.relations_async(kind, user_id, target, now))
     }
 
     fn query_channels(

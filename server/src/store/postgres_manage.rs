@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::postgres::PostgresStore;
 use super::postgres_channels::member_from;
 use super::postgres_rows::{channel_from, CHANNEL_COLUMNS, USER_COLUMNS};
-use super::{ChannelRecord, MemberChange, MemberRecord, StoreError};
+use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 impl PostgresStore {
     pub(super) async fn change_member_async(
@@ -87,5 +87,65 @@ impl PostgresStore {
         let existed = tx.execute("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;
         tx.commit().await?;
         Ok(existed)
+    }
+
+    pub(super) async fn put_relation_async(&self, relation: &Relation) -> Result<(), StoreError> {
+        let data = Value::Object(relation.data.clone());
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (kind, user_id, target) DO UPDATE SET data = $4, created_at = $5, expires = $6",
+                &[
+                    &relation.kind,
+                    &relation.user_id,
+                    &relation.target,
+                    &data,
+                    &relation.created_at,
+                    &relation.expires,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_relation_async(
+        &self,
+        kind: &str,
+        user_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM moderation WHERE kind = $1 AND user_id = $2 AND target = $3";
+        Ok(self.client().await?.execute(sql, &[&kind, &user_id, &target]).await? > 0)
+    }
+
+    pub(super) async fn relations_async(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        target: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
+             WHERE kind = $1 AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR target = $3)
+             AND (expires IS NULL OR expires > $4) ORDER BY created_at, user_id, target";
+        let rows = self.client().await?.query(sql, &[&kind, &user_id, &target, &now]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Relation {
+                    kind: row.try_get(0)?,
+                    user_id: row.try_get(1)?,
+                    target: row.try_get(2)?,
+                    data: match row.try_get::<_, Value>(3)? {
+                        Value::Object(data) => data,
+                        _ => Map::new(),
+                    },
+                    created_at: row.try_get(4)?,
+                    expires: row.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(StoreError::from)
     }
 }

@@ -203,8 +203,11 @@ impl PostgresStore {
             if counts_as_unread {
                 tx.execute(
                     "UPDATE reads SET unread_messages = unread_messages + 1,
-                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2",
-                    &[&message.cid, &message.user_id],
+                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2
+                     AND user_id NOT IN (SELECT user_id FROM moderation
+                         WHERE ((kind = 'mute' AND target = $2) OR (kind = 'channel_mute' AND target = $1))
+                         AND (expires IS NULL OR expires > $3))",
+                    &[&message.cid, &message.user_id, &created_at],
                 )
                 .await?;
             }

@@ -87,6 +87,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE members ADD COLUMN channel_role TEXT COLLATE "C" NOT NULL DEFAULT 'channel_member';
     ALTER TABLE members ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT FALSE;
     CREATE INDEX members_hidden ON members (cid) WHERE hidden;"#,
+    // Moderation: mutes, channel mutes, blocks, flags and bans, one row each (`Relation`).
+    r#"
+    CREATE TABLE moderation (
+        kind TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        target TEXT COLLATE "C" NOT NULL,
+        data JSONB NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        expires TEXT COLLATE "C",
+        PRIMARY KEY (kind, user_id, target)
+    );
+    CREATE INDEX moderation_by_target ON moderation (kind, target);"#,
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.

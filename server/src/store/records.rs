@@ -71,6 +71,23 @@ pub struct MemberRecord {
     pub hidden: bool,
 }
 
+/// A moderation record: one user's mute, channel mute, block or flag, or a ban of a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    /// `mute`, `channel_mute`, `block`, `flag` or `ban`.
+    pub kind: String,
+    /// Who: the muting, blocking or flagging user; for a ban, the banned user.
+    pub user_id: String,
+    /// Whom or what: a user id, a cid, `message:<id>` / `user:<id>` for flags, `*` or a cid for bans.
+    pub target: String,
+    /// What else it says (reason, shadow, who banned).
+    pub data: Map<String, Value>,
+    /// When it was made (or last renewed).
+    pub created_at: String,
+    /// When it ends by itself, if ever.
+    pub expires: Option<String>,
+}
+
 /// What [`Store::change_member`](super::Store::change_member) changes of one member (`None`: left alone).
 #[derive(Debug, Clone, Default)]
 pub struct MemberChange {
@@ -128,7 +145,7 @@ impl NewMessage {
         let thread_only =
             self.extra.get("parent_id").is_some_and(Value::is_string) && !flag("show_in_channel");
         let system = self.extra.get("type").and_then(Value::as_str) == Some("system");
-        !flag("silent") && !thread_only && !system
+        !flag("silent") && !flag("shadowed") && !thread_only && !system
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::{
     ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor, MessageRecord,
-    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Store, StoreError, UserQuery,
-    UserReplace,
+    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation, Store, StoreError,
+    UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -99,7 +99,7 @@ impl SqliteStore {
     }
 
     /// The read-only connection (see [`SqliteStore::reader`]): it sees every write committed before the call.
-    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -571,6 +571,24 @@ impl Store for SqliteStore {
 
     fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
         super::sqlite_manage::delete_channel(self, cid)
+    }
+
+    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
+        super::sqlite_manage::put_relation(self, relation)
+    }
+
+    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError> {
+        super::sqlite_manage::delete_relation(self, kind, user_id, target)
+    }
+
+    fn relations(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        target: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        super::sqlite_manage::relations(self, kind, user_id, target, now)
     }
 
     fn query_channels(

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{channel_from, member_from, CHANNEL_COLUMNS, MEMBER_COLUMNS};
-use super::{ChannelRecord, MemberChange, MemberRecord, StoreError};
+use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 pub(super) fn change_member(
     store: &SqliteStore,
@@ -91,4 +91,60 @@ fn delete_messages(tx: &rusqlite::Transaction<'_>, cid: &str) -> Result<(), Stor
     )?;
     tx.execute("DELETE FROM messages WHERE cid = ?1", [cid])?;
     Ok(())
+}
+
+pub(super) fn put_relation(store: &SqliteStore, relation: &Relation) -> Result<(), StoreError> {
+    let connection = store.lock()?;
+    connection.execute(
+        "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (kind, user_id, target) DO UPDATE SET data = ?4, created_at = ?5, expires = ?6",
+        params![
+            relation.kind,
+            relation.user_id,
+            relation.target,
+            Value::Object(relation.data.clone()).to_string(),
+            relation.created_at,
+            relation.expires
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn delete_relation(
+    store: &SqliteStore,
+    kind: &str,
+    user_id: &str,
+    target: &str,
+) -> Result<bool, StoreError> {
+    let connection = store.lock()?;
+    let sql = "DELETE FROM moderation WHERE kind = ?1 AND user_id = ?2 AND target = ?3";
+    Ok(connection.execute(sql, [kind, user_id, target])? > 0)
+}
+
+pub(super) fn relations(
+    store: &SqliteStore,
+    kind: &str,
+    user_id: Option<&str>,
+    target: Option<&str>,
+    now: &str,
+) -> Result<Vec<Relation>, StoreError> {
+    // The reader connection: a ban is checked on every message's path, which must not wait for a group commit.
+    let connection = store.read();
+    let mut statement = connection.prepare_cached(
+        "SELECT kind, user_id, target, data, created_at, expires FROM moderation
+         WHERE kind = ?1 AND (?2 IS NULL OR user_id = ?2) AND (?3 IS NULL OR target = ?3)
+         AND (expires IS NULL OR expires > ?4) ORDER BY created_at, user_id, target",
+    )?;
+    let rows = statement.query_map(params![kind, user_id, target, now], |row| {
+        Ok(Relation {
+            kind: row.get(0)?,
+            user_id: row.get(1)?,
+            target: row.get(2)?,
+            data: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+            created_at: row.get(4)?,
+            expires: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

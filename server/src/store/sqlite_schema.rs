@@ -75,4 +75,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE members ADD COLUMN channel_role TEXT NOT NULL DEFAULT 'channel_member';
     ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX members_hidden ON members (cid) WHERE hidden = 1;",
+    // Moderation: mutes, channel mutes, blocks, flags and bans, one row each (`Relation`).
+    "CREATE TABLE moderation (
+        kind TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires TEXT,
+        PRIMARY KEY (kind, user_id, target)
+    );
+    CREATE INDEX moderation_by_target ON moderation (kind, target);",
 ];

@@ -160,9 +160,12 @@ fn insert_message(
             connection
                 .prepare_cached(
                     "UPDATE reads SET unread_messages = unread_messages + 1,
-                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2",
+                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = ?1 AND user_id != ?2
+                     AND user_id NOT IN (SELECT user_id FROM moderation
+                         WHERE ((kind = 'mute' AND target = ?2) OR (kind = 'channel_mute' AND target = ?1))
+                         AND (expires IS NULL OR expires > ?3))",
                 )?
-                .execute(params![message.cid, message.user_id])?;
+                .execute(params![message.cid, message.user_id, now])?;
         }
         unread = member_unread(connection, &message.cid)?;
     }

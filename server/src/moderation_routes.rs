@@ -1,0 +1,560 @@
+//! Moderation (PROTOCOL.md §22.4): user mutes (`/moderation/mute`, `unmute`, with a timeout in minutes), channel
+//! mutes (`/moderation/mute/channel`, expiration in milliseconds), blocks (`/users/block`, `unblock`, the list),
+//! flags (`/moderation/flag`, listed for moderators by `GET /moderation/flags/message`) and bans
+//! (`/moderation/ban`, global or in one channel, with a timeout and `shadow`). Each is a [`Relation`] row; mutes and
+//! channel mutes are told to the user's own connections with the whole list (`notification.mutes_updated`,
+//! `notification.channel_mutes_updated`) and are in `me`; bans are told to the channel's watchers
+//! (`user.banned` / `user.unbanned`) and checked where a user sends or reads ([`ban_of`]).
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use stream_chat_protocol::user::validate_user_id;
+use stream_chat_protocol::ErrorCode;
+use time::{Duration, OffsetDateTime};
+
+use crate::channels;
+use crate::error::AppError;
+use crate::permissions::require;
+use crate::rest::{json_body, query_params, Caller};
+use crate::routes::{answer, blocking, db, publish_channel_event, send_to_user, standing, Answer};
+use crate::store::Relation;
+use crate::{clock, AppState};
+
+/// The longest mute, block or ban timeout: a year, in minutes.
+const MAX_TIMEOUT_MINUTES: u64 = 525_600;
+/// The most targets one mute call names.
+const MAX_TARGETS: usize = 100;
+
+/// The moment `minutes` from now, as the store keeps times.
+fn expiry_in(minutes: u64) -> String {
+    let minutes = i64::try_from(minutes.min(MAX_TIMEOUT_MINUTES)).unwrap_or(0);
+    clock::format(OffsetDateTime::now_utc() + Duration::minutes(minutes))
+}
+
+/// A timeout in whole minutes, at most a year (code 4 otherwise); `None` when absent or null.
+fn minutes(value: Option<&Value>, name: &str) -> Result<Option<u64>, AppError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|minutes| (1..=MAX_TIMEOUT_MINUTES).contains(minutes))
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::input(format!(
+                    "{name} must be whole minutes from 1 to {MAX_TIMEOUT_MINUTES}"
+                ))
+            }),
+    }
+}
+
+/// `field` (one id) or `{field}s` (a list) of `body`: at least one, at most [`MAX_TARGETS`], each a string.
+fn targets(body: &Map<String, Value>, field: &str) -> Result<Vec<String>, AppError> {
+    let mut list = Vec::new();
+    if let Some(one) = body.get(field).filter(|value| !value.is_null()) {
+        list.push(one.clone());
+    }
+    if let Some(many) = body.get(&format!("{field}s")).filter(|value| !value.is_null()) {
+        let many =
+            many.as_array().ok_or_else(|| AppError::input(format!("{field}s must be a list")))?;
+        list.extend(many.iter().cloned());
+    }
+    if list.is_empty() || list.len() > MAX_TARGETS {
+        return Err(AppError::input(format!("send {field} or 1 to {MAX_TARGETS} {field}s")));
+    }
+    list.iter()
+        .map(|value| {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::input(format!("{field} must be a string")))
+        })
+        .collect()
+}
+
+/// A user's mute as the official client reads it (`target.id`, `expires`).
+fn mute_view(relation: &Relation) -> Value {
+    json!({
+        "user": {"id": relation.user_id},
+        "target": {"id": relation.target},
+        "created_at": relation.created_at,
+        "updated_at": relation.created_at,
+        "expires": relation.expires,
+    })
+}
+
+/// A channel mute as the official client reads it (`channel.cid`, `expires`).
+fn channel_mute_view(relation: &Relation) -> Value {
+    json!({
+        "user": {"id": relation.user_id},
+        "channel": {"cid": relation.target},
+        "created_at": relation.created_at,
+        "updated_at": relation.created_at,
+        "expires": relation.expires,
+    })
+}
+
+/// `user_id`'s mutes, channel mutes and blocked users, for `me`.
+pub fn own_moderation(state: &AppState, user_id: &str) -> Result<Map<String, Value>, AppError> {
+    let now = clock::timestamp();
+    let of = |kind: &str| db(state.store.relations(kind, Some(user_id), None, &now));
+    let mut own = Map::new();
+    own.insert("mutes".into(), of("mute")?.iter().map(mute_view).collect());
+    own.insert("channel_mutes".into(), of("channel_mute")?.iter().map(channel_mute_view).collect());
+    let blocked: Vec<Value> = of("block")?.into_iter().map(|block| block.target.into()).collect();
+    own.insert("blocked_user_ids".into(), blocked.into());
+    Ok(own)
+}
+
+/// Tells `user_id`'s own connections their mutes (`kind` `mute`) or channel mutes as they now are.
+fn tell_mutes(state: &AppState, user_id: &str, kind: &str) -> Result<Value, AppError> {
+    let own = own_moderation(state, user_id)?;
+    let (event_type, field) = match kind {
+        "mute" => ("notification.mutes_updated", "mutes"),
+        _ => ("notification.channel_mutes_updated", "channel_mutes"),
+    };
+    let me = json!({ "id": user_id, field: own.get(field).cloned().unwrap_or_default() });
+    let event = json!({
+        "type": event_type,
+        "created_at": clock::timestamp(),
+        "me": me,
+    });
+    send_to_user(state, user_id, event.to_string().into());
+    Ok(me)
+}
+
+/// `POST /moderation/mute` (`client.muteUser(id, null, {timeout})`): the caller mutes users, for `timeout` minutes
+/// or until unmuted. Their messages no longer count as unread for the caller.
+pub async fn mute_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    mute(state, caller, body, "mute", true).await
+}
+
+/// `POST /moderation/unmute`.
+pub async fn unmute_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    mute(state, caller, body, "mute", false).await
+}
+
+/// `POST /moderation/mute/channel` (`channel.mute({expiration})`, milliseconds): the channel's messages no longer
+/// count as unread for the caller.
+pub async fn mute_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    mute(state, caller, body, "channel_mute", true).await
+}
+
+/// `POST /moderation/unmute/channel`.
+pub async fn unmute_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    mute(state, caller, body, "channel_mute", false).await
+}
+
+async fn mute(
+    state: AppState,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+    kind: &'static str,
+    on: bool,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let body: Map<String, Value> = json_body(body)?;
+    let channel = kind == "channel_mute";
+    let targets = targets(&body, if channel { "channel_cid" } else { "target_id" })?;
+    let expires = if channel {
+        // Milliseconds, rounded up to whole minutes.
+        let ms = body.get("expiration").filter(|value| !value.is_null());
+        let ms = ms.map(|ms| {
+            ms.as_u64().ok_or_else(|| AppError::input("expiration must be milliseconds"))
+        });
+        ms.transpose()?.map(|ms| ms.div_ceil(60_000).clamp(1, MAX_TIMEOUT_MINUTES))
+    } else {
+        minutes(body.get("timeout"), "timeout")?
+    };
+    for target in &targets {
+        if channel {
+            let (kind, id) = target.split_once(':').unwrap_or(("", ""));
+            channels::validate_type(kind)?;
+            channels::validate_id(id)?;
+        } else {
+            validate_user_id(target).map_err(|error| AppError::input(error.message()))?;
+            if *target == user {
+                return Err(AppError::input("a user cannot mute themselves"));
+            }
+        }
+    }
+    let response = blocking(&state, move |state| {
+        let now = clock::timestamp();
+        let mut made = Vec::new();
+        for target in targets {
+            if on {
+                if channel {
+                    let found = db(state.store.channel(&target))?.ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::DoesNotExist,
+                            format!("channel \"{target}\" does not exist"),
+                        )
+                    })?;
+                    crate::routes::check_member(state, &found, &user)?;
+                }
+                let relation = Relation {
+                    kind: kind.into(),
+                    user_id: user.clone(),
+                    target,
+                    data: Map::new(),
+                    created_at: now.clone(),
+                    expires: expires.map(expiry_in),
+                };
+                db(state.store.put_relation(&relation))?;
+                made.push(if channel {
+                    channel_mute_view(&relation)
+                } else {
+                    mute_view(&relation)
+                });
+            } else {
+                db(state.store.delete_relation(kind, &user, &target))?;
+            }
+        }
+        let me = tell_mutes(state, &user, kind)?;
+        let mut answer = json!({ "own_user": me });
+        let one = if channel { "channel_mute" } else { "mute" };
+        match made.len() {
+            0 => {}
+            1 => answer[one] = made.remove(0),
+            _ => answer[format!("{one}s")] = made.into(),
+        }
+        Ok(answer)
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The body of the block calls.
+#[derive(Debug, Deserialize)]
+struct BlockBody {
+    /// Whom.
+    blocked_user_id: String,
+}
+
+/// `POST /users/block` (`client.blockUser(id)`): the blocked user's messages and events no longer reach the caller.
+pub async fn block_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let BlockBody { blocked_user_id } = json_body(body)?;
+    validate_user_id(&blocked_user_id).map_err(|error| AppError::input(error.message()))?;
+    if blocked_user_id == user {
+        return Err(AppError::input("a user cannot block themselves"));
+    }
+    let response = blocking(&state, move |state| {
+        let relation = Relation {
+            kind: "block".into(),
+            user_id: user.clone(),
+            target: blocked_user_id.clone(),
+            data: Map::new(),
+            created_at: clock::timestamp(),
+            expires: None,
+        };
+        db(state.store.put_relation(&relation))?;
+        Ok(json!({
+            "blocked_by_user_id": user,
+            "blocked_user_id": blocked_user_id,
+            "created_at": relation.created_at,
+        }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// `POST /users/unblock`.
+pub async fn unblock_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let BlockBody { blocked_user_id } = json_body(body)?;
+    blocking(&state, move |state| {
+        db(state.store.delete_relation("block", &user, &blocked_user_id))
+    })
+    .await?;
+    answer(json!({}), started)
+}
+
+/// `GET /users/block` (`client.getBlockedUsers()`): the caller's blocks.
+pub async fn blocked_users(State(state): State<AppState>, caller: Caller) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let response = blocking(&state, move |state| {
+        let blocks = db(state.store.relations("block", Some(&user), None, &clock::timestamp()))?;
+        let mut list = Vec::new();
+        for block in blocks {
+            let blocked = db(state.store.user(&block.target))?
+                .map_or_else(|| json!({"id": block.target}), |found| channels::user_view(&found));
+            list.push(json!({
+                "user_id": block.user_id,
+                "blocked_user_id": block.target,
+                "blocked_user": blocked,
+                "created_at": block.created_at,
+            }));
+        }
+        Ok(json!({ "blocks": list }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// Whether `recipient` blocked `sender` (their messages and events are not delivered to the recipient).
+pub fn blocked_by(state: &AppState, sender: &str) -> Result<Vec<String>, AppError> {
+    let blocks = db(state.store.relations("block", None, Some(sender), &clock::timestamp()))?;
+    Ok(blocks.into_iter().map(|block| block.user_id).collect())
+}
+
+/// `POST /moderation/flag` (`flagMessage(id, {reason})` / `flagUser(id, {reason})`): kept for moderators.
+pub async fn flag(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    let user = caller.writer()?.to_owned();
+    let body: Map<String, Value> = json_body(body)?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    let target = match (text("target_message_id"), text("target_user_id")) {
+        (Some(message), None) => format!("message:{message}"),
+        (None, Some(user)) => format!("user:{user}"),
+        _ => return Err(AppError::input("send target_message_id or target_user_id")),
+    };
+    let reason = body.get("reason").cloned().unwrap_or(Value::Null);
+    if reason.as_str().is_some_and(|reason| reason.len() > 1_000)
+        || !(reason.is_null() || reason.is_string())
+    {
+        return Err(AppError::input("reason must be a string of at most 1000 bytes"));
+    }
+    let response = blocking(&state, move |state| {
+        if let Some(id) = target.strip_prefix("message:") {
+            let message = db(state.store.message(id))?.ok_or_else(|| {
+                AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
+            })?;
+            let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+                AppError::new(ErrorCode::DoesNotExist, "the message's channel is gone")
+            })?;
+            crate::routes::check_member(state, &channel, &user)?;
+        }
+        let mut data = Map::new();
+        data.insert("reason".into(), reason);
+        let relation = Relation {
+            kind: "flag".into(),
+            user_id: user.clone(),
+            target,
+            data,
+            created_at: clock::timestamp(),
+            expires: None,
+        };
+        db(state.store.put_relation(&relation))?;
+        Ok(json!({ "flag": flag_view(&relation) }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// A flag as the official client's `FlagResponse`.
+fn flag_view(relation: &Relation) -> Value {
+    let (kind, id) = relation.target.split_once(':').unwrap_or(("", ""));
+    let mut view = json!({
+        "created_by_automod": false,
+        "user": {"id": relation.user_id},
+        "reason": relation.data.get("reason").cloned().unwrap_or(Value::Null),
+        "created_at": relation.created_at,
+        "updated_at": relation.created_at,
+    });
+    view[format!("target_{kind}_id")] = id.into();
+    view
+}
+
+/// `GET /moderation/flags/message` (`queryMessageFlags`): every message flag, for server tokens and admins.
+pub async fn message_flags(State(state): State<AppState>, caller: Caller) -> Answer {
+    let started = Instant::now();
+    let response = blocking(&state, move |state| {
+        if !caller.server {
+            let user = caller.writer()?;
+            let role = db(state.store.user(user))?.map(|user| user.role).unwrap_or_default();
+            if role != "admin" {
+                return Err(AppError::new(ErrorCode::NotAllowed, "only moderators read flags"));
+            }
+        }
+        let flags = db(state.store.relations("flag", None, None, &clock::timestamp()))?;
+        let flags: Vec<Value> = flags
+            .iter()
+            .filter(|flag| flag.target.starts_with("message:"))
+            .map(flag_view)
+            .collect();
+        Ok(json!({ "flags": flags }))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// A ban's scope: everywhere (`*`), or the channel `type:id`.
+fn ban_scope(kind: Option<&str>, id: Option<&str>) -> Result<String, AppError> {
+    match (kind, id) {
+        (None, None) => Ok("*".into()),
+        (Some(kind), Some(id)) => {
+            channels::validate_type(kind)?;
+            channels::validate_id(id)?;
+            Ok(channels::cid(kind, id))
+        }
+        _ => Err(AppError::input("a channel ban needs both type and id")),
+    }
+}
+
+/// Checks that `caller` may ban in `scope`: a server token or an admin anywhere; in a channel, who has
+/// `ban-channel-members` there. Returns the channel, for a channel ban.
+fn may_ban(
+    state: &AppState,
+    caller: &Caller,
+    scope: &str,
+) -> Result<Option<crate::store::ChannelRecord>, AppError> {
+    let channel = if scope == "*" {
+        None
+    } else {
+        Some(db(state.store.channel(scope))?.ok_or_else(|| {
+            AppError::new(ErrorCode::DoesNotExist, format!("channel \"{scope}\" does not exist"))
+        })?)
+    };
+    if caller.server {
+        return Ok(channel);
+    }
+    let user = caller.writer()?;
+    let role = db(state.store.user(user))?.map(|user| user.role).unwrap_or_default();
+    if role == "admin" {
+        return Ok(channel);
+    }
+    let Some(found) = &channel else {
+        return Err(AppError::new(
+            ErrorCode::NotAllowed,
+            "only admins and server tokens ban everywhere",
+        ));
+    };
+    let members = db(state.store.members(&found.cid))?;
+    require(found, standing(state, found, &members, user, false)?, "ban-channel-members")?;
+    Ok(channel)
+}
+
+/// `POST /moderation/ban` (`banUser`, `shadowBan`, and the channel's): `target_user_id`, `timeout` (minutes),
+/// `reason`, `shadow`, and `type` + `id` for a channel ban.
+pub async fn ban(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let started = Instant::now();
+    caller.refuse_anonymous()?;
+    let body: Map<String, Value> = json_body(body)?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str);
+    let target =
+        text("target_user_id").ok_or_else(|| AppError::input("target_user_id is missing"))?;
+    validate_user_id(target).map_err(|error| AppError::input(error.message()))?;
+    let scope = ban_scope(text("type"), text("id"))?;
+    let timeout = minutes(body.get("timeout"), "timeout")?;
+    let shadow = body.get("shadow").and_then(Value::as_bool).unwrap_or(false);
+    let reason = text("reason").map(|reason| reason.chars().take(1_000).collect::<String>());
+    let target = target.to_owned();
+    if caller.user_id.as_deref() == Some(target.as_str()) {
+        return Err(AppError::input("a user cannot ban themselves"));
+    }
+    let response = blocking(&state, move |state| {
+        let channel = may_ban(state, &caller, &scope)?;
+        let mut data = Map::new();
+        data.insert("shadow".into(), shadow.into());
+        data.insert("reason".into(), reason.clone().into());
+        data.insert("created_by".into(), caller.user_id.clone().into());
+        let relation = Relation {
+            kind: "ban".into(),
+            user_id: target.clone(),
+            target: scope,
+            data,
+            created_at: clock::timestamp(),
+            expires: timeout.map(expiry_in),
+        };
+        db(state.store.put_relation(&relation))?;
+        if let Some(channel) = channel {
+            let mut event = channels::event("user.banned", &channel, &relation.created_at);
+            event.insert("user".into(), json!({ "id": target }));
+            event.insert("shadow".into(), shadow.into());
+            event.insert("reason".into(), reason.into());
+            event.insert("expiration".into(), relation.expires.clone().into());
+            if !shadow {
+                // Shadow bans stay between moderators and the server: the banned user is not to notice.
+                publish_channel_event(state, &channel.cid, event);
+            }
+        }
+        Ok(json!({}))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// The query of `DELETE /moderation/ban`.
+#[derive(Debug, Deserialize)]
+struct UnbanParams {
+    /// Whom.
+    target_user_id: String,
+    /// The channel type, for a channel ban.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// The channel id, for a channel ban.
+    id: Option<String>,
+}
+
+/// `DELETE /moderation/ban?target_user_id=…[&type=&id=]` (`unbanUser`, `removeShadowBan`).
+pub async fn unban(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> Answer {
+    let started = Instant::now();
+    caller.refuse_anonymous()?;
+    let params: UnbanParams = query_params(&uri)?;
+    let scope = ban_scope(params.kind.as_deref(), params.id.as_deref())?;
+    let response = blocking(&state, move |state| {
+        let channel = may_ban(state, &caller, &scope)?;
+        let removed = db(state.store.delete_relation("ban", &params.target_user_id, &scope))?;
+        if let (true, Some(channel)) = (removed, channel) {
+            let mut event = channels::event("user.unbanned", &channel, &clock::timestamp());
+            event.insert("user".into(), json!({ "id": params.target_user_id }));
+            event.insert("shadow".into(), false.into());
+            publish_channel_event(state, &channel.cid, event);
+        }
+        Ok(json!({}))
+    })
+    .await?;
+    answer(response, started)
+}
+
+/// `user_id`'s ban that applies in `cid` (or everywhere when `cid` is `None`): a global one, or one of that
+/// channel. Expired bans do not count.
+pub fn ban_of(
+    state: &AppState,
+    user_id: &str,
+    cid: Option<&str>,
+) -> Result<Option<Relation>, AppError> {
+    let bans = db(state.store.relations("ban", Some(user_id), None, &clock::timestamp()))?;
+    Ok(bans.into_iter().find(|ban| ban.target == "*" || Some(ban.target.as_str()) == cid))
+}
