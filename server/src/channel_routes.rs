@@ -21,9 +21,10 @@ use crate::messages::message_input;
 use crate::permissions::{require, Standing};
 use crate::rest::{json_body, query_params, Caller};
 use crate::routes::{
-    answer, blocking, channel_for_viewer, db, post_message, publish_channel_event, send_to_user,
-    standing, user_ids, Answer,
+    answer, blocking, channel_for_viewer, db, publish_channel_event, send_to_user, standing,
+    user_ids, Answer,
 };
+use crate::send_routes::post_message;
 use crate::store::{ChannelRecord, MemberChange, MemberRecord, NewMessage};
 use crate::{clock, AppState};
 

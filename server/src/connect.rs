@@ -141,10 +141,9 @@ async fn authenticate(
 /// Refuses a user banned everywhere (code 17); a shadow ban lets them connect.
 async fn refuse_banned(state: &AppState, user_id: &str) -> Result<(), AppError> {
     let (shared, id) = (state.clone(), user_id.to_owned());
-    let ban =
-        tokio::task::spawn_blocking(move || crate::moderation_routes::ban_of(&shared, &id, None))
-            .await
-            .map_err(AppError::internal)??;
+    let ban = tokio::task::spawn_blocking(move || crate::moderation::ban_of(&shared, &id, None))
+        .await
+        .map_err(AppError::internal)??;
     match ban {
         Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) != Some(true) => {
             Err(AppError::new(ErrorCode::NotAllowed, format!("user \"{user_id}\" is banned")))

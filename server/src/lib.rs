@@ -19,6 +19,7 @@
 //! - [`clock`]: timestamps in the protocol's format.
 
 pub mod auth;
+pub mod ban_routes;
 pub mod channel_routes;
 pub mod channels;
 pub mod clock;
@@ -33,6 +34,7 @@ pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
 pub mod metrics;
+pub mod moderation;
 pub mod moderation_routes;
 pub mod nats;
 pub mod outbox;
@@ -41,6 +43,7 @@ pub mod presence;
 pub mod query_routes;
 pub mod rest;
 pub mod routes;
+pub mod send_routes;
 pub mod store;
 pub mod unread_routes;
 pub mod user_query;
@@ -206,8 +209,8 @@ pub fn app(state: AppState) -> Router {
         .route("/unread", get(unread_routes::unread_counts))
         .route("/channels/{kind}/{id}/query", post(query_routes::query_channel))
         .route("/channels/{kind}/{id}/stop-watching", post(query_routes::stop_watching))
-        .route("/channels/{kind}/{id}/message", post(routes::send_message))
-        .route("/channels/{kind}/{id}/event", post(routes::send_event))
+        .route("/channels/{kind}/{id}/message", post(send_routes::send_message))
+        .route("/channels/{kind}/{id}/event", post(send_routes::send_event))
         .route("/channels/{kind}/{id}/read", post(routes::mark_read))
         .route(
             "/messages/{id}",
@@ -225,7 +228,7 @@ pub fn app(state: AppState) -> Router {
         .route("/moderation/unmute/channel", post(moderation_routes::unmute_channel))
         .route("/moderation/flag", post(moderation_routes::flag))
         .route("/moderation/flags/message", get(moderation_routes::message_flags))
-        .route("/moderation/ban", post(moderation_routes::ban).delete(moderation_routes::unban))
+        .route("/moderation/ban", post(ban_routes::ban).delete(ban_routes::unban))
         .route(
             "/users/block",
             get(moderation_routes::blocked_users).post(moderation_routes::block_user),

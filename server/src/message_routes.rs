@@ -17,9 +17,8 @@ use crate::channels;
 use crate::error::AppError;
 use crate::messages::message_input;
 use crate::rest::{json_body, Caller};
-use crate::routes::{
-    answer, blocking, check_member, db, parent_changed, publish_channel_event, standing, Answer,
-};
+use crate::routes::{answer, blocking, check_member, db, publish_channel_event, standing, Answer};
+use crate::send_routes::parent_changed;
 use crate::store::MessageRecord;
 use crate::{clock, AppState};
 
@@ -331,7 +330,7 @@ pub async fn send_reaction(
         let message = readable(state, &caller, &id)?;
         if let Some(channel) = db(state.store.channel(&message.cid))? {
             check_member(state, &channel, &user)?;
-            crate::routes::check_ban(state, &user, &channel.cid)?;
+            crate::moderation::check_ban(state, &user, &channel.cid)?;
             if crate::permissions::is_frozen(&channel) && !caller.server {
                 return Err(AppError::new(ErrorCode::NotAllowed, "the channel is frozen"));
             }

@@ -1,10 +1,8 @@
 //! Moderation (PROTOCOL.md §22.4): user mutes (`/moderation/mute`, `unmute`, with a timeout in minutes), channel
 //! mutes (`/moderation/mute/channel`, expiration in milliseconds), blocks (`/users/block`, `unblock`, the list),
 //! flags (`/moderation/flag`, listed for moderators by `GET /moderation/flags/message`) and bans
-//! (`/moderation/ban`, global or in one channel, with a timeout and `shadow`). Each is a [`Relation`] row; mutes and
-//! channel mutes are told to the user's own connections with the whole list (`notification.mutes_updated`,
-//! `notification.channel_mutes_updated`) and are in `me`; bans are told to the channel's watchers
-//! (`user.banned` / `user.unbanned`) and checked where a user sends or reads ([`ban_of`]).
+//! (in `ban_routes.rs`). Each is a [`Relation`] row; mutes and channel mutes are told to the user's own connections
+//! with the whole list (`notification.mutes_updated`, `notification.channel_mutes_updated`) and are in `me`.
 
 use std::time::Instant;
 
@@ -15,42 +13,14 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use stream_chat_protocol::user::validate_user_id;
 use stream_chat_protocol::ErrorCode;
-use time::{Duration, OffsetDateTime};
 
 use crate::channels;
 use crate::error::AppError;
-use crate::permissions::require;
-use crate::rest::{json_body, query_params, Caller};
-use crate::routes::{answer, blocking, db, publish_channel_event, send_to_user, standing, Answer};
+use crate::moderation::{expiry_in, minutes, MAX_TARGETS, MAX_TIMEOUT_MINUTES};
+use crate::rest::{json_body, Caller};
+use crate::routes::{answer, blocking, db, send_to_user, Answer};
 use crate::store::Relation;
 use crate::{clock, AppState};
-
-/// The longest mute, block or ban timeout: a year, in minutes.
-const MAX_TIMEOUT_MINUTES: u64 = 525_600;
-/// The most targets one mute call names.
-const MAX_TARGETS: usize = 100;
-
-/// The moment `minutes` from now, as the store keeps times.
-fn expiry_in(minutes: u64) -> String {
-    let minutes = i64::try_from(minutes.min(MAX_TIMEOUT_MINUTES)).unwrap_or(0);
-    clock::format(OffsetDateTime::now_utc() + Duration::minutes(minutes))
-}
-
-/// A timeout in whole minutes, at most a year (code 4 otherwise); `None` when absent or null.
-fn minutes(value: Option<&Value>, name: &str) -> Result<Option<u64>, AppError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .filter(|minutes| (1..=MAX_TIMEOUT_MINUTES).contains(minutes))
-            .map(Some)
-            .ok_or_else(|| {
-                AppError::input(format!(
-                    "{name} must be whole minutes from 1 to {MAX_TIMEOUT_MINUTES}"
-                ))
-            }),
-    }
-}
 
 /// `field` (one id) or `{field}s` (a list) of `body`: at least one, at most [`MAX_TARGETS`], each a string.
 fn targets(body: &Map<String, Value>, field: &str) -> Result<Vec<String>, AppError> {
@@ -324,12 +294,6 @@ pub async fn blocked_users(State(state): State<AppState>, caller: Caller) -> Ans
     answer(response, started)
 }
 
-/// Whether `recipient` blocked `sender` (their messages and events are not delivered to the recipient).
-pub fn blocked_by(state: &AppState, sender: &str) -> Result<Vec<String>, AppError> {
-    let blocks = db(state.store.relations("block", None, Some(sender), &clock::timestamp()))?;
-    Ok(blocks.into_iter().map(|block| block.user_id).collect())
-}
-
 /// `POST /moderation/flag` (`flagMessage(id, {reason})` / `flagUser(id, {reason})`): kept for moderators.
 pub async fn flag(
     State(state): State<AppState>,
@@ -413,148 +377,4 @@ pub async fn message_flags(State(state): State<AppState>, caller: Caller) -> Ans
     })
     .await?;
     answer(response, started)
-}
-
-/// A ban's scope: everywhere (`*`), or the channel `type:id`.
-fn ban_scope(kind: Option<&str>, id: Option<&str>) -> Result<String, AppError> {
-    match (kind, id) {
-        (None, None) => Ok("*".into()),
-        (Some(kind), Some(id)) => {
-            channels::validate_type(kind)?;
-            channels::validate_id(id)?;
-            Ok(channels::cid(kind, id))
-        }
-        _ => Err(AppError::input("a channel ban needs both type and id")),
-    }
-}
-
-/// Checks that `caller` may ban in `scope`: a server token or an admin anywhere; in a channel, who has
-/// `ban-channel-members` there. Returns the channel, for a channel ban.
-fn may_ban(
-    state: &AppState,
-    caller: &Caller,
-    scope: &str,
-) -> Result<Option<crate::store::ChannelRecord>, AppError> {
-    let channel = if scope == "*" {
-        None
-    } else {
-        Some(db(state.store.channel(scope))?.ok_or_else(|| {
-            AppError::new(ErrorCode::DoesNotExist, format!("channel \"{scope}\" does not exist"))
-        })?)
-    };
-    if caller.server {
-        return Ok(channel);
-    }
-    let user = caller.writer()?;
-    let role = db(state.store.user(user))?.map(|user| user.role).unwrap_or_default();
-    if role == "admin" {
-        return Ok(channel);
-    }
-    let Some(found) = &channel else {
-        return Err(AppError::new(
-            ErrorCode::NotAllowed,
-            "only admins and server tokens ban everywhere",
-        ));
-    };
-    let members = db(state.store.members(&found.cid))?;
-    require(found, standing(state, found, &members, user, false)?, "ban-channel-members")?;
-    Ok(channel)
-}
-
-/// `POST /moderation/ban` (`banUser`, `shadowBan`, and the channel's): `target_user_id`, `timeout` (minutes),
-/// `reason`, `shadow`, and `type` + `id` for a channel ban.
-pub async fn ban(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let started = Instant::now();
-    caller.refuse_anonymous()?;
-    let body: Map<String, Value> = json_body(body)?;
-    let text = |key: &str| body.get(key).and_then(Value::as_str);
-    let target =
-        text("target_user_id").ok_or_else(|| AppError::input("target_user_id is missing"))?;
-    validate_user_id(target).map_err(|error| AppError::input(error.message()))?;
-    let scope = ban_scope(text("type"), text("id"))?;
-    let timeout = minutes(body.get("timeout"), "timeout")?;
-    let shadow = body.get("shadow").and_then(Value::as_bool).unwrap_or(false);
-    let reason = text("reason").map(|reason| reason.chars().take(1_000).collect::<String>());
-    let target = target.to_owned();
-    if caller.user_id.as_deref() == Some(target.as_str()) {
-        return Err(AppError::input("a user cannot ban themselves"));
-    }
-    let response = blocking(&state, move |state| {
-        let channel = may_ban(state, &caller, &scope)?;
-        let mut data = Map::new();
-        data.insert("shadow".into(), shadow.into());
-        data.insert("reason".into(), reason.clone().into());
-        data.insert("created_by".into(), caller.user_id.clone().into());
-        let relation = Relation {
-            kind: "ban".into(),
-            user_id: target.clone(),
-            target: scope,
-            data,
-            created_at: clock::timestamp(),
-            expires: timeout.map(expiry_in),
-        };
-        db(state.store.put_relation(&relation))?;
-        if let Some(channel) = channel {
-            let mut event = channels::event("user.banned", &channel, &relation.created_at);
-            event.insert("user".into(), json!({ "id": target }));
-            event.insert("shadow".into(), shadow.into());
-            event.insert("reason".into(), reason.into());
-            event.insert("expiration".into(), relation.expires.clone().into());
-            if !shadow {
-                // Shadow bans stay between moderators and the server: the banned user is not to notice.
-                publish_channel_event(state, &channel.cid, event);
-            }
-        }
-        Ok(json!({}))
-    })
-    .await?;
-    answer(response, started)
-}
-
-/// The query of `DELETE /moderation/ban`.
-#[derive(Debug, Deserialize)]
-struct UnbanParams {
-    /// Whom.
-    target_user_id: String,
-    /// The channel type, for a channel ban.
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    /// The channel id, for a channel ban.
-    id: Option<String>,
-}
-
-/// `DELETE /moderation/ban?target_user_id=…[&type=&id=]` (`unbanUser`, `removeShadowBan`).
-pub async fn unban(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> Answer {
-    let started = Instant::now();
-    caller.refuse_anonymous()?;
-    let params: UnbanParams = query_params(&uri)?;
-    let scope = ban_scope(params.kind.as_deref(), params.id.as_deref())?;
-    let response = blocking(&state, move |state| {
-        let channel = may_ban(state, &caller, &scope)?;
-        let removed = db(state.store.delete_relation("ban", &params.target_user_id, &scope))?;
-        if let (true, Some(channel)) = (removed, channel) {
-            let mut event = channels::event("user.unbanned", &channel, &clock::timestamp());
-            event.insert("user".into(), json!({ "id": params.target_user_id }));
-            event.insert("shadow".into(), false.into());
-            publish_channel_event(state, &channel.cid, event);
-        }
-        Ok(json!({}))
-    })
-    .await?;
-    answer(response, started)
-}
-
-/// `user_id`'s ban that applies in `cid` (or everywhere when `cid` is `None`): a global one, or one of that
-/// channel. Expired bans do not count.
-pub fn ban_of(
-    state: &AppState,
-    user_id: &str,
-    cid: Option<&str>,
-) -> Result<Option<Relation>, AppError> {
-    let bans = db(state.store.relations("ban", Some(user_id), None, &clock::timestamp()))?;
-    Ok(bans.into_iter().find(|ban| ban.target == "*" || Some(ban.target.as_str()) == cid))
 }

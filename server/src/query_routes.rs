@@ -309,7 +309,7 @@ async fn query(
             check_member(state, &channel, &user)?;
         }
         if !server {
-            crate::routes::check_ban(state, &user, &channel.cid)?;
+            crate::moderation::check_ban(state, &user, &channel.cid)?;
         }
         if let Some(connection_id) = &connection {
             let (stored, _) = privacy_of(state, &user)?;

@@ -262,3 +262,45 @@ pub static TRUNCATE: Route = Route { scope: Scope::Channel, path: "/truncate", b
 pub static DELETE: Route = Route { method: "DELETE", scope: Scope::Channel, ..CLIENT };
 /// `channel.delete({hard_delete: true})`.
 pub static DELETE_HARD: Route = Route { path: "?hard_delete=true", ..DELETE };
+
+/// `client.muteUser(targetId, userId, options)`.
+pub static MUTE_USER: Route = Route {
+    path: "/moderation/mute",
+    base: 2,
+    fields: &[("target_id", 0), ("user_id", 1)],
+    ..CLIENT
+};
+/// `client.unmuteUser(targetId, userId)`.
+pub static UNMUTE_USER: Route =
+    Route { path: "/moderation/unmute", fields: &[("target_id", 0), ("user_id", 1)], ..CLIENT };
+/// `channel.mute(options)`: `{channel_cid, …options}`.
+pub static MUTE_CHANNEL: Route =
+    Route { path: "/moderation/mute/channel", base: 0, fields: &[("channel_cid", 1)], ..CLIENT };
+/// `channel.unmute(options)`.
+pub static UNMUTE_CHANNEL: Route = Route { path: "/moderation/unmute/channel", ..MUTE_CHANNEL };
+/// `client.blockUser(id, userId)`.
+pub static BLOCK_USER: Route =
+    Route { path: "/users/block", fields: &[("blocked_user_id", 0), ("user_id", 1)], ..CLIENT };
+/// `client.unBlockUser(id, userId)`.
+pub static UNBLOCK_USER: Route = Route { path: "/users/unblock", ..BLOCK_USER };
+/// `client.getBlockedUsers(userId)`.
+pub static GET_BLOCKED_USERS: Route =
+    Route { method: "GET", path: "/users/block", fields: &[("user_id", 0)], ..CLIENT };
+/// `client.flagMessage(id, options)`.
+pub static FLAG_MESSAGE: Route =
+    Route { path: "/moderation/flag", base: 1, fields: &[("target_message_id", 0)], ..CLIENT };
+/// `client.flagUser(id, options)`.
+pub static FLAG_USER: Route = Route { fields: &[("target_user_id", 0)], ..FLAG_MESSAGE };
+/// `banUser(id, options)` / `shadowBan`, on the client or a channel: `{…options, target_user_id, type, id, shadow}`.
+pub static BAN_USER: Route = Route {
+    path: "/moderation/ban",
+    base: 1,
+    fields: &[("target_user_id", 0), ("type", 2), ("id", 3), ("shadow", 4)],
+    ..CLIENT
+};
+/// `client.unbanUser(id)` / `removeShadowBan`.
+pub static UNBAN_USER: Route =
+    Route { method: "DELETE", path: "/moderation/ban?target_user_id=$0", ..CLIENT };
+/// `channel.unbanUser(id)` / `removeShadowBan`: the same, in the channel `$1:$2`.
+pub static UNBAN_IN_CHANNEL: Route =
+    Route { path: "/moderation/ban?target_user_id=$0&type=$1&id=$2", ..UNBAN_USER };

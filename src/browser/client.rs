@@ -46,6 +46,8 @@ pub struct State {
     pub connect: Option<ConnectCall>,
     /// `client.user`: the object given to `connectUser`, replaced by the server's `me`.
     pub user: JsValue,
+    /// `client.mutedUsers` and `client.mutedChannels`, from `me` and the mute notifications.
+    pub mutes: (JsValue, JsValue),
     /// `client.state`: `{users}`, the users this client has seen, by id (as the official client keeps it).
     pub client_state: JsValue,
     /// The app's token provider, when it gave one.
@@ -194,6 +196,7 @@ impl Client {
                     session: Session::new(config, parse_claims),
                     connect: None,
                     user: JsValue::UNDEFINED,
+                    mutes: (JsValue::UNDEFINED, JsValue::UNDEFINED),
                     client_state: super::values::object(&[("users", js_sys::Object::new().into())]),
                     token_provider: None,
                     logger,

@@ -64,8 +64,14 @@ impl Client {
         if kind == HEALTH_CHECK {
             let me = get(frame, "me");
             if me.is_object() {
-                self.state.borrow_mut().user = me;
+                let mut state = self.state.borrow_mut();
+                state.mutes = (get(&me, "mutes"), get(&me, "channel_mutes"));
+                state.user = me;
             }
+        } else if kind == "notification.mutes_updated" {
+            self.state.borrow_mut().mutes.0 = get(&get(frame, "me"), "mutes");
+        } else if kind == "notification.channel_mutes_updated" {
+            self.state.borrow_mut().mutes.1 = get(&get(frame, "me"), "channel_mutes");
         } else if kind == "user.updated" || kind == "user.presence.changed" {
             self.state.borrow_mut().apply_user(&get(frame, "user"));
         } else if kind == "notification.mark_read" && text(frame, "cid").is_none() {
@@ -80,8 +86,10 @@ impl Client {
             let mut state = self.state.borrow_mut();
             state.replay.record(&cid, frame);
             let own = state.own_id();
+            let muted =
+                kind == "message.new" && super::mutes::muted_message(&state.mutes, frame, &cid);
             let slot = state.channels.iter_mut().find(|slot| slot.is(&cid))?;
-            slot.apply_event(frame, &kind, &own, Date::now());
+            slot.apply_event(frame, &kind, (&own, muted), Date::now());
             Some(slot.key)
         });
         if kind == "typing.start" {

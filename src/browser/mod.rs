@@ -3,6 +3,7 @@
 //! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
 pub mod api;
+mod channel_events;
 pub mod channel_ops;
 pub mod channels;
 pub mod client;
@@ -16,6 +17,7 @@ mod kept_messages;
 mod listeners;
 mod longpoll;
 pub mod messages;
+pub mod mutes;
 mod page;
 pub mod replay;
 pub mod rest;

@@ -79,10 +79,12 @@ impl Client {
         let own = state.own_id();
         let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
         let events = state.replay.since(mark, &cid);
-        if let Some(slot) = state.slot(key) {
-            for frame in events {
-                let kind = text(&frame, "type").unwrap_or_default();
-                slot.apply_event(&frame, &kind, &own, js_sys::Date::now());
+        for frame in events {
+            let kind = text(&frame, "type").unwrap_or_default();
+            let muted =
+                kind == "message.new" && super::mutes::muted_message(&state.mutes, &frame, &cid);
+            if let Some(slot) = state.slot(key) {
+                slot.apply_event(&frame, &kind, (&own, muted), js_sys::Date::now());
             }
         }
     }

@@ -9,7 +9,8 @@ use wasm_bindgen::prelude::*;
 use super::StreamChat;
 use crate::browser::api::{request, Route, Scope, CLIENT};
 
-/// A row and its shim per `(rust name, JS name, method, path)`, each taking an id and an options object.
+/// A row and its shim per `(rust name, JS name, method, path)`, each taking an id and an options object; the JS names
+/// are `probe…` so they never clash with real methods.
 macro_rules! probe_methods {
     ($(($name:ident, $js:literal, $method:literal, $path:literal, $field:literal)),* $(,)?) => {
         #[wasm_bindgen]
@@ -39,20 +40,26 @@ macro_rules! probe_methods {
 }
 
 probe_methods![
-    (probe_hide, "hideChannel", "POST", "/channels/messaging/$0/hide", "clear_history"),
-    (probe_show, "showChannel", "POST", "/channels/messaging/$0/show", "user_id"),
-    (probe_truncate, "truncateChannel", "POST", "/channels/messaging/$0/truncate", "message"),
-    (probe_delete, "deleteChannel", "DELETE", "/channels/messaging/$0", "hard_delete"),
-    (probe_mute_user, "muteUser", "POST", "/moderation/mute", "target_id"),
-    (probe_unmute_user, "unmuteUser", "POST", "/moderation/unmute", "target_ids"),
-    (probe_mute_channel, "muteChannel", "POST", "/moderation/mute/channel", "channel_cid"),
-    (probe_unmute_channel, "unmuteChannel", "POST", "/moderation/unmute/channel", "channel_cids"),
-    (probe_ban, "banUser", "POST", "/moderation/ban", "target_user_id"),
-    (probe_unban, "unbanUser", "DELETE", "/moderation/ban/$0", "banned_by_id"),
-    (probe_flag, "flagMessage", "POST", "/moderation/flag", "target_message_id"),
-    (probe_unflag, "unflagMessage", "POST", "/moderation/unflag", "reason"),
-    (probe_pin, "pinMessage", "PUT", "/messages/$0", "set"),
-    (probe_search, "search", "GET", "/search", "query"),
-    (probe_reactions, "getReactions", "GET", "/messages/$0/reactions", "limit"),
-    (probe_by_id, "getMessagesById", "GET", "/channels/messaging/$0/messages", "ids"),
+    (probe_hide, "probeHideChannel", "POST", "/channels/messaging/$0/hide", "clear_history"),
+    (probe_show, "probeShowChannel", "POST", "/channels/messaging/$0/show", "user_id"),
+    (probe_truncate, "probeTruncateChannel", "POST", "/channels/messaging/$0/truncate", "message"),
+    (probe_delete, "probeDeleteChannel", "DELETE", "/channels/messaging/$0", "hard_delete"),
+    (probe_mute_user, "probeMuteUser", "POST", "/moderation/mute", "target_id"),
+    (probe_unmute_user, "probeUnmuteUser", "POST", "/moderation/unmute", "target_ids"),
+    (probe_mute_channel, "probeMuteChannel", "POST", "/moderation/mute/channel", "channel_cid"),
+    (
+        probe_unmute_channel,
+        "probeUnmuteChannel",
+        "POST",
+        "/moderation/unmute/channel",
+        "channel_cids"
+    ),
+    (probe_ban, "probeBanUser", "POST", "/moderation/ban", "target_user_id"),
+    (probe_unban, "probeUnbanUser", "DELETE", "/moderation/ban/$0", "banned_by_id"),
+    (probe_flag, "probeFlagMessage", "POST", "/moderation/flag", "target_message_id"),
+    (probe_unflag, "probeUnflagMessage", "POST", "/moderation/unflag", "reason"),
+    (probe_pin, "probePinMessage", "PUT", "/messages/$0", "set"),
+    (probe_search, "probeSearch", "GET", "/search", "query"),
+    (probe_reactions, "probeGetReactions", "GET", "/messages/$0/reactions", "limit"),
+    (probe_by_id, "probeGetMessagesById", "GET", "/channels/messaging/$0/messages", "ids"),
 ];

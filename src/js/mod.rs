@@ -8,6 +8,7 @@ mod channel_manage;
 mod chat;
 #[cfg(feature = "method-probe")]
 mod method_probe;
+mod moderation;
 mod types;
 
 use alloc::borrow::ToOwned;

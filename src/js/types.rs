@@ -199,6 +199,10 @@ export type EventTypes =
   | 'channel.truncated'
   | 'channel.deleted'
   | 'notification.channel_deleted'
+  | 'notification.mutes_updated'
+  | 'notification.channel_mutes_updated'
+  | 'user.banned'
+  | 'user.unbanned'
   | (string & {});
 
 /** A reaction as the server returns it. */
@@ -355,6 +359,34 @@ export interface ChannelResponse {
   watcher_count: number;
   watchers: UserResponse[];
   duration: string;
+}
+
+/** A user mute of the own user (`client.mutedUsers`). */
+export interface Mute {
+  user: { id: string; [field: string]: unknown };
+  target: { id: string; [field: string]: unknown };
+  created_at: string;
+  updated_at: string;
+  expires?: string | null;
+}
+
+/** A channel mute of the own user (`client.mutedChannels`). */
+export interface ChannelMute {
+  user: { id: string; [field: string]: unknown };
+  channel?: { cid: string; [field: string]: unknown };
+  created_at: string;
+  updated_at: string;
+  expires?: string | null;
+}
+
+/** `banUser` / `shadowBan` options: `timeout` in minutes; `type` and `id` name a channel. */
+export interface BanUserOptions {
+  timeout?: number;
+  reason?: string;
+  shadow?: boolean;
+  type?: string;
+  id?: string;
+  [field: string]: unknown;
 }
 
 /** The answer to `update`, `updatePartial`, slow mode, moderators and `truncate`: the channel as the caller sees it. */

@@ -103,3 +103,81 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
   assert.equal(seen.official.afterTruncate, 0);
   assert.deepEqual(seen.ours, seen.official);
 });
+
+test('mutes, muteStatus, blocks, flags and bans', async () => {
+  const seen = await both(async (kind) => {
+    const [owner, member] = [`${kind}-mod-owner`, `${kind}-mod-member`];
+    const a = make(kind);
+    await a.connectUser({ id: owner }, a.devToken(owner));
+    const b = make(kind);
+    await b.connectUser({ id: member }, b.devToken(member));
+    const id = `${kind}-moderated`;
+    const ours = a.channel('messaging', id, { members: [owner, member] });
+    await ours.watch();
+    const theirs = b.channel('messaging', id);
+    await theirs.watch();
+    const observed = { mutedBefore: a.mutedUsers.length, statusBefore: a.userMuteStatus(member) };
+
+    let updated = next(a, 'notification.mutes_updated');
+    const mute = await a.muteUser(member);
+    observed.muteAnswer = mute.mute?.target?.id === member;
+    await updated;
+    observed.mutedUsers = a.mutedUsers.map((m) => m.target.id === member);
+    observed.statusAfter = a.userMuteStatus(member);
+    const arrived = next(ours, 'message.new');
+    await theirs.sendMessage({ text: 'from a muted user' });
+    await arrived;
+    observed.unreadFromMuted = ours.state.unreadCount;
+    updated = next(a, 'notification.mutes_updated');
+    await a.unmuteUser(member);
+    await updated;
+    observed.mutedAfterUnmute = a.mutedUsers.length;
+
+    updated = next(a, 'notification.channel_mutes_updated');
+    await ours.mute({ expiration: 60_000 });
+    await updated;
+    const status = ours.muteStatus();
+    observed.channelMute = {
+      muted: status.muted,
+      expires: status.expiresAt instanceof Date,
+      created: status.createdAt instanceof Date,
+      listed: a.mutedChannels.map((m) => m.channel?.cid === ours.cid),
+    };
+    updated = next(a, 'notification.channel_mutes_updated');
+    await ours.unmute();
+    await updated;
+    observed.channelMuteAfter = ours.muteStatus().muted;
+
+    await a.blockUser(member);
+    observed.blocks = (await a.getBlockedUsers()).blocks.map((block) => block.blocked_user_id === member);
+    await a.unBlockUser(member);
+    observed.blocksAfter = (await a.getBlockedUsers()).blocks.length;
+
+    const { message } = await theirs.sendMessage({ text: 'flag me' });
+    observed.flag = (await a.flagMessage(message.id, { reason: 'spam' })).flag?.target_message_id === message.id;
+
+    const banned = next(ours, 'user.banned');
+    await ours.banUser(member, { reason: 'spam', timeout: 5 });
+    await banned;
+    observed.memberBanned = ours.state.members[member]?.banned;
+    try {
+      await theirs.sendMessage({ text: 'banned?' });
+      observed.bannedSend = 'sent';
+    } catch (error) {
+      observed.bannedSend = error.code;
+    }
+    const unbanned = next(ours, 'user.unbanned');
+    await ours.unbanUser(member);
+    await unbanned;
+    observed.memberUnbanned = ours.state.members[member]?.banned;
+    observed.sendAfterUnban = Boolean((await theirs.sendMessage({ text: 'back' })).message.id);
+    await a.disconnectUser();
+    await b.disconnectUser();
+    return observed;
+  });
+  assert.equal(seen.official.statusAfter, true, 'the official client sees the mute');
+  assert.equal(seen.official.unreadFromMuted, 0, 'a muted user\'s message is not unread');
+  assert.equal(seen.official.channelMute.muted, true);
+  assert.equal(seen.official.bannedSend, 17);
+  assert.deepEqual(seen.ours, seen.official);
+});

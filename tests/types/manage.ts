@@ -29,3 +29,29 @@ export async function manage(client: StreamChat): Promise<void> {
   client.on('channel.deleted', (event) => console.log(event.cid));
   console.log(name, capabilities, active?.cid, same.cid);
 }
+
+export async function moderate(client: StreamChat, channel: Channel): Promise<void> {
+  await client.muteUser('eviluser', undefined, { timeout: 60 });
+  await client.unmuteUser('eviluser');
+  const muted: boolean = client.userMuteStatus('eviluser');
+  const mutes = client.mutedUsers.map((mute) => mute.target.id);
+  await channel.mute({ expiration: 10_000 });
+  await channel.unmute();
+  const status = channel.muteStatus();
+  const until: Date | null = status.expiresAt;
+  const channelMutes = client.mutedChannels.map((mute) => mute.channel?.cid);
+  await client.blockUser('spammer');
+  const { blocks } = await client.getBlockedUsers();
+  await client.unBlockUser('spammer');
+  await client.flagMessage('message-id', { reason: 'spam' });
+  await client.flagUser('spammer');
+  await client.banUser('eviluser', { timeout: 60, reason: 'Banned for one hour' });
+  await client.unbanUser('eviluser');
+  await client.shadowBan('eviluser');
+  await client.removeShadowBan('eviluser');
+  await channel.banUser('eviluser', { reason: 'spam' });
+  await channel.unbanUser('eviluser');
+  await channel.shadowBan('eviluser', {});
+  await channel.removeShadowBan('eviluser');
+  console.log(muted, mutes, status.muted, until, channelMutes, blocks.map((block) => block.blocked_user_id));
+}

@@ -1,0 +1,72 @@
+//! Moderation rules every path applies (PROTOCOL.md §22.4): who blocked a sender (their events skip those users)
+//! and whether a user is banned where they act (refused, or shadow-banned and let on). The routes that make these
+//! records are in `moderation_routes.rs`.
+
+use serde_json::Value;
+use stream_chat_protocol::ErrorCode;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::AppError;
+use crate::store::Relation;
+use crate::{clock, AppState};
+
+/// A store failure as an internal error.
+fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+    result.map_err(AppError::internal)
+}
+
+/// The users who blocked `sender`: its messages and events are not delivered to them.
+pub fn blocked_by(state: &AppState, sender: &str) -> Result<Vec<String>, AppError> {
+    let blocks = db(state.store.relations("block", None, Some(sender), &clock::timestamp()))?;
+    Ok(blocks.into_iter().map(|block| block.user_id).collect())
+}
+
+/// `user_id`'s ban that applies in `cid` (or everywhere when `cid` is `None`): a global one, or one of that
+/// channel. Expired bans do not count.
+pub fn ban_of(
+    state: &AppState,
+    user_id: &str,
+    cid: Option<&str>,
+) -> Result<Option<Relation>, AppError> {
+    let bans = db(state.store.relations("ban", Some(user_id), None, &clock::timestamp()))?;
+    Ok(bans.into_iter().find(|ban| ban.target == "*" || Some(ban.target.as_str()) == cid))
+}
+
+/// Refuses a user banned in `cid` or everywhere (code 17); `true` for a shadow ban, which lets them go on.
+pub(crate) fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
+    match ban_of(state, user, Some(cid))? {
+        None => Ok(false),
+        Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) == Some(true) => Ok(true),
+        Some(_) => Err(AppError::new(
+            ErrorCode::NotAllowed,
+            format!("user \"{user}\" is banned from channel \"{cid}\""),
+        )),
+    }
+}
+
+/// The longest mute, block or ban timeout: a year, in minutes.
+pub const MAX_TIMEOUT_MINUTES: u64 = 525_600;
+/// The most targets one mute call names.
+pub const MAX_TARGETS: usize = 100;
+
+/// The moment `minutes` from now, as the store keeps times.
+pub fn expiry_in(minutes: u64) -> String {
+    let minutes = i64::try_from(minutes.min(MAX_TIMEOUT_MINUTES)).unwrap_or(0);
+    clock::format(OffsetDateTime::now_utc() + Duration::minutes(minutes))
+}
+
+/// A timeout in whole minutes, at most a year (code 4 otherwise); `None` when absent or null.
+pub fn minutes(value: Option<&Value>, name: &str) -> Result<Option<u64>, AppError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|minutes| (1..=MAX_TIMEOUT_MINUTES).contains(minutes))
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::input(format!(
+                    "{name} must be whole minutes from 1 to {MAX_TIMEOUT_MINUTES}"
+                ))
+            }),
+    }
+}
