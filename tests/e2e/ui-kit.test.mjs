@@ -1,0 +1,128 @@
+// The official React UI kit (stream-chat-react 14, its getting-started app: Chat, ChannelList, Channel, Window,
+// ChannelHeader, MessageList, MessageComposer, Thread) on the official client against our server, two users in two
+// pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
+// delete, and muting a user from the message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// network is used.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+
+let dir, cleanup, server, browser, bundle;
+
+/** The getting-started layout (the kit's docs put it in the app's own CSS). */
+const LAYOUT =
+  'html,body,#root{height:100%;margin:0}#root{display:flex}' +
+  '.str-chat__channel-list{width:30%;flex:none}.str-chat__channel{flex:1}.str-chat__thread{width:45%}';
+
+before(async () => {
+  ({ dir, cleanup } = tempDir());
+  server = await startServer({ db: join(dir, 'chat.db') });
+  browser = await launchBrowser();
+  const built = await build({
+    entryPoints: [join(import.meta.dirname, 'ui-kit', 'app.jsx')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    outdir: join(dir, 'ui-kit'),
+    jsx: 'automatic',
+    target: 'es2022',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    loader: { '.woff': 'dataurl', '.woff2': 'dataurl', '.ttf': 'dataurl', '.svg': 'dataurl', '.png': 'dataurl' },
+    logLevel: 'error',
+  });
+  const file = (suffix) => built.outputFiles.find((f) => f.path.endsWith(suffix))?.text ?? '';
+  bundle = { js: file('.js'), css: file('.css') + LAYOUT };
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  cleanup?.();
+});
+
+/** A page with the app signed in as `user`, once its client is connected. */
+async function openApp(user) {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.errors = errors;
+  await page.route('**/ui-kit/app.js', (route) => route.fulfill({ contentType: 'text/javascript', body: bundle.js }));
+  // A page the server itself serves: Chromium refuses loopback sockets to a routed (so "public") page.
+  await page.goto(`${server.url}/metrics?user=${user}`);
+  await page.evaluate((css) => {
+    document.documentElement.innerHTML = '<head></head><body><div id="root"></div></body>';
+    const style = document.createElement('style');
+    style.textContent = css;
+    document.head.append(style);
+  }, bundle.css);
+  await page.evaluate(() => import('/ui-kit/app.js'));
+  await page.waitForFunction((id) => window.chatClient?.userID === id, user);
+  return page;
+}
+
+/** The message with `text` in the channel's main list (not the thread panel). */
+const inList = (page, text) => page.locator('.str-chat__main-panel .str-chat__message', { hasText: text });
+
+/** Opens the message actions menu of `message` and clicks `item`. */
+async function menu(page, message, item) {
+  await message.hover();
+  await message.getByRole('button', { name: 'Open Message Actions Menu' }).click();
+  await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
+}
+
+test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, mute', async () => {
+  const setup = await openApp('alice');
+  await setup.evaluate(async () => {
+    const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
+    await channel.create();
+    await channel.sendMessage({ text: 'hello from alice' });
+  });
+  await setup.close();
+  const alice = await openApp('alice');
+  const bob = await openApp('bob');
+
+  // Every control shows: the channel announces the capabilities and config the kit checks.
+  const onBob = inList(bob, 'hello from alice');
+  await onBob.hover();
+  await onBob.getByRole('button', { name: 'Open Reaction Selector' }).click();
+  await bob.getByRole('button', { name: 'Select Reaction: Heart' }).click();
+  const onAlice = inList(alice, 'hello from alice');
+  await onAlice.locator('.str-chat__message-reactions', { hasText: '1' }).waitFor();
+
+  // A thread reply: "1 reply" appears on the other page, and opens the thread there.
+  await onBob.hover();
+  await onBob.getByRole('button', { name: 'Open Thread' }).click();
+  const threadBox = bob.locator('.str-chat__thread textarea');
+  await threadBox.fill('a reply from bob');
+  await threadBox.press('Enter');
+  const replies = onAlice.locator('.str-chat__message-replies-count-button', { hasText: '1 reply' });
+  await replies.click();
+  await alice.locator('.str-chat__thread .str-chat__message', { hasText: 'a reply from bob' }).waitFor();
+
+  // Edit and delete from the message menu; the other page follows.
+  await menu(alice, onAlice, 'Edit Message');
+  const composer = alice.locator('.str-chat__main-panel textarea').first();
+  await composer.fill('hello, edited');
+  await composer.press('Enter');
+  await inList(bob, 'hello, edited').waitFor();
+  await composer.fill('delete me');
+  await composer.press('Enter');
+  const doomed = inList(bob, 'delete me');
+  await doomed.waitFor();
+  await menu(alice, inList(alice, 'delete me'), 'Delete message');
+  await alice.locator('.str-chat__delete-message-alert__delete-button').click();
+  await doomed.waitFor({ state: 'detached' });
+
+  // Mute from the message menu: the kit's client learns it from the server, and the menu then offers Unmute.
+  await menu(bob, inList(bob, 'hello, edited'), 'Mute');
+  await bob.waitForFunction(() => window.chatClient.mutedUsers.some((mute) => mute.target.id === 'alice'));
+  await bob.keyboard.press('Escape');
+  const edited = inList(bob, 'hello, edited');
+  await edited.hover();
+  await edited.getByRole('button', { name: 'Open Message Actions Menu' }).click();
+  await bob.locator('.str-chat__message-actions-list-item-button', { hasText: 'Unmute' }).waitFor();
+
+  assert.deepEqual([...alice.errors, ...bob.errors], [], 'no uncaught errors in either page');
+});
