@@ -234,6 +234,7 @@ pub fn app(state: AppState) -> Router {
             get(moderation_routes::blocked_users).post(moderation_routes::block_user),
         )
         .route("/users/unblock", post(moderation_routes::unblock_user))
+        .route("/members", get(member_routes::query_members))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

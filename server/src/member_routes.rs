@@ -81,3 +81,117 @@ pub(crate) fn change_members(
     }
     Ok(())
 }
+
+/// The most members one `queryMembers` page returns, and its default.
+const MAX_MEMBER_PAGE: usize = 100;
+
+/// The JSON payload of `GET /members`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct MembersPayload {
+    /// The channel type.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The channel id.
+    id: Option<String>,
+    /// `id` / `user_id` (`$eq`, `$in`), `name` (`$eq`, `$autocomplete`), `channel_role`, `banned` … conditions.
+    #[serde(default)]
+    filter_conditions: serde_json::Map<String, Value>,
+    /// `[{field, direction}]` (or `{field: direction}`): `created_at`, `user_id`, `name`.
+    #[serde(default)]
+    sort: Value,
+    /// Page size (default and at most 100).
+    limit: Option<usize>,
+    /// Page start.
+    #[serde(default)]
+    offset: usize,
+}
+
+/// Whether `member` matches the filter `key: value` (code 4 for a field or operator not supported).
+fn member_matches(member: &MemberRecord, key: &str, value: &Value) -> Result<bool, AppError> {
+    let name = member.user.fields.get("name").and_then(Value::as_str).unwrap_or_default();
+    let field = match key {
+        "id" | "user_id" => member.user.id.as_str(),
+        "name" => name,
+        "channel_role" => member.channel_role.as_str(),
+        _ => return Err(AppError::input(format!("members cannot be filtered by \"{key}\""))),
+    };
+    if let Some(prefix) = value.get("$autocomplete").and_then(Value::as_str) {
+        let prefix = prefix.to_lowercase();
+        return Ok(field.to_lowercase().split_whitespace().any(|word| word.starts_with(&prefix))
+            || field.to_lowercase().starts_with(&prefix));
+    }
+    Ok(crate::query_routes::condition(value, MAX_MEMBER_PAGE)?.iter().any(|one| one == field))
+}
+
+/// `GET /members?payload={type, id, filter_conditions, sort, limit, offset}` (`channel.queryMembers`): one page of a
+/// channel's members, for whoever may read it.
+pub async fn query_members(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> crate::routes::Answer {
+    let started = std::time::Instant::now();
+    #[derive(serde::Deserialize)]
+    struct Params {
+        payload: Option<String>,
+    }
+    let params: Params = crate::rest::query_params(&uri)?;
+    let text = params.payload.ok_or_else(|| AppError::input("the payload parameter is missing"))?;
+    let payload: MembersPayload = serde_json::from_str(&text).map_err(|_| {
+        AppError::input("payload is not a members query: {type, id, filter_conditions}")
+    })?;
+    let id =
+        payload.id.clone().ok_or_else(|| AppError::input("queryMembers needs the channel's id"))?;
+    let limit = payload.limit.unwrap_or(MAX_MEMBER_PAGE);
+    if limit == 0 || limit > MAX_MEMBER_PAGE {
+        return Err(AppError::input(format!("limit is 1 to {MAX_MEMBER_PAGE}")));
+    }
+    let response = crate::routes::blocking(&state, move |state| {
+        let user = caller.user()?;
+        let channel = crate::routes::usable_channel(state, &payload.kind, &id, user)?;
+        let mut members = Vec::new();
+        for member in db(state.store.members(&channel.cid))? {
+            let mut keep = true;
+            for (key, value) in &payload.filter_conditions {
+                keep &= member_matches(&member, key, value)?;
+            }
+            if keep {
+                members.push(member);
+            }
+        }
+        let sorts: Vec<(String, i64)> = match &payload.sort {
+            Value::Array(list) => list
+                .iter()
+                .map(|s| {
+                    let field = s.get("field").and_then(Value::as_str).unwrap_or_default();
+                    (field.to_owned(), s.get("direction").and_then(Value::as_i64).unwrap_or(1))
+                })
+                .collect(),
+            Value::Object(map) => {
+                map.iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(1))).collect()
+            }
+            _ => Vec::new(),
+        };
+        for (field, direction) in sorts.iter().rev() {
+            let descending = *direction == -1;
+            let key = |member: &MemberRecord| match Some(field.as_str()) {
+                Some("user_id") | Some("id") => member.user.id.clone(),
+                Some("name") => member
+                    .user
+                    .fields
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => member.created_at.clone(),
+            };
+            members
+                .sort_by(|a, b| if descending { key(b).cmp(&key(a)) } else { key(a).cmp(&key(b)) });
+        }
+        let page: Vec<Value> =
+            members.iter().skip(payload.offset).take(limit).map(channels::member_view).collect();
+        Ok(serde_json::json!({ "members": page }))
+    })
+    .await?;
+    crate::routes::answer(response, started)
+}

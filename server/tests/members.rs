@@ -87,3 +87,48 @@ async fn members_add_and_remove_members_and_watchers_see_it() {
         assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{bad}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn query_members_filters_sorts_and_pages_for_readers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, _bob) = server.watching_pair().await;
+    let carol = server.user(json!({"id": "carol", "name": "Carol Jones"})).await;
+    assert_eq!(server.call(&alice, GENERAL, json!({"add_members": ["carol"]})).await.0, 200);
+    let query = |user: &common::User, payload: serde_json::Value| {
+        let path = format!(
+            "/members?api_key={}&payload={}",
+            common::API_KEY,
+            common::encode(&payload.to_string())
+        );
+        let token = user.token.clone();
+        let addr = server.addr;
+        async move { common::http_json(addr, "GET", &path, Some(&token), "").await }
+    };
+    let ids = |answer: &serde_json::Value| -> Vec<String> {
+        answer["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = json!({"type": "messaging", "id": "general", "filter_conditions": {}, "sort": [{"field": "user_id", "direction": -1}]});
+    let (status, answer) = query(&alice, all).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(ids(&answer), ["carol", "bob", "alice"]);
+    let named = json!({"type": "messaging", "id": "general", "filter_conditions": {"name": {"$autocomplete": "jon"}}});
+    assert_eq!(ids(&query(&alice, named).await.1), ["carol"]);
+    let some = json!({"type": "messaging", "id": "general", "filter_conditions": {"id": {"$in": ["alice", "bob"]}}, "limit": 1, "offset": 1});
+    assert_eq!(ids(&query(&alice, some).await.1), ["bob"]);
+    let outsider = server.user(json!({"id": "dave"})).await;
+    let (status, _) = query(&outsider, json!({"type": "messaging", "id": "general"})).await;
+    assert_eq!(status, 403, "non-members of a members-only channel read no members");
+    let (status, _) = query(
+        &alice,
+        json!({"type": "messaging", "id": "general", "filter_conditions": {"secret": 1}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    drop(carol);
+}

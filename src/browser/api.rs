@@ -246,6 +246,14 @@ pub static DEMOTE_MODERATORS: Route =
 pub static SLOW_MODE: Route = Route { base: NO_BASE, fields: &[("cooldown", 0)], ..UPDATE_CALL };
 /// `channel.updatePartial({set, unset})`.
 pub static UPDATE_PARTIAL: Route = Route { method: "PATCH", base: 0, ..UPDATE_CALL };
+/// `channel.queryMembers(filter, sort, options)`: `GET /members` with `{…options, filter_conditions, sort, type, id}`.
+pub static QUERY_MEMBERS: Route = Route {
+    method: "GET",
+    path: "/members",
+    base: 2,
+    fields: &[("filter_conditions", 0), ("sort", 1), ("type", 3), ("id", 4)],
+    ..CLIENT
+};
 /// `channel.hide(userId, clearHistory)`.
 pub static HIDE: Route = Route {
     scope: Scope::Watched,

@@ -1,5 +1,5 @@
 //! The `Channel` methods that manage a channel (PROTOCOL.md §22.3): `update`, `updatePartial`, slow mode,
-//! moderators, `hide` / `show`, `truncate`, `delete`. A second `#[wasm_bindgen] impl` block of the same JS class;
+//! moderators, `hide` / `show`, `truncate`, `delete`, `queryMembers`. A second `#[wasm_bindgen] impl` block of the same JS class;
 //! every method is a table row (`browser::api`), so each costs its row and its shim.
 
 use js_sys::Promise;
@@ -125,5 +125,24 @@ impl Channel {
         let hard = get(&options.unwrap_or_default(), "hard_delete").is_truthy();
         let route = if hard { &api::DELETE_HARD } else { &api::DELETE };
         request(&self.port, self.key, route, &[])
+    }
+
+    /// A page of the channel's members: `filter` on `id` / `user_id`, `name` (`$autocomplete`), `channel_role`;
+    /// `sort` on `created_at`, `user_id`, `name`; `options.limit` / `offset`.
+    #[wasm_bindgen(js_name = queryMembers, unchecked_return_type = "Promise<{ members: ChannelMemberResponse[] }>")]
+    pub fn query_members(
+        &self,
+        #[wasm_bindgen(js_name = filterConditions, unchecked_param_type = "Record<string, unknown>")]
+        filter: JsValue,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "Record<string, 1 | -1> | { field: string; direction: 1 | -1 }[]"
+        )]
+        sort: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; offset?: number }")]
+        options: Option<JsValue>,
+    ) -> Promise {
+        let args =
+            [filter, sort.unwrap_or_default(), options.unwrap_or_default(), self.kind(), self.id()];
+        request(&self.port, self.key, &api::QUERY_MEMBERS, &args)
     }
 }

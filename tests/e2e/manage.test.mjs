@@ -41,6 +41,10 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
       replies: theirs.data.config.replies,
     };
 
+    const members = await theirs.queryMembers({}, { user_id: -1 });
+    observed.members = members.members.map((m) => m.user_id.replace(`${kind}-`, ''));
+    observed.named = (await theirs.queryMembers({ id: { $in: [owner] } })).members.length;
+
     let updated = next(theirs, 'channel.updated');
     const answer = await ours.update({ name: 'Renamed', color: 'blue' }, { text: 'renamed it' });
     observed.answerName = answer.channel.name;

@@ -19,6 +19,8 @@ export async function manage(client: StreamChat): Promise<void> {
   await channel.delete();
   await channel.delete({ hard_delete: true });
   const capabilities: string[] = channel.data?.own_capabilities as string[];
+  const { members } = await channel.queryMembers({ name: { $autocomplete: 'tho' } }, { created_at: -1 }, { limit: 10 });
+  console.log(members.map((member) => member.user_id));
 
   channel.on('friendship_request', (event: Event) => console.log(event.text));
   await channel.sendEvent({ type: 'friendship_request', text: 'Hey there, long time no see!' });
