@@ -39,6 +39,7 @@ pub mod moderation_routes;
 pub mod nats;
 pub mod outbox;
 pub mod permissions;
+pub mod pins;
 pub mod presence;
 pub mod query_routes;
 pub mod rest;

@@ -16,6 +16,7 @@ use stream_chat_protocol::ErrorCode;
 use crate::channels;
 use crate::error::AppError;
 use crate::messages::message_input;
+use crate::pins;
 use crate::rest::{json_body, Caller};
 use crate::routes::{answer, blocking, check_member, db, publish_channel_event, standing, Answer};
 use crate::send_routes::parent_changed;
@@ -64,6 +65,27 @@ fn changeable(
             "only its author or a moderator can change a message",
         ));
     }
+    Ok(message)
+}
+
+/// The stored message `id`, which `caller` may pin or unpin: a server token, or a user with `pin-message` in its
+/// channel.
+fn pinnable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
+    caller.refuse_anonymous()?;
+    let message = readable(state, caller, id)?;
+    if caller.server {
+        return Ok(message);
+    }
+    let user = caller.user()?;
+    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
+    })?;
+    let members = db(state.store.members(&channel.cid))?;
+    crate::permissions::require(
+        &channel,
+        standing(state, &channel, &members, user, false)?,
+        "pin-message",
+    )?;
     Ok(message)
 }
 
@@ -136,11 +158,12 @@ pub async fn update_message(
     message.insert("id".into(), id.clone().into());
     let input = message_input(message, state.settings.limits.message_bytes)?;
     let response = blocking(&state, move |state| {
-        changeable(state, &caller, &id, "update-any-message")?;
-        let updated =
-            db(state.store.update_message(&id, &input.text, input.extra, &clock::timestamp()))?
-                .filter(|message| message.deleted_at.is_none())
-                .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
+        let current = changeable(state, &caller, &id, "update-any-message")?;
+        let mut extra = input.extra;
+        pins::apply(&mut extra, &current.extra, None, "", "");
+        let updated = db(state.store.update_message(&id, &input.text, extra, &clock::timestamp()))?
+            .filter(|message| message.deleted_at.is_none())
+            .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
         announce(state, "message.updated", &updated, Map::new())
     })
     .await?;
@@ -171,20 +194,34 @@ pub async fn partial_update_message(
         return Err(AppError::input("a message's id cannot be changed"));
     }
     let max_bytes = state.settings.limits.message_bytes;
+    let PartialBody { mut set, unset } = body;
+    let pin = pins::take_change(&mut set, &unset)?;
+    let only_pin =
+        set.is_empty() && unset.iter().all(|key| pins::PIN_FIELDS.contains(&key.as_str()));
     let response = blocking(&state, move |state| {
-        let current = changeable(state, &caller, &id, "update-any-message")?;
+        let current = match (&pin, only_pin) {
+            // Pinning alone is for anyone with `pin-message` in the channel, not only the author.
+            (Some(_), true) => pinnable(state, &caller, &id)?,
+            (Some(_), false) => {
+                pinnable(state, &caller, &id)?;
+                changeable(state, &caller, &id, "update-any-message")?
+            }
+            (None, _) => changeable(state, &caller, &id, "update-any-message")?,
+        };
         let mut message = current.extra.clone();
         message.insert("text".into(), current.text.clone().into());
-        message.extend(body.set);
-        for key in &body.unset {
+        message.extend(set);
+        for key in &unset {
             message.remove(key);
         }
         message.insert("id".into(), id.clone().into());
         let input = message_input(message, max_bytes)?;
-        let updated =
-            db(state.store.update_message(&id, &input.text, input.extra, &clock::timestamp()))?
-                .filter(|message| message.deleted_at.is_none())
-                .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
+        let mut extra = input.extra;
+        let (user, now) = (caller.user_id.clone().unwrap_or_default(), clock::timestamp());
+        pins::apply(&mut extra, &current.extra, pin.as_ref(), &user, &now);
+        let updated = db(state.store.update_message(&id, &input.text, extra, &now))?
+            .filter(|message| message.deleted_at.is_none())
+            .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
         announce(state, "message.updated", &updated, Map::new())
     })
     .await?;

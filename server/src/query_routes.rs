@@ -170,13 +170,16 @@ fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &
     }
 }
 
+/// Pinned messages a channel answer carries, the latest pinned first.
+const PINNED_MESSAGES: usize = 10;
+
 /// A channel's state as a query answers it, written straight from the records (`views`).
 #[derive(Debug, Serialize)]
 pub struct ChannelState {
     channel: Value,
     members: Vec<Value>,
     messages: MessagesView,
-    pinned_messages: [Value; 0],
+    pinned_messages: MessagesView,
     read: Vec<Value>,
     watcher_count: usize,
     watchers: Vec<Value>,
@@ -204,6 +207,8 @@ fn channel_state(
     let members = lists.0.of(&all_members)?;
     let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget))?;
     let reads = db(state.store.reads(&channel.cid))?;
+    let pinned =
+        db(state.store.pinned_messages(&channel.cid, &clock::timestamp(), PINNED_MESSAGES))?;
     let all_watchers = state.cluster.watcher_users(&state.hub, &channel.cid);
     let watchers = lists.1.of(&all_watchers)?;
     let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
@@ -218,7 +223,7 @@ fn channel_state(
             })
             .collect(),
         messages: MessagesView { messages, viewer: viewer.to_owned() },
-        pinned_messages: [],
+        pinned_messages: MessagesView { messages: pinned, viewer: viewer.to_owned() },
         read: channels::visible_reads(&reads, viewer),
         watcher_count: all_watchers.len(),
         watchers: watchers.iter().map(|id| json!({"id": id})).collect(),

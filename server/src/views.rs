@@ -203,7 +203,7 @@ impl Serialize for MessageView<'_> {
         map.serialize_entry("thread_participants", &Each(participants))?;
         let silent = message.extra.get("silent").and_then(Value::as_bool).unwrap_or(false);
         map.serialize_entry("silent", &silent)?;
-        map.serialize_entry("pinned", &false)?;
+        map.serialize_entry("pinned", &crate::pins::is_pinned(&message.extra))?;
         map.end()
     }
 }

@@ -363,3 +363,55 @@ async fn concurrent_senders_are_each_acknowledged_once_and_on_disk_after_a_resta
     assert_eq!(ids, expected, "every acknowledged message once, nothing else");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn members_pin_and_unpin_and_pins_last_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (mut alice, bob) = server.watching_pair().await;
+    let path = format!("{GENERAL}/message");
+    let (_, sent) =
+        server.call(&alice, &path, json!({"message": {"id": "p1", "text": "pin me"}})).await;
+    assert_eq!(sent["message"]["pinned"], false);
+    alice.event().await;
+
+    // bob pins alice's message (pinning is not editing: any member may).
+    let pin = json!({"set": {"pinned": true, "pin_expires": null}});
+    let (status, answer) = on_message(&server, "PUT", "p1", "", &bob.token, pin).await;
+    assert_eq!(status, 200, "{answer}");
+    let event = alice.event().await;
+    assert_eq!(
+        (event["type"].as_str(), event["message"]["pinned"].as_bool()),
+        (Some("message.updated"), Some(true))
+    );
+    assert_eq!(event["message"]["pinned_by"]["id"], "bob");
+    assert!(event["message"]["pinned_at"].is_string());
+    let (_, state) = server.call(&alice, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(state["pinned_messages"][0]["id"], "p1");
+
+    // An edit keeps the pin; a client cannot forge one with a plain edit either.
+    let edit = json!({"message": {"text": "still pinned", "pinned": false, "pinned_by": {"id": "mallory"}}});
+    assert_eq!(on_message(&server, "POST", "p1", "", &alice.token, edit).await.0, 200);
+    let event = alice.event().await;
+    assert_eq!(
+        (event["message"]["pinned"].as_bool(), event["message"]["pinned_by"]["id"].as_str()),
+        (Some(true), Some("bob"))
+    );
+
+    // Unpin; then a pin that has already expired is no pin.
+    let unpin = json!({"set": {"pinned": false}});
+    assert_eq!(on_message(&server, "PUT", "p1", "", &alice.token, unpin).await.0, 200);
+    assert_eq!(alice.event().await["message"]["pinned"], false);
+    let expired = json!({"set": {"pinned": true, "pin_expires": "2001-01-01T00:00:00Z"}});
+    assert_eq!(on_message(&server, "PUT", "p1", "", &bob.token, expired).await.0, 200);
+    assert_eq!(alice.event().await["message"]["pinned"], false);
+    let (_, state) = server.call(&alice, &format!("{GENERAL}/query"), json!({"state": true})).await;
+    assert_eq!(state["pinned_messages"], json!([]));
+
+    // Outsiders and bad values are refused.
+    let carol = server.user(json!({"id": "carol"})).await;
+    let pin = json!({"set": {"pinned": true}});
+    assert_eq!(on_message(&server, "PUT", "p1", "", &carol.token, pin).await.0, 403);
+    let bad = json!({"set": {"pinned": true, "pin_expires": "soon"}});
+    assert_eq!(on_message(&server, "PUT", "p1", "", &bob.token, bad).await.0, 400);
+}

@@ -110,6 +110,44 @@ pub fn partial_update_message(
     send(port, "PUT", path(id), body)
 }
 
+/// `pinMessage(messageOrId, timeoutOrExpirationDate, pinnedBy)` (`pinned`: true) and `unpinMessage(messageOrId,
+/// userId)` (false): a partial update of `pinned` (and `pin_expires`), as the official client sends it.
+pub fn pin_message(
+    port: Port,
+    message: &JsValue,
+    expires: &JsValue,
+    user_id: &JsValue,
+    pinned: bool,
+) -> Promise {
+    let Some(id) = message.as_string().or_else(|| text(message, "id")) else {
+        let error =
+            ChatError::InvalidArgument("Please specify the message id when calling pinMessage");
+        return Promise::reject(&to_js_error(&error));
+    };
+    let set_fields = object(&[("pinned", pinned.into())]);
+    if pinned {
+        set(&set_fields, "pin_expires", &expiration(expires));
+    }
+    let update = object(&[("set", set_fields)]);
+    partial_update_message(port, &id, &update, user_id, &JsValue::UNDEFINED)
+}
+
+/// A pin's end as the official client's `_normalizeExpiration` writes it: seconds from now, a time string as it
+/// is, a `Date` as ISO text; otherwise null.
+fn expiration(value: &JsValue) -> JsValue {
+    if let Some(seconds) = value.as_f64() {
+        let at = js_sys::Date::new(&(js_sys::Date::now() + seconds * 1000.0).into());
+        return at.to_iso_string().into();
+    }
+    if value.is_string() {
+        return value.clone();
+    }
+    match value.dyn_ref::<js_sys::Date>() {
+        Some(date) => date.to_iso_string().into(),
+        None => JsValue::NULL,
+    }
+}
+
 /// `deleteMessage(id, hardDelete | {hardDelete})`.
 pub fn delete_message(port: Port, id: &str, hard: &JsValue) -> Promise {
     let hard = hard.as_bool().unwrap_or_else(|| get(hard, "hardDelete").is_truthy());

@@ -151,6 +151,37 @@ impl StreamChat {
         )
     }
 
+    /// Pins a message (any member with `pin-message` may), for `timeoutOrExpirationDate` (seconds, a time, a
+    /// `Date`) or for good; watchers get `message.updated` with `pinned: true` and `state.pinnedMessages` follows.
+    #[wasm_bindgen(js_name = pinMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn pin_message(
+        &self,
+        #[wasm_bindgen(js_name = messageOrMessageId, unchecked_param_type = "string | { id: string }")]
+        message: JsValue,
+        #[wasm_bindgen(js_name = timeoutOrExpirationDate, unchecked_optional_param_type = "number | string | Date | null")]
+        expires: Option<JsValue>,
+        #[wasm_bindgen(js_name = pinnedBy, unchecked_optional_param_type = "string | { id: string }")]
+        pinned_by: Option<JsValue>,
+    ) -> Promise {
+        let port = self.client.port.clone();
+        let (expires, by) = (expires.unwrap_or_default(), pinned_by.unwrap_or_default());
+        crate::browser::messages::pin_message(port, &message, &expires, &by, true)
+    }
+
+    /// Lifts a message's pin.
+    #[wasm_bindgen(js_name = unpinMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]
+    pub fn unpin_message(
+        &self,
+        #[wasm_bindgen(js_name = messageOrMessageId, unchecked_param_type = "string | { id: string }")]
+        message: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
+        user_id: Option<JsValue>,
+    ) -> Promise {
+        let port = self.client.port.clone();
+        let by = user_id.unwrap_or_default();
+        crate::browser::messages::pin_message(port, &message, &JsValue::UNDEFINED, &by, false)
+    }
+
     /// Deletes a message: soft (it stays, `type: 'deleted'`), or hard (`true` or `{hardDelete: true}`, server
     /// tokens only). Only its author may.
     #[wasm_bindgen(js_name = deleteMessage, unchecked_return_type = "Promise<{ message: MessageResponse }>")]

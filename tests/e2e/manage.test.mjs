@@ -1,4 +1,4 @@
-// Channel management and custom events, compared: the same app snippet runs with the official client's browser
+// Channel management, moderation, pins and custom events, compared: the same app snippet runs with the official client's browser
 // build and with ours, in one Chromium page against one server, and what the app observes must be the same:
 // `channel.data` after update / updatePartial and their `channel.updated`, own_capabilities by role, slow mode's
 // code 60, truncate emptying `state.messages`, hide / show and `queryChannels`, custom events on `channel.on`,
@@ -108,7 +108,7 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
   assert.deepEqual(seen.ours, seen.official);
 });
 
-test('mutes, muteStatus, blocks, flags and bans', async () => {
+test('mutes, muteStatus, blocks, flags, pins and bans', async () => {
   const seen = await both(async (kind) => {
     const [owner, member] = [`${kind}-mod-owner`, `${kind}-mod-member`];
     const a = make(kind);
@@ -159,6 +159,16 @@ test('mutes, muteStatus, blocks, flags and bans', async () => {
 
     const { message } = await theirs.sendMessage({ text: 'flag me' });
     observed.flag = (await a.flagMessage(message.id, { reason: 'spam' })).flag?.target_message_id === message.id;
+
+    let pinned = next(theirs, 'message.updated', (event) => event.message?.pinned);
+    await a.pinMessage(message, 600);
+    await pinned;
+    observed.pins = theirs.state.pinnedMessages.map((m) => ({ mine: m.id === message.id, by: m.pinned_by?.id === owner, at: m.pinned_at instanceof Date }));
+    observed.pinnedInQuery = (await theirs.query({ messages: { limit: 5 } })).pinned_messages?.length;
+    pinned = next(theirs, 'message.updated', (event) => event.message?.pinned === false);
+    await a.unpinMessage(message.id);
+    await pinned;
+    observed.pinsAfter = theirs.state.pinnedMessages.length;
 
     const banned = next(ours, 'user.banned');
     await ours.banUser(member, { reason: 'spam', timeout: 5 });

@@ -1,7 +1,7 @@
 // The official React UI kit (stream-chat-react 14, its getting-started app: Chat, ChannelList, Channel, Window,
 // ChannelHeader, MessageList, MessageComposer, Thread) on the official client against our server, two users in two
 // pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
-// delete, and muting a user from the message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// delete, a pin, and muting a user from the message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
 // network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,7 +72,7 @@ async function menu(page, message, item) {
   await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
 }
 
-test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, mute', async () => {
+test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, mute', async () => {
   const setup = await openApp('alice');
   await setup.evaluate(async () => {
     const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
@@ -114,6 +114,10 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
   await menu(alice, inList(alice, 'delete me'), 'Delete message');
   await alice.locator('.str-chat__delete-message-alert__delete-button').click();
   await doomed.waitFor({ state: 'detached' });
+
+  // Pin from the message menu: the other page shows it pinned.
+  await menu(alice, inList(alice, 'hello, edited'), 'Pin');
+  await bob.locator('.str-chat__main-panel .str-chat__message--pinned', { hasText: 'hello, edited' }).waitFor();
 
   // Mute from the message menu: the kit's client learns it from the server, and the menu then offers Unmute.
   await menu(bob, inList(bob, 'hello, edited'), 'Mute');

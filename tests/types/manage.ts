@@ -47,6 +47,9 @@ export async function moderate(client: StreamChat, channel: Channel): Promise<vo
   await client.unBlockUser('spammer');
   await client.flagMessage('message-id', { reason: 'spam' });
   await client.flagUser('spammer');
+  await client.pinMessage('message-id', 60);
+  await client.pinMessage({ id: 'message-id' }, new Date(Date.now() + 60_000));
+  await client.unpinMessage('message-id');
   await client.banUser('eviluser', { timeout: 60, reason: 'Banned for one hour' });
   await client.unbanUser('eviluser');
   await client.shadowBan('eviluser');

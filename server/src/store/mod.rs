@@ -269,6 +269,15 @@ pub trait Store: Send + Sync + 'static {
         budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
+    /// The channel's pinned messages whose pin has not expired at `now` (not deleted), the latest pinned first, at
+    /// most `limit`.
+    fn pinned_messages(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+
     /// Whether message `id` exists in channel `cid`.
     fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError>;
 

@@ -355,6 +355,15 @@ impl Store for PostgresStore {
         self.run(self.delete_channel_async(cid))
     }
 
+    fn pinned_messages(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(self.pinned_messages_async(cid, now, limit))
+    }
+
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         self.run(self.put_relation_async(relation))
     }

@@ -60,6 +60,25 @@ impl PostgresStore {
         Ok(replies)
     }
 
+    pub(super) async fn pinned_messages_async(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE g.cid = $1 AND (g.extra->>'pinned') = 'true' AND g.deleted_at IS NULL
+               AND COALESCE(g.extra->>'pin_expires' > $2, true)
+             ORDER BY g.extra->>'pinned_at' DESC LIMIT $3"
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &[&cid, &now, &sql_limit(limit)]).await?;
+        let mut pinned = all(rows, message_from)?;
+        attach_reactions(&client, &mut pinned).await?;
+        Ok(pinned)
+    }
+
     pub(super) async fn send_reaction_async(
         &self,
         reaction: NewReaction,

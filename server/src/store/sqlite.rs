@@ -573,6 +573,15 @@ impl Store for SqliteStore {
         super::sqlite_manage::delete_channel(self, cid)
     }
 
+    fn pinned_messages(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        super::sqlite_messages::pinned_messages(self, cid, now, limit)
+    }
+
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         super::sqlite_manage::put_relation(self, relation)
     }

@@ -145,6 +145,28 @@ pub(super) fn replies(
     Ok(replies)
 }
 
+pub(super) fn pinned_messages(
+    store: &SqliteStore,
+    cid: &str,
+    now: &str,
+    limit: usize,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let connection = store.lock()?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+         WHERE g.cid = ?1 AND json_extract(g.extra, '$.pinned') = 1 AND g.deleted_at IS NULL
+           AND COALESCE(json_extract(g.extra, '$.pin_expires') > ?2, 1)
+         ORDER BY json_extract(g.extra, '$.pinned_at') DESC LIMIT ?3"
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![cid, now, limit], message_from)?;
+    let mut pinned: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
+    drop(statement);
+    attach_reactions(&connection, &mut pinned)?;
+    Ok(pinned)
+}
+
 pub(super) fn messages(
     store: &SqliteStore,
     cid: &str,
