@@ -202,7 +202,8 @@ fn post_with_change(
         text: input.text,
         extra,
     };
-    let posted = post_message(state, channel, new)?;
+    let rules = crate::moderation::sender_rules(state, user, &channel.cid)?;
+    let posted = post_message(state, channel, new, &rules.blockers)?;
     Ok(Some(channels::message_view(&posted)))
 }
 

@@ -211,23 +211,24 @@ pub(crate) fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Pr
     Ok((stored, privacy))
 }
 
-/// Fans out an event of `user` as their privacy settings allow; returns the `{event}` answer.
+/// Fans out an event of `user` as their privacy settings allow, to nobody in `blockers` (who blocked them); returns
+/// the `{event}` answer.
 pub(crate) fn publish_user_event(
     state: &AppState,
     channel: &ChannelRecord,
     user: &str,
     privacy: Privacy,
     event: Map<String, Value>,
+    blockers: &[String],
 ) -> Result<Value, AppError> {
     let answer = json!({ "event": Value::Object(event.clone()) });
     let sender = Some((user, privacy));
-    let blockers = blocked_by(state, user)?;
     let delivery = Delivery {
         cid: &channel.cid,
         event,
         sender,
         personal: HashMap::new(),
-        skip_users: &blockers,
+        skip_users: blockers,
     };
     publish(state, delivery);
     Ok(answer)
@@ -300,7 +301,8 @@ pub async fn mark_read(
         let mut event = channels::event("message.read", &channel, &read.last_read);
         event.insert("user".into(), channels::user_view(&read.user));
         event.insert("last_read_message_id".into(), read.last_read_message_id.clone().into());
-        publish_user_event(state, &channel, &user, privacy, event)
+        let blockers = blocked_by(state, &user)?;
+        publish_user_event(state, &channel, &user, privacy, event, &blockers)
     })
     .await?;
     answer(response, started)

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::messages::message_input;
-use crate::moderation::{blocked_by, check_ban};
+use crate::moderation::sender_rules;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
     answer, blocking, db, privacy_of, publish, publish_channel_event, publish_user_event,
@@ -61,7 +61,8 @@ pub async fn send_message(
             may_send(state, &channel, &user)?;
         }
         let mut fields = fields;
-        if check_ban(state, &user, &channel.cid)? {
+        let rules = sender_rules(state, &user, &channel.cid)?;
+        if rules.shadow {
             // Shadow-banned: stored and answered as usual, shown to others as `shadowed` (their clients drop it).
             fields.insert("shadowed".into(), true.into());
         }
@@ -90,7 +91,7 @@ pub async fn send_message(
             text,
             extra: fields,
         };
-        let message = post_message(state, &channel, new)?;
+        let message = post_message(state, &channel, new, &rules.blockers)?;
         let view = channels::message_view(&message);
         Ok(json!({ "message": view }))
     })
@@ -126,11 +127,13 @@ fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(),
 
 /// Stores a message in `channel` and, when it is new (not a retry), tells everyone: `message.new` with each
 /// member's unread counts, the thread's parent as `message.updated` (its `reply_count` and participants, which the
-/// UI kits show as "N replies"), and `channel.visible` to members who had hidden the channel.
+/// UI kits show as "N replies"), and `channel.visible` to members who had hidden the channel. `blockers` (who
+/// blocked the sender) get none of it.
 pub(crate) fn post_message(
     state: &AppState,
     channel: &ChannelRecord,
     new: NewMessage,
+    blockers: &[String],
 ) -> Result<MessageRecord, AppError> {
     let user = new.user_id.clone();
     let parent_id = new.extra.get("parent_id").and_then(Value::as_str).map(str::to_owned);
@@ -160,8 +163,6 @@ pub(crate) fn post_message(
         personal.insert(member.user_id, fields.as_object().cloned().unwrap_or_default());
     }
     let privacy = Privacy { typing_indicators: true, read_receipts: true };
-    // Users who blocked the sender do not hear from them.
-    let blockers = blocked_by(state, &user)?;
     publish(
         state,
         Delivery {
@@ -169,7 +170,7 @@ pub(crate) fn post_message(
             event,
             sender: Some((&user, privacy)),
             personal,
-            skip_users: &blockers,
+            skip_users: blockers,
         },
     );
     if let Some(parent_id) = parent_id {
@@ -249,7 +250,8 @@ pub async fn send_event(
     state.metrics.events_received.with_label_values(&[label]).inc();
     let response = blocking(&state, move |state| {
         let channel = usable_channel(state, &kind, &id, &user)?;
-        if check_ban(state, &user, &channel.cid)? {
+        let rules = sender_rules(state, &user, &channel.cid)?;
+        if rules.shadow {
             // A shadow-banned user's events go nowhere; they are not to notice.
             return Ok(json!({ "event": Value::Object(sent) }));
         }
@@ -271,19 +273,18 @@ pub async fn send_event(
         event.insert("user".into(), channels::user_view(&stored));
         if !typing {
             let answer = json!({ "event": Value::Object(event.clone()) });
-            let blockers = blocked_by(state, &user)?;
             let personal = HashMap::new();
             let delivery = Delivery {
                 cid: &channel.cid,
                 event,
                 sender: None,
                 personal,
-                skip_users: &blockers,
+                skip_users: &rules.blockers,
             };
             publish(state, delivery);
             return Ok(answer);
         }
-        publish_user_event(state, &channel, &user, privacy, event)
+        publish_user_event(state, &channel, &user, privacy, event, &rules.blockers)
     })
     .await?;
     answer(response, started)

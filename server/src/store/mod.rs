@@ -373,6 +373,15 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError>;
 
+    /// What applies to a message or event `user_id` sends in `cid` at `now`, in one read: their unexpired bans
+    /// there or everywhere, and the unexpired blocks of them.
+    fn sender_moderation(
+        &self,
+        user_id: &str,
+        cid: &str,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError>;
+
     /// Channels matching `filter` that `caller` may read, most recent activity first.
     fn query_channels(
         &self,

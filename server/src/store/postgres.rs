@@ -364,6 +364,15 @@ impl Store for PostgresStore {
         self.run(self.pinned_messages_async(cid, now, limit))
     }
 
+    fn sender_moderation(
+        &self,
+        user_id: &str,
+        cid: &str,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        self.run(self.sender_moderation_async(user_id, cid, now))
+    }
+
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         self.run(self.put_relation_async(relation))
     }

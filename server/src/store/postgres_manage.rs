@@ -131,21 +131,39 @@ impl PostgresStore {
              WHERE kind = $1 AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR target = $3)
              AND (expires IS NULL OR expires > $4) ORDER BY created_at, user_id, target";
         let rows = self.client().await?.query(sql, &[&kind, &user_id, &target, &now]).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Relation {
-                    kind: row.try_get(0)?,
-                    user_id: row.try_get(1)?,
-                    target: row.try_get(2)?,
-                    data: match row.try_get::<_, Value>(3)? {
-                        Value::Object(data) => data,
-                        _ => Map::new(),
-                    },
-                    created_at: row.try_get(4)?,
-                    expires: row.try_get(5)?,
-                })
-            })
-            .collect::<Result<_, tokio_postgres::Error>>()
-            .map_err(StoreError::from)
+        relations_from(&rows)
     }
+
+    pub(super) async fn sender_moderation_async(
+        &self,
+        user_id: &str,
+        cid: &str,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
+             WHERE ((kind = 'ban' AND user_id = $1 AND target IN ('*', $2)) OR (kind = 'block' AND target = $1))
+             AND (expires IS NULL OR expires > $3)";
+        let rows = self.client().await?.query(sql, &[&user_id, &cid, &now]).await?;
+        relations_from(&rows)
+    }
+}
+
+/// [`Relation`]s from `moderation` rows in column order.
+fn relations_from(rows: &[tokio_postgres::Row]) -> Result<Vec<Relation>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(Relation {
+                kind: row.try_get(0)?,
+                user_id: row.try_get(1)?,
+                target: row.try_get(2)?,
+                data: match row.try_get::<_, Value>(3)? {
+                    Value::Object(data) => data,
+                    _ => Map::new(),
+                },
+                created_at: row.try_get(4)?,
+                expires: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::from)
 }

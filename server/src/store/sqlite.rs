@@ -582,6 +582,15 @@ impl Store for SqliteStore {
         super::sqlite_messages::pinned_messages(self, cid, now, limit)
     }
 
+    fn sender_moderation(
+        &self,
+        user_id: &str,
+        cid: &str,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        super::sqlite_manage::sender_moderation(self, user_id, cid, now)
+    }
+
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         super::sqlite_manage::put_relation(self, relation)
     }

@@ -129,22 +129,42 @@ pub(super) fn relations(
     target: Option<&str>,
     now: &str,
 ) -> Result<Vec<Relation>, StoreError> {
-    // The reader connection: a ban is checked on every message's path, which must not wait for a group commit.
     let connection = store.read();
     let mut statement = connection.prepare_cached(
         "SELECT kind, user_id, target, data, created_at, expires FROM moderation
          WHERE kind = ?1 AND (?2 IS NULL OR user_id = ?2) AND (?3 IS NULL OR target = ?3)
          AND (expires IS NULL OR expires > ?4) ORDER BY created_at, user_id, target",
     )?;
-    let rows = statement.query_map(params![kind, user_id, target, now], |row| {
-        Ok(Relation {
-            kind: row.get(0)?,
-            user_id: row.get(1)?,
-            target: row.get(2)?,
-            data: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
-            created_at: row.get(4)?,
-            expires: row.get(5)?,
-        })
-    })?;
+    let rows = statement.query_map(params![kind, user_id, target, now], relation_from)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn sender_moderation(
+    store: &SqliteStore,
+    user_id: &str,
+    cid: &str,
+    now: &str,
+) -> Result<Vec<Relation>, StoreError> {
+    // The reader connection and one statement: this runs on every message's path, which must not wait for a
+    // group commit (two lookups here cost the ingest bench about a tenth).
+    let connection = store.read();
+    let mut statement = connection.prepare_cached(
+        "SELECT kind, user_id, target, data, created_at, expires FROM moderation
+         WHERE ((kind = 'ban' AND user_id = ?1 AND target IN ('*', ?2)) OR (kind = 'block' AND target = ?1))
+         AND (expires IS NULL OR expires > ?3)",
+    )?;
+    let rows = statement.query_map(params![user_id, cid, now], relation_from)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Reads a [`Relation`] from a `moderation` row in column order.
+fn relation_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
+    Ok(Relation {
+        kind: row.get(0)?,
+        user_id: row.get(1)?,
+        target: row.get(2)?,
+        data: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+        created_at: row.get(4)?,
+        expires: row.get(5)?,
+    })
 }
