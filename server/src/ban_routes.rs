@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::moderation::{expiry_in, minutes};
 use crate::permissions::require;
 use crate::rest::{json_body, query_params, Caller};
-use crate::routes::{answer, blocking, db, publish_channel_event, standing, Answer};
+use crate::routes::{answer, blocking, db, is_admin, publish_channel_event, user_standing, Answer};
 use crate::store::Relation;
 use crate::{clock, AppState};
 
@@ -49,12 +49,7 @@ fn may_ban(
             AppError::new(ErrorCode::DoesNotExist, format!("channel \"{scope}\" does not exist"))
         })?)
     };
-    if caller.server {
-        return Ok(channel);
-    }
-    let user = caller.writer()?;
-    let role = db(state.store.user(user))?.map(|user| user.role).unwrap_or_default();
-    if role == "admin" {
+    if is_admin(state, caller)? {
         return Ok(channel);
     }
     let Some(found) = &channel else {
@@ -63,8 +58,7 @@ fn may_ban(
             "only admins and server tokens ban everywhere",
         ));
     };
-    let members = db(state.store.members(&found.cid))?;
-    require(found, standing(state, found, &members, user, false)?, "ban-channel-members")?;
+    require(found, user_standing(state, found, caller.writer()?)?, "ban-channel-members")?;
     Ok(channel)
 }
 

@@ -18,23 +18,35 @@ use crate::error::AppError;
 use crate::messages::message_input;
 use crate::pins;
 use crate::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, check_member, db, publish_channel_event, standing, Answer};
+use crate::routes::{
+    answer, blocking, check_member, db, publish_channel_event, user_standing, Answer,
+};
 use crate::send_routes::parent_changed;
-use crate::store::MessageRecord;
+use crate::store::{ChannelRecord, MessageRecord};
 use crate::{clock, AppState};
 
 /// The stored message `id`, which `caller` may read (its channel is public or the caller a member).
 fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
+    readable_in(state, caller, id).map(|(message, _)| message)
+}
+
+/// [`readable`], with the message's channel as read for the check (`None` for a server token, which reads any).
+fn readable_in(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(MessageRecord, Option<ChannelRecord>), AppError> {
     let message = db(state.store.message(id))?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
     })?;
-    if !caller.server {
-        let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
-            AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
-        })?;
-        check_member(state, &channel, caller.user()?)?;
+    if caller.server {
+        return Ok((message, None));
     }
-    Ok(message)
+    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
+    })?;
+    check_member(state, &channel, caller.user()?)?;
+    Ok((message, Some(channel)))
 }
 
 /// The stored message `id`, which `caller` may change: its author, a server token, or a user with `capability`
@@ -46,19 +58,13 @@ fn changeable(
     capability: &str,
 ) -> Result<MessageRecord, AppError> {
     caller.refuse_anonymous()?;
-    let message = readable(state, caller, id)?;
-    if caller.server {
-        return Ok(message);
-    }
+    let (message, channel) = readable_in(state, caller, id)?;
+    let Some(channel) = channel else { return Ok(message) };
     let user = caller.user()?;
     if user == message.user.id {
         return Ok(message);
     }
-    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
-    })?;
-    let members = db(state.store.members(&channel.cid))?;
-    let standing = standing(state, &channel, &members, user, false)?;
+    let standing = user_standing(state, &channel, user)?;
     if !crate::permissions::own_capabilities(&channel, standing).contains(&capability) {
         return Err(AppError::new(
             ErrorCode::NotAllowed,
@@ -72,20 +78,10 @@ fn changeable(
 /// channel.
 fn pinnable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
     caller.refuse_anonymous()?;
-    let message = readable(state, caller, id)?;
-    if caller.server {
-        return Ok(message);
-    }
-    let user = caller.user()?;
-    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
-    })?;
-    let members = db(state.store.members(&channel.cid))?;
-    crate::permissions::require(
-        &channel,
-        standing(state, &channel, &members, user, false)?,
-        "pin-message",
-    )?;
+    let (message, channel) = readable_in(state, caller, id)?;
+    let Some(channel) = channel else { return Ok(message) };
+    let standing = user_standing(state, &channel, caller.user()?)?;
+    crate::permissions::require(&channel, standing, "pin-message")?;
     Ok(message)
 }
 

@@ -32,18 +32,6 @@ pub fn ban_of(
     Ok(bans.into_iter().find(|ban| ban.target == "*" || Some(ban.target.as_str()) == cid))
 }
 
-/// Refuses a user banned in `cid` or everywhere (code 17); `true` for a shadow ban, which lets them go on.
-pub(crate) fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
-    match ban_of(state, user, Some(cid))? {
-        None => Ok(false),
-        Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) == Some(true) => Ok(true),
-        Some(_) => Err(AppError::new(
-            ErrorCode::NotAllowed,
-            format!("user \"{user}\" is banned from channel \"{cid}\""),
-        )),
-    }
-}
-
 /// What the moderation records say of a user sending to a channel.
 #[derive(Debug, Default)]
 pub struct SenderRules {
@@ -69,6 +57,11 @@ pub fn sender_rules(state: &AppState, user: &str, cid: &str) -> Result<SenderRul
         }
     }
     Ok(rules)
+}
+
+/// Refuses a user banned in `cid` or everywhere (code 17); `true` for a shadow ban, which lets them go on.
+pub(crate) fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
+    sender_rules(state, user, cid).map(|rules| rules.shadow)
 }
 
 /// The longest mute, block or ban timeout: a year, in minutes.

@@ -18,7 +18,7 @@ use crate::channels;
 use crate::error::AppError;
 use crate::moderation::{expiry_in, minutes, MAX_TARGETS, MAX_TIMEOUT_MINUTES};
 use crate::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, db, send_to_user, Answer};
+use crate::routes::{answer, blocking, db, is_admin, send_to_user, Answer};
 use crate::store::Relation;
 use crate::{clock, AppState};
 
@@ -360,12 +360,8 @@ fn flag_view(relation: &Relation) -> Value {
 pub async fn message_flags(State(state): State<AppState>, caller: Caller) -> Answer {
     let started = Instant::now();
     let response = blocking(&state, move |state| {
-        if !caller.server {
-            let user = caller.writer()?;
-            let role = db(state.store.user(user))?.map(|user| user.role).unwrap_or_default();
-            if role != "admin" {
-                return Err(AppError::new(ErrorCode::NotAllowed, "only moderators read flags"));
-            }
+        if !is_admin(state, &caller)? {
+            return Err(AppError::new(ErrorCode::NotAllowed, "only moderators read flags"));
         }
         let flags = db(state.store.relations("flag", None, None, &clock::timestamp()))?;
         let flags: Vec<Value> = flags

@@ -157,6 +157,25 @@ pub(crate) fn standing(
     Ok(Standing::of(channel, members, user, &role))
 }
 
+/// The standing of user `user` in `channel`, its members looked up.
+pub(crate) fn user_standing(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: &str,
+) -> Result<Standing, AppError> {
+    let members = db(state.store.members(&channel.cid))?;
+    standing(state, channel, &members, user, false)
+}
+
+/// Whether `caller` may act everywhere: a server token, or a user with role `admin`.
+pub(crate) fn is_admin(state: &AppState, caller: &Caller) -> Result<bool, AppError> {
+    if caller.server {
+        return Ok(true);
+    }
+    let role = db(state.store.user(caller.writer()?))?.map(|user| user.role);
+    Ok(role.as_deref() == Some("admin"))
+}
+
 /// The channel as `user` sees it: with their own capabilities and whether they hid it.
 pub(crate) fn channel_for_viewer(
     state: &AppState,

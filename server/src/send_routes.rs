@@ -22,7 +22,7 @@ use crate::moderation::sender_rules;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
     answer, blocking, db, privacy_of, publish, publish_channel_event, publish_user_event,
-    send_to_user, standing, usable_channel, Answer,
+    send_to_user, usable_channel, user_standing, Answer,
 };
 use crate::store::{ChannelRecord, MessageRecord, NewMessage};
 use crate::users::StoredUser;
@@ -112,8 +112,7 @@ fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(),
     if cooldown == 0 {
         return Ok(());
     }
-    let members = db(state.store.members(&channel.cid))?;
-    if standing(state, channel, &members, user, false)?.moderator {
+    if user_standing(state, channel, user)?.moderator {
         return Ok(());
     }
     let cooldown = std::time::Duration::from_secs(cooldown);

@@ -10,7 +10,7 @@ use super::channel::Channel;
 use super::StreamChat;
 use crate::browser::api::{self, request, Route};
 use crate::browser::mutes;
-use crate::browser::values::get;
+use crate::browser::values::{array, get};
 
 #[wasm_bindgen]
 impl StreamChat {
@@ -45,13 +45,13 @@ impl StreamChat {
     /// The own user's mutes (`{user, target, created_at, expires}`), as the server last said.
     #[wasm_bindgen(getter = mutedUsers, unchecked_return_type = "Mute[]")]
     pub fn muted_users(&self) -> JsValue {
-        mutes::listed(&self.client.state.borrow().mutes.0)
+        array(self.client.state.borrow().mutes.0.clone()).into()
     }
 
     /// The own user's channel mutes (`{user, channel, created_at, expires}`), as the server last said.
     #[wasm_bindgen(getter = mutedChannels, unchecked_return_type = "ChannelMute[]")]
     pub fn muted_channels(&self) -> JsValue {
-        mutes::listed(&self.client.state.borrow().mutes.1)
+        array(self.client.state.borrow().mutes.1.clone()).into()
     }
 
     /// Whether the own user muted `targetID`.
