@@ -82,6 +82,21 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
     await visible;
     observed.listedAfterShow = (await b.queryChannels({ cid: theirs.cid })).length;
     observed.visibleFlag = theirs.data.hidden;
+    await theirs.sendMessage({ text: 'before clearing' });
+    observed.beforeClearing = theirs.state.messages.length;
+    const cleared = next(b, 'channel.hidden');
+    await theirs.hide(null, true);
+    await cleared;
+    observed.afterClearing = theirs.state.messages.length;
+    await theirs.show();
+
+    const promoted = next(theirs, 'member.updated');
+    await ours.addModerators([member]);
+    observed.promoted = (await promoted).member?.channel_role;
+    observed.moderatorCaps = (await theirs.query()).channel.own_capabilities.includes('delete-any-message');
+    const demoted = next(theirs, 'member.updated');
+    await ours.demoteModerators([member]);
+    observed.demoted = (await demoted).member?.channel_role;
 
     const custom = next(ours, 'friendship_request');
     await theirs.sendEvent({ type: 'friendship_request', text: 'hi' });
@@ -105,6 +120,9 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
   assert.deepEqual(seen.official.ownerCaps, ['freeze-channel', 'delete-channel', 'send-message']);
   assert.equal(seen.official.slowMode, 60, 'the official client sees slow mode');
   assert.equal(seen.official.afterTruncate, 0);
+  assert.ok(seen.official.beforeClearing > 0);
+  assert.equal(seen.official.afterClearing, 0, 'hide(null, true) clears the messages');
+  assert.equal(seen.official.promoted, 'channel_moderator');
   assert.deepEqual(seen.ours, seen.official);
 });
 
@@ -147,6 +165,10 @@ test('mutes, muteStatus, blocks, flags, pins and bans', async () => {
       created: status.createdAt instanceof Date,
       listed: a.mutedChannels.map((m) => m.channel?.cid === ours.cid),
     };
+    const quiet = next(ours, 'message.new');
+    await theirs.sendMessage({ text: 'in a muted channel' });
+    await quiet;
+    observed.unreadInMutedChannel = ours.state.unreadCount;
     updated = next(a, 'notification.channel_mutes_updated');
     await ours.unmute();
     await updated;
@@ -159,6 +181,12 @@ test('mutes, muteStatus, blocks, flags, pins and bans', async () => {
 
     const { message } = await theirs.sendMessage({ text: 'flag me' });
     observed.flag = (await a.flagMessage(message.id, { reason: 'spam' })).flag?.target_message_id === message.id;
+    observed.flagUser = (await a.flagUser(member, { reason: 'spam' })).flag?.target_user_id === member;
+
+    await ours.shadowBan(member, {});
+    observed.shadowed = (await theirs.sendMessage({ text: 'nobody sees this' })).message.shadowed;
+    await ours.removeShadowBan(member);
+    observed.afterShadowBan = (await theirs.sendMessage({ text: 'seen again' })).message.shadowed;
 
     let pinned = next(theirs, 'message.updated', (event) => event.message?.pinned);
     await a.pinMessage(message, 600);
@@ -193,5 +221,7 @@ test('mutes, muteStatus, blocks, flags, pins and bans', async () => {
   assert.equal(seen.official.unreadFromMuted, 0, 'a muted user\'s message is not unread');
   assert.equal(seen.official.channelMute.muted, true);
   assert.equal(seen.official.bannedSend, 17);
+  assert.equal(seen.official.unreadInMutedChannel, 0, 'a muted channel\'s message is not unread');
+  assert.equal(seen.official.shadowed, true);
   assert.deepEqual(seen.ours, seen.official);
 });
