@@ -47,6 +47,8 @@ pub mod routes;
 pub mod send_routes;
 pub mod store;
 pub mod unread_routes;
+pub mod upload_routes;
+pub mod uploads;
 pub mod user_query;
 pub mod user_routes;
 pub mod users;
@@ -103,6 +105,9 @@ pub struct Settings {
     pub node_id: Option<String>,
     /// The NATS server URL of the cluster bus; a single node (in-process bus) when unset.
     pub bus: Option<String>,
+    /// The server's public origin (`https://chat.example.com`), the start of uploaded files' URLs; unset: `http://`
+    /// and the upload request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// The NATS subject cluster notes travel on.
@@ -141,6 +146,10 @@ pub struct Shared {
     pub cooldowns: limits::Cooldowns,
     /// Guest users created, server-wide: [`GUEST_BURST`] at once, then [`GUESTS_PER_SECOND`].
     pub guest_rate: RateLimiter,
+    /// Uploads per user ([`Limits::upload_burst`], then one per second).
+    pub upload_rate: RateLimiter,
+    /// Uploads being read and files being served ([`Limits::uploads_at_once`] each holds its bytes).
+    pub transfers: tokio::sync::Semaphore,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -175,6 +184,8 @@ impl AppState {
             presence: presence::Presence::default(),
             metrics: Metrics::new(),
             guest_rate: RateLimiter::new(GUEST_BURST, GUESTS_PER_SECOND),
+            upload_rate: RateLimiter::new(settings.limits.upload_burst, 1),
+            transfers: tokio::sync::Semaphore::new(settings.limits.uploads_at_once.max(1)),
             cooldowns: limits::Cooldowns::default(),
             message_rate: RateLimiter::new(
                 settings.limits.message_burst,
@@ -235,6 +246,19 @@ pub fn app(state: AppState) -> Router {
             get(moderation_routes::blocked_users).post(moderation_routes::block_user),
         )
         .route("/users/unblock", post(moderation_routes::unblock_user))
+        .route(
+            "/channels/{kind}/{id}/image",
+            post(upload_routes::upload_image)
+                .delete(upload_routes::delete_image)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/channels/{kind}/{id}/file",
+            post(upload_routes::upload_file)
+                .delete(upload_routes::delete_file)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/uploads/{file}/{name}", get(upload_routes::serve))
         .route("/members", get(member_routes::query_members))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))

@@ -44,6 +44,14 @@ pub struct Limits {
     /// the count travels only in `watcher_count` of other events and query answers: announcing every arrival to
     /// every watcher costs the square of the watchers (5,000 joining a livestream would be 12.5 million frames).
     pub watching_events_up_to: usize,
+    /// The largest uploaded file (`sendImage` / `sendFile`); a bigger one is answered 413.
+    pub upload_bytes: usize,
+    /// Uploads the server reads at once (each holds up to `upload_bytes`); more are answered 429.
+    pub uploads_at_once: usize,
+    /// How long one upload may take from its first byte to its last.
+    pub upload_timeout: Duration,
+    /// Uploads a user may make in a burst, then one per second.
+    pub upload_burst: u32,
 }
 
 impl Default for Limits {
@@ -63,6 +71,10 @@ impl Default for Limits {
             filter_values: 1_000,
             max_offset: 10_000,
             watching_events_up_to: 1_000,
+            upload_bytes: 20 * 1024 * 1024,
+            uploads_at_once: 16,
+            upload_timeout: Duration::from_secs(120),
+            upload_burst: 20,
         }
     }
 }

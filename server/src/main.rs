@@ -52,6 +52,13 @@ struct Flags {
     /// The cluster bus: a NATS server URL (`nats://127.0.0.1:4222`) shared by every node. A single node when unset.
     #[arg(long, env = "STREAM_BUS")]
     bus: Option<String>,
+    /// The server's public origin (`https://chat.example.com`), the start of uploaded files' URLs. Unset:
+    /// `http://` and the `Host` the upload came to.
+    #[arg(long, env = "STREAM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest uploaded file in bytes.
+    #[arg(long, default_value_t = DEFAULTS.upload_bytes)]
+    max_upload_bytes: usize,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -112,6 +119,7 @@ impl Flags {
             outbox_bytes: self.outbox_bytes,
             header_timeout: Duration::from_secs(self.header_timeout),
             write_timeout: Duration::from_secs(self.write_timeout),
+            upload_bytes: self.max_upload_bytes,
             ..Limits::default()
         }
     }
@@ -179,6 +187,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         guests: flags.guests || flags.dev,
         node_id: flags.node_id,
         bus: flags.bus,
+        public_url: flags.public_url,
     };
     run(listener, settings, store, stop_signal()).await?;
     tracing::info!("stopped");

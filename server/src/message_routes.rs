@@ -257,6 +257,7 @@ pub async fn delete_message(
         let mut extra = Map::new();
         extra.insert("hard_delete".into(), params.hard.into());
         let answer = announce(state, "message.deleted", &deleted, extra)?;
+        delete_uploads(state, &deleted)?;
         // A reply gone for good no longer counts in its parent's `reply_count`: say so.
         let parent_id = deleted.extra.get("parent_id").and_then(Value::as_str);
         if let (true, Some(parent_id)) = (params.hard, parent_id) {
@@ -268,6 +269,21 @@ pub async fn delete_message(
     })
     .await?;
     answer(response, started)
+}
+
+/// Removes the files the deleted message's sender uploaded and its attachments link (others' files stay).
+fn delete_uploads(state: &AppState, deleted: &MessageRecord) -> Result<(), AppError> {
+    let mut own = Vec::new();
+    for id in crate::uploads::attachment_file_ids(&deleted.extra) {
+        let file = db(state.store.file(&id, false))?;
+        if file.is_some_and(|(file, _)| file.user_id == deleted.user.id) {
+            own.push(id);
+        }
+    }
+    if !own.is_empty() {
+        db(state.store.delete_files(&deleted.cid, &own))?;
+    }
+    Ok(())
 }
 
 /// The query of `GET /messages/{id}/replies`.

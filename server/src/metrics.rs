@@ -40,6 +40,10 @@ pub struct Metrics {
     pub bus_connected: IntGauge,
     /// Cluster notes dropped because the bus queue was full.
     pub bus_dropped: IntCounter,
+    /// Uploads by outcome: `stored`, `too_big`, `refused` (type, rate, capacity, time).
+    pub uploads: IntCounterVec,
+    /// Bytes of uploaded files stored.
+    pub upload_bytes: IntCounter,
 }
 
 impl Metrics {
@@ -113,6 +117,12 @@ impl Metrics {
                 "Cluster notes dropped because the bus queue was full",
             )
             .expect("valid metric"),
+            uploads: by("chat_uploads_total", "Uploads by outcome", "outcome"),
+            upload_bytes: IntCounter::new(
+                "chat_upload_bytes_total",
+                "Bytes of uploaded files stored",
+            )
+            .expect("valid metric"),
             registry,
         };
         let r = &metrics.registry;
@@ -131,6 +141,11 @@ impl Metrics {
         r.register(Box::new(metrics.cluster_peers.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_connected.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_dropped.clone())).expect("unique metric");
+        r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
+        r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");
+        for outcome in ["stored", "too_big", "refused"] {
+            metrics.uploads.with_label_values(&[outcome]);
+        }
         metrics.bus_connected.set(1);
         // Show both transports from the start, so a scrape never misses a series.
         for kind in ["typing.start", "typing.stop"] {

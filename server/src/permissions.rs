@@ -48,7 +48,7 @@ pub fn config(kind: &str) -> TypeConfig {
         quotes: true,
         mutes: true,
         search: false,
-        uploads: false,
+        uploads: true,
         url_enrichment: false,
         polls: false,
         push_notifications: false,
@@ -110,6 +110,7 @@ const WRITER: &[&str] = &[
     "flag-message",
     "mute-channel",
     "send-custom-events",
+    "upload-file",
 ];
 /// What members may do besides.
 const MEMBER: &[&str] = &["leave-channel", "update-channel-members", "update-channel"];
@@ -136,6 +137,7 @@ const FROZEN_OFF: &[&str] = &[
     "send-custom-events",
     "typing-events",
     "send-typing-events",
+    "upload-file",
 ];
 
 /// Whether the channel is frozen (`frozen: true` in its data).

@@ -166,7 +166,7 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
 }
 
 /// `GET /app` (`getAppSettings()`): the app's name and its channel types' configs, for any authenticated caller.
-pub async fn app_settings(_authenticated: Caller) -> Answer {
+pub async fn app_settings(State(state): State<AppState>, _authenticated: Caller) -> Answer {
     let started = Instant::now();
     let configs: Map<String, Value> = channels::TYPES
         .iter()
@@ -178,6 +178,20 @@ pub async fn app_settings(_authenticated: Caller) -> Answer {
         "permission_version": "v2",
         "multi_tenant_enabled": false,
         "channel_configs": configs,
+        "image_upload_config": {
+            "allowed_mime_types": crate::uploads::IMAGE_TYPES,
+            "allowed_file_extensions": [],
+            "blocked_file_extensions": [],
+            "blocked_mime_types": [],
+            "size_limit": state.settings.limits.upload_bytes,
+        },
+        "file_upload_config": {
+            "allowed_mime_types": [],
+            "allowed_file_extensions": [],
+            "blocked_file_extensions": [],
+            "blocked_mime_types": [],
+            "size_limit": state.settings.limits.upload_bytes,
+        },
     });
     answer(json!({ "app": app }), started)
 }

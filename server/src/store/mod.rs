@@ -16,6 +16,7 @@ mod sqlite_reads;
 mod sqlite_rows;
 mod sqlite_schema;
 mod sqlite_writes;
+mod uploads;
 
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -381,6 +382,16 @@ pub trait Store: Send + Sync + 'static {
         cid: &str,
         now: &str,
     ) -> Result<Vec<Relation>, StoreError>;
+
+    /// Stores an uploaded file and its bytes.
+    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// The uploaded file `id`, with its bytes when `with_bytes`.
+    fn file(&self, id: &str, with_bytes: bool)
+        -> Result<Option<(FileRecord, Vec<u8>)>, StoreError>;
+
+    /// Removes the uploaded files `ids` of channel `cid`; how many there were.
+    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError>;
 
     /// Channels matching `filter` that `caller` may read, most recent activity first.
     fn query_channels(

@@ -16,9 +16,9 @@ use tokio_postgres::NoTls;
 
 use super::postgres_rows::MIGRATIONS;
 use super::{
-    AddedMessage, ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor,
-    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation,
-    Store, StoreError, UserQuery, UserReplace,
+    AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
+    MessageAnchor, MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
+    Relation, Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::StoredUser;
 
@@ -371,6 +371,22 @@ impl Store for PostgresStore {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
         self.run(self.sender_moderation_async(user_id, cid, now))
+    }
+
+    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
+        self.run(self.put_file_async(file, bytes))
+    }
+
+    fn file(
+        &self,
+        id: &str,
+        with_bytes: bool,
+    ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
+        self.run(self.file_async(id, with_bytes))
+    }
+
+    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
+        self.run(self.delete_files_async(cid, ids))
     }
 
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {

@@ -81,7 +81,7 @@ impl PostgresStore {
     pub(super) async fn delete_channel_async(&self, cid: &str) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        for table in ["messages", "reads", "members"] {
+        for table in ["messages", "reads", "members", "files"] {
             tx.execute(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
         }
         let existed = tx.execute("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;

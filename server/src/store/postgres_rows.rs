@@ -99,6 +99,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, user_id, target)
     );
     CREATE INDEX moderation_by_target ON moderation (kind, target);"#,
+    // Uploads: each file's bytes with who sent it where (`FileRecord`), found by its unguessable id.
+    r#"
+    CREATE TABLE files (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        cid TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT COLLATE "C" NOT NULL,
+        name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        bytes BYTEA NOT NULL
+    );
+    CREATE INDEX files_by_channel ON files (cid);"#,
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.

@@ -88,6 +88,27 @@ pub struct Relation {
     pub expires: Option<String>,
 }
 
+/// An uploaded file, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Its unguessable id, the secret part of its URL.
+    pub id: String,
+    /// The channel it was sent to.
+    pub cid: String,
+    /// Who sent it.
+    pub user_id: String,
+    /// `image` (checked from its bytes, shown inline) or `file` (served as a download).
+    pub kind: String,
+    /// Its file name, made safe for a URL and a header.
+    pub name: String,
+    /// Its type: from the bytes for images, as declared for files.
+    pub mime_type: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// When it was uploaded.
+    pub created_at: String,
+}
+
 /// What [`Store::change_member`](super::Store::change_member) changes of one member (`None`: left alone).
 #[derive(Debug, Clone, Default)]
 pub struct MemberChange {

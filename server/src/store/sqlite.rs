@@ -9,9 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::{
-    ChannelFilter, ChannelRecord, MemberChange, MemberRecord, MessageAnchor, MessageRecord,
-    NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation, Store, StoreError,
-    UserQuery, UserReplace,
+    ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
+    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation,
+    Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -589,6 +589,22 @@ impl Store for SqliteStore {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
         super::sqlite_manage::sender_moderation(self, user_id, cid, now)
+    }
+
+    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
+        super::uploads::sqlite_put(self, file, bytes)
+    }
+
+    fn file(
+        &self,
+        id: &str,
+        with_bytes: bool,
+    ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
+        super::uploads::sqlite_get(self, id, with_bytes)
+    }
+
+    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
+        super::uploads::sqlite_delete(self, cid, ids)
     }
 
     fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {

@@ -78,6 +78,7 @@ pub(super) fn delete_channel(store: &SqliteStore, cid: &str) -> Result<bool, Sto
     delete_messages(&tx, cid)?;
     tx.execute("DELETE FROM reads WHERE cid = ?1", [cid])?;
     tx.execute("DELETE FROM members WHERE cid = ?1", [cid])?;
+    tx.execute("DELETE FROM files WHERE cid = ?1", [cid])?;
     let existed = tx.execute("DELETE FROM channels WHERE cid = ?1", [cid])? == 1;
     tx.commit()?;
     Ok(existed)

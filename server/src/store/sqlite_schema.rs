@@ -86,4 +86,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, user_id, target)
     );
     CREATE INDEX moderation_by_target ON moderation (kind, target);",
+    // Uploads: each file's bytes with who sent it where (`FileRecord`), found by its unguessable id.
+    "CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        bytes BLOB NOT NULL
+    );
+    CREATE INDEX files_by_channel ON files (cid);",
 ];

@@ -104,6 +104,7 @@ impl TestServer {
             guests: options.guests,
             node_id: None,
             bus: None,
+            public_url: None,
         };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(run(listener, settings, store, async move {
