@@ -31,11 +31,11 @@ pub struct Outgoing {
     pub url: String,
     /// The raw JWT for the `Authorization` header; empty for an anonymous request.
     pub token: String,
-    /// The JSON body, if any.
-    pub body: Option<String>,
+    /// The body, if any: JSON text, or a `FormData` (an upload, whose type the browser sets with its boundary).
+    pub body: Option<JsValue>,
     /// Sent as `X-Stream-Client`.
     pub user_agent: String,
-    /// Give up after this many milliseconds.
+    /// Give up after this many milliseconds (0: never, as uploads).
     pub timeout_ms: u32,
 }
 
@@ -60,19 +60,22 @@ impl Outgoing {
         } else {
             [("Authorization", &self.token), ("stream-auth-type", "jwt")]
         };
-        let rest =
-            [("X-Stream-Client", self.user_agent.as_str()), ("Content-Type", "application/json")];
+        let form = self.body.as_ref().is_some_and(|body| !body.is_string());
+        let json = if form { ("", "") } else { ("Content-Type", "application/json") };
+        let rest = [("X-Stream-Client", self.user_agent.as_str()), json];
         auth.into_iter().chain(rest).filter(|(name, _)| !name.is_empty())
     }
 }
 
-/// Runs `abort` (and remembers that it ran) unless the returned timer is dropped within `timeout_ms`.
-fn deadline(timeout_ms: u32, abort: impl FnOnce() + 'static) -> (Timeout, Rc<Cell<bool>>) {
+/// Runs `abort` (and remembers that it ran) unless the returned timer is dropped within `timeout_ms` (0: never).
+fn deadline(timeout_ms: u32, abort: impl FnOnce() + 'static) -> (Option<Timeout>, Rc<Cell<bool>>) {
     let timed_out = Rc::new(Cell::new(false));
     let flag = timed_out.clone();
-    let timer = Timeout::new(timeout_ms, move || {
-        flag.set(true);
-        abort();
+    let timer = (timeout_ms > 0).then(|| {
+        Timeout::new(timeout_ms, move || {
+            flag.set(true);
+            abort();
+        })
     });
     (timer, timed_out)
 }
@@ -90,7 +93,9 @@ pub async fn exchange(outgoing: Outgoing) -> Answer {
     xhr.set_response_type(XmlHttpRequestResponseType::Json);
     // Settles when the request ends in any way: an answer, a network failure or an abort.
     let ended = Promise::new(&mut |resolve: Function, _| xhr.set_onloadend(Some(&resolve)));
-    xhr.send_with_opt_str(outgoing.body.as_deref()).map_err(network)?;
+    // JSON text or a `FormData`: `send` takes either as it is.
+    xhr.send_with_opt_form_data(outgoing.body.as_ref().map(JsCast::unchecked_ref))
+        .map_err(network)?;
     let aborted = xhr.clone();
     // Dropped (so cancelled) when this function returns.
     let (_deadline, timed_out) = deadline(outgoing.timeout_ms, move || {
@@ -121,7 +126,7 @@ pub async fn fetch_exchange(outgoing: Outgoing) -> Answer {
     init.set_method(outgoing.method);
     init.set_headers(&headers);
     if let Some(body) = &outgoing.body {
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
     }
     init.set_signal(Some(&controller.signal()));
     let request = Request::new_with_str_and_init(&outgoing.url, &init).map_err(network)?;

@@ -26,6 +26,7 @@ mod socket;
 mod state_methods;
 pub mod storage;
 mod timers;
+pub mod uploads;
 pub mod users;
 pub mod values;
 

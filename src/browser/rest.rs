@@ -8,8 +8,9 @@ use alloc::string::String;
 
 use js_sys::{Function, Promise, JSON};
 use stream_chat_protocol::ErrorCode;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::FormData;
 
 use super::client::Client;
 use super::connect::promise;
@@ -40,8 +41,8 @@ pub struct Call {
     method: &'static str,
     /// Path below the base URL.
     path: String,
-    /// JSON body.
-    body: String,
+    /// The body: JSON text, or a `FormData` (an upload: no timeout, the browser sets its type).
+    body: JsValue,
     /// Resolve and reject of its promise (`None` for calls nobody awaits, like an automatic typing stop).
     settle: Option<(Function, Function)>,
     /// The answer, once it came.
@@ -80,8 +81,11 @@ impl Client {
         body: &JsValue,
         awaited: bool,
     ) -> Option<Promise> {
-        let body =
-            JSON::stringify(body).ok().and_then(|b| b.as_string()).unwrap_or_else(|| "{}".into());
+        let body = if body.is_instance_of::<FormData>() {
+            body.clone()
+        } else {
+            JSON::stringify(body).map_or_else(|_| "{}".into(), Into::into)
+        };
         let (promise, settle) = if awaited {
             let (promise, settle) = promise();
             (Some(promise), Some(settle))
@@ -108,7 +112,7 @@ impl Client {
             // A GET carries its JSON as the `payload` parameter, as the official client's do; a DELETE has none.
             let body = match call.method {
                 "GET" => {
-                    push_param(&mut url, "payload", &call.body);
+                    push_param(&mut url, "payload", &call.body.as_string().unwrap_or_default());
                     None
                 }
                 "DELETE" => None,
@@ -119,13 +123,15 @@ impl Client {
             if let Some(connection_id) = connection_id {
                 push_param(&mut url, "connection_id", &connection_id);
             }
+            // An upload may take as long as it takes, as the official client's (`timeout: 0`).
+            let upload = !call.body.is_string();
             Outgoing {
                 method: call.method,
                 url,
                 token,
                 body,
                 user_agent: state.session.config().user_agent.clone(),
-                timeout_ms: state.rest.timeout_ms,
+                timeout_ms: if upload { 0 } else { state.rest.timeout_ms },
             }
         };
         let port = self.port.clone();

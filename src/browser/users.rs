@@ -129,7 +129,7 @@ pub async fn create_guest(
             method: "POST",
             url,
             token: alloc::string::String::new(),
-            body: js_sys::JSON::stringify(&body).ok().and_then(|text| text.as_string()),
+            body: js_sys::JSON::stringify(&body).ok().map(Into::into),
             user_agent: state.session.config().user_agent.clone(),
             timeout_ms: state.rest.timeout_ms,
         }

@@ -3,6 +3,7 @@
 //! `browser/shapes.rs`), check what can be checked without the network, and hand over to the browser runtime; nothing here
 //! decides connection policy.
 
+mod attachments;
 mod channel;
 mod channel_manage;
 mod chat;

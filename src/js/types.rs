@@ -397,6 +397,18 @@ export interface UpdateChannelResponse {
   duration: string;
 }
 
+/** Any answer without more to say. */
+export interface APIResponse {
+  duration: string;
+}
+
+/** The answer to `sendImage` / `sendFile`: the file's URL (`image_url` / `asset_url` of an attachment). */
+export interface SendFileAPIResponse {
+  file: string;
+  thumb_url?: string;
+  duration: string;
+}
+
 export interface ChannelQueryOptions {
   /** One page anchor at most: `id_lt` / `id_lte` / `created_at_before(_or_equal)` page back, `id_gt` / `id_gte` /
    *  `created_at_after(_or_equal)` page forward; pages merge into `state.messages`. */

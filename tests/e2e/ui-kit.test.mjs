@@ -1,7 +1,8 @@
 // The official React UI kit (stream-chat-react 14, its getting-started app: Chat, ChannelList, Channel, Window,
 // ChannelHeader, MessageList, MessageComposer, Thread) on the official client against our server, two users in two
 // pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
-// delete, a pin, and muting a user from the message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// delete, a pin, an image attached from the composer that loads on the other page, and muting a user from the
+// message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
 // network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,12 @@ after(async () => {
   cleanup?.();
 });
 
+/** A valid 1×1 PNG, so the other page can prove it decoded the served image. */
+const PIXEL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+);
+
 /** A page with the app signed in as `user`, once its client is connected. */
 async function openApp(user) {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
@@ -72,7 +79,7 @@ async function menu(page, message, item) {
   await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
 }
 
-test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, mute', async () => {
+test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, mute', async () => {
   const setup = await openApp('alice');
   await setup.evaluate(async () => {
     const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
@@ -118,6 +125,28 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
   // Pin from the message menu: the other page shows it pinned.
   await menu(alice, inList(alice, 'hello, edited'), 'Pin');
   await bob.locator('.str-chat__main-panel .str-chat__message--pinned', { hasText: 'hello, edited' }).waitFor();
+
+  // An image attached from the composer: uploaded (sendImage), sent, and drawn from the server on the other page.
+  await alice.locator('.str-chat__main-panel input.str-chat__file-input').setInputFiles({
+    name: 'pixel.png', mimeType: 'image/png', buffer: PIXEL,
+  });
+  await composer.fill('a picture');
+  await alice.waitForFunction(() =>
+    [...document.querySelectorAll('.str-chat__main-panel .str-chat__attachment-preview-image img, .str-chat__main-panel img')]
+      .some((img) => img.src.startsWith('blob:') || img.src.includes('/uploads/')),
+  );
+  await alice.locator('.str-chat__main-panel button.str-chat__send-button').waitFor();
+  await alice.waitForFunction(() => {
+    const button = document.querySelector('.str-chat__main-panel button.str-chat__send-button');
+    return button && !button.disabled;
+  });
+  await alice.locator('.str-chat__main-panel button.str-chat__send-button').click();
+  const picture = inList(bob, 'a picture').locator('img.str-chat__base-image');
+  await picture.waitFor();
+  await bob.waitForFunction(
+    () => [...document.querySelectorAll('.str-chat__main-panel img.str-chat__base-image')]
+      .some((img) => img.src.includes('/uploads/') && img.complete && img.naturalWidth === 1),
+  );
 
   // Mute from the message menu: the kit's client learns it from the server, and the menu then offers Unmute.
   await menu(bob, inList(bob, 'hello, edited'), 'Mute');

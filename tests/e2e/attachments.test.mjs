@@ -1,0 +1,106 @@
+// Attachments, compared: the same app snippet runs with the official client's browser build and with ours, in one
+// Chromium page against one server, and what the app observes must be the same: sendImage / sendFile answering an
+// absolute URL the page can load (the image inline, the file as a download, both inert), a message carrying it
+// reaching the other user, the errors of a file over the server's limit (413, code 22) and of an SVG sent as an
+// image (code 4), and deleteImage / deleteFile making the URL answer 404.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchBrowser, openComparisonPage, startServer, tempDir } from './helpers.mjs';
+
+let dir, cleanup, server, browser, both;
+
+before(async () => {
+  ({ dir, cleanup } = tempDir());
+  server = await startServer({ db: join(dir, 'chat.db'), args: ['--max-upload-bytes', '65536'] });
+  browser = await launchBrowser();
+  ({ both } = await openComparisonPage(browser, server.url, dir));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  cleanup?.();
+});
+
+test('sendImage, sendFile, attachments on messages, limits and deletes', async () => {
+  const seen = await both(async (kind) => {
+    const [sender, reader] = [`${kind}-sender`, `${kind}-reader`];
+    const a = make(kind);
+    await a.connectUser({ id: sender }, a.devToken(sender));
+    const b = make(kind);
+    await b.connectUser({ id: reader }, b.devToken(reader));
+    const id = `${kind}-files`;
+    const ours = a.channel('messaging', id, { members: [sender, reader] });
+    await ours.watch();
+    const theirs = b.channel('messaging', id);
+    await theirs.watch();
+    const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1]);
+    const load = async (url) => {
+      const response = await fetch(url);
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        disposition: (response.headers.get('content-disposition') ?? '').split(';')[0],
+        nosniff: response.headers.get('x-content-type-options'),
+        sandbox: response.headers.get('content-security-policy'),
+        bytes: (await response.arrayBuffer()).byteLength,
+      };
+    };
+    const refusal = async (promise) => {
+      try {
+        await promise;
+        return 'resolved';
+      } catch (error) {
+        return { code: error.code, status: error.status, parsed: JSON.parse(error.message.replace(/^[^{]*/, '') || '{}').code ?? null };
+      }
+    };
+    const observed = {};
+
+    const image = await ours.sendImage(new File([png], 'cat.png', { type: 'image/png' }));
+    observed.imageUrl = image.file.startsWith(`${location.origin}/uploads/`) && image.file.endsWith('/cat.png');
+    observed.imageServed = await load(image.file);
+    const file = await ours.sendFile(new Blob(['hello notes'], { type: 'text/plain' }), 'notes.txt', 'text/plain');
+    observed.fileUrl = file.file.endsWith('/notes.txt');
+    observed.fileServed = await load(file.file);
+
+    const arrived = next(theirs, 'message.new');
+    await ours.sendMessage({
+      text: 'look',
+      attachments: [
+        { type: 'image', image_url: image.file, fallback: 'cat.png', mime_type: 'image/png' },
+        { type: 'file', asset_url: file.file, title: 'notes.txt', mime_type: 'text/plain' },
+      ],
+    });
+    const event = await arrived;
+    observed.received = event.message.attachments.map((a) => a.image_url === image.file || a.asset_url === file.file);
+    observed.inState = theirs.state.messages.at(-1).attachments.length;
+
+    observed.tooBig = await refusal(ours.sendImage(new Blob([png, new Uint8Array(100_000)], { type: 'image/png' }), 'big.png'));
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>';
+    observed.svgAsImage = await refusal(ours.sendImage(new Blob([svg], { type: 'image/png' }), 'x.png'));
+    observed.strangerDelete = await refusal(theirs.deleteImage(image.file));
+
+    observed.deletedImage = Object.keys(await ours.deleteImage(image.file)).sort();
+    observed.afterImageDelete = (await load(image.file)).status;
+    await ours.deleteFile(file.file);
+    observed.afterFileDelete = (await load(file.file)).status;
+    await a.disconnectUser();
+    await b.disconnectUser();
+    return observed;
+  });
+  const official = seen.official;
+  assert.equal(official.imageUrl, true);
+  assert.deepEqual(official.imageServed, {
+    status: 200, type: 'image/png', disposition: 'inline', nosniff: 'nosniff', sandbox: 'sandbox', bytes: 20,
+  });
+  assert.equal(official.fileServed.disposition, 'attachment');
+  assert.deepEqual(official.received, [true, true]);
+  assert.equal(official.tooBig.status, 413);
+  assert.equal(official.tooBig.code, 22);
+  assert.equal(official.svgAsImage.code, 4);
+  assert.equal(official.strangerDelete.code, 17);
+  assert.equal(official.afterImageDelete, 404);
+  assert.equal(official.afterFileDelete, 404);
+  assert.deepEqual(seen.ours, seen.official);
+});
