@@ -44,6 +44,7 @@ pub mod presence;
 pub mod query_routes;
 pub mod rest;
 pub mod routes;
+pub mod search_routes;
 pub mod send_routes;
 pub mod store;
 pub mod unread_routes;
@@ -260,6 +261,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/uploads/{file}/{name}", get(upload_routes::serve))
         .route("/members", get(member_routes::query_members))
+        .route("/search", get(search_routes::search))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

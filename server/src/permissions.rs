@@ -47,7 +47,7 @@ pub fn config(kind: &str) -> TypeConfig {
         replies: true,
         quotes: true,
         mutes: true,
-        search: false,
+        search: true,
         uploads: true,
         url_enrichment: false,
         polls: false,
@@ -111,6 +111,7 @@ const WRITER: &[&str] = &[
     "mute-channel",
     "send-custom-events",
     "upload-file",
+    "search-messages",
 ];
 /// What members may do besides.
 const MEMBER: &[&str] = &["leave-channel", "update-channel-members", "update-channel"];

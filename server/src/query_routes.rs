@@ -19,7 +19,7 @@ use crate::routes::{
     answer, blocking, channel_for_viewer, check_member, db, member_ids, privacy_of,
     publish_channel_event, timed, watching_stopped, Answer, TimedAnswer,
 };
-use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel};
+use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NameMatch, NewChannel};
 use crate::users::StoredUser;
 use crate::views::MessagesView;
 use crate::{clock, AppState};
@@ -375,6 +375,42 @@ pub fn condition(value: &Value, max: usize) -> Result<Vec<String>, AppError> {
     list.ok_or_else(|| AppError::input(format!("unsupported filter condition {value}")))
 }
 
+/// Adds the `filter_conditions` of a channel query to `filter`: `cid`, `members`, `type`, `hidden`, `name`; any
+/// other field is code 4. Lists hold at most `max` values.
+pub fn channel_conditions(
+    filter: &mut ChannelFilter,
+    conditions: &Map<String, Value>,
+    max: usize,
+) -> Result<(), AppError> {
+    for (key, value) in conditions {
+        match key.as_str() {
+            "cid" => filter.cids = Some(condition(value, max)?),
+            "members" => filter.members = Some(condition(value, max)?),
+            "type" => filter.kinds = Some(condition(value, max)?),
+            "hidden" => {
+                filter.hidden =
+                    Some(value.as_bool().ok_or_else(|| {
+                        AppError::input("the hidden filter must be true or false")
+                    })?)
+            }
+            "name" => filter.name = Some(name_match(value, max)?),
+            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
+        }
+    }
+    Ok(())
+}
+
+/// A condition on a channel's `name`: a string or `$eq` / `$in`, or `$autocomplete` (a word starting with it).
+pub fn name_match(value: &Value, max: usize) -> Result<NameMatch, AppError> {
+    match value.get("$autocomplete") {
+        Some(Value::String(prefix)) if prefix.chars().count() <= 100 => {
+            Ok(NameMatch::WordPrefix(prefix.clone()))
+        }
+        Some(_) => Err(AppError::input("$autocomplete takes a string of at most 100 characters")),
+        None => condition(value, max).map(NameMatch::OneOf),
+    }
+}
+
 /// `POST /channels`: the caller's channels matching a filter, with state; the official client calls it on
 /// every reconnect.
 pub async fn query_channels(
@@ -426,24 +462,12 @@ pub fn channel_filter(
     let mut filter = ChannelFilter {
         public_kinds: channels::PUBLIC_TYPES.iter().map(|kind| kind.to_string()).collect(),
         newest_first: true,
+        hidden: Some(false),
         limit: body.limit.unwrap_or(10).min(30),
         offset: body.offset,
         ..ChannelFilter::default()
     };
-    let max = limits.filter_values;
-    for (key, value) in &body.filter_conditions {
-        match key.as_str() {
-            "cid" => filter.cids = Some(condition(value, max)?),
-            "members" => filter.members = Some(condition(value, max)?),
-            "type" => filter.kinds = Some(condition(value, max)?),
-            "hidden" => {
-                filter.hidden = value
-                    .as_bool()
-                    .ok_or_else(|| AppError::input("the hidden filter must be true or false"))?
-            }
-            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
-        }
-    }
+    channel_conditions(&mut filter, &body.filter_conditions, limits.filter_values)?;
     for sort in &body.sort {
         let field = sort.get("field").and_then(Value::as_str);
         let direction = sort.get("direction").and_then(Value::as_i64);

@@ -114,7 +114,7 @@ fn filter(
                 };
                 UserFilter::Online { online, connected: connected.to_vec() }
             }
-            "id" => field(UserField::Id, key, value, false)?,
+            "id" => field(UserField::Id, key, value, true)?,
             "role" => field(UserField::Role, key, value, false)?,
             "name" => field(UserField::Name, key, value, true)?,
             other => {
@@ -125,7 +125,8 @@ fn filter(
     Ok(if all.len() == 1 { all.remove(0) } else { UserFilter::All(all) })
 }
 
-/// A condition on one field: a string (`$eq`), or `{$eq}`, `{$in}`, `{$autocomplete}` (names only).
+/// A condition on one field: a string (`$eq`), or `{$eq}`, `{$in}`, `{$autocomplete}` (ids and names: some word
+/// starts with it, ignoring case).
 fn field(
     field: UserField,
     key: &str,
@@ -240,7 +241,6 @@ mod tests {
         for bad in [
             json!({"filter_conditions": {"email": "x"}}),
             json!({"filter_conditions": {"id": {"$regex": "x"}}}),
-            json!({"filter_conditions": {"id": {"$autocomplete": "x"}}}),
             json!({"filter_conditions": {"name": {"$eq": 5}}}),
             json!({"filter_conditions": {"online": "yes"}}),
             json!({"sort": [{"field": "privacy_settings"}]}),

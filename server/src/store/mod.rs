@@ -383,6 +383,13 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError>;
 
+    /// The messages `search` finds in the channels `caller` may read, with their senders and reactions.
+    fn search_messages(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
+
     /// Stores an uploaded file and its bytes.
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;
 

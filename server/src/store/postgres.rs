@@ -17,8 +17,8 @@ use tokio_postgres::NoTls;
 use super::postgres_rows::MIGRATIONS;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
-    MessageAnchor, MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
-    Relation, Store, StoreError, UserQuery, UserReplace,
+    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
+    ReactionRecord, ReadRecord, Relation, Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::StoredUser;
 
@@ -371,6 +371,14 @@ impl Store for PostgresStore {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
         self.run(self.sender_moderation_async(user_id, cid, now))
+    }
+
+    fn search_messages(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(self.search_messages_async(search, caller))
     }
 
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {

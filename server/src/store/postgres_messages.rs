@@ -10,12 +10,12 @@ use tokio_postgres::types::ToSql;
 
 use super::postgres::PostgresStore;
 use super::postgres_rows::{
-    all, attach_reactions, ensure_user, message_from, message_in, reaction_from, MESSAGE_COLUMNS,
-    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    all, attach_reactions, ensure_user, message_from, message_in, reaction_from, Params,
+    MESSAGE_COLUMNS, REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
 use super::{
-    AddedMessage, MemberUnread, MessageAnchor, MessageRecord, NewMessage, NewReaction,
-    ReactionRecord, StoreError,
+    AddedMessage, MemberUnread, MessageAnchor, MessageRecord, MessageSearch, NewMessage,
+    NewReaction, ReactionRecord, StoreError,
 };
 
 /// Selects one reaction by message, user and type (`$1`–`$3`).
@@ -326,4 +326,20 @@ async fn member_unread(
             unread_channels: number(row, 3)?,
         })
     })
+}
+
+impl PostgresStore {
+    pub(super) async fn search_messages_async(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut params = Params::default();
+        let columns = format!("{MESSAGE_COLUMNS}, {USER_COLUMNS}");
+        let sql = super::query_sql::message_search_select(&columns, search, caller, &mut params);
+        let client = self.client().await?;
+        let mut found = all(client.query(&sql, &params.refs()).await?, message_from)?;
+        attach_reactions(&client, &mut found).await?;
+        Ok(found)
+    }
 }

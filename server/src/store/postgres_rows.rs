@@ -113,6 +113,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         bytes BYTEA NOT NULL
     );
     CREATE INDEX files_by_channel ON files (cid);"#,
+    // Search: message text by word (`GET /search`), the expression `text_has` matches.
+    "CREATE INDEX messages_text_search ON messages USING GIN (to_tsvector('simple', text));",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -352,5 +354,32 @@ impl super::query_sql::Dialect for Params {
     fn order(expr: &str, ascending: bool) -> String {
         let direction = if ascending { "ASC NULLS FIRST" } else { "DESC NULLS LAST" };
         format!("{expr} COLLATE \"C\" {direction}")
+    }
+
+    fn json_text(column: &str, field: &str) -> String {
+        format!("({column}->>'{field}')")
+    }
+
+    fn json_true(column: &str, field: &str) -> String {
+        format!("COALESCE({column}->'{field}' = 'true'::jsonb, FALSE)")
+    }
+
+    fn text_has(&mut self, words: &[String], prefix: bool) -> String {
+        // A tsquery of the words joined by `&` (they hold only letters and digits), `:*` for a prefix; the
+        // expression is the one `messages_text_search` indexes.
+        let mut query = words.join(" & ");
+        if prefix {
+            query.push_str(":*");
+        }
+        let query = self.value(&query);
+        format!("to_tsvector('simple', g.text) @@ to_tsquery('simple', {query})")
+    }
+
+    fn attachment_of(&mut self, kinds: &[String]) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(g.extra->'attachments') = 'array' \
+             THEN g.extra->'attachments' ELSE '[]'::jsonb END) a WHERE (a->>'type') = ANY({}))",
+            self.list(kinds)
+        )
     }
 }

@@ -1,9 +1,12 @@
-//! The SQL of the two filtered queries (`GET /users`, `POST /channels`), built once for both stores: a
-//! [`UserQuery`] or a [`ChannelFilter`] becomes one parameterised `SELECT`, and the few places where SQLite and
-//! PostgreSQL differ (placeholders, lists, JSON fields, case-insensitive `LIKE`, where no value sorts) are a
-//! [`Dialect`], which also collects the parameter values.
+//! The SQL of the filtered queries (`GET /users`, `POST /channels`, `GET /search`), built once for both stores: a
+//! [`UserQuery`], a [`ChannelFilter`] or a [`MessageSearch`] becomes one parameterised `SELECT`, and the few places
+//! where SQLite and PostgreSQL differ (placeholders, lists, JSON fields, case-insensitive `LIKE`, where no value
+//! sorts, full-text search) are a [`Dialect`], which also collects the parameter values.
 
-use super::{ChannelFilter, MessageAnchor, UserField, UserFilter, UserQuery, UserSort};
+use super::{
+    ChannelFilter, MessageAnchor, MessageSearch, NameMatch, UserField, UserFilter, UserQuery,
+    UserSort,
+};
 
 /// What differs between the stores' SQL; implemented by each store's parameter list.
 pub(super) trait Dialect {
@@ -27,6 +30,30 @@ pub(super) trait Dialect {
 
     /// `expr` as a sort key, ascending or not, no value sorting first when ascending (SQLite's order).
     fn order(expr: &str, ascending: bool) -> String;
+
+    /// The text of `field` in the JSON column `column`.
+    fn json_text(column: &str, field: &str) -> String;
+
+    /// Whether the JSON column `column` has `field: true`.
+    fn json_true(column: &str, field: &str) -> String;
+
+    /// Whether message `g`'s text has every word of `words` (the last one as a prefix when `prefix`), by the
+    /// store's full-text index. The words hold only letters and digits.
+    fn text_has(&mut self, words: &[String], prefix: bool) -> String;
+
+    /// Whether message `g` has an attachment whose `type` is one of `kinds`.
+    fn attachment_of(&mut self, kinds: &[String]) -> String;
+}
+
+/// Whether some word of `expr` starts with `prefix`, ignoring case (`$autocomplete`).
+fn word_prefix<D: Dialect>(expr: &str, prefix: &str, sql: &mut D) -> String {
+    let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let start = sql.value(&format!("{escaped}%"));
+    let inner = sql.value(&format!("% {escaped}%"));
+    let like = D::LIKE;
+    format!(
+        "COALESCE({expr} {like} {start} ESCAPE '\\' OR {expr} {like} {inner} ESCAPE '\\', FALSE)"
+    )
 }
 
 /// What a page's [`MessageAnchor`] asks of SQL, the same for both stores; each writes the comparison its way.
@@ -109,10 +136,7 @@ fn user_condition<D: Dialect>(filter: &UserFilter, sql: &mut D) -> String {
         UserFilter::Any(filters) => joined(filters, sql, " OR ", "FALSE"),
         UserFilter::OneOf(field, values) => sql.one_of(&user_column::<D>(*field), values),
         UserFilter::StartsWith(field, prefix) => {
-            let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let pattern = sql.value(&format!("{escaped}%"));
-            let like = D::LIKE;
-            format!("COALESCE({} {like} {pattern} ESCAPE '\\', FALSE)", user_column::<D>(*field))
+            word_prefix(&user_column::<D>(*field), prefix, sql)
         }
         UserFilter::Online { online, connected } => {
             let test = format!(
@@ -137,7 +161,19 @@ pub(super) fn channel_select<D: Dialect>(
     caller: &str,
     sql: &mut D,
 ) -> String {
-    let mut text = format!("SELECT {columns} FROM channels c WHERE TRUE");
+    let condition = channel_condition(filter, caller, sql);
+    let direction = if filter.newest_first { "DESC" } else { "ASC" };
+    format!(
+        "SELECT {columns} FROM channels c WHERE {condition} \
+         ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
+         LIMIT {} OFFSET {}",
+        filter.limit, filter.offset
+    )
+}
+
+/// Whether channel `c` matches `filter` and `caller` may read it.
+fn channel_condition<D: Dialect>(filter: &ChannelFilter, caller: &str, sql: &mut D) -> String {
+    let mut text = "TRUE".to_owned();
     if let Some(cids) = &filter.cids {
         text += &format!(" AND {}", sql.one_of("c.cid", cids));
     }
@@ -148,21 +184,60 @@ pub(super) fn channel_select<D: Dialect>(
         let any_member = sql.one_of("user_id", members);
         text += &format!(" AND c.cid IN (SELECT cid FROM members WHERE {any_member})");
     }
+    match &filter.name {
+        Some(NameMatch::OneOf(names)) => {
+            text += &format!(" AND {}", sql.one_of(&D::json_text("c.data", "name"), names));
+        }
+        Some(NameMatch::WordPrefix(prefix)) => {
+            text += &format!(" AND {}", word_prefix(&D::json_text("c.data", "name"), prefix, sql));
+        }
+        None => {}
+    }
     // Private channel types are visible to their members only.
     let caller = sql.value(caller);
     let public = sql.one_of("c.type", &filter.public_kinds);
     text +=
         &format!(" AND (c.cid IN (SELECT cid FROM members WHERE user_id = {caller}) OR {public})");
     // Channels the caller hid leave their results until shown again, unless they ask for exactly those.
-    let hidden = if filter.hidden { "IN" } else { "NOT IN" };
-    text += &format!(
-        " AND c.cid {hidden} (SELECT cid FROM members WHERE user_id = {caller} AND hidden = {})",
-        D::TRUE
+    if let Some(hidden) = filter.hidden {
+        let hidden = if hidden { "IN" } else { "NOT IN" };
+        text += &format!(
+            " AND c.cid {hidden} (SELECT cid FROM members WHERE user_id = {caller} AND hidden = {})",
+            D::TRUE
+        );
+    }
+    text
+}
+
+/// The messages `search` finds in the channels `caller` may read: `columns` of `messages g JOIN users u`, newest
+/// (or oldest) first, paged; deleted messages never.
+pub(super) fn message_search_select<D: Dialect>(
+    columns: &str,
+    search: &MessageSearch,
+    caller: &str,
+    sql: &mut D,
+) -> String {
+    let channels = channel_condition(&search.channels, caller, sql);
+    let mut text = format!(
+        "SELECT {columns} FROM messages g JOIN users u ON u.id = g.user_id \
+         WHERE g.deleted_at IS NULL AND g.cid IN (SELECT c.cid FROM channels c WHERE {channels})"
     );
-    let direction = if filter.newest_first { "DESC" } else { "ASC" };
+    if !search.words.is_empty() {
+        text += &format!(" AND {}", sql.text_has(&search.words, search.prefix));
+    }
+    if let Some(pinned) = search.pinned {
+        let not = if pinned { "" } else { "NOT " };
+        text += &format!(" AND {not}{}", D::json_true("g.extra", "pinned"));
+    }
+    if let Some(kinds) = &search.attachment_types {
+        text += &format!(" AND {}", sql.attachment_of(kinds));
+    }
+    if let Some(users) = &search.user_ids {
+        text += &format!(" AND {}", sql.one_of("g.user_id", users));
+    }
+    let direction = if search.newest_first { "DESC" } else { "ASC" };
     text + &format!(
-        " ORDER BY c.last_message_at IS NULL, c.last_message_at {direction}, c.created_at DESC \
-         LIMIT {} OFFSET {}",
-        filter.limit, filter.offset
+        " ORDER BY g.created_at {direction}, g.seq {direction} LIMIT {} OFFSET {}",
+        search.limit, search.offset
     )
 }

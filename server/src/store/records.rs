@@ -270,9 +270,44 @@ pub struct ChannelFilter {
     pub kinds: Option<Vec<String>>,
     /// Channel types anyone may read; others only their members.
     pub public_kinds: Vec<String>,
-    /// `hidden: true`: only the channels the caller hid; otherwise only those they did not.
-    pub hidden: bool,
+    /// `Some(true)`: only the channels the caller hid; `Some(false)`: only those they did not; `None`: both.
+    pub hidden: Option<bool>,
+    /// `name: {$eq | $in | $autocomplete}`.
+    pub name: Option<NameMatch>,
     /// Sort by `last_message_at` descending (`true`) or ascending.
+    pub newest_first: bool,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// A condition on a text field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    /// Equal to one of these (`$eq`, `$in`).
+    OneOf(Vec<String>),
+    /// Some word of it starts with this, ignoring case (`$autocomplete`).
+    WordPrefix(String),
+}
+
+/// A message search (`GET /search`): the channels' filter, then conditions on the messages in them; deleted
+/// messages are never found.
+#[derive(Debug, Clone, Default)]
+pub struct MessageSearch {
+    /// Which channels (only those the caller may read; hidden ones too).
+    pub channels: ChannelFilter,
+    /// Full-text: every word, lower-cased (letters and digits only), the last one as a prefix when `prefix`.
+    pub words: Vec<String>,
+    /// The last word is a prefix (`$autocomplete`).
+    pub prefix: bool,
+    /// Only pinned (`true`) or unpinned messages.
+    pub pinned: Option<bool>,
+    /// Only messages with an attachment of one of these types.
+    pub attachment_types: Option<Vec<String>>,
+    /// Only messages of these senders.
+    pub user_ids: Option<Vec<String>>,
+    /// Newest first (`created_at` descending, the default) or oldest first.
     pub newest_first: bool,
     /// Page size.
     pub limit: usize,

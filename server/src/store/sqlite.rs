@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::{
     ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
-    MessageRecord, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Relation,
-    Store, StoreError, UserQuery, UserReplace,
+    MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
+    Relation, Store, StoreError, UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -589,6 +589,14 @@ impl Store for SqliteStore {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
         super::sqlite_manage::sender_moderation(self, user_id, cid, now)
+    }
+
+    fn search_messages(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        super::sqlite_messages::search_messages(self, search, caller)
     }
 
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {

@@ -6,10 +6,10 @@ use serde_json::{Map, Value};
 
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
-    attach_reactions, message_from, message_in, reaction_from, MESSAGE_COLUMNS, REACTION_COLUMNS,
-    THREAD_ONLY, USER_COLUMNS,
+    attach_reactions, message_from, message_in, reaction_from, Query, MESSAGE_COLUMNS,
+    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
-use super::{MessageAnchor, MessageRecord, NewReaction, ReactionRecord, StoreError};
+use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
 
 pub(super) fn send_reaction(
     store: &SqliteStore,
@@ -225,4 +225,22 @@ pub(super) fn has_message(store: &SqliteStore, cid: &str, id: &str) -> Result<bo
         .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
         .optional()?
         .is_some())
+}
+
+pub(super) fn search_messages(
+    store: &SqliteStore,
+    search: &MessageSearch,
+    caller: &str,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let mut query = Query::default();
+    let columns = format!("{MESSAGE_COLUMNS}, {USER_COLUMNS}");
+    let sql = super::query_sql::message_search_select(&columns, search, caller, &mut query);
+    let connection = store.read();
+    let mut statement = connection.prepare(&sql)?;
+    let rows =
+        statement.query_map(rusqlite::params_from_iter(query.values.iter()), message_from)?;
+    let mut found: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
+    drop(statement);
+    attach_reactions(&connection, &mut found)?;
+    Ok(found)
 }

@@ -187,6 +187,32 @@ impl super::query_sql::Dialect for Query {
     fn order(expr: &str, ascending: bool) -> String {
         format!("{expr} {}", if ascending { "ASC" } else { "DESC" })
     }
+
+    fn json_text(column: &str, field: &str) -> String {
+        format!("json_extract({column}, '$.{field}')")
+    }
+
+    fn json_true(column: &str, field: &str) -> String {
+        format!("COALESCE(json_extract({column}, '$.{field}') = 1, FALSE)")
+    }
+
+    fn text_has(&mut self, words: &[String], prefix: bool) -> String {
+        // FTS5: each word a quoted string (the words hold only letters and digits), `*` for a prefix.
+        let mut query: Vec<String> = words.iter().map(|word| format!("\"{word}\"")).collect();
+        if let (true, Some(last)) = (prefix, query.last_mut()) {
+            last.push('*');
+        }
+        let query = self.value(&query.join(" "));
+        format!("g.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {query})")
+    }
+
+    fn attachment_of(&mut self, kinds: &[String]) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM json_each(g.extra, '$.attachments') a \
+             WHERE json_valid(a.value) AND json_extract(a.value, '$.type') IN ({}))",
+            self.list(kinds)
+        )
+    }
 }
 
 /// Numbered SQL parameters collected while a query's text is built.

@@ -99,4 +99,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         bytes BLOB NOT NULL
     );
     CREATE INDEX files_by_channel ON files (cid);",
+    // Search: message text by word (`GET /search`), an FTS5 index kept by triggers over `messages`.
+    "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages', content_rowid = 'seq');
+    INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+    END;",
 ];
