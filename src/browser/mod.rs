@@ -21,6 +21,7 @@ pub mod mutes;
 mod page;
 pub mod replay;
 pub mod rest;
+pub mod search;
 pub mod shapes;
 mod socket;
 mod state_methods;

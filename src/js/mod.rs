@@ -10,6 +10,7 @@ mod chat;
 #[cfg(feature = "method-probe")]
 mod method_probe;
 mod moderation;
+mod search;
 mod types;
 
 use alloc::borrow::ToOwned;

@@ -409,6 +409,28 @@ export interface SendFileAPIResponse {
   duration: string;
 }
 
+/** Conditions on messages for `search`: `text` (words; `{$q}`, `{$autocomplete}`), `type`, `pinned`,
+ * `attachments.type`, `user.id`, `$and`. */
+export type MessageFilters = Record<string, unknown>;
+
+/** `search` options: a page (`limit`, and `offset` or the `next` of a previous answer), a sort on `created_at`. */
+export interface SearchOptions {
+  limit?: number;
+  offset?: number;
+  next?: string;
+  sort?: Record<string, 1 | -1> | Record<string, 1 | -1>[];
+  [option: string]: unknown;
+}
+
+/** The answer to `search`: the messages found, each with its `channel`, and the cursor of the next page. */
+export interface SearchAPIResponse {
+  results: { message: MessageResponse & { channel?: ChannelResponse['channel'] } }[];
+  next?: string;
+  previous?: string;
+  results_warning?: { warning_code: number; warning_description: string } | null;
+  duration: string;
+}
+
 export interface ChannelQueryOptions {
   /** One page anchor at most: `id_lt` / `id_lte` / `created_at_before(_or_equal)` page back, `id_gt` / `id_gte` /
    *  `created_at_after(_or_equal)` page forward; pages merge into `state.messages`. */

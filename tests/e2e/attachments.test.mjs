@@ -1,8 +1,10 @@
-// Attachments, compared: the same app snippet runs with the official client's browser build and with ours, in one
+// Attachments and search, compared: the same app snippet runs with the official client's browser build and with ours, in one
 // Chromium page against one server, and what the app observes must be the same: sendImage / sendFile answering an
 // absolute URL the page can load (the image inline, the file as a download, both inert), a message carrying it
 // reaching the other user, the errors of a file over the server's limit (413, code 22) and of an SVG sent as an
-// image (code 4), and deleteImage / deleteFile making the URL answer 404.
+// image (code 4), and deleteImage / deleteFile making the URL answer 404; client.search / channel.search by words,
+// word starts and pins, paged with `next`, each result with its channel; the UI kits' other search boxes: channels
+// by name and users by id or name (`$autocomplete`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -102,5 +104,71 @@ test('sendImage, sendFile, attachments on messages, limits and deletes', async (
   assert.equal(official.strangerDelete.code, 17);
   assert.equal(official.afterImageDelete, 404);
   assert.equal(official.afterFileDelete, 404);
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('client.search, channel.search, channels by name and users by id or name', async () => {
+  const seen = await both(async (kind) => {
+    const [finder, other] = [`${kind}-finder`, `${kind}-other`];
+    const a = make(kind);
+    await a.connectUser({ id: finder, name: 'Finder' }, a.devToken(finder));
+    const b = make(kind);
+    await b.connectUser({ id: other, name: `Other ${kind}person` }, b.devToken(other));
+    const id = `${kind}-search`;
+    const ours = a.channel('messaging', id, { members: [finder, other], name: `Searchable ${kind}` });
+    await ours.watch();
+    const theirs = b.channel('messaging', id);
+    await theirs.watch();
+    for (const text of ['the quick brown fox', 'lazy dog sleeps', 'quick thinking']) {
+      await theirs.sendMessage({ text });
+    }
+    const { message } = await ours.sendMessage({ text: 'pinned quickly' });
+    await a.pinMessage(message);
+    const texts = (answer) => answer.results.map((result) => result.message.text);
+    const observed = {};
+
+    const found = await a.search({ members: { $in: [finder] } }, 'quick', { limit: 10 });
+    observed.byWord = texts(found);
+    observed.channelOfResult = found.results.map((r) => r.message.channel?.cid === ours.cid && r.message.channel?.type === 'messaging');
+    observed.createdAtIsText = typeof found.results[0].message.created_at;
+    observed.byStart = texts(await ours.search({ text: { $autocomplete: 'sle' } }));
+    observed.pinned = texts(await ours.search({ pinned: true, text: { $autocomplete: 'qui' } }));
+    const first = await a.search({ cid: ours.cid }, 'quick', { limit: 1, sort: [{ created_at: 1 }] });
+    const second = await a.search({ cid: ours.cid }, 'quick', { limit: 1, next: first.next, sort: [{ created_at: 1 }] });
+    observed.pages = [texts(first), typeof first.next, texts(second)];
+    try {
+      await a.search({ cid: ours.cid }, 'quick', { offset: 1, next: first.next });
+      observed.offsetAndNext = 'resolved';
+    } catch {
+      observed.offsetAndNext = 'rejected';
+    }
+    try {
+      await a.search({ cid: ours.cid }, 'x'.repeat(2000));
+      observed.hugeQuery = 'resolved';
+    } catch (error) {
+      observed.hugeQuery = error.code;
+    }
+
+    const channels = await a.queryChannels({ members: { $in: [finder] }, name: { $autocomplete: 'searcha' } });
+    observed.channelsByName = channels.map((c) => c.cid === ours.cid);
+    const users = await a.queryUsers(
+      { $or: [{ id: { $autocomplete: other } }, { name: { $autocomplete: `${kind}pers` } }] },
+      { id: 1 },
+    );
+    observed.usersFound = users.users.map((u) => u.id === other);
+    await a.disconnectUser();
+    await b.disconnectUser();
+    return observed;
+  });
+  const official = seen.official;
+  assert.deepEqual(official.byWord, ['quick thinking', 'the quick brown fox'], 'whole words: not "quickly"');
+  assert.deepEqual(official.channelOfResult, [true, true]);
+  assert.deepEqual(official.byStart, ['lazy dog sleeps']);
+  assert.deepEqual(official.pinned, ['pinned quickly']);
+  assert.deepEqual(official.pages, [['the quick brown fox'], 'string', ['quick thinking']]);
+  assert.equal(official.offsetAndNext, 'rejected');
+  assert.equal(official.hugeQuery, 4);
+  assert.deepEqual(official.channelsByName, [true]);
+  assert.deepEqual(official.usersFound, [true]);
   assert.deepEqual(seen.ours, seen.official);
 });

@@ -17,3 +17,16 @@ export async function attachments(client: StreamChat, file: File, image: File): 
   await channel.deleteImage(url);
   await channel.deleteFile(doc.file);
 }
+
+// Search, as the official docs write it.
+export async function search(client: StreamChat): Promise<void> {
+  const filters = { members: { $in: ['john'] } };
+  const page1 = await client.search(filters, 'supercalifragilisticexpialidocious', { limit: 2, offset: 0 });
+  const page2 = await client.search(filters, { text: { $autocomplete: 'super' } }, { limit: 2, next: page1.next });
+  for (const { message } of page2.results) {
+    console.log(message.text, message.channel?.cid);
+  }
+  const channel = client.channel('messaging', 'travel');
+  const pinned = await channel.search({ pinned: true }, { sort: [{ created_at: -1 }] });
+  console.log(pinned.results.length, pinned.next ?? 'last page');
+}
