@@ -2,7 +2,8 @@
 // ChannelHeader, MessageList, MessageComposer, Thread) on the official client against our server, two users in two
 // pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
 // delete, a pin, an image attached from the composer that loads on the other page, and muting a user from the
-// message menu. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// message menu, and the channel list's search box finding a channel, a user and a message. No request fails and
+// nothing is logged as an error in either page. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
 // network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,11 @@ async function openApp(user) {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => message.type() === 'error' && errors.push(`console: ${message.text()}`));
+  page.on('requestfailed', (request) => errors.push(`failed: ${request.method()} ${request.url()}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`${response.status()}: ${response.request().method()} ${response.url()}`);
+  });
   page.errors = errors;
   await page.route('**/ui-kit/app.js', (route) => route.fulfill({ contentType: 'text/javascript', body: bundle.js }));
   // A page the server itself serves: Chromium refuses loopback sockets to a routed (so "public") page.
@@ -79,7 +85,7 @@ async function menu(page, message, item) {
   await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
 }
 
-test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, mute', async () => {
+test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, mute, search', async () => {
   const setup = await openApp('alice');
   await setup.evaluate(async () => {
     const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
@@ -157,5 +163,20 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
   await edited.getByRole('button', { name: 'Open Message Actions Menu' }).click();
   await bob.locator('.str-chat__message-actions-list-item-button', { hasText: 'Unmute' }).waitFor();
 
-  assert.deepEqual([...alice.errors, ...bob.errors], [], 'no uncaught errors in either page');
+  // The search box: a channel by a word of its name, a user by the start of their id, a message by a word (each
+  // source shown by its filter button), and the message found opens its channel.
+  const searchBox = bob.locator('.str-chat__search-bar__input');
+  const result = (text) => bob.locator('.str-chat__search-results .str-chat__search-result', { hasText: text });
+  const source = (name) => bob.getByRole('button', { name: `Search results header filter button for: ${name}` });
+  await searchBox.fill('kit');
+  await result('UI kit').first().waitFor();
+  await source('users').click();
+  await searchBox.fill('ali');
+  await result('alice').first().waitFor();
+  await source('messages').click();
+  await searchBox.fill('picture');
+  await result('a picture').first().click();
+  await bob.locator('.str-chat__main-panel .str-chat__message', { hasText: 'a picture' }).first().waitFor();
+
+  assert.deepEqual([...alice.errors, ...bob.errors], [], 'no failed request and no error in either page');
 });

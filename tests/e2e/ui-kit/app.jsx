@@ -1,5 +1,6 @@
 // The official React UI kit's standard app (stream-chat-react's getting-started: Chat, ChannelList, Channel,
-// Window, ChannelHeader, MessageList, MessageComposer, Thread) on the official client, pointed at our server.
+// Window, ChannelHeader, MessageList, MessageComposer, Thread; the channel list's search box on) on the official
+// client, pointed at our server.
 // Bundled by ui-kit.test.mjs with the pinned esbuild; `?user=<id>` picks who is signed in (a dev token).
 import { createRoot } from 'react-dom/client';
 import { StreamChat } from 'stream-chat';
@@ -27,7 +28,7 @@ const sort = { last_message_at: -1 };
 function App() {
   return (
     <Chat client={client}>
-      <ChannelList filters={filters} sort={sort} options={{ limit: 10 }} />
+      <ChannelList filters={filters} sort={sort} options={{ limit: 10 }} showChannelSearch />
       <Channel>
         <Window>
           <ChannelHeader />
