@@ -30,6 +30,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod longpoll;
+pub mod lookup_routes;
 pub mod member_routes;
 pub mod message_routes;
 pub mod messages;
@@ -42,6 +43,7 @@ pub mod permissions;
 pub mod pins;
 pub mod presence;
 pub mod query_routes;
+pub mod quotes;
 pub mod rest;
 pub mod routes;
 pub mod search_routes;
@@ -233,6 +235,12 @@ pub fn app(state: AppState) -> Router {
                 .delete(message_routes::delete_message),
         )
         .route("/messages/{id}/replies", get(message_routes::get_replies))
+        .route(
+            "/messages/{id}/reactions",
+            get(lookup_routes::get_reactions).post(lookup_routes::query_reactions),
+        )
+        .route("/channels/{kind}/{id}/messages", get(lookup_routes::messages_by_id))
+        .route("/channels/{kind}/{id}/pinned_messages", get(lookup_routes::pinned_messages))
         .route("/messages/{id}/reaction", post(message_routes::send_reaction))
         .route("/messages/{id}/reaction/{kind}", delete(message_routes::delete_reaction))
         .route("/moderation/mute", post(moderation_routes::mute_user))

@@ -26,7 +26,11 @@ use crate::store::{ChannelRecord, MessageRecord};
 use crate::{clock, AppState};
 
 /// The stored message `id`, which `caller` may read (its channel is public or the caller a member).
-fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
+pub(crate) fn readable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<MessageRecord, AppError> {
     readable_in(state, caller, id).map(|(message, _)| message)
 }
 
@@ -92,6 +96,7 @@ fn announce(
     message: &MessageRecord,
     extra: Map<String, Value>,
 ) -> Result<Value, AppError> {
+    crate::quotes::refresh(state, message)?;
     announce_as(state, kind, message, &message.user, extra)
 }
 
@@ -157,6 +162,7 @@ pub async fn update_message(
         let current = changeable(state, &caller, &id, "update-any-message")?;
         let mut extra = input.extra;
         pins::apply(&mut extra, &current.extra, None, "", "");
+        crate::quotes::attach(state, &current.cid, &id, &mut extra)?;
         let updated = db(state.store.update_message(&id, &input.text, extra, &clock::timestamp()))?
             .filter(|message| message.deleted_at.is_none())
             .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;

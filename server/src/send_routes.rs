@@ -84,6 +84,7 @@ pub async fn send_message(
                 }
             }
         }
+        crate::quotes::attach(state, &channel.cid, &message_id, &mut fields)?;
         let new = NewMessage {
             id: message_id,
             cid: channel.cid.clone(),

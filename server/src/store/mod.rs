@@ -390,6 +390,9 @@ pub trait Store: Send + Sync + 'static {
         caller: &str,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
+    /// Sets `quoted_message` to `copy` in every message of `cid` quoting message `quoted_id`; how many.
+    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError>;
+
     /// Stores an uploaded file and its bytes.
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;
 

@@ -381,6 +381,14 @@ impl Store for PostgresStore {
         self.run(self.search_messages_async(search, caller))
     }
 
+    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
+        self.run(async {
+            let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3)
+                 WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
+            Ok(self.client().await?.execute(sql, &[&cid, &quoted_id, copy]).await?)
+        })
+    }
+
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         self.run(self.put_file_async(file, bytes))
     }

@@ -115,6 +115,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_by_channel ON files (cid);"#,
     // Search: message text by word (`GET /search`), the expression `text_has` matches.
     "CREATE INDEX messages_text_search ON messages USING GIN (to_tsvector('simple', text));",
+    // Quotes: the messages quoting one, found when it changes.
+    "CREATE INDEX messages_by_quote ON messages (cid, (extra->>'quoted_message_id'))
+        WHERE (extra->>'quoted_message_id') IS NOT NULL;",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.

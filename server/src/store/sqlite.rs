@@ -599,6 +599,16 @@ impl Store for SqliteStore {
         super::sqlite_messages::search_messages(self, search, caller)
     }
 
+    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
+        let connection = self.lock()?;
+        let changed = connection.execute(
+            "UPDATE messages SET extra = json_set(extra, '$.quoted_message', json(?3))
+             WHERE cid = ?1 AND json_extract(extra, '$.quoted_message_id') = ?2",
+            rusqlite::params![cid, quoted_id, copy.to_string()],
+        )?;
+        Ok(changed as u64)
+    }
+
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         super::uploads::sqlite_put(self, file, bytes)
     }

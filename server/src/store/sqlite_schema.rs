@@ -112,4 +112,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
         INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
     END;",
+    // Quotes: the messages quoting one, found when it changes.
+    "CREATE INDEX messages_by_quote ON messages (cid, json_extract(extra, '$.quoted_message_id'))
+        WHERE json_extract(extra, '$.quoted_message_id') IS NOT NULL;",
 ];
