@@ -52,6 +52,7 @@ impl Slot {
             "message.updated" | "message.deleted" => {
                 let message = get(raw, "message");
                 let id = text(&message, "id").unwrap_or_default();
+                super::kept_messages::requote(&self.messages, &message, kind == "message.deleted");
                 if kind == "message.deleted" && get(raw, "hard_delete").is_truthy() {
                     super::kept_messages::unpin(&self.state, &id);
                     self.forget_message(&id, text(&message, "parent_id").as_deref());

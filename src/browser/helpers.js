@@ -43,6 +43,10 @@ export function keptIsReply() { return typeof kept.parent_id === 'string'; }
 export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
 export function keptParent() { return kept.parent_id; }
 export function lastKept() { return kept; }
+export function requote(messages, raw, removed) {
+  const quoted = removed ? { ...raw, attachments: [] } : raw;
+  for (const m of messages.values()) if (m.quoted_message_id === raw.id) messages.set(m.id, { ...m, quoted_message: quoted });
+}
 export function messagesInOrder(messages, packed) {
   const list = [];
   for (let at = 0; at < packed.length; ) {

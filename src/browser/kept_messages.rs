@@ -62,6 +62,11 @@ extern "C" {
     #[wasm_bindgen(js_name = lastKept)]
     fn last_kept() -> JsValue;
 
+    /// Replaces each message of `messages` quoting `raw` (by `quoted_message_id`) with a copy whose
+    /// `quoted_message` is `raw` (without its attachments when `removed`), as the official client's
+    /// `_updateQuotedMessageReferences` does on `message.updated` and `message.deleted`.
+    pub(super) fn requote(messages: &js_sys::Map, raw: &JsValue, removed: bool);
+
     /// The messages of `messages` whose ids `packed` lists, in its order; `packed` is each id as
     /// `<UTF-16 length>:<id>`, so a whole channel's order crosses into JS as one string.
     #[wasm_bindgen(js_name = messagesInOrder)]

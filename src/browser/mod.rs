@@ -16,6 +16,7 @@ pub mod inbox;
 mod kept_messages;
 mod listeners;
 mod longpoll;
+pub mod lookups;
 pub mod messages;
 pub mod mutes;
 mod page;

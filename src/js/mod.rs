@@ -7,6 +7,7 @@ mod attachments;
 mod channel;
 mod channel_manage;
 mod chat;
+mod lookups;
 #[cfg(feature = "method-probe")]
 mod method_probe;
 mod moderation;

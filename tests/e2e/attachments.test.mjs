@@ -5,38 +5,15 @@
 // image (code 4), and deleteImage / deleteFile making the URL answer 404; client.search / channel.search by words,
 // word starts and pins, paged with `next`, each result with its channel; the UI kits' other search boxes: channels
 // by name and users by id or name (`$autocomplete`).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { launchBrowser, openComparisonPage, startServer, tempDir } from './helpers.mjs';
+import { comparisonSuite } from './helpers.mjs';
 
-let dir, cleanup, server, browser, both;
-
-before(async () => {
-  ({ dir, cleanup } = tempDir());
-  server = await startServer({ db: join(dir, 'chat.db'), args: ['--max-upload-bytes', '65536'] });
-  browser = await launchBrowser();
-  ({ both } = await openComparisonPage(browser, server.url, dir));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  cleanup?.();
-});
+const suite = comparisonSuite({ args: ['--max-upload-bytes', '65536'] });
 
 test('sendImage, sendFile, attachments on messages, limits and deletes', async () => {
-  const seen = await both(async (kind) => {
-    const [sender, reader] = [`${kind}-sender`, `${kind}-reader`];
-    const a = make(kind);
-    await a.connectUser({ id: sender }, a.devToken(sender));
-    const b = make(kind);
-    await b.connectUser({ id: reader }, b.devToken(reader));
-    const id = `${kind}-files`;
-    const ours = a.channel('messaging', id, { members: [sender, reader] });
-    await ours.watch();
-    const theirs = b.channel('messaging', id);
-    await theirs.watch();
+  const seen = await suite.both(async (kind) => {
+    const { a, b, ours, theirs } = await pair(kind, [`${kind}-sender`, `${kind}-reader`], `${kind}-files`);
     const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1]);
     const load = async (url) => {
       const response = await fetch(url);
@@ -108,17 +85,10 @@ test('sendImage, sendFile, attachments on messages, limits and deletes', async (
 });
 
 test('client.search, channel.search, channels by name and users by id or name', async () => {
-  const seen = await both(async (kind) => {
+  const seen = await suite.both(async (kind) => {
     const [finder, other] = [`${kind}-finder`, `${kind}-other`];
-    const a = make(kind);
-    await a.connectUser({ id: finder, name: 'Finder' }, a.devToken(finder));
-    const b = make(kind);
-    await b.connectUser({ id: other, name: `Other ${kind}person` }, b.devToken(other));
-    const id = `${kind}-search`;
-    const ours = a.channel('messaging', id, { members: [finder, other], name: `Searchable ${kind}` });
-    await ours.watch();
-    const theirs = b.channel('messaging', id);
-    await theirs.watch();
+    const people = [{ id: finder, name: 'Finder' }, { id: other, name: `Other ${kind}person` }];
+    const { a, b, ours, theirs } = await pair(kind, people, `${kind}-search`, { name: `Searchable ${kind}` });
     for (const text of ['the quick brown fox', 'lazy dog sleeps', 'quick thinking']) {
       await theirs.sendMessage({ text });
     }

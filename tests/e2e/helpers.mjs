@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: a real server process (the debug build of server/) on a loopback port with a
 // real SQLite file, HS256 tokens signed like a backend would, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
+import { after, before } from 'node:test';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,20 @@ export async function openComparisonPage(browser, serverUrl, dir) {
       const Client = kind === 'ours' ? ours.StreamChat : official.StreamChat;
       return new Client('demo-key', { baseURL: location.origin, ...options });
     };
+    // Two users of `kind`'s client (ids or user objects), both connected and watching channel `id` with both as
+    // members: `{a, b, ours, theirs}` (`ours` is the first user's channel object, `theirs` the second's).
+    window.pair = async (kind, users, id, data = {}) => {
+      const [first, second] = users.map((user) => (typeof user === 'string' ? { id: user } : user));
+      const a = make(kind);
+      await a.connectUser(first, a.devToken(first.id));
+      const b = make(kind);
+      await b.connectUser(second, b.devToken(second.id));
+      const ours = a.channel('messaging', id, { members: [first.id, second.id], ...data });
+      await ours.watch();
+      const theirs = b.channel('messaging', id);
+      await theirs.watch();
+      return { a, b, ours, theirs };
+    };
     window.next = (target, type, accept = () => true) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type}`)), 10_000);
@@ -141,6 +156,28 @@ export async function openComparisonPage(browser, serverUrl, dir) {
     return { official: await run('official'), ours: await run('ours') };
   };
   return { page, both };
+}
+
+/**
+ * Registers a test file's set-up and tear-down: a `--dev` server (with `args`), Chromium, and a comparison page
+ * (`openComparisonPage`). Returns an object whose `both` and `server` are set once the set-up ran.
+ */
+export function comparisonSuite({ args = [] } = {}) {
+  const suite = {};
+  let cleanup, browser;
+  before(async () => {
+    let dir;
+    ({ dir, cleanup } = tempDir());
+    suite.server = await startServer({ db: join(dir, 'chat.db'), args });
+    browser = await launchBrowser();
+    ({ both: suite.both } = await openComparisonPage(browser, suite.server.url, dir));
+  });
+  after(async () => {
+    await browser?.close();
+    await suite.server?.stop();
+    cleanup?.();
+  });
+  return suite;
 }
 
 /** An HS256 JWT signed with `secret`, base64url-encoded like common JWT libraries do. */

@@ -82,7 +82,11 @@ test('update, updatePartial, capabilities, slow mode, truncate, hide/show, custo
     await visible;
     observed.listedAfterShow = (await b.queryChannels({ cid: theirs.cid })).length;
     observed.visibleFlag = theirs.data.hidden;
+    // The official client adds a sent message to `state` when its `message.new` arrives, which may come after the
+    // REST answer: wait for it.
+    const echoed = next(theirs, 'message.new');
     await theirs.sendMessage({ text: 'before clearing' });
+    await echoed;
     observed.beforeClearing = theirs.state.messages.length;
     const cleared = next(b, 'channel.hidden');
     await theirs.hide(null, true);

@@ -1,9 +1,9 @@
 // The official React UI kit (stream-chat-react 14, its getting-started app: Chat, ChannelList, Channel, Window,
 // ChannelHeader, MessageList, MessageComposer, Thread) on the official client against our server, two users in two
 // pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
-// delete, a pin, an image attached from the composer that loads on the other page, and muting a user from the
-// message menu, and the channel list's search box finding a channel, a user and a message. No request fails and
-// nothing is logged as an error in either page. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// delete, a pin, an image attached from the composer that loads on the other page, a quoted reply, muting a user
+// from the message menu, and the channel list's search box finding a channel, a user and a message. No request
+// fails and nothing is logged as an error in either page. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
 // network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,7 +85,7 @@ async function menu(page, message, item) {
   await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
 }
 
-test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, mute, search', async () => {
+test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, quote, mute, search', async () => {
   const setup = await openApp('alice');
   await setup.evaluate(async () => {
     const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
@@ -154,11 +154,18 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
       .some((img) => img.src.includes('/uploads/') && img.complete && img.naturalWidth === 1),
   );
 
+  // A quoted reply from the message menu: the other page shows the quote inside the reply.
+  await menu(bob, inList(bob, 'hello, edited'), 'Quote Reply');
+  const bobComposer = bob.locator('.str-chat__main-panel textarea').first();
+  await bobComposer.fill('quoting alice');
+  await bobComposer.press('Enter');
+  await inList(alice, 'quoting alice').locator('.str-chat__quoted-message-preview', { hasText: 'hello, edited' }).waitFor();
+
   // Mute from the message menu: the kit's client learns it from the server, and the menu then offers Unmute.
-  await menu(bob, inList(bob, 'hello, edited'), 'Mute');
+  await menu(bob, inList(bob, 'hello, edited').first(), 'Mute');
   await bob.waitForFunction(() => window.chatClient.mutedUsers.some((mute) => mute.target.id === 'alice'));
   await bob.keyboard.press('Escape');
-  const edited = inList(bob, 'hello, edited');
+  const edited = inList(bob, 'hello, edited').first();
   await edited.hover();
   await edited.getByRole('button', { name: 'Open Message Actions Menu' }).click();
   await bob.locator('.str-chat__message-actions-list-item-button', { hasText: 'Unmute' }).waitFor();
@@ -174,8 +181,13 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
   await searchBox.fill('ali');
   await result('alice').first().waitFor();
   await source('messages').click();
+  // The kit draws a found message as its channel's list item (with the channel's latest message); the one message
+  // with the word is found, and opening it shows it.
   await searchBox.fill('picture');
-  await result('a picture').first().click();
+  const found = bob.locator('.str-chat__search-results .str-chat__search-result');
+  await found.filter({ hasText: 'UI kit' }).first().waitFor();
+  assert.equal(await found.count(), 1);
+  await found.first().click();
   await bob.locator('.str-chat__main-panel .str-chat__message', { hasText: 'a picture' }).first().waitFor();
 
   assert.deepEqual([...alice.errors, ...bob.errors], [], 'no failed request and no error in either page');

@@ -30,3 +30,15 @@ export async function search(client: StreamChat): Promise<void> {
   const pinned = await channel.search({ pinned: true }, { sort: [{ created_at: -1 }] });
   console.log(pinned.results.length, pinned.next ?? 'last page');
 }
+
+// Lookups and quotes, as the official docs write them.
+export async function lookups(client: StreamChat): Promise<void> {
+  const channel = client.channel('messaging', 'travel');
+  const { messages } = await channel.getMessagesById(['m1', 'm2']);
+  const { reactions } = await channel.getReactions('m1', { limit: 10 });
+  const page = await client.queryReactions('m1', { type: 'love' }, { created_at: -1 }, { limit: 25 });
+  const more = page.next ? await client.queryReactions('m1', { type: 'love' }, [], { next: page.next }) : page;
+  const pinned = await channel.getPinnedMessages({ limit: 10 }, { pinned_at: -1 });
+  await channel.sendMessage({ text: 'replying', quoted_message_id: messages[0].id });
+  console.log(reactions.length, more.reactions.length, pinned.messages.length);
+}

@@ -1,0 +1,51 @@
+//! Lookups that change no state (PROTOCOL.md §22.7, §22.9): the table rows of `getMessagesById` and
+//! `getReactions`, and the two calls whose `sort` is normalised as the official client's `normalizeQuerySort`
+//! does (`queryReactions`, `getPinnedMessages`).
+
+use alloc::string::String;
+
+use js_sys::Promise;
+use wasm_bindgen::JsValue;
+
+use super::api::{send, Request, Route, Scope, CLIENT};
+use super::channel_ops::sort_value;
+use super::inbox::Port;
+use super::values::{copy, get, set};
+
+/// `channel.getMessagesById(ids)`: `$0` is the ids joined by commas.
+pub static GET_MESSAGES_BY_ID: Route =
+    Route { method: "GET", scope: Scope::Channel, path: "/messages?ids=$0", ..CLIENT };
+/// `channel.getReactions(messageId, {limit, offset})`.
+pub static GET_REACTIONS: Route =
+    Route { method: "GET", path: "/messages/$0/reactions", base: 1, ..CLIENT };
+
+/// `client.queryReactions(messageId, filter, sort, options)`: `POST /messages/{id}/reactions` with
+/// `{filter, sort, …options}`.
+pub fn query_reactions(
+    port: &Port,
+    message_id: &str,
+    filter: &JsValue,
+    sort: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    // `{filter, sort, …options}`: what the options name wins.
+    let body = copy(options);
+    if get(&body, "filter").is_undefined() {
+        set(&body, "filter", filter);
+    }
+    if get(&body, "sort").is_undefined() {
+        set(&body, "sort", &sort_value(sort));
+    }
+    let path = String::from("/messages/")
+        + &String::from(js_sys::encode_uri_component(message_id))
+        + "/reactions";
+    send(port, Request::new("POST", path, body))
+}
+
+/// `channel.getPinnedMessages(options, sort)`: `GET {C}/pinned_messages` with `{…options, sort}`.
+pub fn pinned_messages(port: &Port, key: u32, options: &JsValue, sort: &JsValue) -> Promise {
+    let body = copy(options);
+    set(&body, "sort", &sort_value(sort));
+    let request = Request::new("GET", "/pinned_messages".into(), body);
+    send(port, Request { scope: Scope::Channel, key, ..request })
+}
