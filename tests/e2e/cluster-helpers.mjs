@@ -90,6 +90,8 @@ export async function startBalancer(nodes) {
         proxy_http_version 1.1;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $connection_upgrade;
+        proxy_set_header Host $http_host;
+        client_max_body_size 21m;
         proxy_connect_timeout 2s;
         proxy_read_timeout 60s;
         proxy_next_upstream error timeout;

@@ -3,15 +3,18 @@
 // pages: a reaction, a thread reply whose "1 reply" shows on the other page and opens the thread there, an edit, a
 // delete, a pin, an image attached from the composer that loads on the other page, a quoted reply, muting a user
 // from the message menu, and the channel list's search box finding a channel, a user and a message. No request
-// fails and nothing is logged as an error in either page. The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
+// fails and nothing is logged as an error in either page. All of it twice: on one server (SQLite), and on a cluster
+// of two nodes on PostgreSQL and NATS behind nginx (uploads stored in PostgreSQL, served by any node). The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
 // network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { launchBrowser, signToken, startServer, tempDir } from './helpers.mjs';
+import { KEY, SECRET, startBalancer, startNats, startNode, startPostgres } from './cluster-helpers.mjs';
 
 let dir, cleanup, server, browser, bundle;
+const cluster = {};
 
 /** The getting-started layout (the kit's docs put it in the app's own CSS). */
 const LAYOUT =
@@ -41,6 +44,10 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await cluster.lb?.stop();
+  for (const node of cluster.nodes ?? []) await node.stop();
+  await cluster.nats?.stop();
+  cluster.postgres?.stop();
   cleanup?.();
 });
 
@@ -50,8 +57,9 @@ const PIXEL = Buffer.from(
   'base64',
 );
 
-/** A page with the app signed in as `user`, once its client is connected. */
-async function openApp(user) {
+/** A page with the app signed in as `user` on the server or balancer at `url` (with `token` and API key `key`, else
+ * a dev token and the dev key), once its client is connected. */
+async function openApp(url, user, token, key) {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -63,7 +71,8 @@ async function openApp(user) {
   page.errors = errors;
   await page.route('**/ui-kit/app.js', (route) => route.fulfill({ contentType: 'text/javascript', body: bundle.js }));
   // A page the server itself serves: Chromium refuses loopback sockets to a routed (so "public") page.
-  await page.goto(`${server.url}/metrics?user=${user}`);
+  const signed = token ? `&token=${token}&key=${key}` : '';
+  await page.goto(`${url}/metrics?user=${user}${signed}`);
   await page.evaluate((css) => {
     document.documentElement.innerHTML = '<head></head><body><div id="root"></div></body>';
     const style = document.createElement('style');
@@ -85,16 +94,32 @@ async function menu(page, message, item) {
   await page.locator('.str-chat__message-actions-list-item-button', { hasText: item }).click();
 }
 
-test('the official React UI kit runs on our server: reactions, thread replies, edit, delete, pin, image, quote, mute, search', async () => {
-  const setup = await openApp('alice');
+test('the official React UI kit runs on our server (SQLite): reactions, thread replies, edit, delete, pin, image, quote, mute, search', async () => {
+  await useTheApp((user) => openApp(server.url, user));
+});
+
+test('the same on a cluster: two nodes on PostgreSQL and NATS behind nginx', async () => {
+  cluster.postgres = startPostgres();
+  cluster.nats = await startNats();
+  cluster.nodes = [];
+  for (const id of ['n1', 'n2']) {
+    cluster.nodes.push(await startNode(id, { db: cluster.postgres.url, bus: cluster.nats.url }));
+  }
+  cluster.lb = await startBalancer(cluster.nodes.map((node, at) => ({ id: `n${at + 1}`, port: node.port })));
+  await useTheApp((user) => openApp(cluster.lb.url, user, signToken({ user_id: user }, SECRET), KEY));
+});
+
+/** Two users of the app, opened by `open(user)`, use every control the kit shows. */
+async function useTheApp(open) {
+  const setup = await open('alice');
   await setup.evaluate(async () => {
     const channel = window.chatClient.channel('messaging', 'ui-kit', { members: ['alice', 'bob'], name: 'UI kit' });
     await channel.create();
     await channel.sendMessage({ text: 'hello from alice' });
   });
   await setup.close();
-  const alice = await openApp('alice');
-  const bob = await openApp('bob');
+  const alice = await open('alice');
+  const bob = await open('bob');
 
   // Every control shows: the channel announces the capabilities and config the kit checks.
   const onBob = inList(bob, 'hello from alice');
@@ -191,4 +216,4 @@ test('the official React UI kit runs on our server: reactions, thread replies, e
   await bob.locator('.str-chat__main-panel .str-chat__message', { hasText: 'a picture' }).first().waitFor();
 
   assert.deepEqual([...alice.errors, ...bob.errors], [], 'no failed request and no error in either page');
-});
+}

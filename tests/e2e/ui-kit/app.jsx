@@ -1,7 +1,8 @@
 // The official React UI kit's standard app (stream-chat-react's getting-started: Chat, ChannelList, Channel,
 // Window, ChannelHeader, MessageList, MessageComposer, Thread; the channel list's search box on) on the official
 // client, pointed at our server.
-// Bundled by ui-kit.test.mjs with the pinned esbuild; `?user=<id>` picks who is signed in (a dev token).
+// Bundled by ui-kit.test.mjs with the pinned esbuild; `?user=<id>` picks who is signed in, with `?token=` and
+// `?key=` or a dev token and the dev key.
 import { createRoot } from 'react-dom/client';
 import { StreamChat } from 'stream-chat';
 import {
@@ -16,10 +17,12 @@ import {
 } from 'stream-chat-react';
 import 'stream-chat-react/dist/css/index.css';
 
-const userId = new URLSearchParams(location.search).get('user');
+const params = new URLSearchParams(location.search);
+const userId = params.get('user');
 const root = document.getElementById('root');
-const client = new StreamChat('demo-key', { baseURL: location.origin });
-await client.connectUser({ id: userId, name: userId }, client.devToken(userId));
+const client = new StreamChat(params.get('key') ?? 'demo-key', { baseURL: location.origin });
+const token = params.get('token') ?? client.devToken(userId);
+await client.connectUser({ id: userId, name: userId }, token);
 window.chatClient = client;
 
 const filters = { type: 'messaging', members: { $in: [userId] } };
