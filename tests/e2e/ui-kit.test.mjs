@@ -4,8 +4,8 @@
 // delete, a pin, an image attached from the composer that loads on the other page, a quoted reply, muting a user
 // from the message menu, and the channel list's search box finding a channel, a user and a message. No request
 // fails and nothing is logged as an error in either page. All of it twice: on one server (SQLite), and on a cluster
-// of two nodes on PostgreSQL and NATS behind nginx (uploads stored in PostgreSQL, served by any node). The app is bundled with the pinned esbuild (ui-kit/app.jsx); no
-// network is used.
+// of two nodes on PostgreSQL and NATS behind nginx (uploads stored in PostgreSQL, served by any node). The app is
+// bundled with the pinned esbuild (ui-kit/app.jsx); no network is used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
