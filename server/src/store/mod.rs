@@ -321,8 +321,9 @@ pub trait Store: Send + Sync + 'static {
     /// `(total unread messages, channels with unread messages)` of a user across channels.
     fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
 
-    /// Writes activity a store keeps in memory for a while (connects that changed nothing else). Stores that
-    /// write it at once have nothing to do.
+    /// Does the writes a store defers, about once a second: activity kept in memory (connects that changed
+    /// nothing else) and, in SQLite, the search index of the messages sent since. Stores that write at once have
+    /// nothing to do.
     fn flush_activity(&self) -> Result<(), StoreError> {
         Ok(())
     }

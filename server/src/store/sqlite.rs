@@ -201,7 +201,7 @@ impl Store for SqliteStore {
     }
 
     fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
-        self.flush_activity()?;
+        self.write_activity()?;
         let connection = self.lock()?;
         Ok(connection.query_row(
             "SELECT COUNT(*) FROM monthly_activity WHERE month = ?1",
@@ -485,7 +485,8 @@ impl Store for SqliteStore {
     }
 
     fn flush_activity(&self) -> Result<(), StoreError> {
-        self.write_activity()
+        self.write_activity()?;
+        self.index_search()
     }
 
     fn messages(

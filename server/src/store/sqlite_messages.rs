@@ -232,6 +232,8 @@ pub(super) fn search_messages(
     search: &MessageSearch,
     caller: &str,
 ) -> Result<Vec<MessageRecord>, StoreError> {
+    // What was sent up to now is found: index it first (at most about a second of messages).
+    store.index_search()?;
     let mut query = Query::default();
     let columns = format!("{MESSAGE_COLUMNS}, {USER_COLUMNS}");
     let sql = super::query_sql::message_search_select(&columns, search, caller, &mut query);

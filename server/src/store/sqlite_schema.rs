@@ -115,4 +115,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Quotes: the messages quoting one, found when it changes.
     "CREATE INDEX messages_by_quote ON messages (cid, json_extract(extra, '$.quoted_message_id'))
         WHERE json_extract(extra, '$.quoted_message_id') IS NOT NULL;",
+    // Search, off the send path: messages are indexed in batches (`SqliteStore::index_search`, about once a second
+    // and before every search) up to the watermark `search_indexed`; edits and deletes of indexed messages update
+    // the index at once. The index keeps which messages have a word (`detail = none`), not where (searches match
+    // words and word starts, never phrases), and no column sizes (no ranking).
+    "DROP TRIGGER messages_fts_insert;
+    DROP TRIGGER messages_fts_delete;
+    DROP TRIGGER messages_fts_update;
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        text, content = 'messages', content_rowid = 'seq', detail = none, columnsize = 0
+    );
+    CREATE TABLE search_indexed (seq INTEGER NOT NULL);
+    INSERT INTO search_indexed (seq) VALUES (0);
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.seq <= (SELECT seq FROM search_indexed) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+    WHEN old.seq <= (SELECT seq FROM search_indexed) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+    END;",
 ];

@@ -116,6 +116,37 @@ impl SqliteStore {
     }
 }
 
+/// Messages indexed for search in one transaction at most, so a backlog never holds the writer for long.
+const SEARCH_BATCH: i64 = 5_000;
+
+impl SqliteStore {
+    /// Indexes for search every message stored since the last call (see the schema's `search_indexed`), in
+    /// transactions of at most [`SEARCH_BATCH`] messages.
+    pub(super) fn index_search(&self) -> Result<(), StoreError> {
+        loop {
+            let mut connection = self.lock()?;
+            let tx = connection.transaction()?;
+            let from: i64 = tx.query_row("SELECT seq FROM search_indexed", [], |row| row.get(0))?;
+            let last: i64 =
+                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM messages", [], |row| row.get(0))?;
+            if last <= from {
+                return Ok(());
+            }
+            let upto = last.min(from + SEARCH_BATCH);
+            tx.execute(
+                "INSERT INTO messages_fts (rowid, text)
+                 SELECT seq, text FROM messages WHERE seq > ?1 AND seq <= ?2",
+                params![from, upto],
+            )?;
+            tx.execute("UPDATE search_indexed SET seq = ?1", [upto])?;
+            tx.commit()?;
+            if upto == last {
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// Inserts one message unless its id exists; returns the stored message, whether it is new and, when it is, the
 /// members' unread counts right after it.
 fn insert_message(
