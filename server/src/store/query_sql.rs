@@ -210,7 +210,9 @@ fn channel_condition<D: Dialect>(filter: &ChannelFilter, caller: &str, sql: &mut
 }
 
 /// The messages `search` finds in the channels `caller` may read: `columns` of `messages g JOIN users u`, newest
-/// (or oldest) first, paged; deleted messages never.
+/// (or oldest) first, paged; deleted messages never. Newest is storage order (`seq`, which a channel's times
+/// follow): SQLite then walks messages by key instead of sorting every match (93 → 10 ms for a word in each of
+/// 92,000 messages).
 pub(super) fn message_search_select<D: Dialect>(
     columns: &str,
     search: &MessageSearch,
@@ -236,8 +238,5 @@ pub(super) fn message_search_select<D: Dialect>(
         text += &format!(" AND {}", sql.one_of("g.user_id", users));
     }
     let direction = if search.newest_first { "DESC" } else { "ASC" };
-    text + &format!(
-        " ORDER BY g.created_at {direction}, g.seq {direction} LIMIT {} OFFSET {}",
-        search.limit, search.offset
-    )
+    text + &format!(" ORDER BY g.seq {direction} LIMIT {} OFFSET {}", search.limit, search.offset)
 }
