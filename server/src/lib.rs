@@ -49,6 +49,7 @@ pub mod routes;
 pub mod search_routes;
 pub mod send_routes;
 pub mod store;
+pub mod thread_routes;
 pub mod unread_routes;
 pub mod upload_routes;
 pub mod uploads;
@@ -270,6 +271,8 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{file}/{name}", get(upload_routes::serve))
         .route("/members", get(member_routes::query_members))
         .route("/search", get(search_routes::search))
+        .route("/threads", post(thread_routes::query_threads))
+        .route("/threads/{id}", get(thread_routes::get_thread))
         .route("/app", get(user_routes::app_settings))
         .route("/hi", get(user_routes::hi))
         .route("/guest", post(user_routes::create_guest))

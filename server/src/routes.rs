@@ -262,6 +262,28 @@ pub(crate) fn publish(state: &AppState, delivery: Delivery<'_>) {
     state.metrics.fanout_seconds.observe(started.elapsed().as_secs_f64());
 }
 
+/// `markRead({thread_id})`: the thread read up to its latest reply, the channel's read state left alone;
+/// `message.read` with `thread_id` and `thread` to watchers as the user's read receipts allow.
+fn mark_thread_read(
+    state: &AppState,
+    channel: &ChannelRecord,
+    (user, privacy): (&StoredUser, Privacy),
+    thread_id: &str,
+) -> Result<Value, AppError> {
+    let parent = db(state.store.message(thread_id))?
+        .filter(|parent| parent.cid == channel.cid)
+        .ok_or_else(|| AppError::input(format!("thread \"{thread_id}\" is not in this channel")))?;
+    let read = db(state.store.mark_thread_read(&parent.id, &user.id, &clock::timestamp()))?;
+    let mut event = channels::event("message.read", channel, &read.last_read);
+    event.insert("user".into(), channels::user_view(user));
+    event.insert("last_read_message_id".into(), read.last_read_message_id.into());
+    event.insert("thread_id".into(), parent.id.clone().into());
+    let thread = json!({ "parent_message_id": parent.id, "channel_cid": channel.cid, "reply_count": parent.reply_count });
+    event.insert("thread".into(), thread);
+    let blockers = blocked_by(state, &user.id)?;
+    publish_user_event(state, channel, &user.id, privacy, event, &blockers)
+}
+
 /// Tells a channel's watchers that `user_id` stopped watching it (also used when a connection closes).
 pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
     state.metrics.active_channels.set(state.hub.active_channels() as i64);
@@ -286,6 +308,8 @@ pub fn watching_stopped(state: &AppState, cid: &str, user_id: &str) {
 struct ReadBody {
     /// Read up to this message; the latest when absent.
     message_id: Option<String>,
+    /// Read this thread (its parent's id) instead of the channel.
+    thread_id: Option<String>,
 }
 
 /// `POST /channels/{type}/{id}/read`: resets the caller's unread count and fans out `message.read`, to the caller
@@ -309,7 +333,10 @@ pub async fn mark_read(
                 )));
             }
         }
-        let (_, privacy) = privacy_of(state, &user)?;
+        let (stored, privacy) = privacy_of(state, &user)?;
+        if let Some(thread_id) = &body.thread_id {
+            return mark_thread_read(state, &channel, (&stored, privacy), thread_id);
+        }
         let read = db(state.store.mark_read(
             &channel.cid,
             &user,

@@ -14,6 +14,14 @@ async fn send(server: &TestServer, user: &User, body: Value) -> (u16, Value) {
     server.call(user, &format!("{GENERAL}/message"), json!({ "message": body })).await
 }
 
+/// carol's own channel `elsewhere` with her message `c1`.
+async fn elsewhere(server: &TestServer, carol: &User) {
+    let create = json!({"data": {"members": ["carol"]}});
+    assert_eq!(server.call(carol, "/channels/messaging/elsewhere/query", create).await.0, 200);
+    let message = json!({"message": {"id": "c1", "text": "mine"}});
+    assert_eq!(server.call(carol, "/channels/messaging/elsewhere/message", message).await.0, 200);
+}
+
 fn ids(list: &Value) -> Vec<&str> {
     list.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect()
 }
@@ -24,14 +32,7 @@ async fn messages_by_id_reactions_and_pins() {
     let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
     let (alice, bob) = server.watching_pair().await;
     let carol = server.user(json!({"id": "carol"})).await;
-    let (status, _) = server
-        .call(
-            &carol,
-            "/channels/messaging/elsewhere/query",
-            json!({"data": {"members": ["carol"]}, "message": {"id": "c1", "text": "mine"}}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    elsewhere(&server, &carol).await;
     for n in 1..=3 {
         assert_eq!(
             send(&server, &alice, json!({"id": format!("m{n}"), "text": format!("number {n}")}))
@@ -115,13 +116,7 @@ async fn quotes_carry_the_quoted_message_as_it_is() {
     let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
     let (alice, bob) = server.watching_pair().await;
     let carol = server.user(json!({"id": "carol"})).await;
-    server
-        .call(
-            &carol,
-            "/channels/messaging/elsewhere/query",
-            json!({"data": {"members": ["carol"]}, "message": {"id": "c1", "text": "mine"}}),
-        )
-        .await;
+    elsewhere(&server, &carol).await;
     assert_eq!(send(&server, &alice, json!({"id": "q", "text": "original"})).await.0, 200);
     let (status, answer) = send(
         &server,

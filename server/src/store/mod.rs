@@ -16,6 +16,7 @@ mod sqlite_reads;
 mod sqlite_rows;
 mod sqlite_schema;
 mod sqlite_writes;
+mod threads;
 mod uploads;
 
 pub use postgres::PostgresStore;
@@ -393,6 +394,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets `quoted_message` to `copy` in every message of `cid` quoting message `quoted_id`; how many.
     fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError>;
+
+    /// The parent ids of the threads `user_id` takes part in (wrote the parent or a reply) in channels they are a
+    /// member of, latest reply first, paged.
+    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError>;
+
+    /// The read states of thread `parent_id`.
+    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError>;
+
+    /// Records that `user_id` read thread `parent_id` at `now`, up to its latest reply.
+    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError>;
+
+    /// Live replies in thread `parent_id` by others than `user_id`, after `since` (all when `None`).
+    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError>;
 
     /// Stores an uploaded file and its bytes.
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;

@@ -18,7 +18,7 @@ use super::postgres_rows::MIGRATIONS;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
     MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
-    ReactionRecord, ReadRecord, Relation, Store, StoreError, UserQuery, UserReplace,
+    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
 };
 use crate::users::StoredUser;
 
@@ -387,6 +387,22 @@ impl Store for PostgresStore {
                  WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
             Ok(self.client().await?.execute(sql, &[&cid, &quoted_id, copy]).await?)
         })
+    }
+
+    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError> {
+        self.run(self.threads_of_async(user_id, limit, offset))
+    }
+
+    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+        self.run(self.thread_reads_async(parent_id))
+    }
+
+    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError> {
+        self.run(self.mark_thread_read_async(parent_id, user_id, now))
+    }
+
+    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError> {
+        self.run(self.thread_unread_async(parent_id, user_id, since))
     }
 
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {

@@ -118,6 +118,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Quotes: the messages quoting one, found when it changes.
     "CREATE INDEX messages_by_quote ON messages (cid, (extra->>'quoted_message_id'))
         WHERE (extra->>'quoted_message_id') IS NOT NULL;",
+    // Threads: each user's read state in a thread (`markRead({thread_id})`), apart from the channel's.
+    r#"
+    CREATE TABLE thread_reads (
+        parent_id TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        last_read TEXT COLLATE "C" NOT NULL,
+        last_read_message_id TEXT COLLATE "C",
+        PRIMARY KEY (parent_id, user_id)
+    );"#,
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.

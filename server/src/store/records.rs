@@ -88,6 +88,17 @@ pub struct Relation {
     pub expires: Option<String>,
 }
 
+/// One user's read state in one thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRead {
+    /// Whose.
+    pub user_id: String,
+    /// When they last read it.
+    pub last_read: String,
+    /// The latest reply then, if any.
+    pub last_read_message_id: Option<String>,
+}
+
 /// An uploaded file, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::{
     ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
     MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
-    Relation, Store, StoreError, UserQuery, UserReplace,
+    Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
 };
 use crate::users::{merge_fields, StoredUser};
 
@@ -608,6 +608,22 @@ impl Store for SqliteStore {
             rusqlite::params![cid, quoted_id, copy.to_string()],
         )?;
         Ok(changed as u64)
+    }
+
+    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError> {
+        super::threads::sqlite_threads_of(self, user_id, limit, offset)
+    }
+
+    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+        super::threads::sqlite_thread_reads(self, parent_id)
+    }
+
+    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError> {
+        super::threads::sqlite_mark_thread_read(self, parent_id, user_id, now)
+    }
+
+    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError> {
+        super::threads::sqlite_thread_unread(self, parent_id, user_id, since)
     }
 
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {

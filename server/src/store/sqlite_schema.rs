@@ -137,4 +137,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
         INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
     END;",
+    // Threads: each user's read state in a thread (`markRead({thread_id})`), apart from the channel's.
+    "CREATE TABLE thread_reads (
+        parent_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        last_read TEXT NOT NULL,
+        last_read_message_id TEXT,
+        PRIMARY KEY (parent_id, user_id)
+    );",
 ];
