@@ -16,7 +16,7 @@ use stream_chat_protocol::ErrorCode;
 use crate::channels;
 use crate::error::AppError;
 use crate::message_routes::readable;
-use crate::rest::{json_body, query_params, Caller};
+use crate::rest::{cursor_offset, json_body, next_cursor, query_params, Caller};
 use crate::routes::{answer, blocking, db, usable_channel, Answer};
 use crate::store::ReactionRecord;
 use crate::{clock, AppState};
@@ -131,13 +131,7 @@ pub async fn query_reactions(
     let started = Instant::now();
     let query: ReactionQuery = json_body(body)?;
     let limit = page_limit(query.limit, DEFAULT_REACTIONS)?;
-    let offset = match &query.next {
-        Some(next) => next
-            .strip_prefix('o')
-            .and_then(|offset| offset.parse::<usize>().ok())
-            .ok_or_else(|| AppError::input("next is not a cursor this server gave"))?,
-        None => 0,
-    };
+    let offset = cursor_offset(query.next.as_deref(), MAX_PAGE * 10)?;
     let mut wanted: Vec<(&'static str, String)> = Vec::new();
     for (key, value) in &query.filter {
         let field = match key.as_str() {
@@ -179,7 +173,7 @@ pub async fn query_reactions(
             found.into_iter().skip(offset).take(limit).map(channels::reaction_view).collect();
         let mut answer = json!({ "reactions": page });
         if more {
-            answer["next"] = format!("o{}", offset + limit).into();
+            answer["next"] = next_cursor(offset + limit).into();
         }
         Ok(answer)
     })

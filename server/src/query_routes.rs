@@ -154,7 +154,12 @@ fn follow_members(
 }
 
 /// Subscribes `connection_id` to the channel and tells the watchers, unless the user is invisible.
-pub(crate) fn watch(state: &AppState, channel: &ChannelRecord, connection_id: &str, user: &StoredUser) {
+pub(crate) fn watch(
+    state: &AppState,
+    channel: &ChannelRecord,
+    connection_id: &str,
+    user: &StoredUser,
+) {
     if state.hub.watch(&channel.cid, connection_id) {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
         let watcher_count = state.cluster.watcher_count(&state.hub, &channel.cid);

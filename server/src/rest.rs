@@ -148,3 +148,18 @@ pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Re
     serde_json::from_slice(text)
         .map_err(|error| AppError::input(format!("request body is not valid JSON: {error}")))
 }
+
+/// The page start a `next` cursor names (`o<offset>`, as [`next_cursor`] writes it), at most `max`; 0 without
+/// one; code 4 for a cursor this server did not give.
+pub fn cursor_offset(next: Option<&str>, max: usize) -> Result<usize, AppError> {
+    let Some(next) = next else { return Ok(0) };
+    next.strip_prefix('o')
+        .and_then(|offset| offset.parse::<usize>().ok())
+        .filter(|offset| *offset <= max)
+        .ok_or_else(|| AppError::input("next is not a cursor this server gave"))
+}
+
+/// The `next` cursor of the page starting at `offset`.
+pub fn next_cursor(offset: usize) -> String {
+    format!("o{offset}")
+}

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::channels;
 use crate::error::AppError;
 use crate::query_routes::{channel_conditions, condition};
-use crate::rest::{query_params, Caller};
+use crate::rest::{cursor_offset, next_cursor, query_params, Caller};
 use crate::routes::{answer, blocking, db, Answer};
 use crate::store::{ChannelFilter, MessageSearch};
 use crate::AppState;
@@ -89,7 +89,7 @@ pub async fn search(State(state): State<AppState>, caller: Caller, uri: Uri) -> 
         }
         let mut answer = json!({ "results": results });
         if more {
-            answer["next"] = format!("o{}", search.offset + search.limit).into();
+            answer["next"] = next_cursor(search.offset + search.limit).into();
         }
         Ok(answer)
     })
@@ -111,10 +111,7 @@ fn message_search(
         (Some(_), Some(offset)) if offset > 0 => {
             return Err(AppError::input("offset and next cannot be used together"))
         }
-        (Some(next), _) => next
-            .strip_prefix('o')
-            .and_then(|offset| offset.parse().ok())
-            .ok_or_else(|| AppError::input("next is not a cursor this server gave"))?,
+        (Some(next), _) => cursor_offset(Some(next), usize::MAX)?,
         (None, offset) => offset.unwrap_or(0),
     };
     if offset > limits.max_offset {

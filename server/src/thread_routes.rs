@@ -22,7 +22,7 @@ use crate::channels;
 use crate::error::AppError;
 use crate::message_routes::readable;
 use crate::query_routes::watch;
-use crate::rest::{json_body, query_params, Caller};
+use crate::rest::{cursor_offset, json_body, next_cursor, query_params, Caller};
 use crate::routes::{answer, blocking, channel_for_viewer, db, privacy_of, Answer};
 use crate::store::MessageRecord;
 use crate::AppState;
@@ -75,14 +75,7 @@ pub async fn query_threads(
     if limit == 0 || limit > MAX_THREADS {
         return Err(AppError::input(format!("limit must be 1 to {MAX_THREADS}")));
     }
-    let offset = match &options.next {
-        Some(next) => next
-            .strip_prefix('o')
-            .and_then(|offset| offset.parse::<usize>().ok())
-            .filter(|offset| *offset <= state.settings.limits.max_offset)
-            .ok_or_else(|| AppError::input("next is not a cursor this server gave"))?,
-        None => 0,
-    };
+    let offset = cursor_offset(options.next.as_deref(), state.settings.limits.max_offset)?;
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
     let connection = if options.watch { caller.own_connection(&state).ok() } else { None };
@@ -97,7 +90,7 @@ pub async fn query_threads(
         }
         let mut answer = json!({ "threads": threads });
         if more {
-            answer["next"] = format!("o{}", offset + limit).into();
+            answer["next"] = next_cursor(offset + limit).into();
         }
         Ok(answer)
     })
@@ -115,8 +108,9 @@ pub async fn get_thread(
     let started = Instant::now();
     let mut options: ThreadOptions = query_params(&uri)?;
     if let Some(payload) = options.payload.take() {
-        options = serde_json::from_str(&payload)
-            .map_err(|error| AppError::input(format!("payload is not valid thread options: {error}")))?;
+        options = serde_json::from_str(&payload).map_err(|error| {
+            AppError::input(format!("payload is not valid thread options: {error}"))
+        })?;
     }
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
@@ -153,7 +147,8 @@ fn thread_view(
     let mut read = Vec::new();
     let mut own_read = false;
     for entry in db(state.store.thread_reads(&parent.id))? {
-        let unread = db(state.store.thread_unread(&parent.id, &entry.user_id, Some(&entry.last_read)))?;
+        let unread =
+            db(state.store.thread_unread(&parent.id, &entry.user_id, Some(&entry.last_read)))?;
         let user_view = match db(state.store.user(&entry.user_id))? {
             Some(stored) => channels::user_view(&stored),
             None => json!({ "id": entry.user_id }),

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 const GENERAL: &str = "/channels/messaging/general";
 
 async fn send(server: &TestServer, user: &User, body: Value) {
-    let (status, answer) = server.call(user, &format!("{GENERAL}/message"), json!({ "message": body })).await;
+    let (status, answer) =
+        server.call(user, &format!("{GENERAL}/message"), json!({ "message": body })).await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -23,7 +24,8 @@ async fn threads(server: &TestServer, user: &User, body: Value) -> Value {
 
 /// `user`'s unread replies in `thread`, from its `read`.
 fn unread(thread: &Value, user: &str) -> i64 {
-    thread["read"].as_array().unwrap().iter().find(|r| r["user"]["id"] == user).unwrap()["unread_messages"]
+    thread["read"].as_array().unwrap().iter().find(|r| r["user"]["id"] == user).unwrap()
+        ["unread_messages"]
         .as_i64()
         .unwrap()
 }
@@ -47,16 +49,35 @@ async fn threads_list_reads_and_pages() {
     send_in(&server, &carol, "secret", json!({"text": "carol replies", "parent_id": "c1"})).await;
 
     // alice's threads, latest reply first: p2 (bob replied last there), then p1.
-    let list = threads(&server, &alice, json!({"limit": 10, "reply_limit": 2, "watch": false})).await;
-    let ids: Vec<&str> = list["threads"].as_array().unwrap().iter().map(|t| t["parent_message_id"].as_str().unwrap()).collect();
+    let list =
+        threads(&server, &alice, json!({"limit": 10, "reply_limit": 2, "watch": false})).await;
+    let ids: Vec<&str> = list["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["parent_message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["p2", "p1"]);
     let p1 = &list["threads"][1];
-    assert_eq!((p1["reply_count"].as_i64(), p1["channel"]["cid"].as_str()), (Some(3), Some("messaging:general")));
+    assert_eq!(
+        (p1["reply_count"].as_i64(), p1["channel"]["cid"].as_str()),
+        (Some(3), Some("messaging:general"))
+    );
     assert_eq!(p1["parent_message"]["text"], "first topic");
-    let replies: Vec<&str> = p1["latest_replies"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+    let replies: Vec<&str> = p1["latest_replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
     assert_eq!(replies, ["bob again", "alice on one"]);
     assert_eq!(unread(p1, "alice"), 2, "never read: bob's two replies");
-    let participants: Vec<&str> = p1["thread_participants"].as_array().unwrap().iter().map(|p| p["user_id"].as_str().unwrap()).collect();
+    let participants: Vec<&str> = p1["thread_participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user_id"].as_str().unwrap())
+        .collect();
     assert!(participants.contains(&"alice") && participants.contains(&"bob"), "{participants:?}");
     assert!(list.get("next").is_none());
 
@@ -68,7 +89,8 @@ async fn threads_list_reads_and_pages() {
 
     // Reading the thread: bob hears it as a thread read; alice's thread unread is 0, the channel's untouched.
     let (_, before) = server.call_as(&alice, "GET", "/unread", json!({})).await;
-    let (status, _) = server.call(&alice, &format!("{GENERAL}/read"), json!({"thread_id": "p1"})).await;
+    let (status, _) =
+        server.call(&alice, &format!("{GENERAL}/read"), json!({"thread_id": "p1"})).await;
     assert_eq!(status, 200);
     let read = loop {
         let event = bob.event().await;
@@ -76,7 +98,10 @@ async fn threads_list_reads_and_pages() {
             break event;
         }
     };
-    assert_eq!((read["thread_id"].as_str(), read["thread"]["parent_message_id"].as_str()), (Some("p1"), Some("p1")));
+    assert_eq!(
+        (read["thread_id"].as_str(), read["thread"]["parent_message_id"].as_str()),
+        (Some("p1"), Some("p1"))
+    );
     let (_, after) = server.call_as(&alice, "GET", "/unread", json!({})).await;
     assert_eq!(before["total_unread_count"], after["total_unread_count"]);
     let (status, one) = server.call_as(&alice, "GET", "/threads/p1", json!({})).await;
@@ -92,11 +117,17 @@ async fn threads_list_reads_and_pages() {
     let (status, answer) = server.call_as(&alice, "GET", "/threads/lonely", json!({})).await;
     assert_eq!((status, answer["code"].as_i64()), (404, Some(16)));
     let carols = threads(&server, &carol, json!({})).await;
-    let ids: Vec<&str> = carols["threads"].as_array().unwrap().iter().map(|t| t["parent_message_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = carols["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["parent_message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["c1"], "only her own channel's threads");
     let (status, _) = server.call(&alice, "/threads", json!({"limit": 1000})).await;
     assert_eq!(status, 400);
-    let (status, _) = server.call(&alice, &format!("{GENERAL}/read"), json!({"thread_id": "c1"})).await;
+    let (status, _) =
+        server.call(&alice, &format!("{GENERAL}/read"), json!({"thread_id": "c1"})).await;
     assert_eq!(status, 400, "another channel's thread");
     server.stop().await;
 }

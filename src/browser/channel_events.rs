@@ -44,6 +44,8 @@ impl Slot {
                 self.typing.delete(&user_key);
                 Event::TypingStop { user_id }
             }
+            // A thread's read leaves the channel's read state alone (the official client skips it too).
+            "message.read" if get(raw, "thread").is_object() => Event::Other,
             "message.read" => Event::MessageRead {
                 user_id,
                 created_at: time(raw, "created_at").unwrap_or(now_ms),

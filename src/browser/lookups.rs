@@ -42,6 +42,40 @@ pub fn query_reactions(
     send(port, Request::new("POST", path, body))
 }
 
+/// `client.queryThreads(options)`: `POST /threads` with the official defaults (10 threads, 10 participants, 3
+/// replies, watching) under `options`.
+pub fn query_threads(port: &Port, options: &JsValue) -> Promise {
+    let body = with_defaults(options, 10);
+    set_default(&body, "limit", 10);
+    send(port, Request::new("POST", "/threads".into(), body))
+}
+
+/// `client.getThread(id, options)`: `GET /threads/{id}` with the official defaults (100 participants, 3 replies,
+/// watching) under `options`.
+pub fn get_thread(port: &Port, id: &str, options: &JsValue) -> Promise {
+    let body = with_defaults(options, 100);
+    let path = String::from("/threads/") + &String::from(js_sys::encode_uri_component(id));
+    send(port, Request::new("GET", path, body))
+}
+
+/// A copy of `options` with the thread defaults it lacks: `participant_limit`, 3 replies, watching.
+fn with_defaults(options: &JsValue, participants: u32) -> JsValue {
+    let body = copy(options);
+    set_default(&body, "participant_limit", participants);
+    set_default(&body, "reply_limit", 3);
+    if get(&body, "watch").is_undefined() {
+        set(&body, "watch", &true.into());
+    }
+    body
+}
+
+/// `body[key] = value` unless `body` has it.
+fn set_default(body: &JsValue, key: &'static str, value: u32) {
+    if get(body, key).is_undefined() {
+        set(body, key, &value.into());
+    }
+}
+
 /// `channel.getPinnedMessages(options, sort)`: `GET {C}/pinned_messages` with `{…options, sort}`.
 pub fn pinned_messages(port: &Port, key: u32, options: &JsValue, sort: &JsValue) -> Promise {
     let body = copy(options);

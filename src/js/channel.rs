@@ -243,9 +243,10 @@ impl Channel {
     #[wasm_bindgen(js_name = markRead)]
     pub fn mark_read(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ message_id?: string }")] data: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "{ message_id?: string; thread_id?: string }"
+        )]
+        data: Option<JsValue>,
     ) -> Promise {
         channel_ops::mark_read(self.port.clone(), self.key, &data.unwrap_or_default())
     }

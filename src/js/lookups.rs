@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::channel::Channel;
 use super::StreamChat;
 use crate::browser::api::request;
-use crate::browser::lookups::{self, pinned_messages, query_reactions};
+use crate::browser::lookups::{self, get_thread, pinned_messages, query_reactions, query_threads};
 
 #[wasm_bindgen]
 impl Channel {
@@ -70,5 +70,30 @@ impl StreamChat {
     ) -> Promise {
         let (sort, options) = (sort.unwrap_or_default(), options.unwrap_or_default());
         query_reactions(&self.client.port, &message_id, &filter, &sort, &options)
+    }
+
+    /// The threads this user takes part in, latest reply first (`{limit, reply_limit, participant_limit, watch,
+    /// next}`): `{threads, next?}`, each thread a `ThreadResponse` (parent, latest replies, participants, `read`
+    /// with each user's unread replies), not the official client's `Thread` class.
+    #[wasm_bindgen(js_name = queryThreads, unchecked_return_type = "Promise<{ threads: ThreadResponse[]; next?: string; duration: string }>")]
+    pub fn query_threads(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        query_threads(&self.client.port, &options.unwrap_or_default())
+    }
+
+    /// One thread by its parent message's id, as `queryThreads` gives them: `{thread}`.
+    #[wasm_bindgen(js_name = getThread, unchecked_return_type = "Promise<{ thread: ThreadResponse; duration: string }>")]
+    pub fn get_thread(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        get_thread(&self.client.port, &message_id, &options.unwrap_or_default())
     }
 }

@@ -431,6 +431,34 @@ export interface SearchAPIResponse {
   duration: string;
 }
 
+/** `queryThreads` / `getThread` options. */
+export interface QueryThreadsOptions {
+  limit?: number;
+  reply_limit?: number;
+  participant_limit?: number;
+  watch?: boolean;
+  next?: string;
+}
+
+/** A thread: its parent, latest replies, participants and each user's read state in it. */
+export interface ThreadResponse {
+  parent_message_id: string;
+  parent_message: MessageResponse;
+  channel_cid: string;
+  channel: ChannelResponse['channel'];
+  created_at: string;
+  updated_at: string;
+  last_message_at?: string | null;
+  reply_count: number;
+  participant_count: number;
+  thread_participants: { user_id: string; user?: UserResponse; channel_cid: string }[];
+  latest_replies: MessageResponse[];
+  read: { user: UserResponse; last_read: string; last_read_message_id?: string | null; unread_messages: number }[];
+  title?: string;
+  deleted_at?: string | null;
+  [field: string]: unknown;
+}
+
 export interface ChannelQueryOptions {
   /** One page anchor at most: `id_lt` / `id_lte` / `created_at_before(_or_equal)` page back, `id_gt` / `id_gte` /
    *  `created_at_after(_or_equal)` page forward; pages merge into `state.messages`. */

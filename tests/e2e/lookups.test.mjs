@@ -1,7 +1,8 @@
 // Lookups and quotes, compared: the same app snippet runs with the official client's browser build and with ours, in
 // one Chromium page against one server, and what the app observes must be the same: getMessagesById,
 // getReactions, queryReactions paged with `next`, getPinnedMessages in both orders, and a quoted reply whose
-// `quoted_message` follows the quoted message's edit and delete in the other user's `channel.state`.
+// `quoted_message` follows the quoted message's edit and delete in the other user's `channel.state`; threads listed and
+// read (the official client wraps them in its `Thread` class, ours answers the `ThreadResponse`s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { comparisonSuite } from './helpers.mjs';
@@ -58,5 +59,47 @@ test('getMessagesById, getReactions, queryReactions, getPinnedMessages and quote
   assert.equal(official.afterEdit, 'second, edited');
   assert.deepEqual(official.afterDelete, { type: 'deleted', attachments: [] });
   assert.equal(official.reloaded, 'deleted');
+  assert.deepEqual(seen.ours, seen.official);
+});
+
+test('queryThreads, getThread and a thread read that leaves the channel read alone', async () => {
+  const seen = await suite.both(async (kind) => {
+    const [writer, reader] = [`${kind}-tw`, `${kind}-tr`];
+    const { a, b, ours, theirs } = await pair(kind, [writer, reader], `${kind}-threads`);
+    const { message: parent } = await ours.sendMessage({ text: 'a topic' });
+    for (const text of ['one', 'two']) await theirs.sendMessage({ text, parent_id: parent.id });
+    // Ours answers ThreadResponse objects; the official client wraps them in its Thread class.
+    const view = (thread) => {
+      if (kind === 'ours') {
+        return {
+          id: thread.parent_message_id, parent: thread.parent_message.text, count: thread.reply_count,
+          replies: thread.latest_replies.map((r) => r.text), unread: thread.read.find((r) => r.user.id === writer)?.unread_messages,
+        };
+      }
+      const state = thread.state.getLatestValue();
+      return {
+        id: thread.id, parent: state.parentMessage.text, count: state.replyCount,
+        replies: state.replies.map((r) => r.text), unread: state.read[writer]?.unreadMessageCount,
+      };
+    };
+    const observed = {};
+    const listed = await a.queryThreads({ limit: 5 });
+    observed.listed = listed.threads.map(view).map((t) => ({ ...t, id: t.id === parent.id }));
+    const read = next(theirs, 'message.read');
+    const lastReadBefore = theirs.state.read[writer]?.last_read?.getTime();
+    await ours.markRead({ thread_id: parent.id });
+    observed.readEvent = (await read).thread?.parent_message_id === parent.id;
+    observed.channelReadUnchanged = theirs.state.read[writer]?.last_read?.getTime() === lastReadBefore;
+    const one = await a.getThread(parent.id);
+    observed.afterRead = view(kind === 'ours' ? one.thread : one).unread;
+    await a.disconnectUser();
+    await b.disconnectUser();
+    return observed;
+  });
+  const official = seen.official;
+  assert.deepEqual(official.listed, [{ id: true, parent: 'a topic', count: 2, replies: ['one', 'two'], unread: 2 }]);
+  assert.equal(official.readEvent, true);
+  assert.equal(official.channelReadUnchanged, true);
+  assert.equal(official.afterRead, 0);
   assert.deepEqual(seen.ours, seen.official);
 });

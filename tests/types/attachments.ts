@@ -42,3 +42,14 @@ export async function lookups(client: StreamChat): Promise<void> {
   await channel.sendMessage({ text: 'replying', quoted_message_id: messages[0].id });
   console.log(reactions.length, more.reactions.length, pinned.messages.length);
 }
+
+// Threads: listed, fetched, read.
+export async function threads(client: StreamChat): Promise<void> {
+  const { threads, next } = await client.queryThreads({ limit: 10, reply_limit: 3 });
+  for (const thread of threads) {
+    const mine = thread.read.find((read) => read.user.id === client.userID);
+    console.log(thread.parent_message.text, thread.reply_count, mine?.unread_messages, next);
+  }
+  const { thread } = await client.getThread('parent-id', { reply_limit: 10 });
+  await client.channel('messaging', 'travel').markRead({ thread_id: thread.parent_message_id });
+}

@@ -397,16 +397,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// The parent ids of the threads `user_id` takes part in (wrote the parent or a reply) in channels they are a
     /// member of, latest reply first, paged.
-    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError>;
+    fn threads_of(
+        &self,
+        user_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// The read states of thread `parent_id`.
     fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError>;
 
     /// Records that `user_id` read thread `parent_id` at `now`, up to its latest reply.
-    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError>;
+    fn mark_thread_read(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<ThreadRead, StoreError>;
 
     /// Live replies in thread `parent_id` by others than `user_id`, after `since` (all when `None`).
-    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError>;
+    fn thread_unread(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        since: Option<&str>,
+    ) -> Result<u64, StoreError>;
 
     /// Stores an uploaded file and its bytes.
     fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;

@@ -389,7 +389,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError> {
+    fn threads_of(
+        &self,
+        user_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<String>, StoreError> {
         self.run(self.threads_of_async(user_id, limit, offset))
     }
 
@@ -397,11 +402,21 @@ impl Store for PostgresStore {
         self.run(self.thread_reads_async(parent_id))
     }
 
-    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError> {
+    fn mark_thread_read(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<ThreadRead, StoreError> {
         self.run(self.mark_thread_read_async(parent_id, user_id, now))
     }
 
-    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError> {
+    fn thread_unread(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        since: Option<&str>,
+    ) -> Result<u64, StoreError> {
         self.run(self.thread_unread_async(parent_id, user_id, since))
     }
 

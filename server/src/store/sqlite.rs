@@ -610,7 +610,12 @@ impl Store for SqliteStore {
         Ok(changed as u64)
     }
 
-    fn threads_of(&self, user_id: &str, limit: usize, offset: usize) -> Result<Vec<String>, StoreError> {
+    fn threads_of(
+        &self,
+        user_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<String>, StoreError> {
         super::threads::sqlite_threads_of(self, user_id, limit, offset)
     }
 
@@ -618,11 +623,21 @@ impl Store for SqliteStore {
         super::threads::sqlite_thread_reads(self, parent_id)
     }
 
-    fn mark_thread_read(&self, parent_id: &str, user_id: &str, now: &str) -> Result<ThreadRead, StoreError> {
+    fn mark_thread_read(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<ThreadRead, StoreError> {
         super::threads::sqlite_mark_thread_read(self, parent_id, user_id, now)
     }
 
-    fn thread_unread(&self, parent_id: &str, user_id: &str, since: Option<&str>) -> Result<u64, StoreError> {
+    fn thread_unread(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        since: Option<&str>,
+    ) -> Result<u64, StoreError> {
         super::threads::sqlite_thread_unread(self, parent_id, user_id, since)
     }
 

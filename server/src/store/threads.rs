@@ -23,18 +23,27 @@ pub(super) fn sqlite_threads_of(
          HAVING SUM(r.user_id = ?1) > 0 OR parent IN (SELECT id FROM messages WHERE user_id = ?1)
          ORDER BY latest DESC LIMIT ?2 OFFSET ?3",
     )?;
-    let (limit, offset) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(0));
-    let rows = statement.query_map(params![user_id, limit, offset], |row| row.get::<_, String>(0))?;
+    let (limit, offset) =
+        (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(0));
+    let rows =
+        statement.query_map(params![user_id, limit, offset], |row| row.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn sqlite_thread_reads(store: &SqliteStore, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+pub(super) fn sqlite_thread_reads(
+    store: &SqliteStore,
+    parent_id: &str,
+) -> Result<Vec<ThreadRead>, StoreError> {
     let connection = store.read();
     let mut statement = connection.prepare_cached(
         "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = ?1 ORDER BY user_id",
     )?;
     let rows = statement.query_map([parent_id], |row| {
-        Ok(ThreadRead { user_id: row.get(0)?, last_read: row.get(1)?, last_read_message_id: row.get(2)? })
+        Ok(ThreadRead {
+            user_id: row.get(0)?,
+            last_read: row.get(1)?,
+            last_read_message_id: row.get(2)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -91,13 +100,18 @@ impl PostgresStore {
              GROUP BY r.extra->>'parent_id'
              HAVING bool_or(r.user_id = $1) OR (r.extra->>'parent_id') IN (SELECT id FROM messages WHERE user_id = $1)
              ORDER BY latest DESC LIMIT $2 OFFSET $3";
-        let (limit, offset) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(0));
+        let (limit, offset) =
+            (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(0));
         let rows = self.client().await?.query(sql, &[&user_id, &limit, &offset]).await?;
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
-    pub(super) async fn thread_reads_async(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
-        let sql = "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = $1
+    pub(super) async fn thread_reads_async(
+        &self,
+        parent_id: &str,
+    ) -> Result<Vec<ThreadRead>, StoreError> {
+        let sql =
+            "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = $1
              ORDER BY user_id";
         let rows = self.client().await?.query(sql, &[&parent_id]).await?;
         rows.iter()
@@ -134,7 +148,11 @@ impl PostgresStore {
                 &[&parent_id, &user_id, &now, &latest],
             )
             .await?;
-        Ok(ThreadRead { user_id: user_id.into(), last_read: now.into(), last_read_message_id: latest })
+        Ok(ThreadRead {
+            user_id: user_id.into(),
+            last_read: now.into(),
+            last_read_message_id: latest,
+        })
     }
 
     pub(super) async fn thread_unread_async(
@@ -145,7 +163,12 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         let sql = "SELECT COUNT(*) FROM messages WHERE extra->>'parent_id' = $1 AND user_id != $2
                AND deleted_at IS NULL AND ($3::text IS NULL OR created_at > $3)";
-        let count: i64 = self.client().await?.query_one(sql, &[&parent_id, &user_id, &since]).await?.try_get(0)?;
+        let count: i64 = self
+            .client()
+            .await?
+            .query_one(sql, &[&parent_id, &user_id, &since])
+            .await?
+            .try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }
