@@ -58,6 +58,15 @@ export function messagesInOrder(messages, packed) {
   return list;
 }
 
+// src/browser/uploads.rs
+export function uploadForm(file, name, user) {
+  const form = new FormData();
+  if (name) form.append('file', file, name);
+  else form.append('file', file);
+  if (user != null) form.append('user', JSON.stringify(user));
+  return form;
+}
+
 // src/browser/errors.rs
 export function withMessageId(promise, id) {
   return promise.catch((error) => { if (error instanceof Error) error.message_id = id; throw error; });

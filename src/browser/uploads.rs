@@ -2,14 +2,20 @@
 //! when given) through the one REST path, without a timeout as the official client's; `deleteImage` / `deleteFile`
 //! are table rows.
 
-use alloc::string::String;
-
-use js_sys::{Promise, JSON};
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, FormData};
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use super::api::{send, Request, Route, Scope, CLIENT};
 use super::inbox::Port;
+
+#[wasm_bindgen(module = "/src/browser/helpers.js")]
+extern "C" {
+    /// The multipart body the official client's `addFileToFormData` builds: `file` (named `name` when given) and
+    /// `user` as JSON when given. Throws the browser's `TypeError` when a name is given and `file` is not a `Blob`.
+    #[wasm_bindgen(js_name = uploadForm, catch)]
+    fn upload_form(file: &JsValue, name: &JsValue, user: &JsValue) -> Result<JsValue, JsValue>;
+}
 
 /// `channel.deleteImage(url)`.
 pub static DELETE_IMAGE: Route =
@@ -28,26 +34,11 @@ pub fn upload(
     name: &JsValue,
     user: &JsValue,
 ) -> Promise {
-    let form = match form(file, name, user) {
-        Ok(form) => form,
-        Err(error) => return Promise::reject(&error),
-    };
-    send(
-        port,
-        Request { scope: Scope::Channel, key, ..Request::new("POST", path.into(), form.into()) },
-    )
-}
-
-/// The multipart body the official client's `addFileToFormData` builds.
-fn form(file: &JsValue, name: &JsValue, user: &JsValue) -> Result<FormData, JsValue> {
-    let form = FormData::new()?;
-    let blob = file.unchecked_ref::<Blob>();
-    match name.as_string().filter(|name| !name.is_empty()) {
-        Some(name) => form.append_with_blob_and_filename("file", blob, &name)?,
-        None => form.append_with_blob("file", blob)?,
+    match upload_form(file, name, user) {
+        Ok(form) => send(
+            port,
+            Request { scope: Scope::Channel, key, ..Request::new("POST", path.into(), form) },
+        ),
+        Err(error) => Promise::reject(&error),
     }
-    if !user.is_null_or_undefined() {
-        form.append_with_str("user", &String::from(JSON::stringify(user)?))?;
-    }
-    Ok(form)
 }
