@@ -428,7 +428,7 @@ pub async fn query_channels(
     let body: QueryChannelsBody = json_body(body)?;
     let user = caller.user()?.to_owned();
     let filter = channel_filter(&body, &state.settings.limits)?;
-    let connection = if body.watch { caller.own_connection(&state).ok() } else { None };
+    let connection = caller.watching_connection(&state, body.watch)?;
     let server = caller.server;
     let page = MessagePage { limit: body.message_limit, ..MessagePage::default() };
     let mut budget = state.settings.limits.response_bytes;

@@ -59,6 +59,20 @@ impl Caller {
         })
     }
 
+    /// The connection a query with `watch` subscribes: none without a `connection_id` (a backend's query), else the
+    /// caller's own open connection, refused as [`Caller::own_connection`] refuses it (a stale id is code 46, so
+    /// the client reconnects and queries again instead of getting channels it does not hear).
+    pub fn watching_connection(
+        &self,
+        state: &AppState,
+        watch: bool,
+    ) -> Result<Option<String>, AppError> {
+        if !watch || self.connection_id.is_none() {
+            return Ok(None);
+        }
+        self.own_connection(state).map(Some)
+    }
+
     /// The caller's own open connection, required to watch: missing (4), unknown (46) or another user's (17)
     /// connection ids are refused.
     pub fn own_connection(&self, state: &AppState) -> Result<String, AppError> {

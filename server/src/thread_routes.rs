@@ -78,7 +78,7 @@ pub async fn query_threads(
     let offset = cursor_offset(options.next.as_deref(), state.settings.limits.max_offset)?;
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
-    let connection = if options.watch { caller.own_connection(&state).ok() } else { None };
+    let connection = caller.watching_connection(&state, options.watch)?;
     let response = blocking(&state, move |state| {
         let mut ids = db(state.store.threads_of(&user, limit + 1, offset))?;
         let more = ids.len() > limit;
@@ -114,7 +114,7 @@ pub async fn get_thread(
     }
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
-    let connection = if options.watch { caller.own_connection(&state).ok() } else { None };
+    let connection = caller.watching_connection(&state, options.watch)?;
     let response = blocking(&state, move |state| {
         let parent = readable(state, &caller, &id)?;
         if parent.reply_count == 0 {

@@ -380,3 +380,46 @@ async fn channels_by_members_and_query_channels() {
     assert_eq!(page["channels"][0]["channel"]["id"], id.as_str());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_watching_query_with_a_stale_connection_is_refused_not_silently_unwatched() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, bob) = server.watching_pair().await;
+    let query =
+        json!({"filter_conditions": {"cid": "messaging:general"}, "watch": true, "state": true});
+    let path = |connection: &str| {
+        format!("/channels?api_key={API_KEY}&user_id=alice&connection_id={connection}")
+    };
+    // A connection that is gone (as after a reconnect): code 46, so the client reconnects and asks again.
+    let (status, answer) =
+        http_json(server.addr, "POST", &path("gone-1234"), Some(&alice.token), &query.to_string())
+            .await;
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(46)), "{answer}");
+    // Another user's connection: code 17.
+    let (status, answer) = http_json(
+        server.addr,
+        "POST",
+        &path(&bob.connection_id),
+        Some(&alice.token),
+        &query.to_string(),
+    )
+    .await;
+    assert_eq!((status, answer["code"].as_i64()), (403, Some(17)), "{answer}");
+    // No connection at all (a backend's query): answered, nothing watched.
+    let bare = format!("/channels?api_key={API_KEY}&user_id=alice");
+    let (status, answer) =
+        http_json(server.addr, "POST", &bare, Some(&alice.token), &query.to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    // Its own live connection: answered and watched.
+    let (status, _) = http_json(
+        server.addr,
+        "POST",
+        &path(&alice.connection_id),
+        Some(&alice.token),
+        &query.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
