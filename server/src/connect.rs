@@ -383,9 +383,10 @@ impl ConnectGuard {
 /// Removes a connection from the hub and tells the channels it watched. Its outbox closes, which ends whatever
 /// task serves it. Safe to call twice.
 pub fn disconnect(state: &AppState, connection_id: &str) {
-    let invisible = state.hub.is_invisible(connection_id);
     state.presence.forget(connection_id);
-    if let Some((user_id, watched)) = state.hub.unregister(connection_id) {
+    if let Some(crate::hub::Unregistered { user_id, watched, invisible }) =
+        state.hub.unregister(connection_id)
+    {
         if !invisible && !state.cluster.is_connected(&state.hub, &user_id) {
             // The last connection closed: the user went offline (announced off the async runtime's threads, as
             // it reads the store).

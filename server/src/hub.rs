@@ -112,6 +112,24 @@ struct State {
     watchers: HashMap<String, Watchers>,
     /// User id → how many connections the user has open.
     per_user: HashMap<String, usize>,
+    /// Connections the hub dropped itself (slow consumer, bus reconnect, shutdown) whose tasks have not ended yet:
+    /// what they watched, so the task's end still announces it ([`Hub::unregister`]). At most [`MAX_DROPPED`].
+    dropped: HashMap<String, Unregistered>,
+}
+
+/// Dropped connections remembered for their tasks' ends, at most; past it the oldest memory is not kept (those
+/// connections' departures go unannounced, and are counted in the log).
+const MAX_DROPPED: usize = 100_000;
+
+/// What a connection leaves behind when it is unregistered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unregistered {
+    /// Its user.
+    pub user_id: String,
+    /// The channels it watched.
+    pub watched: Vec<String>,
+    /// Whether its user was invisible (nothing is announced for them).
+    pub invisible: bool,
 }
 
 /// The registry of open connections and channel watchers.
@@ -172,7 +190,7 @@ impl Hub {
         let mut state = self.lock();
         let ids: Vec<String> = state.connections.keys().cloned().collect();
         for connection_id in &ids {
-            remove_connection(&mut state, connection_id);
+            remember_dropped(&mut state, connection_id);
         }
         drop(state);
         self.changed();
@@ -212,12 +230,19 @@ impl Hub {
     }
 
     /// Removes a connection; returns its user and the channels it watched.
-    pub fn unregister(&self, connection_id: &str) -> Option<(String, Vec<String>)> {
+    /// Also answers for a connection the hub dropped itself earlier, once.
+    pub fn unregister(&self, connection_id: &str) -> Option<Unregistered> {
         let mut state = self.lock();
-        let entry = remove_connection(&mut state, connection_id)?;
+        let Some(entry) = remove_connection(&mut state, connection_id) else {
+            return state.dropped.remove(connection_id);
+        };
         drop(state);
         self.changed();
-        Some((entry.handle.user_id.clone(), entry.watching.into_iter().collect()))
+        Some(Unregistered {
+            user_id: entry.handle.user_id.clone(),
+            invisible: entry.invisible,
+            watched: entry.watching.into_iter().collect(),
+        })
     }
 
     /// How many connections are open.
@@ -400,7 +425,7 @@ impl Hub {
         }
         let mut state = self.lock();
         for connection_id in connection_ids {
-            if remove_connection(&mut state, connection_id).is_some() {
+            if remember_dropped(&mut state, connection_id) {
                 tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
             }
         }
@@ -440,6 +465,25 @@ fn with_fields(frame: &Frame, fields: &Map<String, Value>) -> Frame {
 }
 
 /// Takes a connection out of every map and ends its outbox at once.
+/// Removes a connection the hub drops itself, remembering what its task's end must announce; whether it was open.
+fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
+    let Some(entry) = remove_connection(state, connection_id) else { return false };
+    if state.dropped.len() >= MAX_DROPPED {
+        tracing::warn!(
+            dropped = state.dropped.len(),
+            "too many dropped connections remembered: forgetting them"
+        );
+        state.dropped.clear();
+    }
+    let unregistered = Unregistered {
+        user_id: entry.handle.user_id.clone(),
+        invisible: entry.invisible,
+        watched: entry.watching.into_iter().collect(),
+    };
+    state.dropped.insert(connection_id.to_owned(), unregistered);
+    true
+}
+
 fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
     let entry = state.connections.remove(connection_id)?;
     for cid in &entry.watching {
@@ -541,7 +585,12 @@ mod tests {
         assert!(!hub.watch("messaging:a", "c1"));
         assert_eq!(hub.watcher_users("messaging:a"), vec!["alice".to_string()]);
         assert_eq!(hub.active_channels(), 1);
-        assert_eq!(hub.unregister("c1"), Some(("alice".into(), vec!["messaging:a".into()])));
+        let gone = Unregistered {
+            user_id: "alice".into(),
+            watched: vec!["messaging:a".into()],
+            invisible: false,
+        };
+        assert_eq!(hub.unregister("c1"), Some(gone));
         assert_eq!(hub.active_channels(), 0);
         assert!(!hub.watch("messaging:a", "unknown"));
     }
@@ -576,6 +625,13 @@ mod tests {
         assert_eq!(hub.publish(big()), 0, "a third frame would pass 1000 bytes");
         assert_eq!(hub.connection_count(), 0);
         assert!(slow.recv().await.is_none(), "queued frames are discarded");
+        // The connection's task, ending, still learns what to announce (once).
+        let gone = hub.unregister("c1").expect("the dropped connection is remembered");
+        assert_eq!(
+            (gone.user_id.as_str(), gone.watched),
+            ("alice", vec!["messaging:a".to_owned()])
+        );
+        assert_eq!(hub.unregister("c1"), None);
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn call(
 }
 
 #[tokio::test]
-async fn a_watcher_that_stops_reading_is_closed_and_memory_stays_bounded() {
+async fn a_watcher_that_stops_reading_is_closed_announced_and_memory_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--write-timeout", "2", "--outbox-bytes", "262144"];
     let server = spawn(&dir.path().join("chat.db"), &dir.path().join("log"), &args).await;
@@ -149,8 +149,19 @@ async fn a_watcher_that_stops_reading_is_closed_and_memory_stays_bounded() {
         peak = peak.max(rss_kib(pid));
     }
     // 300 messages of 30 KB: 9 MB fanned out to each watcher. The reader got them all.
-    let (received, _alice) = tokio::time::timeout(DEADLINE, reader).await.unwrap().unwrap();
+    let (received, mut alice) = tokio::time::timeout(DEADLINE, reader).await.unwrap().unwrap();
     assert_eq!(received, 300);
+    // However it was dropped (its outbox full, or its writes timing out), alice hears that sloth stopped watching.
+    let stopped = tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(frame)) = alice.next().await {
+            let Ok(text) = frame.to_text() else { continue };
+            if text.contains("\"user.watching.stop\"") && text.contains("\"sloth\"") {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(stopped.await.expect("no user.watching.stop for the dropped watcher in time"));
     // The one that stopped reading is closed (write timeout 2 s): one WebSocket left.
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while metric(addr, "chat_connections{transport=\"websocket\"}").await != 1.0 {
