@@ -77,11 +77,11 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
         // Anonymous users are never listed among watchers nor announced.
         let invisible = user.is_invisible() || crate::users::is_anonymous(&user.id);
         let max = state.settings.limits.connections_per_user;
-        let outbox = state
+        let (outbox, first) = state
             .hub
-            .register(&connection_id, &user.id, invisible, max)
+            .register_first(&connection_id, &user.id, invisible, max)
             .map_err(|_| rate_limited(&format!("at most {max} open connections per user")))?;
-        if state.hub.connections_of(&user.id) == 1 && !state.cluster.online_elsewhere(&user.id) {
+        if first && !state.cluster.online_elsewhere(&user.id) {
             crate::presence::announce(state, &user, true);
         }
         Ok(Opened { connection_id, user, outbox })

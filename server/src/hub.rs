@@ -210,6 +210,20 @@ impl Hub {
         invisible: bool,
         max_per_user: usize,
     ) -> Result<Outbox, TooManyConnections> {
+        self.register_first(connection_id, user_id, invisible, max_per_user)
+            .map(|(outbox, _)| outbox)
+    }
+
+    /// [`Hub::register`], also telling whether this is the user's only connection on this node, decided under the
+    /// same lock as the count (two connections opening at once cannot both see two, and both miss announcing
+    /// the user online).
+    pub fn register_first(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        invisible: bool,
+        max_per_user: usize,
+    ) -> Result<(Outbox, bool), TooManyConnections> {
         let mut state = self.lock();
         let open = state.per_user.get(user_id).copied().unwrap_or(0);
         if open >= max_per_user {
@@ -224,9 +238,10 @@ impl Hub {
             remove_connection(&mut state, connection_id);
         }
         state.connections.insert(connection_id.into(), entry);
+        let first = state.per_user.get(user_id).copied() == Some(1);
         drop(state);
         self.changed();
-        Ok(outbox)
+        Ok((outbox, first))
     }
 
     /// Removes a connection; returns its user and the channels it watched.
@@ -593,6 +608,34 @@ mod tests {
         assert_eq!(hub.unregister("c1"), Some(gone));
         assert_eq!(hub.active_channels(), 0);
         assert!(!hub.watch("messaging:a", "unknown"));
+    }
+
+    #[test]
+    fn exactly_one_of_two_connections_opening_at_once_is_the_first() {
+        let hub = std::sync::Arc::new(Hub::default());
+        for round in 0..200 {
+            let opened: Vec<bool> = (0..2)
+                .map(|tab| {
+                    let hub = hub.clone();
+                    std::thread::spawn(move || {
+                        let id = format!("c{round}-{tab}");
+                        let (outbox, first) = hub.register_first(&id, "alice", false, 10).unwrap();
+                        std::mem::forget(outbox);
+                        first
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .collect();
+            assert_eq!(
+                opened.iter().filter(|first| **first).count(),
+                1,
+                "round {round}: {opened:?}"
+            );
+            hub.unregister(&format!("c{round}-0"));
+            hub.unregister(&format!("c{round}-1"));
+        }
     }
 
     #[test]
