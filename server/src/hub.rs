@@ -110,8 +110,9 @@ struct State {
     connections: HashMap<String, Entry>,
     /// Channel cid → its watchers.
     watchers: HashMap<String, Watchers>,
-    /// User id → how many connections the user has open.
-    per_user: HashMap<String, usize>,
+    /// User id → the ids of the connections the user has open (their count, and the user's own events without a
+    /// scan of every connection).
+    per_user: HashMap<String, Vec<String>>,
     /// Connections the hub dropped itself (slow consumer, bus reconnect, shutdown) whose tasks have not ended yet:
     /// what they watched, so the task's end still announces it ([`Hub::unregister`]). At most [`MAX_DROPPED`].
     dropped: HashMap<String, Unregistered>,
@@ -225,7 +226,7 @@ impl Hub {
         max_per_user: usize,
     ) -> Result<(Outbox, bool), TooManyConnections> {
         let mut state = self.lock();
-        let open = state.per_user.get(user_id).copied().unwrap_or(0);
+        let open = state.per_user.get(user_id).map_or(0, Vec::len);
         if open >= max_per_user {
             return Err(TooManyConnections);
         }
@@ -233,12 +234,13 @@ impl Hub {
         let handle =
             Handle { connection_id: connection_id.into(), user_id: user_id.into(), outbox: sender };
         let entry = Entry { handle: Arc::new(handle), watching: HashSet::new(), invisible };
-        *state.per_user.entry(user_id.into()).or_default() += 1;
         if state.connections.contains_key(connection_id) {
             remove_connection(&mut state, connection_id);
         }
+        let own = state.per_user.entry(user_id.into()).or_default();
+        own.push(connection_id.into());
+        let first = own.len() == 1;
         state.connections.insert(connection_id.into(), entry);
-        let first = state.per_user.get(user_id).copied() == Some(1);
         drop(state);
         self.changed();
         Ok((outbox, first))
@@ -397,7 +399,7 @@ impl Hub {
 
     /// How many connections `user_id` has open.
     pub fn connections_of(&self, user_id: &str) -> usize {
-        self.lock().per_user.get(user_id).copied().unwrap_or(0)
+        self.lock().per_user.get(user_id).map_or(0, Vec::len)
     }
 
     /// Whether `user_id` has an open connection.
@@ -418,13 +420,14 @@ impl Hub {
 
     /// Queues `frame` for every connection of `user_id`; returns how many.
     pub fn send_to_user(&self, user_id: &str, frame: Frame) -> usize {
-        let targets: Vec<Arc<Handle>> = self
-            .lock()
-            .connections
-            .values()
-            .filter(|entry| entry.handle.user_id == user_id)
-            .map(|entry| entry.handle.clone())
-            .collect();
+        let targets: Vec<Arc<Handle>> = {
+            let state = self.lock();
+            let own = state.per_user.get(user_id).map(Vec::as_slice).unwrap_or_default();
+            own.iter()
+                .filter_map(|id| state.connections.get(id))
+                .map(|e| e.handle.clone())
+                .collect()
+        };
         let (queued, failed): (Vec<&Arc<Handle>>, Vec<&Arc<Handle>>) = targets
             .iter()
             .partition(|handle| handle.outbox.offer(frame.clone(), self.outbox_bytes));
@@ -504,7 +507,7 @@ fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
     for cid in &entry.watching {
         remove_watcher(state, cid, connection_id, entry.invisible);
     }
-    release(state, &entry.handle.user_id);
+    release(state, &entry.handle.user_id, connection_id);
     shrink(&mut state.connections);
     shrink(&mut state.per_user);
     shrink(&mut state.watchers);
@@ -520,11 +523,11 @@ fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
     }
 }
 
-/// One connection of `user_id` fewer.
-fn release(state: &mut State, user_id: &str) {
-    if let Some(count) = state.per_user.get_mut(user_id) {
-        *count -= 1;
-        if *count == 0 {
+/// Connection `connection_id` of `user_id` closed.
+fn release(state: &mut State, user_id: &str, connection_id: &str) {
+    if let Some(own) = state.per_user.get_mut(user_id) {
+        own.retain(|id| id != connection_id);
+        if own.is_empty() {
             state.per_user.remove(user_id);
         }
     }
@@ -636,6 +639,28 @@ mod tests {
             hub.unregister(&format!("c{round}-0"));
             hub.unregister(&format!("c{round}-1"));
         }
+    }
+
+    #[test]
+    fn a_user_s_own_events_reach_exactly_their_open_connections() {
+        let hub = Hub::default();
+        let mut tabs: Vec<Outbox> =
+            (0..3).map(|i| hub.register(&format!("a{i}"), "alice", false, 10).unwrap()).collect();
+        let mut bob = hub.register("b0", "bob", false, 10).unwrap();
+        hub.unregister("a1");
+        // Re-registering an id replaces it, and it still counts once.
+        tabs[2] = hub.register("a2", "alice", false, 10).unwrap();
+        assert_eq!(hub.connections_of("alice"), 2);
+        assert_eq!(hub.send_to_user("alice", Frame::from("mine")), 2);
+        assert_eq!(tabs[0].try_recv().as_deref(), Some("mine"));
+        assert_eq!(tabs[2].try_recv().as_deref(), Some("mine"));
+        assert!(bob.try_recv().is_none());
+        hub.unregister("a0");
+        hub.unregister("a2");
+        assert_eq!(
+            (hub.connections_of("alice"), hub.send_to_user("alice", Frame::from("x"))),
+            (0, 0)
+        );
     }
 
     #[test]
