@@ -124,17 +124,22 @@ async fn a_watcher_that_stops_reading_is_closed_announced_and_memory_stays_bound
     let general = "/channels/messaging/general/query";
     assert_eq!(call(addr, "alice", &alice_connection, general, body.clone()).await.0, 200);
     assert_eq!(call(addr, "sloth", &sloth_connection, general, body).await.0, 200);
+    // Whether a frame says sloth stopped watching (it may come before alice has read every message).
+    let sloth_stopped =
+        |text: &str| text.contains("\"user.watching.stop\"") && text.contains("\"sloth\"");
     let reader = tokio::spawn(async move {
-        let mut received = 0usize;
+        let (mut received, mut stopped) = (0usize, false);
         while let Some(Ok(frame)) = alice.next().await {
-            if frame.to_text().is_ok_and(|text| text.contains("\"message.new\"")) {
+            let Ok(text) = frame.to_text() else { continue };
+            stopped |= sloth_stopped(text);
+            if text.contains("\"message.new\"") {
                 received += 1;
                 if received == 300 {
                     break;
                 }
             }
         }
-        (received, alice)
+        (received, stopped, alice)
     });
 
     let baseline = rss_kib(pid);
@@ -149,19 +154,22 @@ async fn a_watcher_that_stops_reading_is_closed_announced_and_memory_stays_bound
         peak = peak.max(rss_kib(pid));
     }
     // 300 messages of 30 KB: 9 MB fanned out to each watcher. The reader got them all.
-    let (received, mut alice) = tokio::time::timeout(DEADLINE, reader).await.unwrap().unwrap();
+    let (received, stopped, mut alice) =
+        tokio::time::timeout(DEADLINE, reader).await.unwrap().unwrap();
     assert_eq!(received, 300);
     // However it was dropped (its outbox full, or its writes timing out), alice hears that sloth stopped watching.
-    let stopped = tokio::time::timeout(DEADLINE, async {
-        while let Some(Ok(frame)) = alice.next().await {
-            let Ok(text) = frame.to_text() else { continue };
-            if text.contains("\"user.watching.stop\"") && text.contains("\"sloth\"") {
-                return true;
+    let stopped = stopped
+        || tokio::time::timeout(DEADLINE, async {
+            while let Some(Ok(frame)) = alice.next().await {
+                if frame.to_text().is_ok_and(sloth_stopped) {
+                    return true;
+                }
             }
-        }
-        false
-    });
-    assert!(stopped.await.expect("no user.watching.stop for the dropped watcher in time"));
+            false
+        })
+        .await
+        .expect("no user.watching.stop for the dropped watcher in time");
+    assert!(stopped, "alice's socket ended before sloth's departure was announced");
     // The one that stopped reading is closed (write timeout 2 s): one WebSocket left.
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while metric(addr, "chat_connections{transport=\"websocket\"}").await != 1.0 {
