@@ -133,6 +133,16 @@ pub struct Unregistered {
     pub invisible: bool,
 }
 
+impl From<Entry> for Unregistered {
+    fn from(entry: Entry) -> Self {
+        Unregistered {
+            user_id: entry.handle.user_id.clone(),
+            invisible: entry.invisible,
+            watched: entry.watching.into_iter().collect(),
+        }
+    }
+}
+
 /// The registry of open connections and channel watchers.
 #[derive(Debug)]
 pub struct Hub {
@@ -255,11 +265,7 @@ impl Hub {
         };
         drop(state);
         self.changed();
-        Some(Unregistered {
-            user_id: entry.handle.user_id.clone(),
-            invisible: entry.invisible,
-            watched: entry.watching.into_iter().collect(),
-        })
+        Some(entry.into())
     }
 
     /// How many connections are open.
@@ -482,7 +488,6 @@ fn with_fields(frame: &Frame, fields: &Map<String, Value>) -> Frame {
     Frame::from(out)
 }
 
-/// Takes a connection out of every map and ends its outbox at once.
 /// Removes a connection the hub drops itself, remembering what its task's end must announce; whether it was open.
 fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
     let Some(entry) = remove_connection(state, connection_id) else { return false };
@@ -493,15 +498,11 @@ fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
         );
         state.dropped.clear();
     }
-    let unregistered = Unregistered {
-        user_id: entry.handle.user_id.clone(),
-        invisible: entry.invisible,
-        watched: entry.watching.into_iter().collect(),
-    };
-    state.dropped.insert(connection_id.to_owned(), unregistered);
+    state.dropped.insert(connection_id.to_owned(), entry.into());
     true
 }
 
+/// Takes a connection out of every map and ends its outbox at once.
 fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
     let entry = state.connections.remove(connection_id)?;
     for cid in &entry.watching {

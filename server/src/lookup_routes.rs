@@ -16,7 +16,9 @@ use stream_chat_protocol::ErrorCode;
 use crate::channels;
 use crate::error::AppError;
 use crate::message_routes::readable;
-use crate::rest::{cursor_offset, json_body, next_cursor, query_params, Caller};
+use crate::rest::{
+    ascending, cursor_offset, json_body, page_answer, payload, query_params, Caller,
+};
 use crate::routes::{answer, blocking, db, usable_channel, Answer};
 use crate::store::ReactionRecord;
 use crate::{clock, AppState};
@@ -72,7 +74,6 @@ pub async fn messages_by_id(
 struct PageParams {
     limit: Option<usize>,
     offset: Option<usize>,
-    payload: Option<String>,
 }
 
 /// `GET /messages/{id}/reactions` (`getReactions`): a page of the message's reactions, newest first.
@@ -84,11 +85,7 @@ pub async fn get_reactions(
 ) -> Answer {
     let started = Instant::now();
     let params: PageParams = query_params(&uri)?;
-    let inner: PageParams = match &params.payload {
-        Some(payload) => serde_json::from_str(payload)
-            .map_err(|error| AppError::input(format!("payload is not a valid page: {error}")))?,
-        None => PageParams::default(),
-    };
+    let inner: PageParams = payload(&uri, "a valid page")?.unwrap_or_default();
     let limit = page_limit(params.limit.or(inner.limit), DEFAULT_REACTIONS)?;
     let offset = params.offset.or(inner.offset).unwrap_or(0);
     let response = blocking(&state, move |state| {
@@ -145,17 +142,7 @@ pub async fn query_reactions(
         let value = value.ok_or_else(|| AppError::input(format!("{key} takes a string or $eq")))?;
         wanted.push((field, value.to_owned()));
     }
-    let mut newest_first = true;
-    for sort in &query.sort {
-        match (
-            sort.get("field").and_then(Value::as_str),
-            sort.get("direction").and_then(Value::as_i64),
-        ) {
-            (Some("created_at"), Some(1)) => newest_first = false,
-            (Some("created_at"), None | Some(-1)) => newest_first = true,
-            _ => return Err(AppError::input("reactions sort by created_at, direction 1 or -1")),
-        }
-    }
+    let newest_first = ascending(&query.sort, "created_at", "reactions")? != Some(true);
     let response = blocking(&state, move |state| {
         let message = readable(state, &caller, &id)?;
         let matches = |reaction: &&ReactionRecord| {
@@ -168,14 +155,10 @@ pub async fn query_reactions(
         if newest_first {
             found.reverse();
         }
-        let more = found.len() > offset + limit;
+        let next = (found.len() > offset + limit).then_some(offset + limit);
         let page: Vec<Value> =
             found.into_iter().skip(offset).take(limit).map(channels::reaction_view).collect();
-        let mut answer = json!({ "reactions": page });
-        if more {
-            answer["next"] = next_cursor(offset + limit).into();
-        }
-        Ok(answer)
+        Ok(page_answer("reactions", page, next))
     })
     .await?;
     answer(response, started)
@@ -205,28 +188,12 @@ pub async fn pinned_messages(
     uri: Uri,
 ) -> Answer {
     let started = Instant::now();
-    let params: PageParams = query_params(&uri)?;
-    let query: PinnedQuery = serde_json::from_str(params.payload.as_deref().unwrap_or("{}"))
-        .map_err(|error| {
-            AppError::input(format!("payload is not a valid pinned-messages query: {error}"))
-        })?;
+    let query: PinnedQuery = payload(&uri, "a valid pinned-messages query")?.unwrap_or_default();
     let limit = page_limit(query.limit, DEFAULT_PINNED)?;
     if query.offset > MAX_PAGE * 10 {
         return Err(AppError::input(format!("offset may be at most {}", MAX_PAGE * 10)));
     }
-    let mut oldest_first = false;
-    for sort in &query.sort {
-        match (
-            sort.get("field").and_then(Value::as_str),
-            sort.get("direction").and_then(Value::as_i64),
-        ) {
-            (Some("pinned_at"), Some(1)) => oldest_first = true,
-            (Some("pinned_at"), None | Some(-1)) => oldest_first = false,
-            _ => {
-                return Err(AppError::input("pinned messages sort by pinned_at, direction 1 or -1"))
-            }
-        }
-    }
+    let oldest_first = ascending(&query.sort, "pinned_at", "pinned messages")? == Some(true);
     let sender = query
         .user_id
         .or_else(|| query.user.and_then(|user| user.get("id")?.as_str().map(str::to_owned)));

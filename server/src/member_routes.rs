@@ -131,15 +131,9 @@ pub async fn query_members(
     uri: axum::http::Uri,
 ) -> crate::routes::Answer {
     let started = std::time::Instant::now();
-    #[derive(serde::Deserialize)]
-    struct Params {
-        payload: Option<String>,
-    }
-    let params: Params = crate::rest::query_params(&uri)?;
-    let text = params.payload.ok_or_else(|| AppError::input("the payload parameter is missing"))?;
-    let payload: MembersPayload = serde_json::from_str(&text).map_err(|_| {
-        AppError::input("payload is not a members query: {type, id, filter_conditions}")
-    })?;
+    let payload: MembersPayload =
+        crate::rest::payload(&uri, "a members query: {type, id, filter_conditions}")?
+            .ok_or_else(|| AppError::input("the payload parameter is missing"))?;
     let id =
         payload.id.clone().ok_or_else(|| AppError::input("queryMembers needs the channel's id"))?;
     let limit = payload.limit.unwrap_or(MAX_MEMBER_PAGE);

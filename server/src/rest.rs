@@ -163,6 +163,58 @@ pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Re
         .map_err(|error| AppError::input(format!("request body is not valid JSON: {error}")))
 }
 
+/// The `payload` query parameter, where the official client's `GET`s carry their JSON options, as `T`; `None`
+/// when absent. A malformed or duplicated parameter, or JSON that is not `what`, is code 4.
+pub fn payload<T: DeserializeOwned>(
+    uri: &axum::http::Uri,
+    what: &str,
+) -> Result<Option<T>, AppError> {
+    /// The query string's one parameter of interest.
+    #[derive(Deserialize)]
+    struct Params {
+        payload: Option<String>,
+    }
+    let Params { payload } = query_params(uri)?;
+    payload
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|error| AppError::input(format!("payload is not {what}: {error}")))
+}
+
+/// Whether `sort` (`[{field, direction}]`) asks for `field` ascending (direction 1) rather than descending (-1 or
+/// none); the last entry decides, `None` without one. Another field or direction is code 4 (`what` sort by
+/// `field`).
+pub fn ascending(
+    sort: &[serde_json::Value],
+    field: &str,
+    what: &str,
+) -> Result<Option<bool>, AppError> {
+    let mut ascending = None;
+    for entry in sort {
+        let named = entry.get("field").and_then(serde_json::Value::as_str);
+        ascending = match (named, entry.get("direction").and_then(serde_json::Value::as_i64)) {
+            (Some(named), Some(1)) if named == field => Some(true),
+            (Some(named), None | Some(-1)) if named == field => Some(false),
+            _ => return Err(AppError::input(format!("{what} sort by {field}, direction 1 or -1"))),
+        };
+    }
+    Ok(ascending)
+}
+
+/// `{key: items}`, with the `next` cursor of the page at `next` when there is one.
+pub fn page_answer(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    next: Option<usize>,
+) -> serde_json::Value {
+    let mut answer = serde_json::Map::new();
+    answer.insert(key.into(), items.into());
+    if let Some(offset) = next {
+        answer.insert("next".into(), next_cursor(offset).into());
+    }
+    answer.into()
+}
+
 /// The page start a `next` cursor names (`o<offset>`, as [`next_cursor`] writes it), at most `max`; 0 without
 /// one; code 4 for a cursor this server did not give.
 pub fn cursor_offset(next: Option<&str>, max: usize) -> Result<usize, AppError> {

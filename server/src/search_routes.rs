@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::channels;
 use crate::error::AppError;
 use crate::query_routes::{channel_conditions, condition};
-use crate::rest::{cursor_offset, next_cursor, query_params, Caller};
+use crate::rest::{cursor_offset, page_answer, payload, Caller};
 use crate::routes::{answer, blocking, db, Answer};
 use crate::store::{ChannelFilter, MessageSearch};
 use crate::AppState;
@@ -28,13 +28,6 @@ pub const MAX_WORDS: usize = 16;
 const DEFAULT_LIMIT: usize = 20;
 /// The largest page.
 pub const MAX_LIMIT: usize = 100;
-
-/// The query string.
-#[derive(Debug, Deserialize)]
-struct Params {
-    /// The JSON payload.
-    payload: Option<String>,
-}
 
 /// The JSON payload, as the official client's `search` sends it.
 #[derive(Debug, Default, Deserialize)]
@@ -61,9 +54,7 @@ struct Payload {
 pub async fn search(State(state): State<AppState>, caller: Caller, uri: Uri) -> Answer {
     let started = Instant::now();
     let user = caller.user()?.to_owned();
-    let Params { payload } = query_params(&uri)?;
-    let payload: Payload = serde_json::from_str(payload.as_deref().unwrap_or("{}"))
-        .map_err(|error| AppError::input(format!("payload is not a valid search: {error}")))?;
+    let payload: Payload = payload(&uri, "a valid search")?.unwrap_or_default();
     let search = message_search(&payload, &state.settings.limits)?;
     let response = blocking(&state, move |state| {
         let Some(search) = search else { return Ok(json!({ "results": [] })) };
@@ -87,11 +78,7 @@ pub async fn search(State(state): State<AppState>, caller: Caller, uri: Uri) -> 
             }
             results.push(json!({ "message": view }));
         }
-        let mut answer = json!({ "results": results });
-        if more {
-            answer["next"] = next_cursor(search.offset + search.limit).into();
-        }
-        Ok(answer)
+        Ok(page_answer("results", results, more.then_some(search.offset + search.limit)))
     })
     .await?;
     answer(response, started)

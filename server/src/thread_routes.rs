@@ -22,7 +22,7 @@ use crate::channels;
 use crate::error::AppError;
 use crate::message_routes::readable;
 use crate::query_routes::watch;
-use crate::rest::{cursor_offset, json_body, next_cursor, query_params, Caller};
+use crate::rest::{cursor_offset, json_body, page_answer, payload, query_params, Caller};
 use crate::routes::{answer, blocking, channel_for_viewer, db, privacy_of, Answer};
 use crate::store::MessageRecord;
 use crate::AppState;
@@ -45,8 +45,6 @@ struct ThreadOptions {
     watch: bool,
     /// The cursor of the next page, from a previous answer.
     next: Option<String>,
-    /// A `GET`'s options, when sent as one parameter.
-    payload: Option<String>,
 }
 
 impl ThreadOptions {
@@ -88,11 +86,7 @@ pub async fn query_threads(
             let Some(parent) = db(state.store.message(id))? else { continue };
             threads.push(thread_view(state, &parent, &user, per_thread, connection.as_deref())?);
         }
-        let mut answer = json!({ "threads": threads });
-        if more {
-            answer["next"] = next_cursor(offset + limit).into();
-        }
-        Ok(answer)
+        Ok(page_answer("threads", threads, more.then_some(offset + limit)))
     })
     .await?;
     answer(response, started)
@@ -106,12 +100,9 @@ pub async fn get_thread(
     uri: Uri,
 ) -> Answer {
     let started = Instant::now();
-    let mut options: ThreadOptions = query_params(&uri)?;
-    if let Some(payload) = options.payload.take() {
-        options = serde_json::from_str(&payload).map_err(|error| {
-            AppError::input(format!("payload is not valid thread options: {error}"))
-        })?;
-    }
+    // As the official client sends them (in `payload`), or as plain parameters.
+    let plain: ThreadOptions = query_params(&uri)?;
+    let options = payload(&uri, "valid thread options")?.unwrap_or(plain);
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
     let connection = caller.watching_connection(&state, options.watch)?;

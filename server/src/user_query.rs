@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::AppError;
-use crate::rest::{query_params, Caller};
+use crate::rest::{payload, Caller};
 use crate::routes::{answer, blocking, db, Answer};
 use crate::store::{UserField, UserFilter, UserQuery, UserSort};
 use crate::AppState;
@@ -27,13 +27,6 @@ const MAX_OFFSET: usize = 1_000;
 const MAX_VALUES: usize = 1_000;
 /// How deep `$and` / `$or` may nest.
 const MAX_DEPTH: usize = 4;
-
-/// The query string.
-#[derive(Debug, Deserialize)]
-struct Params {
-    /// The JSON payload.
-    payload: Option<String>,
-}
 
 /// The JSON payload.
 #[derive(Debug, Default, Deserialize)]
@@ -189,12 +182,7 @@ fn user_query(payload: &Payload, connected: &[String]) -> Result<UserQuery, AppE
 /// `GET /users`.
 pub async fn query_users(State(state): State<AppState>, caller: Caller, uri: Uri) -> Answer {
     let started = Instant::now();
-    let params: Params = query_params(&uri)?;
-    let payload: Payload = match params.payload {
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|error| AppError::input(format!("payload is not a valid query: {error}")))?,
-        None => Payload::default(),
-    };
+    let payload: Payload = payload(&uri, "a valid query")?.unwrap_or_default();
     let subscribe = if payload.presence { Some(caller.own_connection(&state)?) } else { None };
     let connected = state.cluster.connected_users(&state.hub);
     let query = user_query(&payload, &connected)?;

@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use super::api::{send, Request, Route, Scope, CLIENT};
 use super::channel_ops::sort_value;
 use super::inbox::Port;
-use super::values::{copy, get, set};
+use super::values::{copy, set, set_default};
 
 /// `channel.getMessagesById(ids)`: `$0` is the ids joined by commas.
 pub static GET_MESSAGES_BY_ID: Route =
@@ -30,12 +30,8 @@ pub fn query_reactions(
 ) -> Promise {
     // `{filter, sort, …options}`: what the options name wins.
     let body = copy(options);
-    if get(&body, "filter").is_undefined() {
-        set(&body, "filter", filter);
-    }
-    if get(&body, "sort").is_undefined() {
-        set(&body, "sort", &sort_value(sort));
-    }
+    set_default(&body, "filter", filter);
+    set_default(&body, "sort", &sort_value(sort));
     let path = String::from("/messages/")
         + &String::from(js_sys::encode_uri_component(message_id))
         + "/reactions";
@@ -46,7 +42,7 @@ pub fn query_reactions(
 /// replies, watching) under `options`.
 pub fn query_threads(port: &Port, options: &JsValue) -> Promise {
     let body = with_defaults(options, 10);
-    set_default(&body, "limit", 10);
+    set_default(&body, "limit", &10.into());
     send(port, Request::new("POST", "/threads".into(), body))
 }
 
@@ -61,19 +57,10 @@ pub fn get_thread(port: &Port, id: &str, options: &JsValue) -> Promise {
 /// A copy of `options` with the thread defaults it lacks: `participant_limit`, 3 replies, watching.
 fn with_defaults(options: &JsValue, participants: u32) -> JsValue {
     let body = copy(options);
-    set_default(&body, "participant_limit", participants);
-    set_default(&body, "reply_limit", 3);
-    if get(&body, "watch").is_undefined() {
-        set(&body, "watch", &true.into());
-    }
+    set_default(&body, "participant_limit", &participants.into());
+    set_default(&body, "reply_limit", &3.into());
+    set_default(&body, "watch", &true.into());
     body
-}
-
-/// `body[key] = value` unless `body` has it.
-fn set_default(body: &JsValue, key: &'static str, value: u32) {
-    if get(body, key).is_undefined() {
-        set(body, key, &value.into());
-    }
 }
 
 /// `channel.getPinnedMessages(options, sort)`: `GET {C}/pinned_messages` with `{…options, sort}`.

@@ -9,7 +9,7 @@ use super::api::{send, Request};
 use super::channel_ops::sort_value;
 use super::errors::to_js_error;
 use super::inbox::Port;
-use super::values::{copy, get, set};
+use super::values::{copy, get, set, set_default};
 use crate::client::ChatError;
 
 /// Searches messages in the channels of `filter`: `query` is words (a string) or message filter conditions (an
@@ -27,9 +27,7 @@ pub fn search(port: &Port, filter: &JsValue, query: &JsValue, options: &JsValue)
         return refuse("Invalid type for query parameter");
     };
     let body = copy(options);
-    if get(&body, "filter_conditions").is_undefined() {
-        set(&body, "filter_conditions", filter);
-    }
+    set_default(&body, "filter_conditions", filter);
     let sort = get(options, "sort");
     let sort = if sort.is_truthy() { sort_value(&sort) } else { JsValue::UNDEFINED };
     set(&body, "sort", &sort);

@@ -82,6 +82,13 @@ pub fn set(object: &JsValue, key: &'static str, value: &JsValue) {
     let _ = with_key(key, |key| Reflect::set(object, key, value));
 }
 
+/// Sets `object[key] = value` unless `object` has the key (an app's option over the SDK's default).
+pub fn set_default(object: &JsValue, key: &'static str, value: &JsValue) {
+    if get(object, key).is_undefined() {
+        set(object, key, value);
+    }
+}
+
 /// A plain object from pairs.
 pub fn object(pairs: &[(&'static str, JsValue)]) -> JsValue {
     let object: JsValue = Object::new().into();

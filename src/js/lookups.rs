@@ -1,5 +1,6 @@
 //! Lookups that change no state (PROTOCOL.md §22.7, §22.9): `channel.getMessagesById`, `channel.getReactions`,
-//! `channel.getPinnedMessages` and `client.queryReactions`, over `browser::lookups`.
+//! `channel.getPinnedMessages`, `client.queryReactions`, `client.queryThreads` and `client.getThread`, over
+//! `browser::lookups`.
 
 use alloc::string::String;
 
