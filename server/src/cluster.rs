@@ -3,30 +3,38 @@
 //! Every node serves its own connections from its own [`Hub`]. What a node publishes (a channel event with its
 //! sender's privacy settings, a frame for all of a user's connections, a presence change) is fanned out locally
 //! at once and also sent as an owned, serializable [`Note`] over the bus; every other node applies it to its own
-//! hub, so privacy filtering stays in [`Hub::publish`] on every node. Who is connected and watching travels as
-//! each node's full [`LiveState`], sent when it changed (checked every [`STATE_CHECK`]) and at least every
-//! [`HEARTBEAT`]; a node not heard from for [`PEER_TIMEOUT`] stops counting, and a node shutting down says so
-//! at once. Watcher counts, watcher lists and "is this user online" are the union of the local hub and the live
-//! peers.
+//! hub, so privacy filtering stays in [`Hub::publish`] on every node.
+//!
+//! Notes are routed by interest ([`Note::topic`]): a channel's notes reach only the nodes where a connection
+//! watches it, a user's own notes only the nodes where the user has a connection. A node starts hearing a topic
+//! ([`Cluster::listen`]) before it reads the state its connection is given, and stops once the topic's last local
+//! connection is gone. Who is connected and watching travels as numbered deltas with a digest every
+//! [`HEARTBEAT`] ([`crate::live`]): each note bounded, a gap or a disagreeing digest answered by a whole state in
+//! parts. A node not heard from for [`PEER_TIMEOUT`] stops counting, and a node shutting down says so at once.
+//! Watcher counts, watcher lists and "is this user online" are the union of the local hub and the live peers.
 //!
 //! Buses: [`LocalBus`] (the default: one process, nothing to send) and [`crate::nats::NatsBus`] (`--bus
 //! nats://…`). When the NATS connection comes back after a break, notes sent meanwhile may be lost, so the node
 //! drops its connections (WebSocket close 1001): clients reconnect and their recovery fills the gap.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::hub::{Delivery, Frame, Hub, LiveState, Privacy};
+use crate::hub::{Delivery, Frame, Hub, Privacy};
+use crate::interest::Interest;
+pub use crate::interest::Ready;
+use crate::live::{LiveNote, Peer, Topic, View};
 
-/// How often a node sends its live state even when nothing changed.
+/// How often a node sends its digest (position and state size) even when nothing changed.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A peer not heard from for this long no longer counts (its watchers and users are dropped).
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a node checks whether its live state changed (the most a peer's counts lag behind).
+/// How often a node sends the changes of its live state (the most a peer's counts lag behind).
 pub const STATE_CHECK: Duration = Duration::from_millis(50);
 /// Notes waiting to be sent past which new ones are dropped (and counted in `chat_bus_dropped_total`).
 pub const BUS_QUEUE: usize = 10_000;
@@ -70,10 +78,23 @@ pub enum Note {
         /// The user.
         user_id: String,
     },
-    /// The sender's whole live state, replacing what was known of it.
-    State(LiveState),
+    /// Who is connected and watching on the sender ([`crate::live`]).
+    Live(LiveNote),
     /// The sender is shutting down: forget it now.
     Leaving,
+}
+
+impl Note {
+    /// Which nodes need it: those hearing the topic; `None` for every node.
+    pub fn topic(&self) -> Option<Topic> {
+        match self {
+            Note::Channel { cid, .. } | Note::Unwatch { cid, .. } => {
+                Some(Topic::Channel(cid.clone()))
+            }
+            Note::User { user_id, .. } => Some(Topic::User(user_id.clone())),
+            Note::Presence { .. } | Note::Live(_) | Note::Leaving => None,
+        }
+    }
 }
 
 /// A note and the node it comes from.
@@ -87,8 +108,10 @@ pub struct Envelope {
 
 /// Carries notes to the other nodes.
 pub trait Bus: Send + Sync + 'static {
-    /// Queues `envelope` for every other node; `false` when it had to be dropped (queue full).
+    /// Queues `envelope` for the other nodes hearing its topic; `false` when it had to be dropped (queue full).
     fn send(&self, envelope: Envelope) -> bool;
+    /// Starts hearing `topic`; `ready` is set once notes on it arrive here.
+    fn listen(&self, topic: Topic, ready: Arc<Ready>);
     /// Whether the bus is connected (`/readyz`).
     fn is_connected(&self) -> bool;
     /// Whether other nodes exist at all (`false`: skip building notes).
@@ -103,21 +126,15 @@ impl Bus for LocalBus {
     fn send(&self, _envelope: Envelope) -> bool {
         true
     }
+    fn listen(&self, _topic: Topic, ready: Arc<Ready>) {
+        ready.set();
+    }
     fn is_connected(&self) -> bool {
         true
     }
     fn is_shared(&self) -> bool {
         false
     }
-}
-
-/// What is known of one other node.
-#[derive(Debug)]
-struct Peer {
-    /// When it was last heard from.
-    seen: Instant,
-    /// Its live state.
-    state: LiveState,
 }
 
 /// This node's view of the cluster, and its way of telling the others.
@@ -130,6 +147,10 @@ pub struct Cluster {
     peers: Mutex<HashMap<String, Peer>>,
     /// Users who were online on nodes that left or stopped answering, not yet looked at ([`Cluster::take_departed`]).
     departed: Mutex<Vec<String>>,
+    /// The topics this node hears or is starting to hear.
+    interest: Interest,
+    /// A peer asked for this node's whole live state.
+    sync_requested: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -141,7 +162,58 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// A node named `node_id` on `bus`.
     pub fn new(node_id: String, bus: Box<dyn Bus>) -> Self {
-        Cluster { node_id, bus, peers: Mutex::default(), departed: Mutex::default() }
+        Cluster {
+            node_id,
+            bus,
+            peers: Mutex::default(),
+            departed: Mutex::default(),
+            interest: Interest::default(),
+            sync_requested: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether other nodes exist.
+    pub fn is_shared(&self) -> bool {
+        self.bus.is_shared()
+    }
+
+    /// Makes sure this node hears `topic`'s notes, waiting (at most [`crate::interest::LISTEN_WAIT`]) until it
+    /// does; call it after the hub has the connection that needs it, and before reading the state that connection
+    /// is given, so that no note falls between the two. Blocks: call it off the async threads
+    /// ([`Cluster::listen_async`]).
+    pub fn listen(&self, topic: Topic) {
+        self.listen_all([topic]);
+    }
+
+    /// [`Cluster::listen`] for several topics at once: every subscription is asked for before any is waited on.
+    pub fn listen_all(&self, topics: impl IntoIterator<Item = Topic>) {
+        if self.bus.is_shared() {
+            self.interest.listen_all(topics, |topic, ready| self.bus.listen(topic, ready));
+        }
+    }
+
+    /// [`Cluster::listen`] from async code.
+    pub async fn listen_async(state: &crate::AppState, topic: Topic) {
+        if !state.cluster.bus.is_shared() || state.cluster.interest.hears(&topic) {
+            return;
+        }
+        let state = state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.cluster.listen(topic)).await;
+    }
+
+    /// Stops hearing `topic` if no connection here needs it any more; `true` when the bus should drop it.
+    pub fn unlisten_if_idle(&self, topic: &Topic, hub: &Hub) -> bool {
+        self.interest.unlisten_if_idle(topic, hub)
+    }
+
+    /// Stops hearing every topic no connection here needs; returns them, for the bus to drop.
+    pub fn sweep_topics(&self, hub: &Hub) -> Vec<Topic> {
+        self.interest.sweep(hub)
+    }
+
+    /// Whether a peer asked for this node's whole live state since the last call.
+    pub fn take_sync_request(&self) -> bool {
+        self.sync_requested.swap(false, Ordering::Relaxed)
     }
 
     /// This node's id.
@@ -163,12 +235,12 @@ impl Cluster {
     }
 
     /// Runs `read` on the states of the peers heard from within [`PEER_TIMEOUT`], under the peers' lock.
-    fn with_live_peers<T>(&self, read: impl FnOnce(Vec<&LiveState>) -> T) -> T {
+    fn with_live_peers<T>(&self, read: impl FnOnce(Vec<&View>) -> T) -> T {
         let peers = self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let live: Vec<&LiveState> = peers
+        let live: Vec<&View> = peers
             .values()
             .filter(|peer| peer.seen.elapsed() < PEER_TIMEOUT)
-            .map(|peer| &peer.state)
+            .map(|peer| &peer.view)
             .collect();
         read(live)
     }
@@ -199,9 +271,7 @@ impl Cluster {
 
     /// Whether `user_id` has a connection on another node.
     pub fn online_elsewhere(&self, user_id: &str) -> bool {
-        self.with_live_peers(|peers| {
-            peers.iter().any(|peer| peer.online.iter().any(|user| user == user_id))
-        })
+        self.with_live_peers(|peers| peers.iter().any(|peer| peer.online.contains(user_id)))
     }
 
     /// Whether `user_id` has a connection on any node.
@@ -221,22 +291,40 @@ impl Cluster {
     }
 
     /// Applies a note from another node to this node's hub; `followers` lists this node's connections following
-    /// a user's presence.
-    pub fn receive(&self, envelope: Envelope, hub: &Hub, followers: impl Fn(&str) -> Vec<String>) {
+    /// a user's presence. `true` when it showed this node's view of the sender out of step, so that its whole
+    /// live state was asked for.
+    pub fn receive(
+        &self,
+        envelope: Envelope,
+        hub: &Hub,
+        followers: impl Fn(&str) -> Vec<String>,
+    ) -> bool {
         if envelope.node == self.node_id {
-            return;
+            return false;
         }
         let mut peers = self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match envelope.note {
-            Note::State(state) => {
-                peers.insert(envelope.node, Peer { seen: Instant::now(), state });
-                return;
+            Note::Live(LiveNote::SyncRequest { node }) => {
+                if node == self.node_id {
+                    self.sync_requested.store(true, Ordering::Relaxed);
+                }
+                return false;
+            }
+            Note::Live(note) => {
+                let now = Instant::now();
+                let peer = peers.entry(envelope.node.clone()).or_insert_with(|| Peer::new(now));
+                let ask = peer.receive(note, now);
+                drop(peers);
+                if ask {
+                    self.tell(|| Note::Live(LiveNote::SyncRequest { node: envelope.node }));
+                }
+                return ask;
             }
             Note::Leaving => {
                 if let Some(peer) = peers.remove(&envelope.node) {
                     self.note_departed(peer);
                 }
-                return;
+                return false;
             }
             _ => {
                 if let Some(peer) = peers.get_mut(&envelope.node) {
@@ -265,8 +353,9 @@ impl Cluster {
                 }
             }
             Note::Unwatch { cid, user_id } => hub.unwatch_user(&cid, &user_id),
-            Note::State(_) | Note::Leaving => {}
+            Note::Live(_) | Note::Leaving => {}
         }
+        false
     }
 
     /// Forgets peers not heard from for [`PEER_TIMEOUT`]; returns how many count still.
@@ -287,7 +376,7 @@ impl Cluster {
 
     fn note_departed(&self, peer: Peer) {
         let mut departed = self.departed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        departed.extend(peer.state.online);
+        departed.extend(peer.view.online);
     }
 
     /// Users who were online on a node that left or died and are online nowhere now: every node announces them
@@ -337,6 +426,7 @@ pub fn valid_node_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::Change;
     use serde_json::json;
 
     /// A bus that only says it is shared, so the cluster builds notes.
@@ -344,6 +434,9 @@ mod tests {
     impl Bus for Shared {
         fn send(&self, _: Envelope) -> bool {
             true
+        }
+        fn listen(&self, _: Topic, ready: Arc<Ready>) {
+            ready.set();
         }
         fn is_connected(&self) -> bool {
             true
@@ -353,25 +446,63 @@ mod tests {
         }
     }
 
+    /// A peer's whole live state in one part.
+    fn whole(online: &[&str], watches: &[(&str, &str)]) -> Note {
+        let mut changes: Vec<Change> =
+            online.iter().map(|user| Change::Online(user.to_string())).collect();
+        changes.extend(
+            watches.iter().map(|(cid, user)| Change::Watch(cid.to_string(), user.to_string())),
+        );
+        Note::Live(LiveNote::Sync { epoch: 7, seq: 0, part: 0, last: true, changes })
+    }
+
     #[test]
     fn peers_add_to_counts_until_they_leave() {
         let cluster = Cluster::new("a".into(), Box::new(Shared));
         let hub = Hub::default();
         let _alice = hub.register("a-1", "alice", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
-        let state = LiveState {
-            watchers: HashMap::from([("messaging:x".into(), vec!["alice".into(), "bob".into()])]),
-            online: vec!["bob".into()],
-        };
-        cluster.receive(Envelope { node: "b".into(), note: Note::State(state) }, &hub, |_| vec![]);
+        let state = whole(&["bob"], &[("messaging:x", "alice"), ("messaging:x", "bob")]);
+        cluster.receive(Envelope { node: "b".into(), note: state }, &hub, |_| vec![]);
         assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 2, "alice counts once");
         assert!(cluster.is_connected(&hub, "bob"));
         assert_eq!(cluster.connected_users(&hub), vec!["alice".to_string(), "bob".to_string()]);
+        let delta = LiveNote::Delta {
+            epoch: 7,
+            seq: 1,
+            changes: vec![Change::Unwatch("messaging:x".into(), "bob".into())],
+        };
+        cluster.receive(Envelope { node: "b".into(), note: Note::Live(delta) }, &hub, |_| vec![]);
+        assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 1, "bob stopped watching");
         cluster.receive(Envelope { node: "b".into(), note: Note::Leaving }, &hub, |_| vec![]);
         assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 1);
         assert!(!cluster.is_connected(&hub, "bob"));
         assert_eq!(cluster.take_departed(&hub), vec!["bob".to_string()], "alice is still here");
         assert!(cluster.take_departed(&hub).is_empty());
+    }
+
+    #[test]
+    fn a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it() {
+        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let hub = Hub::default();
+        let first = cluster.receive(
+            Envelope { node: "b".into(), note: whole(&["bob"], &[]) },
+            &hub,
+            |_| vec![],
+        );
+        assert!(!first, "a whole state puts the peer in step");
+        let skipped =
+            LiveNote::Delta { epoch: 7, seq: 2, changes: vec![Change::Online("carol".into())] };
+        let asked = cluster.receive(
+            Envelope { node: "b".into(), note: Note::Live(skipped) },
+            &hub,
+            |_| vec![],
+        );
+        assert!(asked, "delta 1 never came");
+        assert!(
+            cluster.is_connected(&hub, "bob"),
+            "the stale view is kept until the whole state arrives"
+        );
     }
 
     #[test]
@@ -408,10 +539,22 @@ mod tests {
     fn own_notes_are_ignored_and_node_ids_are_checked() {
         let cluster = Cluster::new("a".into(), Box::new(Shared));
         let hub = Hub::default();
-        let state = LiveState { watchers: HashMap::new(), online: vec!["ghost".into()] };
-        cluster.receive(Envelope { node: "a".into(), note: Note::State(state) }, &hub, |_| vec![]);
+        cluster.receive(
+            Envelope { node: "a".into(), note: whole(&["ghost"], &[]) },
+            &hub,
+            |_| vec![],
+        );
         assert!(!cluster.is_connected(&hub, "ghost"));
         assert!(valid_node_id(&random_node_id()));
         assert!(!valid_node_id("Node-1") && !valid_node_id(""));
+    }
+
+    #[test]
+    fn notes_are_routed_to_the_nodes_that_need_them() {
+        let channel = Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
+        assert_eq!(channel.topic(), Some(Topic::Channel("messaging:x".into())));
+        let own = Note::User { user_id: "bob".into(), frame: "{}".into() };
+        assert_eq!(own.topic(), Some(Topic::User("bob".into())));
+        assert_eq!(Note::Leaving.topic(), None, "every node hears a node leave");
     }
 }

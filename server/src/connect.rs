@@ -86,6 +86,11 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
         }
         Ok(Opened { connection_id, user, outbox })
     });
+    if let Ok(opened) = &result {
+        // The user's own events from other nodes reach this one before the connection hears anything.
+        let topic = crate::live::Topic::User(opened.user.id.clone());
+        crate::cluster::Cluster::listen_async(state, topic).await;
+    }
     if let Err(error) = &result {
         state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();
         // The code only: messages can name what the client sent.

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use crate::live::{Change, ChangeLog, Size, Taken, Topic, View, MAX_PENDING_CHANGES};
 use crate::outbox::OutboxSender;
 pub use crate::outbox::{Frame, Outbox, OUTBOX_CAPACITY};
 
@@ -116,6 +117,12 @@ struct State {
     /// Connections the hub dropped itself (slow consumer, bus reconnect, shutdown) whose tasks have not ended yet:
     /// what they watched, so the task's end still announces it ([`Hub::unregister`]). At most [`MAX_DROPPED`].
     dropped: HashMap<String, Unregistered>,
+    /// Changes of what other nodes know of this one, until the bus takes them.
+    log: ChangeLog,
+    /// (channel, visible user) watching pairs: the live state's size without a scan.
+    visible_watches: usize,
+    /// Channels and users that lost their last local connection since the bus last looked: it may stop listening.
+    idle: Vec<Topic>,
 }
 
 /// Dropped connections remembered for their tasks' ends, at most; past it the oldest memory is not kept (those
@@ -150,17 +157,6 @@ pub struct Hub {
     state: Mutex<State>,
     /// Bytes queued for one connection past which it is dropped as a slow consumer.
     outbox_bytes: usize,
-    /// Moves on every change of who is connected or watching: the cluster sends this node's state when it moved.
-    generation: std::sync::atomic::AtomicU64,
-}
-
-/// What other nodes need to know of this node's connections ([`Hub::snapshot`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LiveState {
-    /// Channel cid → the visible users watching it here.
-    pub watchers: HashMap<String, Vec<String>>,
-    /// Users with a connection here (invisible ones too: views hide them, as for local users).
-    pub online: Vec<String>,
 }
 
 impl Default for Hub {
@@ -172,18 +168,23 @@ impl Default for Hub {
 impl Hub {
     /// A hub that drops a connection once more than `outbox_bytes` wait for it.
     pub fn new(outbox_bytes: usize) -> Self {
-        Hub { state: Mutex::new(State::default()), outbox_bytes, generation: Default::default() }
+        Hub { state: Mutex::new(State::default()), outbox_bytes }
     }
 
-    /// A number that changes whenever who is connected or watching changes.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    /// Starts recording the changes other nodes are told of ([`Hub::take_changes`]); a single node never does.
+    pub fn track_changes(&self) {
+        self.lock().log.tracking = true;
     }
 
-    /// Who is connected and watching here, for the other nodes.
-    pub fn snapshot(&self) -> LiveState {
-        let state = self.lock();
-        LiveState {
+    /// The changes of who is connected and watching here since the last call, the state's size after them, and,
+    /// when `whole`, the whole state, all under one lock so that they agree.
+    pub fn take_changes(&self, whole: bool) -> Taken {
+        let mut state = self.lock();
+        let log = std::mem::take(&mut state.log);
+        state.log.tracking = log.tracking;
+        let size = Size { online: state.per_user.len(), watches: state.visible_watches };
+        let whole = whole.then(|| View {
+            online: state.per_user.keys().cloned().collect(),
             watchers: state
                 .watchers
                 .iter()
@@ -192,7 +193,21 @@ impl Hub {
                     (cid.clone(), watchers.visible_users.keys().cloned().collect())
                 })
                 .collect(),
-            online: state.per_user.keys().cloned().collect(),
+        });
+        Taken { changes: log.pending, overflowed: log.overflowed, size, whole }
+    }
+
+    /// Channels and users that lost their last connection here since the last call.
+    pub fn take_idle(&self) -> Vec<Topic> {
+        std::mem::take(&mut self.lock().idle)
+    }
+
+    /// Whether a connection here watches the channel or belongs to the user.
+    pub fn has_interest(&self, topic: &Topic) -> bool {
+        let state = self.lock();
+        match topic {
+            Topic::Channel(cid) => state.watchers.contains_key(cid),
+            Topic::User(user_id) => state.per_user.contains_key(user_id),
         }
     }
 
@@ -203,13 +218,7 @@ impl Hub {
         for connection_id in &ids {
             remember_dropped(&mut state, connection_id);
         }
-        drop(state);
-        self.changed();
         ids.len()
-    }
-
-    fn changed(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Registers a connection and returns its outbox, unless the user already has `max_per_user` connections.
@@ -250,9 +259,10 @@ impl Hub {
         let own = state.per_user.entry(user_id.into()).or_default();
         own.push(connection_id.into());
         let first = own.len() == 1;
+        if first {
+            state.log.push(Change::Online(user_id.into()));
+        }
         state.connections.insert(connection_id.into(), entry);
-        drop(state);
-        self.changed();
         Ok((outbox, first))
     }
 
@@ -263,8 +273,6 @@ impl Hub {
         let Some(entry) = remove_connection(&mut state, connection_id) else {
             return state.dropped.remove(connection_id);
         };
-        drop(state);
-        self.changed();
         Some(entry.into())
     }
 
@@ -286,13 +294,17 @@ impl Hub {
             return false;
         }
         let (handle, invisible) = (entry.handle.clone(), entry.invisible);
+        let state = &mut *state;
         let watchers = state.watchers.entry(cid.into()).or_default();
         if !invisible {
-            *watchers.visible_users.entry(handle.user_id.clone()).or_default() += 1;
+            let count = watchers.visible_users.entry(handle.user_id.clone()).or_default();
+            *count += 1;
+            if *count == 1 {
+                state.visible_watches += 1;
+                state.log.push(Change::Watch(cid.into(), handle.user_id.clone()));
+            }
         }
         watchers.connections.insert(connection_id.into(), handle);
-        drop(state);
-        self.changed();
         true
     }
 
@@ -303,8 +315,6 @@ impl Hub {
         let (watched, invisible) = (entry.watching.remove(cid), entry.invisible);
         if watched {
             remove_watcher(&mut state, cid, connection_id, invisible);
-            drop(state);
-            self.changed();
         }
         watched
     }
@@ -327,8 +337,6 @@ impl Hub {
             let invisible = entry.invisible;
             remove_watcher(&mut state, cid, &connection_id, invisible);
         }
-        drop(state);
-        self.changed();
     }
 
     /// Whether the connection's user is invisible.
@@ -453,8 +461,6 @@ impl Hub {
                 tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
             }
         }
-        drop(state);
-        self.changed();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -530,6 +536,10 @@ fn release(state: &mut State, user_id: &str, connection_id: &str) {
         own.retain(|id| id != connection_id);
         if own.is_empty() {
             state.per_user.remove(user_id);
+            state.log.push(Change::Offline(user_id.into()));
+            if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
+                state.idle.push(Topic::User(user_id.into()));
+            }
         }
     }
 }
@@ -543,12 +553,17 @@ fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: 
             *count -= 1;
             if *count == 0 {
                 watchers.visible_users.remove(&handle.user_id);
+                state.visible_watches -= 1;
+                state.log.push(Change::Unwatch(cid.into(), handle.user_id.clone()));
             }
         }
     }
     shrink(&mut watchers.connections);
     if watchers.connections.is_empty() {
         state.watchers.remove(cid);
+        if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
+            state.idle.push(Topic::Channel(cid.into()));
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! - [`messages`]: what a client may put in a message.
 //! - [`longpoll`]: `GET /longpoll`, the long-poll transport.
 //! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
-//! - [`cluster`]: several nodes as one server over a bus (in-process, or [`nats`]).
+//! - [`cluster`]: several nodes as one server over a bus (in-process, or [`nats`]); [`live`]: who is connected
+//!   and watching on the other nodes, kept by bounded deltas.
 //! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
 //! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
@@ -27,8 +28,10 @@ pub mod cluster;
 pub mod connect;
 pub mod error;
 pub mod hub;
+pub mod interest;
 pub mod limits;
 pub mod listener;
+pub mod live;
 pub mod longpoll;
 pub mod lookup_routes;
 pub mod member_routes;

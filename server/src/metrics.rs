@@ -40,6 +40,12 @@ pub struct Metrics {
     pub bus_connected: IntGauge,
     /// Cluster notes dropped because the bus queue was full.
     pub bus_dropped: IntCounter,
+    /// Times NATS dropped notes for this node (a slow consumer); its connections were dropped so clients recover.
+    pub bus_lost: IntCounter,
+    /// Times this node found its view of a peer's live state out of step and asked for the whole of it.
+    pub bus_resyncs: IntCounter,
+    /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
+    pub bus_subscriptions: IntGauge,
     /// Uploads by outcome: `stored`, `too_big`, `refused` (type, rate, capacity, time).
     pub uploads: IntCounterVec,
     /// Bytes of uploaded files stored.
@@ -117,6 +123,17 @@ impl Metrics {
                 "Cluster notes dropped because the bus queue was full",
             )
             .expect("valid metric"),
+            bus_lost: IntCounter::new(
+                "chat_bus_lost_total",
+                "Times NATS dropped notes for this node (slow consumer); its connections were dropped to recover",
+            )
+            .expect("valid metric"),
+            bus_resyncs: IntCounter::new(
+                "chat_bus_resyncs_total",
+                "Times a peer's live state was found out of step and asked for whole",
+            )
+            .expect("valid metric"),
+            bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
             uploads: by("chat_uploads_total", "Uploads by outcome", "outcome"),
             upload_bytes: IntCounter::new(
                 "chat_upload_bytes_total",
@@ -141,6 +158,9 @@ impl Metrics {
         r.register(Box::new(metrics.cluster_peers.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_connected.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_dropped.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_lost.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_resyncs.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_subscriptions.clone())).expect("unique metric");
         r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
         r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");
         for outcome in ["stored", "too_big", "refused"] {

@@ -14,6 +14,7 @@ use stream_chat_protocol::ErrorCode;
 use crate::channels::{self, DEFAULT_MESSAGES, DISTINCT_PREFIX, MAX_MESSAGES};
 use crate::error::AppError;
 use crate::limits::json_len;
+use crate::live::Topic;
 use crate::rest::{json_body, Caller};
 use crate::routes::{
     answer, blocking, channel_for_viewer, check_member, db, member_ids, privacy_of,
@@ -160,7 +161,9 @@ pub(crate) fn watch(
     connection_id: &str,
     user: &StoredUser,
 ) {
-    if state.hub.watch(&channel.cid, connection_id) {
+    let new = state.hub.watch(&channel.cid, connection_id);
+    state.cluster.listen(Topic::Channel(channel.cid.clone()));
+    if new {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
         let watcher_count = state.cluster.watcher_count(&state.hub, &channel.cid);
         if state.hub.is_invisible(connection_id)
@@ -438,6 +441,11 @@ pub async fn query_channels(
             Some(_) => Some(privacy_of(state, &user)?.0),
             None => None,
         };
+        if connection.is_some() {
+            state
+                .cluster
+                .listen_all(found.iter().map(|channel| Topic::Channel(channel.cid.clone())));
+        }
         let mut list = Vec::with_capacity(found.len());
         for channel in &found {
             if let (Some(connection_id), Some(stored)) = (&connection, &stored) {

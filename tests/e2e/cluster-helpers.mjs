@@ -3,10 +3,10 @@
 // balancer. nginx routes a request that names a connection (`connection_id=<node>-…`) to that node, and anything
 // else round robin, skipping a node that is down (README "Run a cluster").
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startNginx, startServer } from './helpers.mjs';
+import { freePort, signToken, startNginx, startServer } from './helpers.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const KEY = 'cluster-key';
@@ -37,9 +37,25 @@ export function startPostgres() {
   };
 }
 
-/** nats-server on `port` (a free one when unset); resolves once it accepts connections. */
-export async function startNats(port) {
+/** nats-server on `port` (a free one when unset); resolves once it accepts connections. With `monitor`, its HTTP
+ * monitoring (`/connz`, `/varz`) answers at `monitorUrl`; `maxPayload` lowers the largest message it accepts
+ * (1 MB by default). */
+export async function startNats(port, { monitor = false, maxPayload } = {}) {
   port ??= await freePort();
+  const args = ['-a', '127.0.0.1', '-p', String(port)];
+  let monitorUrl, configDir;
+  if (monitor || maxPayload) {
+    configDir = mkdtempSync(join(tmpdir(), 'stream-chat-nats-'));
+    const lines = [`listen: "127.0.0.1:${port}"`];
+    if (monitor) {
+      const httpPort = await freePort();
+      lines.push(`http: "127.0.0.1:${httpPort}"`);
+      monitorUrl = `http://127.0.0.1:${httpPort}`;
+    }
+    if (maxPayload) lines.push(`max_payload: ${maxPayload}`);
+    writeFileSync(join(configDir, 'nats.conf'), `${lines.join('\n')}\n`);
+    args.splice(0, args.length, '-c', join(configDir, 'nats.conf'));
+  }
   const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => {
     try {
       execFileSync('test', ['-x', path]);
@@ -48,7 +64,7 @@ export async function startNats(port) {
       return false;
     }
   }) ?? 'nats-server';
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -57,9 +73,11 @@ export async function startNats(port) {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    monitorUrl,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
     },
   };
 }
@@ -103,4 +121,27 @@ export async function startBalancer(nodes) {
 /** The node a connection id belongs to. */
 export function nodeOf(connectionId) {
   return connectionId?.split('-')[0];
+}
+
+/** Opens a bare WebSocket to the server at `url` for each of `ids` (JWT-signed, 200 at once); resolves with them
+ * once each has had its first frame (`health.check`), rejecting if any is refused. */
+export async function connectMany(url, ids) {
+  const { default: WebSocket } = await import('ws');
+  const sockets = [];
+  const base = url.replace('http', 'ws');
+  for (let at = 0; at < ids.length; at += 200) {
+    await Promise.all(ids.slice(at, at + 200).map((id) => new Promise((resolve, reject) => {
+      const json = encodeURIComponent(JSON.stringify({ user_id: id, user_details: { id } }));
+      const token = signToken({ user_id: id }, SECRET);
+      const socket = new WebSocket(`${base}/connect?json=${json}&api_key=${KEY}&authorization=${token}&stream-auth-type=jwt`);
+      sockets.push(socket);
+      socket.onmessage = (event) => {
+        const frame = JSON.parse(event.data);
+        if (frame.type === 'health.check') resolve();
+        else reject(new Error(`${id}: ${event.data}`));
+      };
+      socket.onerror = () => reject(new Error(`${id}: socket error`));
+    })));
+  }
+  return sockets;
 }

@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 import { build } from 'rolldown';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const SERVER_BIN = join(ROOT, 'target/debug/stream-chat-server');
+// `STREAM_CHAT_SERVER_BIN` runs the tests against another build (an earlier commit's, to show a test failing there).
+const SERVER_BIN = process.env.STREAM_CHAT_SERVER_BIN ?? join(ROOT, 'target/debug/stream-chat-server');
 
 /** A temp folder removed by `cleanup()`. */
 export function tempDir() {

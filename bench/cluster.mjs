@@ -1,0 +1,89 @@
+// The cluster half of `npm run bench` (`--only cluster`): two release nodes on one PostgreSQL and one nats-server
+// (with its monitoring port), every part a real process. Figures come from NATS's own counters, so they are what
+// the bus carries, whatever the server believes it sends:
+// - with N users connected to node 1 (ids of 48 characters), how long until node 2 sees the last of them online,
+//   and the bytes per second the bus carries once nothing changes;
+// - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it.
+import { join } from 'node:path';
+import { connectOfficial, startServer } from '../tests/e2e/helpers.mjs';
+import { KEY, SECRET, connectMany, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
+
+/** Bytes NATS delivered to node 2 (the second node to connect to it), and bytes published on it in all. */
+async function natsCounters(monitorUrl) {
+  const connz = await fetch(`${monitorUrl}/connz?sort=cid`).then((response) => response.json());
+  const varz = await fetch(`${monitorUrl}/varz`).then((response) => response.json());
+  return { toNode2: connz.connections?.[1]?.out_bytes ?? 0, inBytes: varz.in_bytes };
+}
+
+/** One run against `binary`: figures for `users` users. */
+export async function clusterRun({ binary, users }) {
+  const postgres = startPostgres();
+  const nats = await startNats(undefined, { monitor: true });
+  const nodes = [];
+  const sockets = [];
+  try {
+    for (const id of ['n1', 'n2']) {
+      nodes.push(await startServer({
+        binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
+        args: ['--node-id', id, '--bus', nats.url, '--max-connections', '15000'],
+        env: { ...process.env, RUST_LOG: 'warn' },
+      }));
+    }
+    const [n1, n2] = nodes;
+    const observer = await connectOfficial(n2.url, { id: 'observer' }, { key: KEY, secret: SECRET });
+    const ids = Array.from({ length: users }, (_, at) => `bench-user-${String(at).padStart(6, '0')}-${'y'.repeat(30)}`);
+    const started = performance.now();
+    sockets.push(...await connectMany(n1.url, ids));
+    const sample = ids.filter((_, at) => at % Math.ceil(users / 99) === 0).concat(ids.at(-1));
+    await until(async () => {
+      const { users: seen } = await observer.queryUsers({ id: { $in: sample } }, { id: 1 }, { limit: 100 });
+      return seen.length === sample.length && seen.every((user) => user.online);
+    }, 'node 2 sees every user online', 120_000);
+    const onlineMs = performance.now() - started;
+
+    // Idle: nothing changes for 5 s.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = await natsCounters(nats.monitorUrl);
+    const windowStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const after = await natsCounters(nats.monitorUrl);
+    const idleBytesPerSecond = (after.inBytes - before.inBytes) / ((performance.now() - windowStart) / 1000);
+
+    // A channel watched only on node 1: what reaches node 2 per message.
+    const sender = await connectOfficial(n1.url, { id: 'sender' }, { key: KEY, secret: SECRET });
+    const channel = sender.channel('messaging', 'bench-local', { members: ['sender'] });
+    await channel.watch();
+    const quietBefore = await natsCounters(nats.monitorUrl);
+    const messages = 200;
+    for (let at = 0; at < messages; at += 1) await channel.sendMessage({ text: `message ${at} ${'z'.repeat(100)}` });
+    const quietAfter = await natsCounters(nats.monitorUrl);
+    await sender.disconnectUser();
+    await observer.disconnectUser();
+    return {
+      online_ms: onlineMs,
+      idle_bus_bytes_per_s: idleBytesPerSecond,
+      unwatched_bytes_per_message: (quietAfter.toNode2 - quietBefore.toNode2) / messages,
+    };
+  } finally {
+    for (const socket of sockets) socket.terminate();
+    for (const node of nodes) await node.stop();
+    await nats.stop();
+    postgres.stop();
+  }
+}
+
+/** Every cluster figure, `runs` times, for 1,000 and 10,000 users. */
+export async function clusterBenchmarks({ binary, runs }) {
+  const figures = {};
+  for (const users of [1_000, 10_000]) {
+    figures[users] = [];
+    for (let run = 0; run < runs; run += 1) figures[users].push(await clusterRun({ binary, users }));
+  }
+  return figures;
+}
+
+// `node bench/cluster.mjs <server binary> [users]`: one run, printed (to compare two builds).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const binary = process.argv[2] ?? join(new URL('../', import.meta.url).pathname, 'target/server/stream-chat-server');
+  console.log(JSON.stringify(await clusterRun({ binary, users: Number(process.argv[3] ?? 1000) })));
+}

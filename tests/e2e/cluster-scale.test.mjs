@@ -1,0 +1,93 @@
+// How the cluster's bus grows with it, on real processes (PostgreSQL, nats-server with its monitoring port, two
+// server nodes): a node hears a channel's notes only while a connection there watches the channel, and a user's
+// only while the user is connected there (NATS's own list of each node's subscriptions shows it); and who is online
+// travels in bounded deltas, so 4,000 users with long ids on one node are online as seen from the other through a
+// NATS that refuses any message over 128 KB (one snapshot of them would be about 200 KB).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectOfficial, metric, nextEvent as next } from './helpers.mjs';
+import { KEY, SECRET, connectMany, startNats, startNode, startPostgres, until } from './cluster-helpers.mjs';
+
+const credentials = { key: KEY, secret: SECRET };
+const BASE = 'stream-chat.cluster';
+const cluster = {};
+
+before(async () => {
+  cluster.postgres = startPostgres();
+  cluster.nats = await startNats(undefined, { monitor: true, maxPayload: 128 * 1024 });
+  cluster.n1 = await startNode('n1', { db: cluster.postgres.url, bus: cluster.nats.url });
+  cluster.n2 = await startNode('n2', { db: cluster.postgres.url, bus: cluster.nats.url });
+  await until(async () => (await metric(cluster.n1.url, 'chat_cluster_peers')) === 1
+    && (await metric(cluster.n2.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
+});
+
+after(async () => {
+  for (const socket of cluster.sockets ?? []) socket.terminate();
+  await cluster.n1?.stop();
+  await cluster.n2?.stop();
+  await cluster.nats?.stop();
+  cluster.postgres?.stop();
+});
+
+/** Every subject some node subscribes to, per node: the node is told by the user subject its connection holds. */
+async function subscriptions() {
+  const connz = await fetch(`${cluster.nats.monitorUrl}/connz?subs=1`).then((response) => response.json());
+  return (connz.connections ?? []).map((connection) => connection.subscriptions_list ?? []);
+}
+
+/** The subscription list of the node where `user` is connected. */
+async function subjectsOf(user) {
+  const lists = await subscriptions();
+  return lists.find((subjects) => subjects.includes(`${BASE}.u.${user}`)) ?? [];
+}
+
+test('a node hears a channel only while it has a watcher of it, and a user only while the user is connected there', async () => {
+  const members = ['alice', 'bob'];
+  const alice = await connectOfficial(cluster.n1.url, { id: 'alice' }, credentials);
+  const bob = await connectOfficial(cluster.n2.url, { id: 'bob' }, credentials);
+  const channel = `${BASE}.c.messaging:routed`;
+  const onAlice = alice.channel('messaging', 'routed', { members });
+  await onAlice.watch();
+  assert.ok((await subjectsOf('alice')).includes(channel), 'the watching node hears the channel');
+  assert.ok(!(await subjectsOf('bob')).includes(channel), 'the other node does not');
+  assert.ok(!(await subjectsOf('bob')).includes(`${BASE}.u.alice`), 'nor alice\'s own notes');
+
+  // bob watches on n2: now n2 hears the channel, and a message crosses.
+  const onBob = bob.channel('messaging', 'routed', { members });
+  await onBob.watch();
+  assert.ok((await subjectsOf('bob')).includes(channel));
+  const arrived = next(onBob, 'message.new', (event) => event.message.text === 'routed to n2');
+  await onAlice.sendMessage({ text: 'routed to n2' });
+  await arrived;
+
+  // bob stops watching, then alice leaves n1: each node stops hearing what it no longer needs.
+  await onBob.stopWatching();
+  await until(async () => !(await subjectsOf('bob')).includes(channel), 'n2 unsubscribed from the channel');
+  await alice.disconnectUser();
+  await until(async () => {
+    const lists = await subscriptions();
+    return lists.every((subjects) => !subjects.includes(channel) && !subjects.includes(`${BASE}.u.alice`));
+  }, 'n1 unsubscribed from the channel and from alice');
+  await bob.disconnectUser();
+});
+
+test('4,000 users online on one node are online on the other through a NATS that refuses messages over 128 KB', async () => {
+  const ids = Array.from({ length: 4_000 }, (_, at) => `user-${String(at).padStart(4, '0')}-${'x'.repeat(40)}`);
+  cluster.sockets = await connectMany(cluster.n1.url, ids);
+  const watcher = await connectOfficial(cluster.n2.url, { id: 'watcher' }, credentials);
+  const sample = [ids[0], ids[1_999], ids[3_999], ...ids.filter((_, at) => at % 50 === 7)];
+  await until(async () => {
+    const { users } = await watcher.queryUsers({ id: { $in: sample } }, { id: 1 }, { limit: 100 });
+    return users.length === sample.length && users.every((user) => user.online);
+  }, 'every sampled user online as seen from n2', 30_000);
+  assert.equal(await metric(cluster.n1.url, 'chat_bus_connected'), 1, 'n1 never lost NATS');
+  assert.equal(await metric(cluster.n1.url, 'chat_bus_lost_total'), 0);
+
+  // They leave: offline on n2 too.
+  for (const socket of cluster.sockets.splice(0)) socket.close();
+  await until(async () => {
+    const { users } = await watcher.queryUsers({ id: { $in: sample } }, { id: 1 }, { limit: 100 });
+    return users.every((user) => !user.online);
+  }, 'every sampled user offline as seen from n2', 30_000);
+  await watcher.disconnectUser();
+});
