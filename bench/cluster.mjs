@@ -1,8 +1,8 @@
 // The cluster half of `npm run bench` (`--only cluster`): two release nodes on one PostgreSQL and one nats-server
 // (with its monitoring port), every part a real process. Figures come from NATS's own counters, so they are what
 // the bus carries, whatever the server believes it sends:
-// - with N users connected to node 1 (ids of 48 characters), how long until node 2 sees the last of them online,
-//   and the bytes per second the bus carries once nothing changes;
+// - with N users connected to node 1 (ids of 48 characters), how long their connections take, how long until
+//   node 2 sees them all online, and the bytes per second the bus carries once nothing changes;
 // - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it.
 import { join } from 'node:path';
 import { connectOfficial, startServer } from '../tests/e2e/helpers.mjs';
@@ -25,7 +25,8 @@ export async function clusterRun({ binary, users }) {
     for (const id of ['n1', 'n2']) {
       nodes.push(await startServer({
         binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
-        args: ['--node-id', id, '--bus', nats.url, '--max-connections', '15000'],
+        args: ['--node-id', id, '--bus', nats.url, '--max-connections', '15000', '--message-burst', '1000000',
+          '--messages-per-second', '1000000'],
         env: { ...process.env, RUST_LOG: 'warn' },
       }));
     }
@@ -34,6 +35,7 @@ export async function clusterRun({ binary, users }) {
     const ids = Array.from({ length: users }, (_, at) => `bench-user-${String(at).padStart(6, '0')}-${'y'.repeat(30)}`);
     const started = performance.now();
     sockets.push(...await connectMany(n1.url, ids));
+    const connectedMs = performance.now() - started;
     const sample = ids.filter((_, at) => at % Math.ceil(users / 99) === 0).concat(ids.at(-1));
     await until(async () => {
       const { users: seen } = await observer.queryUsers({ id: { $in: sample } }, { id: 1 }, { limit: 100 });
@@ -60,6 +62,7 @@ export async function clusterRun({ binary, users }) {
     await sender.disconnectUser();
     await observer.disconnectUser();
     return {
+      connect_ms: connectedMs,
       online_ms: onlineMs,
       idle_bus_bytes_per_s: idleBytesPerSecond,
       unwatched_bytes_per_message: (quietAfter.toNode2 - quietBefore.toNode2) / messages,

@@ -2,13 +2,14 @@
 // and writes it to bench/results.md with a chart (bench/results.svg) that the README shows. Server figures come from
 // the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
 // measured in the same run, since this machine's absolute times drift.
-//   node bench/run.mjs [--runs N] [--only server|sdk]   (a half run writes bench/results-<half>.md instead)
+//   node bench/run.mjs [--runs N] [--only server|sdk|cluster]   (a part run writes bench/results-<part>.md instead)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer as startTestServer } from '../tests/e2e/helpers.mjs';
 import { sdkBenchmarks } from './sdk.mjs';
+import { clusterBenchmarks } from './cluster.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const BIN = join(ROOT, 'target/server');
@@ -124,6 +125,20 @@ async function serverBenchmarks() {
   row('long-poll 1,000, 10 msg/s: p99 delivery', 'ms', polls.map((r) => r.p99_ms), null, 'loadgen longpoll');
 }
 
+async function clusterFigures() {
+  const figures = await clusterBenchmarks({ binary: join(BIN, 'stream-chat-server'), runs: RUNS });
+  const cmd = 'bench/cluster.mjs';
+  for (const [users, runs] of Object.entries(figures)) {
+    const n = Number(users).toLocaleString('en');
+    row(`cluster, ${n} users on node 1: their connects`, 'ms', runs.map((r) => r.connect_ms), null, cmd);
+    row(`cluster, ${n} users on node 1: all online as seen from node 2`, 'ms', runs.map((r) => r.online_ms), null, cmd);
+    row(`cluster, ${n} users: bus bytes per second while nothing changes`, 'B/s',
+      runs.map((r) => r.idle_bus_bytes_per_s), ['<=', 1000], cmd);
+    row(`cluster, ${n} users: bytes to a node without watchers, per message`, 'B',
+      runs.map((r) => r.unwatched_bytes_per_message), ['<=', 50], cmd);
+  }
+}
+
 async function browserBenchmarks() {
   const server = await startServer(join(BIN, 'stream-chat-server'), { dev: true });
   try {
@@ -226,8 +241,9 @@ function chart(targeted) {
 
 try {
   console.log(`${'figure'.padEnd(58)} ${'min / median / max'.padStart(28)} unit         target`);
-  if (ONLY !== 'sdk') await serverBenchmarks();
-  if (ONLY !== 'server') await browserBenchmarks();
+  if (ONLY === 'all' || ONLY === 'server') await serverBenchmarks();
+  if (ONLY === 'all' || ONLY === 'cluster') await clusterFigures();
+  if (ONLY === 'all' || ONLY === 'sdk') await browserBenchmarks();
   report();
   console.log(`\nwritten: ${ONLY === 'all' ? 'bench/results.md, bench/results.svg' : `bench/results-${ONLY}.md`}`);
 } finally {

@@ -2,7 +2,7 @@
 # `npm run bench`: builds the release server (and a glibc-malloc build to compare allocators), the load generator
 # and the SDK package, then runs every benchmark (bench/run.mjs) and writes bench/results.md and bench/results.svg.
 # Not part of `npm test`: it takes about a quarter of an hour and its figures are not pass/fail tests.
-#   npm run bench [-- --runs N] [-- --only server|sdk]
+#   npm run bench [-- --runs N] [-- --only server|sdk|cluster]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH:/usr/sbin"

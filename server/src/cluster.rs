@@ -192,13 +192,12 @@ impl Cluster {
         }
     }
 
-    /// [`Cluster::listen`] from async code.
-    pub async fn listen_async(state: &crate::AppState, topic: Topic) {
-        if !state.cluster.bus.is_shared() || state.cluster.interest.hears(&topic) {
-            return;
+    /// [`Cluster::listen`] from async code: the wait holds no thread.
+    pub async fn listen_async(&self, topic: Topic) {
+        if self.bus.is_shared() {
+            let subscribe = |topic, ready| self.bus.listen(topic, ready);
+            self.interest.listen_all_async([topic], subscribe).await;
         }
-        let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.cluster.listen(topic)).await;
     }
 
     /// Stops hearing `topic` if no connection here needs it any more; `true` when the bus should drop it.

@@ -89,7 +89,7 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
     if let Ok(opened) = &result {
         // The user's own events from other nodes reach this one before the connection hears anything.
         let topic = crate::live::Topic::User(opened.user.id.clone());
-        crate::cluster::Cluster::listen_async(state, topic).await;
+        state.cluster.listen_async(topic).await;
     }
     if let Err(error) = &result {
         state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();

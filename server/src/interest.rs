@@ -14,11 +14,12 @@ use crate::live::Topic;
 /// its return drops connections so that clients recover).
 pub const LISTEN_WAIT: Duration = Duration::from_secs(2);
 
-/// Set once the bus hears a topic; requests wait on it.
+/// Set once the bus hears a topic; requests wait on it, on a blocking thread or in async code.
 #[derive(Debug, Default)]
 pub struct Ready {
     done: Mutex<bool>,
     woken: Condvar,
+    woken_async: tokio::sync::Notify,
 }
 
 impl Ready {
@@ -26,6 +27,7 @@ impl Ready {
     pub fn set(&self) {
         *self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
         self.woken.notify_all();
+        self.woken_async.notify_waiters();
     }
 
     fn is_set(&self) -> bool {
@@ -36,6 +38,16 @@ impl Ready {
     fn wait(&self, most: Duration) {
         let done = self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let _ = self.woken.wait_timeout_while(done, most, |done| !*done);
+    }
+
+    /// Waits until set, at most until `deadline`, without holding a thread.
+    async fn wait_async(&self, deadline: tokio::time::Instant) {
+        loop {
+            let woken = self.woken_async.notified();
+            if self.is_set() || tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -57,24 +69,42 @@ impl Interest {
         topics: impl IntoIterator<Item = Topic>,
         subscribe: impl Fn(Topic, Arc<Ready>),
     ) {
-        let waits: Vec<Arc<Ready>> = {
-            let mut listening = self.lock();
-            topics
-                .into_iter()
-                .filter_map(|topic| {
-                    let ready = listening.entry(topic.clone()).or_insert_with(|| {
-                        let ready = Arc::new(Ready::default());
-                        subscribe(topic, ready.clone());
-                        ready
-                    });
-                    (!ready.is_set()).then(|| ready.clone())
-                })
-                .collect()
-        };
         let deadline = Instant::now() + LISTEN_WAIT;
-        for ready in waits {
+        for ready in self.ask(topics, subscribe) {
             ready.wait(deadline.saturating_duration_since(Instant::now()));
         }
+    }
+
+    /// [`Interest::listen_all`] in async code: the wait holds no thread.
+    pub async fn listen_all_async(
+        &self,
+        topics: impl IntoIterator<Item = Topic>,
+        subscribe: impl Fn(Topic, Arc<Ready>),
+    ) {
+        let deadline = tokio::time::Instant::now() + LISTEN_WAIT;
+        for ready in self.ask(topics, subscribe) {
+            ready.wait_async(deadline).await;
+        }
+    }
+
+    /// Asks `subscribe` for each topic not heard or asked for yet; returns what to wait on.
+    fn ask(
+        &self,
+        topics: impl IntoIterator<Item = Topic>,
+        subscribe: impl Fn(Topic, Arc<Ready>),
+    ) -> Vec<Arc<Ready>> {
+        let mut listening = self.lock();
+        topics
+            .into_iter()
+            .filter_map(|topic| {
+                let ready = listening.entry(topic.clone()).or_insert_with(|| {
+                    let ready = Arc::new(Ready::default());
+                    subscribe(topic, ready.clone());
+                    ready
+                });
+                (!ready.is_set()).then(|| ready.clone())
+            })
+            .collect()
     }
 
     /// Whether `topic` is heard already.
@@ -133,6 +163,31 @@ mod tests {
         assert!(!interest.hears(&x));
         hub.unregister("a-1");
         assert_eq!(interest.sweep(&hub), vec![Topic::User("alice".into())]);
+    }
+
+    #[tokio::test]
+    async fn an_async_wait_ends_when_the_bus_hears_the_topic() {
+        let interest = Arc::new(Interest::default());
+        let asked: Arc<Mutex<Option<Arc<Ready>>>> = Arc::default();
+        let bus = asked.clone();
+        let topic = Topic::User("alice".into());
+        let waiting = {
+            let interest = interest.clone();
+            let topic = topic.clone();
+            tokio::spawn(async move {
+                let subscribe = |_, ready| *bus.lock().unwrap() = Some(ready);
+                interest.listen_all_async([topic], subscribe).await;
+            })
+        };
+        let ready = loop {
+            if let Some(ready) = asked.lock().unwrap().clone() {
+                break ready;
+            }
+            tokio::task::yield_now().await;
+        };
+        ready.set();
+        waiting.await.unwrap();
+        assert!(interest.hears(&topic));
     }
 
     #[test]
