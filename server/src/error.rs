@@ -113,3 +113,8 @@ pub async fn protocol_bodies(request: Request, next: Next) -> Response {
 pub fn panicked(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
     AppError::internal("a request handler panicked").into_response()
 }
+
+/// A store failure as an internal error.
+pub fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+    result.map_err(AppError::internal)
+}

@@ -2,64 +2,39 @@
 //! SQLite and Prometheus metrics. `main.rs` parses flags and calls [`run`]; tests call [`run`] on port 0.
 //!
 //! # Layout
+//! Imports go one way: [`routes`] and [`transport`] use [`events`], [`cluster`], [`domain`] and [`store`];
+//! [`events`] uses [`cluster`] and [`domain`]; [`domain`] uses [`store`]; nothing imports [`routes`].
+//! - [`routes`]: the REST handlers, one file per concern, and what they share ([`routes::rest`]: the
+//!   authenticated caller and bodies; `routes/mod.rs`: answers, the blocking pool, access checks).
+//! - [`transport`]: [`transport::connect`] (`GET /connect`, the WebSocket, and the handshake both transports
+//!   share), [`transport::longpoll`] (`GET /longpoll`), [`transport::listener`] (the accept loop: header timeout,
+//!   connection cap, error bodies for malformed HTTP).
+//! - [`events`]: what reaches connections: [`events::hub`] (open connections, watchers, fan-out with privacy
+//!   filtering), [`events::outbox`] (each connection's bounded queue), [`events::presence`], and the publishing
+//!   helpers every handler uses (on this node and through the cluster).
+//! - [`cluster`]: several nodes as one server over a bus (in-process, or [`cluster::nats`]), routed by interest
+//!   ([`cluster::interest`]); [`crate::hub::live`]: who is connected and watching on the other nodes, by deltas.
+//! - [`domain`]: the chat's rules and wire shapes: channels, messages, users, permissions, moderation, pins,
+//!   quotes, uploads, and the views written straight from the records.
+//! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL implementations.
 //! - [`auth`]: API key and HS256 JWT verification, dev tokens in dev mode.
-//! - [`connect`]: `GET /connect`, the WebSocket transport, and the transport-neutral handshake.
-//! - [`rest`]: the authenticated REST caller and JSON bodies; [`routes`]: the REST handlers.
-//! - [`channels`]: channel types, ids, wire shapes and the read-state privacy projection.
-//! - [`messages`]: what a client may put in a message.
-//! - [`longpoll`]: `GET /longpoll`, the long-poll transport.
-//! - [`hub`]: open connections, channel watchers, fan-out with privacy filtering.
-//! - [`cluster`]: several nodes as one server over a bus (in-process, or [`nats`]); [`live`]: who is connected
-//!   and watching on the other nodes, kept by bounded deltas.
-//! - [`users`]: the user object's rules: writable fields, merge, the own-user view.
-//! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
 //! - [`limits`]: every size, rate and time bound, and the per-user rate limiter.
-//! - [`listener`]: the accept loop: header timeout, connection cap, error bodies for malformed HTTP.
 //! - [`error`]: [`error::AppError`], answered as the protocol's error body.
 //! - [`clock`]: timestamps in the protocol's format.
 
 pub mod auth;
-pub mod ban_routes;
-pub mod channel_routes;
-pub mod channels;
 pub mod clock;
 pub mod cluster;
-pub mod connect;
+pub mod domain;
 pub mod error;
+pub mod events;
 pub mod hub;
-pub mod interest;
 pub mod limits;
-pub mod listener;
-pub mod live;
-pub mod longpoll;
-pub mod lookup_routes;
-pub mod member_routes;
-pub mod message_routes;
-pub mod messages;
 pub mod metrics;
-pub mod moderation;
-pub mod moderation_routes;
-pub mod nats;
-pub mod outbox;
-pub mod permissions;
-pub mod pins;
-pub mod presence;
-pub mod query_routes;
-pub mod quotes;
-pub mod rest;
 pub mod routes;
-pub mod search_routes;
-pub mod send_routes;
 pub mod store;
-pub mod thread_routes;
-pub mod unread_routes;
-pub mod upload_routes;
-pub mod uploads;
-pub mod user_query;
-pub mod user_routes;
-pub mod users;
-pub mod views;
+pub mod transport;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -140,9 +115,9 @@ pub struct Shared {
     /// Open connections.
     pub hub: Hub,
     /// Open long-poll connections.
-    pub longpolls: longpoll::LongPolls,
+    pub longpolls: transport::longpoll::LongPolls,
     /// Who follows whose presence.
-    pub presence: presence::Presence,
+    pub presence: events::presence::Presence,
     /// The other nodes, if any, and the bus to them.
     pub cluster: cluster::Cluster,
     /// Counters and gauges.
@@ -187,8 +162,8 @@ impl AppState {
             auth: settings.auth.clone(),
             store,
             hub: Hub::new(settings.limits.outbox_bytes),
-            longpolls: longpoll::LongPolls::default(),
-            presence: presence::Presence::default(),
+            longpolls: transport::longpoll::LongPolls::default(),
+            presence: events::presence::Presence::default(),
             metrics: Metrics::new(),
             guest_rate: RateLimiter::new(GUEST_BURST, GUESTS_PER_SECOND),
             upload_rate: RateLimiter::new(settings.limits.upload_burst, 1),
@@ -207,85 +182,85 @@ impl AppState {
 /// The HTTP surface: protocol routes, metrics, the demo page and package, CORS for browsers on other origins.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
-        .route("/connect", get(connect::websocket))
-        .route("/longpoll", get(longpoll::longpoll))
+        .route("/connect", get(transport::connect::websocket))
+        .route("/longpoll", get(transport::longpoll::longpoll))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/channels", post(query_routes::query_channels))
-        .route("/channels/{kind}/query", post(query_routes::query_channel_by_members))
-        .route("/channels/read", post(unread_routes::mark_all_read))
+        .route("/channels", post(routes::query::query_channels))
+        .route("/channels/{kind}/query", post(routes::query::query_channel_by_members))
+        .route("/channels/read", post(routes::unread::mark_all_read))
         .route(
             "/channels/{kind}/{id}",
-            post(channel_routes::update_channel)
-                .patch(channel_routes::update_channel_partial)
-                .delete(channel_routes::delete_channel),
+            post(routes::channel::update_channel)
+                .patch(routes::channel::update_channel_partial)
+                .delete(routes::channel::delete_channel),
         )
-        .route("/channels/{kind}/{id}/hide", post(channel_routes::hide_channel))
-        .route("/channels/{kind}/{id}/show", post(channel_routes::show_channel))
-        .route("/channels/{kind}/{id}/truncate", post(channel_routes::truncate_channel))
-        .route("/channels/{kind}/{id}/unread", post(unread_routes::mark_unread))
-        .route("/unread", get(unread_routes::unread_counts))
-        .route("/channels/{kind}/{id}/query", post(query_routes::query_channel))
-        .route("/channels/{kind}/{id}/stop-watching", post(query_routes::stop_watching))
-        .route("/channels/{kind}/{id}/message", post(send_routes::send_message))
-        .route("/channels/{kind}/{id}/event", post(send_routes::send_event))
-        .route("/channels/{kind}/{id}/read", post(routes::mark_read))
+        .route("/channels/{kind}/{id}/hide", post(routes::channel::hide_channel))
+        .route("/channels/{kind}/{id}/show", post(routes::channel::show_channel))
+        .route("/channels/{kind}/{id}/truncate", post(routes::channel::truncate_channel))
+        .route("/channels/{kind}/{id}/unread", post(routes::unread::mark_unread))
+        .route("/unread", get(routes::unread::unread_counts))
+        .route("/channels/{kind}/{id}/query", post(routes::query::query_channel))
+        .route("/channels/{kind}/{id}/stop-watching", post(routes::query::stop_watching))
+        .route("/channels/{kind}/{id}/message", post(routes::send::send_message))
+        .route("/channels/{kind}/{id}/event", post(routes::send::send_event))
+        .route("/channels/{kind}/{id}/read", post(routes::reads::mark_read))
         .route(
             "/messages/{id}",
-            get(message_routes::get_message)
-                .post(message_routes::update_message)
-                .put(message_routes::partial_update_message)
-                .delete(message_routes::delete_message),
+            get(routes::message::get_message)
+                .post(routes::message::update_message)
+                .put(routes::message::partial_update_message)
+                .delete(routes::message::delete_message),
         )
-        .route("/messages/{id}/replies", get(message_routes::get_replies))
+        .route("/messages/{id}/replies", get(routes::message::get_replies))
         .route(
             "/messages/{id}/reactions",
-            get(lookup_routes::get_reactions).post(lookup_routes::query_reactions),
+            get(routes::lookup::get_reactions).post(routes::lookup::query_reactions),
         )
-        .route("/channels/{kind}/{id}/messages", get(lookup_routes::messages_by_id))
-        .route("/channels/{kind}/{id}/pinned_messages", get(lookup_routes::pinned_messages))
-        .route("/messages/{id}/reaction", post(message_routes::send_reaction))
-        .route("/messages/{id}/reaction/{kind}", delete(message_routes::delete_reaction))
-        .route("/moderation/mute", post(moderation_routes::mute_user))
-        .route("/moderation/unmute", post(moderation_routes::unmute_user))
-        .route("/moderation/mute/channel", post(moderation_routes::mute_channel))
-        .route("/moderation/unmute/channel", post(moderation_routes::unmute_channel))
-        .route("/moderation/flag", post(moderation_routes::flag))
-        .route("/moderation/flags/message", get(moderation_routes::message_flags))
-        .route("/moderation/ban", post(ban_routes::ban).delete(ban_routes::unban))
+        .route("/channels/{kind}/{id}/messages", get(routes::lookup::messages_by_id))
+        .route("/channels/{kind}/{id}/pinned_messages", get(routes::lookup::pinned_messages))
+        .route("/messages/{id}/reaction", post(routes::message::send_reaction))
+        .route("/messages/{id}/reaction/{kind}", delete(routes::message::delete_reaction))
+        .route("/moderation/mute", post(routes::moderation::mute_user))
+        .route("/moderation/unmute", post(routes::moderation::unmute_user))
+        .route("/moderation/mute/channel", post(routes::moderation::mute_channel))
+        .route("/moderation/unmute/channel", post(routes::moderation::unmute_channel))
+        .route("/moderation/flag", post(routes::moderation::flag))
+        .route("/moderation/flags/message", get(routes::moderation::message_flags))
+        .route("/moderation/ban", post(routes::ban::ban).delete(routes::ban::unban))
         .route(
             "/users/block",
-            get(moderation_routes::blocked_users).post(moderation_routes::block_user),
+            get(routes::moderation::blocked_users).post(routes::moderation::block_user),
         )
-        .route("/users/unblock", post(moderation_routes::unblock_user))
+        .route("/users/unblock", post(routes::moderation::unblock_user))
         .route(
             "/channels/{kind}/{id}/image",
-            post(upload_routes::upload_image)
-                .delete(upload_routes::delete_image)
+            post(routes::upload::upload_image)
+                .delete(routes::upload::delete_image)
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/channels/{kind}/{id}/file",
-            post(upload_routes::upload_file)
-                .delete(upload_routes::delete_file)
+            post(routes::upload::upload_file)
+                .delete(routes::upload::delete_file)
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/uploads/{file}/{name}", get(upload_routes::serve))
-        .route("/members", get(member_routes::query_members))
-        .route("/search", get(search_routes::search))
-        .route("/threads", post(thread_routes::query_threads))
-        .route("/threads/{id}", get(thread_routes::get_thread))
-        .route("/app", get(user_routes::app_settings))
-        .route("/hi", get(user_routes::hi))
-        .route("/guest", post(user_routes::create_guest))
+        .route("/uploads/{file}/{name}", get(routes::upload::serve))
+        .route("/members", get(routes::member::query_members))
+        .route("/search", get(routes::search::search))
+        .route("/threads", post(routes::thread::query_threads))
+        .route("/threads/{id}", get(routes::thread::get_thread))
+        .route("/app", get(routes::user::app_settings))
+        .route("/hi", get(routes::user::hi))
+        .route("/guest", post(routes::user::create_guest))
         .route(
             "/users",
-            get(user_query::query_users)
-                .post(user_routes::upsert_users)
-                .patch(user_routes::partial_update_users),
+            get(routes::user_query::query_users)
+                .post(routes::user::upsert_users)
+                .patch(routes::user::partial_update_users),
         )
-        .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(routes::rest::MAX_BODY_BYTES));
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));
     }
@@ -367,7 +342,7 @@ pub async fn run(
     let node_id = settings.node_id.clone().unwrap_or_else(cluster::random_node_id);
     let (bus, parts): (Box<dyn cluster::Bus>, _) = match &settings.bus {
         Some(url) => {
-            let connected = nats::connect(url, CLUSTER_SUBJECT.into()).await;
+            let connected = cluster::nats::connect(url, CLUSTER_SUBJECT.into()).await;
             let (bus, parts) = connected.map_err(std::io::Error::other)?;
             (Box::new(bus), Some(parts))
         }
@@ -375,8 +350,11 @@ pub async fn run(
     };
     let state = AppState::new(settings, store, cluster::Cluster::new(node_id, bus), stopping);
     let mut stopped = state.shutdown.clone();
-    let bus_task = parts.map(|parts| tokio::spawn(nats::serve(state.clone(), parts)));
-    tokio::spawn(longpoll::reap(state.clone()));
+    let bus_task = parts.map(|parts| tokio::spawn(cluster::nats::serve(state.clone(), parts)));
+    if state.cluster.is_shared() {
+        tokio::spawn(events::presence::announce_departures(state.clone()));
+    }
+    tokio::spawn(transport::longpoll::reap(state.clone()));
     tokio::spawn(write_activity(state.clone()));
     tokio::spawn(async move {
         shutdown.await;
@@ -384,7 +362,7 @@ pub async fn run(
     });
     let limits = state.settings.limits.clone();
     let store = state.store.clone();
-    listener::serve(listener, app(state), &limits, async move {
+    transport::listener::serve(listener, app(state), &limits, async move {
         let _ = stopped.wait_for(|stopping| *stopping).await;
     })
     .await?;
@@ -406,7 +384,7 @@ async fn write_activity(state: AppState) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = connect::stopping(&mut stopping) => return,
+            _ = crate::stopping(&mut stopping) => return,
         }
         flush_activity(state.store.clone()).await;
     }
@@ -419,4 +397,10 @@ async fn flush_activity(store: Arc<dyn Store>) {
         Ok(Err(error)) => tracing::warn!(%error, "writing user activity failed"),
         Err(error) => tracing::warn!(%error, "writing user activity failed"),
     }
+}
+
+/// Resolves when the server starts shutting down.
+pub async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means the server is stopping.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }

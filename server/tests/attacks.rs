@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{assert_refused, encode, http_json, Options, TestServer, User, API_KEY};
 use serde_json::{json, Value};
 use stream_chat_server::auth::Auth;
-use stream_chat_server::channels::distinct_id;
+use stream_chat_server::domain::channels::distinct_id;
 use stream_chat_server::limits::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -8,12 +8,12 @@ use serde_json::{Map, Value};
 use stream_chat_protocol::token::{encode_base64, Alphabet};
 use stream_chat_protocol::user::{validate_user_id, MAX_USER_BYTES};
 use stream_chat_server::auth::Auth;
-use stream_chat_server::connect::{connect_payload, ConnectParams};
+use stream_chat_server::domain::messages::{message_input, SERVER_OWNED};
+use stream_chat_server::domain::users::validate_fields;
 use stream_chat_server::limits::Limits;
-use stream_chat_server::messages::{message_input, SERVER_OWNED};
-use stream_chat_server::query_routes::{channel_filter, QueryChannelsBody};
 use stream_chat_server::routes::member_ids;
-use stream_chat_server::users::validate_fields;
+use stream_chat_server::routes::query::{channel_filter, QueryChannelsBody};
+use stream_chat_server::transport::connect::{connect_payload, ConnectParams};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::users::StoredUser;
+use crate::domain::users::StoredUser;
 
 /// A store failure; handlers turn it into an internal error (the cause is logged, never sent).
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ impl From<serde_json::Error> for StoreError {
 
 /// What the server keeps. Methods block; async callers run them on the blocking pool.
 pub trait Store: Send + Sync + 'static {
-    /// Creates the user or merges `fields` into it (see [`crate::users::merge_fields`]), marks it active at `now`
+    /// Creates the user or merges `fields` into it (see [`crate::domain::users::merge_fields`]), marks it active at `now`
     /// in `month` (`"YYYY-MM"`), and returns the stored result.
     fn connect_user(
         &self,
@@ -316,7 +316,7 @@ pub trait Store: Send + Sync + 'static {
     /// The user's unread messages per channel with any: `(cid, unread, last_read)`.
     fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError>;
 
-    /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::channels`]).
+    /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::domain::channels`]).
     fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError>;
 
     /// `(total unread messages, channels with unread messages)` of a user across channels.

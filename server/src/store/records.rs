@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::users::StoredUser;
+use crate::domain::users::StoredUser;
 
 /// A server-side user replacement (`POST /users`).
 #[derive(Debug, Clone)]

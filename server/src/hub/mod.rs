@@ -1,0 +1,574 @@
+//! Who is connected and who watches what: every open connection (whatever its transport) with the queue its
+//! frames go out through, the watchers of each channel, and fan-out. Privacy filtering of events happens here and
+//! nowhere else: typing events of a user with typing indicators off, and read events of a user with read
+//! receipts off, reach only that user's own connections.
+//!
+//! Fan-out holds the hub's lock only to copy the channel's list of connection handles; the event is serialized
+//! once for everyone without personal fields (once more per user with them) and queued with the lock released.
+
+pub mod live;
+pub mod outbox;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::hub::live::{Change, ChangeLog, Size, Taken, Topic, View, MAX_PENDING_CHANGES};
+use crate::hub::outbox::OutboxSender;
+pub use crate::hub::outbox::{Frame, Outbox, OUTBOX_CAPACITY};
+
+/// Why [`Hub::register`] refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyConnections;
+
+/// The transport a connection uses; also the `transport` label of the connection metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A `/connect` WebSocket.
+    WebSocket,
+    /// A `/longpoll` connection.
+    LongPoll,
+}
+
+impl Transport {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::LongPoll => "longpoll",
+        }
+    }
+}
+
+/// What a sender allows others to see, from its `privacy_settings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Privacy {
+    /// Others receive its `typing.start` / `typing.stop`.
+    pub typing_indicators: bool,
+    /// Others receive its `message.read` and see it in `read[]`.
+    pub read_receipts: bool,
+}
+
+impl Privacy {
+    /// Whether an event of type `kind` from this sender may reach users other than the sender.
+    fn shares(self, kind: &str) -> bool {
+        match kind {
+            "typing.start" | "typing.stop" => self.typing_indicators,
+            "message.read" => self.read_receipts,
+            _ => true,
+        }
+    }
+}
+
+/// An event to fan out to a channel's watchers.
+#[derive(Debug)]
+pub struct Delivery<'a> {
+    /// The channel.
+    pub cid: &'a str,
+    /// The event; `type` decides the privacy rule.
+    pub event: Map<String, Value>,
+    /// The user whose action this is, with their privacy settings; `None` for server events.
+    pub sender: Option<(&'a str, Privacy)>,
+    /// Fields added for one recipient user only (their unread counts).
+    pub personal: HashMap<String, Map<String, Value>>,
+    /// Users whose connections do not get this event (told in their own way, or blocking the sender).
+    pub skip_users: &'a [String],
+}
+
+/// What fan-out needs of a connection, shared so that it can be used with the hub's lock released.
+#[derive(Debug)]
+struct Handle {
+    /// The connection's id.
+    connection_id: String,
+    /// Whose connection it is.
+    user_id: String,
+    /// Serialized events go out through here; the connection's task writes them to its transport.
+    outbox: OutboxSender,
+}
+
+/// A registered connection.
+#[derive(Debug)]
+struct Entry {
+    /// Where its frames go.
+    handle: Arc<Handle>,
+    /// Channels this connection watches.
+    watching: HashSet<String>,
+    /// The user is invisible: not listed among watchers, not announced.
+    invisible: bool,
+}
+
+/// One channel's watchers.
+#[derive(Debug, Default)]
+struct Watchers {
+    /// Connection id → handle.
+    connections: HashMap<String, Arc<Handle>>,
+    /// Visible user id → how many of their connections watch: the watcher count without a scan.
+    visible_users: HashMap<String, usize>,
+}
+
+/// The hub's maps, behind one lock.
+#[derive(Debug, Default)]
+struct State {
+    /// Connection id → entry.
+    connections: HashMap<String, Entry>,
+    /// Channel cid → its watchers.
+    watchers: HashMap<String, Watchers>,
+    /// User id → the ids of the connections the user has open (their count, and the user's own events without a
+    /// scan of every connection).
+    per_user: HashMap<String, Vec<String>>,
+    /// Connections the hub dropped itself (slow consumer, bus reconnect, shutdown) whose tasks have not ended yet:
+    /// what they watched, so the task's end still announces it ([`Hub::unregister`]). At most [`MAX_DROPPED`].
+    dropped: HashMap<String, Unregistered>,
+    /// Changes of what other nodes know of this one, until the bus takes them.
+    log: ChangeLog,
+    /// (channel, visible user) watching pairs: the live state's size without a scan.
+    visible_watches: usize,
+    /// Channels and users that lost their last local connection since the bus last looked: it may stop listening.
+    idle: Vec<Topic>,
+}
+
+/// Dropped connections remembered for their tasks' ends, at most; past it the oldest memory is not kept (those
+/// connections' departures go unannounced, and are counted in the log).
+const MAX_DROPPED: usize = 100_000;
+
+/// What a connection leaves behind when it is unregistered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unregistered {
+    /// Its user.
+    pub user_id: String,
+    /// The channels it watched.
+    pub watched: Vec<String>,
+    /// Whether its user was invisible (nothing is announced for them).
+    pub invisible: bool,
+}
+
+impl From<Entry> for Unregistered {
+    fn from(entry: Entry) -> Self {
+        Unregistered {
+            user_id: entry.handle.user_id.clone(),
+            invisible: entry.invisible,
+            watched: entry.watching.into_iter().collect(),
+        }
+    }
+}
+
+/// The registry of open connections and channel watchers.
+#[derive(Debug)]
+pub struct Hub {
+    /// Locked only for map operations; never while serializing, sending, or across an `.await`.
+    state: Mutex<State>,
+    /// Bytes queued for one connection past which it is dropped as a slow consumer.
+    outbox_bytes: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(crate::limits::Limits::default().outbox_bytes)
+    }
+}
+
+impl Hub {
+    /// A hub that drops a connection once more than `outbox_bytes` wait for it.
+    pub fn new(outbox_bytes: usize) -> Self {
+        Hub { state: Mutex::new(State::default()), outbox_bytes }
+    }
+
+    /// Starts recording the changes other nodes are told of ([`Hub::take_changes`]); a single node never does.
+    pub fn track_changes(&self) {
+        self.lock().log.tracking = true;
+    }
+
+    /// The changes of who is connected and watching here since the last call, the state's size after them, and,
+    /// when `whole`, the whole state, all under one lock so that they agree.
+    pub fn take_changes(&self, whole: bool) -> Taken {
+        let mut state = self.lock();
+        let log = std::mem::take(&mut state.log);
+        state.log.tracking = log.tracking;
+        let size = Size { online: state.per_user.len(), watches: state.visible_watches };
+        let whole = whole.then(|| View {
+            online: state.per_user.keys().cloned().collect(),
+            watchers: state
+                .watchers
+                .iter()
+                .filter(|(_, watchers)| !watchers.visible_users.is_empty())
+                .map(|(cid, watchers)| {
+                    (cid.clone(), watchers.visible_users.keys().cloned().collect())
+                })
+                .collect(),
+        });
+        Taken { changes: log.pending, overflowed: log.overflowed, size, whole }
+    }
+
+    /// Channels and users that lost their last connection here since the last call.
+    pub fn take_idle(&self) -> Vec<Topic> {
+        std::mem::take(&mut self.lock().idle)
+    }
+
+    /// Whether a connection here watches the channel or belongs to the user.
+    pub fn has_interest(&self, topic: &Topic) -> bool {
+        let state = self.lock();
+        match topic {
+            Topic::Channel(cid) => state.watchers.contains_key(cid),
+            Topic::User(user_id) => state.per_user.contains_key(user_id),
+        }
+    }
+
+    /// Drops every connection (their tasks close WebSockets with 1001 and clients reconnect); returns how many.
+    pub fn drop_all(&self) -> usize {
+        let mut state = self.lock();
+        let ids: Vec<String> = state.connections.keys().cloned().collect();
+        for connection_id in &ids {
+            remember_dropped(&mut state, connection_id);
+        }
+        ids.len()
+    }
+
+    /// Registers a connection and returns its outbox, unless the user already has `max_per_user` connections.
+    /// Dropping the connection from the hub ends the outbox, which tells the connection's task to end.
+    pub fn register(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        invisible: bool,
+        max_per_user: usize,
+    ) -> Result<Outbox, TooManyConnections> {
+        self.register_first(connection_id, user_id, invisible, max_per_user)
+            .map(|(outbox, _)| outbox)
+    }
+
+    /// [`Hub::register`], also telling whether this is the user's only connection on this node, decided under the
+    /// same lock as the count (two connections opening at once cannot both see two, and both miss announcing
+    /// the user online).
+    pub fn register_first(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        invisible: bool,
+        max_per_user: usize,
+    ) -> Result<(Outbox, bool), TooManyConnections> {
+        let mut state = self.lock();
+        let open = state.per_user.get(user_id).map_or(0, Vec::len);
+        if open >= max_per_user {
+            return Err(TooManyConnections);
+        }
+        let (sender, outbox) = crate::hub::outbox::outbox();
+        let handle =
+            Handle { connection_id: connection_id.into(), user_id: user_id.into(), outbox: sender };
+        let entry = Entry { handle: Arc::new(handle), watching: HashSet::new(), invisible };
+        if state.connections.contains_key(connection_id) {
+            remove_connection(&mut state, connection_id);
+        }
+        let own = state.per_user.entry(user_id.into()).or_default();
+        own.push(connection_id.into());
+        let first = own.len() == 1;
+        if first {
+            state.log.push(Change::Online(user_id.into()));
+        }
+        state.connections.insert(connection_id.into(), entry);
+        Ok((outbox, first))
+    }
+
+    /// Removes a connection; returns its user and the channels it watched.
+    /// Also answers for a connection the hub dropped itself earlier, once.
+    pub fn unregister(&self, connection_id: &str) -> Option<Unregistered> {
+        let mut state = self.lock();
+        let Some(entry) = remove_connection(&mut state, connection_id) else {
+            return state.dropped.remove(connection_id);
+        };
+        Some(entry.into())
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.lock().connections.len()
+    }
+
+    /// The user of a connection, if it is open.
+    pub fn user_of(&self, connection_id: &str) -> Option<String> {
+        self.lock().connections.get(connection_id).map(|entry| entry.handle.user_id.clone())
+    }
+
+    /// Subscribes a connection to a channel; returns whether it was not watching before.
+    pub fn watch(&self, cid: &str, connection_id: &str) -> bool {
+        let mut state = self.lock();
+        let Some(entry) = state.connections.get_mut(connection_id) else { return false };
+        if !entry.watching.insert(cid.into()) {
+            return false;
+        }
+        let (handle, invisible) = (entry.handle.clone(), entry.invisible);
+        let state = &mut *state;
+        let watchers = state.watchers.entry(cid.into()).or_default();
+        if !invisible {
+            let count = watchers.visible_users.entry(handle.user_id.clone()).or_default();
+            *count += 1;
+            if *count == 1 {
+                state.visible_watches += 1;
+                state.log.push(Change::Watch(cid.into(), handle.user_id.clone()));
+            }
+        }
+        watchers.connections.insert(connection_id.into(), handle);
+        true
+    }
+
+    /// Unsubscribes a connection from a channel; returns whether it was watching.
+    pub fn unwatch(&self, cid: &str, connection_id: &str) -> bool {
+        let mut state = self.lock();
+        let Some(entry) = state.connections.get_mut(connection_id) else { return false };
+        let (watched, invisible) = (entry.watching.remove(cid), entry.invisible);
+        if watched {
+            remove_watcher(&mut state, cid, connection_id, invisible);
+        }
+        watched
+    }
+
+    /// Unsubscribes every connection of `user_id` from a channel (a removed member of a private channel stops
+    /// hearing it).
+    pub fn unwatch_user(&self, cid: &str, user_id: &str) {
+        let mut state = self.lock();
+        let connections: Vec<String> = state
+            .watchers
+            .get(cid)
+            .into_iter()
+            .flat_map(|watchers| watchers.connections.values())
+            .filter(|handle| handle.user_id == user_id)
+            .map(|handle| handle.connection_id.clone())
+            .collect();
+        for connection_id in connections {
+            let Some(entry) = state.connections.get_mut(&connection_id) else { continue };
+            entry.watching.remove(cid);
+            let invisible = entry.invisible;
+            remove_watcher(&mut state, cid, &connection_id, invisible);
+        }
+    }
+
+    /// Whether the connection's user is invisible.
+    pub fn is_invisible(&self, connection_id: &str) -> bool {
+        self.lock().connections.get(connection_id).is_some_and(|entry| entry.invisible)
+    }
+
+    /// Distinct users watching the channel, as others may see them (invisible users are left out), sorted.
+    pub fn watcher_users(&self, cid: &str) -> Vec<String> {
+        let state = self.lock();
+        let mut users: Vec<String> = state
+            .watchers
+            .get(cid)
+            .map(|watchers| watchers.visible_users.keys().cloned().collect())
+            .unwrap_or_default();
+        drop(state);
+        users.sort();
+        users
+    }
+
+    /// How many distinct visible users watch the channel.
+    pub fn watcher_count(&self, cid: &str) -> usize {
+        self.lock().watchers.get(cid).map_or(0, |watchers| watchers.visible_users.len())
+    }
+
+    /// Channels with at least one watcher.
+    pub fn active_channels(&self) -> usize {
+        self.lock().watchers.len()
+    }
+
+    /// Fans `delivery` out to the channel's watchers, applying the sender's privacy settings; returns how many
+    /// frames were queued. Each recipient user gets the event plus its `personal` fields.
+    pub fn publish(&self, delivery: Delivery<'_>) -> usize {
+        let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
+        let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
+        let sender = delivery.sender.map(|(user, _)| user);
+        let recipients: Vec<Arc<Handle>> = {
+            let state = self.lock();
+            let watchers = state.watchers.get(delivery.cid);
+            watchers.map(|w| w.connections.values().cloned().collect()).unwrap_or_default()
+        };
+        let mut common: Option<Frame> = None;
+        let mut personal: HashMap<&str, Frame> = HashMap::new();
+        let mut failed = Vec::new();
+        let mut delivered = 0;
+        for handle in &recipients {
+            let user = handle.user_id.as_str();
+            if (!shared && Some(user) != sender)
+                || delivery.skip_users.iter().any(|skip| skip == user)
+            {
+                continue;
+            }
+            let shared = common.get_or_insert_with(|| serialize(&delivery.event));
+            let frame = match delivery.personal.get(user) {
+                Some(fields) => {
+                    personal.entry(user).or_insert_with(|| with_fields(shared, fields)).clone()
+                }
+                None => shared.clone(),
+            };
+            if handle.outbox.offer(frame, self.outbox_bytes) {
+                delivered += 1;
+            } else {
+                failed.push(handle.connection_id.as_str());
+            }
+        }
+        self.drop_slow(&failed);
+        delivered
+    }
+
+    /// Users with at least one open connection.
+    pub fn connected_users(&self) -> Vec<String> {
+        self.lock().per_user.keys().cloned().collect()
+    }
+
+    /// How many connections `user_id` has open.
+    pub fn connections_of(&self, user_id: &str) -> usize {
+        self.lock().per_user.get(user_id).map_or(0, Vec::len)
+    }
+
+    /// Whether `user_id` has an open connection.
+    pub fn is_connected(&self, user_id: &str) -> bool {
+        self.connections_of(user_id) > 0
+    }
+
+    /// Queues `frame` for one connection; returns whether it was queued.
+    pub fn send_to_connection(&self, connection_id: &str, frame: Frame) -> bool {
+        let handle = self.lock().connections.get(connection_id).map(|entry| entry.handle.clone());
+        let Some(handle) = handle else { return false };
+        let queued = handle.outbox.offer(frame, self.outbox_bytes);
+        if !queued {
+            self.drop_slow(&[connection_id]);
+        }
+        queued
+    }
+
+    /// Queues `frame` for every connection of `user_id`; returns how many.
+    pub fn send_to_user(&self, user_id: &str, frame: Frame) -> usize {
+        let targets: Vec<Arc<Handle>> = {
+            let state = self.lock();
+            let own = state.per_user.get(user_id).map(Vec::as_slice).unwrap_or_default();
+            own.iter()
+                .filter_map(|id| state.connections.get(id))
+                .map(|e| e.handle.clone())
+                .collect()
+        };
+        let (queued, failed): (Vec<&Arc<Handle>>, Vec<&Arc<Handle>>) = targets
+            .iter()
+            .partition(|handle| handle.outbox.offer(frame.clone(), self.outbox_bytes));
+        let failed: Vec<&str> = failed.iter().map(|handle| handle.connection_id.as_str()).collect();
+        self.drop_slow(&failed);
+        queued.len()
+    }
+
+    /// Drops connections whose outbox refused a frame.
+    fn drop_slow(&self, connection_ids: &[&str]) {
+        if connection_ids.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for connection_id in connection_ids {
+            if remember_dropped(&mut state, connection_id) {
+                tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the maps half-updated: recover them.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An event's JSON text, shared by every connection it goes to.
+fn serialize(event: &Map<String, Value>) -> Frame {
+    Frame::from(serde_json::to_string(event).unwrap_or_default())
+}
+
+/// `frame` (a serialized JSON object) with `fields` added, spliced into its text: no copy of the event's map per
+/// recipient (a `perf` profile of `loadgen ingest` had those copies at about 5 %). The personal fields are never
+/// the event's own keys.
+fn with_fields(frame: &Frame, fields: &Map<String, Value>) -> Frame {
+    let text = frame.as_str();
+    let Some(open) = text.strip_suffix('}') else { return frame.clone() };
+    let mut out = String::with_capacity(text.len() + 32 * fields.len());
+    out.push_str(open);
+    for (key, value) in fields {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    }
+    out.push('}');
+    Frame::from(out)
+}
+
+/// Removes a connection the hub drops itself, remembering what its task's end must announce; whether it was open.
+fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
+    let Some(entry) = remove_connection(state, connection_id) else { return false };
+    if state.dropped.len() >= MAX_DROPPED {
+        tracing::warn!(
+            dropped = state.dropped.len(),
+            "too many dropped connections remembered: forgetting them"
+        );
+        state.dropped.clear();
+    }
+    state.dropped.insert(connection_id.to_owned(), entry.into());
+    true
+}
+
+/// Takes a connection out of every map and ends its outbox at once.
+fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
+    let entry = state.connections.remove(connection_id)?;
+    for cid in &entry.watching {
+        remove_watcher(state, cid, connection_id, entry.invisible);
+    }
+    release(state, &entry.handle.user_id, connection_id);
+    shrink(&mut state.connections);
+    shrink(&mut state.per_user);
+    shrink(&mut state.watchers);
+    entry.handle.outbox.drop_connection();
+    Some(entry)
+}
+
+/// Gives back a map's memory once it holds under a quarter of its capacity (a burst of connections has closed);
+/// maps never shrink by themselves, so without this a server keeps its peak's tables for good.
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 1024 && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
+/// Connection `connection_id` of `user_id` closed.
+fn release(state: &mut State, user_id: &str, connection_id: &str) {
+    if let Some(own) = state.per_user.get_mut(user_id) {
+        own.retain(|id| id != connection_id);
+        if own.is_empty() {
+            state.per_user.remove(user_id);
+            state.log.push(Change::Offline(user_id.into()));
+            if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
+                state.idle.push(Topic::User(user_id.into()));
+            }
+        }
+    }
+}
+
+/// Takes one connection out of a channel's watchers.
+fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: bool) {
+    let Some(watchers) = state.watchers.get_mut(cid) else { return };
+    if let Some(handle) = watchers.connections.remove(connection_id) {
+        if let Some(count) = watchers.visible_users.get_mut(&handle.user_id).filter(|_| !invisible)
+        {
+            *count -= 1;
+            if *count == 0 {
+                watchers.visible_users.remove(&handle.user_id);
+                state.visible_watches -= 1;
+                state.log.push(Change::Unwatch(cid.into(), handle.user_id.clone()));
+            }
+        }
+    }
+    shrink(&mut watchers.connections);
+    if watchers.connections.is_empty() {
+        state.watchers.remove(cid);
+        if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
+            state.idle.push(Topic::Channel(cid.into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! The hub's unit tests: privacy in fan-out, registration races, bounds, slow consumers, watcher counts.
+
+use super::*;
+use serde_json::json;
+
+fn event(kind: &str) -> Map<String, Value> {
+    json!({"type": kind, "cid": "messaging:a"}).as_object().unwrap().clone()
+}
+
+#[test]
+fn privacy_limits_typing_and_reads_to_the_sender() {
+    let hub = Hub::default();
+    let mut alice = hub.register("c-alice", "alice", false, 10).unwrap();
+    let mut bob = hub.register("c-bob", "bob", false, 10).unwrap();
+    hub.watch("messaging:a", "c-alice");
+    hub.watch("messaging:a", "c-bob");
+    let quiet = Privacy { typing_indicators: false, read_receipts: false };
+    for kind in ["typing.start", "message.read"] {
+        let delivery = Delivery {
+            cid: "messaging:a",
+            event: event(kind),
+            sender: Some(("alice", quiet)),
+            personal: HashMap::new(),
+            skip_users: &[],
+        };
+        assert_eq!(hub.publish(delivery), 1);
+        assert!(alice.try_recv().unwrap().contains(kind));
+        assert!(bob.try_recv().is_none(), "{kind} must not reach bob");
+    }
+    let delivery = Delivery {
+        cid: "messaging:a",
+        event: event("message.new"),
+        sender: Some(("alice", quiet)),
+        skip_users: &[],
+        personal: HashMap::from([(
+            "bob".into(),
+            json!({"unread_count": 3}).as_object().unwrap().clone(),
+        )]),
+    };
+    assert_eq!(hub.publish(delivery), 2);
+    assert!(bob.try_recv().unwrap().contains("\"unread_count\":3"));
+    assert!(!alice.try_recv().unwrap().contains("unread_count"));
+}
+
+#[test]
+fn unregister_removes_watchers() {
+    let hub = Hub::default();
+    let _rx = hub.register("c1", "alice", false, 10).unwrap();
+    assert!(hub.watch("messaging:a", "c1"));
+    assert!(!hub.watch("messaging:a", "c1"));
+    assert_eq!(hub.watcher_users("messaging:a"), vec!["alice".to_string()]);
+    assert_eq!(hub.active_channels(), 1);
+    let gone = Unregistered {
+        user_id: "alice".into(),
+        watched: vec!["messaging:a".into()],
+        invisible: false,
+    };
+    assert_eq!(hub.unregister("c1"), Some(gone));
+    assert_eq!(hub.active_channels(), 0);
+    assert!(!hub.watch("messaging:a", "unknown"));
+}
+
+#[test]
+fn exactly_one_of_two_connections_opening_at_once_is_the_first() {
+    let hub = std::sync::Arc::new(Hub::default());
+    for round in 0..200 {
+        let opened: Vec<bool> = (0..2)
+            .map(|tab| {
+                let hub = hub.clone();
+                std::thread::spawn(move || {
+                    let id = format!("c{round}-{tab}");
+                    let (outbox, first) = hub.register_first(&id, "alice", false, 10).unwrap();
+                    std::mem::forget(outbox);
+                    first
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        assert_eq!(opened.iter().filter(|first| **first).count(), 1, "round {round}: {opened:?}");
+        hub.unregister(&format!("c{round}-0"));
+        hub.unregister(&format!("c{round}-1"));
+    }
+}
+
+#[test]
+fn a_user_s_own_events_reach_exactly_their_open_connections() {
+    let hub = Hub::default();
+    let mut tabs: Vec<Outbox> =
+        (0..3).map(|i| hub.register(&format!("a{i}"), "alice", false, 10).unwrap()).collect();
+    let mut bob = hub.register("b0", "bob", false, 10).unwrap();
+    hub.unregister("a1");
+    // Re-registering an id replaces it, and it still counts once.
+    tabs[2] = hub.register("a2", "alice", false, 10).unwrap();
+    assert_eq!(hub.connections_of("alice"), 2);
+    assert_eq!(hub.send_to_user("alice", Frame::from("mine")), 2);
+    assert_eq!(tabs[0].try_recv().as_deref(), Some("mine"));
+    assert_eq!(tabs[2].try_recv().as_deref(), Some("mine"));
+    assert!(bob.try_recv().is_none());
+    hub.unregister("a0");
+    hub.unregister("a2");
+    assert_eq!((hub.connections_of("alice"), hub.send_to_user("alice", Frame::from("x"))), (0, 0));
+}
+
+#[test]
+fn connections_per_user_are_bounded() {
+    let hub = Hub::default();
+    let _a = hub.register("c1", "alice", false, 2).unwrap();
+    let _b = hub.register("c2", "alice", false, 2).unwrap();
+    assert_eq!(hub.register("c3", "alice", false, 2).unwrap_err(), TooManyConnections);
+    hub.unregister("c1");
+    assert!(hub.register("c3", "alice", false, 2).is_ok());
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_dropped_past_its_byte_bound_and_its_queue_discarded() {
+    let hub = Hub::new(1000);
+    let mut slow = hub.register("c1", "alice", false, 10).unwrap();
+    hub.watch("messaging:a", "c1");
+    let big = || Delivery {
+        cid: "messaging:a",
+        event: json!({"type": "message.new", "text": "x".repeat(400)}).as_object().unwrap().clone(),
+        sender: None,
+        personal: HashMap::new(),
+        skip_users: &[],
+    };
+    assert_eq!(hub.publish(big()), 1);
+    assert_eq!(hub.publish(big()), 1);
+    assert_eq!(hub.publish(big()), 0, "a third frame would pass 1000 bytes");
+    assert_eq!(hub.connection_count(), 0);
+    assert!(slow.recv().await.is_none(), "queued frames are discarded");
+    // The connection's task, ending, still learns what to announce (once).
+    let gone = hub.unregister("c1").expect("the dropped connection is remembered");
+    assert_eq!((gone.user_id.as_str(), gone.watched), ("alice", vec!["messaging:a".to_owned()]));
+    assert_eq!(hub.unregister("c1"), None);
+}
+
+#[test]
+fn invisible_users_are_not_listed_as_watchers() {
+    let hub = Hub::default();
+    let _a = hub.register("c1", "alice", true, 10).unwrap();
+    let _b = hub.register("c2", "bob", false, 10).unwrap();
+    hub.watch("messaging:a", "c1");
+    hub.watch("messaging:a", "c2");
+    assert_eq!(hub.watcher_users("messaging:a"), vec!["bob".to_string()]);
+}
+
+#[test]
+fn one_serialization_is_shared_by_every_recipient_without_personal_fields() {
+    let hub = Hub::default();
+    let mut outboxes: Vec<Outbox> = (0..3)
+        .map(|i| hub.register(&format!("c{i}"), &format!("u{i}"), false, 10).unwrap())
+        .collect();
+    for i in 0..3 {
+        hub.watch("livestream:a", &format!("c{i}"));
+    }
+    let personal =
+        HashMap::from([("u2".into(), json!({"unread_count": 1}).as_object().unwrap().clone())]);
+    let delivery = Delivery {
+        cid: "livestream:a",
+        event: event("message.new"),
+        sender: None,
+        personal,
+        skip_users: &[],
+    };
+    assert_eq!(hub.publish(delivery), 3);
+    let frames: Vec<Frame> = outboxes.iter_mut().map(|outbox| outbox.try_recv().unwrap()).collect();
+    assert_eq!(frames[0].as_str().as_ptr(), frames[1].as_str().as_ptr(), "shared, not copied");
+    assert!(
+        frames[2].as_str().contains("unread_count") && !frames[0].as_str().contains("unread_count")
+    );
+}
+
+#[test]
+fn personal_fields_are_spliced_into_the_shared_text_as_valid_json() {
+    let fields = json!({"unread_count": 3, "note": "a \"quoted\" }"}).as_object().unwrap().clone();
+    for event in [json!({"type": "message.new", "text": "}"}), json!({})] {
+        let shared = serialize(event.as_object().unwrap());
+        let spliced: Value = serde_json::from_str(with_fields(&shared, &fields).as_str()).unwrap();
+        let mut expected = event.as_object().unwrap().clone();
+        expected.extend(fields.clone());
+        assert_eq!(spliced, Value::Object(expected));
+    }
+}
+
+#[test]
+fn watcher_counts_follow_visible_users_not_connections() {
+    let hub = Hub::default();
+    let _a1 = hub.register("a1", "alice", false, 10).unwrap();
+    let _a2 = hub.register("a2", "alice", false, 10).unwrap();
+    let _ghost = hub.register("g", "ghost", true, 10).unwrap();
+    for connection in ["a1", "a2", "g"] {
+        hub.watch("messaging:a", connection);
+    }
+    assert_eq!(hub.watcher_count("messaging:a"), 1);
+    hub.unwatch("messaging:a", "a1");
+    assert_eq!(hub.watcher_count("messaging:a"), 1, "alice still watches from a2");
+    hub.unregister("a2");
+    hub.unregister("g");
+    assert_eq!((hub.watcher_count("messaging:a"), hub.active_channels()), (0, 0));
+}

@@ -1,0 +1,214 @@
+//! The REST handlers, one file per concern, and what every handler shares: answers (with the protocol's
+//! `duration`), the blocking pool for store work, and access checks (usable channels, membership, standing,
+//! privacy). Thin: parse, check, call the store on the blocking pool, fan out through [`crate::events`], answer.
+
+pub mod ban;
+pub mod channel;
+pub mod lookup;
+pub mod member;
+pub mod message;
+pub mod moderation;
+pub mod query;
+pub mod reads;
+pub mod rest;
+pub mod search;
+pub mod send;
+pub mod thread;
+pub mod unread;
+pub mod upload;
+pub mod user;
+pub mod user_query;
+
+use std::time::Instant;
+
+use axum::Json;
+use serde_json::{Map, Value};
+use stream_chat_protocol::user::validate_user_id;
+use stream_chat_protocol::ErrorCode;
+
+use crate::domain::channels::{self, MAX_MEMBERS};
+use crate::domain::permissions::{own_capabilities, Standing};
+use crate::domain::users::{privacy_enabled, StoredUser};
+use crate::error::AppError;
+use crate::hub::Privacy;
+use crate::routes::rest::Caller;
+use crate::store::{ChannelRecord, MemberRecord};
+use crate::{clock, AppState};
+
+/// A handler's answer.
+pub(crate) type Answer = Result<Json<Value>, AppError>;
+
+/// A typed answer body with the protocol's `duration` field, serialized without a `Value` tree in between.
+#[derive(Debug, serde::Serialize)]
+pub struct Timed<T> {
+    #[serde(flatten)]
+    body: T,
+    duration: String,
+}
+
+/// What handlers with a typed body answer.
+pub type TimedAnswer<T> = Result<Json<Timed<T>>, AppError>;
+
+/// The protocol's `duration` of a request that started at `started`.
+fn duration(started: Instant) -> String {
+    format!("{:.2}ms", started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Adds the protocol's `duration` field to a typed answer.
+pub(crate) fn timed<T>(body: T, started: Instant) -> TimedAnswer<T> {
+    Ok(Json(Timed { body, duration: duration(started) }))
+}
+
+/// Adds the protocol's `duration` field to an answer.
+pub(crate) fn answer(mut body: Value, started: Instant) -> Answer {
+    body["duration"] = duration(started).into();
+    Ok(Json(body))
+}
+
+/// Member ids from `data.members`: strings or `{user_id}` objects, at most [`MAX_MEMBERS`], each a valid user id.
+pub fn member_ids(data: &Map<String, Value>) -> Result<Vec<String>, AppError> {
+    let Some(members) = data.get("members") else { return Ok(Vec::new()) };
+    let members =
+        members.as_array().ok_or_else(|| AppError::input("data.members must be an array"))?;
+    if members.len() > MAX_MEMBERS {
+        return Err(AppError::input(format!(
+            "a channel is created with at most {MAX_MEMBERS} members"
+        )));
+    }
+    user_ids(members)
+}
+
+/// User ids from a list of ids or `{user_id}` objects, each valid (code 4 otherwise).
+pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
+    members
+        .iter()
+        .map(|member| {
+            let id = member
+                .as_str()
+                .or_else(|| member.get("user_id").and_then(Value::as_str))
+                .ok_or_else(|| AppError::input("each member must be a user id"))?;
+            validate_user_id(id).map_err(|error| AppError::input(error.message()))?;
+            Ok(id.to_owned())
+        })
+        .collect()
+}
+
+/// Runs store work on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || work(&state)).await.map_err(AppError::internal)?
+}
+
+pub(crate) use crate::error::db;
+
+/// The channel, which `user` may use: it exists, and `user` is a member unless the type is public.
+pub(crate) fn usable_channel(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+    user: &str,
+) -> Result<ChannelRecord, AppError> {
+    channels::validate_type(kind)?;
+    channels::validate_id(id)?;
+    let cid = channels::cid(kind, id);
+    let (channel, member) = db(state.store.channel_for(&cid, user))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
+    })?;
+    member_or_public(&channel, user, member)?;
+    Ok(channel)
+}
+
+/// The standing of `user` in `channel` whose members are `members`; a server token stands as a moderator.
+pub(crate) fn standing(
+    state: &AppState,
+    channel: &ChannelRecord,
+    members: &[MemberRecord],
+    user: &str,
+    server: bool,
+) -> Result<Standing, AppError> {
+    if server {
+        return Ok(Standing::server());
+    }
+    let role = match members.iter().find(|member| member.user.id == user) {
+        Some(member) => member.user.role.clone(),
+        None if crate::domain::users::is_anonymous(user) => "anonymous".to_owned(),
+        None => db(state.store.user(user))?.map(|user| user.role).unwrap_or_default(),
+    };
+    Ok(Standing::of(channel, members, user, &role))
+}
+
+/// The standing of user `user` in `channel`, its members looked up.
+pub(crate) fn user_standing(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: &str,
+) -> Result<Standing, AppError> {
+    let members = db(state.store.members(&channel.cid))?;
+    standing(state, channel, &members, user, false)
+}
+
+/// Whether `caller` may act everywhere: a server token, or a user with role `admin`.
+pub(crate) fn is_admin(state: &AppState, caller: &Caller) -> Result<bool, AppError> {
+    if caller.server {
+        return Ok(true);
+    }
+    let role = db(state.store.user(caller.writer()?))?.map(|user| user.role);
+    Ok(role.as_deref() == Some("admin"))
+}
+
+/// The channel as `user` sees it: with their own capabilities and whether they hid it.
+pub(crate) fn channel_for_viewer(
+    state: &AppState,
+    channel: &ChannelRecord,
+    members: &[MemberRecord],
+    user: &str,
+    server: bool,
+) -> Result<Value, AppError> {
+    let standing = standing(state, channel, members, user, server)?;
+    let hidden = members.iter().any(|member| member.user.id == user && member.hidden);
+    let capabilities = own_capabilities(channel, standing);
+    Ok(channels::channel_view(channel, &capabilities, hidden))
+}
+
+/// `user` may use `channel`: it is public, or they are a member (looked up only for members-only channels).
+pub(crate) fn check_member(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: &str,
+) -> Result<(), AppError> {
+    let member =
+        channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))?;
+    member_or_public(channel, user, member)
+}
+
+/// The one access rule for a channel's messages and events: members, or anyone on a public type; code 17 else.
+fn member_or_public(channel: &ChannelRecord, user: &str, member: bool) -> Result<(), AppError> {
+    if member || channels::is_public(&channel.kind) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::NotAllowed,
+            format!("user \"{user}\" is not a member of channel \"{}\"", channel.cid),
+        ))
+    }
+}
+
+/// A user's privacy settings as the hub applies them.
+pub(crate) fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Privacy), AppError> {
+    if crate::domain::users::is_anonymous(user) {
+        let mut anonymous = crate::domain::users::anonymous_user(&clock::timestamp());
+        anonymous.id = user.into();
+        return Ok((anonymous, Privacy { typing_indicators: false, read_receipts: false }));
+    }
+    let stored = db(state.store.user(user))?.ok_or_else(|| {
+        AppError::new(ErrorCode::DoesNotExist, format!("user \"{user}\" does not exist"))
+    })?;
+    let privacy = Privacy {
+        typing_indicators: privacy_enabled(&stored.fields, "typing_indicators"),
+        read_receipts: privacy_enabled(&stored.fields, "read_receipts"),
+    };
+    Ok((stored, privacy))
+}
