@@ -302,6 +302,9 @@ async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     state.metrics.monthly_active_users.set(active as i64);
+    let stale = state.hub.stale_events();
+    let counted = state.metrics.stale_events.get();
+    state.metrics.stale_events.inc_by(stale.saturating_sub(counted));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 

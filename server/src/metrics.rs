@@ -46,6 +46,9 @@ pub struct Metrics {
     pub bus_resyncs: IntCounter,
     /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
     pub bus_subscriptions: IntGauge,
+    /// Events not delivered because they carried an older state of a message than one delivered before (brought
+    /// up to the hub's count on each scrape).
+    pub stale_events: IntCounter,
     /// Uploads by outcome: `stored`, `too_big`, `refused` (type, rate, capacity, time).
     pub uploads: IntCounterVec,
     /// Bytes of uploaded files stored.
@@ -134,6 +137,11 @@ impl Metrics {
             )
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
+            stale_events: IntCounter::new(
+                "chat_stale_events_dropped_total",
+                "Events not delivered: an older state of a message than one already delivered",
+            )
+            .expect("valid metric"),
             uploads: by("chat_uploads_total", "Uploads by outcome", "outcome"),
             upload_bytes: IntCounter::new(
                 "chat_upload_bytes_total",
@@ -161,6 +169,7 @@ impl Metrics {
         r.register(Box::new(metrics.bus_lost.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_resyncs.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_subscriptions.clone())).expect("unique metric");
+        r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");
         r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
         r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");
         for outcome in ["stored", "too_big", "refused"] {

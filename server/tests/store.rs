@@ -71,6 +71,41 @@ async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
     assert_eq!(before.len(), 2);
 }
 
+#[tokio::test]
+async fn every_change_of_a_message_row_raises_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(&dir.path().join("chat.db")).await;
+    let versions = blocking(&store, |store| {
+        let channel = NewChannel {
+            cid: "messaging:clock".into(),
+            kind: "messaging".into(),
+            id: "clock".into(),
+            data: Map::new(),
+            members: vec!["alice".into()],
+            created_by: "alice".into(),
+        };
+        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").unwrap();
+        let new = store.add_message(message("v1", "first"), "2026-11-29T08:00:01.000Z").unwrap();
+        let mut quoting = message("v2", "quoting");
+        quoting.extra.insert("quoted_message_id".into(), "v1".into());
+        store.add_message(quoting, "2026-11-29T08:00:02.000Z").unwrap();
+        let edited = store.update_message("v1", "edited", Map::new(), "2026-11-29T08:00:03.000Z");
+        let edited = edited.unwrap().unwrap();
+        let copy = serde_json::json!({"id": "v1", "text": "edited"});
+        store.update_quotes("messaging:clock", "v1", &copy).unwrap();
+        let quote = store.message("v2").unwrap().unwrap();
+        let deleted =
+            store.delete_message("v1", false, "2026-11-29T08:00:04.000Z").unwrap().unwrap();
+        (new.message.version, edited.version, deleted.version, quote.version)
+    })
+    .await;
+    assert_eq!(
+        versions,
+        (0, 1, 2, 1),
+        "new, edited, deleted; the quoting message's copy refreshed once"
+    );
+}
+
 #[test]
 fn an_unreachable_or_malformed_postgres_url_is_a_typed_error() {
     use stream_chat_server::store::{PostgresStore, StoreError};

@@ -59,6 +59,9 @@ pub enum Note {
         /// Users whose connections do not get it.
         #[serde(default)]
         skip_users: Vec<String>,
+        /// The version of the message it carries ([`Delivery::version`]).
+        #[serde(default)]
+        version: Option<u64>,
     },
     /// A frame for every connection of a user.
     User {
@@ -336,13 +339,14 @@ impl Cluster {
         }
         drop(peers);
         match envelope.note {
-            Note::Channel { cid, event, sender, personal, skip_users } => {
+            Note::Channel { cid, event, sender, personal, skip_users, version } => {
                 hub.publish(Delivery {
                     cid: &cid,
                     event,
                     sender: sender.as_ref().map(|(user, privacy)| (user.as_str(), *privacy)),
                     personal,
                     skip_users: &skip_users,
+                    version,
                 });
             }
             Note::User { user_id, frame } => {
@@ -411,6 +415,7 @@ pub fn channel_note(delivery: &Delivery<'_>) -> Note {
         sender: delivery.sender.map(|(user, privacy)| (user.to_owned(), privacy)),
         personal: delivery.personal.clone(),
         skip_users: delivery.skip_users.to_vec(),
+        version: delivery.version,
     }
 }
 
@@ -521,6 +526,7 @@ mod tests {
             sender: Some(("alice".into(), quiet)),
             personal: HashMap::new(),
             skip_users: Vec::new(),
+            version: None,
         };
         let wire = serde_json::to_string(&Envelope { node: "b".into(), note }).unwrap();
         cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
@@ -532,9 +538,33 @@ mod tests {
             sender: Some(("alice".into(), loud)),
             personal: HashMap::new(),
             skip_users: Vec::new(),
+            version: None,
         };
         cluster.receive(Envelope { node: "b".into(), note }, &hub, |_| vec![]);
         assert!(bob.try_recv().unwrap().contains("typing.start"));
+    }
+
+    #[test]
+    fn an_edit_from_one_node_arriving_after_a_delete_from_another_is_not_delivered() {
+        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let hub = Hub::default();
+        let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
+        hub.watch("messaging:x", "a-1");
+        let note = |kind: &str, version| Note::Channel {
+            cid: "messaging:x".into(),
+            event: json!({"type": kind, "message": {"id": "m1"}}).as_object().unwrap().clone(),
+            sender: None,
+            personal: HashMap::new(),
+            skip_users: Vec::new(),
+            version: Some(version),
+        };
+        let deleted = Envelope { node: "c".into(), note: note("message.deleted", 2) };
+        cluster.receive(deleted, &hub, |_| vec![]);
+        let edited = Envelope { node: "b".into(), note: note("message.updated", 1) };
+        let wire = serde_json::to_string(&edited).unwrap();
+        cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
+        assert!(bob.try_recv().unwrap().contains("message.deleted"));
+        assert!(bob.try_recv().is_none(), "the older edit is not delivered");
     }
 
     #[test]

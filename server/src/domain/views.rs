@@ -263,6 +263,7 @@ mod tests {
         let private = json!({"name": "Ann", "id": "mallory", "invisible": true,
             "privacy_settings": {"read_receipts": {"enabled": false}}});
         let message = MessageRecord {
+            version: 0,
             id: "m1".into(),
             cid: "messaging:general".into(),
             text: "hello".into(),

@@ -18,8 +18,34 @@ use crate::{clock, AppState};
 pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<String, Value>) {
     publish(
         state,
-        Delivery { cid, event, sender: None, personal: HashMap::new(), skip_users: &[] },
+        Delivery {
+            cid,
+            event,
+            sender: None,
+            personal: HashMap::new(),
+            skip_users: &[],
+            version: None,
+        },
     );
+}
+
+/// [`publish_channel_event`] for an event carrying version `version` of a message (`event.message`): no watcher
+/// gets it after a newer state of that message.
+pub(crate) fn publish_message_event(
+    state: &AppState,
+    cid: &str,
+    event: Map<String, Value>,
+    version: u64,
+) {
+    let delivery = Delivery {
+        cid,
+        event,
+        sender: None,
+        personal: HashMap::new(),
+        skip_users: &[],
+        version: Some(version),
+    };
+    publish(state, delivery);
 }
 
 /// Queues `frame` for every connection of `user_id`, on every node.
@@ -56,6 +82,7 @@ pub(crate) fn publish_user_event(
         sender,
         personal: HashMap::new(),
         skip_users: blockers,
+        version: None,
     };
     publish(state, delivery);
     Ok(answer)

@@ -74,6 +74,9 @@ pub struct Delivery<'a> {
     pub personal: HashMap<String, Map<String, Value>>,
     /// Users whose connections do not get this event (told in their own way, or blocking the sender).
     pub skip_users: &'a [String],
+    /// The version of the message the event carries (`event.message`), when it carries one: an event with an
+    /// older version than one already delivered for that message is not delivered ([`Hub::publish`]).
+    pub version: Option<u64>,
 }
 
 /// What fan-out needs of a connection, shared so that it can be used with the hub's lock released.
@@ -105,6 +108,28 @@ struct Watchers {
     connections: HashMap<String, Arc<Handle>>,
     /// Visible user id → how many of their connections watch: the watcher count without a scan.
     visible_users: HashMap<String, usize>,
+    /// Message id → the newest version of it delivered here, so that an older state arriving later (two requests
+    /// finishing in the other order, or notes from two nodes) never overwrites a newer one. At most
+    /// [`MAX_VERSIONS_KEPT`] messages per channel (past it the memory starts again).
+    versions: HashMap<String, u64>,
+}
+
+/// Messages whose latest delivered version one channel remembers, at most.
+pub const MAX_VERSIONS_KEPT: usize = 4096;
+
+impl Watchers {
+    /// Whether an event carrying version `version` of message `id` may be delivered: not older than the newest
+    /// delivered; remembers it.
+    fn admit(&mut self, id: &str, version: u64) -> bool {
+        if self.versions.get(id).is_some_and(|&newest| version < newest) {
+            return false;
+        }
+        if self.versions.len() >= MAX_VERSIONS_KEPT && !self.versions.contains_key(id) {
+            self.versions = HashMap::new();
+        }
+        self.versions.insert(id.to_owned(), version);
+        true
+    }
 }
 
 /// The hub's maps, behind one lock.
@@ -122,6 +147,8 @@ struct State {
     dropped: HashMap<String, Unregistered>,
     /// Changes of what other nodes know of this one, until the bus takes them.
     log: ChangeLog,
+    /// Events not delivered because they carried an older version of a message than one delivered before.
+    stale: u64,
     /// (channel, visible user) watching pairs: the live state's size without a scan.
     visible_watches: usize,
     /// Channels and users that lost their last local connection since the bus last looked: it may stop listening.
@@ -377,9 +404,16 @@ impl Hub {
         let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
         let sender = delivery.sender.map(|(user, _)| user);
         let recipients: Vec<Arc<Handle>> = {
-            let state = self.lock();
-            let watchers = state.watchers.get(delivery.cid);
-            watchers.map(|w| w.connections.values().cloned().collect()).unwrap_or_default()
+            let mut state = self.lock();
+            let Some(watchers) = state.watchers.get_mut(delivery.cid) else { return 0 };
+            let message_id = delivery.event.get("message").and_then(|message| message.get("id"));
+            if let (Some(version), Some(Value::String(id))) = (delivery.version, message_id) {
+                if !watchers.admit(id, version) {
+                    state.stale += 1;
+                    return 0;
+                }
+            }
+            watchers.connections.values().cloned().collect()
         };
         let mut common: Option<Frame> = None;
         let mut personal: HashMap<&str, Frame> = HashMap::new();
@@ -407,6 +441,11 @@ impl Hub {
         }
         self.drop_slow(&failed);
         delivered
+    }
+
+    /// Events not delivered so far because they carried an older state of a message than one delivered before.
+    pub fn stale_events(&self) -> u64 {
+        self.lock().stale
     }
 
     /// Users with at least one open connection.

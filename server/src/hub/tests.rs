@@ -22,6 +22,7 @@ fn privacy_limits_typing_and_reads_to_the_sender() {
             sender: Some(("alice", quiet)),
             personal: HashMap::new(),
             skip_users: &[],
+            version: None,
         };
         assert_eq!(hub.publish(delivery), 1);
         assert!(alice.try_recv().unwrap().contains(kind));
@@ -32,6 +33,7 @@ fn privacy_limits_typing_and_reads_to_the_sender() {
         event: event("message.new"),
         sender: Some(("alice", quiet)),
         skip_users: &[],
+        version: None,
         personal: HashMap::from([(
             "bob".into(),
             json!({"unread_count": 3}).as_object().unwrap().clone(),
@@ -124,6 +126,7 @@ async fn a_slow_consumer_is_dropped_past_its_byte_bound_and_its_queue_discarded(
         sender: None,
         personal: HashMap::new(),
         skip_users: &[],
+        version: None,
     };
     assert_eq!(hub.publish(big()), 1);
     assert_eq!(hub.publish(big()), 1);
@@ -163,6 +166,7 @@ fn one_serialization_is_shared_by_every_recipient_without_personal_fields() {
         sender: None,
         personal,
         skip_users: &[],
+        version: None,
     };
     assert_eq!(hub.publish(delivery), 3);
     let frames: Vec<Frame> = outboxes.iter_mut().map(|outbox| outbox.try_recv().unwrap()).collect();
@@ -199,4 +203,35 @@ fn watcher_counts_follow_visible_users_not_connections() {
     hub.unregister("a2");
     hub.unregister("g");
     assert_eq!((hub.watcher_count("messaging:a"), hub.active_channels()), (0, 0));
+}
+
+#[test]
+fn an_older_state_of_a_message_never_follows_a_newer_one() {
+    let hub = Hub::default();
+    let mut bob = hub.register("c-1", "bob", false, 10).unwrap();
+    hub.watch("messaging:x", "c-1");
+    let state = |kind: &str, id: &str, version: u64| Delivery {
+        cid: "messaging:x",
+        event: json!({"type": kind, "message": {"id": id}}).as_object().unwrap().clone(),
+        sender: None,
+        personal: HashMap::new(),
+        skip_users: &[],
+        version: Some(version),
+    };
+    assert_eq!(hub.publish(state("message.deleted", "m1", 2)), 1);
+    assert_eq!(
+        hub.publish(state("message.updated", "m1", 1)),
+        0,
+        "the edit finished after the delete"
+    );
+    assert_eq!(hub.publish(state("reaction.new", "m1", 2)), 1, "the same version goes through");
+    assert_eq!(
+        hub.publish(state("message.updated", "m2", 0)),
+        1,
+        "another message has its own versions"
+    );
+    assert_eq!(hub.stale_events(), 1);
+    let kinds: Vec<String> =
+        std::iter::from_fn(|| bob.try_recv()).map(|frame| frame.to_string()).collect();
+    assert!(kinds[0].contains("message.deleted") && kinds[1].contains("reaction.new"), "{kinds:?}");
 }

@@ -18,7 +18,7 @@ use crate::domain::messages::message_input;
 use crate::domain::moderation::sender_rules;
 use crate::domain::users::StoredUser;
 use crate::error::AppError;
-use crate::events::{publish, publish_channel_event, publish_user_event, send_to_user};
+use crate::events::{publish, publish_message_event, publish_user_event, send_to_user};
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::routes::rest::{json_body, Caller};
@@ -169,6 +169,7 @@ pub(crate) fn post_message(
             sender: Some((&user, privacy)),
             personal,
             skip_users: blockers,
+            version: Some(message.version),
         },
     );
     if let Some(parent_id) = parent_id {
@@ -195,7 +196,7 @@ pub(crate) fn parent_changed(
         let mut event = channels::event("message.updated", channel, &clock::timestamp());
         event.insert("message".into(), channels::message_view(&parent));
         event.insert("user".into(), channels::user_view(user));
-        publish_channel_event(state, &channel.cid, event);
+        publish_message_event(state, &channel.cid, event, parent.version);
     }
     Ok(())
 }
@@ -278,6 +279,7 @@ pub async fn send_event(
                 sender: None,
                 personal,
                 skip_users: &rules.blockers,
+                version: None,
             };
             publish(state, delivery);
             return Ok(answer);

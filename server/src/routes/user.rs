@@ -158,6 +158,7 @@ fn announce(state: &AppState, users: &[StoredUser]) -> Value {
                     sender: None,
                     personal: Default::default(),
                     skip_users: std::slice::from_ref(&user.id),
+                    version: None,
                 },
             );
         }

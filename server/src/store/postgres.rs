@@ -383,7 +383,7 @@ impl Store for PostgresStore {
 
     fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
         self.run(async {
-            let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3)
+            let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3), version = version + 1
                  WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
             Ok(self.client().await?.execute(sql, &[&cid, &quoted_id, copy]).await?)
         })

@@ -141,7 +141,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute(
-            "UPDATE messages SET text = $2, extra = $3, updated_at = $4 WHERE id = $1 AND deleted_at IS NULL",
+            "UPDATE messages SET text = $2, extra = $3, updated_at = $4, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
             &[&id, &text, &Value::Object(extra), &now],
         )
         .await?;
@@ -164,7 +164,7 @@ impl PostgresStore {
             stored.deleted_at = Some(now.into());
         } else {
             tx.execute(
-                "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), updated_at = $2 WHERE id = $1",
+                "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), updated_at = $2, version = version + 1 WHERE id = $1",
                 &[&id, &now],
             )
             .await?;
@@ -278,7 +278,7 @@ impl PostgresStore {
         // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
         for row in client.query(&sql, &params).await? {
-            let size = usize::try_from(row.try_get::<_, i32>(15)?).unwrap_or(usize::MAX);
+            let size = usize::try_from(row.try_get::<_, i32>(16)?).unwrap_or(usize::MAX);
             if size > *budget && !messages.is_empty() {
                 break;
             }

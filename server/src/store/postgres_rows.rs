@@ -127,6 +127,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_read_message_id TEXT COLLATE "C",
         PRIMARY KEY (parent_id, user_id)
     );"#,
+    // Each message row's version: one more on every change, so that no node delivers an older state of a message
+    // after a newer one.
+    "ALTER TABLE messages ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -140,7 +143,8 @@ pub(super) const NOT_SILENT: &str = "(g.extra->>'silent') IS DISTINCT FROM 'true
 /// [`USER_COLUMNS`] follow): reply count and thread participants (in the order they first replied) included.
 pub(super) const MESSAGE_COLUMNS: &str = "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
     (SELECT COUNT(*) FROM messages r WHERE r.extra->>'parent_id' = g.id), \
-    ARRAY(SELECT r.user_id FROM messages r WHERE r.extra->>'parent_id' = g.id GROUP BY r.user_id ORDER BY MIN(r.seq))";
+    ARRAY(SELECT r.user_id FROM messages r WHERE r.extra->>'parent_id' = g.id GROUP BY r.user_id ORDER BY MIN(r.seq)), \
+    g.version";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -212,7 +216,8 @@ pub(super) fn message_from(row: &Row) -> Result<MessageRecord, tokio_postgres::E
         deleted_at: row.try_get(6)?,
         reply_count: count(row, 7)?,
         thread_participants: row.try_get(8)?,
-        user: user_from(row, 9)?,
+        version: count(row, 9)?,
+        user: user_from(row, 10)?,
         reactions: Vec::new(),
     })
 }

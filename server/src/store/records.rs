@@ -204,6 +204,8 @@ pub struct MessageRecord {
     pub thread_participants: Vec<String>,
     /// Its reactions, oldest first.
     pub reactions: Vec<ReactionRecord>,
+    /// How many times its row changed (0 when new): of two states of a message, the later has the higher version.
+    pub version: u64,
     /// Its sender.
     pub user: StoredUser,
 }

@@ -603,7 +603,7 @@ impl Store for SqliteStore {
     fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
         let connection = self.lock()?;
         let changed = connection.execute(
-            "UPDATE messages SET extra = json_set(extra, '$.quoted_message', json(?3))
+            "UPDATE messages SET extra = json_set(extra, '$.quoted_message', json(?3)), version = version + 1
              WHERE cid = ?1 AND json_extract(extra, '$.quoted_message_id') = ?2",
             rusqlite::params![cid, quoted_id, copy.to_string()],
         )?;

@@ -91,7 +91,7 @@ pub(super) fn update_message(
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     tx.execute(
-        "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
+        "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4, version = version + 1 WHERE id = ?1 AND deleted_at IS NULL",
         params![id, text, Value::Object(extra).to_string(), now],
     )?;
     let stored = message_in(&tx, id)?;
@@ -113,7 +113,7 @@ pub(super) fn delete_message(
         stored.deleted_at = Some(now.into());
     } else {
         tx.execute(
-            "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+            "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2, version = version + 1 WHERE id = ?1",
             params![id, now],
         )?;
         stored = message_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -203,7 +203,7 @@ pub(super) fn messages(
     // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
     let mut messages = Vec::new();
     while let Some(row) = rows.next()? {
-        let size = usize::try_from(row.get::<_, i64>(15)?).unwrap_or(usize::MAX);
+        let size = usize::try_from(row.get::<_, i64>(16)?).unwrap_or(usize::MAX);
         if size > *budget && !messages.is_empty() {
             break;
         }

@@ -23,7 +23,8 @@ pub(super) const NOT_SILENT: &str = "COALESCE(json_extract(g.extra, '$.silent'),
 pub(super) const MESSAGE_COLUMNS: &str =
     "g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, \
     (SELECT COUNT(*) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id), \
-    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id)";
+    (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id), \
+    g.version";
 
 /// The user columns every query that returns users selects, in [`user_from`]'s order.
 pub(super) const USER_COLUMNS: &str =
@@ -92,7 +93,8 @@ pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageR
         deleted_at: row.get(6)?,
         reply_count: row.get(7)?,
         thread_participants: serde_json::from_str(&row.get::<_, String>(8)?).unwrap_or_default(),
-        user: user_from(row, 9)?,
+        version: u64::try_from(row.get::<_, i64>(9)?).unwrap_or_default(),
+        user: user_from(row, 10)?,
         reactions: Vec::new(),
     })
 }

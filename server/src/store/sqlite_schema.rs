@@ -145,4 +145,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_read_message_id TEXT,
         PRIMARY KEY (parent_id, user_id)
     );",
+    // Each message row's version: one more on every change, so that no node delivers an older state of a message
+    // after a newer one.
+    "ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 ];
