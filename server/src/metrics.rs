@@ -42,7 +42,8 @@ pub struct Metrics {
     pub bus_dropped: IntCounter,
     /// Times NATS dropped notes for this node (a slow consumer); its connections were dropped so clients recover.
     pub bus_lost: IntCounter,
-    /// Times this node found its view of a peer's live state out of step and asked for the whole of it.
+    /// Times this node found itself out of step: its view of a peer's live state (asked for whole), or a channel's or
+    /// user's events lost on the way (their connections dropped so that clients recover).
     pub bus_resyncs: IntCounter,
     /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
     pub bus_subscriptions: IntGauge,
@@ -133,7 +134,7 @@ impl Metrics {
             .expect("valid metric"),
             bus_resyncs: IntCounter::new(
                 "chat_bus_resyncs_total",
-                "Times a peer's live state was found out of step and asked for whole",
+                "Times this node resynced: a peer's live state asked for whole, or lost events' connections dropped",
             )
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),

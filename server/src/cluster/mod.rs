@@ -84,6 +84,17 @@ pub enum Note {
         /// The user.
         user_id: String,
     },
+    /// Notes for a channel's watchers were lost on the way (the sender's bus queue was full): nodes drop the
+    /// connections watching it, whose clients reconnect and recover.
+    ResyncChannel {
+        /// The channel.
+        cid: String,
+    },
+    /// The same for a user's own notes: nodes drop the user's connections.
+    ResyncUser {
+        /// The user.
+        user_id: String,
+    },
     /// Who is connected and watching on the sender ([`crate::hub::live`]).
     Live(LiveNote),
     /// The sender is shutting down: forget it now.
@@ -94,10 +105,12 @@ impl Note {
     /// Which nodes need it: those hearing the topic; `None` for every node.
     pub fn topic(&self) -> Option<Topic> {
         match self {
-            Note::Channel { cid, .. } | Note::Unwatch { cid, .. } => {
+            Note::Channel { cid, .. } | Note::Unwatch { cid, .. } | Note::ResyncChannel { cid } => {
                 Some(Topic::Channel(cid.clone()))
             }
-            Note::User { user_id, .. } => Some(Topic::User(user_id.clone())),
+            Note::User { user_id, .. } | Note::ResyncUser { user_id } => {
+                Some(Topic::User(user_id.clone()))
+            }
             Note::Presence { .. } | Note::Live(_) | Note::Leaving => None,
         }
     }
@@ -157,6 +170,9 @@ pub struct Cluster {
     interest: Interest,
     /// A peer asked for this node's whole live state.
     sync_requested: AtomicBool,
+    /// Topics whose notes the bus had to drop, not yet announced for a resync ([`Cluster::take_lost`]); at most
+    /// [`BUS_QUEUE`].
+    lost: Mutex<Vec<Topic>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -175,6 +191,7 @@ impl Cluster {
             departed: Mutex::default(),
             interest: Interest::default(),
             sync_requested: AtomicBool::new(false),
+            lost: Mutex::default(),
         }
     }
 
@@ -236,7 +253,34 @@ impl Cluster {
         if !self.bus.is_shared() {
             return true;
         }
-        self.bus.send(Envelope { node: self.node_id.clone(), note: note() })
+        let note = note();
+        let topic = note.topic();
+        let sent = self.bus.send(Envelope { node: self.node_id.clone(), note });
+        if let (false, Some(topic)) = (sent, topic) {
+            let mut lost = self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if lost.len() < BUS_QUEUE {
+                lost.push(topic);
+            }
+        }
+        sent
+    }
+
+    /// The topics whose notes were dropped since the last call, once each: the bus tells the nodes hearing them to
+    /// resync ([`Note::ResyncChannel`], [`Note::ResyncUser`]).
+    pub fn take_lost(&self) -> Vec<Topic> {
+        let mut lost =
+            std::mem::take(&mut *self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut seen = std::collections::HashSet::new();
+        lost.retain(|topic| seen.insert(topic.clone()));
+        lost
+    }
+
+    /// The note asking the nodes hearing `topic` to resync it.
+    pub fn resync_note(topic: Topic) -> Note {
+        match topic {
+            Topic::Channel(cid) => Note::ResyncChannel { cid },
+            Topic::User(user_id) => Note::ResyncUser { user_id },
+        }
     }
 
     /// Runs `read` on the states of the peers heard from within [`PEER_TIMEOUT`], under the peers' lock.
@@ -296,8 +340,8 @@ impl Cluster {
     }
 
     /// Applies a note from another node to this node's hub; `followers` lists this node's connections following
-    /// a user's presence. `true` when it showed this node's view of the sender out of step, so that its whole
-    /// live state was asked for.
+    /// a user's presence. `true` when it showed this node out of step: its view of the sender's live state (its
+    /// whole state was asked for), or a channel's or user's events (their connections were dropped to recover).
     pub fn receive(
         &self,
         envelope: Envelope,
@@ -359,6 +403,16 @@ impl Cluster {
                 }
             }
             Note::Unwatch { cid, user_id } => hub.unwatch_user(&cid, &user_id),
+            Note::ResyncChannel { cid } => {
+                let dropped = hub.drop_watchers(&cid);
+                tracing::warn!(cid, dropped, "notes of a channel were lost: its watchers resync");
+                return true;
+            }
+            Note::ResyncUser { user_id } => {
+                let dropped = hub.drop_user(&user_id);
+                tracing::warn!(dropped, "notes of a user were lost: their connections resync");
+                return true;
+            }
             Note::Live(_) | Note::Leaving => {}
         }
         false
@@ -565,6 +619,49 @@ mod tests {
         cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
         assert!(bob.try_recv().unwrap().contains("message.deleted"));
         assert!(bob.try_recv().is_none(), "the older edit is not delivered");
+    }
+
+    /// A bus whose queue is full.
+    struct Full;
+    impl Bus for Full {
+        fn send(&self, _: Envelope) -> bool {
+            false
+        }
+        fn listen(&self, _: Topic, ready: Arc<Ready>) {
+            ready.set();
+        }
+        fn is_connected(&self) -> bool {
+            true
+        }
+        fn is_shared(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn notes_a_full_queue_dropped_make_the_nodes_hearing_them_drop_those_connections() {
+        let sender = Cluster::new("a".into(), Box::new(Full));
+        let unwatch = || Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
+        assert!(!sender.tell(unwatch) && !sender.tell(unwatch));
+        assert!(!sender.tell(|| Note::User { user_id: "bob".into(), frame: "{}".into() }));
+        let lost = sender.take_lost();
+        assert_eq!(lost, vec![Topic::Channel("messaging:x".into()), Topic::User("bob".into())]);
+        assert!(sender.take_lost().is_empty(), "announced once");
+
+        let receiver = Cluster::new("b".into(), Box::new(Shared));
+        let hub = Hub::default();
+        let mut watcher = hub.register("b-1", "carol", false, 10).unwrap();
+        let mut other = hub.register("b-2", "dave", false, 10).unwrap();
+        hub.watch("messaging:x", "b-1");
+        hub.watch("messaging:y", "b-2");
+        let resync = Cluster::resync_note(lost[0].clone());
+        assert!(receiver.receive(Envelope { node: "a".into(), note: resync }, &hub, |_| vec![]));
+        assert!(
+            watcher.recv().await.is_none(),
+            "carol's connection is dropped: her client recovers"
+        );
+        assert_eq!(hub.connection_count(), 1, "dave watches another channel");
+        assert!(other.try_recv().is_none());
     }
 
     #[test]

@@ -171,6 +171,10 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 if digest {
                     last_digest = now;
                 }
+                for topic in state.cluster.take_lost() {
+                    let note = crate::cluster::Cluster::resync_note(topic);
+                    publish(&client, &base, &Envelope { node: node.clone(), note }).await;
+                }
                 let taken = state.hub.take_changes(outgoing.wants_whole(now));
                 for note in outgoing.notes(taken, now, digest) {
                     publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }).await;

@@ -241,6 +241,30 @@ impl Hub {
         }
     }
 
+    /// Drops the connections watching `cid` (their clients reconnect and recover what they missed); returns how many.
+    pub fn drop_watchers(&self, cid: &str) -> usize {
+        let mut state = self.lock();
+        let ids: Vec<String> = state
+            .watchers
+            .get(cid)
+            .map(|w| w.connections.keys().cloned().collect())
+            .unwrap_or_default();
+        for connection_id in &ids {
+            remember_dropped(&mut state, connection_id);
+        }
+        ids.len()
+    }
+
+    /// Drops every connection of `user_id` (their clients reconnect and recover); returns how many.
+    pub fn drop_user(&self, user_id: &str) -> usize {
+        let mut state = self.lock();
+        let ids = state.per_user.get(user_id).cloned().unwrap_or_default();
+        for connection_id in &ids {
+            remember_dropped(&mut state, connection_id);
+        }
+        ids.len()
+    }
+
     /// Drops every connection (their tasks close WebSockets with 1001 and clients reconnect); returns how many.
     pub fn drop_all(&self) -> usize {
         let mut state = self.lock();
