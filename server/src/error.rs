@@ -114,7 +114,7 @@ pub fn panicked(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
     AppError::internal("a request handler panicked").into_response()
 }
 
-/// A store failure as an internal error.
-pub fn db<T>(result: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+/// A store failure (any error the client has no part in) as an internal error.
+pub fn db<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, AppError> {
     result.map_err(AppError::internal)
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::AppError;
+pub use crate::store::{merge_fields, StoredUser};
 
 /// Fields only the server sets; whatever a client sends for them on connect is ignored.
 const SERVER_OWNED: &[&str] = &[
@@ -99,19 +100,6 @@ pub fn writable_fields(details: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-/// Merges a connect's writable fields into the stored ones: named keys are added or replaced, keys not named stay.
-/// `privacy_settings` merges one level deeper, so switching one feature keeps the others.
-pub fn merge_fields(stored: &mut Map<String, Value>, incoming: Map<String, Value>) {
-    for (key, value) in incoming {
-        match (key.as_str(), stored.get_mut(&key), value) {
-            ("privacy_settings", Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
-            (_, _, value) => {
-                stored.insert(key, value);
-            }
-        }
-    }
-}
-
 /// A partial update (`PATCH /users`): fields to set (`privacy_settings` merged one level deeper, so switching one
 /// feature keeps the others) and field names to remove.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -183,23 +171,6 @@ pub fn privacy_enabled(fields: &Map<String, Value>, feature: &str) -> bool {
         .and_then(|setting| setting.get("enabled"))
         .and_then(Value::as_bool)
         .unwrap_or(true)
-}
-
-/// A stored user: the writable fields plus what the server owns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredUser {
-    /// The user id.
-    pub id: String,
-    /// `"user"` unless a server-side upsert set another.
-    pub role: String,
-    /// Name, image, privacy settings and custom fields.
-    pub fields: Map<String, Value>,
-    /// When the user was first seen, RFC 3339.
-    pub created_at: String,
-    /// When the user object last changed, RFC 3339.
-    pub updated_at: String,
-    /// When the user last connected, RFC 3339.
-    pub last_active: Option<String>,
 }
 
 impl StoredUser {

@@ -45,8 +45,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::domain::users::StoredUser;
-
 /// A store failure; handlers turn it into an internal error (the cause is logged, never sent).
 #[derive(Debug, Clone)]
 pub enum StoreError {

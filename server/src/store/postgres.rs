@@ -20,7 +20,7 @@ use super::{
     MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
     ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
 };
-use crate::domain::users::StoredUser;
+use crate::store::records::StoredUser;
 
 /// Most pooled connections per node.
 pub const POOL_SIZE: usize = 16;

@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead, StoreError};
-use crate::domain::users::StoredUser;
+use crate::store::records::StoredUser;
 
 /// Schema steps, applied in order; `schema_version` records how many ran. Append, never edit.
 pub(super) const MIGRATIONS: &[&str] = &[

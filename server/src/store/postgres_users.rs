@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::postgres::PostgresStore;
 use super::postgres_rows::{all, user_from, Params, USER_COLUMNS};
 use super::{StoreError, UserQuery, UserReplace};
-use crate::domain::users::{merge_fields, StoredUser};
+use crate::store::records::{merge_fields, StoredUser};
 
 /// Selects one user by id (`$1`).
 fn select_user() -> String {

@@ -3,8 +3,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::users::StoredUser;
-
 /// A server-side user replacement (`POST /users`).
 #[derive(Debug, Clone)]
 pub struct UserReplace {
@@ -419,4 +417,34 @@ pub enum UserSort {
     CreatedAt,
     /// `last_active`.
     LastActive,
+}
+
+/// A stored user: the writable fields plus what the server owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// The user id.
+    pub id: String,
+    /// `"user"` unless a server-side upsert set another.
+    pub role: String,
+    /// Name, image, privacy settings and custom fields.
+    pub fields: Map<String, Value>,
+    /// When the user was first seen, RFC 3339.
+    pub created_at: String,
+    /// When the user object last changed, RFC 3339.
+    pub updated_at: String,
+    /// When the user last connected, RFC 3339.
+    pub last_active: Option<String>,
+}
+
+/// Merges a connect's writable fields into the stored ones: named keys are added or replaced, keys not named stay.
+/// `privacy_settings` merges one level deeper, so switching one feature keeps the others.
+pub fn merge_fields(stored: &mut Map<String, Value>, incoming: Map<String, Value>) {
+    for (key, value) in incoming {
+        match (key.as_str(), stored.get_mut(&key), value) {
+            ("privacy_settings", Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
+            (_, _, value) => {
+                stored.insert(key, value);
+            }
+        }
+    }
 }

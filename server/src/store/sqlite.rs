@@ -13,7 +13,7 @@ use super::{
     MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
     Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
 };
-use crate::domain::users::{merge_fields, StoredUser};
+use crate::store::records::{merge_fields, StoredUser};
 
 use super::sqlite_rows::{
     channel_from, ensure_user, member_from, user_from, Query, CHANNEL_COLUMNS, MEMBER_COLUMNS,

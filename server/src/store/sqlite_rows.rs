@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
-use crate::domain::users::StoredUser;
+use crate::store::records::StoredUser;
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
 pub(super) const THREAD_ONLY: &str =
