@@ -29,6 +29,7 @@ pub mod cluster;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
@@ -132,6 +133,10 @@ pub struct Shared {
     pub upload_rate: RateLimiter,
     /// Uploads being read and files being served ([`Limits::uploads_at_once`] each holds its bytes).
     pub transfers: tokio::sync::Semaphore,
+    /// Store work running or waiting on the blocking pool ([`Limits::store_queue`]).
+    pub admission: Arc<tokio::sync::Semaphore>,
+    /// The store's health and figures, from a thread of their own.
+    pub health: health::Health,
     /// Turns `true` when the server shuts down; connection tasks close their sockets on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -160,6 +165,8 @@ impl AppState {
         AppState(Arc::new(Shared {
             cluster,
             auth: settings.auth.clone(),
+            health: health::Health::start(store.clone()),
+            admission: Arc::new(tokio::sync::Semaphore::new(settings.limits.store_queue.max(1))),
             store,
             hub: Hub::new(settings.limits.outbox_bytes),
             longpolls: transport::longpoll::LongPolls::default(),
@@ -296,12 +303,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    let store = state.store.clone();
-    let active = tokio::task::spawn_blocking(move || store.monthly_active_users(&clock::month()))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    state.metrics.monthly_active_users.set(active as i64);
+    state.metrics.monthly_active_users.set(state.health.active_users().await);
+    let waiting = state.settings.limits.store_queue.max(1) - state.admission.available_permits();
+    state.metrics.store_queue.set(waiting as i64);
     let stale = state.hub.stale_events();
     let counted = state.metrics.stale_events.get();
     state.metrics.stale_events.inc_by(stale.saturating_sub(counted));
@@ -313,11 +317,11 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 while the store answers, the bus is connected and the server is not shutting down; else
-/// 503 with what is not ready (a load balancer stops sending new clients here).
+/// `GET /readyz`: 200 while the store answers (within [`health::PING_WAIT`], asked off the blocking pool), the bus
+/// is connected and the server is not shutting down; else 503 with what is not ready (a load balancer stops
+/// sending new clients here).
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let store = state.store.clone();
-    let store_ready = matches!(tokio::task::spawn_blocking(move || store.ping()).await, Ok(Ok(())));
+    let store_ready = state.health.store_ready().await;
     let bus_ready = state.cluster.bus_connected();
     let stopping = *state.shutdown.borrow();
     let ready = store_ready && bus_ready && !stopping;

@@ -48,6 +48,9 @@ pub struct Limits {
     pub upload_bytes: usize,
     /// Uploads the server reads at once (each holds up to `upload_bytes`); more are answered 429.
     pub uploads_at_once: usize,
+    /// Store requests running or waiting on the blocking pool at once; past it a request is answered 429 with
+    /// code 9 (the official client retries it) instead of waiting in an unbounded queue.
+    pub store_queue: usize,
     /// How long one upload may take from its first byte to its last.
     pub upload_timeout: Duration,
     /// Uploads a user may make in a burst, then one per second.
@@ -73,6 +76,7 @@ impl Default for Limits {
             watching_events_up_to: 1_000,
             upload_bytes: 20 * 1024 * 1024,
             uploads_at_once: 16,
+            store_queue: 1_024,
             upload_timeout: Duration::from_secs(120),
             upload_burst: 20,
         }

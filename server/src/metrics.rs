@@ -47,6 +47,8 @@ pub struct Metrics {
     pub bus_resyncs: IntCounter,
     /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
     pub bus_subscriptions: IntGauge,
+    /// Store requests running or waiting on the blocking pool (bounded by `Limits::store_queue`).
+    pub store_queue: IntGauge,
     /// Events not delivered because they carried an older state of a message than one delivered before (brought
     /// up to the hub's count on each scrape).
     pub stale_events: IntCounter,
@@ -138,6 +140,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
+            store_queue: gauge("chat_store_queue", "Store requests running or waiting on the blocking pool"),
             stale_events: IntCounter::new(
                 "chat_stale_events_dropped_total",
                 "Events not delivered: an older state of a message than one already delivered",
@@ -170,6 +173,7 @@ impl Metrics {
         r.register(Box::new(metrics.bus_lost.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_resyncs.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_subscriptions.clone())).expect("unique metric");
+        r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");
         r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
         r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");

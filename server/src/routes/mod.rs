@@ -93,13 +93,27 @@ pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
         .collect()
 }
 
-/// Runs store work on the blocking pool.
+/// Runs store work on the blocking pool, if fewer than [`crate::limits::Limits::store_queue`] requests' work runs
+/// or waits there (else 429, code 9: the client retries).
 pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
+    let admitted = state.admission.clone().try_acquire_owned().map_err(|_| {
+        let most = state.settings.limits.store_queue;
+        AppError::new(
+            ErrorCode::RateLimit,
+            format!(
+                "the server is busy: at most {most} store requests wait at once; retry shortly"
+            ),
+        )
+    })?;
     let state = state.clone();
-    tokio::task::spawn_blocking(move || work(&state)).await.map_err(AppError::internal)?
+    let done = tokio::task::spawn_blocking(move || {
+        let _admitted = admitted;
+        work(&state)
+    });
+    done.await.map_err(AppError::internal)?
 }
 
 pub(crate) use crate::error::db;

@@ -68,10 +68,7 @@ pub async fn open_store(db: &Path) -> Arc<dyn Store> {
     let Ok(base) = std::env::var("STREAM_TEST_POSTGRES") else {
         return Arc::new(SqliteStore::open(db).unwrap());
     };
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    db.hash(&mut hasher);
-    let name = format!("t{:016x}", hasher.finish());
+    let name = postgres_name(db);
     let (client, connection) =
         tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls).await.unwrap();
     let connection = tokio::spawn(connection);
@@ -82,6 +79,50 @@ pub async fn open_store(db: &Path) -> Arc<dyn Store> {
     drop(client);
     let _ = connection.await;
     Arc::new(PostgresStore::open(&format!("{base}/{name}")).unwrap())
+}
+
+/// The PostgreSQL database a test server at `db` uses.
+fn postgres_name(db: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db.hash(&mut hasher);
+    format!("t{:016x}", hasher.finish())
+}
+
+/// Another client holding the store's message writes (reads go on): an exclusive transaction on the SQLite file,
+/// or an `EXCLUSIVE` lock on `messages` in PostgreSQL. Writes wait until [`WriteHold::release`].
+pub enum WriteHold {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client, JoinHandle<()>),
+}
+
+impl WriteHold {
+    pub async fn take(db: &Path) -> WriteHold {
+        let Ok(base) = std::env::var("STREAM_TEST_POSTGRES") else {
+            let connection = rusqlite::Connection::open(db).unwrap();
+            connection.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            return WriteHold::Sqlite(connection);
+        };
+        let url = format!("{base}/{}", postgres_name(db));
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client.batch_execute("BEGIN; LOCK TABLE messages IN EXCLUSIVE MODE").await.unwrap();
+        WriteHold::Postgres(client, driver)
+    }
+
+    pub async fn release(self) {
+        match self {
+            WriteHold::Sqlite(connection) => connection.execute_batch("COMMIT").unwrap(),
+            WriteHold::Postgres(client, driver) => {
+                client.batch_execute("COMMIT").await.unwrap();
+                drop(client);
+                let _ = driver.await;
+            }
+        }
+    }
 }
 
 impl TestServer {
