@@ -93,7 +93,7 @@ pub struct Settings {
     pub public_url: Option<String>,
 }
 
-/// The NATS subject cluster notes travel on.
+/// The start of the NATS subjects cluster notes travel on (`<it>.live`, `<it>.c.<cid>`, `<it>.u.<user id>`).
 pub const CLUSTER_SUBJECT: &str = "stream-chat.cluster";
 
 /// Guest users the server creates at once before [`GUESTS_PER_SECOND`] applies.
