@@ -110,10 +110,13 @@ async fn presence_and_updates_reach_client_state_and_channel_members() {
     assert_eq!(get(&alice.state(), &format!("users.{b}.online")).as_bool(), Some(true));
 
     // bob renames himself: alice's member entry and client.state follow; bob's own client.user too.
+    // (bob's own connection hears it on its own, not necessarily before alice does: wait for both.)
     let renamed = user_event(&alice, "user.updated", &b);
+    let own = user_event(&bob, "user.updated", &b);
     let update = object(&[("id", b.clone().into()), ("set", object(&[("name", "Robert".into())]))]);
     settle(bob.partial_update_user(update)).await.unwrap();
     renamed.await.unwrap();
+    own.await.unwrap();
     assert_eq!(get(&bob.user(), "name").as_string().as_deref(), Some("Robert"));
     assert!(
         get(&bob.user(), "privacy_settings").is_object(),
