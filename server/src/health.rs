@@ -20,6 +20,7 @@ pub const FIGURES_WAIT: Duration = Duration::from_millis(250);
 const QUESTIONS: usize = 16;
 
 /// A question for the health thread.
+#[derive(Debug)]
 enum Question {
     /// Does the store answer?
     Ping(oneshot::Sender<bool>),
@@ -32,15 +33,6 @@ enum Question {
 pub struct Health {
     questions: SyncSender<Question>,
     active_users: AtomicI64,
-}
-
-impl std::fmt::Debug for Question {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Question::Ping(_) => "Ping",
-            Question::ActiveUsers(_) => "ActiveUsers",
-        })
-    }
 }
 
 impl Health {

@@ -108,7 +108,8 @@ impl Interest {
     }
 
     /// Whether `topic` is heard already.
-    pub fn hears(&self, topic: &Topic) -> bool {
+    #[cfg(test)]
+    fn hears(&self, topic: &Topic) -> bool {
         self.lock().get(topic).is_some_and(|ready| ready.is_set())
     }
 

@@ -490,11 +490,11 @@ mod tests {
     use crate::hub::live::Change;
     use serde_json::json;
 
-    /// A bus that only says it is shared, so the cluster builds notes.
-    struct Shared;
+    /// A bus that only says it is shared, so the cluster builds notes; `Shared(false)` has a full queue.
+    struct Shared(bool);
     impl Bus for Shared {
         fn send(&self, _: Envelope) -> bool {
-            true
+            self.0
         }
         fn listen(&self, _: Topic, ready: Arc<Ready>) {
             ready.set();
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn peers_add_to_counts_until_they_leave() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         let _alice = hub.register("a-1", "alice", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -544,7 +544,7 @@ mod tests {
 
     #[test]
     fn a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         let first = cluster.receive(
             Envelope { node: "b".into(), note: whole(&["bob"], &[]) },
@@ -568,7 +568,7 @@ mod tests {
 
     #[test]
     fn a_channel_note_is_filtered_by_the_senders_privacy_on_the_receiving_node() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -600,7 +600,7 @@ mod tests {
 
     #[test]
     fn an_edit_from_one_node_arriving_after_a_delete_from_another_is_not_delivered() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -621,26 +621,9 @@ mod tests {
         assert!(bob.try_recv().is_none(), "the older edit is not delivered");
     }
 
-    /// A bus whose queue is full.
-    struct Full;
-    impl Bus for Full {
-        fn send(&self, _: Envelope) -> bool {
-            false
-        }
-        fn listen(&self, _: Topic, ready: Arc<Ready>) {
-            ready.set();
-        }
-        fn is_connected(&self) -> bool {
-            true
-        }
-        fn is_shared(&self) -> bool {
-            true
-        }
-    }
-
     #[tokio::test]
     async fn notes_a_full_queue_dropped_make_the_nodes_hearing_them_drop_those_connections() {
-        let sender = Cluster::new("a".into(), Box::new(Full));
+        let sender = Cluster::new("a".into(), Box::new(Shared(false)));
         let unwatch = || Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
         assert!(!sender.tell(unwatch) && !sender.tell(unwatch));
         assert!(!sender.tell(|| Note::User { user_id: "bob".into(), frame: "{}".into() }));
@@ -648,7 +631,7 @@ mod tests {
         assert_eq!(lost, vec![Topic::Channel("messaging:x".into()), Topic::User("bob".into())]);
         assert!(sender.take_lost().is_empty(), "announced once");
 
-        let receiver = Cluster::new("b".into(), Box::new(Shared));
+        let receiver = Cluster::new("b".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         let mut watcher = hub.register("b-1", "carol", false, 10).unwrap();
         let mut other = hub.register("b-2", "dave", false, 10).unwrap();
@@ -666,7 +649,7 @@ mod tests {
 
     #[test]
     fn own_notes_are_ignored_and_node_ids_are_checked() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared));
+        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
         let hub = Hub::default();
         cluster.receive(
             Envelope { node: "a".into(), note: whole(&["ghost"], &[]) },

@@ -133,11 +133,10 @@ pub async fn serve(state: AppState, parts: NatsParts) {
             Some(envelope) = queue.recv() => publish(&client, &base, &envelope).await,
             Some((topic, ready)) = listens.recv() => {
                 let topic = Some(topic);
-                if let Some(old) = heard.remove(&topic) {
+                let task = hear(&state, &client, &base, topic.clone(), ready);
+                if let Some(old) = heard.insert(topic, task) {
                     old.abort();
                 }
-                let task = hear(&state, &client, &base, topic.clone(), ready);
-                heard.insert(topic, task);
             }
             Some(event) = events.recv() => match event {
                 Event::Disconnected => {

@@ -16,17 +16,7 @@ use crate::{clock, AppState};
 
 /// Fans out an event the server makes (no sender privacy applies) to the channel's watchers.
 pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<String, Value>) {
-    publish(
-        state,
-        Delivery {
-            cid,
-            event,
-            sender: None,
-            personal: HashMap::new(),
-            skip_users: &[],
-            version: None,
-        },
-    );
+    publish_server_event(state, cid, event, None);
 }
 
 /// [`publish_channel_event`] for an event carrying version `version` of a message (`event.message`): no watcher
@@ -37,15 +27,17 @@ pub(crate) fn publish_message_event(
     event: Map<String, Value>,
     version: u64,
 ) {
-    let delivery = Delivery {
-        cid,
-        event,
-        sender: None,
-        personal: HashMap::new(),
-        skip_users: &[],
-        version: Some(version),
-    };
-    publish(state, delivery);
+    publish_server_event(state, cid, event, Some(version));
+}
+
+fn publish_server_event(
+    state: &AppState,
+    cid: &str,
+    event: Map<String, Value>,
+    version: Option<u64>,
+) {
+    let personal = HashMap::new();
+    publish(state, Delivery { cid, event, sender: None, personal, skip_users: &[], version });
 }
 
 /// Queues `frame` for every connection of `user_id`, on every node.

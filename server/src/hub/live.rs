@@ -363,7 +363,8 @@ impl Peer {
     }
 
     /// Whether its view follows its deltas.
-    pub fn in_step(&self) -> bool {
+    #[cfg(test)]
+    fn in_step(&self) -> bool {
         self.in_step
     }
 }

@@ -243,32 +243,30 @@ impl Hub {
 
     /// Drops the connections watching `cid` (their clients reconnect and recover what they missed); returns how many.
     pub fn drop_watchers(&self, cid: &str) -> usize {
-        let mut state = self.lock();
-        let ids: Vec<String> = state
-            .watchers
-            .get(cid)
-            .map(|w| w.connections.keys().cloned().collect())
-            .unwrap_or_default();
-        for connection_id in &ids {
-            remember_dropped(&mut state, connection_id);
-        }
-        ids.len()
+        self.drop_picked(|state| {
+            state
+                .watchers
+                .get(cid)
+                .map(|w| w.connections.keys().cloned().collect())
+                .unwrap_or_default()
+        })
     }
 
     /// Drops every connection of `user_id` (their clients reconnect and recover); returns how many.
     pub fn drop_user(&self, user_id: &str) -> usize {
-        let mut state = self.lock();
-        let ids = state.per_user.get(user_id).cloned().unwrap_or_default();
-        for connection_id in &ids {
-            remember_dropped(&mut state, connection_id);
-        }
-        ids.len()
+        self.drop_picked(|state| state.per_user.get(user_id).cloned().unwrap_or_default())
     }
 
     /// Drops every connection (their tasks close WebSockets with 1001 and clients reconnect); returns how many.
     pub fn drop_all(&self) -> usize {
+        self.drop_picked(|state| state.connections.keys().cloned().collect())
+    }
+
+    /// Drops the connections `pick` names, under one lock, remembering what their tasks' ends announce; returns
+    /// how many.
+    fn drop_picked(&self, pick: impl FnOnce(&State) -> Vec<String>) -> usize {
         let mut state = self.lock();
-        let ids: Vec<String> = state.connections.keys().cloned().collect();
+        let ids = pick(&state);
         for connection_id in &ids {
             remember_dropped(&mut state, connection_id);
         }
@@ -603,10 +601,16 @@ fn release(state: &mut State, user_id: &str, connection_id: &str) {
         if own.is_empty() {
             state.per_user.remove(user_id);
             state.log.push(Change::Offline(user_id.into()));
-            if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
-                state.idle.push(Topic::User(user_id.into()));
-            }
+            note_idle(state, Topic::User(user_id.into()));
         }
+    }
+}
+
+/// Remembers that `topic` lost its last local connection, for the bus (only when it tracks; at most
+/// [`MAX_PENDING_CHANGES`] until it looks).
+fn note_idle(state: &mut State, topic: Topic) {
+    if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
+        state.idle.push(topic);
     }
 }
 
@@ -627,9 +631,7 @@ fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: 
     shrink(&mut watchers.connections);
     if watchers.connections.is_empty() {
         state.watchers.remove(cid);
-        if state.log.tracking && state.idle.len() < MAX_PENDING_CHANGES {
-            state.idle.push(Topic::Channel(cid.into()));
-        }
+        note_idle(state, Topic::Channel(cid.into()));
     }
 }
 
