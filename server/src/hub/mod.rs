@@ -124,6 +124,11 @@ impl Watchers {
         if self.versions.get(id).is_some_and(|&newest| version < newest) {
             return false;
         }
+        if version == 0 {
+            // Nothing is older than a new message: remembering it could never hold an event back (and every
+            // `message.new` would cost an entry under the hub's lock).
+            return true;
+        }
         if self.versions.len() >= MAX_VERSIONS_KEPT && !self.versions.contains_key(id) {
             self.versions = HashMap::new();
         }
