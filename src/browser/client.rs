@@ -65,7 +65,9 @@ pub struct State {
     /// The number the next REST call gets.
     pub next_call: u32,
     /// The connection, whatever its transport.
-    socket: Option<Connection>,
+    pub(super) socket: Option<Connection>,
+    /// This tab's part in the connection the browser's tabs share (`share.rs`), from `connectUser` on.
+    pub share: Option<super::share::Share>,
     /// A WebSocket probe while on long-poll.
     probe: Option<Socket>,
     /// Running session timers.
@@ -118,6 +120,8 @@ pub struct ClientOptions {
     pub persist_user: bool,
     /// `warmUp`: send `GET /hi` when connecting, to open the HTTP connection early.
     pub warm_up: bool,
+    /// `shareConnection` (default on where the browser can): the tabs of one user share one connection.
+    pub share_connection: bool,
 }
 
 /// A client: its state and the inbox its loop reads.
@@ -206,6 +210,7 @@ impl Client {
                     calls: Vec::new(),
                     next_call: 0,
                     socket: None,
+                    share: None,
                     probe: None,
                     timers: Timers::default(),
                     cleaner: None,
@@ -241,10 +246,16 @@ impl Client {
 
     fn handle(&self, signal: Signal) {
         let (input, frame) = match signal {
-            Signal::Input(input) => (input, JsValue::UNDEFINED),
-            Signal::Frame { socket, raw } => {
-                (Input::Frame { socket, frame: read_frame(&raw) }, raw)
+            Signal::Input(input) => {
+                self.share_input(&input);
+                (input, JsValue::UNDEFINED)
             }
+            Signal::Frame { socket, raw } => {
+                let frame = read_frame(&raw);
+                self.share_frame(socket, &raw, frame.error.is_some());
+                (Input::Frame { socket, frame }, raw)
+            }
+            Signal::Share { kind, value } => return self.shared(kind, value),
             Signal::Response { request, answer } => {
                 (self.answered(request, answer), JsValue::UNDEFINED)
             }
@@ -266,7 +277,24 @@ impl Client {
         }
     }
 
+    /// Carries out an effect outside a frame's handling.
+    pub(super) fn apply_effect(&self, effect: Effect) {
+        self.apply(effect, &JsValue::UNDEFINED);
+    }
+
+    /// Sends a text frame on the WebSocket, if that is the connection (a relay hands it to the leader).
+    pub(super) fn send_frame(&self, text: &str) {
+        match &self.state.borrow().socket {
+            Some(Connection::WebSocket(socket)) => socket.send(text),
+            Some(Connection::Relay(relay)) if relay.opened => self.relay_send(text),
+            _ => {}
+        }
+    }
+
     fn apply(&self, effect: Effect, frame: &JsValue) {
+        if self.open_shared(&effect) {
+            return;
+        }
         match effect {
             Effect::LoadToken { request } => self.load_token(request),
             Effect::OpenSocket { socket, url, transport: Transport::WebSocket, .. } => {
@@ -310,14 +338,13 @@ impl Client {
                         socket.close(code, reason, waiter.as_ref())
                     }
                     Some(Connection::LongPoll(transport)) => transport.close(&self.port),
-                    None => {}
+                    Some(Connection::Relay(_)) | None => {}
                 }
+                self.share_closed();
             }
-            Effect::Send(text) => {
-                if let Some(Connection::WebSocket(socket)) = &self.state.borrow().socket {
-                    socket.send(&text);
-                }
-            }
+            Effect::Send(text) => self.send_frame(&text),
+            // A follower's connection is the leader's: it never probes for one of its own.
+            Effect::OpenProbe { socket, .. } if self.share_probe(socket) => {}
             Effect::OpenProbe { socket, url } => {
                 self.log("info", "connection: probing the WebSocket");
                 let probe = Socket::open(&url, socket, &self.port).ok();
@@ -333,9 +360,14 @@ impl Client {
                 }
             }
             Effect::PromoteProbe => {
-                let mut state = self.state.borrow_mut();
-                state.socket = state.probe.take().map(Connection::WebSocket);
+                {
+                    let mut state = self.state.borrow_mut();
+                    state.socket = state.probe.take().map(Connection::WebSocket);
+                }
+                self.share_promoted();
             }
+            // What a follower's relay did says nothing about WebSockets.
+            Effect::RememberWebSocketFailure(_) if self.follows() => {}
             Effect::RememberWebSocketFailure(failed) => {
                 let url = self.state.borrow().session.config().ws_base_url.clone();
                 super::storage::remember_websocket_failure(&url, failed);
@@ -382,6 +414,11 @@ impl Client {
         self.dispatch(None, kind, &event);
     }
 
+    /// Whether this tab follows another's connection.
+    fn follows(&self) -> bool {
+        self.state.borrow().share.as_ref().is_some_and(super::share::Share::follows)
+    }
+
     /// Sends `(level, message)` to the app's logger, if it gave one.
     pub fn log(&self, level: &str, message: &str) {
         let logger = self.state.borrow().logger.clone();
@@ -391,19 +428,22 @@ impl Client {
     }
 }
 
-/// The connection, over either transport.
+/// The connection, over either transport, or another tab's, relayed.
 #[derive(Debug)]
-enum Connection {
+pub(super) enum Connection {
     /// A WebSocket.
     WebSocket(Socket),
     /// Long-poll requests.
     LongPoll(LongPoll),
+    /// The leader tab's connection (`share.rs`).
+    Relay(super::share::Relay),
 }
 
 impl State {
     /// Closes the connection and the probe and cancels every timer (after a trap: `fatal.rs`).
     pub(super) fn stop_io(&mut self) {
         self.socket = None;
+        self.share = None;
         self.probe = None;
         self.timers = Timers::default();
         self.cleaner = None;

@@ -37,6 +37,12 @@ impl Client {
         if state.options.warm_up {
             say_hi(&state.rest, &state.session.config().user_agent);
         }
+        state.share = if state.options.share_connection {
+            let rest = &state.rest;
+            super::share::Share::start(&rest.api_key, &rest.base_url, &request.user_id, &self.port)
+        } else {
+            None
+        };
         state.connect = Some(ConnectCall {
             user_id: request.user_id.clone(),
             promise: promise.clone(),
@@ -71,6 +77,8 @@ impl Client {
             let _ = reject.call1(&JsValue::NULL, &connect_error(&ChatError::Disconnected));
         }
         self.receive(Signal::Input(if forget { Input::Disconnect } else { Input::Close }));
+        // Another tab takes the shared connection over, if one is left.
+        self.state.borrow_mut().share = None;
         // No WebSocket took the waiter: nothing to wait for.
         if self.state.borrow_mut().close_waiter.take().is_some() {
             let _ = resolve.call0(&JsValue::NULL);
@@ -93,6 +101,7 @@ impl Client {
                 (Ok(()), Some(call)) => call.settle.take(),
                 // With `persistUserOnConnectionFailure` the user stays, for `openConnection()`.
                 (Err(_), Some(_)) => {
+                    state.share = None;
                     if !state.options.persist_user {
                         state.user = JsValue::UNDEFINED;
                         state.token_provider = None;

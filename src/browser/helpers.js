@@ -107,3 +107,23 @@ export function attachStateMethods(state, channel) {
   Object.setPrototypeOf(state, methods);
   Object.defineProperty(state, CHANNEL, { value: new WeakRef(channel) });
 }
+
+// src/browser/share.rs
+export function shareStart(name, deliver) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (!locks || typeof BroadcastChannel !== 'function') return null;
+  const bus = new BroadcastChannel(name), stop = new AbortController();
+  let ended = false, release;
+  const held = new Promise((resolve) => (release = resolve));
+  const tell = (kind, value) => { if (!ended) deliver(kind, value); };
+  const lead = () => { tell(0); return held; };
+  bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
+  locks.request(name, { ifAvailable: true }, (lock) => {
+    if (lock) return lead();
+    tell(1);
+    locks.request(name, { signal: stop.signal }, lead).catch(() => {});
+  }).catch(() => {});
+  return { post: (kind, value) => bus.postMessage([kind, value]), end() { ended = true; stop.abort(); release(); bus.close(); } };
+}
+export function sharePost(share, kind, value) { share.post(kind, value); }
+export function shareEnd(share) { share.end(); }

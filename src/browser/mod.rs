@@ -24,6 +24,7 @@ pub mod replay;
 pub mod rest;
 pub mod search;
 pub mod shapes;
+mod share;
 mod socket;
 mod state_methods;
 pub mod storage;
@@ -55,6 +56,13 @@ pub enum Signal {
         request: u32,
         /// Status and parsed body, or why there was no answer.
         answer: http::Answer,
+    },
+    /// A delivery from the tabs sharing a connection (`share.rs`): a kind and its value.
+    Share {
+        /// What it is.
+        kind: u8,
+        /// The frame or text it carries, if any.
+        value: wasm_bindgen::JsValue,
     },
     /// Time to expire remote typing and stop the own typing that went quiet.
     Clean,

@@ -44,6 +44,9 @@ extern "C" {
     /// Send `GET /hi` when connecting, to open the HTTP connection early.
     #[wasm_bindgen(method, getter = warmUp)]
     pub fn warm_up(this: &ClientOptionsShape) -> JsValue;
+    /// Share one connection between the tabs of a user (default true).
+    #[wasm_bindgen(method, getter = shareConnection)]
+    pub fn share_connection(this: &ClientOptionsShape) -> JsValue;
     /// `(level, message, extra)`.
     #[wasm_bindgen(method, getter)]
     pub fn logger(this: &ClientOptionsShape) -> JsValue;

@@ -125,6 +125,7 @@ impl StreamChat {
                     recover_on_reconnect: options.recover_state_on_reconnect.unwrap_or(true),
                     persist_user: options.persist_user_on_connection_failure.unwrap_or(false),
                     warm_up: options.warm_up.unwrap_or(false),
+                    share_connection: options.share_connection.unwrap_or(true),
                 },
             ),
             key,
@@ -488,6 +489,8 @@ struct Options {
     persist_user_on_connection_failure: Option<bool>,
     /// Send `GET /hi` when connecting, to open the HTTP connection early.
     warm_up: Option<bool>,
+    /// Share one connection between the tabs of a user (default true).
+    share_connection: Option<bool>,
     /// `(level, message, extra)`.
     logger: Option<Function>,
 }
@@ -527,6 +530,7 @@ fn read_options(value: &JsValue) -> Result<Options, JsValue> {
             flag,
         )?,
         warm_up: field(given.warm_up(), "warmUp", flag)?,
+        share_connection: field(given.share_connection(), "shareConnection", flag)?,
         // Anything but a function is ignored, as the official client ignores it.
         logger: given.logger().dyn_into::<Function>().ok(),
     })

@@ -25,6 +25,10 @@ export interface StreamChatOptions {
   persistUserOnConnectionFailure?: boolean;
   /** Send `GET /hi` when connecting, to open the HTTP connection before it is needed. Default false. */
   warmUp?: boolean;
+  /** Share one connection between the tabs (and clients) of one origin connected as the same user with the same
+   *  API key and base URL: one tab holds it, the others get its events over a `BroadcastChannel` (leader elected
+   *  with Web Locks; another takes over when it closes). Default true where the browser has both APIs. */
+  shareConnection?: boolean;
   /** Accepted for code written for the official client, and ignored: this SDK runs in browsers only, keeps one
    *  channel object per cid always, and makes its own requests (no axios). */
   allowServerSideConnect?: boolean;
