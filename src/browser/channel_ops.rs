@@ -79,6 +79,7 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
             slot.watch_pending = false;
         }
         client.replay_since(mark, key);
+        client.show_waiting(key);
         answer.clone()
     };
     let request = Request::new("POST", path, body);
@@ -131,8 +132,17 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
     };
     let message = copy(message);
     set(&message, "id", &id);
+    // A failed message sent again (a retry) goes without the fields the SDK and the server added.
+    if get(&message, "status").as_string().as_deref() == Some("failed") {
+        super::messages::strip_local_fields(&message);
+    }
     let body = copy(options);
     set(&body, "message", &message);
+    if let Ok(client) = port.client() {
+        if let Some(held) = client.hold(key, &message, &body) {
+            return super::errors::with_message_id(&held, &id);
+        }
+    }
     // The sent message is in the state when the promise resolves, as with the official client (the
     // `message.new` that follows changes nothing: one entry per id).
     let sent = channel_call(port, key, (Scope::Channel, "message"), body, |slot, answer, own| {
@@ -355,6 +365,7 @@ impl Client {
             };
             if let Some(key) = key {
                 self.replay_since(mark, key);
+                self.show_waiting(key);
             }
             objects.push(&object);
         }

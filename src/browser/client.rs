@@ -68,6 +68,8 @@ pub struct State {
     pub(super) socket: Option<Connection>,
     /// This tab's part in the connection the browser's tabs share (`share.rs`), from `connectUser` on.
     pub share: Option<super::share::Share>,
+    /// Messages sent while the connection was away, waiting for it (`outbox.rs`).
+    pub outbox: super::outbox::Outbox,
     /// A WebSocket probe while on long-poll.
     probe: Option<Socket>,
     /// Running session timers.
@@ -211,6 +213,7 @@ impl Client {
                     next_call: 0,
                     socket: None,
                     share: None,
+                    outbox: super::outbox::Outbox::default(),
                     probe: None,
                     timers: Timers::default(),
                     cleaner: None,
@@ -378,14 +381,26 @@ impl Client {
             Effect::StopTimer(timer) => self.state.borrow_mut().timers.stop(timer),
             Effect::Dispatch => self.dispatch_frame(frame),
             Effect::Emit(event) => self.emit(event),
-            Effect::Settle(result) => self.settle(result, frame),
+            Effect::Settle(result) => {
+                let opened = result.is_ok();
+                self.settle(result, frame);
+                if opened {
+                    self.flush_outbox();
+                }
+            }
             Effect::Fetch { request, connection_id, token } => {
                 self.fetch(request, connection_id, token)
             }
             Effect::Finish { request } => self.finish(request),
             Effect::Fail { request, error } => self.fail(request, &error),
-            Effect::Recover if self.state.borrow().options.recover_on_reconnect => self.recover(),
-            Effect::Recover => self.receive(Signal::Input(Input::Recovered)),
+            Effect::Recover => {
+                self.flush_outbox();
+                if self.state.borrow().options.recover_on_reconnect {
+                    self.recover();
+                } else {
+                    self.receive(Signal::Input(Input::Recovered));
+                }
+            }
             Effect::UseToken(token) => {
                 if let Some(Connection::LongPoll(transport)) = &mut self.state.borrow_mut().socket {
                     transport.use_token(token);

@@ -37,6 +37,11 @@ impl Client {
         if state.options.warm_up {
             say_hi(&state.rest, &state.session.config().user_agent);
         }
+        let rest = &state.rest;
+        let outbox = super::outbox::Outbox::load(&rest.api_key, &request.user_id);
+        if !outbox.is_empty() || state.outbox.is_empty() {
+            state.outbox = outbox;
+        }
         state.share = if state.options.share_connection {
             let rest = &state.rest;
             super::share::Share::start(&rest.api_key, &rest.base_url, &request.user_id, &self.port)

@@ -127,3 +127,35 @@ export function shareStart(name, deliver) {
 }
 export function sharePost(share, kind, value) { share.post(kind, value); }
 export function shareEnd(share) { share.end(); }
+
+// src/browser/outbox.rs
+function outboxKeys(prefix) {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i += 1) {
+    const key = localStorage.key(i);
+    if (key.startsWith(prefix)) keys.push(key);
+  }
+  return keys.sort();
+}
+export function outboxLoad(prefix) {
+  const list = [];
+  try {
+    for (const key of outboxKeys(prefix)) {
+      const entry = JSON.parse(localStorage.getItem(key));
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && entry[1] && typeof entry[1] === 'object') list.push([...entry, key]);
+    }
+  } catch {}
+  return list;
+}
+export function outboxPut(prefix, cid, body, limit) {
+  try {
+    const json = JSON.stringify([cid, body]);
+    let used = json.length;
+    for (const key of outboxKeys(prefix)) used += localStorage.getItem(key).length;
+    if (used > limit) return undefined;
+    const key = prefix + String(Date.now()).padStart(15, '0') + ':' + body.message.id;
+    localStorage.setItem(key, json);
+    return key;
+  } catch { return undefined; }
+}
+export function outboxDrop(key) { try { localStorage.removeItem(key); } catch {} }

@@ -35,7 +35,16 @@ const SERVER_FIELDS: &[&str] = &[
     "__html",
     "user",
     "error",
+    "status",
+    "errorStatusCode",
 ];
+
+/// Takes out of `message` (a copy the SDK made) the fields the server and the SDK add.
+pub fn strip_local_fields(message: &JsValue) {
+    for key in SERVER_FIELDS {
+        let _ = Reflect::delete_property(message.unchecked_ref::<Object>(), &(*key).into());
+    }
+}
 
 /// `/messages/{id}`.
 fn path(id: &str) -> String {
@@ -68,9 +77,7 @@ pub fn update_message(
         Err(rejected) => return rejected,
     };
     let payload = copy(message);
-    for key in SERVER_FIELDS {
-        let _ = Reflect::delete_property(payload.unchecked_ref::<Object>(), &(*key).into());
-    }
+    strip_local_fields(&payload);
     // As the official client sends them: pinned while it has a pin time, mentions as user ids.
     set(&payload, "pinned", &get(message, "pinned_at").is_truthy().into());
     let mentioned = get(message, "mentioned_users");

@@ -19,6 +19,7 @@ mod longpoll;
 pub mod lookups;
 pub mod messages;
 pub mod mutes;
+mod outbox;
 mod page;
 pub mod replay;
 pub mod rest;
