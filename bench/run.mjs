@@ -177,6 +177,12 @@ async function browserBenchmarks() {
         row(`  ${kind}: ${phase}`, 'ms', cold(kind, phase));
       }
     }
+    const tabs = sdk.tabs;
+    row(`SDK server connections for ${tabs.tabs} tabs of one user, ours`, 'connections', [tabs.connections.ours],
+      ['<=', 1], 'bench/tabs.mjs');
+    row(`SDK server connections for ${tabs.tabs} tabs of one user, official`, 'connections',
+      [tabs.connections.official]);
+    row('SDK takeover of the shared connection when its tab closes, ours', 'ms', tabs.takeover_ms, ['<=', 1000]);
     row('bundle, ours (wasm + glue)', 'KB gzip', [sdk.size.ours / 1024], ['<=', 60]);
     row('bundle, official (browser build, minified)', 'KB gzip', [sdk.size.official / 1024]);
   } finally {

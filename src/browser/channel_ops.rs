@@ -230,8 +230,15 @@ pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
     }
 }
 
-/// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt.
-pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &JsValue) -> Promise {
+/// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt; with
+/// `cached`, from the local cache first when it has the list (`cache.rs`).
+pub fn query_channels(
+    port: Port,
+    filter: &JsValue,
+    sort: &JsValue,
+    options: &JsValue,
+    cached: bool,
+) -> Promise {
     let watch = shape::<ListOptionsShape>(options)
         .and_then(|options| options.watch().as_bool())
         .unwrap_or(true);
@@ -242,10 +249,17 @@ pub fn query_channels(port: Port, filter: &JsValue, sort: &JsValue, options: &Js
     set(&body, "watch", &watch.into());
     set(&body, "presence", &get(options, "presence").is_truthy().into());
     let apply: Apply = |client, _, mark, body, answer| {
-        client.apply_channel_list(answer, mark, get(body, "watch").is_truthy()).into()
+        let channels = client.apply_channel_list(answer, mark, get(body, "watch").is_truthy());
+        client.queried(body, answer);
+        channels.into()
     };
-    let request = Request::new("POST", "/channels".into(), body);
-    send(&port, Request { apply: Some(apply), snapshot: true, ..request })
+    let request = Request::new("POST", "/channels".into(), body.clone());
+    let server = send(&port, Request { apply: Some(apply), snapshot: true, ..request });
+    if cached {
+        super::cache::from_cache_first(port, &body, server)
+    } else {
+        server
+    }
 }
 
 /// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
@@ -406,7 +420,7 @@ impl Client {
         let sort = object(&[("last_message_at", (-1).into())]);
         let options = object(&[("limit", 30.into())]);
         let port = self.port.clone();
-        let requery = query_channels(port.clone(), &filter, &sort, &options);
+        let requery = query_channels(port.clone(), &filter, &sort, &options, false);
         future_to_promise(async move {
             wasm_bindgen_futures::JsFuture::from(requery).await?;
             if let Some(client) = port.live() {

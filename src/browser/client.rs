@@ -68,6 +68,8 @@ pub struct State {
     pub(super) socket: Option<Connection>,
     /// This tab's part in the connection the browser's tabs share (`share.rs`), from `connectUser` on.
     pub share: Option<super::share::Share>,
+    /// Whether a channel list came from the server since `connectUser`: the local cache is not asked then.
+    pub listed: bool,
     /// Messages sent while the connection was away, waiting for it (`outbox.rs`).
     pub outbox: super::outbox::Outbox,
     /// A WebSocket probe while on long-poll.
@@ -124,6 +126,8 @@ pub struct ClientOptions {
     pub warm_up: bool,
     /// `shareConnection` (default on where the browser can): the tabs of one user share one connection.
     pub share_connection: bool,
+    /// `localCache` (default on where the browser has IndexedDB): `queryChannels` answers kept for the next page.
+    pub local_cache: bool,
 }
 
 /// A client: its state and the inbox its loop reads.
@@ -214,6 +218,7 @@ impl Client {
                     socket: None,
                     share: None,
                     outbox: super::outbox::Outbox::default(),
+                    listed: false,
                     probe: None,
                     timers: Timers::default(),
                     cleaner: None,

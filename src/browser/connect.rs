@@ -72,6 +72,12 @@ impl Client {
                 state.token_provider = None;
                 state.last_request = None;
                 state.channels.clear();
+                state.listed = false;
+                // The waiting messages stay in storage for the user's next `connectUser`.
+                let outbox = core::mem::take(&mut state.outbox);
+                drop(state);
+                outbox.reject_all();
+                state = self.state.borrow_mut();
                 state.client_state =
                     super::values::object(&[("users", js_sys::Object::new().into())]);
             }

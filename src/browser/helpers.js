@@ -159,3 +159,42 @@ export function outboxPut(prefix, cid, body, limit) {
   } catch { return undefined; }
 }
 export function outboxDrop(key) { try { localStorage.removeItem(key); } catch {} }
+
+// src/browser/cache.rs
+let cacheDb;
+function cacheStore(mode) {
+  cacheDb ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open('stream-chat-wasm', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('lists');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  return cacheDb.then((db) => db.transaction('lists', mode).objectStore('lists'));
+}
+const idbResult = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+const userRange = (prefix) => IDBKeyRange.bound(prefix, prefix + '\uffff');
+export function cacheLookup(prefix, body, server) {
+  let answered = false;
+  server.then((channels) => {
+    answered = true;
+    for (const channel of channels) if (channel.state.isFromCache) channel.state.isFromCache = false;
+  }, () => { answered = true; });
+  if (!globalThis.indexedDB) return Promise.resolve();
+  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + JSON.stringify(body))))
+    .then((hit) => (answered ? undefined : hit), () => undefined);
+}
+export function cachePut(prefix, body, answer, lists, channels, messages) {
+  if (!globalThis.indexedDB) return;
+  const list = { channels: (answer.channels || []).slice(0, channels).map((c) => ({ ...c, messages: (c.messages || []).slice(-messages) })) };
+  const key = prefix + JSON.stringify(body);
+  cacheStore('readwrite').then((store) => idbResult(store.getAllKeys(userRange(prefix))).then((keys) => {
+    if (keys.length >= lists && !keys.includes(key)) store.delete(userRange(prefix));
+    store.put(list, key);
+  })).catch(() => {});
+}
+export function cacheClear(prefix) {
+  if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(userRange(prefix))).catch(() => {});
+}

@@ -3,6 +3,7 @@
 //! takes them in order, feeds them to the sans-I/O [`crate::client::Session`] and carries out its effects.
 
 pub mod api;
+mod cache;
 mod channel_events;
 pub mod channel_ops;
 pub mod channels;

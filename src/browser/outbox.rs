@@ -74,6 +74,15 @@ impl Outbox {
         Outbox { waiting, key: Some(prefix), sending: false }
     }
 
+    /// Rejects the waiting `sendMessage` promises (`disconnectUser`); their messages stay stored.
+    pub fn reject_all(self) {
+        for waiting in self.waiting {
+            if let Some((_, reject)) = waiting.settle {
+                let _ = reject.call1(&JsValue::NULL, &to_js_error(&ChatError::Disconnected));
+            }
+        }
+    }
+
     /// Whether messages wait.
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()

@@ -47,6 +47,9 @@ extern "C" {
     /// Share one connection between the tabs of a user (default true).
     #[wasm_bindgen(method, getter = shareConnection)]
     pub fn share_connection(this: &ClientOptionsShape) -> JsValue;
+    /// Keep `queryChannels` answers in IndexedDB (default true).
+    #[wasm_bindgen(method, getter = localCache)]
+    pub fn local_cache(this: &ClientOptionsShape) -> JsValue;
     /// `(level, message, extra)`.
     #[wasm_bindgen(method, getter)]
     pub fn logger(this: &ClientOptionsShape) -> JsValue;

@@ -126,6 +126,7 @@ impl StreamChat {
                     persist_user: options.persist_user_on_connection_failure.unwrap_or(false),
                     warm_up: options.warm_up.unwrap_or(false),
                     share_connection: options.share_connection.unwrap_or(true),
+                    local_cache: options.local_cache.unwrap_or(true),
                 },
             ),
             key,
@@ -226,8 +227,21 @@ impl StreamChat {
     /// Closes the connection (code 1000) and forgets the user and its channels. A pending `connectUser`
     /// rejects. Resolves once the server confirmed the close, or after `timeout` ms (default 1000), as the
     /// official client does.
+    /// Takes the timeout in ms, or `{timeout, clearCache}`: `clearCache: true` also forgets the user's cached
+    /// channel lists.
     #[wasm_bindgen(js_name = disconnectUser, unchecked_return_type = "Promise<void>")]
-    pub fn disconnect_user(&self, timeout: Option<f64>) -> Promise {
+    pub fn disconnect_user(
+        &self,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "number | { timeout?: number; clearCache?: boolean }"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        let timeout =
+            options.as_f64().or_else(|| crate::browser::values::get(&options, "timeout").as_f64());
+        if crate::browser::values::get(&options, "clearCache").is_truthy() {
+            self.client.clear_cache();
+        }
         self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis), true)
     }
 
@@ -366,6 +380,7 @@ impl StreamChat {
             &filter,
             &sort.unwrap_or_default(),
             &options.unwrap_or_default(),
+            true,
         )
     }
 
@@ -491,6 +506,8 @@ struct Options {
     warm_up: Option<bool>,
     /// Share one connection between the tabs of a user (default true).
     share_connection: Option<bool>,
+    /// Keep `queryChannels` answers in IndexedDB (default true).
+    local_cache: Option<bool>,
     /// `(level, message, extra)`.
     logger: Option<Function>,
 }
@@ -531,6 +548,7 @@ fn read_options(value: &JsValue) -> Result<Options, JsValue> {
         )?,
         warm_up: field(given.warm_up(), "warmUp", flag)?,
         share_connection: field(given.share_connection(), "shareConnection", flag)?,
+        local_cache: field(given.local_cache(), "localCache", flag)?,
         // Anything but a function is ignored, as the official client ignores it.
         logger: given.logger().dyn_into::<Function>().ok(),
     })

@@ -29,6 +29,10 @@ export interface StreamChatOptions {
    *  API key and base URL: one tab holds it, the others get its events over a `BroadcastChannel` (leader elected
    *  with Web Locks; another takes over when it closes). Default true where the browser has both APIs. */
   shareConnection?: boolean;
+  /** Keep `queryChannels` answers (30 channels, 50 newest messages each, 20 lists per user) in IndexedDB, so a page
+   *  loaded again resolves `queryChannels` from them at once (`channel.state.isFromCache`), then from the server
+   *  (`channels.queried`). Default true where the browser has IndexedDB. */
+  localCache?: boolean;
   /** Accepted for code written for the official client, and ignored: this SDK runs in browsers only, keeps one
    *  channel object per cid always, and makes its own requests (no axios). */
   allowServerSideConnect?: boolean;
@@ -331,6 +335,8 @@ export interface ChannelState {
   latestMessages: LocalMessage[];
   /** Whether `messages` reaches the newest message (no newer page to load). */
   isUpToDate: boolean;
+  /** `true` while the state comes from the local cache (`localCache`), until the server's answer replaces it. */
+  isFromCache?: boolean;
   /** Adds (or replaces, by id) a message the app holds, e.g. an optimistic send with `status: 'sending'`; the
    * server's copy replaces it when it arrives. With `addIfDoesNotExist: false` only an existing one is replaced. */
   addMessageSorted(message: LocalMessage | MessageResponse, timestampChanged?: boolean, addIfDoesNotExist?: boolean): void;

@@ -1,0 +1,103 @@
+//! The local cache (the `localCache` option, on by default where the browser has IndexedDB): `queryChannels`
+//! answers kept in IndexedDB per API key and user, so a page loaded again draws its channel list at once.
+//!
+//! - Each answer is kept under its request (filter, sort, options): at most [`CACHED_CHANNELS`] channels, each with
+//!   its newest [`CACHED_MESSAGES`] messages, and at most [`CACHED_LISTS`] lists per user (a new one beyond that
+//!   clears the user's older ones).
+//! - Until this client has had a channel list from the server (after that its own state is newer than any kept
+//!   list), `queryChannels` asks the server and the cache at once. When the cache answers first, the call resolves with
+//!   the cached channels, their `state.isFromCache` set; the server's answer then rebuilds the same channel
+//!   objects' state in place (one entry per message id, so nothing doubles), clears `isFromCache`, and is told
+//!   by `channels.queried` (as the official client tells every answer). When the server answers first, the cache
+//!   is not used.
+//! - `disconnectUser({ clearCache: true })` forgets the user's lists.
+
+use alloc::string::String;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::client::Client;
+use super::inbox::Port;
+use super::values::{get, object, set};
+
+/// The most channel lists kept per user.
+pub const CACHED_LISTS: u32 = 20;
+/// The most channels kept per list.
+pub const CACHED_CHANNELS: u32 = 30;
+/// The newest messages kept per channel.
+pub const CACHED_MESSAGES: u32 = 50;
+
+#[wasm_bindgen(module = "/src/browser/helpers.js")]
+extern "C" {
+    /// The list kept under `prefix` and the request `body`, if the cache has it before `server` (the query's
+    /// promise) settles; `undefined` otherwise. Clears `state.isFromCache` of the channels `server` resolves with.
+    #[wasm_bindgen(js_name = cacheLookup)]
+    fn cache_lookup(prefix: &str, body: &JsValue, server: &Promise) -> Promise;
+
+    /// Keeps `answer` under `prefix` and `body`, trimmed to the bounds given.
+    #[wasm_bindgen(js_name = cachePut)]
+    fn cache_put(
+        prefix: &str,
+        body: &JsValue,
+        answer: &JsValue,
+        lists: u32,
+        channels: u32,
+        messages: u32,
+    );
+
+    /// Forgets every list kept under `prefix`.
+    #[wasm_bindgen(js_name = cacheClear)]
+    fn cache_clear(prefix: &str);
+}
+
+impl Client {
+    /// Where the current user's lists are kept; `None` when the cache is off or no user is connected.
+    fn cache_prefix(&self) -> Option<String> {
+        let state = self.state.borrow();
+        let user = state.session.user_id()?;
+        state.options.local_cache.then(|| String::from(&*state.rest.api_key) + ":" + user + ":")
+    }
+
+    /// A `queryChannels` answer arrived for `body`: keeps it, and tells listeners (`channels.queried`).
+    pub(super) fn queried(&self, body: &JsValue, answer: &JsValue) {
+        self.state.borrow_mut().listed = true;
+        if let Some(prefix) = self.cache_prefix() {
+            cache_put(&prefix, body, answer, CACHED_LISTS, CACHED_CHANNELS, CACHED_MESSAGES);
+        }
+        let channels = get(answer, "channels");
+        let queried = object(&[("channels", channels), ("isLatestMessageSet", true.into())]);
+        let event = object(&[("type", "channels.queried".into()), ("queriedChannels", queried)]);
+        self.dispatch(None, "channels.queried", &event);
+    }
+
+    /// Forgets the current user's lists.
+    pub fn clear_cache(&self) {
+        if let Some(prefix) = self.cache_prefix() {
+            cache_clear(&prefix);
+        }
+    }
+}
+
+/// `queryChannels` with `body`, whose server call is `server`: resolves with the cached channels when the cache
+/// answers first (see the module's docs), with `server`'s otherwise.
+pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise {
+    let prefix =
+        port.live().filter(|client| !client.state.borrow().listed).and_then(|c| c.cache_prefix());
+    let Some(prefix) = prefix else { return server };
+    let lookup = cache_lookup(&prefix, body, &server);
+    future_to_promise(async move {
+        let hit = JsFuture::from(lookup).await.unwrap_or_default();
+        if let (true, Some(client)) = (hit.is_object(), port.live()) {
+            // No events to replay onto a cached list: the server's answer replaces it.
+            let channels: Array = client.apply_channel_list(&hit, u64::MAX, false);
+            for channel in channels.iter() {
+                set(&get(&channel, "state"), "isFromCache", &true.into());
+            }
+            return Ok(channels.into());
+        }
+        JsFuture::from(server).await
+    })
+}

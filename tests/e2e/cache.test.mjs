@@ -1,0 +1,162 @@
+// The local cache: after a reload, `queryChannels` resolves from IndexedDB while the server's answer is still held
+// back (`state.isFromCache`), then the server's answer rebuilds the same channel objects (what changed meanwhile
+// included, nothing doubled, `channels.queried` told); `disconnectUser({clearCache: true})` forgets it, and
+// `localCache: false` never uses it. Real server, Chromium, the official client as the other user.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { StreamChat } from 'stream-chat';
+import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+
+let server, browser, cleanup;
+
+before(async () => {
+  let dir;
+  ({ dir, cleanup } = tempDir());
+  server = await startServer({ db: join(dir, 'chat.db') });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  cleanup?.();
+});
+
+/** Polls `check` until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
+async function waitFor(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Loads the app in `page` as `id` and starts `queryChannels` for its channels; `window.listed` is the promise of
+ * what it resolves with, as `{cid, fromCache, texts}` per channel, and `window.queried` counts `channels.queried`.
+ */
+async function loadApp(page, id, options = {}, limit = 10) {
+  await page.goto(`${server.url}/metrics`);
+  await page.evaluate(
+    async ({ id, options, limit }) => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin, ...options });
+      window.client = client;
+      window.queried = 0;
+      client.on('channels.queried', () => (window.queried += 1));
+      await client.connectUser({ id }, client.devToken(id));
+      window.view = (channels) =>
+        channels.map((c) => ({ cid: c.cid, fromCache: c.state.isFromCache === true, texts: c.state.messages.map((m) => m.text) }));
+      window.found = client.queryChannels({ members: { $in: [id] } }, { last_message_at: -1 }, { limit });
+      window.listed = window.found.then(window.view);
+    },
+    { id, options, limit },
+  );
+}
+
+/** Holds back `POST /channels` requests in `page` until the returned `release()` is called (then lets them by). */
+async function holdQueries(page) {
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  await page.route('**/channels?**', async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
+}
+
+/** The user's lists in IndexedDB (written after each answer, so polled). */
+function cachedLists(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const open = indexedDB.open('stream-chat-wasm', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('lists');
+        open.onsuccess = () => {
+          const keys = open.result.transaction('lists').objectStore('lists').getAllKeys();
+          keys.onsuccess = () => resolve(keys.result.length);
+        };
+      }),
+  );
+}
+
+test('after a reload the channel list comes from the cache first, then equals the server answer', async () => {
+  const context = await browser.newContext();
+  const bob = new StreamChat('demo-key', { baseURL: server.url, allowServerSideConnect: true });
+  await bob.connectUser({ id: 'cache-bob' }, bob.devToken('cache-bob'));
+  try {
+    for (const name of ['one', 'two']) {
+      const channel = bob.channel('messaging', `cache-${name}`, { members: ['cache-alice', 'cache-bob'] });
+      await channel.create();
+      await channel.sendMessage({ text: `${name}: first` });
+    }
+    const page = await context.newPage();
+    await loadApp(page, 'cache-alice');
+    const first = await page.evaluate(() => window.listed);
+    assert.deepEqual(first.map((c) => c.fromCache), [false, false], 'nothing cached before');
+    await waitFor(async () => (await cachedLists(page)) === 1, 'the answer in the cache');
+
+    // Meanwhile bob writes in channel one, which makes it the newest.
+    await bob.channel('messaging', 'cache-one').sendMessage({ text: 'one: while away' });
+
+    // Reload: the server's answer is held back, yet queryChannels resolves, from the cache.
+    const release = await holdQueries(page);
+    await loadApp(page, 'cache-alice');
+    const cached = await page.evaluate(() => window.listed);
+    assert.deepEqual(cached, [
+      { cid: 'messaging:cache-two', fromCache: true, texts: ['two: first'] },
+      { cid: 'messaging:cache-one', fromCache: true, texts: ['one: first'] },
+    ]);
+    assert.equal(await page.evaluate(() => window.queried), 0);
+
+    // The server's answer arrives: the same channel objects, rebuilt, equal to what the server says now.
+    release();
+    await waitFor(() => page.evaluate(() => window.queried === 1), 'channels.queried');
+    const reconciled = await page.evaluate(async () => {
+      const fresh = window.view(await window.client.queryChannels({ members: { $in: ['cache-alice'] } }, { last_message_at: -1 }, { limit: 10 }));
+      const same = (await window.found).every((c) => window.client.activeChannels[c.cid] === c);
+      return { now: window.view(await window.found), fresh, same };
+    });
+    assert.ok(reconciled.same, 'the cached channel objects are the live ones');
+    assert.deepEqual(
+      reconciled.now.sort((a, b) => a.cid.localeCompare(b.cid)),
+      [
+        { cid: 'messaging:cache-one', fromCache: false, texts: ['one: first', 'one: while away'] },
+        { cid: 'messaging:cache-two', fromCache: false, texts: ['two: first'] },
+      ],
+    );
+    assert.deepEqual(reconciled.fresh.map((c) => c.cid), ['messaging:cache-one', 'messaging:cache-two']);
+
+    // `clearCache` forgets it: the next load waits for the server.
+    await page.evaluate(() => window.client.disconnectUser({ clearCache: true }));
+    await waitFor(async () => (await cachedLists(page)) === 0, 'the cache cleared');
+  } finally {
+    await bob.disconnectUser();
+    await context.close();
+  }
+});
+
+test('with localCache: false nothing is kept', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await loadApp(page, 'cache-carol', { localCache: false }, 5);
+    await page.evaluate(() => window.listed);
+    // A client with the cache, in the same page, afterwards: its list is the only one there once it landed (the
+    // store's writes land in order, so one from the first client would be there by then).
+    await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+      await client.connectUser({ id: 'cache-carol' }, client.devToken('cache-carol'));
+      await client.queryChannels({ members: { $in: ['cache-carol'] } }, { last_message_at: -1 }, { limit: 6 });
+    });
+    await waitFor(async () => (await cachedLists(page)) >= 1, 'the second client\'s list');
+    assert.equal(await cachedLists(page), 1);
+  } finally {
+    await context.close();
+  }
+});
