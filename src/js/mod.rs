@@ -235,8 +235,9 @@ impl StreamChat {
         #[wasm_bindgen(
             unchecked_optional_param_type = "number | { timeout?: number; clearCache?: boolean }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or_default();
         let timeout =
             options.as_f64().or_else(|| crate::browser::values::get(&options, "timeout").as_f64());
         if crate::browser::values::get(&options, "clearCache").is_truthy() {
