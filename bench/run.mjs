@@ -183,6 +183,12 @@ async function browserBenchmarks() {
     row(`SDK server connections for ${tabs.tabs} tabs of one user, official`, 'connections',
       [tabs.connections.official]);
     row('SDK takeover of the shared connection when its tab closes, ours', 'ms', tabs.takeover_ms, ['<=', 1000]);
+    const reload = sdk.reload;
+    row('SDK first drawn channel after a reload, ours (local cache) / official', '×',
+      [median(reload.ours) / median(reload.official)], ['<=', 1], 'bench/reload.mjs');
+    for (const kind of ['ours', 'ours-no-cache', 'official']) {
+      row(`SDK first drawn channel after a reload, ${kind}`, 'ms', reload[kind]);
+    }
     row('bundle, ours (wasm + glue)', 'KB gzip', [sdk.size.ours / 1024], ['<=', 60]);
     row('bundle, official (browser build, minified)', 'KB gzip', [sdk.size.official / 1024]);
   } finally {

@@ -3,11 +3,13 @@
 // connectUser time, loading 10 channels × 300 messages (queryChannels), ingest of a 10,000-event burst (frames
 // dispatched on the client's own WebSocket, so the whole parse → state → listener path runs, without the server's
 // send rate in the way), JS heap + wasm memory after the load and after the burst, the bundle size (gzip), and
-// the connections five tabs of one user hold (bench/tabs.mjs).
+// the connections five tabs of one user hold (bench/tabs.mjs), and the time to the first drawn channel after a
+// reload (bench/reload.mjs).
 import { rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { packageGzip } from '../scripts/size.mjs';
 import { launchBrowser, officialBrowserBuild } from '../tests/e2e/helpers.mjs';
+import { reloadBenchmarks } from './reload.mjs';
 import { tabBenchmarks } from './tabs.mjs';
 
 const CHANNELS = 10;
@@ -245,6 +247,7 @@ export async function sdkBenchmarks({ url, dir, runs }) {
     });
     results.cold = await coldStarts(browser, url, official);
     results.tabs = await tabBenchmarks({ browser, url, officialCode: official.code });
+    results.reload = await reloadBenchmarks({ browser, url, officialCode: official.code });
     return { ...results, size: { official: official.gzip, ours: packageGzip() } };
   } finally {
     await browser.close();
