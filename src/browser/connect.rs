@@ -37,11 +37,8 @@ impl Client {
         if state.options.warm_up {
             say_hi(&state.rest, &state.session.config().user_agent);
         }
-        let rest = &state.rest;
-        let outbox = super::outbox::Outbox::load(&rest.api_key, &request.user_id);
-        if !outbox.is_empty() || state.outbox.is_empty() {
-            state.outbox = outbox;
-        }
+        let api_key = state.rest.api_key.clone();
+        state.outbox.load(&api_key, &request.user_id);
         state.share = if state.options.share_connection {
             let rest = &state.rest;
             super::share::Share::start(&rest.api_key, &rest.base_url, &request.user_id, &self.port)

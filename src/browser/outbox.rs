@@ -61,8 +61,13 @@ pub struct Outbox {
 impl Outbox {
     /// The outbox of `user_id` with `api_key`: what earlier pages (or other tabs) left in `localStorage`,
     /// oldest first.
-    pub fn load(api_key: &str, user_id: &str) -> Outbox {
+    /// Does nothing when this already is that outbox (`openConnection()` after `closeConnection()`: its promises
+    /// still wait).
+    pub fn load(&mut self, api_key: &str, user_id: &str) {
         let prefix = String::from("stream-chat-wasm:outbox:") + api_key + ":" + user_id + ":";
+        if self.key.as_ref() == Some(&prefix) {
+            return;
+        }
         let waiting = outbox_load(&prefix)
             .iter()
             .filter_map(|entry| {
@@ -71,7 +76,7 @@ impl Outbox {
                 Some(Waiting { cid: cid.as_string()?, body, key: key.as_string()?, settle: None })
             })
             .collect();
-        Outbox { waiting, key: Some(prefix), sending: false }
+        *self = Outbox { waiting, key: Some(prefix), sending: false };
     }
 
     /// Rejects the waiting `sendMessage` promises (`disconnectUser`); their messages stay stored.

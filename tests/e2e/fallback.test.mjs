@@ -134,11 +134,13 @@ test('a WebSocket port that never answers falls back within the timeout', async 
     assert.ok(connectMs < 4_000, `fell back in ${connectMs} ms (the official client takes over 6 s)`);
     assert.ok(sockets.length >= 1, 'the black hole was tried');
 
-    // The failure is remembered for this origin: the next page starts on long-poll at once.
+    // The failure is remembered for this origin: the next page starts on long-poll at once (a connection of its
+    // own, not the first page's shared one, so that there is a start to see).
     const again = await sdkPage(context, server, 'alice', {
       baseURL: server.url,
       wsBaseURL: `ws://127.0.0.1:${hole.address().port}`,
       enableWSFallback: true,
+      shareConnection: false,
     });
     const second = await again.evaluate(() => ({ transports: window.transports, connectMs: window.connectMs }));
     assert.deepEqual(second.transports, [], 'no switch needed: it started on long-poll');
