@@ -2,18 +2,11 @@
 // client opens one per tab), and how long ours takes to hand the shared connection to another tab when the tab
 // holding it closes (from the close until every remaining tab is on the new connection, polled every 5 ms).
 
+import { serverConnections } from '../tests/e2e/helpers.mjs';
+
 const TABS = 5;
 /** Takeovers measured; the figure is each one. */
 const TAKEOVERS = 5;
-
-/** The connections the server holds now (WebSocket and long-poll). */
-async function serverConnections(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('chat_connections{'))
-    .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
-}
 
 /** A tab of `context` with a client of `kind` connected as `user`; resolves with its page and connection id. */
 async function openTab(context, url, officialCode, kind, user) {

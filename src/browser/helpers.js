@@ -129,6 +129,7 @@ export function sharePost(share, kind, value) { share.post(kind, value); }
 export function shareEnd(share) { share.end(); }
 
 // src/browser/outbox.rs
+let outboxSeq = 0;
 function outboxKeys(prefix) {
   const keys = [];
   for (let i = 0; i < localStorage.length; i += 1) {
@@ -153,7 +154,7 @@ export function outboxPut(prefix, cid, body, limit) {
     let used = json.length;
     for (const key of outboxKeys(prefix)) used += localStorage.getItem(key).length;
     if (used > limit) return undefined;
-    const key = prefix + String(Date.now()).padStart(15, '0') + ':' + body.message.id;
+    const key = prefix + String(Date.now()).padStart(15, '0') + String(outboxSeq++ % 1e6).padStart(6, '0') + ':' + body.message.id;
     localStorage.setItem(key, json);
     return key;
   } catch { return undefined; }

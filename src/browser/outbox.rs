@@ -23,7 +23,7 @@ use super::client::Client;
 use super::errors::to_js_error;
 use super::fatal::promise;
 use super::inbox::Port;
-use super::values::{copy, get, set};
+use super::values::{copy, get, object, set};
 use crate::client::{ChatError, State as Connection};
 
 /// The most messages that wait for the connection, per user.
@@ -40,8 +40,8 @@ struct Waiting {
     cid: String,
     /// The request body: `{message, ...options}`.
     body: JsValue,
-    /// Its `localStorage` key (`<prefix><time>:<id>`: one key per message, so tabs of the same user never
-    /// overwrite each other's).
+    /// Its `localStorage` key (`<prefix><time><sequence>:<id>`: one key per message, so tabs of the same user
+    /// never overwrite each other's, in send order).
     key: String,
     /// Settles the `sendMessage` promise (none for messages a previous page left).
     settle: Option<(Function, Function)>,
@@ -101,7 +101,8 @@ extern "C" {
     #[wasm_bindgen(js_name = outboxLoad)]
     fn outbox_load(prefix: &str) -> Array;
 
-    /// Stores `[cid, body]` as JSON under `prefix`, the time and the message's id; returns the key, or
+    /// Stores `[cid, body]` as JSON under `prefix`, the time, a sequence number (messages sent in the same
+    /// millisecond keep their order) and the message's id; returns the key, or
     /// `undefined` when all stored under `prefix` would exceed `limit` bytes or storage refused it.
     #[wasm_bindgen(js_name = outboxPut)]
     fn outbox_put(prefix: &str, cid: &str, body: &JsValue, limit: u32) -> Option<String>;
@@ -256,7 +257,14 @@ async fn send_next(port: &Port) -> Option<bool> {
     let slot = state.channels.iter_mut().find(|slot| slot.is(&cid));
     let settled = match (&answer, slot) {
         (Ok(answer), Some(slot)) => {
-            slot.apply_sent(&get(answer, "message"), &own, Date::now());
+            let message = get(answer, "message");
+            slot.apply_sent(&message, &own, Date::now());
+            // As its `message.new`, which this connection may not get (the channel's watch can still be on its
+            // way after a reload): a query in flight applies it again on top of its answer, which may predate it.
+            let user = get(&message, "user");
+            let event =
+                object(&[("type", "message.new".into()), ("message", message), ("user", user)]);
+            state.replay.record(&cid, &event);
             Ok(answer.clone())
         }
         (Ok(answer), None) => Ok(answer.clone()),

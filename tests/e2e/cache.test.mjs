@@ -2,44 +2,19 @@
 // back (`state.isFromCache`), then the server's answer rebuilds the same channel objects (what changed meanwhile
 // included, nothing doubled, `channels.queried` told); `disconnectUser({clearCache: true})` forgets it, and
 // `localCache: false` never uses it. Real server, Chromium, the official client as the other user.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { StreamChat } from 'stream-chat';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { browserSuite, until } from './helpers.mjs';
 
-let server, browser, cleanup;
-
-before(async () => {
-  let dir;
-  ({ dir, cleanup } = tempDir());
-  server = await startServer({ db: join(dir, 'chat.db') });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  cleanup?.();
-});
-
-/** Polls `check` until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
-async function waitFor(check, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const suite = browserSuite();
 
 /**
  * Loads the app in `page` as `id` and starts `queryChannels` for its channels; `window.listed` is the promise of
  * what it resolves with, as `{cid, fromCache, texts}` per channel, and `window.queried` counts `channels.queried`.
  */
 async function loadApp(page, id, options = {}, limit = 10) {
-  await page.goto(`${server.url}/metrics`);
+  await page.goto(`${suite.server.url}/metrics`);
   await page.evaluate(
     async ({ id, options, limit }) => {
       const sdk = await import('/pkg/stream_chat_wasm.js');
@@ -85,8 +60,8 @@ function cachedLists(page) {
 }
 
 test('after a reload the channel list comes from the cache first, then equals the server answer', async () => {
-  const context = await browser.newContext();
-  const bob = new StreamChat('demo-key', { baseURL: server.url, allowServerSideConnect: true });
+  const context = await suite.browser.newContext();
+  const bob = new StreamChat('demo-key', { baseURL: suite.server.url, allowServerSideConnect: true });
   await bob.connectUser({ id: 'cache-bob' }, bob.devToken('cache-bob'));
   try {
     for (const name of ['one', 'two']) {
@@ -98,7 +73,7 @@ test('after a reload the channel list comes from the cache first, then equals th
     await loadApp(page, 'cache-alice');
     const first = await page.evaluate(() => window.listed);
     assert.deepEqual(first.map((c) => c.fromCache), [false, false], 'nothing cached before');
-    await waitFor(async () => (await cachedLists(page)) === 1, 'the answer in the cache');
+    await until(async () => (await cachedLists(page)) === 1, 'the answer in the cache');
 
     // Meanwhile bob writes in channel one, which makes it the newest.
     await bob.channel('messaging', 'cache-one').sendMessage({ text: 'one: while away' });
@@ -115,7 +90,7 @@ test('after a reload the channel list comes from the cache first, then equals th
 
     // The server's answer arrives: the same channel objects, rebuilt, equal to what the server says now.
     release();
-    await waitFor(() => page.evaluate(() => window.queried === 1), 'channels.queried');
+    await until(() => page.evaluate(() => window.queried === 1), 'channels.queried');
     const reconciled = await page.evaluate(async () => {
       const fresh = window.view(await window.client.queryChannels({ members: { $in: ['cache-alice'] } }, { last_message_at: -1 }, { limit: 10 }));
       const same = (await window.found).every((c) => window.client.activeChannels[c.cid] === c);
@@ -133,7 +108,7 @@ test('after a reload the channel list comes from the cache first, then equals th
 
     // `clearCache` forgets it: the next load waits for the server.
     await page.evaluate(() => window.client.disconnectUser({ clearCache: true }));
-    await waitFor(async () => (await cachedLists(page)) === 0, 'the cache cleared');
+    await until(async () => (await cachedLists(page)) === 0, 'the cache cleared');
   } finally {
     await bob.disconnectUser();
     await context.close();
@@ -141,7 +116,7 @@ test('after a reload the channel list comes from the cache first, then equals th
 });
 
 test('with localCache: false nothing is kept', async () => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   try {
     const page = await context.newPage();
     await loadApp(page, 'cache-carol', { localCache: false }, 5);
@@ -154,7 +129,7 @@ test('with localCache: false nothing is kept', async () => {
       await client.connectUser({ id: 'cache-carol' }, client.devToken('cache-carol'));
       await client.queryChannels({ members: { $in: ['cache-carol'] } }, { last_message_at: -1 }, { limit: 6 });
     });
-    await waitFor(async () => (await cachedLists(page)) >= 1, 'the second client\'s list');
+    await until(async () => (await cachedLists(page)) >= 1, 'the second client\'s list');
     assert.equal(await cachedLists(page), 1);
   } finally {
     await context.close();

@@ -6,22 +6,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, signToken, startNginx, startServer } from './helpers.mjs';
+import { freePort, signToken, startNginx, startServer, until } from './helpers.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const KEY = 'cluster-key';
 export const SECRET = 'cluster-secret';
 
-/** Waits until `check()` is truthy (polled), or throws after `ms` with `what`. */
-export async function until(check, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { until };
 
 /** A PostgreSQL server in a new data directory; `url` names its `postgres` database. */
 export function startPostgres() {

@@ -181,6 +181,47 @@ export function comparisonSuite({ args = [] } = {}) {
   return suite;
 }
 
+/**
+ * Registers a test file's set-up and tear-down: a `--dev` server (with `args`) and Chromium. Returns an object
+ * whose `server` and `browser` are set once the set-up ran.
+ */
+export function browserSuite({ args = [] } = {}) {
+  const suite = {};
+  let cleanup;
+  before(async () => {
+    let dir;
+    ({ dir, cleanup } = tempDir());
+    suite.server = await startServer({ db: join(dir, 'chat.db'), args });
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+    cleanup?.();
+  });
+  return suite;
+}
+
+/** Waits until `check()` is truthy (polled), or throws after `ms` with `what`; returns the value. */
+export async function until(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The connections the server at `url` holds now, WebSocket and long-poll together (`chat_connections`). */
+export async function serverConnections(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('chat_connections{'))
+    .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
+}
+
 /** An HS256 JWT signed with `secret`, base64url-encoded like common JWT libraries do. */
 export function signToken(claims, secret) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');

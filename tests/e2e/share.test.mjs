@@ -2,37 +2,12 @@
 // same user share one connection, which one tab holds and the others hear over a BroadcastChannel; when that tab
 // closes another takes over, and every tab keeps its state. Other users, and other browser contexts, keep their
 // own connections. Real server, real Chromium tabs, the official client as the other user.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { StreamChat } from 'stream-chat';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { browserSuite, serverConnections, until } from './helpers.mjs';
 
-let server, browser, cleanup;
-
-before(async () => {
-  let dir;
-  ({ dir, cleanup } = tempDir());
-  server = await startServer({ db: join(dir, 'chat.db') });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  cleanup?.();
-});
-
-/** Polls `check` until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
-async function waitFor(check, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const suite = browserSuite();
 
 /**
  * A tab of `context` with our SDK connected as `id` and watching `messaging:<channelId>` (with `share-bob`).
@@ -42,7 +17,7 @@ async function openTab(context, id, channelId, options = {}) {
   const page = await context.newPage();
   const tab = { page, sockets: 0 };
   page.on('websocket', () => (tab.sockets += 1));
-  await page.goto(`${server.url}/metrics`);
+  await page.goto(`${suite.server.url}/metrics`);
   Object.assign(
     tab,
     await page.evaluate(
@@ -70,23 +45,14 @@ async function holding(tabs, text) {
   return counts.filter((n) => n === 1).length;
 }
 
-/** The connections open on the server now (WebSocket and long-poll). */
-async function connections() {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('chat_connections{'))
-    .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
-}
-
 async function bobClient() {
-  const bob = new StreamChat('demo-key', { baseURL: server.url, allowServerSideConnect: true });
+  const bob = new StreamChat('demo-key', { baseURL: suite.server.url, allowServerSideConnect: true });
   await bob.connectUser({ id: 'share-bob' }, bob.devToken('share-bob'));
   return bob;
 }
 
 test('five tabs of one user share one connection, and another tab takes over when its tab closes', async (t) => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const bob = await bobClient();
   try {
     const tabs = [];
@@ -95,13 +61,13 @@ test('five tabs of one user share one connection, and another tab takes over whe
     assert.equal(new Set(tabs.map((tab) => tab.connectionId)).size, 1);
     assert.deepEqual(tabs.map((tab) => tab.me), Array(5).fill('share-alice'));
     assert.equal(tabs.reduce((sum, tab) => sum + tab.sockets, 0), 1, 'one WebSocket in the browser');
-    assert.equal(await connections(), 2, "alice's one connection and bob's");
+    assert.equal(await serverConnections(suite.server.url), 2, "alice's one connection and bob's");
 
     // A message sent from tab 3 reaches every tab's channel state once; so does bob's.
     await tabs[2].page.evaluate(() => window.channel.sendMessage({ text: 'from tab 3' }));
-    await waitFor(async () => (await holding(tabs, 'from tab 3')) === 5, 'the message in five tabs');
+    await until(async () => (await holding(tabs, 'from tab 3')) === 5, 'the message in five tabs');
     await bob.channel('messaging', 'five-tabs').sendMessage({ text: 'bob to five tabs' });
-    await waitFor(async () => (await holding(tabs, 'bob to five tabs')) === 5, "bob's message in five tabs");
+    await until(async () => (await holding(tabs, 'bob to five tabs')) === 5, "bob's message in five tabs");
 
     // The tab holding the connection closes; bob keeps sending meanwhile.
     const leader = tabs.find((tab) => tab.sockets === 1);
@@ -110,21 +76,21 @@ test('five tabs of one user share one connection, and another tab takes over whe
     await leader.page.close();
     const bobChannel = bob.channel('messaging', 'five-tabs');
     for (let i = 1; i <= 3; i += 1) await bobChannel.sendMessage({ text: `during takeover ${i}` });
-    const ids = await waitFor(async () => {
+    const ids = await until(async () => {
       const ids = await Promise.all(rest.map((tab) => tab.page.evaluate(() => window.client.connectionId)));
       return new Set(ids).size === 1 && ids[0] && ids[0] !== leader.connectionId && ids;
     }, 'one new connection in the remaining tabs');
     const tookOverMs = Date.now() - closedAt;
     assert.equal(rest.reduce((sum, tab) => sum + tab.sockets, 0), 1, 'one new WebSocket among them');
     for (let i = 1; i <= 3; i += 1) {
-      await waitFor(async () => (await holding(rest, `during takeover ${i}`)) === 4, `message ${i} in four tabs`);
+      await until(async () => (await holding(rest, `during takeover ${i}`)) === 4, `message ${i} in four tabs`);
     }
-    await waitFor(async () => (await connections()) === 2, 'one connection for alice');
+    await until(async () => (await serverConnections(suite.server.url)) === 2, 'one connection for alice');
     t.diagnostic(`took over in ${tookOverMs} ms (connection ${ids[0]})`);
 
     // Live events flow through the new connection to every tab.
     await rest[0].page.evaluate(() => window.channel.sendMessage({ text: 'after takeover' }));
-    await waitFor(async () => (await holding(rest, 'after takeover')) === 4, 'the message after takeover');
+    await until(async () => (await holding(rest, 'after takeover')) === 4, 'the message after takeover');
 
     // `disconnectUser()` in a tab that does not hold the connection disconnects that tab only.
     const newLeader = rest.find((tab) => tab.sockets === 1);
@@ -132,16 +98,16 @@ test('five tabs of one user share one connection, and another tab takes over whe
     await follower.page.evaluate(() => window.client.disconnectUser());
     const staying = rest.filter((tab) => tab !== follower);
     await bobChannel.sendMessage({ text: 'after a follower left' });
-    await waitFor(async () => (await holding(staying, 'after a follower left')) === 3, 'the message in three tabs');
-    assert.equal(await connections(), 2);
+    await until(async () => (await holding(staying, 'after a follower left')) === 3, 'the message in three tabs');
+    assert.equal(await serverConnections(suite.server.url), 2);
     assert.equal(await follower.page.evaluate(() => window.count('after a follower left')), 0);
 
     // In the tab that holds it, `disconnectUser()` hands the connection to another tab.
     await newLeader.page.evaluate(() => window.client.disconnectUser());
     const last = staying.filter((tab) => tab !== newLeader);
     await bobChannel.sendMessage({ text: 'after the leader left' });
-    await waitFor(async () => (await holding(last, 'after the leader left')) === 2, 'the message in two tabs');
-    await waitFor(async () => (await connections()) === 2, 'still one connection for alice');
+    await until(async () => (await holding(last, 'after the leader left')) === 2, 'the message in two tabs');
+    await until(async () => (await serverConnections(suite.server.url)) === 2, 'still one connection for alice');
   } finally {
     await bob.disconnectUser();
     await context.close();
@@ -149,9 +115,9 @@ test('five tabs of one user share one connection, and another tab takes over whe
 });
 
 test('other users and other browser contexts keep connections of their own', async () => {
-  const first = await browser.newContext();
-  const second = await browser.newContext();
-  const before = await connections();
+  const first = await suite.browser.newContext();
+  const second = await suite.browser.newContext();
+  const before = await serverConnections(suite.server.url);
   try {
     const carol = await openTab(first, 'share-carol', 'own-carol');
     const dave = await openTab(first, 'share-dave', 'own-dave');
@@ -162,7 +128,7 @@ test('other users and other browser contexts keep connections of their own', asy
     assert.equal(carolAgain.sockets, 0, "carol's second tab in the first context shares her first tab's");
     assert.equal(carolAgain.connectionId, carol.connectionId);
     assert.equal(new Set([carol, dave, carolElsewhere, unshared].map((tab) => tab.connectionId)).size, 4);
-    assert.equal(await connections(), before + 4);
+    assert.equal(await serverConnections(suite.server.url), before + 4);
   } finally {
     await first.close();
     await second.close();
