@@ -112,20 +112,28 @@ export function attachStateMethods(state, channel) {
 export function shareStart(name, deliver) {
   const locks = globalThis.navigator && navigator.locks;
   if (!locks || typeof BroadcastChannel !== 'function') return null;
-  const bus = new BroadcastChannel(name), stop = new AbortController();
-  let ended = false, release;
-  const held = new Promise((resolve) => (release = resolve));
+  const bus = new BroadcastChannel(name);
+  let ended = false, stop, release;
   const tell = (kind, value) => { if (!ended) deliver(kind, value); };
-  const lead = () => { tell(0); return held; };
+  const join = () => {
+    stop = new AbortController();
+    const held = new Promise((resolve) => (release = resolve));
+    const lead = () => { tell(0); return held; };
+    const signal = stop.signal;
+    locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock) return lead();
+      tell(1);
+      locks.request(name, { signal }, lead).catch(() => {});
+    }).catch(() => {});
+  };
+  const leave = () => { stop.abort(); release(); };
   bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
-  locks.request(name, { ifAvailable: true }, (lock) => {
-    if (lock) return lead();
-    tell(1);
-    locks.request(name, { signal: stop.signal }, lead).catch(() => {});
-  }).catch(() => {});
-  return { post: (kind, value) => bus.postMessage([kind, value]), end() { ended = true; stop.abort(); release(); bus.close(); } };
+  join();
+  return { post: (kind, value) => bus.postMessage([kind, value]), leave, join, end() { ended = true; leave(); bus.close(); } };
 }
 export function sharePost(share, kind, value) { share.post(kind, value); }
+export function shareLeave(share) { share.leave(); }
+export function shareJoin(share) { share.join(); }
 export function shareEnd(share) { share.end(); }
 
 // src/browser/outbox.rs

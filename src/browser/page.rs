@@ -1,6 +1,7 @@
 //! The page events the session listens to: `online` / `offline` on the window, and the page coming back after
 //! being hidden, frozen or asleep (`visibilitychange` to visible, `pageshow`), when throttled timers may have let
-//! a dead connection go unnoticed. Each forwards one [`Input`] to the loop; dropping [`PageEvents`] detaches them.
+//! a dead connection go unnoticed; and the page being frozen and resumed (`freeze`, `resume`), for the shared
+//! connection (`share.rs`). Each forwards one [`Signal`] to the loop; dropping [`PageEvents`] detaches them.
 
 use alloc::vec::Vec;
 
@@ -15,8 +16,8 @@ use crate::client::Input;
 /// A listener and where it is attached.
 type Attached = (EventTarget, &'static str, Closure<dyn FnMut()>);
 
-/// Where to listen, for what, the input to send, and whether only while the page is visible.
-type Wiring = (EventTarget, &'static str, fn() -> Input, bool);
+/// Where to listen, for what, the signal to send, and whether only while the page is visible.
+type Wiring = (EventTarget, &'static str, fn() -> Signal, bool);
 
 /// The page listeners of one client.
 #[derive(Debug, Default)]
@@ -32,23 +33,22 @@ impl PageEvents {
         let Some(window) = web_sys::window() else { return events };
         let document = window.document();
         let visible = move || document.as_ref().is_none_or(|document| !document.hidden());
-        let targets: [Wiring; 4] = [
-            (window.clone().into(), "online", || Input::Online, false),
-            (window.clone().into(), "offline", || Input::Offline, false),
-            (window.clone().into(), "pageshow", || Input::Resumed, false),
-            (
-                window.document().map_or_else(|| window.clone().into(), Into::into),
-                "visibilitychange",
-                || Input::Resumed,
-                true,
-            ),
+        let document_target: EventTarget =
+            window.document().map_or_else(|| window.clone().into(), Into::into);
+        let targets: [Wiring; 6] = [
+            (window.clone().into(), "online", || Signal::Input(Input::Online), false),
+            (window.clone().into(), "offline", || Signal::Input(Input::Offline), false),
+            (window.clone().into(), "pageshow", || Signal::Input(Input::Resumed), false),
+            (document_target.clone(), "visibilitychange", || Signal::Input(Input::Resumed), true),
+            (document_target.clone(), "freeze", || share_signal(super::share::FROZEN), false),
+            (document_target, "resume", || share_signal(super::share::RESUMED), false),
         ];
         for (target, name, input, only_when_visible) in targets {
             let port = port.clone();
             let visible = visible.clone();
             let listener: Closure<dyn FnMut()> = Closure::new(move || {
                 if !only_when_visible || visible() {
-                    port.send(Signal::Input(input()));
+                    port.send(input());
                 }
             });
             if target
@@ -60,6 +60,11 @@ impl PageEvents {
         }
         events
     }
+}
+
+/// A page event for the shared connection (`share.rs`).
+fn share_signal(kind: u8) -> Signal {
+    Signal::Share { kind, value: wasm_bindgen::JsValue::UNDEFINED }
 }
 
 impl Drop for PageEvents {

@@ -11,6 +11,8 @@
 //!   to the shared connection and from there to every tab.
 //! - When the leader tab closes, the browser releases the lock; the next tab in the lock's queue leads: it tells
 //!   the others the connection is down and opens a new one, and every tab recovers as after a reconnect.
+//! - A page being frozen (the `freeze` event) gives up the lock and its connection (a leader tells the others it
+//!   is down) and asks again when it resumes, so a frozen tab never holds the connection others depend on.
 //!
 //! The sans-I/O session does not know: a relay is a socket to it.
 
@@ -37,6 +39,14 @@ extern "C" {
     #[wasm_bindgen(js_name = sharePost)]
     fn share_post(share: &JsValue, kind: u8, value: &JsValue);
 
+    /// Releases the lock (or stops waiting for it), keeping the channel: the page is being frozen.
+    #[wasm_bindgen(js_name = shareLeave)]
+    fn share_leave(share: &JsValue);
+
+    /// Asks for the lock again after [`share_leave`] (`deliver(LEAD)` or `deliver(FOLLOW)` follows).
+    #[wasm_bindgen(js_name = shareJoin)]
+    fn share_join(share: &JsValue);
+
     /// Leaves: releases the lock (or stops waiting for it) and closes the channel; nothing is delivered after.
     #[wasm_bindgen(js_name = shareEnd)]
     fn share_end(share: &JsValue);
@@ -58,6 +68,11 @@ const DOWN: u8 = 5;
 const SEND: u8 = 6;
 /// The leader's long-poll was answered: its connection is alive.
 const HEARTBEAT: u8 = 7;
+/// This page is being frozen (`freeze`, from `page.rs`; never posted): it gives up the lock and its connection,
+/// so that another tab leads while it cannot run.
+pub const FROZEN: u8 = 8;
+/// This page runs again (`resume`, from `page.rs`; never posted): it asks for the lock again and reconnects.
+pub const RESUMED: u8 = 9;
 
 /// Where this tab stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +111,8 @@ pub struct Share {
     leading: Option<(u32, JsValue)>,
     /// The leader's WebSocket probe (while on long-poll), and its `connection.ok`.
     probe: Option<(u32, JsValue)>,
+    /// The page is frozen: it has left the lock's queue.
+    frozen: bool,
 }
 
 impl Share {
@@ -112,6 +129,7 @@ impl Share {
             waiting: None,
             leading: None,
             probe: None,
+            frozen: false,
         })
     }
 
@@ -245,6 +263,14 @@ impl Client {
             }
             Next::Relayed(signal) => self.receive(signal),
             Next::Send(text) => self.send_frame(&text),
+            Next::Frozen(socket) => {
+                // Dropping the connection closes it (a relay just stops); the session reconnects once it can.
+                self.state.borrow_mut().socket = None;
+                if let Some(socket) = socket {
+                    self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
+                }
+            }
+            Next::Resumed => self.receive(Signal::Input(Input::Resumed)),
         }
     }
 
@@ -268,6 +294,10 @@ enum Next {
     Relayed(Signal),
     /// Send a follower's frame on the real connection.
     Send(String),
+    /// The page is being frozen: drop the connection numbered so (if any) and let the session know.
+    Frozen(Option<u32>),
+    /// The page runs again: reconnect at once.
+    Resumed,
 }
 
 impl Share {
@@ -316,6 +346,22 @@ impl Share {
                 _ => Next::Nothing,
             },
             SEND if self.leading.is_some() => value.as_string().map_or(Next::Nothing, Next::Send),
+            FROZEN if !self.frozen => {
+                self.frozen = true;
+                share_leave(&self.handle);
+                let socket =
+                    self.leading.as_ref().map(|(socket, _)| *socket).or(relay.map(|r| r.socket));
+                if self.leading.is_some() {
+                    self.down();
+                }
+                self.role = Role::Undecided;
+                Next::Frozen(socket)
+            }
+            RESUMED if self.frozen => {
+                self.frozen = false;
+                share_join(&self.handle);
+                Next::Resumed
+            }
             _ => Next::Nothing,
         }
     }

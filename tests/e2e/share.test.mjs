@@ -134,3 +134,43 @@ test('other users and other browser contexts keep connections of their own', asy
     await second.close();
   }
 });
+
+test('a tab being frozen hands the connection over, and follows it when it resumes', async (t) => {
+  const context = await suite.browser.newContext();
+  const bob = await bobClient();
+  try {
+    const tabs = [];
+    for (let i = 0; i < 3; i += 1) tabs.push(await openTab(context, 'share-erin', 'frozen-tab'));
+    const [leader, ...rest] = tabs;
+    assert.equal(leader.sockets, 1, 'the first tab holds the connection');
+    // What the browser does to a tab it freezes: the `freeze` event, then no task runs. Headless Chromium's CDP
+    // freeze stops the tasks but dispatches no event, so the test dispatches it first, as the browser would.
+    const cdp = await context.newCDPSession(leader.page);
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    const frozenAt = Date.now();
+    const ids = await until(async () => {
+      const ids = await Promise.all(rest.map((tab) => tab.page.evaluate(() => window.client.connectionId)));
+      return ids[0] && ids[0] !== leader.connectionId && ids[1] === ids[0] && ids;
+    }, 'another tab holding the connection');
+    t.diagnostic(`took over from the frozen tab in ${Date.now() - frozenAt} ms`);
+    const bobChannel = bob.channel('messaging', 'frozen-tab');
+    await bobChannel.sendMessage({ text: 'while frozen' });
+    await until(async () => (await holding(rest, 'while frozen')) === 2, 'the message in the two running tabs');
+
+    // Resumed, the tab follows the new connection and catches up.
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+    await until(
+      () => leader.page.evaluate((id) => window.client.connectionId === id, ids[0]),
+      'the resumed tab on the new connection',
+    );
+    await until(async () => (await holding(tabs, 'while frozen')) === 3, 'the message in all three tabs');
+    await bobChannel.sendMessage({ text: 'after resume' });
+    await until(async () => (await holding(tabs, 'after resume')) === 3, 'the next message in all three tabs');
+    assert.equal(leader.sockets, 1, 'the resumed tab opened no connection of its own');
+  } finally {
+    await bob.disconnectUser();
+    await context.close();
+  }
+});
