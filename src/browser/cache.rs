@@ -3,7 +3,10 @@
 //!
 //! - Each answer is kept under its request (filter, sort, options): at most [`CACHED_CHANNELS`] channels, each with
 //!   its newest [`CACHED_MESSAGES`] messages, and at most [`CACHED_LISTS`] lists per user (a new one beyond that
-//!   clears the user's older ones).
+//!   clears the user's older ones). Each channel of a list, and each `watch()` / `query()` answer, is also kept
+//!   under its cid (at most `CACHED_LISTS × CACHED_CHANNELS` per user, the same way).
+//! - `watch()` (and `query({watch: true})`) of a channel that has no state from the server yet asks the cache and the server at
+//!   once, as `queryChannels` does, and resolves with the kept channel if the cache answers first.
 //! - Until this client has had a channel list from the server (after that its own state is newer than any kept
 //!   list), `queryChannels` asks the server and the cache at once. When the cache answers first, the call resolves with
 //!   the cached channels, their `state.isFromCache` set; the server's answer then rebuilds the same channel
@@ -64,13 +67,18 @@ impl Client {
     /// A `queryChannels` answer arrived for `body`: keeps it, and tells listeners (`channels.queried`).
     pub(super) fn queried(&self, body: &JsValue, answer: &JsValue) {
         self.state.borrow_mut().listed = true;
-        if let Some(prefix) = self.cache_prefix() {
-            cache_put(&prefix, body, answer, CACHED_LISTS, CACHED_CHANNELS, CACHED_MESSAGES);
-        }
+        self.keep(body, answer);
         let channels = get(answer, "channels");
         let queried = object(&[("channels", channels), ("isLatestMessageSet", true.into())]);
         let event = object(&[("type", "channels.queried".into()), ("queriedChannels", queried)]);
         self.dispatch(None, "channels.queried", &event);
+    }
+
+    /// Keeps a list's answer (`list`: its request body) or one channel's (`list` undefined).
+    pub(super) fn keep(&self, list: &JsValue, answer: &JsValue) {
+        if let Some(prefix) = self.cache_prefix() {
+            cache_put(&prefix, list, answer, CACHED_LISTS, CACHED_CHANNELS, CACHED_MESSAGES);
+        }
     }
 
     /// Forgets the current user's lists.
@@ -87,7 +95,7 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
     let prefix =
         port.live().filter(|client| !client.state.borrow().listed).and_then(|c| c.cache_prefix());
     let Some(prefix) = prefix else { return server };
-    let lookup = cache_lookup(&prefix, body, &server);
+    let lookup = cache_lookup(&(prefix + "L"), body, &server);
     future_to_promise(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {
@@ -97,6 +105,31 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
                 set(&get(&channel, "state"), "isFromCache", &true.into());
             }
             return Ok(channels.into());
+        }
+        JsFuture::from(server).await
+    })
+}
+
+/// `watch()` / `query()` of channel `key`, whose server call is `server`: resolves with the kept channel when the
+/// cache answers first and the channel has no state from the server yet, with `server`'s answer otherwise.
+pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promise {
+    let cached = port.live().and_then(|client| {
+        let prefix = client.cache_prefix()?;
+        let mut state = client.state.borrow_mut();
+        let slot = state.slot(key).filter(|slot| !slot.initialized)?;
+        Some(prefix + "C" + &slot.cid()?)
+    });
+    let Some(cid_key) = cached else { return server };
+    let lookup = cache_lookup(&cid_key, &JsValue::UNDEFINED, &server);
+    future_to_promise(async move {
+        let hit = JsFuture::from(lookup).await.unwrap_or_default();
+        if let (true, Some(client)) = (hit.is_object(), port.live()) {
+            let own = client.state.borrow().user.clone();
+            if let Some(slot) = client.state.borrow_mut().slot(key) {
+                slot.apply_response(&hit, &own, &JsValue::UNDEFINED, js_sys::Date::now());
+                set(&slot.state, "isFromCache", &true.into());
+                return Ok(hit);
+            }
         }
         JsFuture::from(server).await
     })

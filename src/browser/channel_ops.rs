@@ -80,10 +80,16 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
         }
         client.replay_since(mark, key);
         client.show_waiting(key);
+        client.keep(&JsValue::UNDEFINED, answer);
         answer.clone()
     };
     let request = Request::new("POST", path, body);
-    send(&port, Request { key, apply: Some(apply), snapshot: true, ..request })
+    let server = send(&port, Request { key, apply: Some(apply), snapshot: true, ..request });
+    if watch {
+        super::cache::channel_from_cache_first(port, key, server)
+    } else {
+        server
+    }
 }
 
 /// `/channels/{type}/{id}` of channel `key`; rejects when its id is not known, when `watched` and it was never

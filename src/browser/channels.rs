@@ -139,6 +139,10 @@ impl Slot {
     ) {
         self.channel = get(response, "channel");
         self.synced_lists = None;
+        // The server's answer replaces what the local cache gave (`cache.rs`).
+        if get(&self.state, "isFromCache").is_truthy() {
+            set(&self.state, "isFromCache", &false.into());
+        }
         if let Some(id) = text(&self.channel, "id") {
             self.id = Some(id);
         }

@@ -184,26 +184,31 @@ const idbResult = (request) => new Promise((resolve, reject) => {
   request.onsuccess = () => resolve(request.result);
   request.onerror = () => reject(request.error);
 });
-const userRange = (prefix) => IDBKeyRange.bound(prefix, prefix + '\uffff');
-export function cacheLookup(prefix, body, server) {
+const keyRange = (prefix) => IDBKeyRange.bound(prefix, prefix + '\uffff');
+const cacheKey = (value) => (value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+const trimmed = (channel, messages) => ({ ...channel, messages: (channel.messages || []).slice(-messages) });
+export function cacheLookup(prefix, value, server) {
   let answered = false;
-  server.then((channels) => {
-    answered = true;
-    for (const channel of channels) if (channel.state.isFromCache) channel.state.isFromCache = false;
-  }, () => { answered = true; });
+  server.then(() => { answered = true; }, () => { answered = true; });
   if (!globalThis.indexedDB) return Promise.resolve();
-  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + JSON.stringify(body))))
+  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + cacheKey(value))))
     .then((hit) => (answered ? undefined : hit), () => undefined);
 }
-export function cachePut(prefix, body, answer, lists, channels, messages) {
+function cacheKeep(store, space, entries, most) {
+  return idbResult(store.getAllKeys(keyRange(space))).then((keys) => {
+    if (keys.length + entries.length > most) store.delete(keyRange(space));
+    for (const [key, value] of entries) store.put(value, key);
+  });
+}
+export function cachePut(prefix, list, answer, lists, most, messages) {
   if (!globalThis.indexedDB) return;
-  const list = { channels: (answer.channels || []).slice(0, channels).map((c) => ({ ...c, messages: (c.messages || []).slice(-messages) })) };
-  const key = prefix + JSON.stringify(body);
-  cacheStore('readwrite').then((store) => idbResult(store.getAllKeys(userRange(prefix))).then((keys) => {
-    if (keys.length >= lists && !keys.includes(key)) store.delete(userRange(prefix));
-    store.put(list, key);
-  })).catch(() => {});
+  const channels = (list ? answer.channels || [] : [answer]).slice(0, most);
+  const entries = channels.filter((c) => c && c.channel && c.channel.cid).map((c) => [prefix + 'C' + c.channel.cid, trimmed(c, messages)]);
+  cacheStore('readwrite').then((store) => Promise.all([
+    list && cacheKeep(store, prefix + 'L', [[prefix + 'L' + cacheKey(list), { channels: entries.map(([, c]) => c) }]], lists),
+    cacheKeep(store, prefix + 'C', entries, lists * most),
+  ])).catch(() => {});
 }
 export function cacheClear(prefix) {
-  if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(userRange(prefix))).catch(() => {});
+  if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(keyRange(prefix))).catch(() => {});
 }

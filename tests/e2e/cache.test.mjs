@@ -1,6 +1,6 @@
-// The local cache: after a reload, `queryChannels` resolves from IndexedDB while the server's answer is still held
-// back (`state.isFromCache`), then the server's answer rebuilds the same channel objects (what changed meanwhile
-// included, nothing doubled, `channels.queried` told); `disconnectUser({clearCache: true})` forgets it, and
+// The local cache: after a reload, `queryChannels` (and `watch()` of one channel) resolves from IndexedDB while
+// the server's answer is still held back (`state.isFromCache`), then the server's answer rebuilds the same channel
+// objects (what changed meanwhile included, nothing doubled, `channels.queried` told); `disconnectUser({clearCache: true})` forgets it, and
 // `localCache: false` never uses it. Real server, Chromium, the official client as the other user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,18 +33,19 @@ async function loadApp(page, id, options = {}, limit = 10) {
   );
 }
 
-/** Holds back `POST /channels` requests in `page` until the returned `release()` is called (then lets them by). */
-async function holdQueries(page) {
+/** Holds back `POST /channels` requests (or those `pattern` matches) in `page` until the returned `release()` is
+ * called (then lets them by). */
+async function holdQueries(page, pattern = '**/channels?**') {
   let release;
   const released = new Promise((resolve) => (release = resolve));
-  await page.route('**/channels?**', async (route) => {
+  await page.route(pattern, async (route) => {
     await released;
     await route.continue();
   });
   return release;
 }
 
-/** The user's lists in IndexedDB (written after each answer, so polled). */
+/** The channel lists in IndexedDB (written after each answer, so polled). */
 function cachedLists(page) {
   return page.evaluate(
     () =>
@@ -53,7 +54,7 @@ function cachedLists(page) {
         open.onupgradeneeded = () => open.result.createObjectStore('lists');
         open.onsuccess = () => {
           const keys = open.result.transaction('lists').objectStore('lists').getAllKeys();
-          keys.onsuccess = () => resolve(keys.result.length);
+          keys.onsuccess = () => resolve(keys.result.filter((key) => key.includes(':L')).length);
         };
       }),
   );
@@ -105,6 +106,31 @@ test('after a reload the channel list comes from the cache first, then equals th
       ],
     );
     assert.deepEqual(reconciled.fresh.map((c) => c.cid), ['messaging:cache-one', 'messaging:cache-two']);
+
+    // A channel watched on its own after a reload (the app opens it from a link) comes from the cache too.
+    await bob.channel('messaging', 'cache-two').sendMessage({ text: 'two: while away' });
+    const releaseWatch = await holdQueries(page, '**/channels/messaging/cache-two/query**');
+    await page.goto(`${suite.server.url}/metrics`);
+    const watched = await page.evaluate(async () => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      await sdk.default();
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
+      window.client = client;
+      await client.connectUser({ id: 'cache-alice' }, client.devToken('cache-alice'));
+      window.two = client.channel('messaging', 'cache-two');
+      const answer = await window.two.watch();
+      return { fromCache: window.two.state.isFromCache, texts: window.two.state.messages.map((m) => m.text), cid: answer.channel.cid };
+    });
+    assert.deepEqual(watched, { fromCache: true, texts: ['two: first'], cid: 'messaging:cache-two' });
+    releaseWatch();
+    await until(
+      () => page.evaluate(() => window.two.state.isFromCache === false && window.two.state.messages.length === 2),
+      "the server's answer to the watch",
+    );
+    assert.deepEqual(await page.evaluate(() => window.two.state.messages.map((m) => m.text)), [
+      'two: first',
+      'two: while away',
+    ]);
 
     // `clearCache` forgets it: the next load waits for the server.
     await page.evaluate(() => window.client.disconnectUser({ clearCache: true }));
