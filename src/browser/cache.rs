@@ -7,8 +7,10 @@
 //!   under its cid (at most `CACHED_LISTS × CACHED_CHANNELS` per user, the same way).
 //! - `watch()` (and `query({watch: true})`) of a channel that has no state from the server yet asks the cache and the server at
 //!   once, as `queryChannels` does, and resolves with the kept channel if the cache answers first.
-//! - Until this client has had a channel list from the server (after that its own state is newer than any kept
-//!   list), `queryChannels` asks the server and the cache at once. When the cache answers first, the call resolves with
+//! - Only calls made while the client is fresh ask the cache: from `connectUser` until its connection first opens
+//!   (or a channel list came from the server), the time a page loaded again spends waiting for the network. After
+//!   that the server answers at once and the client's own state is newer than anything kept. Such a
+//!   `queryChannels` asks the server and the cache at once. When the cache answers first, the call resolves with
 //!   the cached channels, their `state.isFromCache` set; the server's answer then rebuilds the same channel
 //!   objects' state in place (one entry per message id, so nothing doubles), clears `isFromCache`, and is told
 //!   by `channels.queried` (as the official client tells every answer). When the server answers first, the cache
@@ -66,7 +68,7 @@ impl Client {
 
     /// A `queryChannels` answer arrived for `body`: keeps it, and tells listeners (`channels.queried`).
     pub(super) fn queried(&self, body: &JsValue, answer: &JsValue) {
-        self.state.borrow_mut().listed = true;
+        self.state.borrow_mut().fresh = false;
         self.keep(body, answer);
         let channels = get(answer, "channels");
         let queried = object(&[("channels", channels), ("isLatestMessageSet", true.into())]);
@@ -93,7 +95,7 @@ impl Client {
 /// answers first (see the module's docs), with `server`'s otherwise.
 pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise {
     let prefix =
-        port.live().filter(|client| !client.state.borrow().listed).and_then(|c| c.cache_prefix());
+        port.live().filter(|client| client.state.borrow().fresh).and_then(|c| c.cache_prefix());
     let Some(prefix) = prefix else { return server };
     let lookup = cache_lookup(&(prefix + "L"), body, &server);
     future_to_promise(async move {
@@ -113,7 +115,7 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
 /// `watch()` / `query()` of channel `key`, whose server call is `server`: resolves with the kept channel when the
 /// cache answers first and the channel has no state from the server yet, with `server`'s answer otherwise.
 pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promise {
-    let cached = port.live().and_then(|client| {
+    let cached = port.live().filter(|client| client.state.borrow().fresh).and_then(|client| {
         let prefix = client.cache_prefix()?;
         let mut state = client.state.borrow_mut();
         let slot = state.slot(key).filter(|slot| !slot.initialized)?;

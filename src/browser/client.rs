@@ -68,8 +68,9 @@ pub struct State {
     pub(super) socket: Option<Connection>,
     /// This tab's part in the connection the browser's tabs share (`share.rs`), from `connectUser` on.
     pub share: Option<super::share::Share>,
-    /// Whether a channel list came from the server since `connectUser`: the local cache is not asked then.
-    pub listed: bool,
+    /// From the start (and after `disconnectUser`) until the connection first opens or a channel list comes from
+    /// the server: the only time the local cache is asked (`cache.rs`).
+    pub fresh: bool,
     /// Messages sent while the connection was away, waiting for it (`outbox.rs`).
     pub outbox: super::outbox::Outbox,
     /// A WebSocket probe while on long-poll.
@@ -218,7 +219,7 @@ impl Client {
                     socket: None,
                     share: None,
                     outbox: super::outbox::Outbox::default(),
-                    listed: false,
+                    fresh: true,
                     probe: None,
                     timers: Timers::default(),
                     cleaner: None,
@@ -388,6 +389,7 @@ impl Client {
             Effect::Emit(event) => self.emit(event),
             Effect::Settle(result) => {
                 let opened = result.is_ok();
+                self.state.borrow_mut().fresh &= !opened;
                 self.settle(result, frame);
                 if opened {
                     self.flush_outbox();

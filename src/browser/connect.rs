@@ -69,7 +69,7 @@ impl Client {
                 state.token_provider = None;
                 state.last_request = None;
                 state.channels.clear();
-                state.listed = false;
+                state.fresh = true;
                 // The waiting messages stay in storage for the user's next `connectUser`.
                 let outbox = core::mem::take(&mut state.outbox);
                 drop(state);

@@ -23,11 +23,14 @@ async function loadApp(page, id, options = {}, limit = 10) {
       window.client = client;
       window.queried = 0;
       client.on('channels.queried', () => (window.queried += 1));
-      await client.connectUser({ id }, client.devToken(id));
+      // As an app starts: connect, and ask for the list without waiting for the connection first (the cache is
+      // asked only then: once connected, the server answers at once).
+      const connected = client.connectUser({ id }, client.devToken(id));
       window.view = (channels) =>
         channels.map((c) => ({ cid: c.cid, fromCache: c.state.isFromCache === true, texts: c.state.messages.map((m) => m.text) }));
       window.found = client.queryChannels({ members: { $in: [id] } }, { last_message_at: -1 }, { limit });
       window.listed = window.found.then(window.view);
+      await connected;
     },
     { id, options, limit },
   );
@@ -116,9 +119,10 @@ test('after a reload the channel list comes from the cache first, then equals th
       await sdk.default();
       const client = new sdk.StreamChat('demo-key', { baseURL: location.origin });
       window.client = client;
-      await client.connectUser({ id: 'cache-alice' }, client.devToken('cache-alice'));
+      const connected = client.connectUser({ id: 'cache-alice' }, client.devToken('cache-alice'));
       window.two = client.channel('messaging', 'cache-two');
       const answer = await window.two.watch();
+      await connected;
       return { fromCache: window.two.state.isFromCache, texts: window.two.state.messages.map((m) => m.text), cid: answer.channel.cid };
     });
     assert.deepEqual(watched, { fromCache: true, texts: ['two: first'], cid: 'messaging:cache-two' });
