@@ -2,8 +2,9 @@
 //! with the same API key and base URL, share one connection. A Web Lock named after the four elects the tab that
 //! holds it, the leader; the others follow over a `BroadcastChannel` of the same name.
 //!
-//! - The leader opens the real WebSocket (or long-poll) and posts every frame it gets; it answers a follower's
-//!   hello with its connection's `connection.ok`, and says when its connection is down.
+//! - The leader opens the real WebSocket (or long-poll) and, once another tab has said hello, posts every frame
+//!   it gets (a tab alone posts nothing per event); it answers a follower's hello with its connection's first
+//!   frame, and says when its connection is down.
 //! - A follower's connection is a relay. The session opens it as it would open a socket; it opens with the
 //!   leader's `connection.ok` (so `connectUser` resolves with the same `me` and `connection_id`), its frames are
 //!   the leader's, and what the session sends on it (pings) the leader sends on the real connection. REST calls
@@ -113,6 +114,9 @@ pub struct Share {
     probe: Option<(u32, JsValue)>,
     /// The page is frozen: it has left the lock's queue.
     frozen: bool,
+    /// Whether another tab has followed this one (said hello): until then a leader posts no frames, so a page
+    /// alone pays nothing per event for sharing.
+    followed: bool,
 }
 
 impl Share {
@@ -130,6 +134,7 @@ impl Share {
             leading: None,
             probe: None,
             frozen: false,
+            followed: false,
         })
     }
 
@@ -186,8 +191,12 @@ impl Client {
         };
         if let Some((number, ok)) = &mut share.leading {
             if *number == socket {
-                let kind = if first(ok) { OPENED } else { FRAME };
-                return share.post(kind, raw);
+                if first(ok) {
+                    share.post(OPENED, raw);
+                } else if share.followed {
+                    share.post(FRAME, raw);
+                }
+                return;
             }
         }
         if let Some((number, ok)) = &mut share.probe {
@@ -203,7 +212,7 @@ impl Client {
         let Some(share) = state.share.as_mut() else { return };
         match *input {
             Input::SocketClosed { socket, .. } if share.is_leading(socket) => share.down(),
-            Input::Heartbeat { socket } if share.is_leading(socket) => {
+            Input::Heartbeat { socket } if share.is_leading(socket) && share.followed => {
                 share.post(HEARTBEAT, &JsValue::UNDEFINED)
             }
             _ => {}
@@ -321,6 +330,7 @@ impl Share {
                 }
             }
             HELLO => {
+                self.followed = true;
                 if let Some((_, ok)) = &self.leading {
                     if ok.is_object() {
                         self.post(OPENED, ok);
