@@ -35,15 +35,20 @@ const SERVER_FIELDS: &[&str] = &[
     "__html",
     "user",
     "error",
-    "status",
-    "errorStatusCode",
 ];
 
-/// Takes out of `message` (a copy the SDK made) the fields the server and the SDK add.
-pub fn strip_local_fields(message: &JsValue) {
-    for key in SERVER_FIELDS {
+/// Takes out of `message` (a copy the SDK made) the fields the server and the SDK add (`updateMessage` keeps
+/// `status`, as the official client's payload does).
+fn strip_fields(message: &JsValue, fields: &[&str]) {
+    for key in fields {
         let _ = Reflect::delete_property(message.unchecked_ref::<Object>(), &(*key).into());
     }
+}
+
+/// A failed message sent again (`outbox.rs`): without the server's fields, its failure or its status.
+pub fn strip_local_fields(message: &JsValue) {
+    strip_fields(message, SERVER_FIELDS);
+    strip_fields(message, &["status", "errorStatusCode"]);
 }
 
 /// `/messages/{id}`.
@@ -77,7 +82,7 @@ pub fn update_message(
         Err(rejected) => return rejected,
     };
     let payload = copy(message);
-    strip_local_fields(&payload);
+    strip_fields(&payload, SERVER_FIELDS);
     // As the official client sends them: pinned while it has a pin time, mentions as user ids.
     set(&payload, "pinned", &get(message, "pinned_at").is_truthy().into());
     let mentioned = get(message, "mentioned_users");
