@@ -37,7 +37,7 @@ struct SortParam {
 
 /// `/channels/{type}/{id}/{action}`, or `/channels/{type}/{action}` for a channel known by its members;
 /// `/channels/{type}/{id}` for no action.
-fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
+pub(super) fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
     let mut path = String::from("/channels/") + &String::from(js_sys::encode_uri_component(kind));
     if let Some(id) = id {
         path = path + "/" + &String::from(js_sys::encode_uri_component(id));

@@ -115,11 +115,7 @@ extern "C" {
 /// `/channels/{type}/{id}/message` for `cid`.
 fn message_path(cid: &str) -> String {
     let (kind, id) = cid.split_once(':').unwrap_or((cid, ""));
-    String::from("/channels/")
-        + &String::from(js_sys::encode_uri_component(kind))
-        + "/"
-        + &String::from(js_sys::encode_uri_component(id))
-        + "/message"
+    super::channel_ops::channel_path(kind, Some(id), "message")
 }
 
 /// A copy of `message` as `channel.state` shows it while it waits or after it failed.

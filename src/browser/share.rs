@@ -265,20 +265,19 @@ impl Client {
         match next {
             Next::Nothing => {}
             Next::Open(effect) => self.apply_effect(effect),
-            Next::Lost(socket) => {
-                self.state.borrow_mut().socket = None;
-                self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
-                self.receive(Signal::Input(Input::Resumed));
-            }
-            Next::Relayed(signal) => self.receive(signal),
-            Next::Send(text) => self.send_frame(&text),
-            Next::Frozen(socket) => {
-                // Dropping the connection closes it (a relay just stops); the session reconnects once it can.
+            Next::Dropped { socket, at_once } => {
+                // Dropping the connection closes it (a relay just stops); the session reconnects, at once or
+                // once it can run again.
                 self.state.borrow_mut().socket = None;
                 if let Some(socket) = socket {
                     self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
                 }
+                if at_once {
+                    self.receive(Signal::Input(Input::Resumed));
+                }
             }
+            Next::Relayed(signal) => self.receive(signal),
+            Next::Send(text) => self.send_frame(&text),
             Next::Resumed => self.receive(Signal::Input(Input::Resumed)),
         }
     }
@@ -297,14 +296,18 @@ enum Next {
     Nothing,
     /// Open the connection (a waiting attempt, or a relay that never opened, for real as the leader now).
     Open(Effect),
-    /// The relay numbered so was lost: the session reconnects at once.
-    Lost(u32),
+    /// Drop the connection (the one numbered so, if any, is closed for the session): an open relay that was
+    /// lost, reconnected `at_once`; or the page is being frozen, reconnected when it resumes.
+    Dropped {
+        /// The session's number for the connection dropped.
+        socket: Option<u32>,
+        /// Whether the session reconnects at once.
+        at_once: bool,
+    },
     /// Hand the leader's frame (or heartbeat) to the session.
     Relayed(Signal),
     /// Send a follower's frame on the real connection.
     Send(String),
-    /// The page is being frozen: drop the connection numbered so (if any) and let the session know.
-    Frozen(Option<u32>),
     /// The page runs again: reconnect at once.
     Resumed,
 }
@@ -325,7 +328,7 @@ impl Share {
                 match relay {
                     // Not open yet: the same attempt, for real.
                     Some(relay) if !relay.opened => Next::Open(relay.open.clone()),
-                    Some(relay) => Next::Lost(relay.socket),
+                    Some(relay) => Next::Dropped { socket: Some(relay.socket), at_once: true },
                     None => waiting.map_or(Next::Nothing, Next::Open),
                 }
             }
@@ -352,7 +355,9 @@ impl Share {
                 _ => Next::Nothing,
             },
             DOWN => match relay {
-                Some(relay) if relay.opened => Next::Lost(relay.socket),
+                Some(relay) if relay.opened => {
+                    Next::Dropped { socket: Some(relay.socket), at_once: true }
+                }
                 _ => Next::Nothing,
             },
             SEND if self.leading.is_some() => value.as_string().map_or(Next::Nothing, Next::Send),
@@ -365,7 +370,7 @@ impl Share {
                     self.down();
                 }
                 self.role = Role::Undecided;
-                Next::Frozen(socket)
+                Next::Dropped { socket, at_once: false }
             }
             RESUMED if self.frozen => {
                 self.frozen = false;
