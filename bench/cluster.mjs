@@ -2,7 +2,8 @@
 // (with its monitoring port), every part a real process. Figures come from NATS's own counters, so they are what
 // the bus carries, whatever the server believes it sends:
 // - with N users connected to node 1 (ids of 48 characters), how long their connections take, how long until
-//   node 2 sees them all online, and the bytes per second the bus carries once nothing changes;
+//   node 2 sees them all online, the bytes NATS delivers to node 2 per user meanwhile (node 2 follows nobody's
+//   presence: live-state deltas only), and the bytes per second the bus carries once nothing changes;
 // - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it.
 import { join } from 'node:path';
 import { connectOfficial, startServer } from '../tests/e2e/helpers.mjs';
@@ -33,6 +34,7 @@ export async function clusterRun({ binary, users }) {
     const [n1, n2] = nodes;
     const observer = await connectOfficial(n2.url, { id: 'observer' }, { key: KEY, secret: SECRET });
     const ids = Array.from({ length: users }, (_, at) => `bench-user-${String(at).padStart(6, '0')}-${'y'.repeat(30)}`);
+    const connectsBefore = await natsCounters(nats.monitorUrl);
     const started = performance.now();
     sockets.push(...await connectMany(n1.url, ids));
     const connectedMs = performance.now() - started;
@@ -42,6 +44,7 @@ export async function clusterRun({ binary, users }) {
       return seen.length === sample.length && seen.every((user) => user.online);
     }, 'node 2 sees every user online', 120_000);
     const onlineMs = performance.now() - started;
+    const connectsAfter = await natsCounters(nats.monitorUrl);
 
     // Idle: nothing changes for 5 s.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -65,6 +68,7 @@ export async function clusterRun({ binary, users }) {
       connect_ms: connectedMs,
       online_ms: onlineMs,
       idle_bus_bytes_per_s: idleBytesPerSecond,
+      connect_bytes_to_node2_per_user: (connectsAfter.toNode2 - connectsBefore.toNode2) / users,
       unwatched_bytes_per_message: (quietAfter.toNode2 - quietBefore.toNode2) / messages,
     };
   } finally {

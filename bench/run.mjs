@@ -132,6 +132,8 @@ async function clusterFigures() {
     const n = Number(users).toLocaleString('en');
     row(`cluster, ${n} users on node 1: their connects`, 'ms', runs.map((r) => r.connect_ms), null, cmd);
     row(`cluster, ${n} users on node 1: all online as seen from node 2`, 'ms', runs.map((r) => r.online_ms), null, cmd);
+    row(`cluster, ${n} users on node 1: bytes to node 2 (following nobody) per connect`, 'B',
+      runs.map((r) => r.connect_bytes_to_node2_per_user), null, cmd);
     row(`cluster, ${n} users: bus bytes per second while nothing changes`, 'B/s',
       runs.map((r) => r.idle_bus_bytes_per_s), ['<=', 1000], cmd);
     row(`cluster, ${n} users: bytes to a node without watchers, per message`, 'B',

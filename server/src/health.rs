@@ -1,5 +1,5 @@
 //! The store's health and the figures read from it, asked of a thread of its own: `GET /readyz` and
-//! `GET /metrics` never wait behind request work on the blocking pool. Each question waits a bounded time
+//! `GET /metrics` never wait behind request work (its tasks or the blocking pool). Each question waits a bounded time
 //! ([`PING_WAIT`], [`FIGURES_WAIT`]); past it the store counts as not ready, and the last figure known is served.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -40,13 +40,19 @@ impl Health {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (questions, asked) = sync_channel::<Question>(QUESTIONS);
         let spawned = std::thread::Builder::new().name("store-health".into()).spawn(move || {
+            // A runtime of its own: the store's calls from here never queue behind the server's tasks or its
+            // blocking pool.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let Ok(runtime) = runtime else { return };
             for question in asked {
                 match question {
                     Question::Ping(answer) => {
-                        let _ = answer.send(store.ping().is_ok());
+                        let _ = answer.send(runtime.block_on(store.ping()).is_ok());
                     }
                     Question::ActiveUsers(answer) => {
-                        let _ = answer.send(store.monthly_active_users(&clock::month()).ok());
+                        let month = clock::month();
+                        let _ =
+                            answer.send(runtime.block_on(store.monthly_active_users(&month)).ok());
                     }
                 }
             }

@@ -5,7 +5,7 @@
 //! Imports go one way: [`routes`] and [`transport`] use [`events`], [`cluster`], [`domain`] and [`store`];
 //! [`events`] uses [`cluster`] and [`domain`]; [`domain`] uses [`store`]; nothing imports [`routes`].
 //! - [`routes`]: the REST handlers, one file per concern, and what they share ([`routes::rest`]: the
-//!   authenticated caller and bodies; `routes/mod.rs`: answers, the blocking pool, access checks).
+//!   authenticated caller and bodies; `routes/mod.rs`: answers, bounded admission of store work, access checks).
 //! - [`transport`]: [`transport::connect`] (`GET /connect`, the WebSocket, and the handshake both transports
 //!   share), [`transport::longpoll`] (`GET /longpoll`), [`transport::listener`] (the accept loop: header timeout,
 //!   connection cap, error bodies for malformed HTTP).
@@ -22,6 +22,11 @@
 //! - [`limits`]: every size, rate and time bound, and the per-user rate limiter.
 //! - [`error`]: [`error::AppError`], answered as the protocol's error body.
 //! - [`clock`]: timestamps in the protocol's format.
+
+/// Threads for blocking calls: the SQLite store's (PostgreSQL's calls hold none). SQLite takes one write at a time,
+/// so more threads only wait on its lock (a connect burst used to start ~150 of them, each with its own stack and
+/// allocator cache).
+pub const BLOCKING_THREADS: usize = 8;
 
 pub mod auth;
 pub mod clock;
@@ -133,7 +138,7 @@ pub struct Shared {
     pub upload_rate: RateLimiter,
     /// Uploads being read and files being served ([`Limits::uploads_at_once`] each holds its bytes).
     pub transfers: tokio::sync::Semaphore,
-    /// Store work running or waiting on the blocking pool ([`Limits::store_queue`]).
+    /// Store work running or waiting ([`Limits::store_queue`]).
     pub admission: Arc<tokio::sync::Semaphore>,
     /// The store's health and figures, from a thread of their own.
     pub health: health::Health,
@@ -317,7 +322,7 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 while the store answers (within [`health::PING_WAIT`], asked off the blocking pool), the bus
+/// `GET /readyz`: 200 while the store answers (within [`health::PING_WAIT`], asked on a thread of its own), the bus
 /// is connected and the server is not shutting down; else 503 with what is not ready (a load balancer stops
 /// sending new clients here).
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -397,12 +402,10 @@ async fn write_activity(state: AppState) {
     }
 }
 
-/// Writes the store's noted activity off the async threads; a failure is logged, at shutdown too.
+/// Writes the store's noted activity; a failure is logged, at shutdown too.
 async fn flush_activity(store: Arc<dyn Store>) {
-    match tokio::task::spawn_blocking(move || store.flush_activity()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "writing user activity failed"),
-        Err(error) => tracing::warn!(%error, "writing user activity failed"),
+    if let Err(error) = store.flush_activity().await {
+        tracing::warn!(%error, "writing user activity failed");
     }
 }
 

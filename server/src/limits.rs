@@ -48,7 +48,7 @@ pub struct Limits {
     pub upload_bytes: usize,
     /// Uploads the server reads at once (each holds up to `upload_bytes`); more are answered 429.
     pub uploads_at_once: usize,
-    /// Store requests running or waiting on the blocking pool at once; past it a request is answered 429 with
+    /// Store requests running or waiting at once; past it a request is answered 429 with
     /// code 9 (the official client retries it) instead of waiting in an unbounded queue.
     pub store_queue: usize,
     /// How long one upload may take from its first byte to its last.

@@ -16,10 +16,6 @@ use stream_chat_server::{run, Settings};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Threads for blocking store calls. The SQLite store takes one call at a time, so more threads only wait on its
-/// lock (a connect burst used to start ~150 of them, each with its own stack and allocator cache).
-const BLOCKING_THREADS: usize = 8;
-
 /// API key used in dev mode when none is given.
 const DEV_API_KEY: &str = "demo-key";
 /// Secret used in dev mode when none is given; dev mode is for a developer's machine only.
@@ -137,7 +133,7 @@ fn node_id(id: &str) -> Result<String, String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
+        .max_blocking_threads(stream_chat_server::BLOCKING_THREADS)
         .build()?
         .block_on(serve())
 }

@@ -47,7 +47,7 @@ pub struct Metrics {
     pub bus_resyncs: IntCounter,
     /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
     pub bus_subscriptions: IntGauge,
-    /// Store requests running or waiting on the blocking pool (bounded by `Limits::store_queue`).
+    /// Store requests running or waiting (bounded by `Limits::store_queue`).
     pub store_queue: IntGauge,
     /// Events not delivered because they carried an older state of a message than one delivered before (brought
     /// up to the hub's count on each scrape).
@@ -140,7 +140,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
-            store_queue: gauge("chat_store_queue", "Store requests running or waiting on the blocking pool"),
+            store_queue: gauge("chat_store_queue", "Store requests running or waiting"),
             stale_events: IntCounter::new(
                 "chat_stale_events_dropped_total",
                 "Events not delivered: an older state of a message than one already delivered",

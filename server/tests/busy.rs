@@ -1,7 +1,8 @@
 //! A store that stops answering writes (another client holds them): store work waits in a bounded queue, past
 //! which requests are answered 429 with code 9 (the official client retries it) rather than piling up; `/readyz`
-//! and `/metrics` still answer at once, since they ask the store on a thread of their own; and once the store
-//! answers again every admitted request completes.
+//! and `/metrics` still answer at once, since they ask the store on a thread of their own; on PostgreSQL, reads go
+//! on meanwhile, however many writes wait (none of them holds a thread); and once the store answers again every
+//! admitted request completes.
 
 mod common;
 
@@ -14,6 +15,30 @@ use stream_chat_server::limits::Limits;
 /// Store requests admitted at once in this test.
 const QUEUE: usize = 12;
 
+/// Sends `count` messages as `alice` on `server`'s general channel, each in a task of its own.
+fn spawn_sends(
+    server: &TestServer,
+    alice: &common::User,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<(u16, serde_json::Value)>> {
+    let path = "/channels/messaging/general/message";
+    (0..count)
+        .map(|at| {
+            let (addr, token, connection) =
+                (server.addr, alice.token.clone(), alice.connection_id.clone());
+            tokio::spawn(async move {
+                let query = format!(
+                    "{path}?api_key={}&user_id=alice&connection_id={connection}",
+                    common::API_KEY
+                );
+                let body =
+                    json!({"message": {"id": format!("queued-{at}"), "text": "waits"}}).to_string();
+                common::http_json(addr, "POST", &query, Some(&token), &body).await
+            })
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_store_queues_a_bounded_number_of_requests_and_health_still_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -23,22 +48,9 @@ async fn a_stuck_store_queues_a_bounded_number_of_requests_and_health_still_answ
     let (alice, _bob) = server.watching_pair().await;
     let hold = WriteHold::take(&db).await;
 
-    // QUEUE sends take every place in the queue (8 of them on the blocking threads, the rest waiting).
+    // QUEUE sends take every place in the queue.
     let path = "/channels/messaging/general/message";
-    let mut sends = Vec::new();
-    for at in 0..QUEUE {
-        let (addr, token, connection) =
-            (server.addr, alice.token.clone(), alice.connection_id.clone());
-        sends.push(tokio::spawn(async move {
-            let query = format!(
-                "{path}?api_key={}&user_id=alice&connection_id={connection}",
-                common::API_KEY
-            );
-            let body =
-                json!({"message": {"id": format!("queued-{at}"), "text": "waits"}}).to_string();
-            common::http_json(addr, "POST", &query, Some(&token), &body).await
-        }));
-    }
+    let sends = spawn_sends(&server, &alice, QUEUE);
     let full = async {
         loop {
             if server.metric("chat_store_queue").await == QUEUE as f64 {
@@ -60,6 +72,52 @@ async fn a_stuck_store_queues_a_bounded_number_of_requests_and_health_still_answ
     let (status, body) = ready.expect("/readyz answers while the store's queue is full");
     assert!(status == 200 || status == 503, "{status} {body}");
 
+    hold.release().await;
+    for send in sends {
+        let (status, answer) = tokio::time::timeout(DEADLINE, send).await.unwrap().unwrap();
+        assert_eq!(status, 200, "{answer}");
+    }
+    server.stop().await;
+}
+
+#[test]
+fn reads_go_on_while_more_writes_wait_than_the_server_has_blocking_threads() {
+    // The runtime the server binary runs on: its blocking pool bounded as `main.rs` bounds it.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(stream_chat_server::BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(reads_go_on_while_writes_wait());
+}
+
+async fn reads_go_on_while_writes_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&db, common::Options::default()).await;
+    let (alice, _bob) = server.watching_pair().await;
+    let hold = WriteHold::take(&db).await;
+    // Twelve sends wait for the held writes: more than the blocking threads a node has, fewer than its 16 pooled
+    // PostgreSQL connections.
+    let sends = spawn_sends(&server, &alice, 12);
+    let waiting = async {
+        while server.metric("chat_store_queue").await < 12.0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, waiting).await.expect("the twelve sends wait");
+    if std::env::var("STREAM_TEST_POSTGRES").is_ok() {
+        // SQLite has one writer connection, which the reads of these requests wait for like the writes do; a
+        // PostgreSQL node answers a read on another pooled connection, no thread being held by the waiting writes.
+        let read =
+            server.call_as(&alice, "GET", "/channels/messaging/general/pinned_messages", json!({}));
+        let (status, answer) = tokio::time::timeout(DEADLINE, read)
+            .await
+            .expect("a read is answered while the writes wait");
+        assert_eq!(status, 200, "{answer}");
+        assert!(sends.iter().all(|send| !send.is_finished()), "the writes were still waiting");
+    }
     hold.release().await;
     for send in sends {
         let (status, answer) = tokio::time::timeout(DEADLINE, send).await.unwrap().unwrap();

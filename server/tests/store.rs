@@ -3,19 +3,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use serde_json::Map;
-use stream_chat_server::store::{MessageAnchor, NewChannel, NewMessage, Store};
-
-/// Runs store calls off the async threads, as the server does.
-async fn blocking<T: Send + 'static>(
-    store: &Arc<dyn Store>,
-    work: impl FnOnce(&dyn Store) -> T + Send + 'static,
-) -> T {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || work(store.as_ref())).await.unwrap()
-}
+use stream_chat_server::store::{MessageAnchor, NewChannel, NewMessage};
 
 fn message(id: &str, text: &str) -> NewMessage {
     NewMessage {
@@ -31,7 +20,7 @@ fn message(id: &str, text: &str) -> NewMessage {
 async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = common::open_store(&dir.path().join("chat.db")).await;
-    let (first, second, retry, page) = blocking(&store, |store| {
+    let (first, second, retry, page) = {
         let channel = NewChannel {
             cid: "messaging:clock".into(),
             kind: "messaging".into(),
@@ -40,18 +29,21 @@ async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
             members: vec!["alice".into(), "bob".into()],
             created_by: "alice".into(),
         };
-        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").unwrap();
+        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").await.unwrap();
         // The second arrives from a node whose clock is two seconds behind.
-        let first = store.add_message(message("m1", "first"), "2026-11-29T08:00:05.000Z").unwrap();
+        let first =
+            store.add_message(message("m1", "first"), "2026-11-29T08:00:05.000Z").await.unwrap();
         let second =
-            store.add_message(message("m2", "second"), "2026-11-29T08:00:03.000Z").unwrap();
-        let retry = store.add_message(message("m1", "first"), "2026-11-29T08:00:09.000Z").unwrap();
+            store.add_message(message("m2", "second"), "2026-11-29T08:00:03.000Z").await.unwrap();
+        let retry =
+            store.add_message(message("m1", "first"), "2026-11-29T08:00:09.000Z").await.unwrap();
         let mut budget = usize::MAX;
-        let page =
-            store.messages("messaging:clock", 10, &MessageAnchor::Latest, &mut budget).unwrap();
+        let page = store
+            .messages("messaging:clock", 10, &MessageAnchor::Latest, &mut budget)
+            .await
+            .unwrap();
         (first, second, retry, page)
-    })
-    .await;
+    };
     assert!(second.message.created_at >= first.message.created_at);
     assert_eq!(second.message.created_at, "2026-11-29T08:00:05.000Z");
     assert!(!retry.inserted, "a retry stores nothing");
@@ -61,13 +53,12 @@ async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
     let bob = second.unread.iter().find(|u| u.user_id == "bob").unwrap();
     assert_eq!((bob.unread_messages, bob.total_unread), (2, 2));
     // A time anchor sees the same order.
-    let before = blocking(&store, |store| {
+    let before = {
         let mut budget = usize::MAX;
         let anchor =
             MessageAnchor::BeforeTime { at: "2026-11-29T08:00:05Z".into(), inclusive: true };
-        store.messages("messaging:clock", 10, &anchor, &mut budget).unwrap()
-    })
-    .await;
+        store.messages("messaging:clock", 10, &anchor, &mut budget).await.unwrap()
+    };
     assert_eq!(before.len(), 2);
 }
 
@@ -75,7 +66,7 @@ async fn a_lagging_clock_never_puts_a_message_before_an_earlier_one() {
 async fn every_change_of_a_message_row_raises_its_version() {
     let dir = tempfile::tempdir().unwrap();
     let store = common::open_store(&dir.path().join("chat.db")).await;
-    let versions = blocking(&store, |store| {
+    let versions = {
         let channel = NewChannel {
             cid: "messaging:clock".into(),
             kind: "messaging".into(),
@@ -84,21 +75,21 @@ async fn every_change_of_a_message_row_raises_its_version() {
             members: vec!["alice".into()],
             created_by: "alice".into(),
         };
-        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").unwrap();
-        let new = store.add_message(message("v1", "first"), "2026-11-29T08:00:01.000Z").unwrap();
+        store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").await.unwrap();
+        let new =
+            store.add_message(message("v1", "first"), "2026-11-29T08:00:01.000Z").await.unwrap();
         let mut quoting = message("v2", "quoting");
         quoting.extra.insert("quoted_message_id".into(), "v1".into());
-        store.add_message(quoting, "2026-11-29T08:00:02.000Z").unwrap();
+        store.add_message(quoting, "2026-11-29T08:00:02.000Z").await.unwrap();
         let edited = store.update_message("v1", "edited", Map::new(), "2026-11-29T08:00:03.000Z");
-        let edited = edited.unwrap().unwrap();
+        let edited = edited.await.unwrap().unwrap();
         let copy = serde_json::json!({"id": "v1", "text": "edited"});
-        store.update_quotes("messaging:clock", "v1", &copy).unwrap();
-        let quote = store.message("v2").unwrap().unwrap();
+        store.update_quotes("messaging:clock", "v1", &copy).await.unwrap();
+        let quote = store.message("v2").await.unwrap().unwrap();
         let deleted =
-            store.delete_message("v1", false, "2026-11-29T08:00:04.000Z").unwrap().unwrap();
+            store.delete_message("v1", false, "2026-11-29T08:00:04.000Z").await.unwrap().unwrap();
         (new.message.version, edited.version, deleted.version, quote.version)
-    })
-    .await;
+    };
     assert_eq!(
         versions,
         (0, 1, 2, 1),

@@ -1,6 +1,7 @@
 // How the cluster's bus grows with it, on real processes (PostgreSQL, nats-server with its monitoring port, two
 // server nodes): a node hears a channel's notes only while a connection there watches the channel, and a user's
-// only while the user is connected there (NATS's own list of each node's subscriptions shows it); and who is online
+// only while the user is connected there, and a user's presence only while a connection there follows it (NATS's own
+// list of each node's subscriptions shows it); and who is online
 // travels in bounded deltas, so 4,000 users with long ids on one node are online as seen from the other through a
 // NATS that refuses any message over 128 KB (one snapshot of them would be about 200 KB).
 import { after, before, test } from 'node:test';
@@ -69,6 +70,29 @@ test('a node hears a channel only while it has a watcher of it, and a user only 
     return lists.every((subjects) => !subjects.includes(channel) && !subjects.includes(`${BASE}.u.alice`));
   }, 'n1 unsubscribed from the channel and from alice');
   await bob.disconnectUser();
+});
+
+test('a node hears a user\'s presence only while a connection there follows it', async () => {
+  const carol = await connectOfficial(cluster.n1.url, { id: 'carol' }, credentials);
+  const dave = await connectOfficial(cluster.n2.url, { id: 'dave' }, credentials);
+  const presence = `${BASE}.p.carol`;
+  assert.ok(!(await subjectsOf('dave')).includes(presence), 'nobody on n2 follows carol yet');
+  // Who is online reaches n2 within a delta tick (50 ms): wait for it, then follow carol's presence.
+  await until(async () => (await dave.queryUsers({ id: 'carol' })).users[0]?.online, 'carol online as seen from n2');
+  const { users } = await dave.queryUsers({ id: { $in: ['carol'] } }, { id: 1 }, { presence: true });
+  assert.equal(users[0].online, true);
+  assert.ok((await subjectsOf('dave')).includes(presence), 'n2, where dave follows carol, hears her presence');
+  assert.ok(!(await subjectsOf('carol')).includes(presence), 'n1, where nobody follows her, does not');
+
+  // carol leaves n1: dave hears it on n2.
+  const offline = next(dave, 'user.presence.changed', (event) => event.user.id === 'carol' && !event.user.online);
+  await carol.disconnectUser();
+  await offline;
+
+  // dave leaves: n2 stops hearing carol's presence.
+  await dave.disconnectUser();
+  await until(async () => (await subscriptions()).every((subjects) => !subjects.includes(presence)),
+    'n2 unsubscribed from carol\'s presence');
 });
 
 test('4,000 users online on one node are online on the other through a NATS that refuses messages over 128 KB', async () => {

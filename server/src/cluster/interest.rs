@@ -1,49 +1,42 @@
-//! Which bus topics this node hears ([`crate::hub::live::Topic`]: a channel while a connection here watches it, a user
-//! while the user is connected here), and the waits of the requests that need a topic heard before they answer.
-//! The bus does the subscribing ([`crate::cluster::Bus::listen`]); this keeps the book, so that a topic is asked for
-//! once however many requests need it, and dropped only when the hub no longer needs it.
+//! Which bus topics this node hears ([`crate::hub::live::Topic`]: a channel while a connection here watches it, a
+//! user while the user is connected here, a user's presence while a connection here follows it), and the waits of
+//! the requests that need a topic heard before they answer. The bus does the subscribing
+//! ([`crate::cluster::Bus::listen`]); this keeps the book, so that a topic is asked for once however many requests
+//! need it, and dropped only when no connection here needs it (the caller says which topics are needed: the hub for
+//! channels and users, the presence book for presence).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::hub::live::Topic;
-use crate::hub::Hub;
 
 /// The longest a request waits for the bus to start hearing a topic (past it, it goes on: the bus is away, and
 /// its return drops connections so that clients recover).
 pub const LISTEN_WAIT: Duration = Duration::from_secs(2);
 
-/// Set once the bus hears a topic; requests wait on it, on a blocking thread or in async code.
+/// Set once the bus hears a topic; requests wait on it without holding a thread.
 #[derive(Debug, Default)]
 pub struct Ready {
     done: Mutex<bool>,
-    woken: Condvar,
-    woken_async: tokio::sync::Notify,
+    woken: tokio::sync::Notify,
 }
 
 impl Ready {
     /// The topic is heard: wakes the waiters.
     pub fn set(&self) {
         *self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
-        self.woken.notify_all();
-        self.woken_async.notify_waiters();
+        self.woken.notify_waiters();
     }
 
     fn is_set(&self) -> bool {
         *self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until set, at most `most`.
-    fn wait(&self, most: Duration) {
-        let done = self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let _ = self.woken.wait_timeout_while(done, most, |done| !*done);
-    }
-
     /// Waits until set, at most until `deadline`, without holding a thread.
-    async fn wait_async(&self, deadline: tokio::time::Instant) {
+    async fn wait(&self, deadline: tokio::time::Instant) {
         loop {
-            let woken = self.woken_async.notified();
+            let woken = self.woken.notified();
             if self.is_set() || tokio::time::timeout_at(deadline, woken).await.is_err() {
                 return;
             }
@@ -63,27 +56,15 @@ impl Interest {
     }
 
     /// Asks `subscribe` for each topic not heard or asked for yet, then waits until all are heard, at most
-    /// [`LISTEN_WAIT`] in all.
-    pub fn listen_all(
-        &self,
-        topics: impl IntoIterator<Item = Topic>,
-        subscribe: impl Fn(Topic, Arc<Ready>),
-    ) {
-        let deadline = Instant::now() + LISTEN_WAIT;
-        for ready in self.ask(topics, subscribe) {
-            ready.wait(deadline.saturating_duration_since(Instant::now()));
-        }
-    }
-
-    /// [`Interest::listen_all`] in async code: the wait holds no thread.
-    pub async fn listen_all_async(
+    /// [`LISTEN_WAIT`] in all; the wait holds no thread.
+    pub async fn listen_all(
         &self,
         topics: impl IntoIterator<Item = Topic>,
         subscribe: impl Fn(Topic, Arc<Ready>),
     ) {
         let deadline = tokio::time::Instant::now() + LISTEN_WAIT;
         for ready in self.ask(topics, subscribe) {
-            ready.wait_async(deadline).await;
+            ready.wait(deadline).await;
         }
     }
 
@@ -113,11 +94,12 @@ impl Interest {
         self.lock().get(topic).is_some_and(|ready| ready.is_set())
     }
 
-    /// Forgets `topic` if no connection here needs it; `true` when the bus should drop it. The hub is asked under
-    /// this book's lock, so a request that found the topic heard cannot lose it before its connection counts.
-    pub fn unlisten_if_idle(&self, topic: &Topic, hub: &Hub) -> bool {
+    /// Forgets `topic` if no connection here needs it (`needed`); `true` when the bus should drop it. `needed` is
+    /// asked under this book's lock, so a request that found the topic heard cannot lose it before its connection
+    /// counts.
+    pub fn unlisten_if_idle(&self, topic: &Topic, needed: impl Fn(&Topic) -> bool) -> bool {
         let mut listening = self.lock();
-        if !listening.contains_key(topic) || hub.has_interest(topic) {
+        if !listening.contains_key(topic) || needed(topic) {
             return false;
         }
         listening.remove(topic);
@@ -126,10 +108,9 @@ impl Interest {
 
     /// Forgets every topic no connection here needs (one asked for by a request that then failed never becomes
     /// idle by itself); returns them, for the bus to drop.
-    pub fn sweep(&self, hub: &Hub) -> Vec<Topic> {
+    pub fn sweep(&self, needed: impl Fn(&Topic) -> bool) -> Vec<Topic> {
         let mut listening = self.lock();
-        let idle: Vec<Topic> =
-            listening.keys().filter(|topic| !hub.has_interest(topic)).cloned().collect();
+        let idle: Vec<Topic> = listening.keys().filter(|topic| !needed(topic)).cloned().collect();
         for topic in &idle {
             listening.remove(topic);
         }
@@ -140,9 +121,10 @@ impl Interest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::Hub;
 
-    #[test]
-    fn a_topic_is_asked_for_once_and_dropped_only_when_the_hub_no_longer_needs_it() {
+    #[tokio::test]
+    async fn a_topic_is_asked_for_once_and_dropped_only_when_the_hub_no_longer_needs_it() {
         let interest = Interest::default();
         let hub = Hub::default();
         let asked = Mutex::new(Vec::new());
@@ -153,17 +135,18 @@ mod tests {
         let _alice = hub.register("a-1", "alice", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
         let x = Topic::Channel("messaging:x".into());
-        interest.listen_all([x.clone(), Topic::User("alice".into())], subscribe);
-        interest.listen_all([x.clone()], subscribe);
+        interest.listen_all([x.clone(), Topic::User("alice".into())], subscribe).await;
+        interest.listen_all([x.clone()], subscribe).await;
         assert_eq!(asked.lock().unwrap().len(), 2, "x asked for once");
         assert!(interest.hears(&x));
-        assert!(!interest.unlisten_if_idle(&x, &hub), "alice watches x");
-        assert!(interest.sweep(&hub).is_empty());
+        let needed = |topic: &Topic| hub.has_interest(topic);
+        assert!(!interest.unlisten_if_idle(&x, needed), "alice watches x");
+        assert!(interest.sweep(needed).is_empty());
         hub.unwatch("messaging:x", "a-1");
-        assert!(interest.unlisten_if_idle(&x, &hub));
+        assert!(interest.unlisten_if_idle(&x, needed));
         assert!(!interest.hears(&x));
         hub.unregister("a-1");
-        assert_eq!(interest.sweep(&hub), vec![Topic::User("alice".into())]);
+        assert_eq!(interest.sweep(needed), vec![Topic::User("alice".into())]);
     }
 
     #[tokio::test]
@@ -177,7 +160,7 @@ mod tests {
             let topic = topic.clone();
             tokio::spawn(async move {
                 let subscribe = |_, ready| *bus.lock().unwrap() = Some(ready);
-                interest.listen_all_async([topic], subscribe).await;
+                interest.listen_all([topic], subscribe).await;
             })
         };
         let ready = loop {
@@ -191,11 +174,11 @@ mod tests {
         assert!(interest.hears(&topic));
     }
 
-    #[test]
-    fn a_wait_for_a_topic_never_heard_ends_at_its_bound() {
+    #[tokio::test]
+    async fn a_wait_for_a_topic_never_heard_ends_at_its_bound() {
         let interest = Interest::default();
-        let started = Instant::now();
-        interest.listen_all([Topic::User("nobody".into())], |_, _| {});
+        let started = std::time::Instant::now();
+        interest.listen_all([Topic::User("nobody".into())], |_, _| {}).await;
         assert!(started.elapsed() >= LISTEN_WAIT && !interest.hears(&Topic::User("nobody".into())));
     }
 }

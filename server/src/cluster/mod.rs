@@ -95,6 +95,11 @@ pub enum Note {
         /// The user.
         user_id: String,
     },
+    /// The same for a user's presence changes: nodes drop the connections following the user.
+    ResyncPresence {
+        /// The user.
+        user_id: String,
+    },
     /// Who is connected and watching on the sender ([`crate::hub::live`]).
     Live(LiveNote),
     /// The sender is shutting down: forget it now.
@@ -111,7 +116,10 @@ impl Note {
             Note::User { user_id, .. } | Note::ResyncUser { user_id } => {
                 Some(Topic::User(user_id.clone()))
             }
-            Note::Presence { .. } | Note::Live(_) | Note::Leaving => None,
+            Note::Presence { user_id, .. } | Note::ResyncPresence { user_id } => {
+                Some(Topic::Presence(user_id.clone()))
+            }
+            Note::Live(_) | Note::Leaving => None,
         }
     }
 }
@@ -200,37 +208,30 @@ impl Cluster {
         self.bus.is_shared()
     }
 
-    /// Makes sure this node hears `topic`'s notes, waiting (at most [`crate::cluster::interest::LISTEN_WAIT`]) until it
-    /// does; call it after the hub has the connection that needs it, and before reading the state that connection
-    /// is given, so that no note falls between the two. Blocks: call it off the async threads
-    /// ([`Cluster::listen_async`]).
-    pub fn listen(&self, topic: Topic) {
-        self.listen_all([topic]);
+    /// Makes sure this node hears `topic`'s notes, waiting (at most [`crate::cluster::interest::LISTEN_WAIT`], holding
+    /// no thread) until it does; call it after the hub has the connection that needs it, and before reading the
+    /// state that connection is given, so that no note falls between the two.
+    pub async fn listen(&self, topic: Topic) {
+        self.listen_all([topic]).await;
     }
 
     /// [`Cluster::listen`] for several topics at once: every subscription is asked for before any is waited on.
-    pub fn listen_all(&self, topics: impl IntoIterator<Item = Topic>) {
-        if self.bus.is_shared() {
-            self.interest.listen_all(topics, |topic, ready| self.bus.listen(topic, ready));
-        }
-    }
-
-    /// [`Cluster::listen`] from async code: the wait holds no thread.
-    pub async fn listen_async(&self, topic: Topic) {
+    pub async fn listen_all(&self, topics: impl IntoIterator<Item = Topic>) {
         if self.bus.is_shared() {
             let subscribe = |topic, ready| self.bus.listen(topic, ready);
-            self.interest.listen_all_async([topic], subscribe).await;
+            self.interest.listen_all(topics, subscribe).await;
         }
     }
 
-    /// Stops hearing `topic` if no connection here needs it any more; `true` when the bus should drop it.
-    pub fn unlisten_if_idle(&self, topic: &Topic, hub: &Hub) -> bool {
-        self.interest.unlisten_if_idle(topic, hub)
+    /// Stops hearing `topic` if no connection here needs it any more (`needed` says whether one does); `true`
+    /// when the bus should drop it.
+    pub fn unlisten_if_idle(&self, topic: &Topic, needed: impl Fn(&Topic) -> bool) -> bool {
+        self.interest.unlisten_if_idle(topic, needed)
     }
 
     /// Stops hearing every topic no connection here needs; returns them, for the bus to drop.
-    pub fn sweep_topics(&self, hub: &Hub) -> Vec<Topic> {
-        self.interest.sweep(hub)
+    pub fn sweep_topics(&self, needed: impl Fn(&Topic) -> bool) -> Vec<Topic> {
+        self.interest.sweep(needed)
     }
 
     /// Whether a peer asked for this node's whole live state since the last call.
@@ -280,6 +281,7 @@ impl Cluster {
         match topic {
             Topic::Channel(cid) => Note::ResyncChannel { cid },
             Topic::User(user_id) => Note::ResyncUser { user_id },
+            Topic::Presence(user_id) => Note::ResyncPresence { user_id },
         }
     }
 
@@ -411,6 +413,14 @@ impl Cluster {
             Note::ResyncUser { user_id } => {
                 let dropped = hub.drop_user(&user_id);
                 tracing::warn!(dropped, "notes of a user were lost: their connections resync");
+                return true;
+            }
+            Note::ResyncPresence { user_id } => {
+                let dropped = hub.drop_connections(&followers(&user_id));
+                tracing::warn!(
+                    dropped,
+                    "presence notes were lost: the followers' connections resync"
+                );
                 return true;
             }
             Note::Live(_) | Note::Leaving => {}
@@ -667,6 +677,27 @@ mod tests {
         assert_eq!(channel.topic(), Some(Topic::Channel("messaging:x".into())));
         let own = Note::User { user_id: "bob".into(), frame: "{}".into() };
         assert_eq!(own.topic(), Some(Topic::User("bob".into())));
+        let presence = Note::Presence { user_id: "bob".into(), frame: "{}".into() };
+        assert_eq!(presence.topic(), Some(Topic::Presence("bob".into())));
         assert_eq!(Note::Leaving.topic(), None, "every node hears a node leave");
+    }
+
+    #[tokio::test]
+    async fn lost_presence_notes_make_the_nodes_hearing_them_drop_the_followers_connections() {
+        let sender = Cluster::new("a".into(), Box::new(Shared(false)));
+        assert!(!sender.tell(|| Note::Presence { user_id: "bob".into(), frame: "{}".into() }));
+        let lost = sender.take_lost();
+        assert_eq!(lost, vec![Topic::Presence("bob".into())]);
+
+        let receiver = Cluster::new("b".into(), Box::new(Shared(true)));
+        let hub = Hub::default();
+        let mut follower = hub.register("b-1", "carol", false, 10).unwrap();
+        let mut other = hub.register("b-2", "dave", false, 10).unwrap();
+        let resync = Cluster::resync_note(lost[0].clone());
+        let followers = |user: &str| if user == "bob" { vec!["b-1".to_owned()] } else { vec![] };
+        assert!(receiver.receive(Envelope { node: "a".into(), note: resync }, &hub, followers));
+        assert!(follower.recv().await.is_none(), "carol follows bob: her client recovers");
+        assert_eq!(hub.connection_count(), 1, "dave follows nobody");
+        assert!(other.try_recv().is_none());
     }
 }

@@ -1,11 +1,12 @@
-//! The NATS bus (`--bus nats://…`, `async-nats`), routed by interest: a channel's notes go on
-//! `<base>.c.<cid>`, a user's own notes on `<base>.u.<user id>`, and what every node needs (live-state deltas and
-//! digests, presence, leaving) on `<base>.live`. A node subscribes to a channel's or user's subject while a
-//! connection here needs it ([`crate::cluster::Cluster::listen`]); each subscription has its own task, so the notes
-//! of one channel are applied in order and different channels in parallel. Notes to send wait in a bounded queue
-//! ([`crate::cluster::BUS_QUEUE`]) for one publisher task, so publishing never blocks a request. The client
-//! reconnects and resubscribes by itself; when it is back after a break, or NATS dropped notes for this node (a
-//! slow consumer), this node drops its connections so that clients recover what they missed, and counts it.
+//! The NATS bus (`--bus nats://…`, `async-nats`), routed by interest: a channel's notes go on `<base>.c.<cid>`, a
+//! user's own notes on `<base>.u.<user id>`, a user's presence changes on `<base>.p.<user id>`, and what every node
+//! needs (live-state deltas and digests, leaving) on `<base>.live`. A node subscribes to a channel's, user's or
+//! presence subject while a connection here needs it ([`crate::cluster::Cluster::listen`]); each subscription has
+//! its own task, so the notes of one channel are applied in order and different channels in parallel. Notes to send
+//! wait in a bounded queue ([`crate::cluster::BUS_QUEUE`]) for one publisher task, so publishing never blocks a
+//! request. The client reconnects and resubscribes by itself; when it is back after a break, or NATS dropped notes
+//! for this node (a slow consumer), this node drops its connections so that clients recover what they missed, and
+//! counts it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +96,7 @@ pub fn subject(base: &str, topic: Option<&Topic>) -> String {
         None => format!("{base}.live"),
         Some(Topic::Channel(cid)) => format!("{base}.c.{}", token(cid)),
         Some(Topic::User(user_id)) => format!("{base}.u.{}", token(user_id)),
+        Some(Topic::Presence(user_id)) => format!("{base}.p.{}", token(user_id)),
     }
 }
 
@@ -178,11 +180,17 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 for note in outgoing.notes(taken, now, digest) {
                     publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }).await;
                 }
+                // The hub knows channels and users, the presence book presence.
+                let needed = |topic: &Topic| match topic {
+                    Topic::Presence(user_id) => state.presence.is_followed(user_id),
+                    _ => state.hub.has_interest(topic),
+                };
                 let mut idle: Vec<Topic> = state.hub.take_idle();
-                idle.retain(|topic| state.cluster.unlisten_if_idle(topic, &state.hub));
+                idle.extend(state.presence.take_idle().into_iter().map(Topic::Presence));
+                idle.retain(|topic| state.cluster.unlisten_if_idle(topic, needed));
                 if now.duration_since(last_sweep) >= SWEEP {
                     last_sweep = now;
-                    idle.extend(state.cluster.sweep_topics(&state.hub));
+                    idle.extend(state.cluster.sweep_topics(needed));
                 }
                 for topic in idle {
                     if let Some(task) = heard.remove(&Some(topic)) {

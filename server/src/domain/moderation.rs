@@ -11,19 +11,19 @@ use crate::store::Relation;
 use crate::{clock, AppState};
 
 /// The users who blocked `sender`: its messages and events are not delivered to them.
-pub fn blocked_by(state: &AppState, sender: &str) -> Result<Vec<String>, AppError> {
-    let blocks = db(state.store.relations("block", None, Some(sender), &clock::timestamp()))?;
+pub async fn blocked_by(state: &AppState, sender: &str) -> Result<Vec<String>, AppError> {
+    let blocks = db(state.store.relations("block", None, Some(sender), &clock::timestamp()).await)?;
     Ok(blocks.into_iter().map(|block| block.user_id).collect())
 }
 
 /// `user_id`'s ban that applies in `cid` (or everywhere when `cid` is `None`): a global one, or one of that
 /// channel. Expired bans do not count.
-pub fn ban_of(
+pub async fn ban_of(
     state: &AppState,
     user_id: &str,
     cid: Option<&str>,
 ) -> Result<Option<Relation>, AppError> {
-    let bans = db(state.store.relations("ban", Some(user_id), None, &clock::timestamp()))?;
+    let bans = db(state.store.relations("ban", Some(user_id), None, &clock::timestamp()).await)?;
     Ok(bans.into_iter().find(|ban| ban.target == "*" || Some(ban.target.as_str()) == cid))
 }
 
@@ -37,9 +37,13 @@ pub struct SenderRules {
 }
 
 /// The rules for `user` sending to `cid`, in one read: refused (code 17) when banned there or everywhere.
-pub fn sender_rules(state: &AppState, user: &str, cid: &str) -> Result<SenderRules, AppError> {
+pub async fn sender_rules(
+    state: &AppState,
+    user: &str,
+    cid: &str,
+) -> Result<SenderRules, AppError> {
     let mut rules = SenderRules::default();
-    for relation in db(state.store.sender_moderation(user, cid, &clock::timestamp()))? {
+    for relation in db(state.store.sender_moderation(user, cid, &clock::timestamp()).await)? {
         if relation.kind == "block" {
             rules.blockers.push(relation.user_id);
         } else if relation.data.get("shadow").and_then(Value::as_bool) == Some(true) {
@@ -55,8 +59,8 @@ pub fn sender_rules(state: &AppState, user: &str, cid: &str) -> Result<SenderRul
 }
 
 /// Refuses a user banned in `cid` or everywhere (code 17); `true` for a shadow ban, which lets them go on.
-pub(crate) fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
-    sender_rules(state, user, cid).map(|rules| rules.shadow)
+pub(crate) async fn check_ban(state: &AppState, user: &str, cid: &str) -> Result<bool, AppError> {
+    sender_rules(state, user, cid).await.map(|rules| rules.shadow)
 }
 
 /// The longest mute, block or ban timeout: a year, in minutes.
@@ -109,13 +113,18 @@ pub fn channel_mute_view(relation: &Relation) -> Value {
 }
 
 /// `user_id`'s mutes, channel mutes and blocked users, for `me`.
-pub fn own_moderation(state: &AppState, user_id: &str) -> Result<Map<String, Value>, AppError> {
+pub async fn own_moderation(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Map<String, Value>, AppError> {
     let now = clock::timestamp();
-    let of = |kind: &str| db(state.store.relations(kind, Some(user_id), None, &now));
+    let of = |kind: &'static str| state.store.relations(kind, Some(user_id), None, &now);
+    let (mutes, channel_mutes, blocked) = tokio::join!(of("mute"), of("channel_mute"), of("block"));
     let mut own = Map::new();
-    own.insert("mutes".into(), of("mute")?.iter().map(mute_view).collect());
-    own.insert("channel_mutes".into(), of("channel_mute")?.iter().map(channel_mute_view).collect());
-    let blocked: Vec<Value> = of("block")?.into_iter().map(|block| block.target.into()).collect();
+    own.insert("mutes".into(), db(mutes)?.iter().map(mute_view).collect());
+    own.insert("channel_mutes".into(), db(channel_mutes)?.iter().map(channel_mute_view).collect());
+    let blocked = db(blocked)?;
+    let blocked: Vec<Value> = blocked.into_iter().map(|block| block.target.into()).collect();
     own.insert("blocked_user_ids".into(), blocked.into());
     Ok(own)
 }

@@ -18,7 +18,7 @@ const QUOTED: &str = "quoted_message";
 
 /// Checks that `fields.quoted_message_id`, if any, names a message of `cid` other than `own_id`, and adds its copy
 /// as `quoted_message`.
-pub fn attach(
+pub async fn attach(
     state: &AppState,
     cid: &str,
     own_id: &str,
@@ -31,7 +31,7 @@ pub fn attach(
     }
     let quoted =
         quoted.as_str().ok_or_else(|| AppError::input("quoted_message_id must be a message id"))?;
-    let found = db(state.store.message(quoted))?
+    let found = db(state.store.message(quoted).await)?
         .filter(|message| {
             message.cid == cid && message.id != own_id && message.deleted_at.is_none()
         })
@@ -43,8 +43,8 @@ pub fn attach(
 }
 
 /// After `message` was edited or deleted: the messages quoting it carry its new copy.
-pub fn refresh(state: &AppState, message: &MessageRecord) -> Result<(), AppError> {
-    db(state.store.update_quotes(&message.cid, &message.id, &copy(message)))?;
+pub async fn refresh(state: &AppState, message: &MessageRecord) -> Result<(), AppError> {
+    db(state.store.update_quotes(&message.cid, &message.id, &copy(message)).await)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use serde_json::json;
 
 use crate::domain::users::StoredUser;
+use crate::hub::live::Topic;
 use crate::{clock, AppState};
 
 /// The most users one connection follows; later subscriptions past it are ignored.
@@ -20,38 +21,68 @@ type Links = HashMap<String, HashSet<String>>;
 /// Who follows whom.
 #[derive(Debug, Default)]
 pub struct Presence {
-    /// User id → connections following it; connection id → users it follows.
-    maps: Mutex<(Links, Links)>,
+    /// User id → connections following it; connection id → users it follows; users who lost their last follower
+    /// here since the bus last looked (it may stop hearing their presence, [`Presence::take_idle`]).
+    maps: Mutex<(Links, Links, Vec<String>)>,
 }
 
 impl Presence {
-    /// `connection_id` follows `users` (up to [`MAX_FOLLOWED_PER_CONNECTION`] in all).
-    pub fn follow<'a>(&self, connection_id: &str, users: impl IntoIterator<Item = &'a str>) {
-        let mut maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (followers, followed) = &mut *maps;
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Links, Links, Vec<String>)> {
+        self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `connection_id` follows `users` (up to [`MAX_FOLLOWED_PER_CONNECTION`] in all); returns the users that had
+    /// no follower here before, whose presence this node must start hearing ([`follow`]).
+    pub fn follow<'a>(
+        &self,
+        connection_id: &str,
+        users: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let mut maps = self.lock();
+        let (followers, followed, _) = &mut *maps;
         let mine = followed.entry(connection_id.into()).or_default();
+        let mut first = Vec::new();
         for user in users {
             if mine.len() >= MAX_FOLLOWED_PER_CONNECTION {
                 break;
             }
             if mine.insert(user.into()) {
-                followers.entry(user.into()).or_default().insert(connection_id.into());
+                let set = followers.entry(user.into()).or_default();
+                if set.is_empty() {
+                    first.push(user.to_owned());
+                }
+                set.insert(connection_id.into());
             }
         }
+        first
     }
 
     /// Forgets a closed connection.
     pub fn forget(&self, connection_id: &str) {
-        let mut maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (followers, followed) = &mut *maps;
+        let mut maps = self.lock();
+        let (followers, followed, idle) = &mut *maps;
         for user in followed.remove(connection_id).unwrap_or_default() {
             if let Some(set) = followers.get_mut(&user) {
                 set.remove(connection_id);
                 if set.is_empty() {
                     followers.remove(&user);
+                    if idle.len() < MAX_IDLE {
+                        idle.push(user);
+                    }
                 }
             }
         }
+    }
+
+    /// Whether a connection here follows `user_id`.
+    pub fn is_followed(&self, user_id: &str) -> bool {
+        self.lock().0.contains_key(user_id)
+    }
+
+    /// Users who lost their last follower here since the last call (the bus's periodic sweep finds any past
+    /// [`MAX_IDLE`]).
+    pub fn take_idle(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().2)
     }
 
     /// The connections following `user_id`.
@@ -59,6 +90,21 @@ impl Presence {
         let maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         maps.0.get(user_id).map(|set| set.iter().cloned().collect()).unwrap_or_default()
     }
+}
+
+/// Users who lost their last follower remembered between two looks of the bus, at most.
+const MAX_IDLE: usize = 100_000;
+
+/// `connection_id` (open here) follows `users`; on a cluster, waits until this node hears the presence of those
+/// it did not hear yet (at most [`crate::cluster::interest::LISTEN_WAIT`]), so that a change after the caller reads
+/// their state is not missed.
+pub async fn follow<'a>(
+    state: &AppState,
+    connection_id: &str,
+    users: impl IntoIterator<Item = &'a str>,
+) {
+    let first = state.presence.follow(connection_id, users);
+    state.cluster.listen_all(first.into_iter().map(Topic::Presence)).await;
 }
 
 /// Tells `user`'s followers on every node that it came online (`online`) or went offline, unless it is invisible.
@@ -107,7 +153,7 @@ pub async fn announce_departures(state: AppState) {
     }
 }
 
-/// Announces offline the users of departed nodes who are online nowhere now (off the async threads: it reads the
+/// Announces offline the users of departed nodes who are online nowhere now (in a task of its own: it reads the
 /// store).
 fn announce_departed(state: &AppState) {
     let users = state.cluster.take_departed(&state.hub);
@@ -115,11 +161,31 @@ fn announce_departed(state: &AppState) {
         return;
     }
     let state = state.clone();
-    tokio::task::spawn_blocking(move || {
+    tokio::spawn(async move {
         for id in users {
-            if let Ok(Some(user)) = state.store.user(&id) {
+            if let Ok(Some(user)) = state.store.user(&id).await {
                 announce_here(&state, &user, false);
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_presence_is_needed_from_its_first_follower_here_until_its_last_leaves() {
+        let presence = Presence::default();
+        assert_eq!(presence.follow("c-1", ["bob", "carol"]), vec!["bob", "carol"]);
+        assert_eq!(presence.follow("c-2", ["bob", "dave"]), vec!["dave"], "bob is heard already");
+        presence.forget("c-1");
+        assert_eq!(presence.take_idle(), vec!["carol"], "c-2 still follows bob");
+        assert!(presence.is_followed("bob") && !presence.is_followed("carol"));
+        presence.forget("c-2");
+        let mut idle = presence.take_idle();
+        idle.sort();
+        assert_eq!(idle, vec!["bob", "dave"]);
+        assert!(presence.followers("bob").is_empty());
+    }
 }

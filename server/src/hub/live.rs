@@ -23,13 +23,16 @@ pub const MAX_PENDING_CHANGES: usize = 100_000;
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// What a node hears on the bus besides the shared notes: a channel's events while a connection there watches it,
-/// a user's own events while they have a connection there.
+/// a user's own events while they have a connection there, and a user's presence changes while a connection there
+/// follows them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// A channel, by cid.
     Channel(String),
     /// A user, by id.
     User(String),
+    /// A user's `user.presence.changed`, by user id.
+    Presence(String),
 }
 
 /// One change of a node's live state.

@@ -3,8 +3,11 @@
 //! nowhere else: typing events of a user with typing indicators off, and read events of a user with read
 //! receipts off, reach only that user's own connections.
 //!
-//! Fan-out holds the hub's lock only to copy the channel's list of connection handles; the event is serialized
-//! once for everyone without personal fields (once more per user with them) and queued with the lock released.
+//! Two kinds of lock: the registry (connections, users, the change log) behind one, and channels' watchers spread
+//! over [`CHANNEL_SHARDS`] by their cid. Fan-out takes only its channel's shard, and holds it only to copy the
+//! channel's connection handles: registrations, closes and other channels' fan-out do not wait for it. When both
+//! are needed (watch, unwatch, close) the registry is locked first. The event is serialized once for everyone
+//! without personal fields (once more per user with them) and queued with every lock released.
 
 pub mod live;
 pub mod outbox;
@@ -137,13 +140,56 @@ impl Watchers {
     }
 }
 
-/// The hub's maps, behind one lock.
+/// How many locks channels' watchers are spread over (by a hash of the cid).
+pub const CHANNEL_SHARDS: usize = 64;
+
+/// The watchers of the channels whose cid hashes to one shard, with that shard's count of stale events.
+#[derive(Debug, Default)]
+struct Shard {
+    /// Channel cid → its watchers.
+    watchers: HashMap<String, Watchers>,
+    /// Events not delivered because they carried an older version of a message than one delivered before.
+    stale: u64,
+}
+
+/// Every shard; the shard of a cid is [`Shards::of`].
+#[derive(Debug)]
+struct Shards(Box<[Mutex<Shard>]>);
+
+impl Shards {
+    fn new() -> Self {
+        Shards((0..CHANNEL_SHARDS).map(|_| Mutex::default()).collect())
+    }
+
+    /// Which shard holds `cid`'s watchers.
+    fn index(cid: &str) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(cid);
+        (hash % CHANNEL_SHARDS as u64) as usize
+    }
+
+    /// The locked shard holding `cid`'s watchers.
+    fn of(&self, cid: &str) -> std::sync::MutexGuard<'_, Shard> {
+        lock(&self.0[Shards::index(cid)])
+    }
+
+    /// Every shard, locked one after the other.
+    fn each(&self) -> impl Iterator<Item = std::sync::MutexGuard<'_, Shard>> {
+        self.0.iter().map(lock)
+    }
+}
+
+/// Locks `mutex`; a panic while holding one cannot leave the maps half-updated: recover them.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The registry's maps, behind one lock (channels' watchers are in [`Shards`]).
 #[derive(Debug, Default)]
 struct State {
     /// Connection id → entry.
     connections: HashMap<String, Entry>,
-    /// Channel cid → its watchers.
-    watchers: HashMap<String, Watchers>,
     /// User id → the ids of the connections the user has open (their count, and the user's own events without a
     /// scan of every connection).
     per_user: HashMap<String, Vec<String>>,
@@ -152,8 +198,6 @@ struct State {
     dropped: HashMap<String, Unregistered>,
     /// Changes of what other nodes know of this one, until the bus takes them.
     log: ChangeLog,
-    /// Events not delivered because they carried an older version of a message than one delivered before.
-    stale: u64,
     /// (channel, visible user) watching pairs: the live state's size without a scan.
     visible_watches: usize,
     /// Channels and users that lost their last local connection since the bus last looked: it may stop listening.
@@ -190,6 +234,8 @@ impl From<Entry> for Unregistered {
 pub struct Hub {
     /// Locked only for map operations; never while serializing, sending, or across an `.await`.
     state: Mutex<State>,
+    /// Channels' watchers, locked (after `state` when both are) only for map operations.
+    shards: Shards,
     /// Bytes queued for one connection past which it is dropped as a slow consumer.
     outbox_bytes: usize,
 }
@@ -203,7 +249,7 @@ impl Default for Hub {
 impl Hub {
     /// A hub that drops a connection once more than `outbox_bytes` wait for it.
     pub fn new(outbox_bytes: usize) -> Self {
-        Hub { state: Mutex::new(State::default()), outbox_bytes }
+        Hub { state: Mutex::new(State::default()), shards: Shards::new(), outbox_bytes }
     }
 
     /// Starts recording the changes other nodes are told of ([`Hub::take_changes`]); a single node never does.
@@ -220,12 +266,18 @@ impl Hub {
         let size = Size { online: state.per_user.len(), watches: state.visible_watches };
         let whole = whole.then(|| View {
             online: state.per_user.keys().cloned().collect(),
-            watchers: state
-                .watchers
-                .iter()
-                .filter(|(_, watchers)| !watchers.visible_users.is_empty())
-                .map(|(cid, watchers)| {
-                    (cid.clone(), watchers.visible_users.keys().cloned().collect())
+            watchers: self
+                .shards
+                .each()
+                .flat_map(|shard| {
+                    shard
+                        .watchers
+                        .iter()
+                        .filter(|(_, watchers)| !watchers.visible_users.is_empty())
+                        .map(|(cid, watchers)| {
+                            (cid.clone(), watchers.visible_users.keys().cloned().collect())
+                        })
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
         });
@@ -237,19 +289,28 @@ impl Hub {
         std::mem::take(&mut self.lock().idle)
     }
 
-    /// Whether a connection here watches the channel or belongs to the user.
+    /// Whether a connection here watches the channel or belongs to the user (presence is followed outside the
+    /// hub: `false`).
     pub fn has_interest(&self, topic: &Topic) -> bool {
-        let state = self.lock();
         match topic {
-            Topic::Channel(cid) => state.watchers.contains_key(cid),
-            Topic::User(user_id) => state.per_user.contains_key(user_id),
+            Topic::Channel(cid) => self.shards.of(cid).watchers.contains_key(cid),
+            Topic::User(user_id) => self.lock().per_user.contains_key(user_id),
+            Topic::Presence(_) => false,
         }
+    }
+
+    /// Drops the connections `ids` names (their clients reconnect and recover); returns how many were here.
+    pub fn drop_connections(&self, ids: &[String]) -> usize {
+        self.drop_picked(|state| {
+            ids.iter().filter(|id| state.connections.contains_key(*id)).cloned().collect()
+        })
     }
 
     /// Drops the connections watching `cid` (their clients reconnect and recover what they missed); returns how many.
     pub fn drop_watchers(&self, cid: &str) -> usize {
-        self.drop_picked(|state| {
-            state
+        self.drop_picked(|_| {
+            let shard = self.shards.of(cid);
+            shard
                 .watchers
                 .get(cid)
                 .map(|w| w.connections.keys().cloned().collect())
@@ -273,7 +334,7 @@ impl Hub {
         let mut state = self.lock();
         let ids = pick(&state);
         for connection_id in &ids {
-            remember_dropped(&mut state, connection_id);
+            remember_dropped(&mut state, &self.shards, connection_id);
         }
         ids.len()
     }
@@ -311,7 +372,7 @@ impl Hub {
             Handle { connection_id: connection_id.into(), user_id: user_id.into(), outbox: sender };
         let entry = Entry { handle: Arc::new(handle), watching: HashSet::new(), invisible };
         if state.connections.contains_key(connection_id) {
-            remove_connection(&mut state, connection_id);
+            remove_connection(&mut state, &self.shards, connection_id);
         }
         let own = state.per_user.entry(user_id.into()).or_default();
         own.push(connection_id.into());
@@ -327,7 +388,7 @@ impl Hub {
     /// Also answers for a connection the hub dropped itself earlier, once.
     pub fn unregister(&self, connection_id: &str) -> Option<Unregistered> {
         let mut state = self.lock();
-        let Some(entry) = remove_connection(&mut state, connection_id) else {
+        let Some(entry) = remove_connection(&mut state, &self.shards, connection_id) else {
             return state.dropped.remove(connection_id);
         };
         Some(entry.into())
@@ -352,7 +413,8 @@ impl Hub {
         }
         let (handle, invisible) = (entry.handle.clone(), entry.invisible);
         let state = &mut *state;
-        let watchers = state.watchers.entry(cid.into()).or_default();
+        let mut shard = self.shards.of(cid);
+        let watchers = shard.watchers.entry(cid.into()).or_default();
         if !invisible {
             let count = watchers.visible_users.entry(handle.user_id.clone()).or_default();
             *count += 1;
@@ -371,7 +433,7 @@ impl Hub {
         let Some(entry) = state.connections.get_mut(connection_id) else { return false };
         let (watched, invisible) = (entry.watching.remove(cid), entry.invisible);
         if watched {
-            remove_watcher(&mut state, cid, connection_id, invisible);
+            remove_watcher(&mut state, &self.shards, cid, connection_id, invisible);
         }
         watched
     }
@@ -380,7 +442,9 @@ impl Hub {
     /// hearing it).
     pub fn unwatch_user(&self, cid: &str, user_id: &str) {
         let mut state = self.lock();
-        let connections: Vec<String> = state
+        let connections: Vec<String> = self
+            .shards
+            .of(cid)
             .watchers
             .get(cid)
             .into_iter()
@@ -392,7 +456,7 @@ impl Hub {
             let Some(entry) = state.connections.get_mut(&connection_id) else { continue };
             entry.watching.remove(cid);
             let invisible = entry.invisible;
-            remove_watcher(&mut state, cid, &connection_id, invisible);
+            remove_watcher(&mut state, &self.shards, cid, &connection_id, invisible);
         }
     }
 
@@ -403,25 +467,25 @@ impl Hub {
 
     /// Distinct users watching the channel, as others may see them (invisible users are left out), sorted.
     pub fn watcher_users(&self, cid: &str) -> Vec<String> {
-        let state = self.lock();
-        let mut users: Vec<String> = state
+        let shard = self.shards.of(cid);
+        let mut users: Vec<String> = shard
             .watchers
             .get(cid)
             .map(|watchers| watchers.visible_users.keys().cloned().collect())
             .unwrap_or_default();
-        drop(state);
+        drop(shard);
         users.sort();
         users
     }
 
     /// How many distinct visible users watch the channel.
     pub fn watcher_count(&self, cid: &str) -> usize {
-        self.lock().watchers.get(cid).map_or(0, |watchers| watchers.visible_users.len())
+        self.shards.of(cid).watchers.get(cid).map_or(0, |watchers| watchers.visible_users.len())
     }
 
     /// Channels with at least one watcher.
     pub fn active_channels(&self) -> usize {
-        self.lock().watchers.len()
+        self.shards.each().map(|shard| shard.watchers.len()).sum()
     }
 
     /// Fans `delivery` out to the channel's watchers, applying the sender's privacy settings; returns how many
@@ -431,12 +495,13 @@ impl Hub {
         let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
         let sender = delivery.sender.map(|(user, _)| user);
         let recipients: Vec<Arc<Handle>> = {
-            let mut state = self.lock();
-            let Some(watchers) = state.watchers.get_mut(delivery.cid) else { return 0 };
+            let mut shard = self.shards.of(delivery.cid);
+            let shard = &mut *shard;
+            let Some(watchers) = shard.watchers.get_mut(delivery.cid) else { return 0 };
             let message_id = delivery.event.get("message").and_then(|message| message.get("id"));
             if let (Some(version), Some(Value::String(id))) = (delivery.version, message_id) {
                 if !watchers.admit(id, version) {
-                    state.stale += 1;
+                    shard.stale += 1;
                     return 0;
                 }
             }
@@ -472,7 +537,7 @@ impl Hub {
 
     /// Events not delivered so far because they carried an older state of a message than one delivered before.
     pub fn stale_events(&self) -> u64 {
-        self.lock().stale
+        self.shards.each().map(|shard| shard.stale).sum()
     }
 
     /// Users with at least one open connection.
@@ -526,15 +591,14 @@ impl Hub {
         }
         let mut state = self.lock();
         for connection_id in connection_ids {
-            if remember_dropped(&mut state, connection_id) {
+            if remember_dropped(&mut state, &self.shards, connection_id) {
                 tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
             }
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding this lock cannot leave the maps half-updated: recover them.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 }
 
@@ -564,8 +628,8 @@ fn with_fields(frame: &Frame, fields: &Map<String, Value>) -> Frame {
 }
 
 /// Removes a connection the hub drops itself, remembering what its task's end must announce; whether it was open.
-fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
-    let Some(entry) = remove_connection(state, connection_id) else { return false };
+fn remember_dropped(state: &mut State, shards: &Shards, connection_id: &str) -> bool {
+    let Some(entry) = remove_connection(state, shards, connection_id) else { return false };
     if state.dropped.len() >= MAX_DROPPED {
         tracing::warn!(
             dropped = state.dropped.len(),
@@ -578,15 +642,14 @@ fn remember_dropped(state: &mut State, connection_id: &str) -> bool {
 }
 
 /// Takes a connection out of every map and ends its outbox at once.
-fn remove_connection(state: &mut State, connection_id: &str) -> Option<Entry> {
+fn remove_connection(state: &mut State, shards: &Shards, connection_id: &str) -> Option<Entry> {
     let entry = state.connections.remove(connection_id)?;
     for cid in &entry.watching {
-        remove_watcher(state, cid, connection_id, entry.invisible);
+        remove_watcher(state, shards, cid, connection_id, entry.invisible);
     }
     release(state, &entry.handle.user_id, connection_id);
     shrink(&mut state.connections);
     shrink(&mut state.per_user);
-    shrink(&mut state.watchers);
     entry.handle.outbox.drop_connection();
     Some(entry)
 }
@@ -620,8 +683,15 @@ fn note_idle(state: &mut State, topic: Topic) {
 }
 
 /// Takes one connection out of a channel's watchers.
-fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: bool) {
-    let Some(watchers) = state.watchers.get_mut(cid) else { return };
+fn remove_watcher(
+    state: &mut State,
+    shards: &Shards,
+    cid: &str,
+    connection_id: &str,
+    invisible: bool,
+) {
+    let mut shard = shards.of(cid);
+    let Some(watchers) = shard.watchers.get_mut(cid) else { return };
     if let Some(handle) = watchers.connections.remove(connection_id) {
         if let Some(count) = watchers.visible_users.get_mut(&handle.user_id).filter(|_| !invisible)
         {
@@ -635,7 +705,8 @@ fn remove_watcher(state: &mut State, cid: &str, connection_id: &str, invisible: 
     }
     shrink(&mut watchers.connections);
     if watchers.connections.is_empty() {
-        state.watchers.remove(cid);
+        shard.watchers.remove(cid);
+        shrink(&mut shard.watchers);
         note_idle(state, Topic::Channel(cid.into()));
     }
 }

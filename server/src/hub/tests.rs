@@ -235,3 +235,47 @@ fn an_older_state_of_a_message_never_follows_a_newer_one() {
         std::iter::from_fn(|| bob.try_recv()).map(|frame| frame.to_string()).collect();
     assert!(kinds[0].contains("message.deleted") && kinds[1].contains("reaction.new"), "{kinds:?}");
 }
+
+/// Publishes a `message.new` to `cid` on another thread while `held` is alive; whether it was delivered to the
+/// one watcher within 5 s (it cannot be if the publish waits for what `held` holds).
+fn publishes_while_held<T>(hub: &Hub, cid: &str, held: T) -> bool {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let delivery = Delivery {
+                cid,
+                event: event("message.new"),
+                sender: None,
+                personal: HashMap::new(),
+                skip_users: &[],
+                version: None,
+            };
+            let _ = done.send(hub.publish(delivery));
+        });
+        let delivered = finished.recv_timeout(std::time::Duration::from_secs(5)) == Ok(1);
+        drop(held);
+        delivered
+    })
+}
+
+#[test]
+fn fan_out_waits_neither_for_the_registry_nor_for_other_channels() {
+    let hub = Hub::default();
+    let _alice = hub.register("c-alice", "alice", false, 10).unwrap();
+    // Two channels whose watchers sit behind different locks.
+    let a = "messaging:a".to_owned();
+    let b = (0..)
+        .map(|n| format!("messaging:b{n}"))
+        .find(|b| Shards::index(b) != Shards::index(&a))
+        .unwrap();
+    hub.watch(&a, "c-alice");
+    hub.watch(&b, "c-alice");
+    assert!(
+        publishes_while_held(&hub, &a, hub.lock()),
+        "registrations and closes do not hold fan-out back"
+    );
+    assert!(
+        publishes_while_held(&hub, &b, hub.shards.of(&a)),
+        "nor does another channel's fan-out"
+    );
+}

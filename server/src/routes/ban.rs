@@ -19,7 +19,7 @@ use crate::domain::permissions::require;
 use crate::error::AppError;
 use crate::events::publish_channel_event;
 use crate::routes::rest::{json_body, query_params, Caller};
-use crate::routes::{answer, blocking, db, is_admin, user_standing, Answer};
+use crate::routes::{admitted, answer, db, is_admin, user_standing, Answer};
 use crate::store::Relation;
 use crate::{clock, AppState};
 
@@ -38,7 +38,7 @@ fn ban_scope(kind: Option<&str>, id: Option<&str>) -> Result<String, AppError> {
 
 /// Checks that `caller` may ban in `scope`: a server token or an admin anywhere; in a channel, who has
 /// `ban-channel-members` there. Returns the channel, for a channel ban.
-fn may_ban(
+async fn may_ban(
     state: &AppState,
     caller: &Caller,
     scope: &str,
@@ -46,11 +46,11 @@ fn may_ban(
     let channel = if scope == "*" {
         None
     } else {
-        Some(db(state.store.channel(scope))?.ok_or_else(|| {
+        Some(db(state.store.channel(scope).await)?.ok_or_else(|| {
             AppError::new(ErrorCode::DoesNotExist, format!("channel \"{scope}\" does not exist"))
         })?)
     };
-    if is_admin(state, caller)? {
+    if is_admin(state, caller).await? {
         return Ok(channel);
     }
     let Some(found) = &channel else {
@@ -59,7 +59,7 @@ fn may_ban(
             "only admins and server tokens ban everywhere",
         ));
     };
-    require(found, user_standing(state, found, caller.writer()?)?, "ban-channel-members")?;
+    require(found, user_standing(state, found, caller.writer()?).await?, "ban-channel-members")?;
     Ok(channel)
 }
 
@@ -85,8 +85,9 @@ pub async fn ban(
     if caller.user_id.as_deref() == Some(target.as_str()) {
         return Err(AppError::input("a user cannot ban themselves"));
     }
-    let response = blocking(&state, move |state| {
-        let channel = may_ban(state, &caller, &scope)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = may_ban(state, &caller, &scope).await?;
         let mut data = Map::new();
         data.insert("shadow".into(), shadow.into());
         data.insert("reason".into(), reason.clone().into());
@@ -99,7 +100,7 @@ pub async fn ban(
             created_at: clock::timestamp(),
             expires: timeout.map(expiry_in),
         };
-        db(state.store.put_relation(&relation))?;
+        db(state.store.put_relation(&relation).await)?;
         if let Some(channel) = channel {
             let mut event = channels::event("user.banned", &channel, &relation.created_at);
             event.insert("user".into(), json!({ "id": target }));
@@ -135,9 +136,10 @@ pub async fn unban(State(state): State<AppState>, caller: Caller, uri: axum::htt
     caller.refuse_anonymous()?;
     let params: UnbanParams = query_params(&uri)?;
     let scope = ban_scope(params.kind.as_deref(), params.id.as_deref())?;
-    let response = blocking(&state, move |state| {
-        let channel = may_ban(state, &caller, &scope)?;
-        let removed = db(state.store.delete_relation("ban", &params.target_user_id, &scope))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = may_ban(state, &caller, &scope).await?;
+        let removed = db(state.store.delete_relation("ban", &params.target_user_id, &scope).await)?;
         if let (true, Some(channel)) = (removed, channel) {
             let mut event = channels::event("user.unbanned", &channel, &clock::timestamp());
             event.insert("user".into(), json!({ "id": params.target_user_id }));

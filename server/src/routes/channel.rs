@@ -22,7 +22,7 @@ use crate::limits::{json_len, MAX_COOLDOWN_SECONDS};
 use crate::routes::member::change_members;
 use crate::routes::rest::{json_body, query_params, Caller};
 use crate::routes::send::post_message;
-use crate::routes::{answer, blocking, channel_for_viewer, db, standing, user_ids, Answer};
+use crate::routes::{admitted, answer, channel_for_viewer, db, standing, user_ids, Answer};
 use crate::store::{ChannelRecord, MemberChange, MemberRecord, NewMessage};
 use crate::{clock, AppState};
 
@@ -76,7 +76,7 @@ struct UpdateBody {
 }
 
 /// The channel `type:id`, which must exist, its members, and the caller's standing in it.
-fn load(
+async fn load(
     state: &AppState,
     caller: &Caller,
     kind: &str,
@@ -85,22 +85,22 @@ fn load(
     channels::validate_type(kind)?;
     channels::validate_id(id)?;
     let cid = channels::cid(kind, id);
-    let channel = db(state.store.channel(&cid))?.ok_or_else(|| {
+    let channel = db(state.store.channel(&cid).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
     })?;
-    let members = db(state.store.members(&cid))?;
+    let members = db(state.store.members(&cid).await)?;
     let user = caller.user_id.as_deref().unwrap_or_default();
-    let standing = standing(state, &channel, &members, user, caller.server)?;
+    let standing = standing(state, &channel, &members, user, caller.server).await?;
     Ok((channel, members, standing))
 }
 
 /// `{channel, members}` as the caller sees them after a change.
-fn channel_answer(state: &AppState, caller: &Caller, cid: &str) -> Result<Value, AppError> {
-    let channel = db(state.store.channel(cid))?
+async fn channel_answer(state: &AppState, caller: &Caller, cid: &str) -> Result<Value, AppError> {
+    let channel = db(state.store.channel(cid).await)?
         .ok_or_else(|| AppError::new(ErrorCode::DoesNotExist, "the channel is gone"))?;
-    let members = db(state.store.members(cid))?;
+    let members = db(state.store.members(cid).await)?;
     let user = caller.user_id.as_deref().unwrap_or_default();
-    let view = channel_for_viewer(state, &channel, &members, user, caller.server)?;
+    let view = channel_for_viewer(state, &channel, &members, user, caller.server).await?;
     let members: Vec<Value> = members.iter().map(channels::member_view).collect();
     Ok(json!({ "channel": view, "members": members }))
 }
@@ -123,7 +123,7 @@ fn cooldown(value: &Value) -> Result<u64, AppError> {
 }
 
 /// Checks a change of the keys of `change` to `data`: the capability each needs, the size bound.
-fn check_data_change(
+async fn check_data_change(
     state: &AppState,
     channel: &ChannelRecord,
     standing: Standing,
@@ -161,7 +161,7 @@ fn check_data_change(
 }
 
 /// Stores `data` as the channel's custom data when it differs, and tells the watchers.
-fn write_data(
+async fn write_data(
     state: &AppState,
     channel: &ChannelRecord,
     data: Map<String, Value>,
@@ -170,7 +170,8 @@ fn write_data(
     if data == channel.data {
         return Ok(());
     }
-    if let Some(updated) = db(state.store.update_channel(&channel.cid, data, &clock::timestamp()))?
+    if let Some(updated) =
+        db(state.store.update_channel(&channel.cid, data, &clock::timestamp()).await)?
     {
         announce_update(state, &updated, user);
     }
@@ -178,7 +179,7 @@ fn write_data(
 }
 
 /// Posts the `message` sent with a change, as the caller's (a system message when it says so).
-fn post_with_change(
+async fn post_with_change(
     state: &AppState,
     channel: &ChannelRecord,
     user: Option<&str>,
@@ -200,8 +201,8 @@ fn post_with_change(
         text: input.text,
         extra,
     };
-    let rules = crate::domain::moderation::sender_rules(state, user, &channel.cid)?;
-    let posted = post_message(state, channel, new, &rules.blockers)?;
+    let rules = crate::domain::moderation::sender_rules(state, user, &channel.cid).await?;
+    let posted = post_message(state, channel, new, &rules.blockers).await?;
     Ok(Some(channels::message_view(&posted)))
 }
 
@@ -232,8 +233,9 @@ pub async fn update_channel(
              or demote_moderators",
         ));
     }
-    let response = blocking(&state, move |state| {
-        let (channel, members, standing) = load(state, &caller, &kind, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let (channel, members, standing) = load(state, &caller, &kind, &id).await?;
         let user = caller.user_id.as_deref();
         if !standing.member && !caller.server {
             // Only joining a public channel alone is open to non-members (checked with the members).
@@ -244,8 +246,8 @@ pub async fn update_channel(
             if more {
                 require(&channel, standing, "update-channel")?;
             }
-            change_members(state, &caller, &channel, &members, (&body.add_members, &[]))?;
-            return channel_answer(state, &caller, &channel.cid);
+            change_members(state, &caller, &channel, &members, (&body.add_members, &[])).await?;
+            return channel_answer(state, &caller, &channel.cid).await;
         }
         let mut data = channel.data.clone();
         if let Some(new) = body.data {
@@ -259,7 +261,7 @@ pub async fn update_channel(
                 seconds => data.insert("cooldown".into(), seconds.into()),
             };
         }
-        check_data_change(state, &channel, standing, &channel.data, &data)?;
+        check_data_change(state, &channel, standing, &channel.data, &data).await?;
         for (list, role) in [
             (&body.add_moderators, "channel_moderator"),
             (&body.demote_moderators, "channel_member"),
@@ -273,7 +275,7 @@ pub async fn update_channel(
                     "only moderators add or demote moderators",
                 ));
             }
-            set_roles(state, &channel, &members, &user_ids(list)?, role)?;
+            set_roles(state, &channel, &members, &user_ids(list)?, role).await?;
         }
         change_members(
             state,
@@ -281,10 +283,11 @@ pub async fn update_channel(
             &channel,
             &members,
             (&body.add_members, &body.remove_members),
-        )?;
-        write_data(state, &channel, data, user)?;
-        let posted = post_with_change(state, &channel, user, body.message)?;
-        let mut answer = channel_answer(state, &caller, &channel.cid)?;
+        )
+        .await?;
+        write_data(state, &channel, data, user).await?;
+        let posted = post_with_change(state, &channel, user, body.message).await?;
+        let mut answer = channel_answer(state, &caller, &channel.cid).await?;
         if let Some(message) = posted {
             answer["message"] = message;
         }
@@ -295,7 +298,7 @@ pub async fn update_channel(
 }
 
 /// Gives each of `ids` (members of `channel`) the channel role `role`, telling the watchers (`member.updated`).
-fn set_roles(
+async fn set_roles(
     state: &AppState,
     channel: &ChannelRecord,
     members: &[MemberRecord],
@@ -307,7 +310,7 @@ fn set_roles(
     }
     let change = MemberChange { channel_role: Some(role.to_owned()), hidden: None };
     for id in ids {
-        if let Some(member) = db(state.store.change_member(&channel.cid, id, &change))? {
+        if let Some(member) = db(state.store.change_member(&channel.cid, id, &change).await)? {
             let mut event = channels::event("member.updated", channel, &clock::timestamp());
             event.insert("member".into(), channels::member_view(&member));
             event.insert("user".into(), channels::user_view(&member.user));
@@ -346,8 +349,9 @@ pub async fn update_channel_partial(
     {
         return Err(AppError::input(format!("\"{field}\" is the server's: it cannot be changed")));
     }
-    let response = blocking(&state, move |state| {
-        let (channel, _, standing) = load(state, &caller, &kind, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let (channel, _, standing) = load(state, &caller, &kind, &id).await?;
         let mut data = channel.data.clone();
         for field in &unset {
             data.remove(field);
@@ -356,9 +360,9 @@ pub async fn update_channel_partial(
         if data.get("cooldown").is_some_and(|seconds| seconds.as_u64() == Some(0)) {
             data.remove("cooldown");
         }
-        check_data_change(state, &channel, standing, &channel.data, &data)?;
-        write_data(state, &channel, data, caller.user_id.as_deref())?;
-        channel_answer(state, &caller, &channel.cid)
+        check_data_change(state, &channel, standing, &channel.data, &data).await?;
+        write_data(state, &channel, data, caller.user_id.as_deref()).await?;
+        channel_answer(state, &caller, &channel.cid).await
     })
     .await?;
     answer(response, started)
@@ -404,13 +408,14 @@ async fn set_hidden(
 ) -> Answer {
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let (channel, _, standing) = load(state, &caller, &kind, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let (channel, _, standing) = load(state, &caller, &kind, &id).await?;
         if !standing.member || caller.user_id.is_none() {
             return Err(AppError::new(ErrorCode::NotAllowed, "only members hide a channel"));
         }
         let change = MemberChange { channel_role: None, hidden: Some(hidden) };
-        db(state.store.change_member(&channel.cid, &user, &change))?;
+        db(state.store.change_member(&channel.cid, &user, &change).await)?;
         let kind = if hidden { "channel.hidden" } else { "channel.visible" };
         let mut event = channels::event(kind, &channel, &clock::timestamp());
         if hidden {
@@ -443,11 +448,12 @@ pub async fn truncate_channel(
     let started = Instant::now();
     caller.refuse_anonymous()?;
     let TruncateBody { message } = json_body(body)?;
-    let response = blocking(&state, move |state| {
-        let (channel, _, standing) = load(state, &caller, &kind, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let (channel, _, standing) = load(state, &caller, &kind, &id).await?;
         require(&channel, standing, "truncate-channel")?;
-        db(state.store.truncate_channel(&channel.cid, &clock::timestamp()))?;
-        let truncated = db(state.store.channel(&channel.cid))?.unwrap_or(channel);
+        db(state.store.truncate_channel(&channel.cid, &clock::timestamp()).await)?;
+        let truncated = db(state.store.channel(&channel.cid).await)?.unwrap_or(channel);
         let user = caller.user_id.as_deref();
         let mut event = channels::event("channel.truncated", &truncated, &clock::timestamp());
         event.insert("channel".into(), channels::channel_event_view(&truncated));
@@ -455,8 +461,8 @@ pub async fn truncate_channel(
             event.insert("user".into(), json!({ "id": user }));
         }
         publish_channel_event(state, &truncated.cid, event);
-        let posted = post_with_change(state, &truncated, user, message)?;
-        let mut answer = channel_answer(state, &caller, &truncated.cid)?;
+        let posted = post_with_change(state, &truncated, user, message).await?;
+        let mut answer = channel_answer(state, &caller, &truncated.cid).await?;
         if let Some(message) = posted {
             answer["message"] = message;
         }
@@ -485,10 +491,11 @@ pub async fn delete_channel(
     let started = Instant::now();
     caller.refuse_anonymous()?;
     let DeleteParams { hard_delete } = query_params(&uri)?;
-    let response = blocking(&state, move |state| {
-        let (channel, members, standing) = load(state, &caller, &kind, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let (channel, members, standing) = load(state, &caller, &kind, &id).await?;
         require(&channel, standing, "delete-channel")?;
-        db(state.store.delete_channel(&channel.cid))?;
+        db(state.store.delete_channel(&channel.cid).await)?;
         let now = clock::timestamp();
         let mut view = channels::channel_event_view(&channel);
         view["deleted_at"] = now.clone().into();

@@ -19,7 +19,7 @@ use crate::routes::message::readable;
 use crate::routes::rest::{
     ascending, cursor_offset, json_body, page_answer, payload, query_params, Caller,
 };
-use crate::routes::{answer, blocking, db, usable_channel, Answer};
+use crate::routes::{admitted, answer, db, usable_channel, Answer};
 use crate::store::ReactionRecord;
 use crate::{clock, AppState};
 
@@ -53,11 +53,12 @@ pub async fn messages_by_id(
         return Err(AppError::input(format!("at most {MAX_IDS} ids at once")));
     }
     let user = caller.user()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let channel = usable_channel(state, &kind, &id, &user)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = usable_channel(state, &kind, &id, &user).await?;
         let mut messages = Vec::new();
         for id in &ids {
-            if let Some(message) = db(state.store.message(id))? {
+            if let Some(message) = db(state.store.message(id).await)? {
                 if message.cid == channel.cid && message.deleted_at.is_none() {
                     messages.push(channels::message_view_for(&message, &user));
                 }
@@ -88,8 +89,9 @@ pub async fn get_reactions(
     let inner: PageParams = payload(&uri, "a valid page")?.unwrap_or_default();
     let limit = page_limit(params.limit.or(inner.limit), DEFAULT_REACTIONS)?;
     let offset = params.offset.or(inner.offset).unwrap_or(0);
-    let response = blocking(&state, move |state| {
-        let message = readable(state, &caller, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let message = readable(state, &caller, &id).await?;
         let reactions: Vec<Value> = message
             .reactions
             .iter()
@@ -143,8 +145,9 @@ pub async fn query_reactions(
         wanted.push((field, value.to_owned()));
     }
     let newest_first = ascending(&query.sort, "created_at", "reactions")? != Some(true);
-    let response = blocking(&state, move |state| {
-        let message = readable(state, &caller, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let message = readable(state, &caller, &id).await?;
         let matches = |reaction: &&ReactionRecord| {
             wanted.iter().all(|(field, value)| match *field {
                 "type" => reaction.kind == *value,
@@ -198,10 +201,13 @@ pub async fn pinned_messages(
         .user_id
         .or_else(|| query.user.and_then(|user| user.get("id")?.as_str().map(str::to_owned)));
     let user = caller.user()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let channel = usable_channel(state, &kind, &id, &user)?;
-        let all =
-            db(state.store.pinned_messages(&channel.cid, &clock::timestamp(), MAX_PAGE * 11))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = usable_channel(state, &kind, &id, &user).await?;
+        let all = db(state
+            .store
+            .pinned_messages(&channel.cid, &clock::timestamp(), MAX_PAGE * 11)
+            .await)?;
         let mut all: Vec<_> = all
             .iter()
             .filter(|m| sender.as_ref().is_none_or(|sender| m.user.id == *sender))

@@ -40,7 +40,7 @@ pub(crate) fn announce(
 /// Adds `add` and removes `remove` as `caller` asks, in the channel `channel` whose members are `members`: members
 /// (or a server token) change members, anyone may join a public channel alone; watchers get `member.added` /
 /// `member.removed`, removed members of a members-only channel stop hearing it.
-pub(crate) fn change_members(
+pub(crate) async fn change_members(
     state: &AppState,
     caller: &Caller,
     channel: &ChannelRecord,
@@ -57,7 +57,7 @@ pub(crate) fn change_members(
         let joining_alone =
             channels::is_public(&channel.kind) && remove.is_empty() && add == [user.to_owned()];
         if !joining_alone {
-            check_member(state, channel, user)?;
+            check_member(state, channel, user).await?;
             if !members.iter().any(|m| m.user.id == user) {
                 return Err(AppError::new(
                     ErrorCode::NotAllowed,
@@ -72,7 +72,8 @@ pub(crate) fn change_members(
         }
     }
     let cid = &channel.cid;
-    let (added, removed) = db(state.store.change_members(cid, &add, &remove, &clock::timestamp()))?;
+    let (added, removed) =
+        db(state.store.change_members(cid, &add, &remove, &clock::timestamp()).await)?;
     announce(state, channel, "member.added", &added);
     announce(state, channel, "member.removed", &removed);
     if !channels::is_public(&channel.kind) {
@@ -141,11 +142,12 @@ pub async fn query_members(
     if limit == 0 || limit > MAX_MEMBER_PAGE {
         return Err(AppError::input(format!("limit is 1 to {MAX_MEMBER_PAGE}")));
     }
-    let response = crate::routes::blocking(&state, move |state| {
+    let response = crate::routes::admitted(&state, async {
+        let state = &state;
         let user = caller.user()?;
-        let channel = crate::routes::usable_channel(state, &payload.kind, &id, user)?;
+        let channel = crate::routes::usable_channel(state, &payload.kind, &id, user).await?;
         let mut members = Vec::new();
-        for member in db(state.store.members(&channel.cid))? {
+        for member in db(state.store.members(&channel.cid).await)? {
             let mut keep = true;
             for (key, value) in &payload.filter_conditions {
                 keep &= member_matches(&member, key, value)?;

@@ -20,54 +20,54 @@ use crate::error::AppError;
 use crate::events::publish_message_event;
 use crate::routes::rest::{json_body, Caller};
 use crate::routes::send::parent_changed;
-use crate::routes::{answer, blocking, check_member, db, user_standing, Answer};
+use crate::routes::{admitted, answer, check_member, db, user_standing, Answer};
 use crate::store::{ChannelRecord, MessageRecord};
 use crate::{clock, AppState};
 
 /// The stored message `id`, which `caller` may read (its channel is public or the caller a member).
-pub(crate) fn readable(
+pub(crate) async fn readable(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<MessageRecord, AppError> {
-    readable_in(state, caller, id).map(|(message, _)| message)
+    readable_in(state, caller, id).await.map(|(message, _)| message)
 }
 
 /// [`readable`], with the message's channel as read for the check (`None` for a server token, which reads any).
-fn readable_in(
+async fn readable_in(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<(MessageRecord, Option<ChannelRecord>), AppError> {
-    let message = db(state.store.message(id))?.ok_or_else(|| {
+    let message = db(state.store.message(id).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
     })?;
     if caller.server {
         return Ok((message, None));
     }
-    let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+    let channel = db(state.store.channel(&message.cid).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, "the message's channel does not exist")
     })?;
-    check_member(state, &channel, caller.user()?)?;
+    check_member(state, &channel, caller.user()?).await?;
     Ok((message, Some(channel)))
 }
 
 /// The stored message `id`, which `caller` may change: its author, a server token, or a user with `capability`
 /// (`update-any-message` / `delete-any-message`: moderators) in its channel.
-fn changeable(
+async fn changeable(
     state: &AppState,
     caller: &Caller,
     id: &str,
     capability: &str,
 ) -> Result<MessageRecord, AppError> {
     caller.refuse_anonymous()?;
-    let (message, channel) = readable_in(state, caller, id)?;
+    let (message, channel) = readable_in(state, caller, id).await?;
     let Some(channel) = channel else { return Ok(message) };
     let user = caller.user()?;
     if user == message.user.id {
         return Ok(message);
     }
-    let standing = user_standing(state, &channel, user)?;
+    let standing = user_standing(state, &channel, user).await?;
     if !crate::domain::permissions::own_capabilities(&channel, standing).contains(&capability) {
         return Err(AppError::new(
             ErrorCode::NotAllowed,
@@ -79,28 +79,28 @@ fn changeable(
 
 /// The stored message `id`, which `caller` may pin or unpin: a server token, or a user with `pin-message` in its
 /// channel.
-fn pinnable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
+async fn pinnable(state: &AppState, caller: &Caller, id: &str) -> Result<MessageRecord, AppError> {
     caller.refuse_anonymous()?;
-    let (message, channel) = readable_in(state, caller, id)?;
+    let (message, channel) = readable_in(state, caller, id).await?;
     let Some(channel) = channel else { return Ok(message) };
-    let standing = user_standing(state, &channel, caller.user()?)?;
+    let standing = user_standing(state, &channel, caller.user()?).await?;
     crate::domain::permissions::require(&channel, standing, "pin-message")?;
     Ok(message)
 }
 
 /// Tells the message's channel `kind` (`message.updated` / `message.deleted`) and answers `{message}`.
-fn announce(
+async fn announce(
     state: &AppState,
     kind: &str,
     message: &MessageRecord,
     extra: Map<String, Value>,
 ) -> Result<Value, AppError> {
-    crate::domain::quotes::refresh(state, message)?;
-    announce_as(state, kind, message, &message.user, extra)
+    crate::domain::quotes::refresh(state, message).await?;
+    announce_as(state, kind, message, &message.user, extra).await
 }
 
 /// [`announce`] for an event `user` caused (a reaction's author rather than the message's).
-fn announce_as(
+async fn announce_as(
     state: &AppState,
     kind: &str,
     message: &MessageRecord,
@@ -108,7 +108,7 @@ fn announce_as(
     extra: Map<String, Value>,
 ) -> Result<Value, AppError> {
     let view = channels::message_view(message);
-    if let Some(channel) = db(state.store.channel(&message.cid))? {
+    if let Some(channel) = db(state.store.channel(&message.cid).await)? {
         let now = clock::timestamp();
         let mut event = channels::event(kind, &channel, &now);
         event.insert("message".into(), view.clone());
@@ -126,8 +126,9 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Answer {
     let started = Instant::now();
-    let response = blocking(&state, move |state| {
-        let message = readable(state, &caller, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let message = readable(state, &caller, &id).await?;
         let viewer = caller.user_id.as_deref().unwrap_or_default();
         Ok(json!({ "message": channels::message_view_for(&message, viewer) }))
     })
@@ -157,15 +158,17 @@ pub async fn update_message(
     }
     message.insert("id".into(), id.clone().into());
     let input = message_input(message, state.settings.limits.message_bytes)?;
-    let response = blocking(&state, move |state| {
-        let current = changeable(state, &caller, &id, "update-any-message")?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let current = changeable(state, &caller, &id, "update-any-message").await?;
         let mut extra = input.extra;
         pins::apply(&mut extra, &current.extra, None, "", "");
-        crate::domain::quotes::attach(state, &current.cid, &id, &mut extra)?;
-        let updated = db(state.store.update_message(&id, &input.text, extra, &clock::timestamp()))?
-            .filter(|message| message.deleted_at.is_none())
-            .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
-        announce(state, "message.updated", &updated, Map::new())
+        crate::domain::quotes::attach(state, &current.cid, &id, &mut extra).await?;
+        let updated =
+            db(state.store.update_message(&id, &input.text, extra, &clock::timestamp()).await)?
+                .filter(|message| message.deleted_at.is_none())
+                .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
+        announce(state, "message.updated", &updated, Map::new()).await
     })
     .await?;
     answer(response, started)
@@ -199,15 +202,16 @@ pub async fn partial_update_message(
     let pin = pins::take_change(&mut set, &unset)?;
     let only_pin =
         set.is_empty() && unset.iter().all(|key| pins::PIN_FIELDS.contains(&key.as_str()));
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let current = match (&pin, only_pin) {
             // Pinning alone is for anyone with `pin-message` in the channel, not only the author.
-            (Some(_), true) => pinnable(state, &caller, &id)?,
+            (Some(_), true) => pinnable(state, &caller, &id).await?,
             (Some(_), false) => {
-                pinnable(state, &caller, &id)?;
-                changeable(state, &caller, &id, "update-any-message")?
+                pinnable(state, &caller, &id).await?;
+                changeable(state, &caller, &id, "update-any-message").await?
             }
-            (None, _) => changeable(state, &caller, &id, "update-any-message")?,
+            (None, _) => changeable(state, &caller, &id, "update-any-message").await?,
         };
         let mut message = current.extra.clone();
         message.insert("text".into(), current.text.clone().into());
@@ -220,10 +224,10 @@ pub async fn partial_update_message(
         let mut extra = input.extra;
         let (user, now) = (caller.user_id.clone().unwrap_or_default(), clock::timestamp());
         pins::apply(&mut extra, &current.extra, pin.as_ref(), &user, &now);
-        let updated = db(state.store.update_message(&id, &input.text, extra, &now))?
+        let updated = db(state.store.update_message(&id, &input.text, extra, &now).await)?
             .filter(|message| message.deleted_at.is_none())
             .ok_or_else(|| AppError::input("a deleted message cannot be edited"))?;
-        announce(state, "message.updated", &updated, Map::new())
+        announce(state, "message.updated", &updated, Map::new()).await
     })
     .await?;
     answer(response, started)
@@ -253,21 +257,22 @@ pub async fn delete_message(
             "only a server token can hard-delete a message",
         ));
     }
-    let response = blocking(&state, move |state| {
-        changeable(state, &caller, &id, "delete-any-message")?;
-        let deleted = db(state.store.delete_message(&id, params.hard, &clock::timestamp()))?
+    let response = admitted(&state, async {
+        let state = &state;
+        changeable(state, &caller, &id, "delete-any-message").await?;
+        let deleted = db(state.store.delete_message(&id, params.hard, &clock::timestamp()).await)?
             .ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
             })?;
         let mut extra = Map::new();
         extra.insert("hard_delete".into(), params.hard.into());
-        let answer = announce(state, "message.deleted", &deleted, extra)?;
-        delete_uploads(state, &deleted)?;
+        let answer = announce(state, "message.deleted", &deleted, extra).await?;
+        delete_uploads(state, &deleted).await?;
         // A reply gone for good no longer counts in its parent's `reply_count`: say so.
         let parent_id = deleted.extra.get("parent_id").and_then(Value::as_str);
         if let (true, Some(parent_id)) = (params.hard, parent_id) {
-            if let Some(channel) = db(state.store.channel(&deleted.cid))? {
-                parent_changed(state, &channel, parent_id, &deleted.user)?;
+            if let Some(channel) = db(state.store.channel(&deleted.cid).await)? {
+                parent_changed(state, &channel, parent_id, &deleted.user).await?;
             }
         }
         Ok(answer)
@@ -277,16 +282,16 @@ pub async fn delete_message(
 }
 
 /// Removes the files the deleted message's sender uploaded and its attachments link (others' files stay).
-fn delete_uploads(state: &AppState, deleted: &MessageRecord) -> Result<(), AppError> {
+async fn delete_uploads(state: &AppState, deleted: &MessageRecord) -> Result<(), AppError> {
     let mut own = Vec::new();
     for id in crate::domain::uploads::attachment_file_ids(&deleted.extra) {
-        let file = db(state.store.file(&id, false))?;
+        let file = db(state.store.file(&id, false).await)?;
         if file.is_some_and(|(file, _)| file.user_id == deleted.user.id) {
             own.push(id);
         }
     }
     if !own.is_empty() {
-        db(state.store.delete_files(&deleted.cid, &own))?;
+        db(state.store.delete_files(&deleted.cid, &own).await)?;
     }
     Ok(())
 }
@@ -318,9 +323,10 @@ pub async fn get_replies(
     if limit == 0 || limit > MAX_REPLIES {
         return Err(AppError::input(format!("limit is 1 to {MAX_REPLIES}")));
     }
-    let response = blocking(&state, move |state| {
-        readable(state, &caller, &id)?;
-        let replies = db(state.store.replies(&id, limit, params.id_lt.as_deref()))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        readable(state, &caller, &id).await?;
+        let replies = db(state.store.replies(&id, limit, params.id_lt.as_deref()).await)?;
         let viewer = caller.user_id.as_deref().unwrap_or_default();
         let messages: Vec<Value> =
             replies.iter().map(|m| channels::message_view_for(m, viewer)).collect();
@@ -380,11 +386,12 @@ pub async fn send_reaction(
             "a reaction's custom fields are at most {MAX_REACTION_BYTES} bytes"
         )));
     }
-    let response = blocking(&state, move |state| {
-        let message = readable(state, &caller, &id)?;
-        if let Some(channel) = db(state.store.channel(&message.cid))? {
-            check_member(state, &channel, &user)?;
-            crate::domain::moderation::check_ban(state, &user, &channel.cid)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let message = readable(state, &caller, &id).await?;
+        if let Some(channel) = db(state.store.channel(&message.cid).await)? {
+            check_member(state, &channel, &user).await?;
+            crate::domain::moderation::check_ban(state, &user, &channel.cid).await?;
             if crate::domain::permissions::is_frozen(&channel) && !caller.server {
                 return Err(AppError::new(ErrorCode::NotAllowed, "the channel is frozen"));
             }
@@ -397,12 +404,12 @@ pub async fn send_reaction(
             extra: reaction,
             unique: enforce_unique,
         };
-        let (stored, replaced) = db(state.store.send_reaction(new, &clock::timestamp()))?;
-        let message = db(state.store.message(&id))?.unwrap_or(message);
+        let (stored, replaced) = db(state.store.send_reaction(new, &clock::timestamp()).await)?;
+        let message = db(state.store.message(&id).await)?.unwrap_or(message);
         let mut extra = Map::new();
         extra.insert("reaction".into(), channels::reaction_view(&stored));
         let kind = if replaced { "reaction.updated" } else { "reaction.new" };
-        let mut answer = announce_as(state, kind, &message, &stored.user, extra)?;
+        let mut answer = announce_as(state, kind, &message, &stored.user, extra).await?;
         answer["reaction"] = channels::reaction_view(&stored);
         Ok(answer)
     })
@@ -419,17 +426,20 @@ pub async fn delete_reaction(
 ) -> Answer {
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
-    let response = blocking(&state, move |state| {
-        readable(state, &caller, &id)?;
-        let removed = db(state.store.delete_reaction(&id, &user, &kind))?.ok_or_else(|| {
-            AppError::new(ErrorCode::DoesNotExist, format!("no \"{kind}\" reaction of yours"))
-        })?;
-        let message = db(state.store.message(&id))?.ok_or_else(|| {
+    let response = admitted(&state, async {
+        let state = &state;
+        readable(state, &caller, &id).await?;
+        let removed =
+            db(state.store.delete_reaction(&id, &user, &kind).await)?.ok_or_else(|| {
+                AppError::new(ErrorCode::DoesNotExist, format!("no \"{kind}\" reaction of yours"))
+            })?;
+        let message = db(state.store.message(&id).await)?.ok_or_else(|| {
             AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
         })?;
         let mut extra = Map::new();
         extra.insert("reaction".into(), channels::reaction_view(&removed));
-        let mut answer = announce_as(state, "reaction.deleted", &message, &removed.user, extra)?;
+        let mut answer =
+            announce_as(state, "reaction.deleted", &message, &removed.user, extra).await?;
         answer["reaction"] = channels::reaction_view(&removed);
         Ok(answer)
     })

@@ -1,6 +1,6 @@
 //! The REST handlers, one file per concern, and what every handler shares: answers (with the protocol's
-//! `duration`), the blocking pool for store work, and access checks (usable channels, membership, standing,
-//! privacy). Thin: parse, check, call the store on the blocking pool, fan out through [`crate::events`], answer.
+//! `duration`), bounded admission of store work, and access checks (usable channels, membership, standing,
+//! privacy). Thin: parse, check, await the store, fan out through [`crate::events`], answer.
 
 pub mod ban;
 pub mod channel;
@@ -93,13 +93,13 @@ pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
         .collect()
 }
 
-/// Runs store work on the blocking pool, if fewer than [`crate::limits::Limits::store_queue`] requests' work runs
-/// or waits there (else 429, code 9: the client retries).
-pub(crate) async fn blocking<T: Send + 'static>(
+/// Runs a request's store work, if fewer than [`crate::limits::Limits::store_queue`] requests' work runs or waits
+/// at once (else 429, code 9: the client retries).
+pub(crate) async fn admitted<T>(
     state: &AppState,
-    work: impl FnOnce(&AppState) -> Result<T, AppError> + Send + 'static,
+    work: impl std::future::Future<Output = Result<T, AppError>>,
 ) -> Result<T, AppError> {
-    let admitted = state.admission.clone().try_acquire_owned().map_err(|_| {
+    let _admitted = state.admission.clone().try_acquire_owned().map_err(|_| {
         let most = state.settings.limits.store_queue;
         AppError::new(
             ErrorCode::RateLimit,
@@ -108,18 +108,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
             ),
         )
     })?;
-    let state = state.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let _admitted = admitted;
-        work(&state)
-    });
-    done.await.map_err(AppError::internal)?
+    work.await
 }
 
 pub(crate) use crate::error::db;
 
 /// The channel, which `user` may use: it exists, and `user` is a member unless the type is public.
-pub(crate) fn usable_channel(
+pub(crate) async fn usable_channel(
     state: &AppState,
     kind: &str,
     id: &str,
@@ -128,7 +123,7 @@ pub(crate) fn usable_channel(
     channels::validate_type(kind)?;
     channels::validate_id(id)?;
     let cid = channels::cid(kind, id);
-    let (channel, member) = db(state.store.channel_for(&cid, user))?.ok_or_else(|| {
+    let (channel, member) = db(state.store.channel_for(&cid, user).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
     })?;
     member_or_public(&channel, user, member)?;
@@ -136,7 +131,7 @@ pub(crate) fn usable_channel(
 }
 
 /// The standing of `user` in `channel` whose members are `members`; a server token stands as a moderator.
-pub(crate) fn standing(
+pub(crate) async fn standing(
     state: &AppState,
     channel: &ChannelRecord,
     members: &[MemberRecord],
@@ -149,52 +144,52 @@ pub(crate) fn standing(
     let role = match members.iter().find(|member| member.user.id == user) {
         Some(member) => member.user.role.clone(),
         None if crate::domain::users::is_anonymous(user) => "anonymous".to_owned(),
-        None => db(state.store.user(user))?.map(|user| user.role).unwrap_or_default(),
+        None => db(state.store.user(user).await)?.map(|user| user.role).unwrap_or_default(),
     };
     Ok(Standing::of(channel, members, user, &role))
 }
 
 /// The standing of user `user` in `channel`, its members looked up.
-pub(crate) fn user_standing(
+pub(crate) async fn user_standing(
     state: &AppState,
     channel: &ChannelRecord,
     user: &str,
 ) -> Result<Standing, AppError> {
-    let members = db(state.store.members(&channel.cid))?;
-    standing(state, channel, &members, user, false)
+    let members = db(state.store.members(&channel.cid).await)?;
+    standing(state, channel, &members, user, false).await
 }
 
 /// Whether `caller` may act everywhere: a server token, or a user with role `admin`.
-pub(crate) fn is_admin(state: &AppState, caller: &Caller) -> Result<bool, AppError> {
+pub(crate) async fn is_admin(state: &AppState, caller: &Caller) -> Result<bool, AppError> {
     if caller.server {
         return Ok(true);
     }
-    let role = db(state.store.user(caller.writer()?))?.map(|user| user.role);
+    let role = db(state.store.user(caller.writer()?).await)?.map(|user| user.role);
     Ok(role.as_deref() == Some("admin"))
 }
 
 /// The channel as `user` sees it: with their own capabilities and whether they hid it.
-pub(crate) fn channel_for_viewer(
+pub(crate) async fn channel_for_viewer(
     state: &AppState,
     channel: &ChannelRecord,
     members: &[MemberRecord],
     user: &str,
     server: bool,
 ) -> Result<Value, AppError> {
-    let standing = standing(state, channel, members, user, server)?;
+    let standing = standing(state, channel, members, user, server).await?;
     let hidden = members.iter().any(|member| member.user.id == user && member.hidden);
     let capabilities = own_capabilities(channel, standing);
     Ok(channels::channel_view(channel, &capabilities, hidden))
 }
 
 /// `user` may use `channel`: it is public, or they are a member (looked up only for members-only channels).
-pub(crate) fn check_member(
+pub(crate) async fn check_member(
     state: &AppState,
     channel: &ChannelRecord,
     user: &str,
 ) -> Result<(), AppError> {
     let member =
-        channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user))?;
+        channels::is_public(&channel.kind) || db(state.store.is_member(&channel.cid, user).await)?;
     member_or_public(channel, user, member)
 }
 
@@ -211,13 +206,16 @@ fn member_or_public(channel: &ChannelRecord, user: &str, member: bool) -> Result
 }
 
 /// A user's privacy settings as the hub applies them.
-pub(crate) fn privacy_of(state: &AppState, user: &str) -> Result<(StoredUser, Privacy), AppError> {
+pub(crate) async fn privacy_of(
+    state: &AppState,
+    user: &str,
+) -> Result<(StoredUser, Privacy), AppError> {
     if crate::domain::users::is_anonymous(user) {
         let mut anonymous = crate::domain::users::anonymous_user(&clock::timestamp());
         anonymous.id = user.into();
         return Ok((anonymous, Privacy { typing_indicators: false, read_receipts: false }));
     }
-    let stored = db(state.store.user(user))?.ok_or_else(|| {
+    let stored = db(state.store.user(user).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("user \"{user}\" does not exist"))
     })?;
     let privacy = Privacy {

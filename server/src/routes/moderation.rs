@@ -20,7 +20,7 @@ use crate::domain::moderation::{expiry_in, minutes, MAX_TARGETS, MAX_TIMEOUT_MIN
 use crate::error::AppError;
 use crate::events::send_to_user;
 use crate::routes::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, db, is_admin, Answer};
+use crate::routes::{admitted, answer, db, is_admin, Answer};
 use crate::store::Relation;
 use crate::{clock, AppState};
 
@@ -49,8 +49,8 @@ fn targets(body: &Map<String, Value>, field: &str) -> Result<Vec<String>, AppErr
 }
 
 /// Tells `user_id`'s own connections their mutes (`kind` `mute`) or channel mutes as they now are.
-fn tell_mutes(state: &AppState, user_id: &str, kind: &str) -> Result<Value, AppError> {
-    let own = own_moderation(state, user_id)?;
+async fn tell_mutes(state: &AppState, user_id: &str, kind: &str) -> Result<Value, AppError> {
+    let own = own_moderation(state, user_id).await?;
     let (event_type, field) = match kind {
         "mute" => ("notification.mutes_updated", "mutes"),
         _ => ("notification.channel_mutes_updated", "channel_mutes"),
@@ -137,19 +137,20 @@ async fn mute(
             }
         }
     }
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let now = clock::timestamp();
         let mut made = Vec::new();
         for target in targets {
             if on {
                 if channel {
-                    let found = db(state.store.channel(&target))?.ok_or_else(|| {
+                    let found = db(state.store.channel(&target).await)?.ok_or_else(|| {
                         AppError::new(
                             ErrorCode::DoesNotExist,
                             format!("channel \"{target}\" does not exist"),
                         )
                     })?;
-                    crate::routes::check_member(state, &found, &user)?;
+                    crate::routes::check_member(state, &found, &user).await?;
                 }
                 let relation = Relation {
                     kind: kind.into(),
@@ -159,17 +160,17 @@ async fn mute(
                     created_at: now.clone(),
                     expires: expires.map(expiry_in),
                 };
-                db(state.store.put_relation(&relation))?;
+                db(state.store.put_relation(&relation).await)?;
                 made.push(if channel {
                     channel_mute_view(&relation)
                 } else {
                     mute_view(&relation)
                 });
             } else {
-                db(state.store.delete_relation(kind, &user, &target))?;
+                db(state.store.delete_relation(kind, &user, &target).await)?;
             }
         }
-        let me = tell_mutes(state, &user, kind)?;
+        let me = tell_mutes(state, &user, kind).await?;
         let mut answer = json!({ "own_user": me });
         let one = if channel { "channel_mute" } else { "mute" };
         match made.len() {
@@ -203,7 +204,8 @@ pub async fn block_user(
     if blocked_user_id == user {
         return Err(AppError::input("a user cannot block themselves"));
     }
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let relation = Relation {
             kind: "block".into(),
             user_id: user.clone(),
@@ -212,7 +214,7 @@ pub async fn block_user(
             created_at: clock::timestamp(),
             expires: None,
         };
-        db(state.store.put_relation(&relation))?;
+        db(state.store.put_relation(&relation).await)?;
         Ok(json!({
             "blocked_by_user_id": user,
             "blocked_user_id": blocked_user_id,
@@ -232,8 +234,9 @@ pub async fn unblock_user(
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
     let BlockBody { blocked_user_id } = json_body(body)?;
-    blocking(&state, move |state| {
-        db(state.store.delete_relation("block", &user, &blocked_user_id))
+    admitted(&state, async {
+        let state = &state;
+        db(state.store.delete_relation("block", &user, &blocked_user_id).await)
     })
     .await?;
     answer(json!({}), started)
@@ -243,11 +246,13 @@ pub async fn unblock_user(
 pub async fn blocked_users(State(state): State<AppState>, caller: Caller) -> Answer {
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let blocks = db(state.store.relations("block", Some(&user), None, &clock::timestamp()))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let blocks =
+            db(state.store.relations("block", Some(&user), None, &clock::timestamp()).await)?;
         let mut list = Vec::new();
         for block in blocks {
-            let blocked = db(state.store.user(&block.target))?
+            let blocked = db(state.store.user(&block.target).await)?
                 .map_or_else(|| json!({"id": block.target}), |found| channels::user_view(&found));
             list.push(json!({
                 "user_id": block.user_id,
@@ -283,15 +288,16 @@ pub async fn flag(
     {
         return Err(AppError::input("reason must be a string of at most 1000 bytes"));
     }
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         if let Some(id) = target.strip_prefix("message:") {
-            let message = db(state.store.message(id))?.ok_or_else(|| {
+            let message = db(state.store.message(id).await)?.ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
             })?;
-            let channel = db(state.store.channel(&message.cid))?.ok_or_else(|| {
+            let channel = db(state.store.channel(&message.cid).await)?.ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, "the message's channel is gone")
             })?;
-            crate::routes::check_member(state, &channel, &user)?;
+            crate::routes::check_member(state, &channel, &user).await?;
         }
         let mut data = Map::new();
         data.insert("reason".into(), reason);
@@ -303,7 +309,7 @@ pub async fn flag(
             created_at: clock::timestamp(),
             expires: None,
         };
-        db(state.store.put_relation(&relation))?;
+        db(state.store.put_relation(&relation).await)?;
         Ok(json!({ "flag": flag_view(&relation) }))
     })
     .await?;
@@ -327,11 +333,12 @@ fn flag_view(relation: &Relation) -> Value {
 /// `GET /moderation/flags/message` (`queryMessageFlags`): every message flag, for server tokens and admins.
 pub async fn message_flags(State(state): State<AppState>, caller: Caller) -> Answer {
     let started = Instant::now();
-    let response = blocking(&state, move |state| {
-        if !is_admin(state, &caller)? {
+    let response = admitted(&state, async {
+        let state = &state;
+        if !is_admin(state, &caller).await? {
             return Err(AppError::new(ErrorCode::NotAllowed, "only moderators read flags"));
         }
-        let flags = db(state.store.relations("flag", None, None, &clock::timestamp()))?;
+        let flags = db(state.store.relations("flag", None, None, &clock::timestamp()).await)?;
         let flags: Vec<Value> = flags
             .iter()
             .filter(|flag| flag.target.starts_with("message:"))

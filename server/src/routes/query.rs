@@ -20,7 +20,7 @@ use crate::hub::live::Topic;
 use crate::limits::json_len;
 use crate::routes::rest::{json_body, Caller};
 use crate::routes::{
-    answer, blocking, channel_for_viewer, check_member, db, member_ids, privacy_of, timed, Answer,
+    admitted, answer, channel_for_viewer, check_member, db, member_ids, privacy_of, timed, Answer,
     TimedAnswer,
 };
 use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NameMatch, NewChannel};
@@ -145,25 +145,30 @@ struct QueryBody {
 }
 
 /// `connection_id` follows the presence of the channel's members.
-fn follow_members(
+async fn follow_members(
     state: &AppState,
     channel: &ChannelRecord,
     connection_id: &str,
 ) -> Result<(), AppError> {
-    let members = db(state.store.members(&channel.cid))?;
-    state.presence.follow(connection_id, members.iter().map(|member| member.user.id.as_str()));
+    let members = db(state.store.members(&channel.cid).await)?;
+    crate::events::presence::follow(
+        state,
+        connection_id,
+        members.iter().map(|member| member.user.id.as_str()),
+    )
+    .await;
     Ok(())
 }
 
 /// Subscribes `connection_id` to the channel and tells the watchers, unless the user is invisible.
-pub(crate) fn watch(
+pub(crate) async fn watch(
     state: &AppState,
     channel: &ChannelRecord,
     connection_id: &str,
     user: &StoredUser,
 ) {
     let new = state.hub.watch(&channel.cid, connection_id);
-    state.cluster.listen(Topic::Channel(channel.cid.clone()));
+    state.cluster.listen(Topic::Channel(channel.cid.clone())).await;
     if new {
         state.metrics.active_channels.set(state.hub.active_channels() as i64);
         let watcher_count = state.cluster.watcher_count(&state.hub, &channel.cid);
@@ -203,7 +208,7 @@ pub struct ChannelList {
 
 /// A channel's full state as `viewer` may see it, with at most about `budget` bytes of messages (the store
 /// deducts what they took).
-fn channel_state(
+async fn channel_state(
     state: &AppState,
     channel: &ChannelRecord,
     (viewer, server): (&str, bool),
@@ -212,17 +217,17 @@ fn channel_state(
     budget: &mut usize,
 ) -> Result<ChannelState, AppError> {
     let limit = page.limit.unwrap_or(DEFAULT_MESSAGES).min(MAX_MESSAGES);
-    let all_members = db(state.store.members(&channel.cid))?;
+    let all_members = db(state.store.members(&channel.cid).await)?;
     let members = lists.0.of(&all_members)?;
-    let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget))?;
-    let reads = db(state.store.reads(&channel.cid))?;
+    let messages = db(state.store.messages(&channel.cid, limit, &page.anchor()?, budget).await)?;
+    let reads = db(state.store.reads(&channel.cid).await)?;
     let pinned =
-        db(state.store.pinned_messages(&channel.cid, &clock::timestamp(), PINNED_MESSAGES))?;
+        db(state.store.pinned_messages(&channel.cid, &clock::timestamp(), PINNED_MESSAGES).await)?;
     let all_watchers = state.cluster.watcher_users(&state.hub, &channel.cid);
     let watchers = lists.1.of(&all_watchers)?;
     let membership = all_members.iter().find(|m| m.user.id == viewer).map(channels::member_view);
     Ok(ChannelState {
-        channel: channel_for_viewer(state, channel, &all_members, viewer, server)?,
+        channel: channel_for_viewer(state, channel, &all_members, viewer, server).await?,
         members: members
             .iter()
             .map(|member| {
@@ -306,33 +311,34 @@ async fn query(
     let connection = if body.watch { Some(caller.own_connection(&state)?) } else { None };
     let budget = state.settings.limits.response_bytes;
     let (anonymous, server) = (caller.anonymous, caller.server);
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let cid = channels::cid(&kind, &id);
-        if anonymous && db(state.store.channel(&cid))?.is_none() {
+        if anonymous && db(state.store.channel(&cid).await)?.is_none() {
             return Err(AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist")));
         }
-        if explicit && id.starts_with(DISTINCT_PREFIX) && db(state.store.channel(&cid))?.is_none() {
+        if explicit && id.starts_with(DISTINCT_PREFIX) && db(state.store.channel(&cid).await)?.is_none() {
             return Err(AppError::input(format!(
                 "channel ids starting with {DISTINCT_PREFIX} are reserved for channels named by their \
                  members: create it without an id, with data.members"
             )));
         }
         let new = NewChannel { cid, kind, id, data: body.data, members, created_by: user.clone() };
-        let (channel, created) = db(state.store.get_or_create_channel(new, &clock::timestamp()))?;
+        let (channel, created) = db(state.store.get_or_create_channel(new, &clock::timestamp()).await)?;
         if !created {
-            check_member(state, &channel, &user)?;
+            check_member(state, &channel, &user).await?;
         }
         if !server {
-            crate::domain::moderation::check_ban(state, &user, &channel.cid)?;
+            crate::domain::moderation::check_ban(state, &user, &channel.cid).await?;
         }
         if let Some(connection_id) = &connection {
-            let (stored, _) = privacy_of(state, &user)?;
-            watch(state, &channel, connection_id, &stored);
+            let (stored, _) = privacy_of(state, &user).await?;
+            watch(state, &channel, connection_id, &stored).await;
             if body.presence {
-                follow_members(state, &channel, connection_id)?;
+                follow_members(state, &channel, connection_id).await?;
             }
         }
-        channel_state(state, &channel, (&user, server), &body.messages, (&body.members, &body.watchers), &mut { budget })
+        channel_state(state, &channel, (&user, server), &body.messages, (&body.members, &body.watchers), &mut { budget }).await
     })
     .await?;
     timed(response, started)
@@ -436,27 +442,31 @@ pub async fn query_channels(
     let server = caller.server;
     let page = MessagePage { limit: body.message_limit, ..MessagePage::default() };
     let mut budget = state.settings.limits.response_bytes;
-    let response = blocking(&state, move |state| {
-        let found = db(state.store.query_channels(&filter, &user))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let found = db(state.store.query_channels(&filter, &user).await)?;
         let stored = match connection {
-            Some(_) => Some(privacy_of(state, &user)?.0),
+            Some(_) => Some(privacy_of(state, &user).await?.0),
             None => None,
         };
         if connection.is_some() {
             state
                 .cluster
-                .listen_all(found.iter().map(|channel| Topic::Channel(channel.cid.clone())));
+                .listen_all(found.iter().map(|channel| Topic::Channel(channel.cid.clone())))
+                .await;
         }
         let mut list = Vec::with_capacity(found.len());
         for channel in &found {
             if let (Some(connection_id), Some(stored)) = (&connection, &stored) {
-                watch(state, channel, connection_id, stored);
+                watch(state, channel, connection_id, stored).await;
                 if body.presence {
-                    follow_members(state, channel, connection_id)?;
+                    follow_members(state, channel, connection_id).await?;
                 }
             }
             let lists = (&ListPage::default(), &ListPage::default());
-            list.push(channel_state(state, channel, (&user, server), &page, lists, &mut budget)?);
+            list.push(
+                channel_state(state, channel, (&user, server), &page, lists, &mut budget).await?,
+            );
         }
         Ok(ChannelList { channels: list })
     })

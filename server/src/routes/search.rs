@@ -16,7 +16,7 @@ use crate::domain::channels;
 use crate::error::AppError;
 use crate::routes::query::{channel_conditions, condition};
 use crate::routes::rest::{cursor_offset, page_answer, payload, Caller};
-use crate::routes::{answer, blocking, db, Answer};
+use crate::routes::{admitted, answer, db, Answer};
 use crate::store::{ChannelFilter, MessageSearch};
 use crate::AppState;
 
@@ -56,18 +56,19 @@ pub async fn search(State(state): State<AppState>, caller: Caller, uri: Uri) -> 
     let user = caller.user()?.to_owned();
     let payload: Payload = payload(&uri, "a valid search")?.unwrap_or_default();
     let search = message_search(&payload, &state.settings.limits)?;
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let Some(search) = search else { return Ok(json!({ "results": [] })) };
         let mut one_more = search.clone();
         one_more.limit += 1;
-        let mut found = db(state.store.search_messages(&one_more, &user))?;
+        let mut found = db(state.store.search_messages(&one_more, &user).await)?;
         let more = found.len() > search.limit;
         found.truncate(search.limit);
         let mut channels: Vec<(String, Value)> = Vec::new();
         let mut results = Vec::with_capacity(found.len());
         for message in &found {
             if !channels.iter().any(|(cid, _)| *cid == message.cid) {
-                let view = db(state.store.channel(&message.cid))?
+                let view = db(state.store.channel(&message.cid).await)?
                     .map(|channel| channels::channel_event_view(&channel))
                     .unwrap_or(Value::Null);
                 channels.push((message.cid.clone(), view));

@@ -22,7 +22,7 @@ use crate::events::{publish, publish_message_event, publish_user_event, send_to_
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::routes::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, db, privacy_of, usable_channel, user_standing, Answer};
+use crate::routes::{admitted, answer, db, privacy_of, usable_channel, user_standing, Answer};
 use crate::store::{ChannelRecord, MessageRecord, NewMessage};
 use crate::{clock, AppState};
 
@@ -53,13 +53,14 @@ pub async fn send_message(
         )));
     }
     let (message_id, text, fields) = (input.id, input.text, input.extra);
-    let response = blocking(&state, move |state| {
-        let channel = usable_channel(state, &kind, &id, &user)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = usable_channel(state, &kind, &id, &user).await?;
         if !caller.server {
-            may_send(state, &channel, &user)?;
+            may_send(state, &channel, &user).await?;
         }
         let mut fields = fields;
-        let rules = sender_rules(state, &user, &channel.cid)?;
+        let rules = sender_rules(state, &user, &channel.cid).await?;
         if rules.shadow {
             // Shadow-banned: stored and answered as usual, shown to others as `shadowed` (their clients drop it).
             fields.insert("shadowed".into(), true.into());
@@ -67,7 +68,7 @@ pub async fn send_message(
         if let Some(parent) = fields.get("parent_id") {
             let parent =
                 parent.as_str().ok_or_else(|| AppError::input("parent_id must be a message id"))?;
-            match db(state.store.message(parent))? {
+            match db(state.store.message(parent).await)? {
                 Some(found)
                     if found.cid == channel.cid && found.extra.get("parent_id").is_none() => {}
                 Some(found) if found.cid == channel.cid => {
@@ -82,7 +83,7 @@ pub async fn send_message(
                 }
             }
         }
-        crate::domain::quotes::attach(state, &channel.cid, &message_id, &mut fields)?;
+        crate::domain::quotes::attach(state, &channel.cid, &message_id, &mut fields).await?;
         let new = NewMessage {
             id: message_id,
             cid: channel.cid.clone(),
@@ -90,7 +91,7 @@ pub async fn send_message(
             text,
             extra: fields,
         };
-        let message = post_message(state, &channel, new, &rules.blockers)?;
+        let message = post_message(state, &channel, new, &rules.blockers).await?;
         let view = channels::message_view(&message);
         Ok(json!({ "message": view }))
     })
@@ -100,7 +101,7 @@ pub async fn send_message(
 
 /// Refuses a message to a frozen channel (code 17), and one sent within the channel's slow-mode `cooldown` of the
 /// user's previous one (code 60) unless they may skip it.
-fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(), AppError> {
+async fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(), AppError> {
     if crate::domain::permissions::is_frozen(channel) {
         return Err(AppError::new(
             ErrorCode::NotAllowed,
@@ -111,7 +112,7 @@ fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(),
     if cooldown == 0 {
         return Ok(());
     }
-    if user_standing(state, channel, user)?.moderator {
+    if user_standing(state, channel, user).await?.moderator {
         return Ok(());
     }
     let cooldown = std::time::Duration::from_secs(cooldown);
@@ -127,7 +128,7 @@ fn may_send(state: &AppState, channel: &ChannelRecord, user: &str) -> Result<(),
 /// member's unread counts, the thread's parent as `message.updated` (its `reply_count` and participants, which the
 /// UI kits show as "N replies"), and `channel.visible` to members who had hidden the channel. `blockers` (who
 /// blocked the sender) get none of it.
-pub(crate) fn post_message(
+pub(crate) async fn post_message(
     state: &AppState,
     channel: &ChannelRecord,
     new: NewMessage,
@@ -135,7 +136,7 @@ pub(crate) fn post_message(
 ) -> Result<MessageRecord, AppError> {
     let user = new.user_id.clone();
     let parent_id = new.extra.get("parent_id").and_then(Value::as_str).map(str::to_owned);
-    let added = db(state.store.add_message(new, &clock::timestamp()))?;
+    let added = db(state.store.add_message(new, &clock::timestamp()).await)?;
     let (message, inserted) = (added.message, added.inserted);
     if message.cid != channel.cid || message.user.id != user {
         return Err(AppError::input(format!("message id \"{}\" is already used", message.id)));
@@ -173,10 +174,10 @@ pub(crate) fn post_message(
         },
     );
     if let Some(parent_id) = parent_id {
-        parent_changed(state, channel, &parent_id, &message.user)?;
+        parent_changed(state, channel, &parent_id, &message.user).await?;
     }
     if channel.any_hidden {
-        for member in db(state.store.unhide_channel(&channel.cid))? {
+        for member in db(state.store.unhide_channel(&channel.cid).await)? {
             let event = channels::event("channel.visible", channel, &clock::timestamp());
             send_to_user(state, &member, Value::Object(event).to_string().into());
         }
@@ -186,13 +187,13 @@ pub(crate) fn post_message(
 
 /// Tells the channel's watchers the thread parent `parent_id` as it now is (`message.updated`: reply count and
 /// participants), after `user` replied or a reply went away.
-pub(crate) fn parent_changed(
+pub(crate) async fn parent_changed(
     state: &AppState,
     channel: &ChannelRecord,
     parent_id: &str,
     user: &StoredUser,
 ) -> Result<(), AppError> {
-    if let Some(parent) = db(state.store.message(parent_id))? {
+    if let Some(parent) = db(state.store.message(parent_id).await)? {
         let mut event = channels::event("message.updated", channel, &clock::timestamp());
         event.insert("message".into(), channels::message_view(&parent));
         event.insert("user".into(), channels::user_view(user));
@@ -247,14 +248,15 @@ pub async fn send_event(
     }
     let label = if typing { event_type.as_str() } else { "custom" };
     state.metrics.events_received.with_label_values(&[label]).inc();
-    let response = blocking(&state, move |state| {
-        let channel = usable_channel(state, &kind, &id, &user)?;
-        let rules = sender_rules(state, &user, &channel.cid)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = usable_channel(state, &kind, &id, &user).await?;
+        let rules = sender_rules(state, &user, &channel.cid).await?;
         if rules.shadow {
             // A shadow-banned user's events go nowhere; they are not to notice.
             return Ok(json!({ "event": Value::Object(sent) }));
         }
-        let (stored, privacy) = privacy_of(state, &user)?;
+        let (stored, privacy) = privacy_of(state, &user).await?;
         let now = clock::timestamp();
         let mut event = channels::event(&event_type, &channel, &now);
         if typing {

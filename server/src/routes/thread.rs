@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::routes::message::readable;
 use crate::routes::query::watch;
 use crate::routes::rest::{cursor_offset, json_body, page_answer, payload, query_params, Caller};
-use crate::routes::{answer, blocking, channel_for_viewer, db, privacy_of, Answer};
+use crate::routes::{admitted, answer, channel_for_viewer, db, privacy_of, Answer};
 use crate::store::MessageRecord;
 use crate::AppState;
 
@@ -77,14 +77,16 @@ pub async fn query_threads(
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
     let connection = caller.watching_connection(&state, options.watch)?;
-    let response = blocking(&state, move |state| {
-        let mut ids = db(state.store.threads_of(&user, limit + 1, offset))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let mut ids = db(state.store.threads_of(&user, limit + 1, offset).await)?;
         let more = ids.len() > limit;
         ids.truncate(limit);
         let mut threads = Vec::with_capacity(ids.len());
         for id in &ids {
-            let Some(parent) = db(state.store.message(id))? else { continue };
-            threads.push(thread_view(state, &parent, &user, per_thread, connection.as_deref())?);
+            let Some(parent) = db(state.store.message(id).await)? else { continue };
+            threads
+                .push(thread_view(state, &parent, &user, per_thread, connection.as_deref()).await?);
         }
         Ok(page_answer("threads", threads, more.then_some(offset + limit)))
     })
@@ -106,41 +108,44 @@ pub async fn get_thread(
     let per_thread = options.per_thread()?;
     let user = caller.user()?.to_owned();
     let connection = caller.watching_connection(&state, options.watch)?;
-    let response = blocking(&state, move |state| {
-        let parent = readable(state, &caller, &id)?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let parent = readable(state, &caller, &id).await?;
         if parent.reply_count == 0 {
             return Err(AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" has no thread")));
         }
-        Ok(json!({ "thread": thread_view(state, &parent, &user, per_thread, connection.as_deref())? }))
+        Ok(json!({ "thread": thread_view(state, &parent, &user, per_thread, connection.as_deref()).await? }))
     })
     .await?;
     answer(response, started)
 }
 
 /// Thread `parent` as `ThreadResponse`, as `user` sees it; its channel watched by `connection` when given.
-fn thread_view(
+async fn thread_view(
     state: &AppState,
     parent: &MessageRecord,
     user: &str,
     (reply_limit, participant_limit): (usize, usize),
     connection: Option<&str>,
 ) -> Result<Value, AppError> {
-    let channel = db(state.store.channel(&parent.cid))?
+    let channel = db(state.store.channel(&parent.cid).await)?
         .ok_or_else(|| AppError::new(ErrorCode::DoesNotExist, "the thread's channel is gone"))?;
     if let Some(connection) = connection {
-        watch(state, &channel, connection, &privacy_of(state, user)?.0);
+        watch(state, &channel, connection, &privacy_of(state, user).await?.0).await;
     }
-    let members = db(state.store.members(&channel.cid))?;
-    let channel_view = channel_for_viewer(state, &channel, &members, user, false)?;
-    let replies = db(state.store.replies(&parent.id, reply_limit, None))?;
+    let members = db(state.store.members(&channel.cid).await)?;
+    let channel_view = channel_for_viewer(state, &channel, &members, user, false).await?;
+    let replies = db(state.store.replies(&parent.id, reply_limit, None).await)?;
     let latest_replies: Vec<Value> =
         replies.iter().map(|reply| channels::message_view_for(reply, user)).collect();
     let mut read = Vec::new();
     let mut own_read = false;
-    for entry in db(state.store.thread_reads(&parent.id))? {
-        let unread =
-            db(state.store.thread_unread(&parent.id, &entry.user_id, Some(&entry.last_read)))?;
-        let user_view = match db(state.store.user(&entry.user_id))? {
+    for entry in db(state.store.thread_reads(&parent.id).await)? {
+        let unread = db(state
+            .store
+            .thread_unread(&parent.id, &entry.user_id, Some(&entry.last_read))
+            .await)?;
+        let user_view = match db(state.store.user(&entry.user_id).await)? {
             Some(stored) => channels::user_view(&stored),
             None => json!({ "id": entry.user_id }),
         };
@@ -154,7 +159,7 @@ fn thread_view(
     }
     if !own_read {
         // Never read: every reply of others is unread, counted from the thread's start.
-        let unread = db(state.store.thread_unread(&parent.id, user, None))?;
+        let unread = db(state.store.thread_unread(&parent.id, user, None).await)?;
         read.push(json!({ "user": { "id": user }, "last_read": parent.created_at, "unread_messages": unread }));
     }
     let participants: Vec<Value> = parent

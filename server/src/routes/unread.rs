@@ -15,7 +15,7 @@ use stream_chat_protocol::ErrorCode;
 use crate::domain::users::privacy_enabled;
 use crate::error::AppError;
 use crate::routes::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, db, usable_channel, Answer};
+use crate::routes::{admitted, answer, db, usable_channel, Answer};
 use crate::{clock, domain::channels, AppState};
 
 /// The body of `POST /channels/{type}/{id}/unread`.
@@ -26,8 +26,8 @@ struct UnreadBody {
 }
 
 /// The caller's totals as notification fields: `total_unread_count`, `unread_channels`.
-fn totals(state: &AppState, user: &str) -> Result<(u64, u64), AppError> {
-    db(state.store.unread_totals(user))
+async fn totals(state: &AppState, user: &str) -> Result<(u64, u64), AppError> {
+    db(state.store.unread_totals(user).await)
 }
 
 /// `POST /channels/{type}/{id}/unread`: unread from `message_id` on, for the caller only.
@@ -40,17 +40,17 @@ pub async fn mark_unread(
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
     let body: UnreadBody = json_body(body)?;
-    let response = blocking(&state, move |state| {
-        let channel = usable_channel(state, &kind, &id, &user)?;
-        let read = db(state.store.mark_unread(&channel.cid, &user, &body.message_id))?.ok_or_else(
-            || {
+    let response = admitted(&state, async {
+        let state = &state;
+        let channel = usable_channel(state, &kind, &id, &user).await?;
+        let read = db(state.store.mark_unread(&channel.cid, &user, &body.message_id).await)?
+            .ok_or_else(|| {
                 AppError::new(
                     ErrorCode::DoesNotExist,
                     format!("message \"{}\" is not in this channel", body.message_id),
                 )
-            },
-        )?;
-        let (total, unread_channels) = totals(state, &user)?;
+            })?;
+        let (total, unread_channels) = totals(state, &user).await?;
         let mut event = channels::event("notification.mark_unread", &channel, &clock::timestamp());
         event.insert("user".into(), json!({ "id": user }));
         event.insert("unread_messages".into(), read.unread_messages.into());
@@ -71,12 +71,13 @@ pub async fn mark_unread(
 pub async fn mark_all_read(State(state): State<AppState>, caller: Caller) -> Answer {
     let started = Instant::now();
     let user = caller.writer()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let shared = match db(state.store.user(&user))? {
+    let response = admitted(&state, async {
+        let state = &state;
+        let shared = match db(state.store.user(&user).await)? {
             Some(stored) => privacy_enabled(&stored.fields, "read_receipts"),
             None => false,
         };
-        db(state.store.mark_all_read(&user, &clock::timestamp(), shared))?;
+        db(state.store.mark_all_read(&user, &clock::timestamp(), shared).await)?;
         let event = json!({
             "type": "notification.mark_read",
             "user": { "id": user },
@@ -95,8 +96,9 @@ pub async fn mark_all_read(State(state): State<AppState>, caller: Caller) -> Ans
 pub async fn unread_counts(State(state): State<AppState>, caller: Caller) -> Answer {
     let started = Instant::now();
     let user = caller.user()?.to_owned();
-    let response = blocking(&state, move |state| {
-        let per_channel = db(state.store.unread_channels(&user))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let per_channel = db(state.store.unread_channels(&user).await)?;
         let total: u64 = per_channel.iter().map(|(_, unread, _)| unread).sum();
         let channels: Vec<Value> = per_channel
             .iter()

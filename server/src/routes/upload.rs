@@ -23,7 +23,7 @@ use crate::domain::uploads::{declared_type, file_id, safe_name, sniff_image};
 use crate::error::AppError;
 use crate::limits::rate_limited;
 use crate::routes::rest::{query_params, Caller};
-use crate::routes::{answer, blocking, db, user_standing, Answer};
+use crate::routes::{admitted, answer, db, user_standing, Answer};
 use crate::store::FileRecord;
 use crate::{clock, AppState};
 
@@ -100,10 +100,10 @@ async fn store_upload(
     }
     let cid = {
         let user = user.clone();
-        blocking(state, move |state| {
-            let channel = load_channel(state, &kind, &id)?;
+        admitted(state, async {
+            let channel = load_channel(state, &kind, &id).await?;
             if !caller.server {
-                require(&channel, user_standing(state, &channel, &user)?, "upload-file")?;
+                require(&channel, user_standing(state, &channel, &user).await?, "upload-file")?;
             }
             Ok(channel.cid)
         })
@@ -139,13 +139,13 @@ async fn store_upload(
     let url = format!("{}/uploads/{}/{}", public_origin(state, headers), file.id, file.name);
     let bytes = received.bytes;
     let size = file.size;
-    blocking(state, move |state| db(state.store.put_file(&file, &bytes))).await?;
+    admitted(state, async { db(state.store.put_file(&file, &bytes).await) }).await?;
     state.metrics.upload_bytes.inc_by(size);
     Ok(url)
 }
 
 /// The channel `kind:id`, which must exist.
-fn load_channel(
+async fn load_channel(
     state: &AppState,
     kind: &str,
     id: &str,
@@ -153,7 +153,7 @@ fn load_channel(
     channels::validate_type(kind)?;
     channels::validate_id(id)?;
     let cid = channels::cid(kind, id);
-    db(state.store.channel(&cid))?.ok_or_else(|| {
+    db(state.store.channel(&cid).await)?.ok_or_else(|| {
         AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
     })
 }
@@ -255,19 +255,20 @@ async fn delete(
     let started = Instant::now();
     let DeleteParams { url } = query_params(&uri)?;
     let user = caller.writer()?.to_owned();
-    blocking(&state, move |state| {
-        let channel = load_channel(state, &kind, &id)?;
+    admitted(&state, async {
+        let state = &state;
+        let channel = load_channel(state, &kind, &id).await?;
         let missing = || AppError::new(ErrorCode::DoesNotExist, "no such file in this channel");
         let file_id = file_id(&url).ok_or_else(missing)?;
-        let (file, _) = db(state.store.file(file_id, false))?.ok_or_else(missing)?;
+        let (file, _) = db(state.store.file(file_id, false).await)?.ok_or_else(missing)?;
         if file.cid != channel.cid {
             return Err(missing());
         }
-        let moderator = caller.server || user_standing(state, &channel, &user)?.moderator;
+        let moderator = caller.server || user_standing(state, &channel, &user).await?.moderator;
         if file.user_id != user && !moderator {
             return Err(AppError::new(ErrorCode::NotAllowed, "only its uploader deletes a file"));
         }
-        db(state.store.delete_files(&channel.cid, &[file.id]))?;
+        db(state.store.delete_files(&channel.cid, &[file.id]).await)?;
         Ok(())
     })
     .await?;
@@ -282,7 +283,7 @@ pub async fn serve(
     let missing = || AppError::new(ErrorCode::DoesNotExist, "no such file");
     let id = file_id(&format!("/uploads/{file}/")).ok_or_else(missing)?.to_owned();
     let _permit = state.transfers.acquire().await.map_err(AppError::internal)?;
-    let (file, bytes) = blocking(&state, move |state| db(state.store.file(&id, true)))
+    let (file, bytes) = admitted(&state, async { db(state.store.file(&id, true).await) })
         .await?
         .ok_or_else(missing)?;
     let disposition = if file.kind == "image" {

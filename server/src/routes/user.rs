@@ -24,7 +24,7 @@ use crate::events::publish;
 use crate::hub::Delivery;
 use crate::limits::json_len;
 use crate::routes::rest::{json_body, Caller};
-use crate::routes::{answer, blocking, db, Answer};
+use crate::routes::{admitted, answer, db, Answer};
 use crate::store::UserReplace;
 use crate::{clock, AppState};
 
@@ -82,11 +82,12 @@ pub async fn upsert_users(
         replacements.push(UserReplace { id, role, fields: writable_fields(&user) });
     }
     let by_server = caller.server;
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         if !by_server {
             // The only user here is the caller's own: its role may be repeated, not changed.
             for user in &replacements {
-                let current = db(state.store.user(&user.id))?.map(|stored| stored.role);
+                let current = db(state.store.user(&user.id).await)?.map(|stored| stored.role);
                 if user.role.is_some() && user.role != current {
                     return Err(AppError::new(
                         ErrorCode::NotAllowed,
@@ -95,8 +96,8 @@ pub async fn upsert_users(
                 }
             }
         }
-        let stored = db(state.store.replace_users(replacements, &clock::timestamp()))?;
-        Ok(announce(state, &stored))
+        let stored = db(state.store.replace_users(replacements, &clock::timestamp()).await)?;
+        Ok(announce(state, &stored).await)
     })
     .await?;
     answer(response, started)
@@ -122,17 +123,18 @@ pub async fn partial_update_users(
         check_own(&caller, &patch.id)?;
         check_patch(patch, caller.server)?;
     }
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let ids: Vec<String> = body.users.iter().map(|patch| patch.id.clone()).collect();
-        let mut patches = body.users.iter();
-        let mut change = |stored: Option<StoredUser>| {
+        let mut patches = body.users.clone().into_iter();
+        let change = Box::new(move |stored: Option<StoredUser>| {
             let patch = patches.next().ok_or("more users than updates")?;
             let user = stored.ok_or_else(|| format!("user \"{}\" does not exist", patch.id))?;
-            apply_patch(user, patch)
-        };
-        let stored = db(state.store.update_users(&ids, &clock::timestamp(), &mut change))?
+            apply_patch(user, &patch)
+        });
+        let stored = db(state.store.update_users(&ids, &clock::timestamp(), change).await)?
             .map_err(AppError::input)?;
-        Ok(announce(state, &stored))
+        Ok(announce(state, &stored).await)
     })
     .await?;
     answer(response, started)
@@ -140,14 +142,14 @@ pub async fn partial_update_users(
 
 /// Sends `user.updated` for each changed user (own view to its connections, public view to the watchers of its
 /// channels) and returns the answer body `{users: {id: public view}}`.
-fn announce(state: &AppState, users: &[StoredUser]) -> Value {
+async fn announce(state: &AppState, users: &[StoredUser]) -> Value {
     let mut answer = Map::new();
     for user in users {
         let now = clock::timestamp();
         let own = json!({"type": "user.updated", "user": user.own_view(), "created_at": now});
         crate::events::send_to_user(state, &user.id, own.to_string().into());
         let public = channels::user_view(user);
-        for cid in state.store.member_channels(&user.id).unwrap_or_default() {
+        for cid in state.store.member_channels(&user.id).await.unwrap_or_default() {
             let event = json!({"type": "user.updated", "user": public.clone(), "created_at": now});
             let Value::Object(event) = event else { continue };
             publish(
@@ -249,15 +251,16 @@ pub async fn create_guest(
         .map_err(|error| AppError::input(error.message()))?;
     validate_fields(&body.user)?;
     let fields = writable_fields(&body.user);
-    let response = blocking(&state, move |state| {
+    let response = admitted(&state, async {
+        let state = &state;
         let now = clock::timestamp();
         let mut created = match &wished {
-            Some(id) => db(state.store.create_user(id, "guest", fields.clone(), &now))?,
+            Some(id) => db(state.store.create_user(id, "guest", fields.clone(), &now).await)?,
             None => None,
         };
         if created.is_none() {
             let id = format!("guest-{}", uuid::Uuid::new_v4());
-            created = db(state.store.create_user(&id, "guest", fields, &now))?;
+            created = db(state.store.create_user(&id, "guest", fields, &now).await)?;
         }
         let user = created.ok_or_else(|| AppError::internal("a fresh guest id was taken"))?;
         let token = state.auth.sign(&json!({ "user_id": user.id }));

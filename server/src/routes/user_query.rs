@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::AppError;
 use crate::routes::rest::{payload, Caller};
-use crate::routes::{answer, blocking, db, Answer};
+use crate::routes::{admitted, answer, db, Answer};
 use crate::store::{UserField, UserFilter, UserQuery, UserSort};
 use crate::AppState;
 
@@ -186,11 +186,12 @@ pub async fn query_users(State(state): State<AppState>, caller: Caller, uri: Uri
     let subscribe = if payload.presence { Some(caller.own_connection(&state)?) } else { None };
     let connected = state.cluster.connected_users(&state.hub);
     let query = user_query(&payload, &connected)?;
-    let response = blocking(&state, move |state| {
-        let users = db(state.store.query_users(&query))?;
+    let response = admitted(&state, async {
+        let state = &state;
+        let users = db(state.store.query_users(&query).await)?;
         if let Some(connection_id) = &subscribe {
             let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
-            state.presence.follow(connection_id, ids);
+            crate::events::presence::follow(state, connection_id, ids).await;
         }
         let users: Vec<Value> = users
             .iter()

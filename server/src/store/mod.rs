@@ -15,13 +15,14 @@ mod sqlite_messages;
 mod sqlite_reads;
 mod sqlite_rows;
 mod sqlite_schema;
+mod sqlite_store;
 mod sqlite_writes;
 mod threads;
 mod uploads;
 
 pub use postgres::PostgresStore;
 pub use records::*;
-pub use sqlite::SqliteStore;
+pub use sqlite_store::SqliteStore;
 
 /// `db` as it may be logged: a URL's password left out.
 pub fn without_password(db: &str) -> String {
@@ -117,11 +118,17 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// What the server keeps. Methods block; async callers run them on the blocking pool.
+/// How [`Store::update_users`] changes each user (`None`: not stored yet); `Err` refuses the whole update.
+pub type UserChange = Box<dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String> + Send>;
+
+/// What the server keeps. Every method is async: the PostgreSQL store awaits its pooled connections and the SQLite
+/// store runs its blocking calls on the blocking pool (`sqlite_store.rs`), so no request holds a thread while it
+/// waits for the database.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates the user or merges `fields` into it (see [`crate::domain::users::merge_fields`]), marks it active at `now`
     /// in `month` (`"YYYY-MM"`), and returns the stored result.
-    fn connect_user(
+    async fn connect_user(
         &self,
         id: &str,
         fields: Map<String, Value>,
@@ -130,13 +137,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<StoredUser, StoreError>;
 
     /// How many distinct users connected in `month` (`"YYYY-MM"`).
-    fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError>;
+    async fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError>;
 
     /// A user, if known.
-    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError>;
+    async fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError>;
 
     /// Server-side upsert: each user's fields are replaced (not merged); `role` is set when given.
-    fn replace_users(
+    async fn replace_users(
         &self,
         users: Vec<UserReplace>,
         now: &str,
@@ -145,15 +152,15 @@ pub trait Store: Send + Sync + 'static {
     /// Changes stored users in one transaction: for each id, `change` gets the stored user (`None` if unknown)
     /// and returns the user to write, or refuses with a reason; one refusal writes nothing. Concurrent updates
     /// of one user never lose each other's fields.
-    fn update_users(
+    async fn update_users(
         &self,
         ids: &[String],
         now: &str,
-        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+        change: UserChange,
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError>;
 
     /// Creates a user that must not exist yet; `None` when the id is taken (nothing is changed then).
-    fn create_user(
+    async fn create_user(
         &self,
         id: &str,
         role: &str,
@@ -162,10 +169,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<StoredUser>, StoreError>;
 
     /// Users matching `query`, in its order, one page.
-    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError>;
 
     /// The replies to `parent_id`, oldest first: the newest `limit` of those older than `id_lt`.
-    fn replies(
+    async fn replies(
         &self,
         parent_id: &str,
         limit: usize,
@@ -173,14 +180,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Adds or replaces a reaction; returns it, and whether it replaced one (same type, or any with `unique`).
-    fn send_reaction(
+    async fn send_reaction(
         &self,
         reaction: NewReaction,
         now: &str,
     ) -> Result<(ReactionRecord, bool), StoreError>;
 
     /// Removes `user_id`'s reaction of `kind` to `message_id`; returns it if there was one.
-    fn delete_reaction(
+    async fn delete_reaction(
         &self,
         message_id: &str,
         user_id: &str,
@@ -188,10 +195,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ReactionRecord>, StoreError>;
 
     /// The message `id`, if it exists.
-    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
 
     /// Replaces the text and other fields of message `id` (not a deleted one); the stored result.
-    fn update_message(
+    async fn update_message(
         &self,
         id: &str,
         text: &str,
@@ -200,7 +207,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<MessageRecord>, StoreError>;
 
     /// Deletes message `id`: soft (kept, marked deleted) or hard (gone); the message as it was deleted.
-    fn delete_message(
+    async fn delete_message(
         &self,
         id: &str,
         hard: bool,
@@ -209,7 +216,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds `add` as members (users created as needed) and removes `remove`, in one transaction; returns the
     /// members that joined and those that left (ids already in, or never in, change nothing).
-    fn change_members(
+    async fn change_members(
         &self,
         cid: &str,
         add: &[String],
@@ -218,42 +225,43 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError>;
 
     /// The cids of the channels `user_id` is a member of.
-    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// The channel `cid`, creating it with `data` and `members` (users created as needed) when it does not
     /// exist. Returns the channel and whether it was created.
-    fn get_or_create_channel(
+    async fn get_or_create_channel(
         &self,
         new: NewChannel,
         now: &str,
     ) -> Result<(ChannelRecord, bool), StoreError>;
 
     /// The channel `cid`, if it exists.
-    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError>;
+    async fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError>;
 
     /// Whether `user_id` is a member of the channel.
-    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
-        Ok(self.members(cid)?.iter().any(|member| member.user.id == user_id))
+    async fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.members(cid).await?.iter().any(|member| member.user.id == user_id))
     }
 
     /// The channel's members, oldest first, with their users.
-    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError>;
+    async fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError>;
 
     /// Stores a message unless one with its id exists (a retry): returns the stored message, whether it was new
     /// and, when it was, every member's unread counts right after it (for `message.new`). A new message moves the
     /// channel's `last_message_at` and adds one unread for every other member. Its `created_at` is `now`, but never
     /// earlier than the channel's previous message: a channel's messages are in the same order by time as stored,
     /// whichever request (or node, with a lagging clock) stored them.
-    fn add_message(&self, message: NewMessage, now: &str) -> Result<AddedMessage, StoreError>;
+    async fn add_message(&self, message: NewMessage, now: &str)
+        -> Result<AddedMessage, StoreError>;
 
     /// The channel `cid`, if it exists, and whether `user_id` is a member, in one call.
-    fn channel_for(
+    async fn channel_for(
         &self,
         cid: &str,
         user_id: &str,
     ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
-        match self.channel(cid)? {
-            Some(channel) => Ok(Some((channel, self.is_member(cid, user_id)?))),
+        match self.channel(cid).await? {
+            Some(channel) => Ok(Some((channel, self.is_member(cid, user_id).await?))),
             None => Ok(None),
         }
     }
@@ -261,7 +269,7 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` messages of the channel next to `anchor` (the newest ones before it, or the oldest ones after
     /// it), oldest first, taking no more than `budget` bytes (at least one message unless the budget is spent)
     /// and deducting what they took from it.
-    fn messages(
+    async fn messages(
         &self,
         cid: &str,
         limit: usize,
@@ -271,7 +279,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The channel's pinned messages whose pin has not expired at `now` (not deleted), the latest pinned first, at
     /// most `limit`.
-    fn pinned_messages(
+    async fn pinned_messages(
         &self,
         cid: &str,
         now: &str,
@@ -279,11 +287,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Whether message `id` exists in channel `cid`.
-    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError>;
+    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError>;
 
     /// Marks the channel read by `user_id` up to `message_id` (the latest message when `None`). `shared`: the
     /// user's read receipts are on, so the read state others see moves too.
-    fn mark_read(
+    async fn mark_read(
         &self,
         cid: &str,
         user_id: &str,
@@ -295,7 +303,7 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the channel unread for `user_id` from message `message_id` on: the own read state moves back to just
     /// before it, and counts the messages of others from it on. Only the user's own state changes (others never
     /// see it move back). `None` when the message is not in the channel.
-    fn mark_unread(
+    async fn mark_unread(
         &self,
         cid: &str,
         user_id: &str,
@@ -304,7 +312,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Marks every channel of `user_id` read at `now` (`shared`: the read state others see moves too); returns
     /// the cids that had unread messages.
-    fn mark_all_read(
+    async fn mark_all_read(
         &self,
         user_id: &str,
         now: &str,
@@ -312,28 +320,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<String>, StoreError>;
 
     /// The user's unread messages per channel with any: `(cid, unread, last_read)`.
-    fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError>;
+    async fn unread_channels(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, StoreError>;
 
     /// Every member's read state in the channel. Privacy is applied by the caller ([`crate::domain::channels`]).
-    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError>;
+    async fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError>;
 
     /// `(total unread messages, channels with unread messages)` of a user across channels.
-    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
+    async fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError>;
 
     /// Does the writes a store defers, about once a second: activity kept in memory (connects that changed
     /// nothing else) and, in SQLite, the search index of the messages sent since. Stores that write at once have
     /// nothing to do.
-    fn flush_activity(&self) -> Result<(), StoreError> {
+    async fn flush_activity(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
     /// Whether the database answers (`/readyz`). Embedded stores always do.
-    fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
     /// Changes one member's channel role or hidden flag; the member after, `None` when `user_id` is not a member.
-    fn change_member(
+    async fn change_member(
         &self,
         cid: &str,
         user_id: &str,
@@ -341,10 +352,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<MemberRecord>, StoreError>;
 
     /// Shows the channel again to every member who hid it (a new message arrived); their ids.
-    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError>;
+    async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError>;
 
     /// Replaces the channel's custom data (`updated_at` = `now`); the channel after, `None` if it does not exist.
-    fn update_channel(
+    async fn update_channel(
         &self,
         cid: &str,
         data: Map<String, Value>,
@@ -353,20 +364,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes every message of the channel with its reactions, sets every member's unread count to zero and
     /// records `truncated_at` = `now` in the channel's data.
-    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError>;
+    async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError>;
 
     /// Removes the channel with its members, messages, reactions and read states; whether it existed.
-    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError>;
+    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError>;
 
     /// Stores a moderation record, replacing one of the same kind, user and target.
-    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError>;
+    async fn put_relation(&self, relation: &Relation) -> Result<(), StoreError>;
 
     /// Removes the moderation record of `kind` by `user_id` on `target`; whether there was one.
-    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError>;
+    async fn delete_relation(
+        &self,
+        kind: &str,
+        user_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError>;
 
     /// The moderation records of `kind` by `user_id` and/or on `target` (each `None`: any) that have not expired
     /// at `now`, oldest first.
-    fn relations(
+    async fn relations(
         &self,
         kind: &str,
         user_id: Option<&str>,
@@ -376,7 +392,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// What applies to a message or event `user_id` sends in `cid` at `now`, in one read: their unexpired bans
     /// there or everywhere, and the unexpired blocks of them.
-    fn sender_moderation(
+    async fn sender_moderation(
         &self,
         user_id: &str,
         cid: &str,
@@ -384,18 +400,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Relation>, StoreError>;
 
     /// The messages `search` finds in the channels `caller` may read, with their senders and reactions.
-    fn search_messages(
+    async fn search_messages(
         &self,
         search: &MessageSearch,
         caller: &str,
     ) -> Result<Vec<MessageRecord>, StoreError>;
 
     /// Sets `quoted_message` to `copy` in every message of `cid` quoting message `quoted_id`; how many.
-    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError>;
+    async fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError>;
 
     /// The parent ids of the threads `user_id` takes part in (wrote the parent or a reply) in channels they are a
     /// member of, latest reply first, paged.
-    fn threads_of(
+    async fn threads_of(
         &self,
         user_id: &str,
         limit: usize,
@@ -403,10 +424,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<String>, StoreError>;
 
     /// The read states of thread `parent_id`.
-    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError>;
+    async fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError>;
 
     /// Records that `user_id` read thread `parent_id` at `now`, up to its latest reply.
-    fn mark_thread_read(
+    async fn mark_thread_read(
         &self,
         parent_id: &str,
         user_id: &str,
@@ -414,7 +435,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ThreadRead, StoreError>;
 
     /// Live replies in thread `parent_id` by others than `user_id`, after `since` (all when `None`).
-    fn thread_unread(
+    async fn thread_unread(
         &self,
         parent_id: &str,
         user_id: &str,
@@ -422,17 +443,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 
     /// Stores an uploaded file and its bytes.
-    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;
+    async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError>;
 
     /// The uploaded file `id`, with its bytes when `with_bytes`.
-    fn file(&self, id: &str, with_bytes: bool)
-        -> Result<Option<(FileRecord, Vec<u8>)>, StoreError>;
+    async fn file(
+        &self,
+        id: &str,
+        with_bytes: bool,
+    ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError>;
 
     /// Removes the uploaded files `ids` of channel `cid`; how many there were.
-    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError>;
+    async fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError>;
 
     /// Channels matching `filter` that `caller` may read, most recent activity first.
-    fn query_channels(
+    async fn query_channels(
         &self,
         filter: &ChannelFilter,
         caller: &str,

@@ -1,8 +1,8 @@
 //! The PostgreSQL store, for several server nodes sharing one database (`--db postgres://…`).
 //!
-//! The [`Store`] trait blocks (handlers call it on the blocking pool), the driver is async: the store owns a small
-//! runtime of its own that drives the pooled connections (`tokio-postgres` + `deadpool-postgres`), and each method
-//! blocks its calling thread on one future there. The schema is migrated at open under an advisory lock, so nodes
+//! The driver is async (`tokio-postgres` + `deadpool-postgres`) and so is [`Store`]: a request awaits its queries
+//! and holds no thread meanwhile. The store owns a small runtime of its own that drives the pooled connections'
+//! I/O, whichever runtime awaits them. The schema is migrated at open under an advisory lock, so nodes
 //! starting together migrate once. The queries live by concern in `postgres_users`, `postgres_messages` and
 //! `postgres_channels`; rows and schema in `postgres_rows`.
 
@@ -18,7 +18,8 @@ use super::postgres_rows::MIGRATIONS;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
     MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
-    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
+    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange, UserQuery,
+    UserReplace,
 };
 use crate::store::records::StoredUser;
 
@@ -88,7 +89,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// Runs `work` to completion on the store's runtime, blocking the calling (non-async) thread.
+    /// Runs `work` to completion on the store's runtime, blocking the calling (non-async) thread: only at open.
     fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         match &self.runtime {
             Some(runtime) => runtime.block_on(work),
@@ -96,9 +97,14 @@ impl PostgresStore {
         }
     }
 
-    /// A pooled connection.
+    /// A pooled connection, taken on the store's runtime: a connection opened for it has its I/O driven there,
+    /// whichever runtime the caller awaits on (a health check's own, a test's).
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|error| StoreError::Pool(Arc::new(error)))
+        let Some(runtime) = &self.runtime else { return Err(StoreError::Closed) };
+        let pool = self.pool.clone();
+        let taken = runtime.spawn(async move { pool.get().await });
+        let taken = taken.await.map_err(|_| StoreError::Panicked)?;
+        taken.map_err(|error| StoreError::Pool(Arc::new(error)))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -125,166 +131,172 @@ impl PostgresStore {
     }
 }
 
+#[async_trait::async_trait]
 impl Store for PostgresStore {
-    fn connect_user(
+    async fn connect_user(
         &self,
         id: &str,
         fields: Map<String, Value>,
         now: &str,
         month: &str,
     ) -> Result<StoredUser, StoreError> {
-        self.run(self.connect_user_async(id, fields, now, month))
+        self.connect_user_async(id, fields, now, month).await
     }
 
-    fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
-        self.run(self.monthly_active_users_async(month))
+    async fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
+        self.monthly_active_users_async(month).await
     }
 
-    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
-        self.run(self.user_async(id))
+    async fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        self.user_async(id).await
     }
 
-    fn replace_users(
+    async fn replace_users(
         &self,
         users: Vec<UserReplace>,
         now: &str,
     ) -> Result<Vec<StoredUser>, StoreError> {
-        self.run(self.replace_users_async(users, now))
+        self.replace_users_async(users, now).await
     }
 
-    fn update_users(
+    async fn update_users(
         &self,
         ids: &[String],
         now: &str,
-        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+        change: UserChange,
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
-        self.run(self.update_users_async(ids, now, change))
+        let mut change = change;
+        self.update_users_async(ids, now, &mut *change).await
     }
 
-    fn create_user(
+    async fn create_user(
         &self,
         id: &str,
         role: &str,
         fields: Map<String, Value>,
         now: &str,
     ) -> Result<Option<StoredUser>, StoreError> {
-        self.run(self.create_user_async(id, role, fields, now))
+        self.create_user_async(id, role, fields, now).await
     }
 
-    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
-        self.run(self.query_users_async(query))
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
+        self.query_users_async(query).await
     }
 
-    fn replies(
+    async fn replies(
         &self,
         parent_id: &str,
         limit: usize,
         id_lt: Option<&str>,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.run(self.replies_async(parent_id, limit, id_lt))
+        self.replies_async(parent_id, limit, id_lt).await
     }
 
-    fn send_reaction(
+    async fn send_reaction(
         &self,
         reaction: NewReaction,
         now: &str,
     ) -> Result<(ReactionRecord, bool), StoreError> {
-        self.run(self.send_reaction_async(reaction, now))
+        self.send_reaction_async(reaction, now).await
     }
 
-    fn delete_reaction(
+    async fn delete_reaction(
         &self,
         message_id: &str,
         user_id: &str,
         kind: &str,
     ) -> Result<Option<ReactionRecord>, StoreError> {
-        self.run(self.delete_reaction_async(message_id, user_id, kind))
+        self.delete_reaction_async(message_id, user_id, kind).await
     }
 
-    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        self.run(async { super::postgres_rows::message_in(&self.client().await?, id).await })
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        async { super::postgres_rows::message_in(&self.client().await?, id).await }.await
     }
 
-    fn update_message(
+    async fn update_message(
         &self,
         id: &str,
         text: &str,
         extra: Map<String, Value>,
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        self.run(self.update_message_async(id, text, extra, now))
+        self.update_message_async(id, text, extra, now).await
     }
 
-    fn delete_message(
+    async fn delete_message(
         &self,
         id: &str,
         hard: bool,
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        self.run(self.delete_message_async(id, hard, now))
+        self.delete_message_async(id, hard, now).await
     }
 
-    fn change_members(
+    async fn change_members(
         &self,
         cid: &str,
         add: &[String],
         remove: &[String],
         now: &str,
     ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
-        self.run(self.change_members_async(cid, add, remove, now))
+        self.change_members_async(cid, add, remove, now).await
     }
 
-    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
-        self.run(self.member_channels_async(user_id))
+    async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        self.member_channels_async(user_id).await
     }
 
-    fn get_or_create_channel(
+    async fn get_or_create_channel(
         &self,
         new: NewChannel,
         now: &str,
     ) -> Result<(ChannelRecord, bool), StoreError> {
-        self.run(self.get_or_create_channel_async(new, now))
+        self.get_or_create_channel_async(new, now).await
     }
 
-    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
-        self.run(self.channel_async(cid))
+    async fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        self.channel_async(cid).await
     }
 
-    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
-        self.run(self.is_member_async(cid, user_id))
+    async fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        self.is_member_async(cid, user_id).await
     }
 
-    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
-        self.run(self.members_async(cid))
+    async fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        self.members_async(cid).await
     }
 
-    fn add_message(&self, message: NewMessage, now: &str) -> Result<AddedMessage, StoreError> {
-        self.run(self.add_message_async(message, now))
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<AddedMessage, StoreError> {
+        self.add_message_async(message, now).await
     }
 
-    fn channel_for(
+    async fn channel_for(
         &self,
         cid: &str,
         user_id: &str,
     ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
-        self.run(self.channel_for_async(cid, user_id))
+        self.channel_for_async(cid, user_id).await
     }
 
-    fn messages(
+    async fn messages(
         &self,
         cid: &str,
         limit: usize,
         anchor: &MessageAnchor,
         budget: &mut usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.run(self.messages_async(cid, limit, anchor, budget))
+        self.messages_async(cid, limit, anchor, budget).await
     }
 
-    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
-        self.run(self.has_message_async(cid, id))
+    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        self.has_message_async(cid, id).await
     }
 
-    fn mark_read(
+    async fn mark_read(
         &self,
         cid: &str,
         user_id: &str,
@@ -292,177 +304,190 @@ impl Store for PostgresStore {
         now: &str,
         shared: bool,
     ) -> Result<ReadRecord, StoreError> {
-        self.run(self.mark_read_async(cid, user_id, message_id, now, shared))
+        self.mark_read_async(cid, user_id, message_id, now, shared).await
     }
 
-    fn mark_unread(
+    async fn mark_unread(
         &self,
         cid: &str,
         user_id: &str,
         message_id: &str,
     ) -> Result<Option<ReadRecord>, StoreError> {
-        self.run(self.mark_unread_async(cid, user_id, message_id))
+        self.mark_unread_async(cid, user_id, message_id).await
     }
 
-    fn mark_all_read(
+    async fn mark_all_read(
         &self,
         user_id: &str,
         now: &str,
         shared: bool,
     ) -> Result<Vec<String>, StoreError> {
-        self.run(self.mark_all_read_async(user_id, now, shared))
+        self.mark_all_read_async(user_id, now, shared).await
     }
 
-    fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
-        self.run(self.unread_channels_async(user_id))
+    async fn unread_channels(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        self.unread_channels_async(user_id).await
     }
 
-    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
-        self.run(self.reads_async(cid))
+    async fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+        self.reads_async(cid).await
     }
 
-    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
-        self.run(self.unread_totals_async(user_id))
+    async fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+        self.unread_totals_async(user_id).await
     }
 
-    fn change_member(
+    async fn change_member(
         &self,
         cid: &str,
         user_id: &str,
         change: &MemberChange,
     ) -> Result<Option<MemberRecord>, StoreError> {
-        self.run(self.change_member_async(cid, user_id, change))
+        self.change_member_async(cid, user_id, change).await
     }
 
-    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
-        self.run(self.unhide_channel_async(cid))
+    async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        self.unhide_channel_async(cid).await
     }
 
-    fn update_channel(
+    async fn update_channel(
         &self,
         cid: &str,
         data: Map<String, Value>,
         now: &str,
     ) -> Result<Option<ChannelRecord>, StoreError> {
-        self.run(self.update_channel_async(cid, data, now))
+        self.update_channel_async(cid, data, now).await
     }
 
-    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
-        self.run(self.truncate_channel_async(cid, now))
+    async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
+        self.truncate_channel_async(cid, now).await
     }
 
-    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
-        self.run(self.delete_channel_async(cid))
+    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+        self.delete_channel_async(cid).await
     }
 
-    fn pinned_messages(
+    async fn pinned_messages(
         &self,
         cid: &str,
         now: &str,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.run(self.pinned_messages_async(cid, now, limit))
+        self.pinned_messages_async(cid, now, limit).await
     }
 
-    fn sender_moderation(
+    async fn sender_moderation(
         &self,
         user_id: &str,
         cid: &str,
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
-        self.run(self.sender_moderation_async(user_id, cid, now))
+        self.sender_moderation_async(user_id, cid, now).await
     }
 
-    fn search_messages(
+    async fn search_messages(
         &self,
         search: &MessageSearch,
         caller: &str,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.run(self.search_messages_async(search, caller))
+        self.search_messages_async(search, caller).await
     }
 
-    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
-        self.run(async {
+    async fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError> {
+        async {
             let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3), version = version + 1
                  WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
             Ok(self.client().await?.execute(sql, &[&cid, &quoted_id, copy]).await?)
-        })
+        }.await
     }
 
-    fn threads_of(
+    async fn threads_of(
         &self,
         user_id: &str,
         limit: usize,
         offset: usize,
     ) -> Result<Vec<String>, StoreError> {
-        self.run(self.threads_of_async(user_id, limit, offset))
+        self.threads_of_async(user_id, limit, offset).await
     }
 
-    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
-        self.run(self.thread_reads_async(parent_id))
+    async fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+        self.thread_reads_async(parent_id).await
     }
 
-    fn mark_thread_read(
+    async fn mark_thread_read(
         &self,
         parent_id: &str,
         user_id: &str,
         now: &str,
     ) -> Result<ThreadRead, StoreError> {
-        self.run(self.mark_thread_read_async(parent_id, user_id, now))
+        self.mark_thread_read_async(parent_id, user_id, now).await
     }
 
-    fn thread_unread(
+    async fn thread_unread(
         &self,
         parent_id: &str,
         user_id: &str,
         since: Option<&str>,
     ) -> Result<u64, StoreError> {
-        self.run(self.thread_unread_async(parent_id, user_id, since))
+        self.thread_unread_async(parent_id, user_id, since).await
     }
 
-    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
-        self.run(self.put_file_async(file, bytes))
+    async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
+        self.put_file_async(file, bytes).await
     }
 
-    fn file(
+    async fn file(
         &self,
         id: &str,
         with_bytes: bool,
     ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
-        self.run(self.file_async(id, with_bytes))
+        self.file_async(id, with_bytes).await
     }
 
-    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
-        self.run(self.delete_files_async(cid, ids))
+    async fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
+        self.delete_files_async(cid, ids).await
     }
 
-    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
-        self.run(self.put_relation_async(relation))
+    async fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
+        self.put_relation_async(relation).await
     }
 
-    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError> {
-        self.run(self.delete_relation_async(kind, user_id, target))
+    async fn delete_relation(
+        &self,
+        kind: &str,
+        user_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        self.delete_relation_async(kind, user_id, target).await
     }
 
-    fn relations(
+    async fn relations(
         &self,
         kind: &str,
         user_id: Option<&str>,
         target: Option<&str>,
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
-        self.run(self.relations_async(kind, user_id, target, now))
+        self.relations_async(kind, user_id, target, now).await
     }
 
-    fn query_channels(
+    async fn query_channels(
         &self,
         filter: &ChannelFilter,
         caller: &str,
     ) -> Result<Vec<ChannelRecord>, StoreError> {
-        self.run(self.query_channels_async(filter, caller))
+        self.query_channels_async(filter, caller).await
     }
 
-    fn ping(&self) -> Result<(), StoreError> {
-        self.run(async { Ok(self.client().await?.simple_query("SELECT 1").await.map(|_| ())?) })
+    async fn ping(&self) -> Result<(), StoreError> {
+        async { Ok(self.client().await?.simple_query("SELECT 1").await.map(|_| ())?) }.await
     }
 }

@@ -108,7 +108,7 @@ impl PostgresStore {
         &self,
         ids: &[String],
         now: &str,
-        change: &mut dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String>,
+        change: &mut (dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String> + Send),
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;

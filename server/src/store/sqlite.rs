@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::{
     ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
     MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
-    Relation, Store, StoreError, ThreadRead, UserQuery, UserReplace,
+    Relation, StoreError, ThreadRead, UserQuery, UserReplace,
 };
 use crate::store::records::{merge_fields, StoredUser};
 
@@ -21,12 +21,12 @@ use super::sqlite_rows::{
 };
 use super::sqlite_schema::MIGRATIONS;
 
-/// How long [`SqliteStore::open`] waits for another process's lock on the database before refusing.
+/// How long [`SqliteDb::open`] waits for another process's lock on the database before refusing.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A SQLite database file shared by all requests through one connection.
 #[derive(Debug)]
-pub struct SqliteStore {
+pub struct SqliteDb {
     /// Held only for the length of one statement group; never across an `.await`.
     connection: Mutex<Connection>,
     /// A second, read-only connection for the reads on every message's path (the channel and the sender's
@@ -70,7 +70,7 @@ fn lock_database(path: &Path) -> Result<std::fs::File, StoreError> {
     }
 }
 
-impl SqliteStore {
+impl SqliteDb {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let lock = lock_database(path)?;
@@ -83,7 +83,7 @@ impl SqliteStore {
         let reader = Connection::open(path)?;
         reader.pragma_update(None, "query_only", "ON")?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let store = SqliteStore {
+        let store = SqliteDb {
             connection: Mutex::new(connection),
             reader: Mutex::new(reader),
             pending_messages: Mutex::default(),
@@ -98,7 +98,7 @@ impl SqliteStore {
         Ok(self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
-    /// The read-only connection (see [`SqliteStore::reader`]): it sees every write committed before the call.
+    /// The read-only connection (see [`SqliteDb::reader`]): it sees every write committed before the call.
     pub(super) fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -116,8 +116,10 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
-    fn connect_user(
+/// The store's operations, each blocking: [`super::SqliteStore`] runs them on the blocking pool, and their meaning
+/// is [`super::Store`]'s, method by method.
+impl SqliteDb {
+    pub(super) fn connect_user(
         &self,
         id: &str,
         incoming: Map<String, Value>,
@@ -200,7 +202,7 @@ impl Store for SqliteStore {
         Ok(user)
     }
 
-    fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
+    pub(super) fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
         self.write_activity()?;
         let connection = self.lock()?;
         Ok(connection.query_row(
@@ -210,13 +212,13 @@ impl Store for SqliteStore {
         )?)
     }
 
-    fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+    pub(super) fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
         let connection = self.lock()?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
         Ok(connection.query_row(&sql, [id], |row| user_from(row, 0)).optional()?)
     }
 
-    fn replace_users(
+    pub(super) fn replace_users(
         &self,
         users: Vec<UserReplace>,
         now: &str,
@@ -239,7 +241,7 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
-    fn update_users(
+    pub(super) fn update_users(
         &self,
         ids: &[String],
         now: &str,
@@ -266,7 +268,7 @@ impl Store for SqliteStore {
         Ok(Ok(written))
     }
 
-    fn create_user(
+    pub(super) fn create_user(
         &self,
         id: &str,
         role: &str,
@@ -285,7 +287,7 @@ impl Store for SqliteStore {
         Ok(Some(connection.query_row(&sql, [id], |row| user_from(row, 0))?))
     }
 
-    fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
+    pub(super) fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
         let connection = self.lock()?;
         let mut params = Query::default();
         let sql = super::query_sql::user_select(USER_COLUMNS, query, &mut params);
@@ -295,7 +297,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn send_reaction(
+    pub(super) fn send_reaction(
         &self,
         reaction: NewReaction,
         now: &str,
@@ -303,7 +305,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::send_reaction(self, reaction, now)
     }
 
-    fn delete_reaction(
+    pub(super) fn delete_reaction(
         &self,
         message_id: &str,
         user_id: &str,
@@ -312,11 +314,11 @@ impl Store for SqliteStore {
         super::sqlite_messages::delete_reaction(self, message_id, user_id, kind)
     }
 
-    fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+    pub(super) fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
         super::sqlite_messages::message(self, id)
     }
 
-    fn update_message(
+    pub(super) fn update_message(
         &self,
         id: &str,
         text: &str,
@@ -326,7 +328,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::update_message(self, id, text, extra, now)
     }
 
-    fn delete_message(
+    pub(super) fn delete_message(
         &self,
         id: &str,
         hard: bool,
@@ -335,7 +337,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::delete_message(self, id, hard, now)
     }
 
-    fn change_members(
+    pub(super) fn change_members(
         &self,
         cid: &str,
         add: &[String],
@@ -385,7 +387,7 @@ impl Store for SqliteStore {
         Ok((added, removed))
     }
 
-    fn replies(
+    pub(super) fn replies(
         &self,
         parent_id: &str,
         limit: usize,
@@ -394,7 +396,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::replies(self, parent_id, limit, id_lt)
     }
 
-    fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+    pub(super) fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
         let mut statement =
             connection.prepare("SELECT cid FROM members WHERE user_id = ?1 ORDER BY cid")?;
@@ -402,7 +404,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn get_or_create_channel(
+    pub(super) fn get_or_create_channel(
         &self,
         new: NewChannel,
         now: &str,
@@ -434,21 +436,21 @@ impl Store for SqliteStore {
         Ok((channel, created))
     }
 
-    fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
+    pub(super) fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
         let found = connection.prepare_cached(&sql)?.query_row([cid], channel_from).optional()?;
         Ok(found)
     }
 
-    fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+    pub(super) fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
         let connection = self.read();
         let mut statement =
             connection.prepare_cached("SELECT 1 FROM members WHERE cid = ?1 AND user_id = ?2")?;
         Ok(statement.exists([cid, user_id])?)
     }
 
-    fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+    pub(super) fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
         let connection = self.lock()?;
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
@@ -459,7 +461,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn add_message(
+    pub(super) fn add_message(
         &self,
         message: NewMessage,
         now: &str,
@@ -467,7 +469,7 @@ impl Store for SqliteStore {
         self.add_message_grouped(message, now)
     }
 
-    fn channel_for(
+    pub(super) fn channel_for(
         &self,
         cid: &str,
         user_id: &str,
@@ -484,12 +486,12 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    fn flush_activity(&self) -> Result<(), StoreError> {
+    pub(super) fn flush_activity(&self) -> Result<(), StoreError> {
         self.write_activity()?;
         self.index_search()
     }
 
-    fn messages(
+    pub(super) fn messages(
         &self,
         cid: &str,
         limit: usize,
@@ -499,7 +501,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::messages(self, cid, limit, anchor, budget)
     }
 
-    fn mark_read(
+    pub(super) fn mark_read(
         &self,
         cid: &str,
         user_id: &str,
@@ -510,7 +512,7 @@ impl Store for SqliteStore {
         super::sqlite_reads::mark_read(self, cid, user_id, message_id, now, shared)
     }
 
-    fn mark_unread(
+    pub(super) fn mark_unread(
         &self,
         cid: &str,
         user_id: &str,
@@ -519,7 +521,7 @@ impl Store for SqliteStore {
         super::sqlite_reads::mark_unread(self, cid, user_id, message_id)
     }
 
-    fn mark_all_read(
+    pub(super) fn mark_all_read(
         &self,
         user_id: &str,
         now: &str,
@@ -528,23 +530,26 @@ impl Store for SqliteStore {
         super::sqlite_reads::mark_all_read(self, user_id, now, shared)
     }
 
-    fn unread_channels(&self, user_id: &str) -> Result<Vec<(String, u64, String)>, StoreError> {
+    pub(super) fn unread_channels(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
         super::sqlite_reads::unread_channels(self, user_id)
     }
 
-    fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+    pub(super) fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
         super::sqlite_reads::reads(self, cid)
     }
 
-    fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+    pub(super) fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
         super::sqlite_messages::has_message(self, cid, id)
     }
 
-    fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+    pub(super) fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         super::sqlite_reads::unread_totals(self, user_id)
     }
 
-    fn change_member(
+    pub(super) fn change_member(
         &self,
         cid: &str,
         user_id: &str,
@@ -553,11 +558,11 @@ impl Store for SqliteStore {
         super::sqlite_manage::change_member(self, cid, user_id, change)
     }
 
-    fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+    pub(super) fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
         super::sqlite_manage::unhide_channel(self, cid)
     }
 
-    fn update_channel(
+    pub(super) fn update_channel(
         &self,
         cid: &str,
         data: Map<String, Value>,
@@ -566,15 +571,15 @@ impl Store for SqliteStore {
         super::sqlite_manage::update_channel(self, cid, data, now)
     }
 
-    fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
+    pub(super) fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
         super::sqlite_manage::truncate_channel(self, cid, now)
     }
 
-    fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+    pub(super) fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
         super::sqlite_manage::delete_channel(self, cid)
     }
 
-    fn pinned_messages(
+    pub(super) fn pinned_messages(
         &self,
         cid: &str,
         now: &str,
@@ -583,7 +588,7 @@ impl Store for SqliteStore {
         super::sqlite_messages::pinned_messages(self, cid, now, limit)
     }
 
-    fn sender_moderation(
+    pub(super) fn sender_moderation(
         &self,
         user_id: &str,
         cid: &str,
@@ -592,7 +597,7 @@ impl Store for SqliteStore {
         super::sqlite_manage::sender_moderation(self, user_id, cid, now)
     }
 
-    fn search_messages(
+    pub(super) fn search_messages(
         &self,
         search: &MessageSearch,
         caller: &str,
@@ -600,7 +605,12 @@ impl Store for SqliteStore {
         super::sqlite_messages::search_messages(self, search, caller)
     }
 
-    fn update_quotes(&self, cid: &str, quoted_id: &str, copy: &Value) -> Result<u64, StoreError> {
+    pub(super) fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError> {
         let connection = self.lock()?;
         let changed = connection.execute(
             "UPDATE messages SET extra = json_set(extra, '$.quoted_message', json(?3)), version = version + 1
@@ -610,7 +620,7 @@ impl Store for SqliteStore {
         Ok(changed as u64)
     }
 
-    fn threads_of(
+    pub(super) fn threads_of(
         &self,
         user_id: &str,
         limit: usize,
@@ -619,11 +629,11 @@ impl Store for SqliteStore {
         super::threads::sqlite_threads_of(self, user_id, limit, offset)
     }
 
-    fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+    pub(super) fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
         super::threads::sqlite_thread_reads(self, parent_id)
     }
 
-    fn mark_thread_read(
+    pub(super) fn mark_thread_read(
         &self,
         parent_id: &str,
         user_id: &str,
@@ -632,7 +642,7 @@ impl Store for SqliteStore {
         super::threads::sqlite_mark_thread_read(self, parent_id, user_id, now)
     }
 
-    fn thread_unread(
+    pub(super) fn thread_unread(
         &self,
         parent_id: &str,
         user_id: &str,
@@ -641,11 +651,11 @@ impl Store for SqliteStore {
         super::threads::sqlite_thread_unread(self, parent_id, user_id, since)
     }
 
-    fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
+    pub(super) fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         super::uploads::sqlite_put(self, file, bytes)
     }
 
-    fn file(
+    pub(super) fn file(
         &self,
         id: &str,
         with_bytes: bool,
@@ -653,19 +663,24 @@ impl Store for SqliteStore {
         super::uploads::sqlite_get(self, id, with_bytes)
     }
 
-    fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
+    pub(super) fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
         super::uploads::sqlite_delete(self, cid, ids)
     }
 
-    fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
+    pub(super) fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         super::sqlite_manage::put_relation(self, relation)
     }
 
-    fn delete_relation(&self, kind: &str, user_id: &str, target: &str) -> Result<bool, StoreError> {
+    pub(super) fn delete_relation(
+        &self,
+        kind: &str,
+        user_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
         super::sqlite_manage::delete_relation(self, kind, user_id, target)
     }
 
-    fn relations(
+    pub(super) fn relations(
         &self,
         kind: &str,
         user_id: Option<&str>,
@@ -675,7 +690,7 @@ impl Store for SqliteStore {
         super::sqlite_manage::relations(self, kind, user_id, target, now)
     }
 
-    fn query_channels(
+    pub(super) fn query_channels(
         &self,
         filter: &ChannelFilter,
         caller: &str,
@@ -701,7 +716,7 @@ mod tests {
         let path = dir.path().join("chat.db");
         let fields = |v: Value| v.as_object().unwrap().clone();
         {
-            let store = SqliteStore::open(&path).unwrap();
+            let store = SqliteDb::open(&path).unwrap();
             let first = store
                 .connect_user(
                     "alice",
@@ -717,7 +732,7 @@ mod tests {
             assert_eq!(Value::Object(second.fields), json!({"name": "Al", "color": "red"}));
             assert_eq!(second.created_at, "t1");
         }
-        let store = SqliteStore::open(&path).unwrap();
+        let store = SqliteDb::open(&path).unwrap();
         let again = store.connect_user("alice", Map::new(), "t3", "2026-12").unwrap();
         assert_eq!(Value::Object(again.fields), json!({"name": "Al", "color": "red"}));
         assert_eq!(store.monthly_active_users("2026-11").unwrap(), 1);

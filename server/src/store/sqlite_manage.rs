@@ -1,15 +1,15 @@
-//! Channel management in SQLite, for [`SqliteStore`]'s `Store` methods: a member's role and hidden flag, the
+//! Channel management in SQLite, for [`SqliteDb`]'s `Store` methods: a member's role and hidden flag, the
 //! channel's custom data, truncation and deletion.
 
 use rusqlite::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::sqlite_rows::{channel_from, member_from, CHANNEL_COLUMNS, MEMBER_COLUMNS};
 use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 pub(super) fn change_member(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     user_id: &str,
     change: &MemberChange,
@@ -27,7 +27,7 @@ pub(super) fn change_member(
     Ok(connection.query_row(&sql, [cid, user_id], member_from).optional()?)
 }
 
-pub(super) fn unhide_channel(store: &SqliteStore, cid: &str) -> Result<Vec<String>, StoreError> {
+pub(super) fn unhide_channel(store: &SqliteDb, cid: &str) -> Result<Vec<String>, StoreError> {
     let connection = store.lock()?;
     let mut statement = connection.prepare_cached(
         "UPDATE members SET hidden = 0 WHERE cid = ?1 AND hidden = 1 RETURNING user_id",
@@ -37,7 +37,7 @@ pub(super) fn unhide_channel(store: &SqliteStore, cid: &str) -> Result<Vec<Strin
 }
 
 pub(super) fn update_channel(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     data: Map<String, Value>,
     now: &str,
@@ -51,11 +51,7 @@ pub(super) fn update_channel(
     Ok(connection.query_row(&sql, [cid], channel_from).optional()?)
 }
 
-pub(super) fn truncate_channel(
-    store: &SqliteStore,
-    cid: &str,
-    now: &str,
-) -> Result<(), StoreError> {
+pub(super) fn truncate_channel(store: &SqliteDb, cid: &str, now: &str) -> Result<(), StoreError> {
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
@@ -72,7 +68,7 @@ pub(super) fn truncate_channel(
     Ok(())
 }
 
-pub(super) fn delete_channel(store: &SqliteStore, cid: &str) -> Result<bool, StoreError> {
+pub(super) fn delete_channel(store: &SqliteDb, cid: &str) -> Result<bool, StoreError> {
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
@@ -94,7 +90,7 @@ fn delete_messages(tx: &rusqlite::Transaction<'_>, cid: &str) -> Result<(), Stor
     Ok(())
 }
 
-pub(super) fn put_relation(store: &SqliteStore, relation: &Relation) -> Result<(), StoreError> {
+pub(super) fn put_relation(store: &SqliteDb, relation: &Relation) -> Result<(), StoreError> {
     let connection = store.lock()?;
     connection.execute(
         "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
@@ -113,7 +109,7 @@ pub(super) fn put_relation(store: &SqliteStore, relation: &Relation) -> Result<(
 }
 
 pub(super) fn delete_relation(
-    store: &SqliteStore,
+    store: &SqliteDb,
     kind: &str,
     user_id: &str,
     target: &str,
@@ -124,7 +120,7 @@ pub(super) fn delete_relation(
 }
 
 pub(super) fn relations(
-    store: &SqliteStore,
+    store: &SqliteDb,
     kind: &str,
     user_id: Option<&str>,
     target: Option<&str>,
@@ -141,7 +137,7 @@ pub(super) fn relations(
 }
 
 pub(super) fn sender_moderation(
-    store: &SqliteStore,
+    store: &SqliteDb,
     user_id: &str,
     cid: &str,
     now: &str,

@@ -1,10 +1,10 @@
-//! Messages, replies and reactions in SQLite, for [`SqliteStore`]'s `Store` methods. New messages are written by
+//! Messages, replies and reactions in SQLite, for [`SqliteDb`]'s `Store` methods. New messages are written by
 //! the group commit in [`super::sqlite_writes`].
 
 use rusqlite::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::sqlite_rows::{
     attach_reactions, message_from, message_in, reaction_from, Query, MESSAGE_COLUMNS,
     REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
@@ -12,7 +12,7 @@ use super::sqlite_rows::{
 use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
 
 pub(super) fn send_reaction(
-    store: &SqliteStore,
+    store: &SqliteDb,
     reaction: NewReaction,
     now: &str,
 ) -> Result<(ReactionRecord, bool), StoreError> {
@@ -55,7 +55,7 @@ pub(super) fn send_reaction(
 }
 
 pub(super) fn delete_reaction(
-    store: &SqliteStore,
+    store: &SqliteDb,
     message_id: &str,
     user_id: &str,
     kind: &str,
@@ -75,14 +75,14 @@ pub(super) fn delete_reaction(
     Ok(found)
 }
 
-pub(super) fn message(store: &SqliteStore, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+pub(super) fn message(store: &SqliteDb, id: &str) -> Result<Option<MessageRecord>, StoreError> {
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     Ok(message_in(&tx, id)?)
 }
 
 pub(super) fn update_message(
-    store: &SqliteStore,
+    store: &SqliteDb,
     id: &str,
     text: &str,
     extra: Map<String, Value>,
@@ -100,7 +100,7 @@ pub(super) fn update_message(
 }
 
 pub(super) fn delete_message(
-    store: &SqliteStore,
+    store: &SqliteDb,
     id: &str,
     hard: bool,
     now: &str,
@@ -123,7 +123,7 @@ pub(super) fn delete_message(
 }
 
 pub(super) fn replies(
-    store: &SqliteStore,
+    store: &SqliteDb,
     parent_id: &str,
     limit: usize,
     id_lt: Option<&str>,
@@ -146,7 +146,7 @@ pub(super) fn replies(
 }
 
 pub(super) fn pinned_messages(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     now: &str,
     limit: usize,
@@ -168,7 +168,7 @@ pub(super) fn pinned_messages(
 }
 
 pub(super) fn messages(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     limit: usize,
     anchor: &MessageAnchor,
@@ -219,7 +219,7 @@ pub(super) fn messages(
     Ok(messages)
 }
 
-pub(super) fn has_message(store: &SqliteStore, cid: &str, id: &str) -> Result<bool, StoreError> {
+pub(super) fn has_message(store: &SqliteDb, cid: &str, id: &str) -> Result<bool, StoreError> {
     let connection = store.lock()?;
     Ok(connection
         .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
@@ -228,7 +228,7 @@ pub(super) fn has_message(store: &SqliteStore, cid: &str, id: &str) -> Result<bo
 }
 
 pub(super) fn search_messages(
-    store: &SqliteStore,
+    store: &SqliteDb,
     search: &MessageSearch,
     caller: &str,
 ) -> Result<Vec<MessageRecord>, StoreError> {

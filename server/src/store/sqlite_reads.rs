@@ -1,16 +1,16 @@
-//! Read state in SQLite, for [`SqliteStore`]'s `Store` methods: marking read (own and, with receipts on, shared;
+//! Read state in SQLite, for [`SqliteDb`]'s `Store` methods: marking read (own and, with receipts on, shared;
 //! see [`super::SharedRead`]) and unread, and the unread counts.
 
 use rusqlite::{params, OptionalExtension};
 
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::sqlite_rows::{
     read_from, read_of, NOT_SILENT, SHARED_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
 use super::{ReadRecord, StoreError};
 
 pub(super) fn mark_read(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     user_id: &str,
     message_id: Option<&str>,
@@ -48,7 +48,7 @@ pub(super) fn mark_read(
 }
 
 pub(super) fn mark_unread(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     user_id: &str,
     message_id: &str,
@@ -96,7 +96,7 @@ pub(super) fn mark_unread(
 }
 
 pub(super) fn mark_all_read(
-    store: &SqliteStore,
+    store: &SqliteDb,
     user_id: &str,
     now: &str,
     shared: bool,
@@ -128,7 +128,7 @@ pub(super) fn mark_all_read(
 }
 
 pub(super) fn unread_channels(
-    store: &SqliteStore,
+    store: &SqliteDb,
     user_id: &str,
 ) -> Result<Vec<(String, u64, String)>, StoreError> {
     let connection = store.lock()?;
@@ -139,7 +139,7 @@ pub(super) fn unread_channels(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn reads(store: &SqliteStore, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+pub(super) fn reads(store: &SqliteDb, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
     let connection = store.lock()?;
     let sql = format!(
         "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
@@ -150,7 +150,7 @@ pub(super) fn reads(store: &SqliteStore, cid: &str) -> Result<Vec<ReadRecord>, S
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn unread_totals(store: &SqliteStore, user_id: &str) -> Result<(u64, u64), StoreError> {
+pub(super) fn unread_totals(store: &SqliteDb, user_id: &str) -> Result<(u64, u64), StoreError> {
     let connection = store.lock()?;
     Ok(connection.query_row(
         "SELECT COALESCE(SUM(unread_messages), 0), COUNT(CASE WHEN unread_messages > 0 THEN 1 END)

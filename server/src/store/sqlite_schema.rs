@@ -115,7 +115,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Quotes: the messages quoting one, found when it changes.
     "CREATE INDEX messages_by_quote ON messages (cid, json_extract(extra, '$.quoted_message_id'))
         WHERE json_extract(extra, '$.quoted_message_id') IS NOT NULL;",
-    // Search, off the send path: messages are indexed in batches (`SqliteStore::index_search`, about once a second
+    // Search, off the send path: messages are indexed in batches (`SqliteDb::index_search`, about once a second
     // and before every search) up to the watermark `search_indexed`; edits and deletes of indexed messages update
     // the index at once. The index keeps which messages have a word (`detail = none`), not where (searches match
     // words and word starts, never phrases), and no column sizes (no ranking).

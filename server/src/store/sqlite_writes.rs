@@ -2,7 +2,7 @@
 //! connection writes every waiting message in one transaction (a savepoint each, so one failure fails only its
 //! own message) and commits once; each sender's answer is its own message's result, after the commit, so
 //! "acknowledged" still means "on disk". **Activity**: a connect that changes nothing about its user only notes
-//! `last_active` and the month's activity; they are written in batches ([`SqliteStore::write_activity`], about
+//! `last_active` and the month's activity; they are written in batches ([`SqliteDb::write_activity`], about
 //! once a second and before MAU is counted).
 
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::sqlite_rows::{ensure_user, message_in};
 use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
 
@@ -37,7 +37,7 @@ pub struct Activity {
     month: String,
 }
 
-impl SqliteStore {
+impl SqliteDb {
     /// Stores a message as part of a group commit; see the module docs.
     pub(super) fn add_message_grouped(
         &self,
@@ -87,7 +87,7 @@ impl SqliteStore {
         done.unwrap_or(Err(StoreError::LostWrite))
     }
 
-    /// Notes a connect that changed nothing else; written by the next [`SqliteStore::write_activity`].
+    /// Notes a connect that changed nothing else; written by the next [`SqliteDb::write_activity`].
     pub(super) fn note_activity(&self, user_id: &str, now: &str, month: &str) {
         let activity = Activity { last_active: now.to_owned(), month: month.to_owned() };
         lock(&self.pending_activity).insert(user_id.to_owned(), activity);
@@ -119,7 +119,7 @@ impl SqliteStore {
 /// Messages indexed for search in one transaction at most, so a backlog never holds the writer for long.
 const SEARCH_BATCH: i64 = 5_000;
 
-impl SqliteStore {
+impl SqliteDb {
     /// Indexes for search every message stored since the last call (see the schema's `search_indexed`), in
     /// transactions of at most [`SEARCH_BATCH`] messages.
     pub(super) fn index_search(&self) -> Result<(), StoreError> {

@@ -4,12 +4,12 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::{StoreError, ThreadRead};
 
 /// SQLite: the threads of `user_id`.
 pub(super) fn sqlite_threads_of(
-    store: &SqliteStore,
+    store: &SqliteDb,
     user_id: &str,
     limit: usize,
     offset: usize,
@@ -31,7 +31,7 @@ pub(super) fn sqlite_threads_of(
 }
 
 pub(super) fn sqlite_thread_reads(
-    store: &SqliteStore,
+    store: &SqliteDb,
     parent_id: &str,
 ) -> Result<Vec<ThreadRead>, StoreError> {
     let connection = store.read();
@@ -49,7 +49,7 @@ pub(super) fn sqlite_thread_reads(
 }
 
 pub(super) fn sqlite_mark_thread_read(
-    store: &SqliteStore,
+    store: &SqliteDb,
     parent_id: &str,
     user_id: &str,
     now: &str,
@@ -72,7 +72,7 @@ pub(super) fn sqlite_mark_thread_read(
 }
 
 pub(super) fn sqlite_thread_unread(
-    store: &SqliteStore,
+    store: &SqliteDb,
     parent_id: &str,
     user_id: &str,
     since: Option<&str>,

@@ -5,14 +5,14 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
-use super::sqlite::SqliteStore;
+use super::sqlite::SqliteDb;
 use super::{FileRecord, StoreError};
 
 /// The columns every read selects, in [`FileRecord`]'s order, then the bytes.
 const COLUMNS: &str = "id, cid, user_id, kind, name, mime_type, size, created_at";
 
 pub(super) fn sqlite_put(
-    store: &SqliteStore,
+    store: &SqliteDb,
     file: &FileRecord,
     bytes: &[u8],
 ) -> Result<(), StoreError> {
@@ -36,7 +36,7 @@ pub(super) fn sqlite_put(
 }
 
 pub(super) fn sqlite_get(
-    store: &SqliteStore,
+    store: &SqliteDb,
     id: &str,
     with_bytes: bool,
 ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
@@ -63,7 +63,7 @@ pub(super) fn sqlite_get(
 }
 
 pub(super) fn sqlite_delete(
-    store: &SqliteStore,
+    store: &SqliteDb,
     cid: &str,
     ids: &[String],
 ) -> Result<u64, StoreError> {

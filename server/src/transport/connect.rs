@@ -89,7 +89,7 @@ pub async fn open(state: &AppState, params: &ConnectParams) -> Result<Opened, Ap
     if let Ok(opened) = &result {
         // The user's own events from other nodes reach this one before the connection hears anything.
         let topic = crate::hub::live::Topic::User(opened.user.id.clone());
-        state.cluster.listen_async(topic).await;
+        state.cluster.listen(topic).await;
     }
     if let Err(error) = &result {
         state.metrics.connect_errors.with_label_values(&[&error.code.code().to_string()]).inc();
@@ -138,18 +138,19 @@ async fn authenticate(
             AppError::new(ErrorCode::Authentication, "the authorization token is missing")
         })?;
     state.auth.verify_user(token, &user_id, clock::unix_seconds())?;
-    let user = upsert(state, user_id, writable_fields(&details)).await?;
-    refuse_banned(state, &user.id).await?;
+    // Independent reads and writes, awaited together (a banned user's details are stored all the same).
+    let (user, allowed) = tokio::join!(
+        upsert(state, user_id.clone(), writable_fields(&details)),
+        refuse_banned(state, &user_id)
+    );
+    let user = user?;
+    allowed?;
     Ok((new_connection_id(state), user))
 }
 
 /// Refuses a user banned everywhere (code 17); a shadow ban lets them connect.
 async fn refuse_banned(state: &AppState, user_id: &str) -> Result<(), AppError> {
-    let (shared, id) = (state.clone(), user_id.to_owned());
-    let ban =
-        tokio::task::spawn_blocking(move || crate::domain::moderation::ban_of(&shared, &id, None))
-            .await
-            .map_err(AppError::internal)??;
+    let ban = crate::domain::moderation::ban_of(state, user_id, None).await?;
     match ban {
         Some(ban) if ban.data.get("shadow").and_then(Value::as_bool) != Some(true) => {
             Err(AppError::new(ErrorCode::NotAllowed, format!("user \"{user_id}\" is banned")))
@@ -161,21 +162,17 @@ async fn refuse_banned(state: &AppState, user_id: &str) -> Result<(), AppError> 
 /// The own user for a connection's first `health.check`: its own view with its unread totals across channels.
 pub async fn me(state: &AppState, user: &StoredUser) -> Value {
     let mut me = user.own_view();
-    let (shared, id) = (state.clone(), user.id.clone());
-    let found = tokio::task::spawn_blocking(move || {
-        let totals = shared.store.unread_totals(&id);
-        (totals, crate::domain::moderation::own_moderation(&shared, &id))
-    })
-    .await;
-    if let Ok((totals, own)) = found {
-        if let Ok((total, channels)) = totals {
-            me["total_unread_count"] = total.into();
-            me["unread_count"] = total.into();
-            me["unread_channels"] = channels.into();
-        }
-        if let (Ok(own), Value::Object(me)) = (own, &mut me) {
-            me.extend(own);
-        }
+    let (totals, own) = tokio::join!(
+        state.store.unread_totals(&user.id),
+        crate::domain::moderation::own_moderation(state, &user.id)
+    );
+    if let Ok((total, channels)) = totals {
+        me["total_unread_count"] = total.into();
+        me["unread_count"] = total.into();
+        me["unread_channels"] = channels.into();
+    }
+    if let (Ok(own), Value::Object(me)) = (own, &mut me) {
+        me.extend(own);
     }
     me
 }
@@ -209,13 +206,9 @@ async fn upsert(
     user_id: String,
     fields: Map<String, Value>,
 ) -> Result<StoredUser, AppError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
-        store.connect_user(&user_id, fields, &clock::timestamp(), &clock::month())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
+    let (now, month) = (clock::timestamp(), clock::month());
+    let stored = state.store.connect_user(&user_id, fields, &now, &month).await;
+    stored.map_err(AppError::internal)
 }
 
 /// The `health.check` event; `me` only on the first one of a connection.
@@ -388,13 +381,13 @@ pub fn disconnect(state: &AppState, connection_id: &str) {
         state.hub.unregister(connection_id)
     {
         if !invisible && !state.cluster.is_connected(&state.hub, &user_id) {
-            // The last connection closed: the user went offline (announced off the async runtime's threads, as
-            // it reads the store).
+            // The last connection closed: the user went offline (announced by a task of its own, as it reads
+            // the store).
             let announcer = state.clone();
             let user = user_id.clone();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn_blocking(move || {
-                    if let Ok(Some(stored)) = announcer.store.user(&user) {
+                runtime.spawn(async move {
+                    if let Ok(Some(stored)) = announcer.store.user(&user).await {
                         if !announcer.cluster.is_connected(&announcer.hub, &user) {
                             crate::events::presence::announce(&announcer, &stored, false);
                         }

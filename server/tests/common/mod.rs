@@ -66,7 +66,11 @@ impl Default for Options {
 /// restarted on the same path finds the same data) when `STREAM_TEST_POSTGRES` is set.
 pub async fn open_store(db: &Path) -> Arc<dyn Store> {
     let Ok(base) = std::env::var("STREAM_TEST_POSTGRES") else {
-        return Arc::new(SqliteStore::open(db).unwrap());
+        // Opening waits for a stopped server's lock on the file, whose last tasks (an offline announcement) need
+        // this runtime's thread meanwhile: wait off it.
+        let db = db.to_owned();
+        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&db)).await.unwrap();
+        return Arc::new(opened.unwrap());
     };
     let name = postgres_name(db);
     let (client, connection) =

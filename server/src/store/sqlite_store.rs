@@ -1,0 +1,497 @@
+//! The SQLite store as the server uses it ([`Store`]): the file's blocking calls ([`SqliteDb`], `sqlite.rs`) each
+//! run on the blocking pool, with owned copies of their arguments, so async code awaits them without holding a
+//! thread. The writer and reader connections stay behind their own locks inside [`SqliteDb`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::sqlite::SqliteDb;
+use super::{
+    AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
+    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
+    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange, UserQuery,
+    UserReplace,
+};
+use crate::store::records::StoredUser;
+
+/// A SQLite database file shared by all requests (one server process per file).
+#[derive(Debug, Clone)]
+pub struct SqliteStore(Arc<SqliteDb>);
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it. Blocks.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(SqliteStore(Arc::new(SqliteDb::open(path)?)))
+    }
+
+    /// Runs `work` on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SqliteDb) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.0.clone();
+        tokio::task::spawn_blocking(move || work(&db)).await.map_err(|_| StoreError::Panicked)?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn connect_user(
+        &self,
+        id: &str,
+        fields: Map<String, Value>,
+        now: &str,
+        month: &str,
+    ) -> Result<StoredUser, StoreError> {
+        let id = id.to_owned();
+        let now = now.to_owned();
+        let month = month.to_owned();
+        self.run(move |db| db.connect_user(&id, fields, &now, &month)).await
+    }
+
+    async fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
+        let month = month.to_owned();
+        self.run(move |db| db.monthly_active_users(&month)).await
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |db| db.user(&id)).await
+    }
+
+    async fn replace_users(
+        &self,
+        users: Vec<UserReplace>,
+        now: &str,
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let now = now.to_owned();
+        self.run(move |db| db.replace_users(users, &now)).await
+    }
+
+    async fn update_users(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: UserChange,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        let ids = ids.to_vec();
+        let now = now.to_owned();
+        let mut change = change;
+        self.run(move |db| db.update_users(&ids, &now, &mut *change)).await
+    }
+
+    async fn create_user(
+        &self,
+        id: &str,
+        role: &str,
+        fields: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        let id = id.to_owned();
+        let role = role.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.create_user(&id, &role, fields, &now)).await
+    }
+
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
+        let query = query.clone();
+        self.run(move |db| db.query_users(&query)).await
+    }
+
+    async fn replies(
+        &self,
+        parent_id: &str,
+        limit: usize,
+        id_lt: Option<&str>,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let parent_id = parent_id.to_owned();
+        let id_lt = id_lt.map(str::to_owned);
+        self.run(move |db| db.replies(&parent_id, limit, id_lt.as_deref())).await
+    }
+
+    async fn send_reaction(
+        &self,
+        reaction: NewReaction,
+        now: &str,
+    ) -> Result<(ReactionRecord, bool), StoreError> {
+        let now = now.to_owned();
+        self.run(move |db| db.send_reaction(reaction, &now)).await
+    }
+
+    async fn delete_reaction(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<ReactionRecord>, StoreError> {
+        let message_id = message_id.to_owned();
+        let user_id = user_id.to_owned();
+        let kind = kind.to_owned();
+        self.run(move |db| db.delete_reaction(&message_id, &user_id, &kind)).await
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |db| db.message(&id)).await
+    }
+
+    async fn update_message(
+        &self,
+        id: &str,
+        text: &str,
+        extra: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let id = id.to_owned();
+        let text = text.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.update_message(&id, &text, extra, &now)).await
+    }
+
+    async fn delete_message(
+        &self,
+        id: &str,
+        hard: bool,
+        now: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let id = id.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.delete_message(&id, hard, &now)).await
+    }
+
+    async fn change_members(
+        &self,
+        cid: &str,
+        add: &[String],
+        remove: &[String],
+        now: &str,
+    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+        let cid = cid.to_owned();
+        let add = add.to_vec();
+        let remove = remove.to_vec();
+        let now = now.to_owned();
+        self.run(move |db| db.change_members(&cid, &add, &remove, &now)).await
+    }
+
+    async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.member_channels(&user_id)).await
+    }
+
+    async fn get_or_create_channel(
+        &self,
+        new: NewChannel,
+        now: &str,
+    ) -> Result<(ChannelRecord, bool), StoreError> {
+        let now = now.to_owned();
+        self.run(move |db| db.get_or_create_channel(new, &now)).await
+    }
+
+    async fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| db.channel(&cid)).await
+    }
+
+    async fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
+        let cid = cid.to_owned();
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.is_member(&cid, &user_id)).await
+    }
+
+    async fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| db.members(&cid)).await
+    }
+
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<AddedMessage, StoreError> {
+        let now = now.to_owned();
+        self.run(move |db| db.add_message(message, &now)).await
+    }
+
+    async fn channel_for(
+        &self,
+        cid: &str,
+        user_id: &str,
+    ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
+        let cid = cid.to_owned();
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.channel_for(&cid, &user_id)).await
+    }
+
+    async fn messages(
+        &self,
+        cid: &str,
+        limit: usize,
+        anchor: &MessageAnchor,
+        budget: &mut usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let anchor = anchor.clone();
+        let mut left = *budget;
+        let (found, left) = self
+            .run(move |db| {
+                let found = db.messages(&cid, limit, &anchor, &mut left);
+                Ok((found, left))
+            })
+            .await?;
+        *budget = left;
+        found
+    }
+
+    async fn pinned_messages(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.pinned_messages(&cid, &now, limit)).await
+    }
+
+    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        let cid = cid.to_owned();
+        let id = id.to_owned();
+        self.run(move |db| db.has_message(&cid, &id)).await
+    }
+
+    async fn mark_read(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: Option<&str>,
+        now: &str,
+        shared: bool,
+    ) -> Result<ReadRecord, StoreError> {
+        let cid = cid.to_owned();
+        let user_id = user_id.to_owned();
+        let message_id = message_id.map(str::to_owned);
+        let now = now.to_owned();
+        self.run(move |db| db.mark_read(&cid, &user_id, message_id.as_deref(), &now, shared)).await
+    }
+
+    async fn mark_unread(
+        &self,
+        cid: &str,
+        user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ReadRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let user_id = user_id.to_owned();
+        let message_id = message_id.to_owned();
+        self.run(move |db| db.mark_unread(&cid, &user_id, &message_id)).await
+    }
+
+    async fn mark_all_read(
+        &self,
+        user_id: &str,
+        now: &str,
+        shared: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let user_id = user_id.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.mark_all_read(&user_id, &now, shared)).await
+    }
+
+    async fn unread_channels(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.unread_channels(&user_id)).await
+    }
+
+    async fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| db.reads(&cid)).await
+    }
+
+    async fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.unread_totals(&user_id)).await
+    }
+
+    async fn flush_activity(&self) -> Result<(), StoreError> {
+        self.run(move |db| db.flush_activity()).await
+    }
+
+    async fn change_member(
+        &self,
+        cid: &str,
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let user_id = user_id.to_owned();
+        let change = change.clone();
+        self.run(move |db| db.change_member(&cid, &user_id, &change)).await
+    }
+
+    async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| db.unhide_channel(&cid)).await
+    }
+
+    async fn update_channel(
+        &self,
+        cid: &str,
+        data: Map<String, Value>,
+        now: &str,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.update_channel(&cid, data, &now)).await
+    }
+
+    async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
+        let cid = cid.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.truncate_channel(&cid, &now)).await
+    }
+
+    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| db.delete_channel(&cid)).await
+    }
+
+    async fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
+        let relation = relation.clone();
+        self.run(move |db| db.put_relation(&relation)).await
+    }
+
+    async fn delete_relation(
+        &self,
+        kind: &str,
+        user_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let kind = kind.to_owned();
+        let user_id = user_id.to_owned();
+        let target = target.to_owned();
+        self.run(move |db| db.delete_relation(&kind, &user_id, &target)).await
+    }
+
+    async fn relations(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        target: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let kind = kind.to_owned();
+        let user_id = user_id.map(str::to_owned);
+        let target = target.map(str::to_owned);
+        let now = now.to_owned();
+        self.run(move |db| db.relations(&kind, user_id.as_deref(), target.as_deref(), &now)).await
+    }
+
+    async fn sender_moderation(
+        &self,
+        user_id: &str,
+        cid: &str,
+        now: &str,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let user_id = user_id.to_owned();
+        let cid = cid.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.sender_moderation(&user_id, &cid, &now)).await
+    }
+
+    async fn search_messages(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let search = search.clone();
+        let caller = caller.to_owned();
+        self.run(move |db| db.search_messages(&search, &caller)).await
+    }
+
+    async fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError> {
+        let cid = cid.to_owned();
+        let quoted_id = quoted_id.to_owned();
+        let copy = copy.clone();
+        self.run(move |db| db.update_quotes(&cid, &quoted_id, &copy)).await
+    }
+
+    async fn threads_of(
+        &self,
+        user_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.run(move |db| db.threads_of(&user_id, limit, offset)).await
+    }
+
+    async fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
+        let parent_id = parent_id.to_owned();
+        self.run(move |db| db.thread_reads(&parent_id)).await
+    }
+
+    async fn mark_thread_read(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<ThreadRead, StoreError> {
+        let parent_id = parent_id.to_owned();
+        let user_id = user_id.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| db.mark_thread_read(&parent_id, &user_id, &now)).await
+    }
+
+    async fn thread_unread(
+        &self,
+        parent_id: &str,
+        user_id: &str,
+        since: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let parent_id = parent_id.to_owned();
+        let user_id = user_id.to_owned();
+        let since = since.map(str::to_owned);
+        self.run(move |db| db.thread_unread(&parent_id, &user_id, since.as_deref())).await
+    }
+
+    async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
+        let file = file.clone();
+        let bytes = bytes.to_vec();
+        self.run(move |db| db.put_file(&file, &bytes)).await
+    }
+
+    async fn file(
+        &self,
+        id: &str,
+        with_bytes: bool,
+    ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |db| db.file(&id, with_bytes)).await
+    }
+
+    async fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
+        let cid = cid.to_owned();
+        let ids = ids.to_vec();
+        self.run(move |db| db.delete_files(&cid, &ids)).await
+    }
+
+    async fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let filter = filter.clone();
+        let caller = caller.to_owned();
+        self.run(move |db| db.query_channels(&filter, &caller)).await
+    }
+}
