@@ -14,7 +14,8 @@ use wasm_bindgen_test::*;
 mod common;
 
 use common::{
-    call, channel, client, connected, from, get, metric, next_event, object, settle, unique,
+    call, channel, client, client_event, connected, from, get, metric, next_event, object, settle,
+    unique,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -219,6 +220,21 @@ async fn watch_before_connect_settles_waits_for_the_connection() {
     let listed = Array::from(&settle(listed).await.unwrap());
     assert_eq!(listed.length(), 1);
     assert_eq!(listed.get(0), early, "queryChannels returns the same channel object");
+    settle(alice.disconnect_user(None)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn watch_tells_channels_queried_as_the_official_client_does() {
+    let (a, id) = (format!("told-{}", unique()), format!("told-{}", unique()));
+    let alice = connected(&a, &[]).await;
+    let told = client_event(&alice, "channels.queried", |_| true);
+    let early = channel(&alice, &id, &[&a]);
+    settle(call(&early, "watch", &[])).await.unwrap();
+    let event = told.await.unwrap();
+    let channels = Array::from(&get(&event, "queriedChannels.channels"));
+    assert_eq!(channels.length(), 1);
+    assert_eq!(get(&channels.get(0), "channel.id").as_string(), Some(id));
+    assert_eq!(get(&event, "queriedChannels.isLatestMessageSet").as_bool(), Some(true));
     settle(alice.disconnect_user(None)).await.unwrap();
 }
 

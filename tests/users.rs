@@ -5,7 +5,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Promise};
+use js_sys::Array;
 use stream_chat_wasm::StreamChat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -13,27 +13,9 @@ use wasm_bindgen_test::*;
 
 mod common;
 
-use common::{call, channel, connected, get, object, settle, unique};
+use common::{call, channel, client_event, connected, get, object, settle, unique};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Resolves with the client's next `kind` event that `accept` takes.
-fn client_event(
-    client: &StreamChat,
-    kind: &str,
-    accept: impl Fn(&JsValue) -> bool + 'static,
-) -> JsFuture {
-    let mut accept = Some(accept);
-    JsFuture::from(Promise::new(&mut |resolve, _| {
-        let Some(accept) = accept.take() else { return };
-        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if accept(&event) {
-                let _ = resolve.call1(&JsValue::NULL, &event);
-            }
-        });
-        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
-    }))
-}
 
 /// Resolves with the next `kind` client event about user `id` (these events carry no channel).
 fn user_event(client: &StreamChat, kind: &str, id: &str) -> JsFuture {

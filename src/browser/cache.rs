@@ -4,7 +4,10 @@
 //! - Each answer is kept under its request (filter, sort, options): at most [`CACHED_CHANNELS`] channels, each with
 //!   its newest [`CACHED_MESSAGES`] messages, and at most [`CACHED_LISTS`] lists per user (a new one beyond that
 //!   clears the user's older ones). Each channel of a list, and each `watch()` / `query()` answer, is also kept
-//!   under its cid (at most `CACHED_LISTS × CACHED_CHANNELS` per user, the same way).
+//!   under its cid (at most `CACHED_LISTS × CACHED_CHANNELS` per user, the same way). Message events
+//!   (`message.*`, `reaction.*`) update the channel kept under their cid, written together within 500 ms or
+//!   when the page is hidden, and a list is given back with its channels as kept under their cids: a page loaded
+//!   again shows the messages that arrived after the last query too.
 //! - `watch()` (and `query({watch: true})`) of a channel that has no state from the server yet asks the cache and the server at
 //!   once, as `queryChannels` does, and resolves with the kept channel if the cache answers first.
 //! - Only calls made while the client is fresh ask the cache: from `connectUser` until its connection first opens
@@ -40,7 +43,12 @@ extern "C" {
     /// The list kept under `prefix` and the request `body`, if the cache has it before `server` (the query's
     /// promise) settles; `undefined` otherwise. Clears `state.isFromCache` of the channels `server` resolves with.
     #[wasm_bindgen(js_name = cacheLookup)]
-    fn cache_lookup(prefix: &str, body: &JsValue, server: &Promise) -> Promise;
+    fn cache_lookup(prefix: &str, space: &str, body: &JsValue, server: &Promise) -> Promise;
+
+    /// Notes a message event (`message.*`, `reaction.*`) for the channel kept under `prefix` and the event's cid,
+    /// so the kept newest `messages` include what arrived since; written within 500 ms or when the page is hidden.
+    #[wasm_bindgen(js_name = cacheNote)]
+    fn cache_note(prefix: &str, event: &JsValue, messages: u32);
 
     /// Keeps `answer` under `prefix` and `body`, trimmed to the bounds given.
     #[wasm_bindgen(js_name = cachePut)]
@@ -70,8 +78,13 @@ impl Client {
     pub(super) fn queried(&self, body: &JsValue, answer: &JsValue) {
         self.state.borrow_mut().fresh = false;
         self.keep(body, answer);
-        let channels = get(answer, "channels");
-        let queried = object(&[("channels", channels), ("isLatestMessageSet", true.into())]);
+        self.tell_queried(get(answer, "channels"), true.into());
+    }
+
+    /// Tells `channels.queried` of `channels` (server answers), as the official client does after a channel list
+    /// and after each channel's own query; `latest`: whether they hold a channel's newest messages.
+    pub(super) fn tell_queried(&self, channels: JsValue, latest: JsValue) {
+        let queried = object(&[("channels", channels), ("isLatestMessageSet", latest)]);
         let event = object(&[("type", "channels.queried".into()), ("queriedChannels", queried)]);
         self.dispatch(None, "channels.queried", &event);
     }
@@ -80,6 +93,13 @@ impl Client {
     pub(super) fn keep(&self, list: &JsValue, answer: &JsValue) {
         if let Some(prefix) = self.cache_prefix() {
             cache_put(&prefix, list, answer, CACHED_LISTS, CACHED_CHANNELS, CACHED_MESSAGES);
+        }
+    }
+
+    /// A server event: a message it carries updates the channel's kept copy (see `cache_note`).
+    pub(super) fn note_cached(&self, event: &JsValue) {
+        if let Some(prefix) = self.cache_prefix() {
+            cache_note(&prefix, event, CACHED_MESSAGES);
         }
     }
 
@@ -97,7 +117,7 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
     let prefix =
         port.live().filter(|client| client.state.borrow().fresh).and_then(|c| c.cache_prefix());
     let Some(prefix) = prefix else { return server };
-    let lookup = cache_lookup(&(prefix + "L"), body, &server);
+    let lookup = cache_lookup(&prefix, "L", body, &server);
     future_to_promise(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {
@@ -119,10 +139,10 @@ pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promis
         let prefix = client.cache_prefix()?;
         let mut state = client.state.borrow_mut();
         let slot = state.slot(key).filter(|slot| !slot.initialized)?;
-        Some(prefix + "C" + &slot.cid()?)
+        Some((prefix, String::from("C") + &slot.cid()?))
     });
-    let Some(cid_key) = cached else { return server };
-    let lookup = cache_lookup(&cid_key, &JsValue::UNDEFINED, &server);
+    let Some((prefix, space)) = cached else { return server };
+    let lookup = cache_lookup(&prefix, &space, &JsValue::UNDEFINED, &server);
     future_to_promise(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {

@@ -73,14 +73,17 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     let body: JsValue = Object::assign(&body.into(), &options).into();
     let apply: Apply = |client, key, mark, body, answer| {
         let own = client.state.borrow().user.clone();
+        let mut latest = JsValue::UNDEFINED;
         if let Some(slot) = client.state.borrow_mut().slot(key) {
             slot.apply_response(answer, &own, &get(body, "messages"), Date::now());
             slot.watching |= get(body, "watch").is_truthy();
             slot.watch_pending = false;
+            latest = get(&slot.state, "isUpToDate");
         }
         client.replay_since(mark, key);
         client.show_waiting(key);
         client.keep(&JsValue::UNDEFINED, answer);
+        client.tell_queried(js_sys::Array::of1(answer).into(), latest);
         answer.clone()
     };
     let request = Request::new("POST", path, body);

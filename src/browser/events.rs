@@ -94,6 +94,8 @@ impl Client {
         });
         if kind == "typing.start" {
             self.schedule_cleaner();
+        } else if key.is_some() && (kind.starts_with("message.") || kind.starts_with("reaction.")) {
+            self.note_cached(frame);
         }
         self.dispatch(key, &kind, frame);
     }

@@ -37,7 +37,8 @@ export function pinKept(state, stays) {
   if (!stays || !kept.pinned) return unpin(state, kept.id);
   state.pinnedMessages = [...state.pinnedMessages.filter((m) => m.id !== kept.id), kept].sort(byPinTime);
 }
-export function keptThreadOnly() { return typeof kept.parent_id === 'string' && !kept.show_in_channel; }
+const threadOnly = (message) => typeof message.parent_id === 'string' && !message.show_in_channel;
+export function keptThreadOnly() { return threadOnly(kept); }
 export function keptTime() { return kept.created_at.getTime(); }
 export function keptIsReply() { return typeof kept.parent_id === 'string'; }
 export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
@@ -187,12 +188,53 @@ const idbResult = (request) => new Promise((resolve, reject) => {
 const keyRange = (prefix) => IDBKeyRange.bound(prefix, prefix + '\uffff');
 const cacheKey = (value) => (value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
 const trimmed = (channel, messages) => ({ ...channel, messages: (channel.messages || []).slice(-messages) });
-export function cacheLookup(prefix, value, server) {
+export function cacheLookup(prefix, space, value, server) {
   let answered = false;
   server.then(() => { answered = true; }, () => { answered = true; });
   if (!globalThis.indexedDB) return Promise.resolve();
-  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + cacheKey(value))))
+  // A list's channels as kept under their cids: events keep those current (`cacheNote`).
+  const current = (store, hit) => (hit && hit.channels
+    ? Promise.all(hit.channels.map((c) => idbResult(store.get(prefix + 'C' + c.channel.cid)).then((kept) => kept || c)))
+      .then((channels) => ({ ...hit, channels }))
+    : hit);
+  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + space + cacheKey(value))).then((hit) => current(store, hit)))
     .then((hit) => (answered ? undefined : hit), () => undefined);
+}
+// Messages that events brought since a channel was kept, by kept key then message id (null: hard-deleted),
+// written together at most 500 ms later or when the page is hidden.
+const cacheChanges = new Map();
+let cacheWriting, cacheWatching;
+export function cacheNote(prefix, event, most) {
+  const message = event.message;
+  if (!globalThis.indexedDB || !event.cid || !message || typeof message.id !== 'string' || threadOnly(message)) return;
+  const key = prefix + 'C' + event.cid;
+  const changes = cacheChanges.get(key) || new Map();
+  cacheChanges.set(key, changes);
+  const added = event.type === 'message.new' || !!changes.get(message.id)?.added;
+  changes.set(message.id, { message: event.type === 'message.deleted' && event.hard_delete ? null : message, added });
+  if (cacheWriting === undefined) {
+    cacheWriting = setTimeout(cacheWrite, 500, most);
+    // A hidden page may be discarded without another chance to run (a phone switching apps).
+    if (!cacheWatching) globalThis.document?.addEventListener('visibilitychange', () => document.hidden && cacheWrite(most));
+    cacheWatching = true;
+  }
+}
+function cacheWrite(most) {
+  clearTimeout(cacheWriting);
+  cacheWriting = undefined;
+  const changed = [...cacheChanges];
+  cacheChanges.clear();
+  if (changed.length) cacheStore('readwrite').then((store) => Promise.all(changed.map(([key, changes]) => idbResult(store.get(key)).then((kept) => {
+    if (!kept) return;
+    const messages = kept.messages || [];
+    for (const [id, { message, added }] of changes) {
+      const at = messages.findIndex((m) => m.id === id);
+      if (at >= 0 && message) messages[at] = message;
+      else if (at >= 0) messages.splice(at, 1);
+      else if (message && added) messages.push(message);
+    }
+    store.put({ ...kept, messages: messages.slice(-most) }, key);
+  })))).catch(() => {});
 }
 function cacheKeep(store, space, entries, most) {
   return idbResult(store.getAllKeys(keyRange(space))).then((keys) => {

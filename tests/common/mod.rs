@@ -123,3 +123,21 @@ pub fn next_event(
 pub fn from(user: &'static str) -> impl Fn(&JsValue) -> bool {
     move |event| get(event, "user.id").as_string().as_deref() == Some(user)
 }
+
+/// Resolves with the client's next `kind` event that `accept` takes.
+pub fn client_event(
+    client: &StreamChat,
+    kind: &str,
+    accept: impl Fn(&JsValue) -> bool + 'static,
+) -> JsFuture {
+    let mut accept = Some(accept);
+    JsFuture::from(Promise::new(&mut |resolve, _| {
+        let Some(accept) = accept.take() else { return };
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if accept(&event) {
+                let _ = resolve.call1(&JsValue::NULL, &event);
+            }
+        });
+        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
+    }))
+}

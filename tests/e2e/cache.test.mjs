@@ -1,6 +1,7 @@
 // The local cache: after a reload, `queryChannels` (and `watch()` of one channel) resolves from IndexedDB while
 // the server's answer is still held back (`state.isFromCache`), then the server's answer rebuilds the same channel
-// objects (what changed meanwhile included, nothing doubled, `channels.queried` told); `disconnectUser({clearCache: true})` forgets it, and
+// objects (what changed meanwhile included, nothing doubled, `channels.queried` told); messages that arrived
+// while the page was open are in the cache too; `disconnectUser({clearCache: true})` forgets it, and
 // `localCache: false` never uses it. Real server, Chromium, the official client as the other user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +64,21 @@ function cachedLists(page) {
   );
 }
 
+/** The texts of channel `cid` as kept in IndexedDB for `cache-alice`. */
+function cachedTexts(page, cid) {
+  return page.evaluate(
+    (cid) =>
+      new Promise((resolve) => {
+        const open = indexedDB.open('stream-chat-wasm', 1);
+        open.onsuccess = () => {
+          const kept = open.result.transaction('lists').objectStore('lists').get(`demo-key:cache-alice:C${cid}`);
+          kept.onsuccess = () => resolve((kept.result?.messages ?? []).map((m) => m.text));
+        };
+      }),
+    cid,
+  );
+}
+
 test('after a reload the channel list comes from the cache first, then equals the server answer', async () => {
   const context = await suite.browser.newContext();
   const bob = new StreamChat('demo-key', { baseURL: suite.server.url, allowServerSideConnect: true });
@@ -79,7 +95,15 @@ test('after a reload the channel list comes from the cache first, then equals th
     assert.deepEqual(first.map((c) => c.fromCache), [false, false], 'nothing cached before');
     await until(async () => (await cachedLists(page)) === 1, 'the answer in the cache');
 
-    // Meanwhile bob writes in channel one, which makes it the newest.
+    // Bob writes in channel one while alice's page shows it: the event updates the kept channel too.
+    await bob.channel('messaging', 'cache-one').sendMessage({ text: 'one: seen live' });
+    await until(
+      () => page.evaluate(() => window.client.activeChannels['messaging:cache-one'].state.messages.length === 2),
+      'the message shown live',
+    );
+    await until(async () => (await cachedTexts(page, 'messaging:cache-one')).includes('one: seen live'), 'the kept copy updated');
+    // Then while the app is gone, which makes channel one the newest.
+    await page.goto('about:blank');
     await bob.channel('messaging', 'cache-one').sendMessage({ text: 'one: while away' });
 
     // Reload: the server's answer is held back, yet queryChannels resolves, from the cache.
@@ -88,7 +112,7 @@ test('after a reload the channel list comes from the cache first, then equals th
     const cached = await page.evaluate(() => window.listed);
     assert.deepEqual(cached, [
       { cid: 'messaging:cache-two', fromCache: true, texts: ['two: first'] },
-      { cid: 'messaging:cache-one', fromCache: true, texts: ['one: first'] },
+      { cid: 'messaging:cache-one', fromCache: true, texts: ['one: first', 'one: seen live'] },
     ]);
     assert.equal(await page.evaluate(() => window.queried), 0);
 
@@ -104,16 +128,16 @@ test('after a reload the channel list comes from the cache first, then equals th
     assert.deepEqual(
       reconciled.now.sort((a, b) => a.cid.localeCompare(b.cid)),
       [
-        { cid: 'messaging:cache-one', fromCache: false, texts: ['one: first', 'one: while away'] },
+        { cid: 'messaging:cache-one', fromCache: false, texts: ['one: first', 'one: seen live', 'one: while away'] },
         { cid: 'messaging:cache-two', fromCache: false, texts: ['two: first'] },
       ],
     );
     assert.deepEqual(reconciled.fresh.map((c) => c.cid), ['messaging:cache-one', 'messaging:cache-two']);
 
     // A channel watched on its own after a reload (the app opens it from a link) comes from the cache too.
+    await page.goto(`${suite.server.url}/metrics`);
     await bob.channel('messaging', 'cache-two').sendMessage({ text: 'two: while away' });
     const releaseWatch = await holdQueries(page, '**/channels/messaging/cache-two/query**');
-    await page.goto(`${suite.server.url}/metrics`);
     const watched = await page.evaluate(async () => {
       const sdk = await import('/pkg/stream_chat_wasm.js');
       await sdk.default();

@@ -2,13 +2,14 @@
 // the message and marks it read, Alice's pane shows "Seen by Bob"; Bob's read receipts off removes that; Alice's
 // typing indicators off stop Bob's indicator; both panes list both members online; Bob's ♥ shows on Alice's side;
 // Alice edits and deletes her message; "block WebSockets" moves Bob to long-poll and chat still works. The page
-// loads with a clean browser console.
+// loads with a clean browser console. A second tab of the page shares the first one's connections (the page shows the
+// server's count), and the page reloaded with the network off draws the chat from the local cache, then catches up.
 // A screenshot of the page goes to test-output/ on every run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser, startServer, tempDir } from './helpers.mjs';
+import { launchBrowser, serverConnections, startServer, tempDir, until } from './helpers.mjs';
 
 const OUTPUT = new URL('../../test-output/', import.meta.url).pathname;
 const pane = (user) => `section[data-user="${user}"]`;
@@ -132,6 +133,78 @@ test('the demo page shows an error when the server is down', async () => {
     assert.match(await page.textContent('#error'), /could not be established|network/);
   } finally {
     await browser.close();
+    cleanup();
+  }
+});
+
+test('the demo page in two tabs holds one connection per user, and reloads with the network off', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = await startServer({ db: join(dir, 'chat.db') });
+  const browser = await launchBrowser();
+  const shown = (page, user, text) => page.waitForFunction(([sel, text]) =>
+    [...document.querySelectorAll(sel)].some((m) => m.textContent.endsWith(text)), [`${pane(user)} .message`, text],
+  { timeout: 20_000 });
+  const send = async (page, user, text) => {
+    await page.locator(`${pane(user)} form input`).fill(text);
+    await page.locator(`${pane(user)} form input`).press('Enter');
+  };
+  try {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    await first.goto(`${server.url}/`);
+    await first.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await first.evaluate(() => navigator.serviceWorker.ready);
+    await send(first, 'alice', 'Before the second tab');
+    await shown(first, 'bob', 'Before the second tab');
+    await until(async () => (await serverConnections(server.url)) === 2, 'one connection per user');
+    await first.waitForFunction(() => document.getElementById('connections').textContent === '2', null, { timeout: 10_000 });
+
+    // A second tab: both panes online and chatting, and still two connections on the server.
+    const second = await context.newPage();
+    await second.goto(`${server.url}/`);
+    await second.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    for (const user of ['alice', 'bob']) await second.waitForSelector(`${pane(user)} .badge.online`, { timeout: 10_000 });
+    await shown(second, 'bob', 'Before the second tab');
+    await send(second, 'alice', 'From the second tab');
+    await shown(first, 'bob', 'From the second tab');
+    await shown(second, 'bob', 'From the second tab');
+    assert.equal(await serverConnections(server.url), 2, 'the second tab opened no connection of its own');
+    await second.waitForFunction(() => document.getElementById('connections').textContent === '2', null, { timeout: 10_000 });
+    await second.close();
+    // The SDK keeps what arrived in IndexedDB within 500 ms: wait until it has, for both users.
+    const kept = (user) => first.evaluate((user) => new Promise((resolve) => {
+      const open = indexedDB.open('stream-chat-wasm', 1);
+      open.onsuccess = () => {
+        const got = open.result.transaction('lists').objectStore('lists').get(`demo-key:${user}:Cmessaging:demo`);
+        got.onsuccess = () => resolve((got.result?.messages ?? []).map((m) => m.text));
+      };
+    }), user);
+    for (const user of ['alice', 'bob']) {
+      await until(async () => (await kept(user)).includes('From the second tab'), `${user}'s kept channel`);
+    }
+
+    // The network goes away and the page is loaded again: the service worker gives the page, the cache the chat.
+    await context.setOffline(true);
+    const reloaded = await first.reload();
+    assert.ok(reloaded.fromServiceWorker(), 'the page came from the service worker');
+    for (const user of ['alice', 'bob']) {
+      await shown(first, user, 'From the second tab');
+      await first.waitForFunction((sel) => document.querySelector(sel).textContent.includes('from cache'),
+        `${pane(user)} .badge`, { timeout: 10_000 });
+    }
+
+    // The network is back: both panes connect, the cache gives way to the server's state, and chat works.
+    await context.setOffline(false);
+    for (const user of ['alice', 'bob']) {
+      await first.waitForFunction((sel) => document.querySelector(sel).textContent === 'WebSocket · online',
+        `${pane(user)} .badge`, { timeout: 30_000 });
+    }
+    await send(first, 'bob', 'After the reload');
+    await shown(first, 'alice', 'After the reload');
+    await until(async () => (await serverConnections(server.url)) === 2, 'one connection per user again');
+  } finally {
+    await browser.close();
+    await server.stop();
     cleanup();
   }
 });

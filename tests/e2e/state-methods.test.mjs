@@ -88,8 +88,11 @@ test('a message a rebuild left out stays out: addMessageSorted(…, addIfDoesNot
       const client = await connectAs('alice');
       const channel = client.channel('messaging', 'rebuilt', { members: ['alice'] });
       await channel.watch();
+      // Both messages' events are in before the query, so none is replayed onto its answer.
+      const arrived = new Promise((resolve) => channel.on('message.new', (e) => e.message.text === 'newest' && resolve()));
       const { message: older } = await channel.sendMessage({ text: 'older' });
       await channel.sendMessage({ text: 'newest' });
+      await arrived;
       // The newest page alone rebuilds the state: the older message leaves it.
       await channel.query({ messages: { limit: 1 } });
       const after = channel.state.messages.map((m) => m.text);
