@@ -226,14 +226,13 @@ function cacheWrite(most) {
   cacheChanges.clear();
   if (changed.length) cacheStore('readwrite').then((store) => Promise.all(changed.map(([key, changes]) => idbResult(store.get(key)).then((kept) => {
     if (!kept) return;
-    const messages = kept.messages || [];
+    // By id, so a burst of events costs one pass, not one search of the kept messages each.
+    const byId = new Map((kept.messages || []).map((m) => [m.id, m]));
     for (const [id, { message, added }] of changes) {
-      const at = messages.findIndex((m) => m.id === id);
-      if (at >= 0 && message) messages[at] = message;
-      else if (at >= 0) messages.splice(at, 1);
-      else if (message && added) messages.push(message);
+      if (!message) byId.delete(id);
+      else if (added || byId.has(id)) byId.set(id, message);
     }
-    store.put({ ...kept, messages: messages.slice(-most) }, key);
+    store.put({ ...kept, messages: [...byId.values()].slice(-most) }, key);
   })))).catch(() => {});
 }
 function cacheKeep(store, space, entries, most) {
