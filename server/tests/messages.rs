@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{http_json, Options, TestServer, User, API_KEY};
+use common::{assert_refused, http_json, Options, TestServer, User, API_KEY};
 use serde_json::{json, Value};
 use stream_chat_server::auth::Auth;
 
@@ -414,4 +414,32 @@ async fn members_pin_and_unpin_and_pins_last_until_they_expire() {
     assert_eq!(on_message(&server, "PUT", "p1", "", &carol.token, pin).await.0, 403);
     let bad = json!({"set": {"pinned": true, "pin_expires": "soon"}});
     assert_eq!(on_message(&server, "PUT", "p1", "", &bob.token, bad).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_nul_character_is_refused_with_code_4_by_every_store() {
+    // PostgreSQL can store no U+0000 in text or JSONB: it used to answer 500 there (and SQLite stored it).
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("chat.db"), Options::default()).await;
+    let (alice, mut bob) = pair(&server).await;
+    let path = format!("{GENERAL}/message");
+    let send = |body: Value| server.call(&alice, &path, body);
+    for body in [
+        json!({"message": {"id": "n1", "text": "a\u{0}b"}}),
+        json!({"message": {"id": "n2", "text": "fine", "mood": "a\u{0}"}}),
+    ] {
+        let (status, answer) = send(body).await;
+        assert_eq!((status, answer["code"].as_i64()), (400, Some(4)), "{answer}");
+    }
+    let nul_name = json!({"id": "carol", "name": "c\u{0}"});
+    assert_refused(server.open(&nul_name, &server.token("carol")).await, 4, 400).await;
+    // Nothing was stored, and the server goes on.
+    let (status, _) = send(json!({"message": {"id": "n3", "text": "after"}})).await;
+    assert_eq!(status, 200);
+    let event = bob.event().await;
+    assert_eq!(
+        (event["type"].as_str(), event["message"]["id"].as_str()),
+        (Some("message.new"), Some("n3"))
+    );
+    server.stop().await;
 }

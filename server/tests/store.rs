@@ -107,3 +107,57 @@ fn an_unreachable_or_malformed_postgres_url_is_a_typed_error() {
     let malformed = PostgresStore::open("postgres://chat@127.0.0.1:notaport/chat").unwrap_err();
     assert!(matches!(malformed, StoreError::Postgres(_)), "{malformed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_arriving_together_are_each_stored_once_in_order_with_their_own_unread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(&dir.path().join("chat.db")).await;
+    let channel = NewChannel {
+        cid: "messaging:burst".into(),
+        kind: "messaging".into(),
+        id: "burst".into(),
+        data: Map::new(),
+        members: vec!["alice".into(), "bob".into()],
+        created_by: "alice".into(),
+    };
+    store.get_or_create_channel(channel, "2026-11-29T08:00:00.000Z").await.unwrap();
+    // 100 messages, 20 of them sent twice (a retry), and one that PostgreSQL refuses (a NUL in its text): written
+    // together, the refused one must fail alone.
+    let mut sends = tokio::task::JoinSet::new();
+    let ids = (0..100).chain(0..20).map(|n| format!("b{n}")).chain(["refused".to_owned()]);
+    for id in ids {
+        let store = store.clone();
+        sends.spawn(async move {
+            let text = if id == "refused" { "nul \0".to_owned() } else { format!("text of {id}") };
+            let new = NewMessage { cid: "messaging:burst".into(), ..message(&id, &text) };
+            (id, store.add_message(new, "2026-11-29T08:00:01.000Z").await)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(done) = sends.join_next().await {
+        outcomes.push(done.unwrap());
+    }
+    let mut budget = usize::MAX;
+    let page =
+        store.messages("messaging:burst", 300, &MessageAnchor::Latest, &mut budget).await.unwrap();
+    let position = |id: &str| page.iter().position(|m| m.id == id).map(|at| at as u64 + 1);
+    for n in 0..100 {
+        let id = format!("b{n}");
+        assert_eq!(page.iter().filter(|m| m.id == id).count(), 1, "{id} stored once");
+        let answers: Vec<_> = outcomes.iter().filter(|(sent, _)| *sent == id).collect();
+        let added: Vec<_> = answers.iter().map(|(_, outcome)| outcome.as_ref().unwrap()).collect();
+        assert_eq!(added.iter().filter(|a| a.inserted).count(), 1, "{id} inserted by one send");
+        assert!(added
+            .iter()
+            .all(|a| a.message.id == id && a.message.text == format!("text of {id}")));
+        let new = added.iter().find(|a| a.inserted).unwrap();
+        let bob = new.unread.iter().find(|u| u.user_id == "bob").unwrap();
+        assert_eq!(Some(bob.unread_messages), position(&id), "bob's unread count right after {id}");
+    }
+    let times: Vec<&str> = page.iter().map(|m| m.created_at.as_str()).collect();
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "storage order is time order");
+    if std::env::var("STREAM_TEST_POSTGRES").is_ok() {
+        let refused = outcomes.iter().find(|(id, _)| id == "refused").unwrap();
+        assert!(refused.1.is_err(), "PostgreSQL refuses a NUL in text");
+    }
+}

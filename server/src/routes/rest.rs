@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use stream_chat_protocol::ErrorCode;
 
+use crate::domain::refuse_nul;
 use crate::error::AppError;
 use crate::{clock, AppState};
 
@@ -159,6 +160,7 @@ pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Re
         }
     })?;
     let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+    refuse_nul(text)?;
     serde_json::from_slice(text)
         .map_err(|error| AppError::input(format!("request body is not valid JSON: {error}")))
 }
@@ -175,6 +177,9 @@ pub fn payload<T: DeserializeOwned>(
         payload: Option<String>,
     }
     let Params { payload } = query_params(uri)?;
+    if let Some(text) = &payload {
+        refuse_nul(text.as_bytes())?;
+    }
     payload
         .map(|text| serde_json::from_str(&text))
         .transpose()

@@ -7,6 +7,7 @@ mod postgres_manage;
 mod postgres_messages;
 mod postgres_rows;
 mod postgres_users;
+mod postgres_writes;
 mod query_sql;
 mod records;
 mod sqlite;

@@ -4,7 +4,7 @@
 //! and holds no thread meanwhile. The store owns a small runtime of its own that drives the pooled connections'
 //! I/O, whichever runtime awaits them. The schema is migrated at open under an advisory lock, so nodes
 //! starting together migrate once. The queries live by concern in `postgres_users`, `postgres_messages` and
-//! `postgres_channels`; rows and schema in `postgres_rows`.
+//! `postgres_channels`, new messages (written together) in `postgres_writes`; rows and schema in `postgres_rows`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use serde_json::{Map, Value};
+use tokio::runtime::Handle;
 use tokio_postgres::NoTls;
 
 use super::postgres_rows::MIGRATIONS;
+use super::postgres_writes::GroupCommit;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
     MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
@@ -36,6 +38,8 @@ const MIGRATION_LOCK: i64 = 0x5354_5245_414d; // "STREAM"
 pub struct PostgresStore {
     /// Pooled connections; their I/O runs on `runtime`.
     pool: Pool,
+    /// New messages, written together (`postgres_writes`).
+    writes: Arc<GroupCommit>,
     /// Drives the driver's connections; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -82,7 +86,8 @@ impl PostgresStore {
                 .build()
                 .map_err(|error| StoreError::PoolSetup(Arc::new(error)))?
         };
-        let store = PostgresStore { pool, runtime: Some(runtime) };
+        let writes = GroupCommit::new(pool.clone(), runtime.handle().clone());
+        let store = PostgresStore { pool, writes, runtime: Some(runtime) };
         // The caller may be async code: block a thread of our own, never the caller's runtime.
         std::thread::scope(|scope| scope.spawn(|| store.run(store.migrate())).join())
             .map_err(|_| StoreError::Panicked)??;
@@ -101,10 +106,7 @@ impl PostgresStore {
     /// whichever runtime the caller awaits on (a health check's own, a test's).
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
         let Some(runtime) = &self.runtime else { return Err(StoreError::Closed) };
-        let pool = self.pool.clone();
-        let taken = runtime.spawn(async move { pool.get().await });
-        let taken = taken.await.map_err(|_| StoreError::Panicked)?;
-        taken.map_err(|error| StoreError::Pool(Arc::new(error)))
+        take_client(&self.pool, runtime.handle()).await
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -129,6 +131,14 @@ impl PostgresStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A connection from `pool`, taken on `io` (the store's runtime): see [`PostgresStore::client`].
+pub(super) async fn take_client(pool: &Pool, io: &Handle) -> Result<Object, StoreError> {
+    let pool = pool.clone();
+    let taken = io.spawn(async move { pool.get().await });
+    let taken = taken.await.map_err(|_| StoreError::Panicked)?;
+    taken.map_err(|error| StoreError::Pool(Arc::new(error)))
 }
 
 #[async_trait::async_trait]
@@ -271,7 +281,7 @@ impl Store for PostgresStore {
         message: NewMessage,
         now: &str,
     ) -> Result<AddedMessage, StoreError> {
-        self.add_message_async(message, now).await
+        self.writes.add(message, now).await
     }
 
     async fn channel_for(

@@ -3,20 +3,17 @@
 //! **Order across nodes**: a new message locks its channel's row first, so messages of one channel are stored
 //! one after another whichever node takes them; its `seq` (one database sequence) gives the order and its
 //! `created_at` is the node's clock but never earlier than the channel's previous message, so a node whose clock
-//! lags cannot put a message before one already sent.
+//! lags cannot put a message before one already sent. New messages are written together (`postgres_writes`).
 
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use super::postgres::PostgresStore;
 use super::postgres_rows::{
-    all, attach_reactions, ensure_user, message_from, message_in, reaction_from, Params,
-    MESSAGE_COLUMNS, REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    all, attach_reactions, message_from, message_in, reaction_from, Params, MESSAGE_COLUMNS,
+    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
-use super::{
-    AddedMessage, MemberUnread, MessageAnchor, MessageRecord, MessageSearch, NewMessage,
-    NewReaction, ReactionRecord, StoreError,
-};
+use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
 
 /// Selects one reaction by message, user and type (`$1`–`$3`).
 fn select_reaction() -> String {
@@ -174,69 +171,6 @@ impl PostgresStore {
         Ok(Some(stored))
     }
 
-    pub(super) async fn add_message_async(
-        &self,
-        message: NewMessage,
-        now: &str,
-    ) -> Result<AddedMessage, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        ensure_user(&tx, &message.user_id, now).await?;
-        let counts_as_unread = message.counts_as_unread();
-        // The channel's row lock orders this channel's messages (see the module docs).
-        let previous: Option<String> = tx
-            .query_opt(
-                "SELECT last_message_at FROM channels WHERE cid = $1 FOR UPDATE",
-                &[&message.cid],
-            )
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?
-            .flatten();
-        let created_at = match previous {
-            Some(previous) if previous.as_str() > now => previous,
-            _ => now.to_owned(),
-        };
-        let inserted = tx
-            .execute(
-                "INSERT INTO messages (id, cid, user_id, text, extra, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO NOTHING",
-                &[
-                    &message.id,
-                    &message.cid,
-                    &message.user_id,
-                    &message.text,
-                    &Value::Object(message.extra),
-                    &created_at,
-                ],
-            )
-            .await?
-            == 1;
-        let mut unread = Vec::new();
-        if inserted {
-            tx.execute(
-                "UPDATE channels SET last_message_at = $2, updated_at = $2 WHERE cid = $1",
-                &[&message.cid, &created_at],
-            )
-            .await?;
-            if counts_as_unread {
-                tx.execute(
-                    "UPDATE reads SET unread_messages = unread_messages + 1,
-                     shared_unread_messages = shared_unread_messages + 1 WHERE cid = $1 AND user_id != $2
-                     AND user_id NOT IN (SELECT user_id FROM moderation
-                         WHERE ((kind = 'mute' AND target = $2) OR (kind = 'channel_mute' AND target = $1))
-                         AND (expires IS NULL OR expires > $3))",
-                    &[&message.cid, &message.user_id, &created_at],
-                )
-                .await?;
-            }
-            unread = member_unread(&tx, &message.cid).await?;
-        }
-        let stored = message_in(&tx, &message.id).await?.ok_or(StoreError::LostWrite)?;
-        tx.commit().await?;
-        Ok(AddedMessage { message: stored, inserted, unread })
-    }
-
     pub(super) async fn messages_async(
         &self,
         cid: &str,
@@ -297,35 +231,6 @@ impl PostgresStore {
         let sql = "SELECT 1 FROM messages WHERE cid = $1 AND id = $2";
         Ok(client.query_opt(sql, &[&cid, &id]).await?.is_some())
     }
-}
-
-/// Every member of `cid` with a read state: unread here, and totals across their channels, in one query.
-async fn member_unread(
-    tx: &deadpool_postgres::Transaction<'_>,
-    cid: &str,
-) -> Result<Vec<MemberUnread>, StoreError> {
-    let rows = tx
-        .query(
-            "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
-                 SELECT user_id, COALESCE(SUM(unread_messages), 0)::BIGINT AS total,
-                        COUNT(*) FILTER (WHERE unread_messages > 0) AS channels
-                 FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = $1) GROUP BY user_id
-             ) t ON t.user_id = r.user_id
-             WHERE r.cid = $1",
-            &[&cid],
-        )
-        .await?;
-    let number = |row: &tokio_postgres::Row, at| {
-        row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0))
-    };
-    all(rows, |row| {
-        Ok(MemberUnread {
-            user_id: row.try_get(0)?,
-            unread_messages: number(row, 1)?,
-            total_unread: number(row, 2)?,
-            unread_channels: number(row, 3)?,
-        })
-    })
 }
 
 impl PostgresStore {

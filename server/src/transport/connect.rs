@@ -180,6 +180,7 @@ pub async fn me(state: &AppState, user: &StoredUser) -> Value {
 /// Reads the `json` connect payload: the user id (valid, equal to `user_details.id`) and the user object (valid
 /// typed fields, at most [`stream_chat_protocol::user::MAX_USER_BYTES`]). Anything else is code 4.
 pub fn connect_payload(json: &str) -> Result<(String, Map<String, Value>), AppError> {
+    crate::domain::refuse_nul(json.as_bytes())?;
     let payload: ConnectPayload<Value> = serde_json::from_str(json).map_err(|error| {
         // serde's message can quote the input; only its position is reported.
         AppError::input(format!(
