@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startServer as startTestServer } from '../tests/e2e/helpers.mjs';
 import { sdkBenchmarks } from './sdk.mjs';
 import { clusterBenchmarks } from './cluster.mjs';
+import { startPostgres } from '../tests/e2e/cluster-helpers.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const BIN = join(ROOT, 'target/server');
@@ -20,8 +21,8 @@ const ONLY = option('--only', 'all');
 const dir = mkdtempSync(join(tmpdir(), 'stream-chat-bench-'));
 
 /** Starts a server binary with the bench's limits on a fresh database; resolves once it listens. */
-async function startServer(binary, { dev = false, args = [] } = {}) {
-  const db = join(dir, `chat-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
+async function startServer(binary, { dev = false, args = [], db } = {}) {
+  db ??= join(dir, `chat-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
   const limits = ['--idle-timeout', '600', '--message-burst', '1000000', '--messages-per-second', '1000000',
     '--max-connections', '15000', '--connections-per-user', '1000'];
   const server = await startTestServer({ binary, dev, db, args: [...limits, ...args],
@@ -44,8 +45,8 @@ function loadgen(args) {
 }
 
 /** One load-generator scenario on a fresh server; returns its figures. */
-async function load(scenario, { binary = join(BIN, 'stream-chat-server') } = {}) {
-  const server = await startServer(binary, { args: ['--api-key', 'bench-key', '--api-secret', 'bench-secret'] });
+async function load(scenario, { binary = join(BIN, 'stream-chat-server'), db } = {}) {
+  const server = await startServer(binary, { db, args: ['--api-key', 'bench-key', '--api-secret', 'bench-secret'] });
   try {
     const run = await loadgen(['--addr', server.addr, '--server-pid', String(server.pid), ...scenario]);
     if (run.status !== 0) throw new Error(`loadgen ${scenario.join(' ')}: ${run.stderr}`);
@@ -138,6 +139,22 @@ async function clusterFigures() {
       runs.map((r) => r.idle_bus_bytes_per_s), ['<=', 1000], cmd);
     row(`cluster, ${n} users: bytes to a node without watchers, per message`, 'B',
       runs.map((r) => r.unwatched_bytes_per_message), ['<=', 50], cmd);
+  }
+  // A node on PostgreSQL (each run on a new throwaway database), as the single-node ingest rows on SQLite.
+  for (const senders of [10, 50]) {
+    const runs = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const postgres = startPostgres();
+      try {
+        runs.push(await load(['ingest', '--senders', String(senders), '--seconds', '5'], { db: postgres.url }));
+      } finally {
+        postgres.stop();
+      }
+    }
+    const pgCmd = `loadgen ingest --senders ${senders} (node on PostgreSQL)`;
+    row(`PostgreSQL, ingest, ${senders} senders: acknowledged`, 'msg/s', runs.map((r) => r.messages_per_second),
+      senders === 50 ? ['>=', 3000] : null, pgCmd);
+    row(`PostgreSQL, ingest, ${senders} senders: p99 latency`, 'ms', runs.map((r) => r.p99_ms), null, pgCmd);
   }
 }
 

@@ -128,8 +128,10 @@ impl PostgresStore {
         &self,
         cid: &str,
     ) -> Result<Option<ChannelRecord>, StoreError> {
+        // Prepared once per connection: every send asks it.
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
-        let row = self.client().await?.query_opt(&sql, &[&cid]).await?;
+        let client = self.client().await?;
+        let row = client.query_opt(&client.prepare_cached(&sql).await?, &[&cid]).await?;
         Ok(row.map(|row| channel_from(&row)).transpose()?)
     }
 
@@ -160,7 +162,9 @@ impl PostgresStore {
             "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2)
              FROM channels c WHERE c.cid = $1"
         );
-        let row = self.client().await?.query_opt(&sql, &[&cid, &user_id]).await?;
+        // Prepared once per connection: every send asks it.
+        let client = self.client().await?;
+        let row = client.query_opt(&client.prepare_cached(&sql).await?, &[&cid, &user_id]).await?;
         Ok(row
             .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(10)?)))
             .transpose()?)

@@ -143,7 +143,10 @@ impl PostgresStore {
         let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
              WHERE ((kind = 'ban' AND user_id = $1 AND target IN ('*', $2)) OR (kind = 'block' AND target = $1))
              AND (expires IS NULL OR expires > $3)";
-        let rows = self.client().await?.query(sql, &[&user_id, &cid, &now]).await?;
+        // Prepared once per connection: every send asks it.
+        let client = self.client().await?;
+        let rows =
+            client.query(&client.prepare_cached(sql).await?, &[&user_id, &cid, &now]).await?;
         relations_from(&rows)
     }
 }

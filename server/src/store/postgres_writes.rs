@@ -25,7 +25,7 @@ use tokio_postgres::types::Json;
 
 use super::postgres::take_client;
 use super::postgres_rows::{all, attach_reactions, message_from, MESSAGE_COLUMNS, USER_COLUMNS};
-use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
+use super::{AddedMessage, MemberUnread, MessageRecord, NewMessage, StoreError};
 
 /// Queues of sends, each written by one task at a time; a channel's messages always take the same one.
 pub const LANES: usize = 4;
@@ -140,130 +140,227 @@ async fn written(client: &mut Object, batch: &[Waiting]) -> Vec<Result<AddedMess
     outcomes
 }
 
-/// Writes `messages` in one transaction; see the module docs.
+/// Writes `messages` in one transaction, in a fixed number of statements whatever their number; see the module
+/// docs.
 async fn write_batch(
     client: &mut Object,
     messages: &[(&NewMessage, &str)],
 ) -> Result<Vec<AddedMessage>, StoreError> {
     let tx = client.transaction().await?;
-    let mut senders = BTreeMap::new();
-    for (message, now) in messages {
-        senders.entry(message.user_id.as_str()).or_insert(*now);
+    let now = messages.first().map_or("", |(_, now)| *now);
+    let senders: BTreeSet<&str> = messages.iter().map(|(m, _)| m.user_id.as_str()).collect();
+    let senders: Vec<&str> = senders.into_iter().collect();
+    let statement = tx.prepare_cached(NAME_SENDERS).await?;
+    tx.execute(&statement, &[&senders, &now]).await?;
+    let cids: BTreeSet<&str> = messages.iter().map(|(m, _)| m.cid.as_str()).collect();
+    let cids: Vec<&str> = cids.into_iter().collect();
+    let statement = tx.prepare_cached(LOCK_CHANNELS).await?;
+    let mut newest: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for row in tx.query(&statement, &[&cids]).await? {
+        newest.insert(row.try_get(0)?, row.try_get(1)?);
     }
-    let ensure = tx
-        .prepare_cached(
-            "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES ($1, 'user', '{}', $2, $2)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .await?;
-    for (user_id, now) in senders {
-        tx.execute(&ensure, &[&user_id, &now]).await?;
-    }
-    // The newest message time of each channel, its row locked (see `postgres_messages`).
-    let lock_row =
-        tx.prepare_cached("SELECT last_message_at FROM channels WHERE cid = $1 FOR UPDATE").await?;
-    let cids: BTreeSet<&str> = messages.iter().map(|(message, _)| message.cid.as_str()).collect();
-    let mut newest: BTreeMap<&str, Option<String>> = BTreeMap::new();
-    for cid in cids {
-        let row = tx.query_opt(&lock_row, &[&cid]).await?;
-        newest.insert(cid, row.map(|row| row.try_get(0)).transpose()?.flatten());
-    }
-    // Inserted (or not, for an id already stored) and counted as unread in one statement.
-    let insert = tx
-        .prepare_cached(
-            "WITH added AS (
-                 INSERT INTO messages (id, cid, user_id, text, extra, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO NOTHING RETURNING id
-             ), counted AS (
-                 UPDATE reads SET unread_messages = unread_messages + 1,
-                     shared_unread_messages = shared_unread_messages + 1
-                 WHERE $7 AND EXISTS (SELECT 1 FROM added) AND cid = $2 AND user_id != $3
-                   AND user_id NOT IN (SELECT user_id FROM moderation
-                       WHERE ((kind = 'mute' AND target = $3) OR (kind = 'channel_mute' AND target = $2))
-                       AND (expires IS NULL OR expires > $6))
-                 RETURNING 1
-             )
-             SELECT EXISTS (SELECT 1 FROM added)",
-        )
-        .await?;
-    let select = tx
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
-        ))
-        .await?;
-    let mut added = Vec::with_capacity(messages.len());
-    for (message, now) in messages {
-        let previous = newest.get_mut(message.cid.as_str()).ok_or(StoreError::LostWrite)?;
+    // The first of each id in the batch is offered for insertion; the insert tells which were not stored yet.
+    let ids: Vec<&str> = messages.iter().map(|(m, _)| m.id.as_str()).collect();
+    let mut offered: BTreeSet<&str> = BTreeSet::new();
+    let mut new = Vec::new();
+    for (at, (message, now)) in messages.iter().enumerate() {
+        if !offered.insert(&message.id) {
+            continue;
+        }
         // Never earlier than the channel's newest message: time order is storage order.
+        let previous = newest.entry(message.cid.clone()).or_default();
         let created_at = match previous.as_deref() {
             Some(previous) if previous > *now => previous.to_owned(),
             _ => (*now).to_owned(),
         };
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-            &message.id,
-            &message.cid,
-            &message.user_id,
-            &message.text,
-            &Json(&message.extra),
-            &created_at,
-            &message.counts_as_unread(),
-        ];
-        let inserted: bool = tx.query_one(&insert, &params).await?.try_get(0)?;
-        let unread = if inserted {
-            *previous = Some(created_at);
-            member_unread(&tx, &message.cid).await?
-        } else {
-            Vec::new()
-        };
-        let row = tx.query_opt(&select, &[&message.id]).await?.ok_or(StoreError::LostWrite)?;
-        added.push(AddedMessage { message: message_from(&row)?, inserted, unread });
+        *previous = Some(created_at.clone());
+        new.push((at, created_at));
     }
-    // A message already stored may have reactions; a new one has none yet.
-    let mut retried: Vec<_> =
-        added.iter().filter(|a| !a.inserted).map(|a| a.message.clone()).collect();
-    attach_reactions(&tx, &mut retried).await?;
-    for kept in retried {
-        if let Some(slot) = added.iter_mut().find(|a| !a.inserted && a.message.id == kept.id) {
-            slot.message = kept;
-        }
-    }
-    let touch = tx
-        .prepare_cached("UPDATE channels SET last_message_at = $2, updated_at = $2 WHERE cid = $1")
-        .await?;
-    let touched = added.iter().filter(|a| a.inserted).map(|a| a.message.cid.as_str());
-    for cid in touched.collect::<BTreeSet<_>>() {
-        let at = newest.get(cid).cloned().flatten();
-        tx.execute(&touch, &[&cid, &at]).await?;
-    }
+    let inserted = insert_new(&tx, messages, &new).await?;
+    let new: Vec<(usize, String)> =
+        new.into_iter().filter(|(at, _)| inserted.contains(&messages[*at].0.id)).collect();
+    let unread = count_unread(&tx, messages, &new, &cids).await?;
+    // Every message as stored: new ones with their senders, earlier ones with their reactions too.
+    let select = format!(
+        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+         WHERE g.id = ANY($1::text[])"
+    );
+    let statement = tx.prepare_cached(&select).await?;
+    let rows = tx.query(&statement, &[&ids]).await?;
+    let mut stored = all(rows, message_from)?;
+    let mut earlier: Vec<MessageRecord> =
+        stored.iter().filter(|m| !inserted.contains(&m.id)).cloned().collect();
+    attach_reactions(&tx, &mut earlier).await?;
+    stored.retain(|m| inserted.contains(&m.id));
+    stored.extend(earlier);
+    let touched: BTreeMap<&str, &str> = new
+        .iter()
+        .map(|(at, created_at)| (messages[*at].0.cid.as_str(), created_at.as_str()))
+        .collect();
+    let (touched_cids, touched_at): (Vec<&str>, Vec<&str>) = touched.into_iter().unzip();
+    let statement = tx.prepare_cached(TOUCH_CHANNELS).await?;
+    tx.execute(&statement, &[&touched_cids, &touched_at]).await?;
     tx.commit().await?;
-    Ok(added)
+    let mut unread = unread;
+    messages
+        .iter()
+        .enumerate()
+        .map(|(at, (message, _))| {
+            let message = stored.iter().find(|m| m.id == message.id).cloned();
+            let message = message.ok_or(StoreError::LostWrite)?;
+            let counts = unread.remove(&at);
+            Ok(AddedMessage {
+                message,
+                inserted: counts.is_some(),
+                unread: counts.unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
-/// Every member of `cid` with a read state: unread here, and totals across their channels, in one query.
-async fn member_unread(tx: &Transaction<'_>, cid: &str) -> Result<Vec<MemberUnread>, StoreError> {
+/// Names the senders as bare users if they are new (`$1` ids, `$2` now).
+const NAME_SENDERS: &str = "INSERT INTO users (id, role, fields, created_at, updated_at)
+     SELECT id, 'user', '{}', $2, $2 FROM unnest($1::text[]) AS id ON CONFLICT (id) DO NOTHING";
+
+/// Locks the channels' rows in id order (`$1` cids, sorted) and reads their newest message time.
+const LOCK_CHANNELS: &str =
+    "SELECT cid, last_message_at FROM channels WHERE cid = ANY($1::text[]) ORDER BY cid FOR UPDATE";
+
+/// Sets the channels' newest message time (`$1` cids, `$2` times).
+const TOUCH_CHANNELS: &str = "UPDATE channels SET last_message_at = d.at, updated_at = d.at
+     FROM unnest($1::text[], $2::text[]) AS d(cid, at) WHERE channels.cid = d.cid";
+
+/// Inserts the new messages (`new`: their index in `messages` and time) in one statement, in order; the ids it
+/// inserted (all, unless a concurrent send took one meanwhile elsewhere).
+async fn insert_new(
+    tx: &Transaction<'_>,
+    messages: &[(&NewMessage, &str)],
+    new: &[(usize, String)],
+) -> Result<BTreeSet<String>, StoreError> {
+    let pick = |field: fn(&NewMessage) -> &str| -> Vec<&str> {
+        new.iter().map(|(at, _)| field(messages[*at].0)).collect()
+    };
+    let (ids, cids) = (pick(|m| &m.id), pick(|m| &m.cid));
+    let (users, texts) = (pick(|m| &m.user_id), pick(|m| &m.text));
+    let extras: Vec<Json<&serde_json::Map<String, serde_json::Value>>> =
+        new.iter().map(|(at, _)| Json(&messages[*at].0.extra)).collect();
+    let times: Vec<&str> = new.iter().map(|(_, created_at)| created_at.as_str()).collect();
     let statement = tx
         .prepare_cached(
-            "SELECT r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
-                 SELECT user_id, COALESCE(SUM(unread_messages), 0)::BIGINT AS total,
-                        COUNT(*) FILTER (WHERE unread_messages > 0) AS channels
-                 FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = $1) GROUP BY user_id
-             ) t ON t.user_id = r.user_id
-             WHERE r.cid = $1",
+            "INSERT INTO messages (id, cid, user_id, text, extra, created_at)
+             SELECT id, cid, user_id, text, extra, created_at
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
+                 WITH ORDINALITY AS m(id, cid, user_id, text, extra, created_at, place)
+             ORDER BY place
+             ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .await?;
-    let rows = tx.query(&statement, &[&cid]).await?;
-    let number = |row: &tokio_postgres::Row, at| {
-        row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0))
-    };
-    all(rows, |row| {
-        Ok(MemberUnread {
-            user_id: row.try_get(0)?,
-            unread_messages: number(row, 1)?,
-            total_unread: number(row, 2)?,
-            unread_channels: number(row, 3)?,
-        })
-    })
+    let rows = tx.query(&statement, &[&ids, &cids, &users, &texts, &extras, &times]).await?;
+    rows.iter().map(|row| row.try_get(0).map_err(StoreError::from)).collect()
 }
+
+/// One member's counts while the batch is counted: unread in each of the batch's channels, and in all.
+#[derive(Default)]
+struct Counts {
+    unread: BTreeMap<String, u64>,
+    total: u64,
+    channels: u64,
+}
+
+/// Adds the new messages to their channels' unread counts (one row update per member and channel, whatever the
+/// number of messages), and returns, by index in `messages`, every member's counts right after each new one.
+async fn count_unread(
+    tx: &Transaction<'_>,
+    messages: &[(&NewMessage, &str)],
+    new: &[(usize, String)],
+    cids: &[&str],
+) -> Result<BTreeMap<usize, Vec<MemberUnread>>, StoreError> {
+    if new.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // Before the batch: each member's unread here, and totals across their channels.
+    let statement = tx.prepare_cached(MEMBER_UNREAD).await?;
+    let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
+    for row in tx.query(&statement, &[&cids]).await? {
+        let (cid, user_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        let number = |at| row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0));
+        let member = counts.entry(user_id.clone()).or_default();
+        member.unread.insert(cid.clone(), number(2)?);
+        (member.total, member.channels) = (number(3)?, number(4)?);
+        if let Some(cid) = cids.iter().find(|known| **known == cid) {
+            members.entry(cid).or_default().push(user_id);
+        }
+    }
+    let senders: Vec<&str> = new.iter().map(|(at, _)| messages[*at].0.user_id.as_str()).collect();
+    let statement = tx.prepare_cached(MUTES).await?;
+    let mutes = tx.query(&statement, &[&senders, &cids]).await?;
+    let mutes: Vec<(String, String, String, Option<String>)> = mutes
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?;
+    let mut added: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut after = BTreeMap::new();
+    for (at, created_at) in new {
+        let message = messages[*at].0;
+        let cid = message.cid.as_str();
+        let listed = members.get(cid).map(Vec::as_slice).unwrap_or_default();
+        if message.counts_as_unread() {
+            for member in listed.iter().filter(|member| **member != message.user_id) {
+                let muted = mutes.iter().any(|(user_id, kind, target, expires)| {
+                    user_id == member
+                        && ((kind == "mute" && *target == message.user_id)
+                            || (kind == "channel_mute" && target == cid))
+                        && expires.as_deref().is_none_or(|expires| expires > created_at.as_str())
+                });
+                if muted {
+                    continue;
+                }
+                let Some(counts) = counts.get_mut(member) else { continue };
+                let here = counts.unread.entry(cid.to_owned()).or_default();
+                if *here == 0 {
+                    counts.channels += 1;
+                }
+                *here += 1;
+                counts.total += 1;
+                *added.entry((cid, member.as_str())).or_default() += 1;
+            }
+        }
+        let snapshot = listed.iter().filter_map(|member| {
+            let counts = counts.get(member)?;
+            Some(MemberUnread {
+                user_id: member.clone(),
+                unread_messages: counts.unread.get(cid).copied().unwrap_or(0),
+                total_unread: counts.total,
+                unread_channels: counts.channels,
+            })
+        });
+        after.insert(*at, snapshot.collect());
+    }
+    let ((added_cids, added_users), added_counts): ((Vec<&str>, Vec<&str>), Vec<i64>) =
+        added.into_iter().unzip();
+    let statement = tx.prepare_cached(ADD_UNREAD).await?;
+    tx.execute(&statement, &[&added_cids, &added_users, &added_counts]).await?;
+    Ok(after)
+}
+
+/// Every member of the channels `$1` with a read state: unread there, and totals across their channels.
+const MEMBER_UNREAD: &str = "SELECT r.cid, r.user_id, r.unread_messages, t.total, t.channels FROM reads r JOIN (
+         SELECT user_id, COALESCE(SUM(unread_messages), 0)::BIGINT AS total,
+                COUNT(*) FILTER (WHERE unread_messages > 0) AS channels
+         FROM reads WHERE user_id IN (SELECT user_id FROM reads WHERE cid = ANY($1::text[])) GROUP BY user_id
+     ) t ON t.user_id = r.user_id
+     WHERE r.cid = ANY($1::text[])";
+
+/// Mutes that may keep a new message from counting: of its sender (`$1`) or of its channel (`$2`).
+const MUTES: &str = "SELECT user_id, kind, target, expires FROM moderation
+     WHERE (kind = 'mute' AND target = ANY($1::text[])) OR (kind = 'channel_mute' AND target = ANY($2::text[]))";
+
+/// Adds to members' unread counts (`$1` cids, `$2` users, `$3` how many).
+const ADD_UNREAD: &str = "UPDATE reads SET unread_messages = unread_messages + d.n,
+         shared_unread_messages = shared_unread_messages + d.n
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(cid, user_id, n)
+     WHERE reads.cid = d.cid AND reads.user_id = d.user_id";
 
 /// The lane of channel `cid`.
 fn lane_of(cid: &str) -> usize {
