@@ -4,7 +4,10 @@
 // - with N users connected to node 1 (ids of 48 characters), how long their connections take, how long until
 //   node 2 sees them all online, the bytes NATS delivers to node 2 per user meanwhile (node 2 follows nobody's
 //   presence: live-state deltas only), and the bytes per second the bus carries once nothing changes;
-// - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it.
+// - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it;
+// - fan-out across three nodes: 5,000 watchers of one channel spread over the three, messages sent on node 1,
+//   delivery latency as `loadgen fanout` measures it on one node.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connectOfficial, startServer } from '../tests/e2e/helpers.mjs';
 import { KEY, SECRET, connectMany, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
@@ -79,6 +82,45 @@ export async function clusterRun({ binary, users }) {
   }
 }
 
+/** Fan-out across `nodes` nodes on one PostgreSQL and one NATS: `loadgen fanout` with its watchers spread over
+ * every node and the sender on node 1. */
+export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100 }) {
+  const postgres = startPostgres();
+  const nats = await startNats();
+  const nodes = [];
+  try {
+    for (let n = 1; n <= count; n += 1) {
+      nodes.push(await startServer({
+        binary, dev: false, db: postgres.url, apiKey: 'bench-key', secret: 'bench-secret',
+        args: ['--node-id', `n${n}`, '--bus', nats.url, '--max-connections', '15000', '--message-burst', '1000000',
+          '--messages-per-second', '1000000', '--connections-per-user', '1000'],
+        env: { ...process.env, RUST_LOG: 'warn' },
+      }));
+    }
+    const host = (node) => new URL(node.url).host;
+    const args = ['--addr', host(nodes[0]), ...nodes.flatMap((node) => ['--watchers-addr', host(node)]),
+      'fanout', '--watchers', String(watchers), '--messages', String(messages)];
+    return JSON.parse(await loadgen(binary, args));
+  } finally {
+    for (const node of nodes) await node.stop();
+    await nats.stop();
+    postgres.stop();
+  }
+}
+
+/** Runs `loadgen` (beside `binary`) to its end; resolves with what it printed. */
+function loadgen(binary, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(binary, '..', 'loadgen'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => (status === 0 ? resolve(stdout) : reject(new Error(`loadgen: ${stderr}`))));
+  });
+}
+
 /** Every cluster figure, `runs` times, for 1,000 and 10,000 users. */
 export async function clusterBenchmarks({ binary, runs }) {
   const figures = {};
@@ -86,11 +128,14 @@ export async function clusterBenchmarks({ binary, runs }) {
     figures[users] = [];
     for (let run = 0; run < runs; run += 1) figures[users].push(await clusterRun({ binary, users }));
   }
+  figures.fanout = [];
+  for (let run = 0; run < runs; run += 1) figures.fanout.push(await clusterFanout({ binary }));
   return figures;
 }
 
-// `node bench/cluster.mjs <server binary> [users]`: one run, printed (to compare two builds).
+// `node bench/cluster.mjs <server binary> [users | fanout]`: one run, printed (to compare two builds).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const binary = process.argv[2] ?? join(new URL('../', import.meta.url).pathname, 'target/server/stream-chat-server');
-  console.log(JSON.stringify(await clusterRun({ binary, users: Number(process.argv[3] ?? 1000) })));
+  const what = process.argv[3] ?? '1000';
+  console.log(JSON.stringify(what === 'fanout' ? await clusterFanout({ binary }) : await clusterRun({ binary, users: Number(what) })));
 }

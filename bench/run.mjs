@@ -129,7 +129,14 @@ async function serverBenchmarks() {
 async function clusterFigures() {
   const figures = await clusterBenchmarks({ binary: join(BIN, 'stream-chat-server'), runs: RUNS });
   const cmd = 'bench/cluster.mjs';
-  for (const [users, runs] of Object.entries(figures)) {
+  const { fanout, ...byUsers } = figures;
+  const fanoutCmd = 'bench/cluster.mjs (loadgen fanout, watchers over 3 nodes)';
+  row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p50', 'ms', fanout.map((r) => r.p50_ms),
+    null, fanoutCmd);
+  row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p99', 'ms', fanout.map((r) => r.p99_ms),
+    ['<=', 100], fanoutCmd);
+  row('cluster, 3 nodes: fan-out deliveries / expected', '×', fanout.map((r) => r.delivered / r.expected), null, fanoutCmd);
+  for (const [users, runs] of Object.entries(byUsers)) {
     const n = Number(users).toLocaleString('en');
     row(`cluster, ${n} users on node 1: their connects`, 'ms', runs.map((r) => r.connect_ms), null, cmd);
     row(`cluster, ${n} users on node 1: all online as seen from node 2`, 'ms', runs.map((r) => r.online_ms), null, cmd);

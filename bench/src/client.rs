@@ -45,6 +45,11 @@ impl Target {
         Target { addr, api_key: api_key.into(), auth }
     }
 
+    /// The same app on another node of a cluster.
+    pub fn at(&self, addr: SocketAddr) -> Self {
+        Target { addr, ..self.clone() }
+    }
+
     /// A user token, as an app's backend would sign it.
     pub fn token(&self, user_id: &str) -> String {
         self.auth.sign(&json!({ "user_id": user_id }))

@@ -27,6 +27,10 @@ struct Flags {
     /// The server's process id, for its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Other nodes of a cluster, where `fanout`'s watchers connect (round-robin; repeat the flag); `--addr`
+    /// when absent. The channel is created and the messages are sent on `--addr`.
+    #[arg(long = "watchers-addr")]
+    watchers_addr: Vec<SocketAddr>,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -89,6 +93,8 @@ fn main() -> std::process::ExitCode {
     };
     let target = client::Target::new(flags.addr, &flags.api_key, &flags.secret);
     let pid = flags.server_pid;
+    let watcher_nodes: Vec<client::Target> =
+        flags.watchers_addr.iter().map(|addr| target.at(*addr)).collect();
     let result = runtime.block_on(async move {
         match flags.scenario {
             Scenario::Idle { connections, settle } => {
@@ -98,7 +104,7 @@ fn main() -> std::process::ExitCode {
                 scenarios::connect_rate(&target, connects, concurrency, users).await
             }
             Scenario::Fanout { watchers, messages, per_second } => {
-                scenarios::fanout(&target, watchers, messages, per_second).await
+                scenarios::fanout(&target, &watcher_nodes, watchers, messages, per_second).await
             }
             Scenario::Ingest { senders, seconds } => {
                 scenarios::ingest(&target, senders, Duration::from_secs(seconds)).await

@@ -52,10 +52,19 @@ pub async fn open_sockets(
     target: &Target,
     users: &[String],
 ) -> Result<Vec<(Socket, String)>, Failure> {
+    open_sockets_over(std::slice::from_ref(target), users).await
+}
+
+/// [`open_sockets`] spread over `targets` (nodes of a cluster): user `i` connects to `targets[i % n]`.
+pub async fn open_sockets_over(
+    targets: &[Target],
+    users: &[String],
+) -> Result<Vec<(Socket, String)>, Failure> {
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for (index, user) in users.iter().enumerate() {
-        let (target, user, gate) = (target.clone(), user.clone(), gate.clone());
+        let target = targets.get(index % targets.len().max(1)).ok_or("no target")?.clone();
+        let (user, gate) = (user.clone(), gate.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
             target.open_socket(&user).await.map(|opened| (index, opened))
@@ -240,9 +249,12 @@ async fn receive_stamped(mut socket: Socket, expected: usize, limit: Duration) -
 }
 
 /// Fan-out: `watchers` WebSockets watch one livestream channel; one user sends `messages` at `per_second`.
-/// Latency is from just before the send request to the watcher reading the event.
+/// Latency is from just before the send request to the watcher reading the event. The watchers connect (and
+/// watch) round-robin over `watcher_nodes` (other nodes of a cluster, the sender's node when empty); the channel
+/// is created and the messages sent on `target`.
 pub async fn fanout(
     target: &Target,
+    watcher_nodes: &[Target],
     watchers: usize,
     messages: usize,
     per_second: f64,
@@ -252,16 +264,18 @@ pub async fn fanout(
     let mut http = target.http().await?;
     create_channel(target, &mut http, &host, &cid, std::slice::from_ref(&host)).await?;
     let users: Vec<String> = (0..watchers).map(|i| format!("watcher-{i}")).collect();
-    let sockets = open_sockets(target, &users).await?;
+    let nodes = if watcher_nodes.is_empty() { std::slice::from_ref(target) } else { watcher_nodes };
+    let sockets = open_sockets_over(nodes, &users).await?;
     let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut watching = JoinSet::new();
-    for (user, (_, connection_id)) in users.iter().zip(&sockets) {
+    for (index, (user, (_, connection_id))) in users.iter().zip(&sockets).enumerate() {
+        let target = nodes[index % nodes.len()].clone();
         let path = format!(
             "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
             target.api_key
         );
-        let (target, user, gate) = (target.clone(), user.clone(), gate.clone());
+        let (user, gate) = (user.clone(), gate.clone());
         watching.spawn(async move {
             let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
             let mut http = target.http().await?;
