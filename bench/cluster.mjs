@@ -83,8 +83,8 @@ export async function clusterRun({ binary, users }) {
 }
 
 /** Fan-out across `nodes` nodes on one PostgreSQL and one NATS: `loadgen fanout` with its watchers spread over
- * every node and the sender on node 1. */
-export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100 }) {
+ * the first `spread` nodes (every node by default) and the sender on node 1. */
+export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100, spread = count }) {
   const postgres = startPostgres();
   const nats = await startNats();
   const nodes = [];
@@ -98,9 +98,21 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
       }));
     }
     const host = (node) => new URL(node.url).host;
-    const args = ['--addr', host(nodes[0]), ...nodes.flatMap((node) => ['--watchers-addr', host(node)]),
+    const args = ['--addr', host(nodes[0]), ...nodes.slice(0, spread).flatMap((node) => ['--watchers-addr', host(node)]),
       'fanout', '--watchers', String(watchers), '--messages', String(messages)];
-    return JSON.parse(await loadgen(binary, args));
+    const figures = JSON.parse(await loadgen(binary, args));
+    // What the nodes say they dropped meanwhile: connections dropped as slow consumers (their sockets close), and
+    // notes NATS dropped for a node.
+    const series = async (node, name) => {
+      const text = await fetch(`${node.url}/metrics`).then((response) => response.text());
+      return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    };
+    for (const [n, node] of nodes.entries()) {
+      figures[`n${n + 1}_bus_lost`] = await series(node, 'chat_bus_lost_total');
+      figures[`n${n + 1}_resyncs`] = await series(node, 'chat_bus_resyncs_total');
+      figures[`n${n + 1}_bus_dropped`] = await series(node, 'chat_bus_dropped_total');
+    }
+    return figures;
   } finally {
     for (const node of nodes) await node.stop();
     await nats.stop();
