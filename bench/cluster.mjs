@@ -9,7 +9,7 @@
 //   delivery latency as `loadgen fanout` measures it on one node.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { connectOfficial, startServer } from '../tests/e2e/helpers.mjs';
+import { connectOfficial, metric, startServer } from '../tests/e2e/helpers.mjs';
 import { KEY, SECRET, connectMany, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
 
 /** Bytes NATS delivered to node 2 (the second node to connect to it), and bytes published on it in all. */
@@ -100,17 +100,14 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
     const host = (node) => new URL(node.url).host;
     const args = ['--addr', host(nodes[0]), ...nodes.slice(0, spread).flatMap((node) => ['--watchers-addr', host(node)]),
       'fanout', '--watchers', String(watchers), '--messages', String(messages)];
-    const figures = JSON.parse(await loadgen(binary, args));
-    // What the nodes say they dropped meanwhile: connections dropped as slow consumers (their sockets close), and
-    // notes NATS dropped for a node.
-    const series = async (node, name) => {
-      const text = await fetch(`${node.url}/metrics`).then((response) => response.text());
-      return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-    };
+    const run = await runLoadgen(join(binary, '..', 'loadgen'), args);
+    if (run.status !== 0) throw new Error(`loadgen ${args.join(' ')}: ${run.stderr}`);
+    const figures = JSON.parse(run.stdout);
+    // What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked.
     for (const [n, node] of nodes.entries()) {
-      figures[`n${n + 1}_bus_lost`] = await series(node, 'chat_bus_lost_total');
-      figures[`n${n + 1}_resyncs`] = await series(node, 'chat_bus_resyncs_total');
-      figures[`n${n + 1}_bus_dropped`] = await series(node, 'chat_bus_dropped_total');
+      figures[`n${n + 1}_bus_lost`] = await metric(node.url, 'chat_bus_lost_total');
+      figures[`n${n + 1}_resyncs`] = await metric(node.url, 'chat_bus_resyncs_total');
+      figures[`n${n + 1}_bus_dropped`] = await metric(node.url, 'chat_bus_dropped_total');
     }
     return figures;
   } finally {
@@ -120,16 +117,17 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
   }
 }
 
-/** Runs `loadgen` (beside `binary`) to its end; resolves with what it printed. */
-function loadgen(binary, args) {
+/** Runs the load generator at `path` to its end; resolves with its status and output. Not `spawnSync`: this
+ * process must keep reading the servers' output meanwhile, or a server that logs a lot blocks on its full pipe. */
+export function runLoadgen(path, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(binary, '..', 'loadgen'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('error', reject);
-    child.once('close', (status) => (status === 0 ? resolve(stdout) : reject(new Error(`loadgen: ${stderr}`))));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 

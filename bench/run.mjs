@@ -3,13 +3,12 @@
 // the Rust load generator (bench/src), SDK figures from Chromium (bench/sdk.mjs) as ratios to the official client
 // measured in the same run, since this machine's absolute times drift.
 //   node bench/run.mjs [--runs N] [--only server|sdk|cluster]   (a part run writes bench/results-<part>.md instead)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer as startTestServer } from '../tests/e2e/helpers.mjs';
 import { sdkBenchmarks } from './sdk.mjs';
-import { clusterBenchmarks } from './cluster.mjs';
+import { clusterBenchmarks, runLoadgen } from './cluster.mjs';
 import { startPostgres } from '../tests/e2e/cluster-helpers.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -30,19 +29,8 @@ async function startServer(binary, { dev = false, args = [], db } = {}) {
   return { ...server, addr: new URL(server.url).host, pid: server.process.pid };
 }
 
-/** Runs the load generator to its end; resolves with its status and output. Not `spawnSync`: this process must
- * keep reading the server's output meanwhile, or a server that logs a lot blocks on its full pipe. */
-function loadgen(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(BIN, 'loadgen'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** Runs the load generator to its end (see `runLoadgen`). */
+const loadgen = (args) => runLoadgen(join(BIN, 'loadgen'), args);
 
 /** One load-generator scenario on a fresh server; returns its figures. */
 async function load(scenario, { binary = join(BIN, 'stream-chat-server'), db } = {}) {

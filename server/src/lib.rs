@@ -28,6 +28,15 @@
 /// allocator cache).
 pub const BLOCKING_THREADS: usize = 8;
 
+/// Which of `parts` a key such as a cid falls in: the hub's channel shards and the PostgreSQL store's write lanes
+/// spread channels with it. The same within one process (not across nodes or versions).
+pub fn part_of(key: &str, parts: usize) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hash =
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key);
+    usize::try_from(hash % parts.max(1) as u64).unwrap_or(0)
+}
+
 pub mod auth;
 pub mod clock;
 pub mod cluster;

@@ -163,10 +163,7 @@ impl Shards {
 
     /// Which shard holds `cid`'s watchers.
     fn index(cid: &str) -> usize {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .hash_one(cid);
-        (hash % CHANNEL_SHARDS as u64) as usize
+        crate::part_of(cid, CHANNEL_SHARDS)
     }
 
     /// The locked shard holding `cid`'s watchers.

@@ -5,10 +5,11 @@
 //! statements and its commit's flush, whatever the number of nodes (~140 messages/s on this project's 2-core
 //! machine). So a send waits in one of [`LANES`] queues (chosen by channel), and one task per lane writes
 //! everything waiting, at most [`BATCH`] messages, in one transaction:
-//! - the senders named, then the channels' rows locked, each in id order, so two batches (on any nodes) never wait
-//!   for each other in a circle;
-//! - each message inserted, counted as unread and read back in arrival order (its members' unread counts are the
-//!   ones right after it), with prepared statements;
+//! - the senders named, then the channels' rows locked in id order, so two batches (on any nodes) never wait for
+//!   each other in a circle;
+//! - the messages inserted by one statement, in arrival order; each member's unread count raised once per batch,
+//!   the counts right after each message (for its `message.new`) worked out from the counts before; the
+//!   messages read back by one statement: a fixed number of prepared statements, whatever the batch's size;
 //! - one commit; then each send is answered with its own message, so "acknowledged" still means "committed".
 //!
 //! If the batch fails (a message the database refuses, a deadlock with other work, a lost connection), it is
@@ -70,7 +71,7 @@ impl GroupCommit {
         message: NewMessage,
         now: &str,
     ) -> Result<AddedMessage, StoreError> {
-        let lane = lane_of(&message.cid);
+        let lane = crate::part_of(&message.cid, LANES);
         let (answer, answered) = oneshot::channel();
         let start = {
             let mut queue = lock(&self.lanes[lane]);
@@ -179,7 +180,7 @@ async fn write_batch(
     let inserted = insert_new(&tx, messages, &new).await?;
     let new: Vec<(usize, String)> =
         new.into_iter().filter(|(at, _)| inserted.contains(&messages[*at].0.id)).collect();
-    let unread = count_unread(&tx, messages, &new, &cids).await?;
+    let mut unread = count_unread(&tx, messages, &new, &cids).await?;
     // Every message as stored: new ones with their senders, earlier ones with their reactions too.
     let select = format!(
         "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
@@ -201,7 +202,6 @@ async fn write_batch(
     let statement = tx.prepare_cached(TOUCH_CHANNELS).await?;
     tx.execute(&statement, &[&touched_cids, &touched_at]).await?;
     tx.commit().await?;
-    let mut unread = unread;
     messages
         .iter()
         .enumerate()
@@ -361,14 +361,6 @@ const ADD_UNREAD: &str = "UPDATE reads SET unread_messages = unread_messages + d
          shared_unread_messages = shared_unread_messages + d.n
      FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(cid, user_id, n)
      WHERE reads.cid = d.cid AND reads.user_id = d.user_id";
-
-/// The lane of channel `cid`.
-fn lane_of(cid: &str) -> usize {
-    let hash = cid.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    usize::try_from(hash % LANES as u64).unwrap_or(0)
-}
 
 /// A lane's lock, whatever a panicking holder left.
 fn lock(lane: &Mutex<Lane>) -> MutexGuard<'_, Lane> {
