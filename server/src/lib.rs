@@ -202,12 +202,8 @@ impl AppState {
 
 /// The HTTP surface: protocol routes, metrics, the demo page and package, CORS for browsers on other origins.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new()
-        .route("/connect", get(transport::connect::websocket))
-        .route("/longpoll", get(transport::longpoll::longpoll))
-        .route("/metrics", get(metrics_text))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    // REST requests run to their end in tasks of their own, whether or not their client waits for the answer.
+    let rest = Router::new()
         .route("/channels", post(routes::query::query_channels))
         .route("/channels/{kind}/query", post(routes::query::query_channel_by_members))
         .route("/channels/read", post(routes::unread::mark_all_read))
@@ -281,7 +277,15 @@ pub fn app(state: AppState) -> Router {
                 .post(routes::user::upsert_users)
                 .patch(routes::user::partial_update_users),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::run_to_end))
         .layer(DefaultBodyLimit::max(routes::rest::MAX_BODY_BYTES));
+    let mut router = Router::new()
+        .route("/connect", get(transport::connect::websocket))
+        .route("/longpoll", get(transport::longpoll::longpoll))
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(rest);
     if let Some(pkg) = &state.settings.pkg_dir {
         router = router.nest_service("/pkg", ServeDir::new(pkg));
     }

@@ -49,6 +49,9 @@ pub struct Metrics {
     pub bus_subscriptions: IntGauge,
     /// Store requests running or waiting (bounded by `Limits::store_queue`).
     pub store_queue: IntGauge,
+    /// REST requests whose client went away before the answer; each still ran to its end (a stored message is
+    /// still fanned out).
+    pub requests_abandoned: IntCounter,
     /// Events not delivered because they carried an older state of a message than one delivered before (brought
     /// up to the hub's count on each scrape).
     pub stale_events: IntCounter,
@@ -141,6 +144,11 @@ impl Metrics {
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
             store_queue: gauge("chat_store_queue", "Store requests running or waiting"),
+            requests_abandoned: IntCounter::new(
+                "chat_requests_abandoned_total",
+                "REST requests whose client went away before the answer (each still ran to its end)",
+            )
+            .expect("valid metric"),
             stale_events: IntCounter::new(
                 "chat_stale_events_dropped_total",
                 "Events not delivered: an older state of a message than one already delivered",
@@ -174,6 +182,7 @@ impl Metrics {
         r.register(Box::new(metrics.bus_resyncs.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_subscriptions.clone())).expect("unique metric");
         r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
+        r.register(Box::new(metrics.requests_abandoned.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");
         r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
         r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");

@@ -2,7 +2,7 @@
 //! which requests are answered 429 with code 9 (the official client retries it) rather than piling up; `/readyz`
 //! and `/metrics` still answer at once, since they ask the store on a thread of their own; on PostgreSQL, reads go
 //! on meanwhile, however many writes wait (none of them holds a thread); and once the store answers again every
-//! admitted request completes.
+//! admitted request completes, its client waiting or not.
 
 mod common;
 
@@ -123,5 +123,56 @@ async fn reads_go_on_while_writes_wait() {
         let (status, answer) = tokio::time::timeout(DEADLINE, send).await.unwrap().unwrap();
         assert_eq!(status, 200, "{answer}");
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_client_went_away_meanwhile_still_reaches_the_watchers_once() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&db, common::Options::default()).await;
+    let (alice, mut bob) = server.watching_pair().await;
+    let hold = WriteHold::take(&db).await;
+
+    // alice's send waits for the store; then her page goes away (a reload, a lost network) before the answer.
+    let path = format!(
+        "/channels/messaging/general/message?api_key={}&user_id=alice&connection_id={}",
+        common::API_KEY,
+        alice.connection_id
+    );
+    let body =
+        json!({"message": {"id": "went-away", "text": "sent as the page closed"}}).to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nstream-auth-type: jwt\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        alice.token,
+        body.len()
+    );
+    let mut page = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    page.write_all(request.as_bytes()).await.unwrap();
+    let waiting = async {
+        while server.metric("chat_store_queue").await < 1.0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, waiting).await.expect("the send waits for the store");
+    drop(page);
+    server.wait_metric("chat_requests_abandoned_total", 1.0).await;
+
+    // The store answers: the message is stored and bob hears of it, as if alice had waited.
+    hold.release().await;
+    let event = bob.event().await;
+    assert_eq!(
+        (event["type"].as_str(), event["message"]["id"].as_str()),
+        (Some("message.new"), Some("went-away")),
+        "{event}"
+    );
+    // alice's retry after the reload finds it stored; nobody hears of it twice.
+    let retry = json!({"message": {"id": "went-away", "text": "sent as the page closed"}});
+    let (status, answer) = server.call(&alice, "/channels/messaging/general/message", retry).await;
+    assert_eq!((status, answer["message"]["id"].as_str()), (200, Some("went-away")), "{answer}");
+    bob.assert_no_event().await;
     server.stop().await;
 }

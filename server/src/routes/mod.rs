@@ -93,6 +93,39 @@ pub fn user_ids(members: &[Value]) -> Result<Vec<String>, AppError> {
         .collect()
 }
 
+/// Runs a REST request in a task of its own, so that it runs to its end even when its client goes away: hyper drops
+/// a request's future when its connection closes, and a send dropped between storing its message and fanning it out
+/// left the message stored and never announced (the client's retry, under the same id, finds it stored and
+/// announces nothing). Counted in `chat_requests_abandoned_total`; a panic goes on to the panic layer.
+pub async fn run_to_end(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    /// Counts the request as abandoned if dropped before the answer.
+    struct Waiting(Option<prometheus::IntCounter>);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            if let Some(abandoned) = self.0.take() {
+                abandoned.inc();
+            }
+        }
+    }
+    let mut waiting = Waiting(Some(state.metrics.requests_abandoned.clone()));
+    let finished = tokio::spawn(next.run(request)).await;
+    waiting.0 = None;
+    match finished {
+        Ok(response) => response,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Cancelled: the runtime is shutting down (`protocol_bodies` gives it the protocol's body).
+        Err(_) => {
+            use axum::response::IntoResponse;
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down")
+                .into_response()
+        }
+    }
+}
+
 /// Runs a request's store work, if fewer than [`crate::limits::Limits::store_queue`] requests' work runs or waits
 /// at once (else 429, code 9: the client retries).
 pub(crate) async fn admitted<T>(
