@@ -103,11 +103,13 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
     const run = await runLoadgen(join(binary, '..', 'loadgen'), args);
     if (run.status !== 0) throw new Error(`loadgen ${args.join(' ')}: ${run.stderr}`);
     const figures = JSON.parse(run.stdout);
-    // What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked.
+    // What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked,
+    // connections it dropped as slow consumers.
     for (const [n, node] of nodes.entries()) {
       figures[`n${n + 1}_bus_lost`] = await metric(node.url, 'chat_bus_lost_total');
       figures[`n${n + 1}_resyncs`] = await metric(node.url, 'chat_bus_resyncs_total');
       figures[`n${n + 1}_bus_dropped`] = await metric(node.url, 'chat_bus_dropped_total');
+      figures[`n${n + 1}_slow_dropped`] = await metric(node.url, 'chat_slow_consumers_dropped_total');
     }
     return figures;
   } finally {

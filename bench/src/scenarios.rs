@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -227,13 +227,32 @@ async fn send_stamped(
     Ok(())
 }
 
-/// Reads a watcher's socket until `expected` stamped messages arrived (or `limit` passed); returns their latencies.
-async fn receive_stamped(mut socket: Socket, expected: usize, limit: Duration) -> Samples {
+/// Reads a watcher's socket from the moment it is open, as a client does (frames left unread pile up at the
+/// server, which drops the connection as a slow consumer past its outbox bound), until `expected` stamped messages
+/// arrived or the time `until` names has passed; returns their latencies, and the socket, still open (closing it
+/// while other watchers still wait for the last message would put its close in their measurement).
+async fn receive_stamped(
+    mut socket: Socket,
+    expected: usize,
+    mut until: watch::Receiver<Option<Instant>>,
+) -> (Samples, Socket) {
+    let deadline = async move {
+        let at = loop {
+            if let Some(at) = *until.borrow_and_update() {
+                break at;
+            }
+            if until.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::time::sleep_until(at.into()).await;
+    };
+    tokio::pin!(deadline);
     let mut samples = Samples::default();
-    // One timer for the whole read, not one per event.
-    let _ = tokio::time::timeout(limit, async {
-        while samples.0.len() < expected {
-            match socket.next().await {
+    while samples.0.len() < expected {
+        tokio::select! {
+            biased;
+            frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(sent) = stamp_of(&text) {
                         samples.0.push(now_micros().saturating_sub(sent));
@@ -241,15 +260,17 @@ async fn receive_stamped(mut socket: Socket, expected: usize, limit: Duration) -
                 }
                 Some(Ok(_)) => {}
                 _ => break,
-            }
+            },
+            () = &mut deadline => break,
         }
-    })
-    .await;
-    samples
+    }
+    (samples, socket)
 }
 
 /// Fan-out: `watchers` WebSockets watch one livestream channel; one user sends `messages` at `per_second`.
-/// Latency is from just before the send request to the watcher reading the event. The watchers connect (and
+/// Latency is from just before the send request to the watcher reading the event; each watcher reads its socket
+/// from the moment it opens, as a client does (a socket left unread through the watch phase is dropped by the
+/// server as a slow consumer once the other watchers' arrivals pass its outbox bound). The watchers connect (and
 /// watch) round-robin over `watcher_nodes` (other nodes of a cluster, the sender's node when empty); the channel
 /// is created and the messages sent on `target`.
 pub async fn fanout(
@@ -266,10 +287,18 @@ pub async fn fanout(
     let users: Vec<String> = (0..watchers).map(|i| format!("watcher-{i}")).collect();
     let nodes = if watcher_nodes.is_empty() { std::slice::from_ref(target) } else { watcher_nodes };
     let sockets = open_sockets_over(nodes, &users).await?;
+    // Every watcher reads its socket from now on, through the watch phase (the other watchers' arrivals) too.
+    let (stop, until) = watch::channel(None);
+    let mut readers = JoinSet::new();
+    let mut connection_ids = Vec::with_capacity(sockets.len());
+    for (socket, connection_id) in sockets {
+        readers.spawn(receive_stamped(socket, messages, until.clone()));
+        connection_ids.push(connection_id);
+    }
     let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut watching = JoinSet::new();
-    for (index, (user, (_, connection_id))) in users.iter().zip(&sockets).enumerate() {
+    for (index, (user, connection_id)) in users.iter().zip(&connection_ids).enumerate() {
         let target = nodes[index % nodes.len()].clone();
         let path = format!(
             "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
@@ -287,17 +316,16 @@ pub async fn fanout(
     while let Some(done) = watching.join_next().await {
         done.map_err(|error| error.to_string())??;
     }
-    let sending = (messages + WARM_UP_MESSAGES) as f64 / per_second.max(0.1);
-    let limit = Duration::from_secs_f64(sending) + STEP_TIMEOUT;
-    let mut readers = JoinSet::new();
-    for (socket, _) in sockets {
-        readers.spawn(receive_stamped(socket, messages, limit));
-    }
     send_stamped(target, &host, &cid, messages, per_second).await?;
+    let _ = stop.send(Some(Instant::now() + STEP_TIMEOUT));
     let mut all = Samples::default();
+    let mut open = Vec::with_capacity(watchers);
     while let Some(done) = readers.join_next().await {
-        all.0.extend(done.map_err(|error| error.to_string())?.0);
+        let (samples, socket) = done.map_err(|error| error.to_string())?;
+        all.0.extend(samples.0);
+        open.push(socket);
     }
+    drop(open);
     let delivered = all.0.len();
     Ok(json!({
         "scenario": "fanout", "watchers": watchers, "messages": messages, "per_second": per_second,

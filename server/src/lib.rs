@@ -327,6 +327,8 @@ async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse
     let stale = state.hub.stale_events();
     let counted = state.metrics.stale_events.get();
     state.metrics.stale_events.inc_by(stale.saturating_sub(counted));
+    let slow = state.hub.slow_consumers_dropped();
+    state.metrics.slow_consumers.inc_by(slow.saturating_sub(state.metrics.slow_consumers.get()));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 

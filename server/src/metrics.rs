@@ -55,6 +55,9 @@ pub struct Metrics {
     /// Events not delivered because they carried an older state of a message than one delivered before (brought
     /// up to the hub's count on each scrape).
     pub stale_events: IntCounter,
+    /// Connections dropped because events for them piled up past `Limits::outbox_bytes` (their clients reconnect
+    /// and recover; brought up to the hub's count on each scrape).
+    pub slow_consumers: IntCounter,
     /// Uploads by outcome: `stored`, `too_big`, `refused` (type, rate, capacity, time).
     pub uploads: IntCounterVec,
     /// Bytes of uploaded files stored.
@@ -154,6 +157,11 @@ impl Metrics {
                 "Events not delivered: an older state of a message than one already delivered",
             )
             .expect("valid metric"),
+            slow_consumers: IntCounter::new(
+                "chat_slow_consumers_dropped_total",
+                "Connections dropped because their queued events passed the outbox limit",
+            )
+            .expect("valid metric"),
             uploads: by("chat_uploads_total", "Uploads by outcome", "outcome"),
             upload_bytes: IntCounter::new(
                 "chat_upload_bytes_total",
@@ -184,6 +192,7 @@ impl Metrics {
         r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
         r.register(Box::new(metrics.requests_abandoned.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");
+        r.register(Box::new(metrics.slow_consumers.clone())).expect("unique metric");
         r.register(Box::new(metrics.uploads.clone())).expect("unique metric");
         r.register(Box::new(metrics.upload_bytes.clone())).expect("unique metric");
         for outcome in ["stored", "too_big", "refused"] {

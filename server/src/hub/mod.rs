@@ -199,6 +199,8 @@ struct State {
     visible_watches: usize,
     /// Channels and users that lost their last local connection since the bus last looked: it may stop listening.
     idle: Vec<Topic>,
+    /// Connections dropped so far because their outbox was full (slow consumers).
+    slow_dropped: u64,
 }
 
 /// Dropped connections remembered for their tasks' ends, at most; past it the oldest memory is not kept (those
@@ -537,6 +539,11 @@ impl Hub {
         self.shards.each().map(|shard| shard.stale).sum()
     }
 
+    /// Connections dropped so far because their outbox was full (slow consumers).
+    pub fn slow_consumers_dropped(&self) -> u64 {
+        self.lock().slow_dropped
+    }
+
     /// Users with at least one open connection.
     pub fn connected_users(&self) -> Vec<String> {
         self.lock().per_user.keys().cloned().collect()
@@ -589,6 +596,7 @@ impl Hub {
         let mut state = self.lock();
         for connection_id in connection_ids {
             if remember_dropped(&mut state, &self.shards, connection_id) {
+                state.slow_dropped += 1;
                 tracing::warn!(connection_id, "slow consumer (outbox full): dropping connection");
             }
         }

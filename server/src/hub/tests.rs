@@ -132,6 +132,7 @@ async fn a_slow_consumer_is_dropped_past_its_byte_bound_and_its_queue_discarded(
     assert_eq!(hub.publish(big()), 1);
     assert_eq!(hub.publish(big()), 0, "a third frame would pass 1000 bytes");
     assert_eq!(hub.connection_count(), 0);
+    assert_eq!(hub.slow_consumers_dropped(), 1, "counted (chat_slow_consumers_dropped_total)");
     assert!(slow.recv().await.is_none(), "queued frames are discarded");
     // The connection's task, ending, still learns what to announce (once).
     let gone = hub.unregister("c1").expect("the dropped connection is remembered");
