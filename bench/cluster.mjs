@@ -6,10 +6,13 @@
 //   presence: live-state deltas only), and the bytes per second the bus carries once nothing changes;
 // - with a channel watched only on node 1, the bytes NATS delivers to node 2 per message sent in it;
 // - fan-out across three nodes: 5,000 watchers of one channel spread over the three, messages sent on node 1,
-//   delivery latency as `loadgen fanout` measures it on one node.
+//   delivery latency as `loadgen fanout` measures it on one node;
+// - churn across three nodes: 2,000 watchers of one channel spread over the three, then half of them leave while
+//   as many new ones arrive; how long until every node counts the channel's watchers and shows who is online as
+//   they are.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { connectOfficial, metric, startServer } from '../tests/e2e/helpers.mjs';
+import { connectOfficial, metric, signToken, startServer } from '../tests/e2e/helpers.mjs';
 import { KEY, SECRET, connectMany, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
 
 /** Bytes NATS delivered to node 2 (the second node to connect to it), and bytes published on it in all. */
@@ -119,6 +122,107 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
   }
 }
 
+/** Connects `id` to the node at `url` over a bare WebSocket and makes that connection watch `cid`; resolves with
+ * the socket (whose frames `ws` reads and drops). */
+async function watcherOn(url, id, cid) {
+  const { default: WebSocket } = await import('ws');
+  const token = signToken({ user_id: id }, SECRET);
+  const json = encodeURIComponent(JSON.stringify({ user_id: id, user_details: { id } }));
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/connect?json=${json}&api_key=${KEY}&authorization=${token}&stream-auth-type=jwt`);
+  const connectionId = await new Promise((resolve, reject) => {
+    socket.once('message', (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.connection_id) resolve(frame.connection_id);
+      else reject(new Error(`${id}: ${data}`));
+    });
+    socket.once('error', reject);
+  });
+  const [type, channelId] = cid.split(':');
+  const response = await fetch(`${url}/channels/${type}/${channelId}/query?api_key=${KEY}&connection_id=${connectionId}`, {
+    method: 'POST',
+    headers: { Authorization: token, 'stream-auth-type': 'jwt', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ watch: true, state: false }),
+  });
+  if (!response.ok) throw new Error(`${id}: watch answered ${response.status} ${await response.text()}`);
+  return socket;
+}
+
+/** [`watcherOn`] for each of `ids`, round robin over `nodes`, `batch` at a time. */
+async function watchersOver(nodes, ids, cid, batch = 100) {
+  const sockets = [];
+  for (let at = 0; at < ids.length; at += batch) {
+    sockets.push(...await Promise.all(ids.slice(at, at + batch).map((id, k) => watcherOn(nodes[(at + k) % nodes.length].url, id, cid))));
+  }
+  return sockets;
+}
+
+/** Churn across `nodes` nodes on one PostgreSQL and one NATS: `watchers` connections watch one livestream channel,
+ * spread over the nodes; then half of them close while as many new users connect and watch. Reports how long
+ * after each step every node agrees with what is: the channel's `watcher_count`, and a sample of the users who
+ * stayed, left and came `online` or not, as an official client connected to that node sees them. */
+export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }) {
+  const postgres = startPostgres();
+  const nats = await startNats();
+  const nodes = [];
+  const sockets = [];
+  const observers = [];
+  try {
+    for (let n = 1; n <= count; n += 1) {
+      nodes.push(await startServer({
+        binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
+        args: ['--node-id', `n${n}`, '--bus', nats.url, '--max-connections', '15000', '--connections-per-user', '1000'],
+        env: { ...process.env, RUST_LOG: 'warn' },
+      }));
+    }
+    for (const [n, node] of nodes.entries()) observers.push(await connectOfficial(node.url, { id: `observer-${n}` }, { key: KEY, secret: SECRET }));
+    const cid = `livestream:churn-${Date.now()}`;
+    const [type, channelId] = cid.split(':');
+    await observers[0].channel(type, channelId).create();
+    const name = (at) => `churn-${String(at).padStart(6, '0')}`;
+    const first = Array.from({ length: watchers }, (_, at) => name(at));
+    const arriving = Array.from({ length: watchers / 2 }, (_, at) => name(watchers + at));
+    const leaving = first.filter((_, at) => at % 2 === 0);
+    const staying = first.filter((_, at) => at % 2 === 1);
+    const pick = (ids) => ids.filter((_, at) => at % Math.ceil(ids.length / 33) === 0).slice(0, 33);
+    /** Resolves with the ms from `since` until every node agrees with `online` / `offline` and `expected` watchers. */
+    const agreed = async (since, expected, online, offline) => {
+      const sample = [...online, ...offline];
+      await until(async () => {
+        for (const observer of observers) {
+          const { watcher_count: seen } = await observer.channel(type, channelId).query({ state: true, watch: false });
+          if (seen !== expected) return false;
+          const { users } = await observer.queryUsers({ id: { $in: sample } }, { id: 1 }, { limit: 100 });
+          const on = new Set(users.filter((user) => user.online).map((user) => user.id));
+          if (!online.every((id) => on.has(id)) || offline.some((id) => on.has(id))) return false;
+        }
+        return true;
+      }, 'every node agrees', 120_000);
+      return performance.now() - since;
+    };
+
+    let started = performance.now();
+    const joined = await watchersOver(nodes, first, cid);
+    sockets.push(...joined);
+    const joinMs = performance.now() - started;
+    const joinAgreedMs = await agreed(performance.now(), watchers, pick(first), []);
+
+    // Half leave (every other one, so from every node) while as many arrive.
+    started = performance.now();
+    const leavingSockets = joined.filter((_, at) => at % 2 === 0);
+    for (const socket of leavingSockets) socket.close();
+    sockets.push(...await watchersOver(nodes, arriving, cid));
+    const churnMs = performance.now() - started;
+    const churnAgreedMs = await agreed(performance.now(), watchers, [...pick(staying), ...pick(arriving)], pick(leaving));
+    return { watchers, join_ms: joinMs, join_agreed_ms: joinAgreedMs, churn_ms: churnMs, churn_agreed_ms: churnAgreedMs };
+  } finally {
+    for (const socket of sockets) socket.terminate();
+    for (const observer of observers) await observer.disconnectUser();
+    for (const node of nodes) await node.stop();
+    await nats.stop();
+    postgres.stop();
+  }
+}
+
 /** Runs the load generator at `path` to its end; resolves with its status and output. Not `spawnSync`: this
  * process must keep reading the servers' output meanwhile, or a server that logs a lot blocks on its full pipe. */
 export function runLoadgen(path, args) {
@@ -142,12 +246,15 @@ export async function clusterBenchmarks({ binary, runs }) {
   }
   figures.fanout = [];
   for (let run = 0; run < runs; run += 1) figures.fanout.push(await clusterFanout({ binary }));
+  figures.churn = [];
+  for (let run = 0; run < runs; run += 1) figures.churn.push(await clusterChurn({ binary }));
   return figures;
 }
 
-// `node bench/cluster.mjs <server binary> [users | fanout]`: one run, printed (to compare two builds).
+// `node bench/cluster.mjs <server binary> [users | fanout | churn]`: one run, printed (to compare two builds).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const binary = process.argv[2] ?? join(new URL('../', import.meta.url).pathname, 'target/server/stream-chat-server');
   const what = process.argv[3] ?? '1000';
-  console.log(JSON.stringify(what === 'fanout' ? await clusterFanout({ binary }) : await clusterRun({ binary, users: Number(what) })));
+  const run = { fanout: clusterFanout, churn: clusterChurn }[what] ?? ((options) => clusterRun({ ...options, users: Number(what) }));
+  console.log(JSON.stringify(await run({ binary })));
 }

@@ -117,13 +117,18 @@ async function serverBenchmarks() {
 async function clusterFigures() {
   const figures = await clusterBenchmarks({ binary: join(BIN, 'stream-chat-server'), runs: RUNS });
   const cmd = 'bench/cluster.mjs';
-  const { fanout, ...byUsers } = figures;
+  const { fanout, churn, ...byUsers } = figures;
   const fanoutCmd = 'bench/cluster.mjs (loadgen fanout, watchers over 3 nodes)';
   row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p50', 'ms', fanout.map((r) => r.p50_ms),
     null, fanoutCmd);
   row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p99', 'ms', fanout.map((r) => r.p99_ms),
     ['<=', 100], fanoutCmd);
   row('cluster, 3 nodes: fan-out deliveries / expected', '×', fanout.map((r) => r.delivered / r.expected), null, fanoutCmd);
+  const churnCmd = 'bench/cluster.mjs churn';
+  row('cluster, 3 nodes: 2,000 watchers join; every node agrees after the last', 'ms',
+    churn.map((r) => r.join_agreed_ms), ['<=', 1000], churnCmd);
+  row('cluster, 3 nodes: 1,000 of them leave as 1,000 arrive; every node agrees after the last', 'ms',
+    churn.map((r) => r.churn_agreed_ms), ['<=', 1000], churnCmd);
   for (const [users, runs] of Object.entries(byUsers)) {
     const n = Number(users).toLocaleString('en');
     row(`cluster, ${n} users on node 1: their connects`, 'ms', runs.map((r) => r.connect_ms), null, cmd);
