@@ -32,7 +32,7 @@ export async function clusterRun({ binary, users }) {
     for (const id of ['n1', 'n2']) {
       nodes.push(await startServer({
         binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
-        args: ['--node-id', id, '--bus', nats.url, '--max-connections', '15000', '--message-burst', '1000000',
+        args: ['--node-id', id, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--message-burst', '1000000',
           '--messages-per-second', '1000000'],
         env: { ...process.env, RUST_LOG: 'warn' },
       }));
@@ -95,7 +95,7 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
     for (let n = 1; n <= count; n += 1) {
       nodes.push(await startServer({
         binary, dev: false, db: postgres.url, apiKey: 'bench-key', secret: 'bench-secret',
-        args: ['--node-id', `n${n}`, '--bus', nats.url, '--max-connections', '15000', '--message-burst', '1000000',
+        args: ['--node-id', `n${n}`, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--message-burst', '1000000',
           '--messages-per-second', '1000000', '--connections-per-user', '1000'],
         env: { ...process.env, RUST_LOG: 'warn' },
       }));
@@ -170,7 +170,7 @@ export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }
     for (let n = 1; n <= count; n += 1) {
       nodes.push(await startServer({
         binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
-        args: ['--node-id', `n${n}`, '--bus', nats.url, '--max-connections', '15000', '--connections-per-user', '1000'],
+        args: ['--node-id', `n${n}`, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--connections-per-user', '1000'],
         env: { ...process.env, RUST_LOG: 'warn' },
       }));
     }

@@ -365,11 +365,13 @@ impl Cluster {
                 let now = Instant::now();
                 let peer = peers.entry(envelope.node.clone()).or_insert_with(|| Peer::new(now));
                 let ask = peer.receive(note, now);
+                // The first whole state of a peer just met is no resync.
+                let out_of_step = ask && peer.met();
                 drop(peers);
                 if ask {
                     self.tell(|| Note::Live(LiveNote::SyncRequest { node: envelope.node }));
                 }
-                return ask;
+                return out_of_step;
             }
             Note::Leaving => {
                 if let Some(peer) = peers.remove(&envelope.node) {
@@ -550,6 +552,43 @@ mod tests {
         assert!(!cluster.is_connected(&hub, "bob"));
         assert_eq!(cluster.take_departed(&hub), vec!["bob".to_string()], "alice is still here");
         assert!(cluster.take_departed(&hub).is_empty());
+    }
+
+    /// A shared bus that keeps what it is given.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<Envelope>>>);
+    impl Bus for Kept {
+        fn send(&self, envelope: Envelope) -> bool {
+            self.0.lock().unwrap().push(envelope);
+            true
+        }
+        fn listen(&self, _: Topic, ready: Arc<Ready>) {
+            ready.set();
+        }
+        fn is_connected(&self) -> bool {
+            true
+        }
+        fn is_shared(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn meeting_a_peer_asks_for_its_whole_state_without_counting_a_resync() {
+        let kept = Kept::default();
+        let cluster = Cluster::new("a".into(), Box::new(kept.clone()));
+        let hub = Hub::default();
+        let digest = LiveNote::Digest {
+            epoch: 7,
+            seq: 3,
+            size: crate::hub::live::Size { online: 1, watches: 0 },
+        };
+        let b = |note| Envelope { node: "b".into(), note };
+        let counted = cluster.receive(b(Note::Live(digest)), &hub, |_| vec![]);
+        assert!(!counted, "a node just met is not out of step");
+        let asked = LiveNote::SyncRequest { node: "b".into() };
+        assert_eq!(kept.0.lock().unwrap().pop().map(|sent| sent.note), Some(Note::Live(asked)));
+        // Once met, a gap is a resync (`a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it`).
     }
 
     #[test]

@@ -292,6 +292,8 @@ pub struct Peer {
     incoming: Option<(u64, u64, u32, View)>,
     /// When this node last asked it for its whole state.
     asked: Option<Instant>,
+    /// Whether a whole state of it ever arrived: until then, asking for one is meeting it, not a resync.
+    met: bool,
 }
 
 impl Peer {
@@ -305,7 +307,13 @@ impl Peer {
             in_step: false,
             incoming: None,
             asked: None,
+            met: false,
         }
+    }
+
+    /// Whether a whole state of it ever arrived (a later request for one is a resync).
+    pub fn met(&self) -> bool {
+        self.met
     }
 
     /// Applies a note from it; `true` when this node should ask it for its whole state now.
@@ -346,7 +354,7 @@ impl Peer {
                 if last {
                     let (epoch, seq, _, view) = self.incoming.take().unwrap_or_default();
                     self.view = view;
-                    (self.epoch, self.seq, self.in_step) = (epoch, seq, true);
+                    (self.epoch, self.seq, self.in_step, self.met) = (epoch, seq, true, true);
                 }
             }
             LiveNote::SyncRequest { .. } => {}
