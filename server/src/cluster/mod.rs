@@ -502,11 +502,22 @@ mod tests {
     use crate::hub::live::Change;
     use serde_json::json;
 
-    /// A bus that only says it is shared, so the cluster builds notes; `Shared(false)` has a full queue.
-    struct Shared(bool);
+    /// A bus that only says it is shared, so the cluster builds notes, and keeps what it accepts; `shared(false)`
+    /// has a full queue.
+    #[derive(Clone)]
+    struct Shared {
+        accepts: bool,
+        kept: Arc<Mutex<Vec<Envelope>>>,
+    }
+    fn shared(accepts: bool) -> Shared {
+        Shared { accepts, kept: Arc::default() }
+    }
     impl Bus for Shared {
-        fn send(&self, _: Envelope) -> bool {
-            self.0
+        fn send(&self, envelope: Envelope) -> bool {
+            if self.accepts {
+                self.kept.lock().unwrap().push(envelope);
+            }
+            self.accepts
         }
         fn listen(&self, _: Topic, ready: Arc<Ready>) {
             ready.set();
@@ -531,7 +542,7 @@ mod tests {
 
     #[test]
     fn peers_add_to_counts_until_they_leave() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
+        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let _alice = hub.register("a-1", "alice", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -554,28 +565,9 @@ mod tests {
         assert!(cluster.take_departed(&hub).is_empty());
     }
 
-    /// A shared bus that keeps what it is given.
-    #[derive(Clone, Default)]
-    struct Kept(Arc<Mutex<Vec<Envelope>>>);
-    impl Bus for Kept {
-        fn send(&self, envelope: Envelope) -> bool {
-            self.0.lock().unwrap().push(envelope);
-            true
-        }
-        fn listen(&self, _: Topic, ready: Arc<Ready>) {
-            ready.set();
-        }
-        fn is_connected(&self) -> bool {
-            true
-        }
-        fn is_shared(&self) -> bool {
-            true
-        }
-    }
-
     #[test]
     fn meeting_a_peer_asks_for_its_whole_state_without_counting_a_resync() {
-        let kept = Kept::default();
+        let kept = shared(true);
         let cluster = Cluster::new("a".into(), Box::new(kept.clone()));
         let hub = Hub::default();
         let digest = LiveNote::Digest {
@@ -587,13 +579,13 @@ mod tests {
         let counted = cluster.receive(b(Note::Live(digest)), &hub, |_| vec![]);
         assert!(!counted, "a node just met is not out of step");
         let asked = LiveNote::SyncRequest { node: "b".into() };
-        assert_eq!(kept.0.lock().unwrap().pop().map(|sent| sent.note), Some(Note::Live(asked)));
+        assert_eq!(kept.kept.lock().unwrap().pop().map(|sent| sent.note), Some(Note::Live(asked)));
         // Once met, a gap is a resync (`a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it`).
     }
 
     #[test]
     fn a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
+        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let first = cluster.receive(
             Envelope { node: "b".into(), note: whole(&["bob"], &[]) },
@@ -617,7 +609,7 @@ mod tests {
 
     #[test]
     fn a_channel_note_is_filtered_by_the_senders_privacy_on_the_receiving_node() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
+        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -649,7 +641,7 @@ mod tests {
 
     #[test]
     fn an_edit_from_one_node_arriving_after_a_delete_from_another_is_not_delivered() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
+        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
         hub.watch("messaging:x", "a-1");
@@ -672,7 +664,7 @@ mod tests {
 
     #[tokio::test]
     async fn notes_a_full_queue_dropped_make_the_nodes_hearing_them_drop_those_connections() {
-        let sender = Cluster::new("a".into(), Box::new(Shared(false)));
+        let sender = Cluster::new("a".into(), Box::new(shared(false)));
         let unwatch = || Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
         assert!(!sender.tell(unwatch) && !sender.tell(unwatch));
         assert!(!sender.tell(|| Note::User { user_id: "bob".into(), frame: "{}".into() }));
@@ -680,7 +672,7 @@ mod tests {
         assert_eq!(lost, vec![Topic::Channel("messaging:x".into()), Topic::User("bob".into())]);
         assert!(sender.take_lost().is_empty(), "announced once");
 
-        let receiver = Cluster::new("b".into(), Box::new(Shared(true)));
+        let receiver = Cluster::new("b".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let mut watcher = hub.register("b-1", "carol", false, 10).unwrap();
         let mut other = hub.register("b-2", "dave", false, 10).unwrap();
@@ -698,7 +690,7 @@ mod tests {
 
     #[test]
     fn own_notes_are_ignored_and_node_ids_are_checked() {
-        let cluster = Cluster::new("a".into(), Box::new(Shared(true)));
+        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
         let hub = Hub::default();
         cluster.receive(
             Envelope { node: "a".into(), note: whole(&["ghost"], &[]) },
@@ -723,12 +715,12 @@ mod tests {
 
     #[tokio::test]
     async fn lost_presence_notes_make_the_nodes_hearing_them_drop_the_followers_connections() {
-        let sender = Cluster::new("a".into(), Box::new(Shared(false)));
+        let sender = Cluster::new("a".into(), Box::new(shared(false)));
         assert!(!sender.tell(|| Note::Presence { user_id: "bob".into(), frame: "{}".into() }));
         let lost = sender.take_lost();
         assert_eq!(lost, vec![Topic::Presence("bob".into())]);
 
-        let receiver = Cluster::new("b".into(), Box::new(Shared(true)));
+        let receiver = Cluster::new("b".into(), Box::new(shared(true)));
         let hub = Hub::default();
         let mut follower = hub.register("b-1", "carol", false, 10).unwrap();
         let mut other = hub.register("b-2", "dave", false, 10).unwrap();
