@@ -324,11 +324,12 @@ async fn metrics_text(State(state): State<AppState>) -> Result<impl IntoResponse
     state.metrics.monthly_active_users.set(state.health.active_users().await);
     let waiting = state.settings.limits.store_queue.max(1) - state.admission.available_permits();
     state.metrics.store_queue.set(waiting as i64);
-    let stale = state.hub.stale_events();
-    let counted = state.metrics.stale_events.get();
-    state.metrics.stale_events.inc_by(stale.saturating_sub(counted));
-    let slow = state.hub.slow_consumers_dropped();
-    state.metrics.slow_consumers.inc_by(slow.saturating_sub(state.metrics.slow_consumers.get()));
+    // The hub counts these itself (under locks it holds anyway); the counters catch up on each scrape.
+    let catch_up = |counter: &prometheus::IntCounter, total: u64| {
+        counter.inc_by(total.saturating_sub(counter.get()));
+    };
+    catch_up(&state.metrics.stale_events, state.hub.stale_events());
+    catch_up(&state.metrics.slow_consumers, state.hub.slow_consumers_dropped());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 

@@ -128,7 +128,6 @@ async fn reads_go_on_while_writes_wait() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_whose_client_went_away_meanwhile_still_reaches_the_watchers_once() {
-    use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     let server = TestServer::start(&db, common::Options::default()).await;
@@ -143,21 +142,8 @@ async fn a_send_whose_client_went_away_meanwhile_still_reaches_the_watchers_once
     );
     let body =
         json!({"message": {"id": "went-away", "text": "sent as the page closed"}}).to_string();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nstream-auth-type: jwt\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        server.addr,
-        alice.token,
-        body.len()
-    );
-    let mut page = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    page.write_all(request.as_bytes()).await.unwrap();
-    let waiting = async {
-        while server.metric("chat_store_queue").await < 1.0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, waiting).await.expect("the send waits for the store");
+    let page = common::send_json(server.addr, "POST", &path, Some(&alice.token), &body).await;
+    server.wait_metric("chat_store_queue", 1.0).await;
     drop(page);
     server.wait_metric("chat_requests_abandoned_total", 1.0).await;
 

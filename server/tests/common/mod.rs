@@ -299,16 +299,7 @@ pub async fn http_json(
     token: Option<&str>,
     body: &str,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: {t}\r\nstream-auth-type: jwt\r\n"))
-        .unwrap_or_default();
-    let request = format!(
-        "{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut stream = send_json(addr, method, path_and_query, token, body).await;
     let mut response = Vec::new();
     tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response)).await.unwrap().unwrap();
     let response = String::from_utf8_lossy(&response).into_owned();
@@ -320,6 +311,28 @@ pub async fn http_json(
         body.into()
     };
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// Sends an HTTP/1.1 request with a JSON body (and `Connection: close`) without reading the answer; returns the
+/// connection, for the caller to read or to drop unread (a client going away).
+pub async fn send_json(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: &str,
+) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: {t}\r\nstream-auth-type: jwt\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
 }
 
 fn dechunk(mut body: &str) -> String {
