@@ -13,13 +13,27 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connectOfficial, metric, signToken, startServer } from '../tests/e2e/helpers.mjs';
-import { KEY, SECRET, connectMany, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
+import { KEY, SECRET, connectMany, connectUrl, startNats, startPostgres, until } from '../tests/e2e/cluster-helpers.mjs';
 
 /** Bytes NATS delivered to node 2 (the second node to connect to it), and bytes published on it in all. */
 async function natsCounters(monitorUrl) {
   const connz = await fetch(`${monitorUrl}/connz?sort=cid`).then((response) => response.json());
   const varz = await fetch(`${monitorUrl}/varz`).then((response) => response.json());
   return { toNode2: connz.connections?.[1]?.out_bytes ?? 0, inBytes: varz.in_bytes };
+}
+
+/** Starts `count` `server`-profile nodes (`n1`, `n2`, …) of `binary` on one PostgreSQL and one NATS, with the
+ * bench's limits (`args` adds to them). The idle timeout is long: the bench's bare sockets send no health checks. */
+async function startNodes({ binary, postgres, nats, count, key = KEY, secret = SECRET, args = [] }) {
+  const nodes = [];
+  for (let n = 1; n <= count; n += 1) {
+    nodes.push(await startServer({
+      binary, dev: false, db: postgres.url, apiKey: key, secret,
+      args: ['--node-id', `n${n}`, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', ...args],
+      env: { ...process.env, RUST_LOG: 'warn' },
+    }));
+  }
+  return nodes;
 }
 
 /** One run against `binary`: figures for `users` users. */
@@ -29,14 +43,8 @@ export async function clusterRun({ binary, users }) {
   const nodes = [];
   const sockets = [];
   try {
-    for (const id of ['n1', 'n2']) {
-      nodes.push(await startServer({
-        binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
-        args: ['--node-id', id, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--message-burst', '1000000',
-          '--messages-per-second', '1000000'],
-        env: { ...process.env, RUST_LOG: 'warn' },
-      }));
-    }
+    nodes.push(...await startNodes({ binary, postgres, nats, count: 2,
+      args: ['--message-burst', '1000000', '--messages-per-second', '1000000'] }));
     const [n1, n2] = nodes;
     const observer = await connectOfficial(n2.url, { id: 'observer' }, { key: KEY, secret: SECRET });
     const ids = Array.from({ length: users }, (_, at) => `bench-user-${String(at).padStart(6, '0')}-${'y'.repeat(30)}`);
@@ -92,14 +100,9 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
   const nats = await startNats();
   const nodes = [];
   try {
-    for (let n = 1; n <= count; n += 1) {
-      nodes.push(await startServer({
-        binary, dev: false, db: postgres.url, apiKey: 'bench-key', secret: 'bench-secret',
-        args: ['--node-id', `n${n}`, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--message-burst', '1000000',
-          '--messages-per-second', '1000000', '--connections-per-user', '1000'],
-        env: { ...process.env, RUST_LOG: 'warn' },
-      }));
-    }
+    // The load generator's own key and secret.
+    nodes.push(...await startNodes({ binary, postgres, nats, count, key: 'bench-key', secret: 'bench-secret',
+      args: ['--message-burst', '1000000', '--messages-per-second', '1000000', '--connections-per-user', '1000'] }));
     const host = (node) => new URL(node.url).host;
     const args = ['--addr', host(nodes[0]), ...nodes.slice(0, spread).flatMap((node) => ['--watchers-addr', host(node)]),
       'fanout', '--watchers', String(watchers), '--messages', String(messages)];
@@ -127,8 +130,7 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
 async function watcherOn(url, id, cid) {
   const { default: WebSocket } = await import('ws');
   const token = signToken({ user_id: id }, SECRET);
-  const json = encodeURIComponent(JSON.stringify({ user_id: id, user_details: { id } }));
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/connect?json=${json}&api_key=${KEY}&authorization=${token}&stream-auth-type=jwt`);
+  const socket = new WebSocket(connectUrl(url, id));
   const connectionId = await new Promise((resolve, reject) => {
     socket.once('message', (data) => {
       const frame = JSON.parse(String(data));
@@ -167,13 +169,7 @@ export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }
   const sockets = [];
   const observers = [];
   try {
-    for (let n = 1; n <= count; n += 1) {
-      nodes.push(await startServer({
-        binary, dev: false, db: postgres.url, apiKey: KEY, secret: SECRET,
-        args: ['--node-id', `n${n}`, '--bus', nats.url, '--idle-timeout', '600', '--max-connections', '15000', '--connections-per-user', '1000'],
-        env: { ...process.env, RUST_LOG: 'warn' },
-      }));
-    }
+    nodes.push(...await startNodes({ binary, postgres, nats, count, args: ['--connections-per-user', '1000'] }));
     for (const [n, node] of nodes.entries()) observers.push(await connectOfficial(node.url, { id: `observer-${n}` }, { key: KEY, secret: SECRET }));
     const cid = `livestream:churn-${Date.now()}`;
     const [type, channelId] = cid.split(':');
@@ -184,8 +180,9 @@ export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }
     const leaving = first.filter((_, at) => at % 2 === 0);
     const staying = first.filter((_, at) => at % 2 === 1);
     const pick = (ids) => ids.filter((_, at) => at % Math.ceil(ids.length / 33) === 0).slice(0, 33);
-    /** Resolves with the ms from `since` until every node agrees with `online` / `offline` and `expected` watchers. */
-    const agreed = async (since, expected, online, offline) => {
+    /** Resolves with the ms until every node agrees with `online` / `offline` and `expected` watchers. */
+    const agreed = async (expected, online, offline) => {
+      const since = performance.now();
       const sample = [...online, ...offline];
       await until(async () => {
         for (const observer of observers) {
@@ -204,7 +201,7 @@ export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }
     const joined = await watchersOver(nodes, first, cid);
     sockets.push(...joined);
     const joinMs = performance.now() - started;
-    const joinAgreedMs = await agreed(performance.now(), watchers, pick(first), []);
+    const joinAgreedMs = await agreed(watchers, pick(first), []);
 
     // Half leave (every other one, so from every node) while as many arrive.
     started = performance.now();
@@ -212,7 +209,7 @@ export async function clusterChurn({ binary, watchers = 2000, nodes: count = 3 }
     for (const socket of leavingSockets) socket.close();
     sockets.push(...await watchersOver(nodes, arriving, cid));
     const churnMs = performance.now() - started;
-    const churnAgreedMs = await agreed(performance.now(), watchers, [...pick(staying), ...pick(arriving)], pick(leaving));
+    const churnAgreedMs = await agreed(watchers, [...pick(staying), ...pick(arriving)], pick(leaving));
     return { watchers, join_ms: joinMs, join_agreed_ms: joinAgreedMs, churn_ms: churnMs, churn_agreed_ms: churnAgreedMs };
   } finally {
     for (const socket of sockets) socket.terminate();

@@ -114,17 +114,21 @@ export function nodeOf(connectionId) {
   return connectionId?.split('-')[0];
 }
 
+/** The `/connect` URL of the server at `url` for user `id` (JWT-signed with the cluster's secret). */
+export function connectUrl(url, id) {
+  const json = encodeURIComponent(JSON.stringify({ user_id: id, user_details: { id } }));
+  const token = signToken({ user_id: id }, SECRET);
+  return `${url.replace('http', 'ws')}/connect?json=${json}&api_key=${KEY}&authorization=${token}&stream-auth-type=jwt`;
+}
+
 /** Opens a bare WebSocket to the server at `url` for each of `ids` (JWT-signed, 200 at once); resolves with them
  * once each has had its first frame (`health.check`), rejecting if any is refused. */
 export async function connectMany(url, ids) {
   const { default: WebSocket } = await import('ws');
   const sockets = [];
-  const base = url.replace('http', 'ws');
   for (let at = 0; at < ids.length; at += 200) {
     await Promise.all(ids.slice(at, at + 200).map((id) => new Promise((resolve, reject) => {
-      const json = encodeURIComponent(JSON.stringify({ user_id: id, user_details: { id } }));
-      const token = signToken({ user_id: id }, SECRET);
-      const socket = new WebSocket(`${base}/connect?json=${json}&api_key=${KEY}&authorization=${token}&stream-auth-type=jwt`);
+      const socket = new WebSocket(connectUrl(url, id));
       sockets.push(socket);
       socket.onmessage = (event) => {
         const frame = JSON.parse(event.data);
