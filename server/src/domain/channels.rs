@@ -10,6 +10,7 @@ use crate::domain::users::{privacy_enabled, StoredUser};
 use crate::domain::views::{self, MessageView, ReactionView, UserView};
 use crate::error::AppError;
 use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
+use stream_chat_protocol::ErrorCode;
 
 /// Channel types this server knows. All have typing and read events.
 pub const TYPES: &[&str] = &["messaging", "team", "livestream", "commerce", "gaming"];
@@ -54,6 +55,18 @@ pub fn validate_id(id: &str) -> Result<(), AppError> {
 /// `type:id`.
 pub fn cid(kind: &str, id: &str) -> String {
     format!("{kind}:{id}")
+}
+
+/// `type:id` once both are checked ([`validate_type`], [`validate_id`]).
+pub fn checked_cid(kind: &str, id: &str) -> Result<String, AppError> {
+    validate_type(kind)?;
+    validate_id(id)?;
+    Ok(cid(kind, id))
+}
+
+/// The error for channel `cid` not being there (code 16).
+pub fn missing(cid: &str) -> AppError {
+    AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
 }
 
 /// The id of a channel created without one, from its members: the same members always give the same channel.

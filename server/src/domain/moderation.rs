@@ -42,8 +42,14 @@ pub async fn sender_rules(
     user: &str,
     cid: &str,
 ) -> Result<SenderRules, AppError> {
+    let relations = db(state.store.sender_moderation(user, cid, &clock::timestamp()).await)?;
+    rules_of(user, cid, relations)
+}
+
+/// The rules for `user` sending to `cid`, from what [`crate::store::Store::sender_moderation`] read.
+pub fn rules_of(user: &str, cid: &str, relations: Vec<Relation>) -> Result<SenderRules, AppError> {
     let mut rules = SenderRules::default();
-    for relation in db(state.store.sender_moderation(user, cid, &clock::timestamp()).await)? {
+    for relation in relations {
         if relation.kind == "block" {
             rules.blockers.push(relation.user_id);
         } else if relation.data.get("shadow").and_then(Value::as_bool) == Some(true) {

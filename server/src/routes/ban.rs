@@ -27,11 +27,7 @@ use crate::{clock, AppState};
 fn ban_scope(kind: Option<&str>, id: Option<&str>) -> Result<String, AppError> {
     match (kind, id) {
         (None, None) => Ok("*".into()),
-        (Some(kind), Some(id)) => {
-            channels::validate_type(kind)?;
-            channels::validate_id(id)?;
-            Ok(channels::cid(kind, id))
-        }
+        (Some(kind), Some(id)) => channels::checked_cid(kind, id),
         _ => Err(AppError::input("a channel ban needs both type and id")),
     }
 }
@@ -46,9 +42,7 @@ async fn may_ban(
     let channel = if scope == "*" {
         None
     } else {
-        Some(db(state.store.channel(scope).await)?.ok_or_else(|| {
-            AppError::new(ErrorCode::DoesNotExist, format!("channel \"{scope}\" does not exist"))
-        })?)
+        Some(db(state.store.channel(scope).await)?.ok_or_else(|| channels::missing(scope))?)
     };
     if is_admin(state, caller).await? {
         return Ok(channel);

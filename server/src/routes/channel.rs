@@ -82,12 +82,8 @@ async fn load(
     kind: &str,
     id: &str,
 ) -> Result<(ChannelRecord, Vec<MemberRecord>, Standing), AppError> {
-    channels::validate_type(kind)?;
-    channels::validate_id(id)?;
-    let cid = channels::cid(kind, id);
-    let channel = db(state.store.channel(&cid).await)?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
-    })?;
+    let cid = channels::checked_cid(kind, id)?;
+    let channel = db(state.store.channel(&cid).await)?.ok_or_else(|| channels::missing(&cid))?;
     let members = db(state.store.members(&cid).await)?;
     let user = caller.user_id.as_deref().unwrap_or_default();
     let standing = standing(state, &channel, &members, user, caller.server).await?;

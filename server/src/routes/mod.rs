@@ -153,14 +153,27 @@ pub(crate) async fn usable_channel(
     id: &str,
     user: &str,
 ) -> Result<ChannelRecord, AppError> {
-    channels::validate_type(kind)?;
-    channels::validate_id(id)?;
-    let cid = channels::cid(kind, id);
-    let (channel, member) = db(state.store.channel_for(&cid, user).await)?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
-    })?;
+    let cid = channels::checked_cid(kind, id)?;
+    let found = db(state.store.channel_for(&cid, user).await)?;
+    let (channel, member) = found.ok_or_else(|| channels::missing(&cid))?;
     member_or_public(&channel, user, member)?;
     Ok(channel)
+}
+
+/// What a send of `user` to channel `kind:id` needs, read together ([`crate::store::Store::send_context`]): the
+/// channel, checked as [`usable_channel`] does, and the moderation that applies to the sender, not yet judged (a
+/// frozen channel or slow mode refuse before a ban does).
+pub(crate) async fn channel_to_send(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+    user: &str,
+) -> Result<(ChannelRecord, Vec<crate::store::Relation>), AppError> {
+    let cid = channels::checked_cid(kind, id)?;
+    let read = db(state.store.send_context(&cid, user, &clock::timestamp()).await)?;
+    let (channel, member, relations) = read.ok_or_else(|| channels::missing(&cid))?;
+    member_or_public(&channel, user, member)?;
+    Ok((channel, relations))
 }
 
 /// The standing of `user` in `channel` whose members are `members`; a server token stands as a moderator.

@@ -144,12 +144,8 @@ async fn mute(
         for target in targets {
             if on {
                 if channel {
-                    let found = db(state.store.channel(&target).await)?.ok_or_else(|| {
-                        AppError::new(
-                            ErrorCode::DoesNotExist,
-                            format!("channel \"{target}\" does not exist"),
-                        )
-                    })?;
+                    let found = db(state.store.channel(&target).await)?
+                        .ok_or_else(|| channels::missing(&target))?;
                     crate::routes::check_member(state, &found, &user).await?;
                 }
                 let relation = Relation {

@@ -315,7 +315,7 @@ async fn query(
         let state = &state;
         let cid = channels::cid(&kind, &id);
         if anonymous && db(state.store.channel(&cid).await)?.is_none() {
-            return Err(AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist")));
+            return Err(channels::missing(&cid));
         }
         if explicit && id.starts_with(DISTINCT_PREFIX) && db(state.store.channel(&cid).await)?.is_none() {
             return Err(AppError::input(format!(

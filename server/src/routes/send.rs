@@ -15,14 +15,14 @@ use stream_chat_protocol::ErrorCode;
 
 use crate::domain::channels;
 use crate::domain::messages::message_input;
-use crate::domain::moderation::sender_rules;
+use crate::domain::moderation::rules_of;
 use crate::domain::users::StoredUser;
 use crate::error::AppError;
 use crate::events::{publish, publish_message_event, publish_user_event, send_to_user};
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::routes::rest::{json_body, Caller};
-use crate::routes::{admitted, answer, db, privacy_of, usable_channel, user_standing, Answer};
+use crate::routes::{admitted, answer, channel_to_send, db, privacy_of, user_standing, Answer};
 use crate::store::{ChannelRecord, MessageRecord, NewMessage};
 use crate::{clock, AppState};
 
@@ -55,12 +55,12 @@ pub async fn send_message(
     let (message_id, text, fields) = (input.id, input.text, input.extra);
     let response = admitted(&state, async {
         let state = &state;
-        let channel = usable_channel(state, &kind, &id, &user).await?;
+        let (channel, relations) = channel_to_send(state, &kind, &id, &user).await?;
         if !caller.server {
             may_send(state, &channel, &user).await?;
         }
         let mut fields = fields;
-        let rules = sender_rules(state, &user, &channel.cid).await?;
+        let rules = rules_of(&user, &channel.cid, relations)?;
         if rules.shadow {
             // Shadow-banned: stored and answered as usual, shown to others as `shadowed` (their clients drop it).
             fields.insert("shadowed".into(), true.into());
@@ -250,8 +250,8 @@ pub async fn send_event(
     state.metrics.events_received.with_label_values(&[label]).inc();
     let response = admitted(&state, async {
         let state = &state;
-        let channel = usable_channel(state, &kind, &id, &user).await?;
-        let rules = sender_rules(state, &user, &channel.cid).await?;
+        let (channel, relations) = channel_to_send(state, &kind, &id, &user).await?;
+        let rules = rules_of(&user, &channel.cid, relations)?;
         if rules.shadow {
             // A shadow-banned user's events go nowhere; they are not to notice.
             return Ok(json!({ "event": Value::Object(sent) }));

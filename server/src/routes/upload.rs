@@ -150,12 +150,8 @@ async fn load_channel(
     kind: &str,
     id: &str,
 ) -> Result<crate::store::ChannelRecord, AppError> {
-    channels::validate_type(kind)?;
-    channels::validate_id(id)?;
-    let cid = channels::cid(kind, id);
-    db(state.store.channel(&cid).await)?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, format!("channel \"{cid}\" does not exist"))
-    })
+    let cid = channels::checked_cid(kind, id)?;
+    db(state.store.channel(&cid).await)?.ok_or_else(|| channels::missing(&cid))
 }
 
 /// Reads the multipart body: the one `file` part up to `limit` bytes, other parts up to [`MAX_OTHER_PART`] and

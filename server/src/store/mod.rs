@@ -10,6 +10,7 @@ mod postgres_users;
 mod postgres_writes;
 mod query_sql;
 mod records;
+mod rows;
 mod sqlite;
 mod sqlite_manage;
 mod sqlite_messages;
@@ -390,6 +391,23 @@ pub trait Store: Send + Sync + 'static {
         target: Option<&str>,
         now: &str,
     ) -> Result<Vec<Relation>, StoreError>;
+
+    /// What a send of `user_id` to `cid` at `now` reads: the channel (`None` if there is none), whether they are a
+    /// member, and [`Store::sender_moderation`]. One round trip where the store can (PostgreSQL: one statement);
+    /// by default the two reads.
+    async fn send_context(
+        &self,
+        cid: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<Option<(ChannelRecord, bool, Vec<Relation>)>, StoreError> {
+        match self.channel_for(cid, user_id).await? {
+            Some((channel, member)) => {
+                Ok(Some((channel, member, self.sender_moderation(user_id, cid, now).await?)))
+            }
+            None => Ok(None),
+        }
+    }
 
     /// What applies to a message or event `user_id` sends in `cid` at `now`, in one read: their unexpired bans
     /// there or everywhere, and the unexpired blocks of them.

@@ -70,9 +70,9 @@ impl PostgresStore {
             .enable_all()
             .build()
             .map_err(|error| StoreError::Runtime(Arc::new(error)))?;
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config,
-            NoTls,
+            ConnectOn(runtime.handle().clone()),
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool = {
@@ -105,8 +105,10 @@ impl PostgresStore {
     /// A pooled connection, taken on the store's runtime: a connection opened for it has its I/O driven there,
     /// whichever runtime the caller awaits on (a health check's own, a test's).
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
-        let Some(runtime) = &self.runtime else { return Err(StoreError::Closed) };
-        take_client(&self.pool, runtime.handle()).await
+        if self.runtime.is_none() {
+            return Err(StoreError::Closed);
+        }
+        take_client(&self.pool).await
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -133,12 +135,54 @@ impl PostgresStore {
     }
 }
 
-/// A connection from `pool`, taken on `io` (the store's runtime): see [`PostgresStore::client`].
-pub(super) async fn take_client(pool: &Pool, io: &Handle) -> Result<Object, StoreError> {
-    let pool = pool.clone();
-    let taken = io.spawn(async move { pool.get().await });
-    let taken = taken.await.map_err(|_| StoreError::Panicked)?;
-    taken.map_err(|error| StoreError::Pool(Arc::new(error)))
+/// A connection from `pool`. Taking one is no hop to another runtime (once per query, it was a task spawned there
+/// and woken back): a connection opened for it is opened on the store's runtime ([`ConnectOn`]).
+pub(super) async fn take_client(pool: &Pool) -> Result<Object, StoreError> {
+    pool.get().await.map_err(|error| StoreError::Pool(Arc::new(error)))
+}
+
+/// Opens the pool's connections on the store's runtime, which then drives their I/O, whichever runtime asked
+/// for one (a request's, a health check's own, a test's).
+struct ConnectOn(Handle);
+
+impl deadpool_postgres::Connect for ConnectOn {
+    fn connect(&self, config: &tokio_postgres::Config) -> Opening<'_> {
+        let config = config.clone();
+        let io = self.0.clone();
+        Box::pin(async move {
+            match io.spawn(open(config.clone())).await {
+                Ok(opened) => opened,
+                // The store's runtime is going away: open it here, for what is still finishing.
+                Err(_) => open(config).await,
+            }
+        })
+    }
+}
+
+/// A connection being opened, and then the task driving it.
+type Opening<'a> = std::pin::Pin<
+    Box<
+        dyn Future<
+                Output = Result<
+                    (tokio_postgres::Client, tokio::task::JoinHandle<()>),
+                    tokio_postgres::Error,
+                >,
+            > + Send
+            + 'a,
+    >,
+>;
+
+/// Opens a connection and spawns the task that drives it on the current runtime.
+async fn open(
+    config: tokio_postgres::Config,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    let driver = tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "PostgreSQL connection ended");
+        }
+    });
+    Ok((client, driver))
 }
 
 #[async_trait::async_trait]
@@ -396,6 +440,15 @@ impl Store for PostgresStore {
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
         self.sender_moderation_async(user_id, cid, now).await
+    }
+
+    async fn send_context(
+        &self,
+        cid: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<Option<(ChannelRecord, bool, Vec<Relation>)>, StoreError> {
+        self.send_context_async(cid, user_id, now).await
     }
 
     async fn search_messages(

@@ -5,9 +5,10 @@ use serde_json::Value;
 
 use super::postgres::PostgresStore;
 use super::postgres_rows::{
-    all, channel_from, ensure_user, read_from, read_of, user_from, Params, CHANNEL_COLUMNS,
-    NOT_SILENT, READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    all, channel_from, ensure_user, read_from, read_of, Params, CHANNEL_COLUMNS, NOT_SILENT,
+    READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
 };
+pub(super) use super::rows::member_from;
 use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, StoreError};
 
 /// Selects one member of `$1` by user id (`$2`).
@@ -16,17 +17,6 @@ fn select_member() -> String {
         "SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1 AND m.user_id = $2"
     )
-}
-
-pub(super) fn member_from(
-    row: &tokio_postgres::Row,
-) -> Result<MemberRecord, tokio_postgres::Error> {
-    Ok(MemberRecord {
-        created_at: row.try_get(0)?,
-        channel_role: row.try_get(1)?,
-        hidden: row.try_get(2)?,
-        user: user_from(row, 3)?,
-    })
 }
 
 /// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.

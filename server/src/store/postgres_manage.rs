@@ -151,6 +151,60 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// [`super::Store::send_context`] in one statement: the channel's columns, membership, and the moderation
+    /// rows of [`PostgresStore::sender_moderation_async`] as a JSON array of arrays in `moderation`'s column order.
+    pub(super) async fn send_context_async(
+        &self,
+        cid: &str,
+        user_id: &str,
+        now: &str,
+    ) -> Result<Option<(ChannelRecord, bool, Vec<Relation>)>, StoreError> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2),
+                 (SELECT COALESCE(json_agg(json_build_array(kind, user_id, target, data, created_at, expires)),
+                      '[]') FROM moderation
+                  WHERE ((kind = 'ban' AND user_id = $2 AND target IN ('*', $1)) OR (kind = 'block' AND target = $2))
+                    AND (expires IS NULL OR expires > $3))
+             FROM channels c WHERE c.cid = $1"
+        );
+        // Prepared once per connection: every send asks it.
+        let client = self.client().await?;
+        let Some(row) =
+            client.query_opt(&client.prepare_cached(&sql).await?, &[&cid, &user_id, &now]).await?
+        else {
+            return Ok(None);
+        };
+        let relations = match row.try_get::<_, Value>(11)? {
+            Value::Array(rows) => rows.into_iter().filter_map(relation_from_json).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Some((channel_from(&row)?, row.try_get(10)?, relations)))
+    }
+}
+
+/// A [`Relation`] from a JSON array of a `moderation` row's columns; `None` if it is not one.
+fn relation_from_json(row: Value) -> Option<Relation> {
+    let Value::Array(columns) = row else { return None };
+    let [kind, user_id, target, data, created_at, expires] =
+        <[Value; 6]>::try_from(columns).ok()?;
+    let text = |value: Value| match value {
+        Value::String(text) => Some(text),
+        _ => None,
+    };
+    Some(Relation {
+        kind: text(kind)?,
+        user_id: text(user_id)?,
+        target: text(target)?,
+        data: match data {
+            Value::Object(data) => data,
+            _ => Map::new(),
+        },
+        created_at: text(created_at)?,
+        expires: text(expires),
+    })
+}
+
 /// [`Relation`]s from `moderation` rows in column order.
 fn relations_from(rows: &[tokio_postgres::Row]) -> Result<Vec<Relation>, StoreError> {
     rows.iter()

@@ -1,17 +1,17 @@
 //! How PostgreSQL rows become records, and the schema they come from: the migrations, the column lists every
-//! query selects, the readers that turn a row into a record, and the helpers queries share (reactions attached to
-//! messages, one message or read by key, bare users named before they connect, numbered parameters).
+//! query selects, the readers that turn a row into a record (written once for both stores in [`super::rows`]),
+//! and the helpers queries share (reactions attached to messages, one message or read by key, bare users named
+//! before they connect, numbered parameters).
 //!
 //! The tables are SQLite's ([`super::sqlite_schema`]) with JSON in `JSONB` and every text column in the `"C"`
 //! collation, so ordering is by code point on every database whatever its locale (as in SQLite).
 
 use deadpool_postgres::GenericClient;
-use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use super::{ChannelRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead, StoreError};
-use crate::store::records::StoredUser;
+pub(super) use super::rows::{channel_from, message_from, reaction_from, read_from, user_from};
+use super::{MessageRecord, ReadRecord, StoreError};
 
 /// Schema steps, applied in order; `schema_version` records how many ran. Append, never edit.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -169,89 +169,6 @@ pub(super) const REACTION_COLUMNS: &str =
 pub(super) const READ_COLUMNS: &str = "r.last_read, r.last_read_message_id, r.unread_messages, \
     u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active, \
     COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
-
-/// A JSON object column; anything else reads as empty rather than failing the whole query.
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-/// A count column (`BIGINT`), never negative.
-fn count(row: &Row, at: usize) -> Result<u64, tokio_postgres::Error> {
-    Ok(u64::try_from(row.try_get::<_, i64>(at)?).unwrap_or(0))
-}
-
-/// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
-pub(super) fn user_from(row: &Row, at: usize) -> Result<StoredUser, tokio_postgres::Error> {
-    Ok(StoredUser {
-        id: row.try_get(at)?,
-        role: row.try_get(at + 1)?,
-        fields: object(row.try_get(at + 2)?),
-        created_at: row.try_get(at + 3)?,
-        updated_at: row.try_get(at + 4)?,
-        last_active: row.try_get(at + 5)?,
-    })
-}
-
-pub(super) fn channel_from(row: &Row) -> Result<ChannelRecord, tokio_postgres::Error> {
-    Ok(ChannelRecord {
-        cid: row.try_get(0)?,
-        kind: row.try_get(1)?,
-        id: row.try_get(2)?,
-        data: object(row.try_get(3)?),
-        created_by: row.try_get(4)?,
-        created_at: row.try_get(5)?,
-        updated_at: row.try_get(6)?,
-        last_message_at: row.try_get(7)?,
-        member_count: count(row, 8)?,
-        any_hidden: row.try_get(9)?,
-    })
-}
-
-pub(super) fn message_from(row: &Row) -> Result<MessageRecord, tokio_postgres::Error> {
-    Ok(MessageRecord {
-        id: row.try_get(0)?,
-        cid: row.try_get(1)?,
-        text: row.try_get(2)?,
-        extra: object(row.try_get(3)?),
-        created_at: row.try_get(4)?,
-        updated_at: row.try_get(5)?,
-        deleted_at: row.try_get(6)?,
-        reply_count: count(row, 7)?,
-        thread_participants: row.try_get(8)?,
-        version: count(row, 9)?,
-        user: user_from(row, 10)?,
-        reactions: Vec::new(),
-    })
-}
-
-pub(super) fn reaction_from(row: &Row) -> Result<ReactionRecord, tokio_postgres::Error> {
-    Ok(ReactionRecord {
-        message_id: row.try_get(0)?,
-        kind: row.try_get(1)?,
-        score: row.try_get(2)?,
-        extra: object(row.try_get(3)?),
-        created_at: row.try_get(4)?,
-        updated_at: row.try_get(5)?,
-        user: user_from(row, 6)?,
-    })
-}
-
-pub(super) fn read_from(row: &Row) -> Result<ReadRecord, tokio_postgres::Error> {
-    Ok(ReadRecord {
-        last_read: row.try_get(0)?,
-        last_read_message_id: row.try_get(1)?,
-        unread_messages: count(row, 2)?,
-        user: user_from(row, 3)?,
-        shared: SharedRead {
-            last_read: row.try_get(9)?,
-            last_read_message_id: row.try_get(10)?,
-            unread_messages: count(row, 11)?,
-        },
-    })
-}
 
 /// Reads every row with `read`.
 pub(super) fn all<T>(

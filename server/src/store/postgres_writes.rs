@@ -4,12 +4,14 @@
 //! it commits. One message per transaction would cap a busy channel at one message per round trip of its
 //! statements and its commit's flush, whatever the number of nodes (~140 messages/s on this project's 2-core
 //! machine). So a send waits in one of [`LANES`] queues (chosen by channel), and one task per lane writes
-//! everything waiting, at most [`BATCH`] messages, in one transaction:
+//! everything waiting, at most [`BATCH`] messages, in one transaction (a second writer per lane, its batch sent
+//! while the first commits, was measured slower: smaller batches, each waiting for the channel's lock):
 //! - the senders named, then the channels' rows locked in id order, so two batches (on any nodes) never wait for
 //!   each other in a circle;
-//! - the messages inserted by one statement, in arrival order; each member's unread count raised once per batch,
-//!   the counts right after each message (for its `message.new`) worked out from the counts before; the
-//!   messages read back by one statement: a fixed number of prepared statements, whatever the batch's size;
+//! - the messages inserted by one statement, in arrival order, which returns them as stored (only a retry's
+//!   message, stored already, is read back); each member's unread count raised once per batch, the counts right
+//!   after each message (for its `message.new`) worked out from the counts before: a fixed number of prepared
+//!   statements, whatever the batch's size;
 //! - one commit; then each send is answered with its own message, so "acknowledged" still means "committed".
 //!
 //! If the batch fails (a message the database refuses, a deadlock with other work, a lost connection), it is
@@ -23,10 +25,14 @@ use deadpool_postgres::{GenericClient, Object, Pool, Transaction};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio_postgres::types::Json;
+use tokio_postgres::Statement;
 
 use super::postgres::take_client;
 use super::postgres_rows::{all, attach_reactions, message_from, MESSAGE_COLUMNS, USER_COLUMNS};
-use super::{AddedMessage, MemberUnread, MessageRecord, NewMessage, StoreError};
+use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
+
+/// A statement's parameter.
+type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
 
 /// Queues of sends, each written by one task at a time; a channel's messages always take the same one.
 pub const LANES: usize = 4;
@@ -100,7 +106,7 @@ impl GroupCommit {
                 let count = queue.waiting.len().min(BATCH);
                 queue.waiting.drain(..count).collect()
             };
-            let outcomes = match take_client(&self.pool, &self.io).await {
+            let outcomes = match take_client(&self.pool).await {
                 Ok(mut client) => written(&mut client, &batch).await,
                 Err(error) => batch.iter().map(|_| Err(error.clone())).collect(),
             };
@@ -141,8 +147,9 @@ async fn written(client: &mut Object, batch: &[Waiting]) -> Vec<Result<AddedMess
     outcomes
 }
 
-/// Writes `messages` in one transaction, in a fixed number of statements whatever their number; see the module
-/// docs.
+/// Writes `messages` in one transaction, in a fixed number of statements whatever their number, sent in four
+/// round trips besides `BEGIN` and `COMMIT` (statements that do not need each other's answers are pipelined: the
+/// writer of a busy channel is what bounds its rate); see the module docs.
 async fn write_batch(
     client: &mut Object,
     messages: &[(&NewMessage, &str)],
@@ -151,13 +158,17 @@ async fn write_batch(
     let now = messages.first().map_or("", |(_, now)| *now);
     let senders: BTreeSet<&str> = messages.iter().map(|(m, _)| m.user_id.as_str()).collect();
     let senders: Vec<&str> = senders.into_iter().collect();
-    let statement = tx.prepare_cached(NAME_SENDERS).await?;
-    tx.execute(&statement, &[&senders, &now]).await?;
     let cids: BTreeSet<&str> = messages.iter().map(|(m, _)| m.cid.as_str()).collect();
     let cids: Vec<&str> = cids.into_iter().collect();
-    let statement = tx.prepare_cached(LOCK_CHANNELS).await?;
+    let statements = Statements::prepare(&tx).await?;
+    // 1. The senders named, the channels locked.
+    let (name_params, lock_params): (&[&Param<'_>], &[&Param<'_>]) = (&[&senders, &now], &[&cids]);
+    let (_, locked) = tokio::try_join!(
+        tx.execute(&statements.name_senders, name_params),
+        tx.query(&statements.lock_channels, lock_params),
+    )?;
     let mut newest: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for row in tx.query(&statement, &[&cids]).await? {
+    for row in locked {
         newest.insert(row.try_get(0)?, row.try_get(1)?);
     }
     // The first of each id in the batch is offered for insertion; the insert tells which were not stored yet.
@@ -177,30 +188,48 @@ async fn write_batch(
         *previous = Some(created_at.clone());
         new.push((at, created_at));
     }
-    let inserted = insert_new(&tx, messages, &new).await?;
+    // 2. The messages inserted; the members' unread counts and the mutes that apply, as they were before.
+    let offered_senders: Vec<&str> =
+        new.iter().map(|(at, _)| messages[*at].0.user_id.as_str()).collect();
+    let mutes_params: &[&Param<'_>] = &[&offered_senders, &cids];
+    let (fresh, before, mutes) = tokio::try_join!(
+        insert_new(&tx, &statements.insert, messages, &new),
+        tx.query(&statements.member_unread, lock_params),
+        tx.query(&statements.mutes, mutes_params),
+    )?;
+    let mut stored = all(fresh, message_from)?;
+    let inserted: BTreeSet<String> = stored.iter().map(|m| m.id.clone()).collect();
     let new: Vec<(usize, String)> =
         new.into_iter().filter(|(at, _)| inserted.contains(&messages[*at].0.id)).collect();
-    let mut unread = count_unread(&tx, messages, &new, &cids).await?;
-    // Every message as stored: new ones with their senders, earlier ones with their reactions too.
-    let select = format!(
-        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-         WHERE g.id = ANY($1::text[])"
-    );
-    let statement = tx.prepare_cached(&select).await?;
-    let rows = tx.query(&statement, &[&ids]).await?;
-    let mut stored = all(rows, message_from)?;
-    let mut earlier: Vec<MessageRecord> =
-        stored.iter().filter(|m| !inserted.contains(&m.id)).cloned().collect();
-    attach_reactions(&tx, &mut earlier).await?;
-    stored.retain(|m| inserted.contains(&m.id));
-    stored.extend(earlier);
+    let (added, mut unread) = count_unread(messages, &new, &cids, &before, &mutes)?;
+    // 3. The counts raised, the channels' newest message time set, and the messages that were stored already (a
+    // retry's) read as they are.
     let touched: BTreeMap<&str, &str> = new
         .iter()
         .map(|(at, created_at)| (messages[*at].0.cid.as_str(), created_at.as_str()))
         .collect();
     let (touched_cids, touched_at): (Vec<&str>, Vec<&str>) = touched.into_iter().unzip();
-    let statement = tx.prepare_cached(TOUCH_CHANNELS).await?;
-    tx.execute(&statement, &[&touched_cids, &touched_at]).await?;
+    let ((added_cids, added_users), added_counts): ((Vec<&str>, Vec<String>), Vec<i64>) =
+        added.into_iter().unzip();
+    let add_params: &[&Param<'_>] = &[&added_cids, &added_users, &added_counts];
+    let earlier: Vec<&str> = ids.into_iter().filter(|id| !inserted.contains(*id)).collect();
+    let (select_params, touch_params): (&[&Param<'_>], &[&Param<'_>]) =
+        (&[&earlier], &[&touched_cids, &touched_at]);
+    let read_earlier = async {
+        if earlier.is_empty() {
+            return Ok(Vec::new());
+        }
+        tx.query(&statements.select, select_params).await
+    };
+    let (_, rows, _) = tokio::try_join!(
+        tx.execute(&statements.add_unread, add_params),
+        read_earlier,
+        tx.execute(&statements.touch_channels, touch_params),
+    )?;
+    // Earlier ones with their reactions too.
+    let mut earlier = all(rows, message_from)?;
+    attach_reactions(&tx, &mut earlier).await?;
+    stored.extend(earlier);
     tx.commit().await?;
     messages
         .iter()
@@ -218,6 +247,37 @@ async fn write_batch(
         .collect()
 }
 
+/// A batch's statements, prepared once per connection (cached) before the pipelined round trips.
+struct Statements {
+    name_senders: Statement,
+    lock_channels: Statement,
+    insert: Statement,
+    member_unread: Statement,
+    mutes: Statement,
+    add_unread: Statement,
+    select: Statement,
+    touch_channels: Statement,
+}
+
+impl Statements {
+    async fn prepare(tx: &Transaction<'_>) -> Result<Self, StoreError> {
+        let select = format!(
+            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
+             WHERE g.id = ANY($1::text[])"
+        );
+        Ok(Statements {
+            name_senders: tx.prepare_cached(NAME_SENDERS).await?,
+            lock_channels: tx.prepare_cached(LOCK_CHANNELS).await?,
+            insert: tx.prepare_cached(INSERT_MESSAGES).await?,
+            member_unread: tx.prepare_cached(MEMBER_UNREAD).await?,
+            mutes: tx.prepare_cached(MUTES).await?,
+            add_unread: tx.prepare_cached(ADD_UNREAD).await?,
+            select: tx.prepare_cached(&select).await?,
+            touch_channels: tx.prepare_cached(TOUCH_CHANNELS).await?,
+        })
+    }
+}
+
 /// Names the senders as bare users if they are new (`$1` ids, `$2` now).
 const NAME_SENDERS: &str = "INSERT INTO users (id, role, fields, created_at, updated_at)
      SELECT id, 'user', '{}', $2, $2 FROM unnest($1::text[]) AS id ON CONFLICT (id) DO NOTHING";
@@ -230,13 +290,30 @@ const LOCK_CHANNELS: &str =
 const TOUCH_CHANNELS: &str = "UPDATE channels SET last_message_at = d.at, updated_at = d.at
      FROM unnest($1::text[], $2::text[]) AS d(cid, at) WHERE channels.cid = d.cid";
 
-/// Inserts the new messages (`new`: their index in `messages` and time) in one statement, in order; the ids it
-/// inserted (all, unless a concurrent send took one meanwhile elsewhere).
+/// Inserts messages in order (`$1`–`$6`: ids, cids, senders, texts, extras, times), skipping ids already stored,
+/// and returns those it inserted as stored, in [`MESSAGE_COLUMNS`]' order with their senders' [`USER_COLUMNS`]: a
+/// new message has no replies yet (a reply's parent is stored before the reply is sent), so no read-back is needed.
+const INSERT_MESSAGES: &str = "WITH inserted AS (
+         INSERT INTO messages (id, cid, user_id, text, extra, created_at)
+         SELECT id, cid, user_id, text, extra, created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
+             WITH ORDINALITY AS m(id, cid, user_id, text, extra, created_at, place)
+         ORDER BY place
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id, cid, user_id, text, extra, created_at, updated_at, deleted_at, version
+     )
+     SELECT g.id, g.cid, g.text, g.extra, g.created_at, g.updated_at, g.deleted_at, 0::BIGINT, '{}'::TEXT[],
+         g.version, u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active
+     FROM inserted g JOIN users u ON u.id = g.user_id";
+
+/// Inserts the new messages (`new`: their index in `messages` and time) in one statement, in order; the rows of
+/// those it inserted (all, unless a concurrent send took one meanwhile elsewhere).
 async fn insert_new(
     tx: &Transaction<'_>,
+    statement: &Statement,
     messages: &[(&NewMessage, &str)],
     new: &[(usize, String)],
-) -> Result<BTreeSet<String>, StoreError> {
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
     let pick = |field: fn(&NewMessage) -> &str| -> Vec<&str> {
         new.iter().map(|(at, _)| field(messages[*at].0)).collect()
     };
@@ -245,18 +322,7 @@ async fn insert_new(
     let extras: Vec<Json<&serde_json::Map<String, serde_json::Value>>> =
         new.iter().map(|(at, _)| Json(&messages[*at].0.extra)).collect();
     let times: Vec<&str> = new.iter().map(|(_, created_at)| created_at.as_str()).collect();
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO messages (id, cid, user_id, text, extra, created_at)
-             SELECT id, cid, user_id, text, extra, created_at
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
-                 WITH ORDINALITY AS m(id, cid, user_id, text, extra, created_at, place)
-             ORDER BY place
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-        )
-        .await?;
-    let rows = tx.query(&statement, &[&ids, &cids, &users, &texts, &extras, &times]).await?;
-    rows.iter().map(|row| row.try_get(0).map_err(StoreError::from)).collect()
+    tx.query(statement, &[&ids, &cids, &users, &texts, &extras, &times]).await
 }
 
 /// One member's counts while the batch is counted: unread in each of the batch's channels, and in all.
@@ -267,22 +333,26 @@ struct Counts {
     channels: u64,
 }
 
-/// Adds the new messages to their channels' unread counts (one row update per member and channel, whatever the
-/// number of messages), and returns, by index in `messages`, every member's counts right after each new one.
-async fn count_unread(
-    tx: &Transaction<'_>,
-    messages: &[(&NewMessage, &str)],
+/// Raises each member's unread counts for the new messages: what to add per (channel, member), one row update
+/// each whatever the number of messages, and, by index in `messages`, every member's counts right after each new
+/// one. `before` is [`MEMBER_UNREAD`]'s answer, `mutes` [`MUTES`]'s.
+#[allow(clippy::type_complexity)]
+fn count_unread<'a>(
+    messages: &[(&'a NewMessage, &str)],
     new: &[(usize, String)],
-    cids: &[&str],
-) -> Result<BTreeMap<usize, Vec<MemberUnread>>, StoreError> {
+    cids: &[&'a str],
+    before: &[tokio_postgres::Row],
+    mutes: &[tokio_postgres::Row],
+) -> Result<(BTreeMap<(&'a str, String), i64>, BTreeMap<usize, Vec<MemberUnread>>), StoreError> {
+    let mut added: BTreeMap<(&str, String), i64> = BTreeMap::new();
+    let mut after = BTreeMap::new();
     if new.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok((added, after));
     }
     // Before the batch: each member's unread here, and totals across their channels.
-    let statement = tx.prepare_cached(MEMBER_UNREAD).await?;
     let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
-    for row in tx.query(&statement, &[&cids]).await? {
+    for row in before {
         let (cid, user_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
         let number = |at| row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0));
         let member = counts.entry(user_id.clone()).or_default();
@@ -292,15 +362,10 @@ async fn count_unread(
             members.entry(cid).or_default().push(user_id);
         }
     }
-    let senders: Vec<&str> = new.iter().map(|(at, _)| messages[*at].0.user_id.as_str()).collect();
-    let statement = tx.prepare_cached(MUTES).await?;
-    let mutes = tx.query(&statement, &[&senders, &cids]).await?;
     let mutes: Vec<(String, String, String, Option<String>)> = mutes
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?)))
         .collect::<Result<_, tokio_postgres::Error>>()?;
-    let mut added: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut after = BTreeMap::new();
     for (at, created_at) in new {
         let message = messages[*at].0;
         let cid = message.cid.as_str();
@@ -323,7 +388,7 @@ async fn count_unread(
                 }
                 *here += 1;
                 counts.total += 1;
-                *added.entry((cid, member.as_str())).or_default() += 1;
+                *added.entry((cid, member.clone())).or_default() += 1;
             }
         }
         let snapshot = listed.iter().filter_map(|member| {
@@ -337,11 +402,7 @@ async fn count_unread(
         });
         after.insert(*at, snapshot.collect());
     }
-    let ((added_cids, added_users), added_counts): ((Vec<&str>, Vec<&str>), Vec<i64>) =
-        added.into_iter().unzip();
-    let statement = tx.prepare_cached(ADD_UNREAD).await?;
-    tx.execute(&statement, &[&added_cids, &added_users, &added_counts]).await?;
-    Ok(after)
+    Ok((added, after))
 }
 
 /// Every member of the channels `$1` with a read state: unread there, and totals across their channels.

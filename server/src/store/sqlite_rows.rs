@@ -1,12 +1,38 @@
 //! How SQLite rows become records: the column lists every query selects, the readers that turn a row into a
-//! record, and the small helpers queries share (reactions attached to messages, one message or read by key, bare
-//! users named before they connect, numbered parameters).
+//! record (written once for both stores in [`super::rows`]), and the small helpers queries share (reactions
+//! attached to messages, one message or read by key, bare users named before they connect, numbered parameters).
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{Map, Value};
 
-use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
+use super::rows;
+use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use crate::store::records::StoredUser;
+
+// The readers (`super::rows`) for SQLite's rows, each for a row of any lifetime, as rusqlite's callbacks take them.
+
+pub(super) fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
+    rows::user_from(row, at)
+}
+
+pub(super) fn member_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
+    rows::member_from(row)
+}
+
+pub(super) fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
+    rows::channel_from(row)
+}
+
+pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+    rows::message_from(row)
+}
+
+pub(super) fn reaction_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReactionRecord> {
+    rows::reaction_from(row)
+}
+
+pub(super) fn read_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadRecord> {
+    rows::read_from(row)
+}
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
 pub(super) const THREAD_ONLY: &str =
@@ -30,36 +56,9 @@ pub(super) const MESSAGE_COLUMNS: &str =
 pub(super) const USER_COLUMNS: &str =
     "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
 
-/// Reads a [`StoredUser`] from `row`, starting at column `at` (see [`USER_COLUMNS`]).
-pub(super) fn user_from(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredUser> {
-    Ok(StoredUser {
-        id: row.get(at)?,
-        role: row.get(at + 1)?,
-        fields: json_map(row.get::<_, String>(at + 2)?),
-        created_at: row.get(at + 3)?,
-        updated_at: row.get(at + 4)?,
-        last_active: row.get(at + 5)?,
-    })
-}
-
-/// A JSON object column; a corrupt value reads as empty rather than failing the whole query.
-fn json_map(text: String) -> Map<String, Value> {
-    serde_json::from_str(&text).unwrap_or_default()
-}
-
 /// The member columns of `members m JOIN users u`, in [`member_from`]'s order.
 pub(super) const MEMBER_COLUMNS: &str = "m.created_at, m.channel_role, m.hidden, \
     u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
-
-/// Reads a [`MemberRecord`] from `row` (see [`MEMBER_COLUMNS`]).
-pub(super) fn member_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
-    Ok(MemberRecord {
-        created_at: row.get(0)?,
-        channel_role: row.get(1)?,
-        hidden: row.get(2)?,
-        user: user_from(row, 3)?,
-    })
-}
 
 /// The channel columns, in [`channel_from`]'s order.
 pub(super) const CHANNEL_COLUMNS: &str =
@@ -67,53 +66,9 @@ pub(super) const CHANNEL_COLUMNS: &str =
     c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
     EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden = 1)";
 
-pub(super) fn channel_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
-    Ok(ChannelRecord {
-        cid: row.get(0)?,
-        kind: row.get(1)?,
-        id: row.get(2)?,
-        data: json_map(row.get(3)?),
-        created_by: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-        last_message_at: row.get(7)?,
-        member_count: row.get(8)?,
-        any_hidden: row.get(9)?,
-    })
-}
-
-pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
-    Ok(MessageRecord {
-        id: row.get(0)?,
-        cid: row.get(1)?,
-        text: row.get(2)?,
-        extra: json_map(row.get(3)?),
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-        deleted_at: row.get(6)?,
-        reply_count: row.get(7)?,
-        thread_participants: serde_json::from_str(&row.get::<_, String>(8)?).unwrap_or_default(),
-        version: u64::try_from(row.get::<_, i64>(9)?).unwrap_or_default(),
-        user: user_from(row, 10)?,
-        reactions: Vec::new(),
-    })
-}
-
 /// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
 pub(super) const REACTION_COLUMNS: &str =
     "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
-
-pub(super) fn reaction_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReactionRecord> {
-    Ok(ReactionRecord {
-        message_id: row.get(0)?,
-        kind: row.get(1)?,
-        score: row.get(2)?,
-        extra: json_map(row.get(3)?),
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-        user: user_from(row, 6)?,
-    })
-}
 
 /// Fills in each message's reactions, with one query for all of them.
 pub(super) fn attach_reactions(
@@ -243,20 +198,6 @@ impl Query {
 /// The shared read columns, after [`USER_COLUMNS`] in [`read_from`]'s order.
 pub(super) const SHARED_COLUMNS: &str =
     "COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
-
-pub(super) fn read_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadRecord> {
-    Ok(ReadRecord {
-        last_read: row.get(0)?,
-        last_read_message_id: row.get(1)?,
-        unread_messages: row.get(2)?,
-        user: user_from(row, 3)?,
-        shared: SharedRead {
-            last_read: row.get(9)?,
-            last_read_message_id: row.get(10)?,
-            unread_messages: row.get(11)?,
-        },
-    })
-}
 
 pub(super) fn read_of(
     tx: &rusqlite::Transaction<'_>,
