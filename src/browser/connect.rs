@@ -37,8 +37,6 @@ impl Client {
         if state.options.warm_up {
             say_hi(&state.rest, &state.session.config().user_agent);
         }
-        let api_key = state.rest.api_key.clone();
-        state.outbox.load(&api_key, &request.user_id);
         state.share = if state.options.share_connection {
             let rest = &state.rest;
             super::share::Share::start(&rest.api_key, &rest.base_url, &request.user_id, &self.port)
@@ -50,8 +48,14 @@ impl Client {
             promise: promise.clone(),
             settle: Some(settle),
         });
+        let user_id = request.user_id.clone();
         drop(state);
         self.receive(Signal::Input(Input::Connect(request)));
+        // Messages kept offline are sent once connected: read them (`localStorage`, whose first read in a page
+        // blocks for milliseconds) after the socket or the shared connection's lock is asked for.
+        let mut state = self.state.borrow_mut();
+        let api_key = state.rest.api_key.clone();
+        state.outbox.load(&api_key, &user_id);
         promise
     }
 
