@@ -2,7 +2,8 @@
 // clients (Node) and our SDK (the release package in Chromium) on different nodes chat, type and read in one
 // channel with privacy settings holding across nodes, and agree on watcher counts and presence; a node killed
 // with -9 loses no acknowledged message (its clients reconnect through nginx to the other and recover, and its
-// users online nowhere else are announced offline); a NATS
+// users online nowhere else are announced offline); an edit racing a delete of the same message through the other
+// node ends deleted for every watcher, ours and the official client (message versions); a NATS
 // restart is survived the same way; and a long-poll connection's requests reach its own node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -170,6 +171,62 @@ test('official clients and our SDK on different nodes chat, type and read; priva
     await alice.disconnectUser().catch(() => {});
     await bob.disconnectUser().catch(() => {});
     await carol.close();
+  }
+});
+
+test('an edit racing a delete ends deleted on every node', async (t) => {
+  const members = ['race-alice', 'race-carol', 'race-dave'];
+  // alice edits through one node while she deletes the same message through the other; carol (official) watches
+  // on the first node, dave (our SDK) on the second.
+  const { client: editor, node: editorNode } = await officialOn({ id: 'race-alice' });
+  const { client: deleter } = await officialOn({ id: 'race-alice' }, (n) => n !== editorNode);
+  const { client: carol } = await officialOn({ id: 'race-carol' }, (n) => n === editorNode);
+  const { page: dave } = await oursOn({ id: 'race-dave' }, (n) => n !== editorNode);
+  try {
+    const editorCh = editor.channel('messaging', 'cluster-race', { members });
+    await editorCh.watch();
+    const deleterCh = deleter.channel('messaging', 'cluster-race', { members });
+    await deleterCh.watch();
+    const carolCh = carol.channel('messaging', 'cluster-race', { members });
+    await carolCh.watch();
+    await watchInPage(dave, 'cluster-race', members);
+    const rounds = 40;
+    const ids = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const { message } = await editorCh.sendMessage({ text: `race ${round}` });
+      ids.push(message.id);
+      // Whichever the database takes last, the delete wins: an edit after it is refused, one before it is older.
+      await Promise.all([
+        editor.updateMessage({ id: message.id, text: `race ${round} edited` }).catch(() => {}),
+        deleter.deleteMessage(message.id),
+      ]);
+    }
+    // Each node's later message comes after everything that node published: once both are in, every edit and
+    // delete of the race has arrived, or been dropped as older than what the watcher has.
+    await editorCh.sendMessage({ text: 'after the race, node 1' });
+    await deleterCh.sendMessage({ text: 'after the race, node 2' });
+    const markers = ['after the race, node 1', 'after the race, node 2'];
+    await until(() => markers.every((text) => texts(carolCh).includes(text)), 'both markers at carol');
+    await until(async () => (await pageTexts(dave)).filter((text) => markers.includes(text)).length === 2,
+      'both markers at dave');
+    const shown = (messages) => ids.map((id) => {
+      const message = messages.find((m) => m.id === id);
+      return message ? `${message.type}${message.deleted_at ? ' (deleted_at)' : ''}` : 'gone';
+    });
+    const deleted = Array(rounds).fill('deleted (deleted_at)');
+    assert.deepEqual(shown(carolCh.state.messages), deleted, 'carol, on the editing node');
+    const daveMessages = await dave.evaluate(() =>
+      window.channel.state.messages.map((m) => ({ id: m.id, type: m.type, deleted_at: m.deleted_at ? 1 : 0 })));
+    assert.deepEqual(shown(daveMessages), deleted, 'dave (our SDK), on the deleting node');
+    const stored = await editorCh.query({ messages: { limit: 100 } });
+    assert.deepEqual(shown(stored.messages), deleted, 'as stored');
+    assert.deepEqual(dave.errors, []);
+    const stale = await Promise.all(Object.values(cluster.nodes).map(async (node) =>
+      Number((await fetch(`${node.url}/metrics`).then((r) => r.text())).match(/^chat_stale_events_dropped_total (\d+)/m)?.[1])));
+    t.diagnostic(`events dropped as older than one already fanned out, per node: ${stale.join(', ')}`);
+  } finally {
+    for (const client of [editor, deleter, carol]) await client.disconnectUser().catch(() => {});
+    await dave.close();
   }
 });
 

@@ -20,13 +20,16 @@ export function tempDir() {
 }
 
 /**
- * Starts the server and resolves once it listens. `port: 0` picks a free port; a fixed port is retried until
- * free (a killed server's port can take a moment to be released). `binary` and `env` default to the debug build
- * and this process's environment (the benchmarks start the release build with `RUST_LOG=warn`).
+ * Starts the server on the SQLite file or PostgreSQL URL `db` (required: without it the server was started with
+ * `--db undefined`, a file named so in the working directory) and resolves once it listens. `port: 0` picks a free
+ * port; a fixed port is retried until free (a killed server's port can take a moment to be released). `binary`
+ * and `env` default to the debug build and this process's environment (the benchmarks start the release build
+ * with `RUST_LOG=warn`).
  */
 export async function startServer({
   dev = true, port = 0, db, apiKey, secret, args = [], deadlineMs = 20_000, binary = SERVER_BIN, env = process.env,
 } = {}) {
+  if (!db) throw new Error('startServer: `db` is required (a SQLite file path or a PostgreSQL URL)');
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
