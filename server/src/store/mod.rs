@@ -393,8 +393,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Relation>, StoreError>;
 
     /// What a send of `user_id` to `cid` at `now` reads: the channel (`None` if there is none), whether they are a
-    /// member, and [`Store::sender_moderation`]. One round trip where the store can (PostgreSQL: one statement);
-    /// by default the two reads.
+    /// member, and [`Store::sender_moderation`]. One round trip where the store can (PostgreSQL: one statement,
+    /// which leaves the channel's `member_count` uncounted, 0: a send never shows it); by default the two reads.
     async fn send_context(
         &self,
         cid: &str,

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::postgres::PostgresStore;
 use super::postgres_channels::member_from;
-use super::postgres_rows::{channel_from, CHANNEL_COLUMNS, USER_COLUMNS};
+use super::postgres_rows::{
+    channel_from, CHANNEL_COLUMNS, CHANNEL_COLUMNS_UNCOUNTED, USER_COLUMNS,
+};
 use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 impl PostgresStore {
@@ -161,7 +163,7 @@ impl PostgresStore {
         now: &str,
     ) -> Result<Option<(ChannelRecord, bool, Vec<Relation>)>, StoreError> {
         let sql = format!(
-            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2),
+            "SELECT {CHANNEL_COLUMNS_UNCOUNTED}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2),
                  (SELECT COALESCE(json_agg(json_build_array(kind, user_id, target, data, created_at, expires)),
                       '[]') FROM moderation
                   WHERE ((kind = 'ban' AND user_id = $2 AND target IN ('*', $1)) OR (kind = 'block' AND target = $2))

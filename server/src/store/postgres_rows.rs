@@ -155,11 +155,24 @@ pub(super) const MESSAGE_COLUMNS: &str =
 pub(super) const USER_COLUMNS: &str =
     "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
 
+/// The channel columns in [`channel_from`]'s order, with `$member_count` as the member count's column.
+macro_rules! channel_columns {
+    ($member_count:literal) => {
+        concat!(
+            "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, c.last_message_at, ",
+            $member_count,
+            ", EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden)"
+        )
+    };
+}
+
 /// The channel columns, in [`channel_from`]'s order.
 pub(super) const CHANNEL_COLUMNS: &str =
-    "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
-    c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
-    EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden)";
+    channel_columns!("(SELECT COUNT(*) FROM members m WHERE m.cid = c.cid)");
+
+/// [`CHANNEL_COLUMNS`] for reads that never show the channel (a send's checks): the member count, which reads
+/// every membership of the channel, is not counted (0).
+pub(super) const CHANNEL_COLUMNS_UNCOUNTED: &str = channel_columns!("0::BIGINT");
 
 /// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
 pub(super) const REACTION_COLUMNS: &str =
