@@ -9,7 +9,10 @@
 //   delivery latency as `loadgen fanout` measures it on one node;
 // - churn across three nodes: 2,000 watchers of one channel spread over the three, then half of them leave while
 //   as many new ones arrive; how long until every node counts the channel's watchers and shows who is online as
-//   they are.
+//   they are;
+// - spread over three nodes (`loadgen spread`): 15,000 WebSockets, one channel watched on every node and 1,000
+//   channels each watched on one node; per node, the bus notes and bytes it receives per message of each kind (from
+//   its own `chat_bus_*` counters), the largest note it publishes, delivery latency of both kinds.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connectOfficial, metric, signToken, startServer } from '../tests/e2e/helpers.mjs';
@@ -93,24 +96,37 @@ export async function clusterRun({ binary, users }) {
   }
 }
 
-/** Fan-out across `nodes` nodes on one PostgreSQL and one NATS: `loadgen fanout` with its watchers spread over
- * the first `spread` nodes (every node by default) and the sender on node 1. */
-export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100, spread = count }) {
+/** Runs the load generator's `scenario` against `count` fresh nodes on one PostgreSQL and one NATS, with the
+ * generator's own key and secret: channels made and messages sent on node 1, connections over the first `spread`
+ * nodes. `counted` adds what the nodes counted to the generator's figures. */
+async function loadgenOnCluster({ binary, count, spread = count, scenario, counted = async () => ({}) }) {
   const postgres = startPostgres();
   const nats = await startNats();
   const nodes = [];
   try {
-    // The load generator's own key and secret.
     nodes.push(...await startNodes({ binary, postgres, nats, count, key: 'bench-key', secret: 'bench-secret',
       args: ['--message-burst', '1000000', '--messages-per-second', '1000000', '--connections-per-user', '1000'] }));
     const host = (node) => new URL(node.url).host;
     const args = ['--addr', host(nodes[0]), ...nodes.slice(0, spread).flatMap((node) => ['--watchers-addr', host(node)]),
-      'fanout', '--watchers', String(watchers), '--messages', String(messages)];
+      ...scenario];
     const run = await runLoadgen(join(binary, '..', 'loadgen'), args);
     if (run.status !== 0) throw new Error(`loadgen ${args.join(' ')}: ${run.stderr}`);
-    const figures = JSON.parse(run.stdout);
+    return { ...JSON.parse(run.stdout), ...await counted(nodes) };
+  } finally {
+    for (const node of nodes) await node.stop();
+    await nats.stop();
+    postgres.stop();
+  }
+}
+
+/** Fan-out across `nodes` nodes on one PostgreSQL and one NATS: `loadgen fanout` with its watchers spread over
+ * the first `spread` nodes (every node by default) and the sender on node 1. */
+export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100, spread = count }) {
+  const scenario = ['fanout', '--watchers', String(watchers), '--messages', String(messages)];
+  return loadgenOnCluster({ binary, count, spread, scenario, counted: async (nodes) => {
     // What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked,
     // connections it dropped as slow consumers.
+    const figures = {};
     for (const [n, node] of nodes.entries()) {
       figures[`n${n + 1}_bus_lost`] = await metric(node.url, 'chat_bus_lost_total');
       figures[`n${n + 1}_resyncs`] = await metric(node.url, 'chat_bus_resyncs_total');
@@ -118,11 +134,16 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
       figures[`n${n + 1}_slow_dropped`] = await metric(node.url, 'chat_slow_consumers_dropped_total');
     }
     return figures;
-  } finally {
-    for (const node of nodes) await node.stop();
-    await nats.stop();
-    postgres.stop();
-  }
+  } });
+}
+
+/** The cluster's capacity as it grows (`loadgen spread`): `connections` WebSockets over three nodes, one channel
+ * watched on every node and 1,000 channels each watched on one node; what each node's bus delivers per message,
+ * the largest note, delivery latency. */
+export async function clusterSpread({ binary, connections = 15_000, channels = 1_000, sharedPerNode = 1_000, count = 3 }) {
+  const scenario = ['spread', '--connections', String(connections), '--channels', String(channels),
+    '--shared-per-node', String(sharedPerNode)];
+  return loadgenOnCluster({ binary, count, scenario });
 }
 
 /** Connects `id` to the node at `url` over a bare WebSocket and makes that connection watch `cid`; resolves with
@@ -245,13 +266,15 @@ export async function clusterBenchmarks({ binary, runs }) {
   for (let run = 0; run < runs; run += 1) figures.fanout.push(await clusterFanout({ binary }));
   figures.churn = [];
   for (let run = 0; run < runs; run += 1) figures.churn.push(await clusterChurn({ binary }));
+  figures.spread = [];
+  for (let run = 0; run < runs; run += 1) figures.spread.push(await clusterSpread({ binary }));
   return figures;
 }
 
-// `node bench/cluster.mjs <server binary> [users | fanout | churn]`: one run, printed (to compare two builds).
+// `node bench/cluster.mjs <server binary> [users | fanout | churn | spread]`: one run, printed (to compare two builds).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const binary = process.argv[2] ?? join(new URL('../', import.meta.url).pathname, 'target/server/stream-chat-server');
   const what = process.argv[3] ?? '1000';
-  const run = { fanout: clusterFanout, churn: clusterChurn }[what] ?? ((options) => clusterRun({ ...options, users: Number(what) }));
+  const run = { fanout: clusterFanout, churn: clusterChurn, spread: clusterSpread }[what] ?? ((options) => clusterRun({ ...options, users: Number(what) }));
   console.log(JSON.stringify(await run({ binary })));
 }

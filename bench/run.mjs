@@ -117,7 +117,7 @@ async function serverBenchmarks() {
 async function clusterFigures() {
   const figures = await clusterBenchmarks({ binary: join(BIN, 'stream-chat-server'), runs: RUNS });
   const cmd = 'bench/cluster.mjs';
-  const { fanout, churn, ...byUsers } = figures;
+  const { fanout, churn, spread, ...byUsers } = figures;
   const fanoutCmd = 'bench/cluster.mjs (loadgen fanout, watchers over 3 nodes)';
   row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p50', 'ms', fanout.map((r) => r.p50_ms),
     null, fanoutCmd);
@@ -129,6 +129,24 @@ async function clusterFigures() {
     churn.map((r) => r.join_agreed_ms), ['<=', 1000], churnCmd);
   row('cluster, 3 nodes: 1,000 of them leave as 1,000 arrive; every node agrees after the last', 'ms',
     churn.map((r) => r.churn_agreed_ms), ['<=', 1000], churnCmd);
+  const spreadCmd = 'bench/cluster.mjs spread (loadgen spread, 15,000 sockets over 3 nodes)';
+  const spreadRow = (name, unit, values, target = null) => row(`cluster, 15,000 sockets over 3 nodes: ${name}`, unit, values,
+    target, spreadCmd);
+  spreadRow('their connects', 'ms', spread.map((r) => r.connect_ms));
+  spreadRow('their watches (3,000 of one channel, 12 each of 1,000)', 'ms', spread.map((r) => r.watch_ms));
+  spreadRow('largest bus note, any node', 'B', spread.map((r) => Math.max(...r.largest_note_bytes)), ['<=', 65536]);
+  for (const kind of ['shared', 'local']) {
+    const what = kind === 'shared' ? 'a message to the channel watched on every node' : 'a message to a one-node channel';
+    spreadRow(`${what}: fan-out p50`, 'ms', spread.map((r) => r[kind].p50_ms));
+    spreadRow(`${what}: fan-out p99`, 'ms', spread.map((r) => r[kind].p99_ms));
+    spreadRow(`${what}: deliveries / expected`, '×', spread.map((r) => r[kind].delivered / r[kind].expected));
+    for (const node of [0, 1, 2]) {
+      spreadRow(`${what}: bus notes node ${node + 1} receives`, 'notes', spread.map((r) => r[`${kind}_received_per_message`][node].notes));
+      spreadRow(`${what}: bus bytes node ${node + 1} receives`, 'B', spread.map((r) => r[`${kind}_received_per_message`][node].bytes));
+    }
+  }
+  spreadRow('a message to a one-node channel: bus notes a node needs (its own channels, not the sender\'s node)',
+    'notes', spread.map((r) => r.local_needed_per_message.reduce((a, b) => a + b, 0)));
   for (const [users, runs] of Object.entries(byUsers)) {
     const n = Number(users).toLocaleString('en');
     row(`cluster, ${n} users on node 1: their connects`, 'ms', runs.map((r) => r.connect_ms), null, cmd);

@@ -1,10 +1,11 @@
 //! `loadgen`: drives a running reference server the way many real clients would and prints one JSON line of
 //! figures per run. `scripts/bench.sh` (`npm run bench`) starts a release server and runs every scenario;
 //! `npm test` runs a small smoke load so the generator cannot rot. Scenarios: `idle` (memory per socket, sockets
-//! counted out, memory given back), `connect-rate`, `fanout`, `ingest`, `longpoll`.
+//! counted out, memory given back), `connect-rate`, `fanout`, `ingest`, `longpoll`, `spread` (a cluster's bus).
 
 mod client;
 mod scenarios;
+mod spread;
 mod stats;
 
 use std::net::SocketAddr;
@@ -27,7 +28,7 @@ struct Flags {
     /// The server's process id, for its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Other nodes of a cluster, where `fanout`'s watchers connect (round-robin; repeat the flag); `--addr`
+    /// Nodes of a cluster, where `fanout`'s watchers and `spread`'s connections connect (repeat the flag); `--addr`
     /// when absent. The channel is created and the messages are sent on `--addr`.
     #[arg(long = "watchers-addr")]
     watchers_addr: Vec<SocketAddr>,
@@ -71,6 +72,20 @@ enum Scenario {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// A cluster's bus as it grows: connections over every node (`--watchers-addr`), one channel watched on
+    /// every node and `channels` each watched on one node; bus notes per message per node, latency.
+    Spread {
+        #[arg(long, default_value_t = 15000)]
+        connections: usize,
+        #[arg(long, default_value_t = 1000)]
+        channels: usize,
+        #[arg(long, default_value_t = 1000)]
+        shared_per_node: usize,
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+        #[arg(long, default_value_t = 20.0)]
+        per_second: f64,
+    },
     /// Long-poll clients: memory per connection and delivery latency.
     Longpoll {
         #[arg(long, default_value_t = 1000)]
@@ -108,6 +123,19 @@ fn main() -> std::process::ExitCode {
             }
             Scenario::Ingest { senders, seconds } => {
                 scenarios::ingest(&target, senders, Duration::from_secs(seconds)).await
+            }
+            Scenario::Spread { connections, channels, shared_per_node, messages, per_second } => {
+                let (shared, sent) = (shared_per_node, messages);
+                spread::spread(
+                    &target,
+                    &watcher_nodes,
+                    connections,
+                    channels,
+                    shared,
+                    sent,
+                    per_second,
+                )
+                .await
             }
             Scenario::Longpoll { clients, messages, per_second } => {
                 scenarios::longpoll(&target, clients, messages, per_second, pid).await

@@ -14,22 +14,22 @@ use crate::client::{Failure, Http, Socket, Target, STEP_TIMEOUT};
 use crate::stats::{kib_each, rss_kib, Samples};
 
 /// Sockets or requests in flight at once while a scenario sets up.
-const SETUP_CONCURRENCY: usize = 128;
+pub(crate) const SETUP_CONCURRENCY: usize = 128;
 /// Messages sent before the measured ones in `fanout` and `longpoll`.
-const WARM_UP_MESSAGES: usize = 5;
+pub(crate) const WARM_UP_MESSAGES: usize = 5;
 /// The metric series of open WebSockets.
 const OPEN_SOCKETS: &str = "chat_connections{transport=\"websocket\"}";
 /// The metric series of open long-poll connections.
 const OPEN_POLLS: &str = "chat_connections{transport=\"longpoll\"}";
 
 /// Microseconds since the generator started: the timestamp a message carries in its text.
-fn now_micros() -> u64 {
+pub(crate) fn now_micros() -> u64 {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     ORIGIN.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
 /// How a measured message's text starts; its send time follows.
-const STAMP: &str = "bench:";
+pub(crate) const STAMP: &str = "bench:";
 
 /// The send time carried by a `message.new` frame sent by [`send_stamped`], if `frame` is one. Read from the
 /// frame's text without parsing it (thousands of watchers read every frame); the searched text ends in [`STAMP`].
@@ -60,11 +60,23 @@ pub async fn open_sockets_over(
     targets: &[Target],
     users: &[String],
 ) -> Result<Vec<(Socket, String)>, Failure> {
+    if targets.is_empty() {
+        return Err("no target".into());
+    }
+    let each: Vec<Target> =
+        (0..users.len()).map(|index| targets[index % targets.len()].clone()).collect();
+    open_sockets_on(&each, users).await
+}
+
+/// [`open_sockets`] with user `i` connecting to `targets[i]`.
+pub(crate) async fn open_sockets_on(
+    targets: &[Target],
+    users: &[String],
+) -> Result<Vec<(Socket, String)>, Failure> {
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut tasks = JoinSet::new();
-    for (index, user) in users.iter().enumerate() {
-        let target = targets.get(index % targets.len().max(1)).ok_or("no target")?.clone();
-        let (user, gate) = (user.clone(), gate.clone());
+    for (index, (user, target)) in users.iter().zip(targets).enumerate() {
+        let (user, target, gate) = (user.clone(), target.clone(), gate.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
             target.open_socket(&user).await.map(|opened| (index, opened))
@@ -188,7 +200,7 @@ pub async fn connect_rate(
 }
 
 /// Creates (or opens) a channel as `user_id`, with `members`.
-async fn create_channel(
+pub(crate) async fn create_channel(
     target: &Target,
     http: &mut Http,
     user_id: &str,
@@ -203,7 +215,7 @@ async fn create_channel(
 }
 
 /// Sends `count` messages to `cid` as `user_id` at `per_second`, each stamped with its send time.
-async fn send_stamped(
+pub(crate) async fn send_stamped(
     target: &Target,
     user_id: &str,
     cid: &str,
@@ -231,7 +243,7 @@ async fn send_stamped(
 /// server, which drops the connection as a slow consumer past its outbox bound), until `expected` stamped messages
 /// arrived or the time `until` names has passed; returns their latencies, and the socket, still open (closing it
 /// while other watchers still wait for the last message would put its close in their measurement).
-async fn receive_stamped(
+pub(crate) async fn receive_stamped(
     mut socket: Socket,
     expected: usize,
     mut until: watch::Receiver<Option<Instant>>,
@@ -267,6 +279,39 @@ async fn receive_stamped(
     (samples, socket)
 }
 
+/// One connection's watch of a channel: made on the node the connection is open on.
+pub(crate) struct Watch {
+    pub node: Target,
+    pub user: String,
+    pub connection_id: String,
+    pub cid: String,
+}
+
+/// Makes every watch (`POST …/query` with `watch: true` and the connection's id), `SETUP_CONCURRENCY` at a time.
+pub(crate) async fn watch_each(watches: Vec<Watch>) -> Result<(), Failure> {
+    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut watching = JoinSet::new();
+    for Watch { node, user, connection_id, cid } in watches {
+        let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+        let path = format!(
+            "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
+            node.api_key
+        );
+        let gate = gate.clone();
+        watching.spawn(async move {
+            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
+            let mut http = node.http().await?;
+            http.post_ok(&node, &user, &path, &json!({"watch": true, "state": false}))
+                .await
+                .map(drop)
+        });
+    }
+    while let Some(done) = watching.join_next().await {
+        done.map_err(|error| error.to_string())??;
+    }
+    Ok(())
+}
+
 /// Fan-out: `watchers` WebSockets watch one livestream channel; one user sends `messages` at `per_second`.
 /// Latency is from just before the send request to the watcher reading the event; each watcher reads its socket
 /// from the moment it opens, as a client does (a socket left unread through the watch phase is dropped by the
@@ -295,27 +340,14 @@ pub async fn fanout(
         readers.spawn(receive_stamped(socket, messages, until.clone()));
         connection_ids.push(connection_id);
     }
-    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
-    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
-    let mut watching = JoinSet::new();
-    for (index, (user, connection_id)) in users.iter().zip(&connection_ids).enumerate() {
-        let target = nodes[index % nodes.len()].clone();
-        let path = format!(
-            "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
-            target.api_key
-        );
-        let (user, gate) = (user.clone(), gate.clone());
-        watching.spawn(async move {
-            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
-            let mut http = target.http().await?;
-            http.post_ok(&target, &user, &path, &json!({"watch": true, "state": false}))
-                .await
-                .map(drop)
+    let watches =
+        users.iter().zip(connection_ids).enumerate().map(|(index, (user, connection_id))| Watch {
+            node: nodes[index % nodes.len()].clone(),
+            user: user.clone(),
+            connection_id,
+            cid: cid.clone(),
         });
-    }
-    while let Some(done) = watching.join_next().await {
-        done.map_err(|error| error.to_string())??;
-    }
+    watch_each(watches.collect()).await?;
     send_stamped(target, &host, &cid, messages, per_second).await?;
     let _ = stop.send(Some(Instant::now() + STEP_TIMEOUT));
     let mut all = Samples::default();

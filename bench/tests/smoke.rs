@@ -92,4 +92,24 @@ fn every_scenario_runs_at_a_small_scale() {
     let polls =
         server.load(&["longpoll", "--clients", "20", "--messages", "3", "--per-second", "20"]);
     assert_eq!(polls["delivered"], polls["expected"], "{polls}");
+    // `spread` on one node: no bus, so nothing received; every watcher still gets its messages.
+    let spread = server.load(&[
+        "spread",
+        "--connections",
+        "60",
+        "--channels",
+        "10",
+        "--shared-per-node",
+        "10",
+        "--messages",
+        "3",
+        "--per-second",
+        "50",
+    ]);
+    for phase in ["shared", "local"] {
+        assert_eq!(spread[phase]["delivered"], spread[phase]["expected"], "{spread}");
+    }
+    assert_eq!(spread["shared"]["expected"], 30, "{spread}");
+    assert_eq!(spread["local"]["expected"], 50, "{spread}");
+    assert_eq!(spread["local_received_per_message"][0]["notes"], 0.0, "{spread}");
 }

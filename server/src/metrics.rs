@@ -47,6 +47,12 @@ pub struct Metrics {
     pub bus_resyncs: IntCounter,
     /// Bus subjects this node hears (channels watched here, users connected here, and the shared one).
     pub bus_subscriptions: IntGauge,
+    /// Cluster notes this node put on the bus (`published`) and that NATS delivered to it (`received`).
+    pub bus_notes: IntCounterVec,
+    /// The bytes of those notes, by the same `direction`.
+    pub bus_bytes: IntCounterVec,
+    /// The largest note this node has published, in bytes (the bus's `max_payload` bounds it; see `cluster`).
+    pub bus_largest_note: IntGauge,
     /// Store requests running or waiting (bounded by `Limits::store_queue`).
     pub store_queue: IntGauge,
     /// REST requests whose client went away before the answer; each still ran to its end (a stored message is
@@ -146,6 +152,16 @@ impl Metrics {
             )
             .expect("valid metric"),
             bus_subscriptions: gauge("chat_bus_subscriptions", "Bus subjects this node hears"),
+            bus_notes: by("chat_bus_notes_total", "Cluster notes published and received", "direction"),
+            bus_bytes: by(
+                "chat_bus_bytes_total",
+                "Bytes of cluster notes published and received",
+                "direction",
+            ),
+            bus_largest_note: gauge(
+                "chat_bus_largest_note_bytes",
+                "The largest cluster note this node published",
+            ),
             store_queue: gauge("chat_store_queue", "Store requests running or waiting"),
             requests_abandoned: IntCounter::new(
                 "chat_requests_abandoned_total",
@@ -189,6 +205,9 @@ impl Metrics {
         r.register(Box::new(metrics.bus_lost.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_resyncs.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_subscriptions.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_notes.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_bytes.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_largest_note.clone())).expect("unique metric");
         r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
         r.register(Box::new(metrics.requests_abandoned.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");
@@ -199,6 +218,10 @@ impl Metrics {
             metrics.uploads.with_label_values(&[outcome]);
         }
         metrics.bus_connected.set(1);
+        for direction in ["published", "received"] {
+            metrics.bus_notes.with_label_values(&[direction]);
+            metrics.bus_bytes.with_label_values(&[direction]);
+        }
         // Show both transports from the start, so a scrape never misses a series.
         for kind in ["typing.start", "typing.stop"] {
             metrics.events_received.with_label_values(&[kind]);
@@ -209,6 +232,16 @@ impl Metrics {
             metrics.connections_closed.with_label_values(&[transport]);
         }
         metrics
+    }
+
+    /// Counts a cluster note of `bytes` this node published (`received`: false) or was delivered.
+    pub fn count_bus_note(&self, received: bool, bytes: usize) {
+        let direction = if received { "received" } else { "published" };
+        self.bus_notes.with_label_values(&[direction]).inc();
+        self.bus_bytes.with_label_values(&[direction]).inc_by(bytes as u64);
+        if !received && bytes as i64 > self.bus_largest_note.get() {
+            self.bus_largest_note.set(bytes as i64);
+        }
     }
 
     /// The registry in Prometheus text format.

@@ -30,6 +30,9 @@ after(async () => {
   cluster.postgres?.stop();
 });
 
+/** Cluster notes the node at `url` has published. */
+const published = (url) => metric(url, 'chat_bus_notes_total{direction="published"}');
+
 /** Every subject some node subscribes to, per node: the node is told by the user subject its connection holds. */
 async function subscriptions() {
   const connz = await fetch(`${cluster.nats.monitorUrl}/connz?subs=1`).then((response) => response.json());
@@ -57,9 +60,13 @@ test('a node hears a channel only while it has a watcher of it, and a user only 
   const onBob = bob.channel('messaging', 'routed', { members });
   await onBob.watch();
   assert.ok((await subjectsOf('bob')).includes(channel));
+  const received = 'chat_bus_notes_total{direction="received"}';
+  const [publishedBefore, receivedBefore] = [await published(cluster.n1.url), await metric(cluster.n2.url, received)];
   const arrived = next(onBob, 'message.new', (event) => event.message.text === 'routed to n2');
   await onAlice.sendMessage({ text: 'routed to n2' });
   await arrived;
+  assert.ok(await published(cluster.n1.url) > publishedBefore, 'n1 counts the note it published');
+  assert.ok(await metric(cluster.n2.url, received) > receivedBefore, 'n2 counts the note it received');
 
   // bob stops watching, then alice leaves n1: each node stops hearing what it no longer needs.
   await onBob.stopWatching();
@@ -106,6 +113,8 @@ test('4,000 users online on one node are online on the other through a NATS that
   }, 'every sampled user online as seen from n2', 30_000);
   assert.equal(await metric(cluster.n1.url, 'chat_bus_connected'), 1, 'n1 never lost NATS');
   assert.equal(await metric(cluster.n1.url, 'chat_bus_lost_total'), 0);
+  const largest = await metric(cluster.n1.url, 'chat_bus_largest_note_bytes');
+  assert.ok(largest > 0 && largest <= 64 * 1024, `n1's largest note, ${largest} B, is within 64 KB`);
 
   // They leave: offline on n2 too.
   for (const socket of cluster.sockets.splice(0)) socket.close();

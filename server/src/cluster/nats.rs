@@ -20,6 +20,7 @@ use tokio::task::AbortHandle;
 
 use crate::cluster::{Bus, Envelope, Note, Ready, BUS_QUEUE, HEARTBEAT, STATE_CHECK};
 use crate::hub::live::{Outgoing, Topic};
+use crate::metrics::Metrics;
 use crate::AppState;
 
 /// How often every heard topic is checked for a connection still needing it.
@@ -70,6 +71,9 @@ pub async fn connect(url: &str, base: String) -> Result<(NatsBus, NatsParts), St
     let (event_sender, events) = mpsc::unbounded_channel();
     let client = async_nats::ConnectOptions::new()
         .name("stream-chat-server")
+        // A node's own notes come back to it on every subject it also hears (a channel watched here, the shared
+        // subject): NATS would deliver, and the node parse, each only to ignore it.
+        .no_echo()
         .max_reconnects(None)
         .reconnect_delay_callback(|attempts| {
             MOST_RECONNECT_DELAY.min(Duration::from_millis(50 * attempts as u64))
@@ -132,7 +136,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
     let node = state.cluster.node_id().to_owned();
     loop {
         tokio::select! {
-            Some(envelope) = queue.recv() => publish(&client, &base, &envelope).await,
+            Some(envelope) = queue.recv() => publish(&client, &base, &envelope, &state.metrics).await,
             Some((topic, ready)) = listens.recv() => {
                 let topic = Some(topic);
                 let task = hear(&state, &client, &base, topic.clone(), ready);
@@ -174,11 +178,12 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 }
                 for topic in state.cluster.take_lost() {
                     let note = crate::cluster::Cluster::resync_note(topic);
-                    publish(&client, &base, &Envelope { node: node.clone(), note }).await;
+                    publish(&client, &base, &Envelope { node: node.clone(), note }, &state.metrics).await;
                 }
                 let taken = state.hub.take_changes(outgoing.wants_whole(now));
                 for note in outgoing.notes(taken, now, digest) {
-                    publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }).await;
+                    publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }, &state.metrics)
+                        .await;
                 }
                 // The hub knows channels and users, the presence book presence.
                 let needed = |topic: &Topic| match topic {
@@ -208,7 +213,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
     for task in heard.into_values() {
         task.abort();
     }
-    publish(&client, &base, &Envelope { node, note: Note::Leaving }).await;
+    publish(&client, &base, &Envelope { node, note: Note::Leaving }, &state.metrics).await;
     let _ = client.flush().await;
 }
 
@@ -217,9 +222,10 @@ fn rand_epoch() -> u64 {
     uuid::Uuid::new_v4().as_u64_pair().0
 }
 
-/// Publishes one note on its topic's subject.
-async fn publish(client: &Client, base: &str, envelope: &Envelope) {
+/// Publishes one note on its topic's subject, counted in `metrics`.
+async fn publish(client: &Client, base: &str, envelope: &Envelope, metrics: &Metrics) {
     let payload = serde_json::to_vec(envelope).map(bytes::Bytes::from).unwrap_or_default();
+    metrics.count_bus_note(false, payload.len());
     let subject = subject(base, envelope.note.topic().as_ref());
     if let Err(error) = client.publish(subject, payload).await {
         tracing::warn!(%error, "cluster note not published");
@@ -248,6 +254,7 @@ fn hear(
         let _ = client.flush().await;
         ready.set();
         while let Some(message) = subscription.next().await {
+            state.metrics.count_bus_note(true, message.payload.len());
             match serde_json::from_slice::<Envelope>(&message.payload) {
                 Ok(envelope) => {
                     let followers = |user: &str| state.presence.followers(user);
