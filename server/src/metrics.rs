@@ -53,6 +53,8 @@ pub struct Metrics {
     pub bus_bytes: IntCounterVec,
     /// The largest note this node has published, in bytes (the bus's `max_payload` bounds it; see `cluster`).
     pub bus_largest_note: IntGauge,
+    /// Notes NATS refused (over its `max_payload`, or the client gone); the nodes hearing their topic resync.
+    pub bus_unpublished: IntCounter,
     /// Store requests running or waiting (bounded by `Limits::store_queue`).
     pub store_queue: IntGauge,
     /// REST requests whose client went away before the answer; each still ran to its end (a stored message is
@@ -162,6 +164,11 @@ impl Metrics {
                 "chat_bus_largest_note_bytes",
                 "The largest cluster note this node published",
             ),
+            bus_unpublished: IntCounter::new(
+                "chat_bus_unpublished_total",
+                "Cluster notes NATS refused; the nodes hearing their topic were told to resync",
+            )
+            .expect("valid metric"),
             store_queue: gauge("chat_store_queue", "Store requests running or waiting"),
             requests_abandoned: IntCounter::new(
                 "chat_requests_abandoned_total",
@@ -208,6 +215,7 @@ impl Metrics {
         r.register(Box::new(metrics.bus_notes.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_bytes.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_largest_note.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_unpublished.clone())).expect("unique metric");
         r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
         r.register(Box::new(metrics.requests_abandoned.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");

@@ -3,7 +3,8 @@
 // only while the user is connected there, and a user's presence only while a connection there follows it (NATS's own
 // list of each node's subscriptions shows it); and who is online
 // travels in bounded deltas, so 4,000 users with long ids on one node are online as seen from the other through a
-// NATS that refuses any message over 128 KB (one snapshot of them would be about 200 KB).
+// NATS that refuses any message over 128 KB (one snapshot of them would be about 200 KB); and a note NATS refuses
+// anyway is not lost silently: its channel's watchers elsewhere resync.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectOfficial, metric, nextEvent as next } from './helpers.mjs';
@@ -123,4 +124,40 @@ test('4,000 users online on one node are online on the other through a NATS that
     return users.every((user) => !user.online);
   }, 'every sampled user offline as seen from n2', 30_000);
   await watcher.disconnectUser();
+});
+
+test('a note NATS refuses (over its max_payload) is not lost silently: the watchers on the other node resync and have the message', async () => {
+  // Two more nodes on the same database, through a NATS that refuses any message over 8 KB.
+  const nats = await startNats(undefined, { maxPayload: 8 * 1024 });
+  const m1 = await startNode('m1', { db: cluster.postgres.url, bus: nats.url });
+  const m2 = await startNode('m2', { db: cluster.postgres.url, bus: nats.url });
+  try {
+    await until(async () => (await metric(m1.url, 'chat_cluster_peers')) === 1
+      && (await metric(m2.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
+    const members = ['erin', 'frank'];
+    const erin = await connectOfficial(m1.url, { id: 'erin' }, credentials);
+    const frank = await connectOfficial(m2.url, { id: 'frank' }, credentials);
+    const onErin = erin.channel('messaging', 'oversize', { members });
+    await onErin.watch();
+    const onFrank = frank.channel('messaging', 'oversize', { members });
+    await onFrank.watch();
+    const small = next(onFrank, 'message.new', (event) => event.message.text === 'fits');
+    await onErin.sendMessage({ text: 'fits' });
+    await small;
+
+    // A custom field of 10 KB: the message's note is over NATS's limit, so it cannot cross as an event.
+    const text = 'one with a big custom field';
+    const resyncsBefore = await metric(m2.url, 'chat_bus_resyncs_total');
+    await onErin.sendMessage({ text, notes: 'x'.repeat(10 * 1024) });
+    await until(async () => (await metric(m1.url, 'chat_bus_unpublished_total')) >= 1, 'm1 counts the refused note');
+    await until(async () => onFrank.state.messages.some((message) => message.text === text),
+      'frank has the message after his connection resynced', 20_000);
+    assert.ok(await metric(m2.url, 'chat_bus_resyncs_total') > resyncsBefore, 'm2 counts the resync');
+    await erin.disconnectUser();
+    await frank.disconnectUser();
+  } finally {
+    await m1.stop();
+    await m2.stop();
+    await nats.stop();
+  }
 });

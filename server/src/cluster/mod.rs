@@ -84,8 +84,8 @@ pub enum Note {
         /// The user.
         user_id: String,
     },
-    /// Notes for a channel's watchers were lost on the way (the sender's bus queue was full): nodes drop the
-    /// connections watching it, whose clients reconnect and recover.
+    /// Notes for a channel's watchers were lost on the way (the sender's bus queue was full, or NATS refused one):
+    /// nodes drop the connections watching it, whose clients reconnect and recover.
     ResyncChannel {
         /// The channel.
         cid: String,
@@ -258,12 +258,18 @@ impl Cluster {
         let topic = note.topic();
         let sent = self.bus.send(Envelope { node: self.node_id.clone(), note });
         if let (false, Some(topic)) = (sent, topic) {
-            let mut lost = self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if lost.len() < BUS_QUEUE {
-                lost.push(topic);
-            }
+            self.lost(topic);
         }
         sent
+    }
+
+    /// Records that a note on `topic` never reached the bus (its queue was full, or NATS refused it): the nodes
+    /// hearing the topic are told to resync it ([`Cluster::take_lost`]).
+    pub fn lost(&self, topic: Topic) {
+        let mut lost = self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if lost.len() < BUS_QUEUE {
+            lost.push(topic);
+        }
     }
 
     /// The topics whose notes were dropped since the last call, once each: the bus tells the nodes hearing them to

@@ -20,7 +20,6 @@ use tokio::task::AbortHandle;
 
 use crate::cluster::{Bus, Envelope, Note, Ready, BUS_QUEUE, HEARTBEAT, STATE_CHECK};
 use crate::hub::live::{Outgoing, Topic};
-use crate::metrics::Metrics;
 use crate::AppState;
 
 /// How often every heard topic is checked for a connection still needing it.
@@ -136,7 +135,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
     let node = state.cluster.node_id().to_owned();
     loop {
         tokio::select! {
-            Some(envelope) = queue.recv() => publish(&client, &base, &envelope, &state.metrics).await,
+            Some(envelope) = queue.recv() => publish(&client, &base, &envelope, &state).await,
             Some((topic, ready)) = listens.recv() => {
                 let topic = Some(topic);
                 let task = hear(&state, &client, &base, topic.clone(), ready);
@@ -178,11 +177,11 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 }
                 for topic in state.cluster.take_lost() {
                     let note = crate::cluster::Cluster::resync_note(topic);
-                    publish(&client, &base, &Envelope { node: node.clone(), note }, &state.metrics).await;
+                    publish(&client, &base, &Envelope { node: node.clone(), note }, &state).await;
                 }
                 let taken = state.hub.take_changes(outgoing.wants_whole(now));
                 for note in outgoing.notes(taken, now, digest) {
-                    publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }, &state.metrics)
+                    publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }, &state)
                         .await;
                 }
                 // The hub knows channels and users, the presence book presence.
@@ -213,7 +212,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
     for task in heard.into_values() {
         task.abort();
     }
-    publish(&client, &base, &Envelope { node, note: Note::Leaving }, &state.metrics).await;
+    publish(&client, &base, &Envelope { node, note: Note::Leaving }, &state).await;
     let _ = client.flush().await;
 }
 
@@ -222,13 +221,19 @@ fn rand_epoch() -> u64 {
     uuid::Uuid::new_v4().as_u64_pair().0
 }
 
-/// Publishes one note on its topic's subject, counted in `metrics`.
-async fn publish(client: &Client, base: &str, envelope: &Envelope, metrics: &Metrics) {
+/// Publishes one note on its topic's subject, counted in the metrics. A note NATS refuses (over its
+/// `max_payload`, or the client gone) is counted and, when it had a topic, that topic's hearers are told to resync
+/// (a live-state note needs nothing: its peers see the gap in its sequence and ask for the whole state).
+async fn publish(client: &Client, base: &str, envelope: &Envelope, state: &AppState) {
     let payload = serde_json::to_vec(envelope).map(bytes::Bytes::from).unwrap_or_default();
-    metrics.count_bus_note(false, payload.len());
-    let subject = subject(base, envelope.note.topic().as_ref());
-    if let Err(error) = client.publish(subject, payload).await {
-        tracing::warn!(%error, "cluster note not published");
+    let (bytes, topic) = (payload.len(), envelope.note.topic());
+    state.metrics.count_bus_note(false, bytes);
+    if let Err(error) = client.publish(subject(base, topic.as_ref()), payload).await {
+        state.metrics.bus_unpublished.inc();
+        tracing::warn!(%error, bytes, "cluster note not published: its hearers resync");
+        if let Some(topic) = topic {
+            state.cluster.lost(topic);
+        }
     }
 }
 
