@@ -5,6 +5,7 @@ mod postgres;
 mod postgres_channels;
 mod postgres_manage;
 mod postgres_messages;
+mod postgres_prepared;
 mod postgres_rows;
 mod postgres_users;
 mod postgres_writes;

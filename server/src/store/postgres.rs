@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use tokio::runtime::Handle;
 use tokio_postgres::NoTls;
 
+use super::postgres_prepared::Prepared;
 use super::postgres_rows::MIGRATIONS;
 use super::postgres_writes::GroupCommit;
 use super::{
@@ -114,21 +115,23 @@ impl PostgresStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.execute_prepared("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             .await?;
-        let done: i64 = match tx.query_opt("SELECT version FROM schema_version", &[]).await? {
-            Some(row) => row.try_get(0)?,
-            None => {
-                tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[]).await?;
-                0
-            }
-        };
+        let done: i64 =
+            match tx.query_opt_prepared("SELECT version FROM schema_version", &[]).await? {
+                Some(row) => row.try_get(0)?,
+                None => {
+                    tx.execute_prepared("INSERT INTO schema_version (version) VALUES (0)", &[])
+                        .await?;
+                    0
+                }
+            };
         let done = usize::try_from(done).unwrap_or(0);
         for (index, step) in MIGRATIONS.iter().enumerate().skip(done) {
             tx.batch_execute(step).await?;
             let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
-            tx.execute("UPDATE schema_version SET version = $1", &[&version]).await?;
+            tx.execute_prepared("UPDATE schema_version SET version = $1", &[&version]).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -468,7 +471,7 @@ impl Store for PostgresStore {
         async {
             let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3), version = version + 1
                  WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
-            Ok(self.client().await?.execute(sql, &[&cid, &quoted_id, copy]).await?)
+            Ok(self.client().await?.execute_prepared(sql, &[&cid, &quoted_id, copy]).await?)
         }.await
     }
 

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::postgres::PostgresStore;
+use super::postgres_prepared::Prepared;
 use super::postgres_rows::{
     all, channel_from, ensure_user, read_from, read_of, Params, CHANNEL_COLUMNS, NOT_SILENT,
     READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
@@ -28,14 +29,14 @@ async fn add_member(
 ) -> Result<bool, StoreError> {
     ensure_user(tx, user_id, now).await?;
     let inserted = tx
-        .execute(
+        .execute_prepared(
             "INSERT INTO members (cid, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&cid, &user_id, &now],
         )
         .await?
         == 1;
     if inserted {
-        tx.execute(
+        tx.execute_prepared(
             "INSERT INTO reads (cid, user_id, last_read, shared_last_read) VALUES ($1, $2, $3, $3)
              ON CONFLICT DO NOTHING",
             &[&cid, &user_id, &now],
@@ -58,21 +59,28 @@ impl PostgresStore {
         let mut added = Vec::new();
         for user in add {
             if add_member(&tx, cid, user, now).await? {
-                let row = tx.query_one(&select_member(), &[&cid, user]).await?;
+                let row = tx.query_one_prepared(&select_member(), &[&cid, user]).await?;
                 added.push(member_from(&row)?);
             }
         }
         let mut removed = Vec::new();
         for user in remove {
-            if let Some(row) = tx.query_opt(&select_member(), &[&cid, user]).await? {
-                tx.execute("DELETE FROM members WHERE cid = $1 AND user_id = $2", &[&cid, user])
-                    .await?;
-                tx.execute("DELETE FROM reads WHERE cid = $1 AND user_id = $2", &[&cid, user])
-                    .await?;
+            if let Some(row) = tx.query_opt_prepared(&select_member(), &[&cid, user]).await? {
+                tx.execute_prepared(
+                    "DELETE FROM members WHERE cid = $1 AND user_id = $2",
+                    &[&cid, user],
+                )
+                .await?;
+                tx.execute_prepared(
+                    "DELETE FROM reads WHERE cid = $1 AND user_id = $2",
+                    &[&cid, user],
+                )
+                .await?;
                 removed.push(member_from(&row)?);
             }
         }
-        tx.execute("UPDATE channels SET updated_at = $2 WHERE cid = $1", &[&cid, &now]).await?;
+        tx.execute_prepared("UPDATE channels SET updated_at = $2 WHERE cid = $1", &[&cid, &now])
+            .await?;
         tx.commit().await?;
         Ok((added, removed))
     }
@@ -83,7 +91,7 @@ impl PostgresStore {
     ) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query("SELECT cid FROM members WHERE user_id = $1 ORDER BY cid", &[&user_id])
+            .query_prepared("SELECT cid FROM members WHERE user_id = $1 ORDER BY cid", &[&user_id])
             .await?;
         all(rows, |row| row.try_get(0))
     }
@@ -96,7 +104,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let created = tx
-            .execute(
+            .execute_prepared(
                 "INSERT INTO channels (cid, type, id, data, created_by, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
                 &[&new.cid, &new.kind, &new.id, &Value::Object(new.data), &new.created_by, &now],
@@ -109,7 +117,7 @@ impl PostgresStore {
             }
         }
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
-        let channel = channel_from(&tx.query_one(&sql, &[&new.cid]).await?)?;
+        let channel = channel_from(&tx.query_one_prepared(&sql, &[&new.cid]).await?)?;
         tx.commit().await?;
         Ok((channel, created))
     }
@@ -118,10 +126,9 @@ impl PostgresStore {
         &self,
         cid: &str,
     ) -> Result<Option<ChannelRecord>, StoreError> {
-        // Prepared once per connection: every send asks it.
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
         let client = self.client().await?;
-        let row = client.query_opt(&client.prepare_cached(&sql).await?, &[&cid]).await?;
+        let row = client.query_opt_prepared(&sql, &[&cid]).await?;
         Ok(row.map(|row| channel_from(&row)).transpose()?)
     }
 
@@ -131,7 +138,7 @@ impl PostgresStore {
         user_id: &str,
     ) -> Result<bool, StoreError> {
         let sql = "SELECT 1 FROM members WHERE cid = $1 AND user_id = $2";
-        Ok(self.client().await?.query_opt(sql, &[&cid, &user_id]).await?.is_some())
+        Ok(self.client().await?.query_opt_prepared(sql, &[&cid, &user_id]).await?.is_some())
     }
 
     pub(super) async fn members_async(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
@@ -140,7 +147,7 @@ impl PostgresStore {
              FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1
              ORDER BY m.created_at, m.user_id"
         );
-        all(self.client().await?.query(&sql, &[&cid]).await?, member_from)
+        all(self.client().await?.query_prepared(&sql, &[&cid]).await?, member_from)
     }
 
     pub(super) async fn channel_for_async(
@@ -152,9 +159,8 @@ impl PostgresStore {
             "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2)
              FROM channels c WHERE c.cid = $1"
         );
-        // Prepared once per connection: every send asks it.
         let client = self.client().await?;
-        let row = client.query_opt(&client.prepare_cached(&sql).await?, &[&cid, &user_id]).await?;
+        let row = client.query_opt_prepared(&sql, &[&cid, &user_id]).await?;
         Ok(row
             .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(10)?)))
             .transpose()?)
@@ -173,7 +179,7 @@ impl PostgresStore {
         let last_message: Option<String> = match message_id {
             Some(id) => Some(id.to_owned()),
             None => tx
-                .query_opt(
+                .query_opt_prepared(
                     "SELECT id FROM messages WHERE cid = $1 ORDER BY seq DESC LIMIT 1",
                     &[&cid],
                 )
@@ -181,7 +187,7 @@ impl PostgresStore {
                 .map(|row| row.try_get(0))
                 .transpose()?,
         };
-        tx.execute(
+        tx.execute_prepared(
             "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages, shared_last_read)
              VALUES ($1, $2, $3, $4, 0, $3)
              ON CONFLICT (cid, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4, unread_messages = 0",
@@ -189,7 +195,7 @@ impl PostgresStore {
         )
         .await?;
         if shared {
-            tx.execute(
+            tx.execute_prepared(
                 "UPDATE reads SET shared_last_read = $3, shared_last_read_message_id = $4,
                  shared_unread_messages = 0 WHERE cid = $1 AND user_id = $2",
                 &[&cid, &user_id, &now, &last_message],
@@ -210,11 +216,13 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let sql = "SELECT seq FROM messages WHERE cid = $1 AND id = $2";
-        let Some(row) = tx.query_opt(sql, &[&cid, &message_id]).await? else { return Ok(None) };
+        let Some(row) = tx.query_opt_prepared(sql, &[&cid, &message_id]).await? else {
+            return Ok(None);
+        };
         let seq: i64 = row.try_get(0)?;
         // The message just before: the new last read (or the channel's creation when there is none).
         let before = tx
-            .query_opt(
+            .query_opt_prepared(
                 "SELECT id, created_at FROM messages WHERE cid = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
                 &[&cid, &seq],
             )
@@ -223,14 +231,14 @@ impl PostgresStore {
             Some(row) => (Some(row.try_get(0)?), row.try_get(1)?),
             None => {
                 let sql = "SELECT created_at FROM channels WHERE cid = $1";
-                (None, tx.query_one(sql, &[&cid]).await?.try_get(0)?)
+                (None, tx.query_one_prepared(sql, &[&cid]).await?.try_get(0)?)
             }
         };
         let sql = format!(
             "SELECT COUNT(*) FROM messages g WHERE g.cid = $1 AND g.seq >= $2 AND g.user_id != $3 AND NOT ({THREAD_ONLY}) AND {NOT_SILENT}"
         );
-        let unread: i64 = tx.query_one(&sql, &[&cid, &seq, &user_id]).await?.try_get(0)?;
-        tx.execute(
+        let unread: i64 = tx.query_one_prepared(&sql, &[&cid, &seq, &user_id]).await?.try_get(0)?;
+        tx.execute_prepared(
             "UPDATE reads SET last_read = $3, last_read_message_id = $4, unread_messages = $5
              WHERE cid = $1 AND user_id = $2",
             &[&cid, &user_id, &last_read, &last_id, &unread],
@@ -250,13 +258,13 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let rows = tx
-            .query(
+            .query_prepared(
                 "SELECT cid FROM reads WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid FOR UPDATE",
                 &[&user_id],
             )
             .await?;
         let cids = all(rows, |row| row.try_get(0))?;
-        tx.execute(
+        tx.execute_prepared(
             "UPDATE reads SET last_read = $2, unread_messages = 0,
                 last_read_message_id = (SELECT id FROM messages m WHERE m.cid = reads.cid ORDER BY seq DESC LIMIT 1)
              WHERE user_id = $1",
@@ -264,7 +272,7 @@ impl PostgresStore {
         )
         .await?;
         if shared {
-            tx.execute(
+            tx.execute_prepared(
                 "UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
                     shared_unread_messages = 0 WHERE user_id = $1",
                 &[&user_id],
@@ -282,7 +290,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .query_prepared(
                 "SELECT cid, unread_messages, last_read FROM reads
                  WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid",
                 &[&user_id],
@@ -298,7 +306,7 @@ impl PostgresStore {
         let sql = format!(
             "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 ORDER BY r.user_id"
         );
-        all(self.client().await?.query(&sql, &[&cid]).await?, read_from)
+        all(self.client().await?.query_prepared(&sql, &[&cid]).await?, read_from)
     }
 
     pub(super) async fn unread_totals_async(
@@ -308,7 +316,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one(
+            .query_one_prepared(
                 "SELECT COALESCE(SUM(unread_messages), 0)::BIGINT, COUNT(*) FILTER (WHERE unread_messages > 0)
                  FROM reads WHERE user_id = $1",
                 &[&user_id],
@@ -325,6 +333,6 @@ impl PostgresStore {
     ) -> Result<Vec<ChannelRecord>, StoreError> {
         let mut params = Params::default();
         let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut params);
-        all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
+        all(self.client().await?.query_prepared(&sql, &params.refs()).await?, channel_from)
     }
 }

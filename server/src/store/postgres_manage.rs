@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::postgres::PostgresStore;
 use super::postgres_channels::member_from;
+use super::postgres_prepared::Prepared;
 use super::postgres_rows::{
     channel_from, CHANNEL_COLUMNS, CHANNEL_COLUMNS_UNCOUNTED, USER_COLUMNS,
 };
@@ -27,14 +28,14 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(&sql, &[&cid, &user_id, &change.channel_role, &change.hidden])
+            .query_opt_prepared(&sql, &[&cid, &user_id, &change.channel_role, &change.hidden])
             .await?;
         Ok(row.as_ref().map(member_from).transpose()?)
     }
 
     pub(super) async fn unhide_channel_async(&self, cid: &str) -> Result<Vec<String>, StoreError> {
         let sql = "UPDATE members SET hidden = FALSE WHERE cid = $1 AND hidden RETURNING user_id";
-        let rows = self.client().await?.query(sql, &[&cid]).await?;
+        let rows = self.client().await?.query_prepared(sql, &[&cid]).await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
 
@@ -47,13 +48,13 @@ impl PostgresStore {
         let client = self.client().await?;
         let data = Value::Object(data);
         client
-            .execute(
+            .execute_prepared(
                 "UPDATE channels SET data = $2, updated_at = $3 WHERE cid = $1",
                 &[&cid, &data, &now],
             )
             .await?;
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
-        let row = client.query_opt(&sql, &[&cid]).await?;
+        let row = client.query_opt_prepared(&sql, &[&cid]).await?;
         Ok(row.as_ref().map(channel_from).transpose()?)
     }
 
@@ -64,13 +65,13 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("DELETE FROM messages WHERE cid = $1", &[&cid]).await?;
-        tx.execute(
+        tx.execute_prepared("DELETE FROM messages WHERE cid = $1", &[&cid]).await?;
+        tx.execute_prepared(
             "UPDATE reads SET unread_messages = 0, shared_unread_messages = 0 WHERE cid = $1",
             &[&cid],
         )
         .await?;
-        tx.execute(
+        tx.execute_prepared(
             "UPDATE channels SET data = jsonb_set(data, '{truncated_at}', to_jsonb($2::text)),
              updated_at = $2 WHERE cid = $1",
             &[&cid, &now],
@@ -84,9 +85,10 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         for table in ["messages", "reads", "members", "files"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
+            tx.execute_prepared(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
         }
-        let existed = tx.execute("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;
+        let existed =
+            tx.execute_prepared("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;
         tx.commit().await?;
         Ok(existed)
     }
@@ -95,7 +97,7 @@ impl PostgresStore {
         let data = Value::Object(relation.data.clone());
         self.client()
             .await?
-            .execute(
+            .execute_prepared(
                 "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (kind, user_id, target) DO UPDATE SET data = $4, created_at = $5, expires = $6",
@@ -119,7 +121,7 @@ impl PostgresStore {
         target: &str,
     ) -> Result<bool, StoreError> {
         let sql = "DELETE FROM moderation WHERE kind = $1 AND user_id = $2 AND target = $3";
-        Ok(self.client().await?.execute(sql, &[&kind, &user_id, &target]).await? > 0)
+        Ok(self.client().await?.execute_prepared(sql, &[&kind, &user_id, &target]).await? > 0)
     }
 
     pub(super) async fn relations_async(
@@ -132,7 +134,8 @@ impl PostgresStore {
         let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
              WHERE kind = $1 AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR target = $3)
              AND (expires IS NULL OR expires > $4) ORDER BY created_at, user_id, target";
-        let rows = self.client().await?.query(sql, &[&kind, &user_id, &target, &now]).await?;
+        let rows =
+            self.client().await?.query_prepared(sql, &[&kind, &user_id, &target, &now]).await?;
         relations_from(&rows)
     }
 
@@ -145,10 +148,8 @@ impl PostgresStore {
         let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
              WHERE ((kind = 'ban' AND user_id = $1 AND target IN ('*', $2)) OR (kind = 'block' AND target = $1))
              AND (expires IS NULL OR expires > $3)";
-        // Prepared once per connection: every send asks it.
         let client = self.client().await?;
-        let rows =
-            client.query(&client.prepare_cached(sql).await?, &[&user_id, &cid, &now]).await?;
+        let rows = client.query_prepared(sql, &[&user_id, &cid, &now]).await?;
         relations_from(&rows)
     }
 }
@@ -170,11 +171,8 @@ impl PostgresStore {
                     AND (expires IS NULL OR expires > $3))
              FROM channels c WHERE c.cid = $1"
         );
-        // Prepared once per connection: every send asks it.
         let client = self.client().await?;
-        let Some(row) =
-            client.query_opt(&client.prepare_cached(&sql).await?, &[&cid, &user_id, &now]).await?
-        else {
+        let Some(row) = client.query_opt_prepared(&sql, &[&cid, &user_id, &now]).await? else {
             return Ok(None);
         };
         let relations = match row.try_get::<_, Value>(11)? {

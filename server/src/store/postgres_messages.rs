@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use super::postgres::PostgresStore;
+use super::postgres_prepared::Prepared;
 use super::postgres_rows::{
     all, attach_reactions, message_from, message_in, reaction_from, Params, MESSAGE_COLUMNS,
     REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
@@ -50,7 +51,7 @@ impl PostgresStore {
              ORDER BY g.seq DESC LIMIT $3"
         );
         let client = self.client().await?;
-        let rows = client.query(&sql, &[&parent_id, &id_lt, &sql_limit(limit)]).await?;
+        let rows = client.query_prepared(&sql, &[&parent_id, &id_lt, &sql_limit(limit)]).await?;
         let mut replies = all(rows, message_from)?;
         replies.reverse();
         attach_reactions(&client, &mut replies).await?;
@@ -70,7 +71,7 @@ impl PostgresStore {
              ORDER BY g.extra->>'pinned_at' DESC LIMIT $3"
         );
         let client = self.client().await?;
-        let rows = client.query(&sql, &[&cid, &now, &sql_limit(limit)]).await?;
+        let rows = client.query_prepared(&sql, &[&cid, &now, &sql_limit(limit)]).await?;
         let mut pinned = all(rows, message_from)?;
         attach_reactions(&client, &mut pinned).await?;
         Ok(pinned)
@@ -85,26 +86,27 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let (message, user, kind) = (&reaction.message_id, &reaction.user_id, &reaction.kind);
         let replaced = if reaction.unique {
-            tx.execute(
+            tx.execute_prepared(
                 "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2",
                 &[message, user],
             )
             .await?
         } else {
-            tx.execute(
+            tx.execute_prepared(
                 "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
                 &[message, user, kind],
             )
             .await?
         } > 0;
-        tx.execute(
+        tx.execute_prepared(
             "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
             &[message, user, kind, &reaction.score, &Value::Object(reaction.extra.clone()), &now],
         )
         .await?;
-        let stored =
-            reaction_from(&tx.query_one(&select_reaction(), &[message, user, kind]).await?)?;
+        let stored = reaction_from(
+            &tx.query_one_prepared(&select_reaction(), &[message, user, kind]).await?,
+        )?;
         tx.commit().await?;
         Ok((stored, replaced))
     }
@@ -117,9 +119,10 @@ impl PostgresStore {
     ) -> Result<Option<ReactionRecord>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let found = tx.query_opt(&select_reaction(), &[&message_id, &user_id, &kind]).await?;
+        let found =
+            tx.query_opt_prepared(&select_reaction(), &[&message_id, &user_id, &kind]).await?;
         let found = found.map(|row| reaction_from(&row)).transpose()?;
-        tx.execute(
+        tx.execute_prepared(
             "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
             &[&message_id, &user_id, &kind],
         )
@@ -137,7 +140,7 @@ impl PostgresStore {
     ) -> Result<Option<MessageRecord>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute(
+        tx.execute_prepared(
             "UPDATE messages SET text = $2, extra = $3, updated_at = $4, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
             &[&id, &text, &Value::Object(extra), &now],
         )
@@ -157,10 +160,10 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let Some(mut stored) = message_in(&tx, id).await? else { return Ok(None) };
         if hard {
-            tx.execute("DELETE FROM messages WHERE id = $1", &[&id]).await?;
+            tx.execute_prepared("DELETE FROM messages WHERE id = $1", &[&id]).await?;
             stored.deleted_at = Some(now.into());
         } else {
-            tx.execute(
+            tx.execute_prepared(
                 "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), updated_at = $2, version = version + 1 WHERE id = $1",
                 &[&id, &now],
             )
@@ -211,7 +214,7 @@ impl PostgresStore {
         let client = self.client().await?;
         // In page order, stopping before the byte budget is spent: memory stays bounded whatever the rows hold.
         let mut messages = Vec::new();
-        for row in client.query(&sql, &params).await? {
+        for row in client.query_prepared(&sql, &params).await? {
             let size = usize::try_from(row.try_get::<_, i32>(16)?).unwrap_or(usize::MAX);
             if size > *budget && !messages.is_empty() {
                 break;
@@ -229,7 +232,7 @@ impl PostgresStore {
     pub(super) async fn has_message_async(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let sql = "SELECT 1 FROM messages WHERE cid = $1 AND id = $2";
-        Ok(client.query_opt(sql, &[&cid, &id]).await?.is_some())
+        Ok(client.query_opt_prepared(sql, &[&cid, &id]).await?.is_some())
     }
 }
 
@@ -243,7 +246,7 @@ impl PostgresStore {
         let columns = format!("{MESSAGE_COLUMNS}, {USER_COLUMNS}");
         let sql = super::query_sql::message_search_select(&columns, search, caller, &mut params);
         let client = self.client().await?;
-        let mut found = all(client.query(&sql, &params.refs()).await?, message_from)?;
+        let mut found = all(client.query_prepared(&sql, &params.refs()).await?, message_from)?;
         attach_reactions(&client, &mut found).await?;
         Ok(found)
     }

@@ -10,6 +10,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+use super::postgres_prepared::Prepared;
 pub(super) use super::rows::{channel_from, message_from, reaction_from, read_from, user_from};
 use super::{MessageRecord, ReadRecord, StoreError};
 
@@ -204,7 +205,7 @@ pub(super) async fn attach_reactions(
         "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
          WHERE x.message_id = ANY($1::text[]) ORDER BY x.created_at, x.seq"
     );
-    for row in client.query(&sql, &[&ids]).await? {
+    for row in client.query_prepared(&sql, &[&ids]).await? {
         let reaction = reaction_from(&row)?;
         if let Some(message) = messages.iter_mut().find(|m| m.id == reaction.message_id) {
             message.reactions.push(reaction);
@@ -221,7 +222,7 @@ pub(super) async fn message_in(
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
     );
-    let mut found = match client.query_opt(&sql, &[&id]).await? {
+    let mut found = match client.query_opt_prepared(&sql, &[&id]).await? {
         Some(row) => vec![message_from(&row)?],
         None => return Ok(None),
     };
@@ -238,7 +239,7 @@ pub(super) async fn read_of(
     let sql = format!(
         "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 AND r.user_id = $2"
     );
-    Ok(read_from(&client.query_one(&sql, &[&cid, &user_id]).await?)?)
+    Ok(read_from(&client.query_one_prepared(&sql, &[&cid, &user_id]).await?)?)
 }
 
 /// Creates a bare user row for an id that is named (as a member or sender) before it ever connected.
@@ -248,7 +249,7 @@ pub(super) async fn ensure_user(
     now: &str,
 ) -> Result<(), StoreError> {
     client
-        .execute(
+        .execute_prepared(
             "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES ($1, 'user', '{}', $2, $2)
              ON CONFLICT (id) DO NOTHING",
             &[&id, &now],

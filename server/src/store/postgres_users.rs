@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::postgres::PostgresStore;
+use super::postgres_prepared::Prepared;
 use super::postgres_rows::{all, user_from, Params, USER_COLUMNS};
 use super::{StoreError, UserQuery, UserReplace};
 use crate::store::records::{merge_fields, StoredUser};
@@ -24,7 +25,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let sql = format!("{} FOR UPDATE", select_user());
-        let user = match tx.query_opt(&sql, &[&id]).await? {
+        let user = match tx.query_opt_prepared(&sql, &[&id]).await? {
             Some(row) => {
                 let mut user = user_from(&row, 0)?;
                 let before = user.fields.clone();
@@ -44,7 +45,7 @@ impl PostgresStore {
                 last_active: Some(now.to_owned()),
             },
         };
-        tx.execute(
+        tx.execute_prepared(
             "INSERT INTO users (id, role, fields, created_at, updated_at, last_active)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET fields = $3, updated_at = $5, last_active = $6",
@@ -58,7 +59,7 @@ impl PostgresStore {
             ],
         )
         .await?;
-        tx.execute(
+        tx.execute_prepared(
             "INSERT INTO monthly_activity (month, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&month, &id],
         )
@@ -71,13 +72,13 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one("SELECT COUNT(*) FROM monthly_activity WHERE month = $1", &[&month])
+            .query_one_prepared("SELECT COUNT(*) FROM monthly_activity WHERE month = $1", &[&month])
             .await?;
         Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
     }
 
     pub(super) async fn user_async(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
-        let row = self.client().await?.query_opt(&select_user(), &[&id]).await?;
+        let row = self.client().await?.query_opt_prepared(&select_user(), &[&id]).await?;
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 
@@ -97,7 +98,7 @@ impl PostgresStore {
                  RETURNING {USER_COLUMNS}"
             );
             let fields = Value::Object(user.fields.clone());
-            let row = tx.query_one(&sql, &[&user.id, &user.role, &fields, &now]).await?;
+            let row = tx.query_one_prepared(&sql, &[&user.id, &user.role, &fields, &now]).await?;
             stored.push(user_from(&row, 0)?);
         }
         tx.commit().await?;
@@ -118,7 +119,7 @@ impl PostgresStore {
         );
         let mut written = Vec::with_capacity(ids.len());
         for id in ids {
-            let stored = tx.query_opt(&select, &[id]).await?;
+            let stored = tx.query_opt_prepared(&select, &[id]).await?;
             let stored = stored.map(|row| user_from(&row, 0)).transpose()?;
             let user = match change(stored) {
                 Ok(user) => user,
@@ -126,7 +127,8 @@ impl PostgresStore {
                 Err(reason) => return Ok(Err(reason)),
             };
             let fields = Value::Object(user.fields.clone());
-            let row = tx.query_one(&update, &[&user.id, &user.role, &fields, &now]).await?;
+            let row =
+                tx.query_one_prepared(&update, &[&user.id, &user.role, &fields, &now]).await?;
             written.push(user_from(&row, 0)?);
         }
         tx.commit().await?;
@@ -145,7 +147,8 @@ impl PostgresStore {
              ON CONFLICT (id) DO NOTHING RETURNING {USER_COLUMNS}"
         );
         let client = self.client().await?;
-        let row = client.query_opt(&sql, &[&id, &role, &Value::Object(fields), &now]).await?;
+        let row =
+            client.query_opt_prepared(&sql, &[&id, &role, &Value::Object(fields), &now]).await?;
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 
@@ -155,7 +158,7 @@ impl PostgresStore {
     ) -> Result<Vec<StoredUser>, StoreError> {
         let mut params = Params::default();
         let sql = super::query_sql::user_select(USER_COLUMNS, user_query, &mut params);
-        let rows = self.client().await?.query(&sql, &params.refs()).await?;
+        let rows = self.client().await?.query_prepared(&sql, &params.refs()).await?;
         all(rows, |row| user_from(row, 0))
     }
 }

@@ -4,6 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
+use super::postgres_prepared::Prepared;
 use super::sqlite::SqliteDb;
 use super::{StoreError, ThreadRead};
 
@@ -102,7 +103,7 @@ impl PostgresStore {
              ORDER BY latest DESC LIMIT $2 OFFSET $3";
         let (limit, offset) =
             (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(0));
-        let rows = self.client().await?.query(sql, &[&user_id, &limit, &offset]).await?;
+        let rows = self.client().await?.query_prepared(sql, &[&user_id, &limit, &offset]).await?;
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
@@ -113,7 +114,7 @@ impl PostgresStore {
         let sql =
             "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = $1
              ORDER BY user_id";
-        let rows = self.client().await?.query(sql, &[&parent_id]).await?;
+        let rows = self.client().await?.query_prepared(sql, &[&parent_id]).await?;
         rows.iter()
             .map(|row| {
                 Ok(ThreadRead {
@@ -133,7 +134,7 @@ impl PostgresStore {
     ) -> Result<ThreadRead, StoreError> {
         let client = self.client().await?;
         let latest: Option<String> = client
-            .query_opt(
+            .query_opt_prepared(
                 "SELECT id FROM messages WHERE extra->>'parent_id' = $1 AND deleted_at IS NULL
                  ORDER BY seq DESC LIMIT 1",
                 &[&parent_id],
@@ -142,7 +143,7 @@ impl PostgresStore {
             .map(|row| row.try_get(0))
             .transpose()?;
         client
-            .execute(
+            .execute_prepared(
                 "INSERT INTO thread_reads (parent_id, user_id, last_read, last_read_message_id) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (parent_id, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4",
                 &[&parent_id, &user_id, &now, &latest],
@@ -166,7 +167,7 @@ impl PostgresStore {
         let count: i64 = self
             .client()
             .await?
-            .query_one(sql, &[&parent_id, &user_id, &since])
+            .query_one_prepared(sql, &[&parent_id, &user_id, &since])
             .await?
             .try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))

@@ -5,6 +5,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
+use super::postgres_prepared::Prepared;
 use super::sqlite::SqliteDb;
 use super::{FileRecord, StoreError};
 
@@ -86,7 +87,7 @@ impl PostgresStore {
         let size = i64::try_from(file.size).unwrap_or(i64::MAX);
         self.client()
             .await?
-            .execute(
+            .execute_prepared(
                 "INSERT INTO files (id, cid, user_id, kind, name, mime_type, size, created_at, bytes)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 &[
@@ -112,7 +113,7 @@ impl PostgresStore {
     ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
         let bytes = if with_bytes { "bytes" } else { "''::bytea" };
         let sql = format!("SELECT {COLUMNS}, {bytes} FROM files WHERE id = $1");
-        let Some(row) = self.client().await?.query_opt(&sql, &[&id]).await? else {
+        let Some(row) = self.client().await?.query_opt_prepared(&sql, &[&id]).await? else {
             return Ok(None);
         };
         let size: i64 = row.try_get(6)?;
@@ -135,6 +136,6 @@ impl PostgresStore {
         ids: &[String],
     ) -> Result<u64, StoreError> {
         let sql = "DELETE FROM files WHERE cid = $1 AND id = ANY($2)";
-        Ok(self.client().await?.execute(sql, &[&cid, &ids]).await?)
+        Ok(self.client().await?.execute_prepared(sql, &[&cid, &ids]).await?)
     }
 }
