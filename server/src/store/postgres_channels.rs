@@ -333,6 +333,7 @@ impl PostgresStore {
     ) -> Result<Vec<ChannelRecord>, StoreError> {
         let mut params = Params::default();
         let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut params);
-        all(self.client().await?.query_prepared(&sql, &params.refs()).await?, channel_from)
+        // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
+        all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
     }
 }

@@ -246,7 +246,8 @@ impl PostgresStore {
         let columns = format!("{MESSAGE_COLUMNS}, {USER_COLUMNS}");
         let sql = super::query_sql::message_search_select(&columns, search, caller, &mut params);
         let client = self.client().await?;
-        let mut found = all(client.query_prepared(&sql, &params.refs()).await?, message_from)?;
+        // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
+        let mut found = all(client.query(&sql, &params.refs()).await?, message_from)?;
         attach_reactions(&client, &mut found).await?;
         Ok(found)
     }

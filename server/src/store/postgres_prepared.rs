@@ -2,8 +2,10 @@
 //! every call: under a burst of connects and watches PostgreSQL spent four times as long planning as executing
 //! (`pg_stat_statements` with `track_planning`). Through these methods a statement's text is prepared on a
 //! connection the first time it runs there (deadpool's statement cache) and reused after, so the server plans it
-//! a few times (its generic plan) and each call is one round trip. Every statement text the store runs is fixed or
-//! one of a bounded set of shapes (lists go in arrays, `= ANY($n)`), so the cache stays small.
+//! a few times (its generic plan) and each call is one round trip. The cache keeps every text it is given for the
+//! connection's life, so only fixed texts or a bounded set of shapes go through it (lists go in arrays,
+//! `= ANY($n)`); the statements `query_sql` builds per query (filters, custom field names, the page's `LIMIT` and
+//! `OFFSET` in the text) run unprepared, as before.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;

@@ -158,7 +158,8 @@ impl PostgresStore {
     ) -> Result<Vec<StoredUser>, StoreError> {
         let mut params = Params::default();
         let sql = super::query_sql::user_select(USER_COLUMNS, user_query, &mut params);
-        let rows = self.client().await?.query_prepared(&sql, &params.refs()).await?;
+        // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
+        let rows = self.client().await?.query(&sql, &params.refs()).await?;
         all(rows, |row| user_from(row, 0))
     }
 }
