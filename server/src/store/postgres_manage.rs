@@ -152,9 +152,7 @@ impl PostgresStore {
         let rows = client.query_prepared(sql, &[&user_id, &cid, &now]).await?;
         relations_from(&rows)
     }
-}
 
-impl PostgresStore {
     /// [`super::Store::send_context`] in one statement: the channel's columns, membership, and the moderation
     /// rows of [`PostgresStore::sender_moderation_async`] as a JSON array of arrays in `moderation`'s column order.
     pub(super) async fn send_context_async(
@@ -207,20 +205,5 @@ fn relation_from_json(row: Value) -> Option<Relation> {
 
 /// [`Relation`]s from `moderation` rows in column order.
 fn relations_from(rows: &[tokio_postgres::Row]) -> Result<Vec<Relation>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            Ok(Relation {
-                kind: row.try_get(0)?,
-                user_id: row.try_get(1)?,
-                target: row.try_get(2)?,
-                data: match row.try_get::<_, Value>(3)? {
-                    Value::Object(data) => data,
-                    _ => Map::new(),
-                },
-                created_at: row.try_get(4)?,
-                expires: row.try_get(5)?,
-            })
-        })
-        .collect::<Result<_, tokio_postgres::Error>>()
-        .map_err(StoreError::from)
+    Ok(rows.iter().map(super::rows::relation_from).collect::<Result<_, _>>()?)
 }

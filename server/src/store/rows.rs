@@ -6,7 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord, SharedRead};
+use super::{
+    ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord, Relation, SharedRead,
+};
 use crate::store::records::StoredUser;
 
 /// A row's columns as the kinds the schema stores; `at` counts from 0.
@@ -115,6 +117,18 @@ pub(super) fn read_from<R: Columns>(row: &R) -> Result<ReadRecord, R::Error> {
             last_read_message_id: row.maybe_text(10)?,
             unread_messages: row.count(11)?,
         },
+    })
+}
+
+/// Reads a [`Relation`] from a `moderation` row: kind, user, target, data, created, expires.
+pub(super) fn relation_from<R: Columns>(row: &R) -> Result<Relation, R::Error> {
+    Ok(Relation {
+        kind: row.text(0)?,
+        user_id: row.text(1)?,
+        target: row.text(2)?,
+        data: row.object(3)?,
+        created_at: row.text(4)?,
+        expires: row.maybe_text(5)?,
     })
 }
 

@@ -154,14 +154,7 @@ pub(super) fn sender_moderation(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Reads a [`Relation`] from a `moderation` row in column order.
+/// Reads a [`Relation`] from a `moderation` row in column order ([`super::rows::relation_from`]).
 fn relation_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
-    Ok(Relation {
-        kind: row.get(0)?,
-        user_id: row.get(1)?,
-        target: row.get(2)?,
-        data: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
-        created_at: row.get(4)?,
-        expires: row.get(5)?,
-    })
+    super::rows::relation_from(row)
 }
