@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::domain::channels::MAX_MESSAGE_CHARS;
 use crate::error::AppError;
 use crate::limits::json_len;
+use stream_chat_protocol::ErrorCode;
 
 /// The longest client-chosen message id, in bytes.
 pub const MAX_MESSAGE_ID_BYTES: usize = 255;
@@ -112,6 +113,11 @@ pub fn message_input(
         message.remove(*owned);
     }
     Ok(MessageInput { id, text, extra: message })
+}
+
+/// The error for message `id` not being there (code 16).
+pub fn missing(id: &str) -> AppError {
+    AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
 }
 
 #[cfg(test)]

@@ -39,9 +39,8 @@ async fn readable_in(
     caller: &Caller,
     id: &str,
 ) -> Result<(MessageRecord, Option<ChannelRecord>), AppError> {
-    let message = db(state.store.message(id).await)?.ok_or_else(|| {
-        AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
-    })?;
+    let message =
+        db(state.store.message(id).await)?.ok_or_else(|| crate::domain::messages::missing(id))?;
     if caller.server {
         return Ok((message, None));
     }
@@ -261,9 +260,7 @@ pub async fn delete_message(
         let state = &state;
         changeable(state, &caller, &id, "delete-any-message").await?;
         let deleted = db(state.store.delete_message(&id, params.hard, &clock::timestamp()).await)?
-            .ok_or_else(|| {
-                AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
-            })?;
+            .ok_or_else(|| crate::domain::messages::missing(&id))?;
         let mut extra = Map::new();
         extra.insert("hard_delete".into(), params.hard.into());
         let answer = announce(state, "message.deleted", &deleted, extra).await?;
@@ -433,9 +430,8 @@ pub async fn delete_reaction(
             db(state.store.delete_reaction(&id, &user, &kind).await)?.ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, format!("no \"{kind}\" reaction of yours"))
             })?;
-        let message = db(state.store.message(&id).await)?.ok_or_else(|| {
-            AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
-        })?;
+        let message = db(state.store.message(&id).await)?
+            .ok_or_else(|| crate::domain::messages::missing(&id))?;
         let mut extra = Map::new();
         extra.insert("reaction".into(), channels::reaction_view(&removed));
         let mut answer =

@@ -287,9 +287,8 @@ pub async fn flag(
     let response = admitted(&state, async {
         let state = &state;
         if let Some(id) = target.strip_prefix("message:") {
-            let message = db(state.store.message(id).await)?.ok_or_else(|| {
-                AppError::new(ErrorCode::DoesNotExist, format!("message \"{id}\" does not exist"))
-            })?;
+            let message = db(state.store.message(id).await)?
+                .ok_or_else(|| crate::domain::messages::missing(id))?;
             let channel = db(state.store.channel(&message.cid).await)?.ok_or_else(|| {
                 AppError::new(ErrorCode::DoesNotExist, "the message's channel is gone")
             })?;

@@ -515,10 +515,8 @@ pub async fn stop_watching(
 ) -> Answer {
     let started = Instant::now();
     let user = caller.user()?.to_owned();
-    channels::validate_type(&kind)?;
-    channels::validate_id(&id)?;
+    let cid = channels::checked_cid(&kind, &id)?;
     let connection_id = caller.own_connection(&state)?;
-    let cid = channels::cid(&kind, &id);
     let invisible = state.hub.is_invisible(&connection_id);
     if state.hub.unwatch(&cid, &connection_id) && !invisible {
         watching_stopped(&state, &cid, &user);
