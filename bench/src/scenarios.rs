@@ -279,6 +279,19 @@ pub(crate) async fn receive_stamped(
     (samples, socket)
 }
 
+/// Waits for every [`receive_stamped`] reader; returns their latencies together and their sockets, still open.
+pub(crate) async fn collect_readers<S: Send + 'static>(
+    readers: &mut JoinSet<(Samples, S)>,
+) -> Result<(Samples, Vec<S>), Failure> {
+    let (mut all, mut open) = (Samples::default(), Vec::with_capacity(readers.len()));
+    while let Some(done) = readers.join_next().await {
+        let (samples, socket) = done.map_err(|error| error.to_string())?;
+        all.0.extend(samples.0);
+        open.push(socket);
+    }
+    Ok((all, open))
+}
+
 /// One connection's watch of a channel: made on the node the connection is open on.
 pub(crate) struct Watch {
     pub node: Target,
@@ -350,13 +363,7 @@ pub async fn fanout(
     watch_each(watches.collect()).await?;
     send_stamped(target, &host, &cid, messages, per_second).await?;
     let _ = stop.send(Some(Instant::now() + STEP_TIMEOUT));
-    let mut all = Samples::default();
-    let mut open = Vec::with_capacity(watchers);
-    while let Some(done) = readers.join_next().await {
-        let (samples, socket) = done.map_err(|error| error.to_string())?;
-        all.0.extend(samples.0);
-        open.push(socket);
-    }
+    let (mut all, open) = collect_readers(&mut readers).await?;
     drop(open);
     let delivered = all.0.len();
     Ok(json!({

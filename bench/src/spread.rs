@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 
 use crate::client::{Failure, Http, Target, STEP_TIMEOUT};
 use crate::scenarios::{
-    create_channel, now_micros, open_sockets_on, receive_stamped, send_stamped, watch_each, Watch,
-    STAMP, WARM_UP_MESSAGES,
+    collect_readers, create_channel, now_micros, open_sockets_on, receive_stamped, send_stamped,
+    watch_each, Watch, STAMP, WARM_UP_MESSAGES,
 };
 use crate::stats::Samples;
 
@@ -144,7 +144,7 @@ pub async fn spread(
     let before = received(nodes).await?;
     send_stamped(target, &host, &shared, messages, per_second).await?;
     let _ = stop_shared.send(Some(Instant::now() + STEP_TIMEOUT));
-    let (shared_samples, mut open) = collect(&mut shared_readers).await?;
+    let (shared_samples, mut open) = collect_readers(&mut shared_readers).await?;
     let between = received(nodes).await?;
     for_each_paced(target, locals.clone(), Some(LOCAL_PER_SECOND), |mut http, cid| {
         let (target, host) = (target.clone(), host.clone());
@@ -158,7 +158,7 @@ pub async fn spread(
     })
     .await?;
     let _ = stop_local.send(Some(Instant::now() + STEP_TIMEOUT));
-    let (local_samples, local_open) = collect(&mut local_readers).await?;
+    let (local_samples, local_open) = collect_readers(&mut local_readers).await?;
     open.extend(local_open);
     let after = received(nodes).await?;
     let mut largest = Vec::with_capacity(count);
@@ -197,19 +197,6 @@ fn phase(mut samples: Samples, expected: usize, messages: usize) -> Value {
         "p50_ms": samples.percentile_ms(50.0), "p99_ms": samples.percentile_ms(99.0),
         "max_ms": samples.percentile_ms(100.0),
     })
-}
-
-/// Waits for every reader; returns their latencies together and their sockets, still open.
-async fn collect<S: Send + 'static>(
-    readers: &mut JoinSet<(Samples, S)>,
-) -> Result<(Samples, Vec<S>), Failure> {
-    let (mut all, mut open) = (Samples::default(), Vec::new());
-    while let Some(done) = readers.join_next().await {
-        let (samples, socket) = done.map_err(|error| error.to_string())?;
-        all.0.extend(samples.0);
-        open.push(socket);
-    }
-    Ok((all, open))
 }
 
 /// Runs `each` for every item over [`SENDERS`] keep-alive connections to `target` (one request per connection at
