@@ -7,7 +7,7 @@
 // restart is survived the same way; and a long-poll connection's requests reach its own node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectOfficial, launchBrowser, nextEvent as next, signToken } from './helpers.mjs';
+import { connectOfficial, launchBrowser, metric, nextEvent as next, signToken } from './helpers.mjs';
 import {
   KEY, SECRET, nodeOf, startBalancer, startNats, startNode, startPostgres, until,
 } from './cluster-helpers.mjs';
@@ -38,9 +38,7 @@ after(async () => {
 /** Each node's `/readyz` and its count of live peers. */
 async function readiness(node) {
   const ready = await fetch(`${node.url}/readyz`).then((response) => response.json());
-  const metrics = await fetch(`${node.url}/metrics`).then((response) => response.text());
-  const peers = Number(metrics.match(/^chat_cluster_peers (\d+)/m)?.[1]);
-  return { ...ready, peers };
+  return { ...ready, peers: await metric(node.url, 'chat_cluster_peers') };
 }
 
 /** Waits until every node is ready and counts the other one. */
@@ -221,8 +219,8 @@ test('an edit racing a delete ends deleted on every node', async (t) => {
     const stored = await editorCh.query({ messages: { limit: 100 } });
     assert.deepEqual(shown(stored.messages), deleted, 'as stored');
     assert.deepEqual(dave.errors, []);
-    const stale = await Promise.all(Object.values(cluster.nodes).map(async (node) =>
-      Number((await fetch(`${node.url}/metrics`).then((r) => r.text())).match(/^chat_stale_events_dropped_total (\d+)/m)?.[1])));
+    const stale = await Promise.all(Object.values(cluster.nodes).map((node) =>
+      metric(node.url, 'chat_stale_events_dropped_total')));
     t.diagnostic(`events dropped as older than one already fanned out, per node: ${stale.join(', ')}`);
   } finally {
     for (const client of [editor, deleter, carol]) await client.disconnectUser().catch(() => {});
