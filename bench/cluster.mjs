@@ -123,18 +123,22 @@ async function loadgenOnCluster({ binary, count, spread = count, scenario, count
  * the first `spread` nodes (every node by default) and the sender on node 1. */
 export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3, messages = 100, spread = count }) {
   const scenario = ['fanout', '--watchers', String(watchers), '--messages', String(messages)];
-  return loadgenOnCluster({ binary, count, spread, scenario, counted: async (nodes) => {
-    // What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked,
-    // connections it dropped as slow consumers.
-    const figures = {};
-    for (const [n, node] of nodes.entries()) {
-      figures[`n${n + 1}_bus_lost`] = await metric(node.url, 'chat_bus_lost_total');
-      figures[`n${n + 1}_resyncs`] = await metric(node.url, 'chat_bus_resyncs_total');
-      figures[`n${n + 1}_bus_dropped`] = await metric(node.url, 'chat_bus_dropped_total');
-      figures[`n${n + 1}_slow_dropped`] = await metric(node.url, 'chat_slow_consumers_dropped_total');
-    }
-    return figures;
-  } });
+  return loadgenOnCluster({ binary, count, spread, scenario, counted: lossCounters });
+}
+
+/** What each node counted meanwhile: notes NATS dropped for it, notes its bus queue dropped, resyncs it asked,
+ * gaps in the numbered notes it heard, connections it dropped as slow consumers; and `gaps`, their sum. */
+async function lossCounters(nodes) {
+  const figures = { gaps: 0 };
+  for (const [n, node] of nodes.entries()) {
+    figures[`n${n + 1}_bus_lost`] = await metric(node.url, 'chat_bus_lost_total');
+    figures[`n${n + 1}_resyncs`] = await metric(node.url, 'chat_bus_resyncs_total');
+    figures[`n${n + 1}_bus_dropped`] = await metric(node.url, 'chat_bus_dropped_total');
+    figures[`n${n + 1}_gaps`] = await metric(node.url, 'chat_bus_gaps_total');
+    figures[`n${n + 1}_slow_dropped`] = await metric(node.url, 'chat_slow_consumers_dropped_total');
+    figures.gaps += figures[`n${n + 1}_gaps`];
+  }
+  return figures;
 }
 
 /** The cluster's capacity as it grows (`loadgen spread`): `connections` WebSockets over three nodes, one channel
@@ -143,7 +147,7 @@ export async function clusterFanout({ binary, watchers = 5000, nodes: count = 3,
 export async function clusterSpread({ binary, connections = 15_000, channels = 1_000, sharedPerNode = 1_000, count = 3 }) {
   const scenario = ['spread', '--connections', String(connections), '--channels', String(channels),
     '--shared-per-node', String(sharedPerNode)];
-  return loadgenOnCluster({ binary, count, scenario });
+  return loadgenOnCluster({ binary, count, scenario, counted: lossCounters });
 }
 
 /** Connects `id` to the node at `url` over a bare WebSocket and makes that connection watch `cid`; resolves with

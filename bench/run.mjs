@@ -124,6 +124,8 @@ async function clusterFigures() {
   row('cluster, 3 nodes: fan-out to 5,000 watchers spread over them, 20 msg/s: p99', 'ms', fanout.map((r) => r.p99_ms),
     ['<=', 100], fanoutCmd);
   row('cluster, 3 nodes: fan-out deliveries / expected', '×', fanout.map((r) => r.delivered / r.expected), null, fanoutCmd);
+  row('cluster, 3 nodes: fan-out, gaps in numbered bus notes (all nodes)', 'gaps', fanout.map((r) => r.gaps), ['<=', 0],
+    fanoutCmd);
   const churnCmd = 'bench/cluster.mjs churn';
   row('cluster, 3 nodes: 2,000 watchers join; every node agrees after the last', 'ms',
     churn.map((r) => r.join_agreed_ms), ['<=', 1000], churnCmd);
@@ -135,6 +137,7 @@ async function clusterFigures() {
   spreadRow('their connects', 'ms', spread.map((r) => r.connect_ms));
   spreadRow('their watches (3,000 of one channel, 12 each of 1,000)', 'ms', spread.map((r) => r.watch_ms));
   spreadRow('largest bus note, any node', 'B', spread.map((r) => Math.max(...r.largest_note_bytes)), ['<=', 65536]);
+  spreadRow('gaps in numbered bus notes (all nodes)', 'gaps', spread.map((r) => r.gaps), ['<=', 0]);
   for (const kind of ['shared', 'local']) {
     const what = kind === 'shared' ? 'a message to the channel watched on every node' : 'a message to a one-node channel';
     spreadRow(`${what}: fan-out p50`, 'ms', spread.map((r) => r[kind].p50_ms));

@@ -55,6 +55,11 @@ pub struct Metrics {
     pub bus_largest_note: IntGauge,
     /// Notes NATS refused (over its `max_payload`, or the client gone); the nodes hearing their topic resync.
     pub bus_unpublished: IntCounter,
+    /// Gaps in another node's numbered notes on a topic heard here; the topic's connections here were dropped so
+    /// that clients recover (`cluster::sequence`).
+    pub bus_gaps: IntCounter,
+    /// Notes from another node skipped because their number was seen already.
+    pub bus_repeated: IntCounter,
     /// Store requests running or waiting (bounded by `Limits::store_queue`).
     pub store_queue: IntGauge,
     /// REST requests whose client went away before the answer; each still ran to its end (a stored message is
@@ -169,6 +174,16 @@ impl Metrics {
                 "Cluster notes NATS refused; the nodes hearing their topic were told to resync",
             )
             .expect("valid metric"),
+            bus_gaps: IntCounter::new(
+                "chat_bus_gaps_total",
+                "Gaps in another node's numbered notes on a topic heard here; its connections here were dropped to recover",
+            )
+            .expect("valid metric"),
+            bus_repeated: IntCounter::new(
+                "chat_bus_repeated_total",
+                "Notes from another node skipped because their number was seen already",
+            )
+            .expect("valid metric"),
             store_queue: gauge("chat_store_queue", "Store requests running or waiting"),
             requests_abandoned: IntCounter::new(
                 "chat_requests_abandoned_total",
@@ -216,6 +231,8 @@ impl Metrics {
         r.register(Box::new(metrics.bus_bytes.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_largest_note.clone())).expect("unique metric");
         r.register(Box::new(metrics.bus_unpublished.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_gaps.clone())).expect("unique metric");
+        r.register(Box::new(metrics.bus_repeated.clone())).expect("unique metric");
         r.register(Box::new(metrics.store_queue.clone())).expect("unique metric");
         r.register(Box::new(metrics.requests_abandoned.clone())).expect("unique metric");
         r.register(Box::new(metrics.stale_events.clone())).expect("unique metric");

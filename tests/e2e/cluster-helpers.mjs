@@ -29,22 +29,27 @@ export function startPostgres() {
 }
 
 /** nats-server on `port` (a free one when unset); resolves once it accepts connections. With `monitor`, its HTTP
- * monitoring (`/connz`, `/varz`) answers at `monitorUrl`; `maxPayload` lowers the largest message it accepts
- * (1 MB by default). */
-export async function startNats(port, { monitor = false, maxPayload } = {}) {
+ * monitoring (`/connz`, `/varz`, `/routez`) answers at `monitorUrl`; `maxPayload` lowers the largest message it
+ * accepts (1 MB by default); with `cluster` it is a server of a NATS cluster, taking routes at `clusterUrl` and
+ * connecting to `cluster.routes`, which `setRoutes` changes as a configuration reload (SIGHUP) does. */
+export async function startNats(port, { monitor = false, maxPayload, cluster } = {}) {
   port ??= await freePort();
   const args = ['-a', '127.0.0.1', '-p', String(port)];
-  let monitorUrl, configDir;
-  if (monitor || maxPayload) {
+  let monitorUrl, configDir, clusterUrl;
+  const lines = [`listen: "127.0.0.1:${port}"`];
+  if (monitor) {
+    const httpPort = await freePort();
+    lines.push(`http: "127.0.0.1:${httpPort}"`);
+    monitorUrl = `http://127.0.0.1:${httpPort}`;
+  }
+  if (maxPayload) lines.push(`max_payload: ${maxPayload}`);
+  if (cluster) clusterUrl = `nats-route://127.0.0.1:${await freePort()}`;
+  const config = (routes) => [...lines, ...(cluster ? [
+    `cluster { name: "chat", listen: "${clusterUrl.slice('nats-route://'.length)}", routes: ${JSON.stringify(routes)} }`,
+  ] : [])].join('\n');
+  if (monitor || maxPayload || cluster) {
     configDir = mkdtempSync(join(tmpdir(), 'stream-chat-nats-'));
-    const lines = [`listen: "127.0.0.1:${port}"`];
-    if (monitor) {
-      const httpPort = await freePort();
-      lines.push(`http: "127.0.0.1:${httpPort}"`);
-      monitorUrl = `http://127.0.0.1:${httpPort}`;
-    }
-    if (maxPayload) lines.push(`max_payload: ${maxPayload}`);
-    writeFileSync(join(configDir, 'nats.conf'), `${lines.join('\n')}\n`);
+    writeFileSync(join(configDir, 'nats.conf'), `${config(cluster?.routes ?? [])}\n`);
     args.splice(0, args.length, '-c', join(configDir, 'nats.conf'));
   }
   const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => {
@@ -65,6 +70,13 @@ export async function startNats(port, { monitor = false, maxPayload } = {}) {
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl,
+    clusterUrl,
+    /** Routes to other servers now, from its monitoring. */
+    routes: async () => (await (await fetch(`${monitorUrl}/routez`)).json()).num_routes,
+    setRoutes: (routes) => {
+      writeFileSync(join(configDir, 'nats.conf'), `${config(routes)}\n`);
+      child.kill('SIGHUP');
+    },
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

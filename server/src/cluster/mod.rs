@@ -13,12 +13,18 @@
 //! parts. A node not heard from for [`PEER_TIMEOUT`] stops counting, and a node shutting down says so at once.
 //! Watcher counts, watcher lists and "is this user online" are the union of the local hub and the live peers.
 //!
+//! Every note routed by topic is numbered per sender and topic ([`sequence`]): a node hearing a jump drops the
+//! topic's connections here (their clients recover) and counts the gap, so a note lost anywhere between two nodes is
+//! never a silent gap. A channel's message events also carry the message's version, taken with its write
+//! ([`Delivery::version`]): of two nodes' events on one message, no watcher gets an older state after a newer one.
+//!
 //! Buses: [`LocalBus`] (the default: one process, nothing to send) and [`crate::cluster::nats::NatsBus`] (`--bus
 //! nats://…`). When the NATS connection comes back after a break, notes sent meanwhile may be lost, so the node
 //! drops its connections (WebSocket close 1001): clients reconnect and their recovery fills the gap.
 
 pub mod interest;
 pub mod nats;
+pub mod sequence;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +36,7 @@ use serde_json::{Map, Value};
 
 use crate::cluster::interest::Interest;
 pub use crate::cluster::interest::Ready;
+use crate::cluster::sequence::{Heard, Numbering, Order, Seq};
 use crate::hub::live::{LiveNote, Peer, Topic, View};
 use crate::hub::{Delivery, Frame, Hub, Privacy};
 
@@ -131,6 +138,38 @@ pub struct Envelope {
     pub node: String,
     /// What it says.
     pub note: Note,
+    /// Its place among the sender's notes on its topic ([`sequence`]); `None` for notes every node hears, and for
+    /// resync notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<Seq>,
+}
+
+impl Envelope {
+    /// A note sent without a number.
+    pub fn unnumbered(node: String, note: Note) -> Self {
+        Envelope { node, note, seq: None }
+    }
+}
+
+/// What a note heard from another node did here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Applied (or nothing to do).
+    Applied,
+    /// It showed this node out of step: its view of the sender's live state (its whole state was asked for), or a
+    /// topic's notes lost on the sender's side (the topic's connections here were dropped to recover).
+    Resynced,
+    /// Notes before it on its topic never came: the topic's connections here were dropped to recover.
+    Gap,
+    /// Its number was seen already: skipped.
+    Repeat,
+}
+
+impl Received {
+    /// Whether connections or the live state had to resync.
+    pub fn resynced(self) -> bool {
+        matches!(self, Received::Resynced | Received::Gap)
+    }
 }
 
 /// Carries notes to the other nodes.
@@ -181,6 +220,10 @@ pub struct Cluster {
     /// Topics whose notes the bus had to drop, not yet announced for a resync ([`Cluster::take_lost`]); at most
     /// [`BUS_QUEUE`].
     lost: Mutex<Vec<Topic>>,
+    /// The numbers this node gives its notes.
+    numbering: Mutex<Numbering>,
+    /// Where the other nodes' numbers stand on the topics heard here.
+    heard: Mutex<Heard>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -200,7 +243,13 @@ impl Cluster {
             interest: Interest::default(),
             sync_requested: AtomicBool::new(false),
             lost: Mutex::default(),
+            numbering: Mutex::new(Numbering::new(random_epoch())),
+            heard: Mutex::default(),
         }
+    }
+
+    fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {
+        self.heard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether other nodes exist.
@@ -218,7 +267,11 @@ impl Cluster {
     /// [`Cluster::listen`] for several topics at once: every subscription is asked for before any is waited on.
     pub async fn listen_all(&self, topics: impl IntoIterator<Item = Topic>) {
         if self.bus.is_shared() {
-            let subscribe = |topic, ready| self.bus.listen(topic, ready);
+            let subscribe = |topic, ready| {
+                // Heard again: the first note from each sender sets where its numbers stand.
+                self.heard().forget_topic(&topic);
+                self.bus.listen(topic, ready)
+            };
             self.interest.listen_all(topics, subscribe).await;
         }
     }
@@ -226,12 +279,21 @@ impl Cluster {
     /// Stops hearing `topic` if no connection here needs it any more (`needed` says whether one does); `true`
     /// when the bus should drop it.
     pub fn unlisten_if_idle(&self, topic: &Topic, needed: impl Fn(&Topic) -> bool) -> bool {
-        self.interest.unlisten_if_idle(topic, needed)
+        let idle = self.interest.unlisten_if_idle(topic, needed);
+        if idle {
+            self.heard().forget_topic(topic);
+        }
+        idle
     }
 
     /// Stops hearing every topic no connection here needs; returns them, for the bus to drop.
     pub fn sweep_topics(&self, needed: impl Fn(&Topic) -> bool) -> Vec<Topic> {
-        self.interest.sweep(needed)
+        let idle = self.interest.sweep(needed);
+        let mut heard = self.heard();
+        for topic in &idle {
+            heard.forget_topic(topic);
+        }
+        idle
     }
 
     /// Whether a peer asked for this node's whole live state since the last call.
@@ -249,14 +311,25 @@ impl Cluster {
         self.bus.is_connected()
     }
 
-    /// Sends `note` to the other nodes, if there are any; `false` when it was dropped.
+    /// Sends `note` to the other nodes, if there are any; `false` when it was dropped. A note with a topic is
+    /// numbered and queued under one lock, so it leaves in number order.
     pub fn tell(&self, note: impl FnOnce() -> Note) -> bool {
         if !self.bus.is_shared() {
             return true;
         }
         let note = note();
         let topic = note.topic();
-        let sent = self.bus.send(Envelope { node: self.node_id.clone(), note });
+        let node = self.node_id.clone();
+        let sent = match &topic {
+            Some(topic) => {
+                let mut numbering =
+                    self.numbering.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                numbering.send(topic, random_epoch, |seq| {
+                    self.bus.send(Envelope { node, note, seq: Some(seq) })
+                })
+            }
+            None => self.bus.send(Envelope::unnumbered(node, note)),
+        };
         if let (false, Some(topic)) = (sent, topic) {
             self.lost(topic);
         }
@@ -348,16 +421,15 @@ impl Cluster {
     }
 
     /// Applies a note from another node to this node's hub; `followers` lists this node's connections following
-    /// a user's presence. `true` when it showed this node out of step: its view of the sender's live state (its
-    /// whole state was asked for), or a channel's or user's events (their connections were dropped to recover).
+    /// a user's presence.
     pub fn receive(
         &self,
         envelope: Envelope,
         hub: &Hub,
         followers: impl Fn(&str) -> Vec<String>,
-    ) -> bool {
+    ) -> Received {
         if envelope.node == self.node_id {
-            return false;
+            return Received::Applied;
         }
         let mut peers = self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match envelope.note {
@@ -365,7 +437,7 @@ impl Cluster {
                 if node == self.node_id {
                     self.sync_requested.store(true, Ordering::Relaxed);
                 }
-                return false;
+                return Received::Applied;
             }
             Note::Live(note) => {
                 let now = Instant::now();
@@ -377,13 +449,15 @@ impl Cluster {
                 if ask {
                     self.tell(|| Note::Live(LiveNote::SyncRequest { node: envelope.node }));
                 }
-                return out_of_step;
+                return if out_of_step { Received::Resynced } else { Received::Applied };
             }
             Note::Leaving => {
                 if let Some(peer) = peers.remove(&envelope.node) {
                     self.note_departed(peer);
                 }
-                return false;
+                drop(peers);
+                self.heard().forget_sender(&envelope.node);
+                return Received::Applied;
             }
             _ => {
                 if let Some(peer) = peers.get_mut(&envelope.node) {
@@ -392,6 +466,21 @@ impl Cluster {
             }
         }
         drop(peers);
+        if let (Some(seq), Some(topic)) = (envelope.seq, envelope.note.topic()) {
+            let order = self.heard().check(&envelope.node, &topic, seq);
+            match order {
+                Order::Next => {}
+                Order::Repeat => return Received::Repeat,
+                Order::Gap => {
+                    let dropped = resync(&topic, hub, &followers);
+                    tracing::warn!(
+                        dropped,
+                        "notes from another node never came: their hearers here resync"
+                    );
+                    return Received::Gap;
+                }
+            }
+        }
         match envelope.note {
             Note::Channel { cid, event, sender, personal, skip_users, version } => {
                 hub.publish(Delivery {
@@ -413,27 +502,20 @@ impl Cluster {
                 }
             }
             Note::Unwatch { cid, user_id } => hub.unwatch_user(&cid, &user_id),
-            Note::ResyncChannel { cid } => {
-                let dropped = hub.drop_watchers(&cid);
-                tracing::warn!(cid, dropped, "notes of a channel were lost: its watchers resync");
-                return true;
-            }
-            Note::ResyncUser { user_id } => {
-                let dropped = hub.drop_user(&user_id);
-                tracing::warn!(dropped, "notes of a user were lost: their connections resync");
-                return true;
-            }
-            Note::ResyncPresence { user_id } => {
-                let dropped = hub.drop_connections(&followers(&user_id));
+            Note::ResyncChannel { .. } | Note::ResyncUser { .. } | Note::ResyncPresence { .. } => {
+                let topic = envelope.note.topic().expect("resync notes have a topic");
+                // What the sender sends next on the topic starts its numbers over here.
+                self.heard().forget(&envelope.node, &topic);
+                let dropped = resync(&topic, hub, &followers);
                 tracing::warn!(
                     dropped,
-                    "presence notes were lost: the followers' connections resync"
+                    "notes were lost on another node: their hearers here resync"
                 );
-                return true;
+                return Received::Resynced;
             }
             Note::Live(_) | Note::Leaving => {}
         }
-        false
+        Received::Applied
     }
 
     /// Forgets peers not heard from for [`PEER_TIMEOUT`]; returns how many count still.
@@ -448,6 +530,7 @@ impl Cluster {
             if let Some(peer) = peers.remove(&node) {
                 self.note_departed(peer);
             }
+            self.heard().forget_sender(&node);
         }
         peers.len()
     }
@@ -479,6 +562,21 @@ pub fn tell(state: &crate::AppState, note: impl FnOnce() -> Note) {
     }
 }
 
+/// Drops this node's connections hearing `topic` (`followers` lists those following a user's presence), so that
+/// their clients recover what was lost; returns how many.
+fn resync(topic: &Topic, hub: &Hub, followers: &impl Fn(&str) -> Vec<String>) -> usize {
+    match topic {
+        Topic::Channel(cid) => hub.drop_watchers(cid),
+        Topic::User(user_id) => hub.drop_user(user_id),
+        Topic::Presence(user_id) => hub.drop_connections(&followers(user_id)),
+    }
+}
+
+/// A random epoch for this node's numbers.
+fn random_epoch() -> u32 {
+    uuid::Uuid::new_v4().as_u64_pair().0 as u32
+}
+
 /// The note for a channel delivery.
 pub fn channel_note(delivery: &Delivery<'_>) -> Note {
     Note::Channel {
@@ -503,238 +601,4 @@ pub fn valid_node_id(id: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::hub::live::Change;
-    use serde_json::json;
-
-    /// A bus that only says it is shared, so the cluster builds notes, and keeps what it accepts; `shared(false)`
-    /// has a full queue.
-    #[derive(Clone)]
-    struct Shared {
-        accepts: bool,
-        kept: Arc<Mutex<Vec<Envelope>>>,
-    }
-    fn shared(accepts: bool) -> Shared {
-        Shared { accepts, kept: Arc::default() }
-    }
-    impl Bus for Shared {
-        fn send(&self, envelope: Envelope) -> bool {
-            if self.accepts {
-                self.kept.lock().unwrap().push(envelope);
-            }
-            self.accepts
-        }
-        fn listen(&self, _: Topic, ready: Arc<Ready>) {
-            ready.set();
-        }
-        fn is_connected(&self) -> bool {
-            true
-        }
-        fn is_shared(&self) -> bool {
-            true
-        }
-    }
-
-    /// A peer's whole live state in one part.
-    fn whole(online: &[&str], watches: &[(&str, &str)]) -> Note {
-        let mut changes: Vec<Change> =
-            online.iter().map(|user| Change::Online(user.to_string())).collect();
-        changes.extend(
-            watches.iter().map(|(cid, user)| Change::Watch(cid.to_string(), user.to_string())),
-        );
-        Note::Live(LiveNote::Sync { epoch: 7, seq: 0, part: 0, last: true, changes })
-    }
-
-    #[test]
-    fn peers_add_to_counts_until_they_leave() {
-        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let _alice = hub.register("a-1", "alice", false, 10).unwrap();
-        hub.watch("messaging:x", "a-1");
-        let state = whole(&["bob"], &[("messaging:x", "alice"), ("messaging:x", "bob")]);
-        cluster.receive(Envelope { node: "b".into(), note: state }, &hub, |_| vec![]);
-        assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 2, "alice counts once");
-        assert!(cluster.is_connected(&hub, "bob"));
-        assert_eq!(cluster.connected_users(&hub), vec!["alice".to_string(), "bob".to_string()]);
-        let delta = LiveNote::Delta {
-            epoch: 7,
-            seq: 1,
-            changes: vec![Change::Unwatch("messaging:x".into(), "bob".into())],
-        };
-        cluster.receive(Envelope { node: "b".into(), note: Note::Live(delta) }, &hub, |_| vec![]);
-        assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 1, "bob stopped watching");
-        cluster.receive(Envelope { node: "b".into(), note: Note::Leaving }, &hub, |_| vec![]);
-        assert_eq!(cluster.watcher_count(&hub, "messaging:x"), 1);
-        assert!(!cluster.is_connected(&hub, "bob"));
-        assert_eq!(cluster.take_departed(&hub), vec!["bob".to_string()], "alice is still here");
-        assert!(cluster.take_departed(&hub).is_empty());
-    }
-
-    #[test]
-    fn meeting_a_peer_asks_for_its_whole_state_without_counting_a_resync() {
-        let kept = shared(true);
-        let cluster = Cluster::new("a".into(), Box::new(kept.clone()));
-        let hub = Hub::default();
-        let digest = LiveNote::Digest {
-            epoch: 7,
-            seq: 3,
-            size: crate::hub::live::Size { online: 1, watches: 0 },
-        };
-        let b = |note| Envelope { node: "b".into(), note };
-        let counted = cluster.receive(b(Note::Live(digest)), &hub, |_| vec![]);
-        assert!(!counted, "a node just met is not out of step");
-        let asked = LiveNote::SyncRequest { node: "b".into() };
-        assert_eq!(kept.kept.lock().unwrap().pop().map(|sent| sent.note), Some(Note::Live(asked)));
-        // Once met, a gap is a resync (`a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it`).
-    }
-
-    #[test]
-    fn a_gap_in_a_peers_deltas_asks_for_its_whole_state_and_counts_it() {
-        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let first = cluster.receive(
-            Envelope { node: "b".into(), note: whole(&["bob"], &[]) },
-            &hub,
-            |_| vec![],
-        );
-        assert!(!first, "a whole state puts the peer in step");
-        let skipped =
-            LiveNote::Delta { epoch: 7, seq: 2, changes: vec![Change::Online("carol".into())] };
-        let asked = cluster.receive(
-            Envelope { node: "b".into(), note: Note::Live(skipped) },
-            &hub,
-            |_| vec![],
-        );
-        assert!(asked, "delta 1 never came");
-        assert!(
-            cluster.is_connected(&hub, "bob"),
-            "the stale view is kept until the whole state arrives"
-        );
-    }
-
-    #[test]
-    fn a_channel_note_is_filtered_by_the_senders_privacy_on_the_receiving_node() {
-        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
-        hub.watch("messaging:x", "a-1");
-        let quiet = Privacy { typing_indicators: false, read_receipts: true };
-        let typing = json!({"type": "typing.start", "cid": "messaging:x"});
-        let note = Note::Channel {
-            cid: "messaging:x".into(),
-            event: typing.as_object().unwrap().clone(),
-            sender: Some(("alice".into(), quiet)),
-            personal: HashMap::new(),
-            skip_users: Vec::new(),
-            version: None,
-        };
-        let wire = serde_json::to_string(&Envelope { node: "b".into(), note }).unwrap();
-        cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
-        assert!(bob.try_recv().is_none(), "typing of a user with typing indicators off");
-        let loud = Privacy { typing_indicators: true, read_receipts: true };
-        let note = Note::Channel {
-            cid: "messaging:x".into(),
-            event: typing.as_object().unwrap().clone(),
-            sender: Some(("alice".into(), loud)),
-            personal: HashMap::new(),
-            skip_users: Vec::new(),
-            version: None,
-        };
-        cluster.receive(Envelope { node: "b".into(), note }, &hub, |_| vec![]);
-        assert!(bob.try_recv().unwrap().contains("typing.start"));
-    }
-
-    #[test]
-    fn an_edit_from_one_node_arriving_after_a_delete_from_another_is_not_delivered() {
-        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
-        hub.watch("messaging:x", "a-1");
-        let note = |kind: &str, version| Note::Channel {
-            cid: "messaging:x".into(),
-            event: json!({"type": kind, "message": {"id": "m1"}}).as_object().unwrap().clone(),
-            sender: None,
-            personal: HashMap::new(),
-            skip_users: Vec::new(),
-            version: Some(version),
-        };
-        let deleted = Envelope { node: "c".into(), note: note("message.deleted", 2) };
-        cluster.receive(deleted, &hub, |_| vec![]);
-        let edited = Envelope { node: "b".into(), note: note("message.updated", 1) };
-        let wire = serde_json::to_string(&edited).unwrap();
-        cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
-        assert!(bob.try_recv().unwrap().contains("message.deleted"));
-        assert!(bob.try_recv().is_none(), "the older edit is not delivered");
-    }
-
-    #[tokio::test]
-    async fn notes_a_full_queue_dropped_make_the_nodes_hearing_them_drop_those_connections() {
-        let sender = Cluster::new("a".into(), Box::new(shared(false)));
-        let unwatch = || Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
-        assert!(!sender.tell(unwatch) && !sender.tell(unwatch));
-        assert!(!sender.tell(|| Note::User { user_id: "bob".into(), frame: "{}".into() }));
-        let lost = sender.take_lost();
-        assert_eq!(lost, vec![Topic::Channel("messaging:x".into()), Topic::User("bob".into())]);
-        assert!(sender.take_lost().is_empty(), "announced once");
-
-        let receiver = Cluster::new("b".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let mut watcher = hub.register("b-1", "carol", false, 10).unwrap();
-        let mut other = hub.register("b-2", "dave", false, 10).unwrap();
-        hub.watch("messaging:x", "b-1");
-        hub.watch("messaging:y", "b-2");
-        let resync = Cluster::resync_note(lost[0].clone());
-        assert!(receiver.receive(Envelope { node: "a".into(), note: resync }, &hub, |_| vec![]));
-        assert!(
-            watcher.recv().await.is_none(),
-            "carol's connection is dropped: her client recovers"
-        );
-        assert_eq!(hub.connection_count(), 1, "dave watches another channel");
-        assert!(other.try_recv().is_none());
-    }
-
-    #[test]
-    fn own_notes_are_ignored_and_node_ids_are_checked() {
-        let cluster = Cluster::new("a".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        cluster.receive(
-            Envelope { node: "a".into(), note: whole(&["ghost"], &[]) },
-            &hub,
-            |_| vec![],
-        );
-        assert!(!cluster.is_connected(&hub, "ghost"));
-        assert!(valid_node_id(&random_node_id()));
-        assert!(!valid_node_id("Node-1") && !valid_node_id(""));
-    }
-
-    #[test]
-    fn notes_are_routed_to_the_nodes_that_need_them() {
-        let channel = Note::Unwatch { cid: "messaging:x".into(), user_id: "bob".into() };
-        assert_eq!(channel.topic(), Some(Topic::Channel("messaging:x".into())));
-        let own = Note::User { user_id: "bob".into(), frame: "{}".into() };
-        assert_eq!(own.topic(), Some(Topic::User("bob".into())));
-        let presence = Note::Presence { user_id: "bob".into(), frame: "{}".into() };
-        assert_eq!(presence.topic(), Some(Topic::Presence("bob".into())));
-        assert_eq!(Note::Leaving.topic(), None, "every node hears a node leave");
-    }
-
-    #[tokio::test]
-    async fn lost_presence_notes_make_the_nodes_hearing_them_drop_the_followers_connections() {
-        let sender = Cluster::new("a".into(), Box::new(shared(false)));
-        assert!(!sender.tell(|| Note::Presence { user_id: "bob".into(), frame: "{}".into() }));
-        let lost = sender.take_lost();
-        assert_eq!(lost, vec![Topic::Presence("bob".into())]);
-
-        let receiver = Cluster::new("b".into(), Box::new(shared(true)));
-        let hub = Hub::default();
-        let mut follower = hub.register("b-1", "carol", false, 10).unwrap();
-        let mut other = hub.register("b-2", "dave", false, 10).unwrap();
-        let resync = Cluster::resync_note(lost[0].clone());
-        let followers = |user: &str| if user == "bob" { vec!["b-1".to_owned()] } else { vec![] };
-        assert!(receiver.receive(Envelope { node: "a".into(), note: resync }, &hub, followers));
-        assert!(follower.recv().await.is_none(), "carol follows bob: her client recovers");
-        assert_eq!(hub.connection_count(), 1, "dave follows nobody");
-        assert!(other.try_recv().is_none());
-    }
-}
+mod tests;

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::cluster::{Bus, Envelope, Note, Ready, BUS_QUEUE, HEARTBEAT, STATE_CHECK};
+use crate::cluster::{Bus, Envelope, Note, Ready, Received, BUS_QUEUE, HEARTBEAT, STATE_CHECK};
 use crate::hub::live::{Outgoing, Topic};
 use crate::AppState;
 
@@ -177,11 +177,11 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 }
                 for topic in state.cluster.take_lost() {
                     let note = crate::cluster::Cluster::resync_note(topic);
-                    publish(&client, &base, &Envelope { node: node.clone(), note }, &state).await;
+                    publish(&client, &base, &Envelope::unnumbered(node.clone(), note), &state).await;
                 }
                 let taken = state.hub.take_changes(outgoing.wants_whole(now));
                 for note in outgoing.notes(taken, now, digest) {
-                    publish(&client, &base, &Envelope { node: node.clone(), note: Note::Live(note) }, &state)
+                    publish(&client, &base, &Envelope::unnumbered(node.clone(), Note::Live(note)), &state)
                         .await;
                 }
                 // The hub knows channels and users, the presence book presence.
@@ -212,7 +212,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
     for task in heard.into_values() {
         task.abort();
     }
-    publish(&client, &base, &Envelope { node, note: Note::Leaving }, &state).await;
+    publish(&client, &base, &Envelope::unnumbered(node, Note::Leaving), &state).await;
     let _ = client.flush().await;
 }
 
@@ -223,16 +223,35 @@ fn rand_epoch() -> u64 {
 
 /// Publishes one note on its topic's subject, counted in the metrics. A note NATS refuses (over its
 /// `max_payload`, or the client gone) is counted and, when it had a topic, that topic's hearers are told to resync
-/// (a live-state note needs nothing: its peers see the gap in its sequence and ask for the whole state).
+/// at once, before the topic's next numbered note shows them the gap (if that cannot be sent either, the next check
+/// tries again; a live-state note needs nothing: its peers see the gap in its deltas and ask for the whole state).
 async fn publish(client: &Client, base: &str, envelope: &Envelope, state: &AppState) {
+    let Err(topic) = publish_one(client, base, envelope, state).await else { return };
+    if let Some(topic) = topic {
+        let note = crate::cluster::Cluster::resync_note(topic.clone());
+        let resync = Envelope::unnumbered(envelope.node.clone(), note);
+        if publish_one(client, base, &resync, state).await.is_err() {
+            state.cluster.lost(topic);
+        }
+    }
+}
+
+/// Publishes one note, counted in the metrics; a refusal is counted and logged, and gives the note's topic.
+async fn publish_one(
+    client: &Client,
+    base: &str,
+    envelope: &Envelope,
+    state: &AppState,
+) -> Result<(), Option<Topic>> {
     let payload = serde_json::to_vec(envelope).map(bytes::Bytes::from).unwrap_or_default();
     let (bytes, topic) = (payload.len(), envelope.note.topic());
     state.metrics.count_bus_note(false, bytes);
-    if let Err(error) = client.publish(subject(base, topic.as_ref()), payload).await {
-        state.metrics.bus_unpublished.inc();
-        tracing::warn!(%error, bytes, "cluster note not published: its hearers resync");
-        if let Some(topic) = topic {
-            state.cluster.lost(topic);
+    match client.publish(subject(base, topic.as_ref()), payload).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            state.metrics.bus_unpublished.inc();
+            tracing::warn!(%error, bytes, "cluster note not published: its hearers resync");
+            Err(topic)
         }
     }
 }
@@ -263,7 +282,13 @@ fn hear(
             match serde_json::from_slice::<Envelope>(&message.payload) {
                 Ok(envelope) => {
                     let followers = |user: &str| state.presence.followers(user);
-                    if state.cluster.receive(envelope, &state.hub, followers) {
+                    let received = state.cluster.receive(envelope, &state.hub, followers);
+                    match received {
+                        Received::Applied | Received::Resynced => {}
+                        Received::Gap => state.metrics.bus_gaps.inc(),
+                        Received::Repeat => state.metrics.bus_repeated.inc(),
+                    }
+                    if received.resynced() {
                         state.metrics.bus_resyncs.inc();
                     }
                 }
