@@ -12,6 +12,7 @@ mod postgres_writes;
 mod query_sql;
 mod records;
 mod rows;
+mod sql;
 mod sqlite;
 mod sqlite_manage;
 mod sqlite_messages;

@@ -5,20 +5,13 @@ use serde_json::Value;
 
 use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
+use super::postgres_rows::Postgres;
 use super::postgres_rows::{
-    all, channel_from, ensure_user, read_from, read_of, Params, CHANNEL_COLUMNS, NOT_SILENT,
-    READ_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    all, channel_from, ensure_user, read_from, read_of, Params, CHANNEL_COLUMNS,
 };
 pub(super) use super::rows::member_from;
+use super::sql;
 use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, StoreError};
-
-/// Selects one member of `$1` by user id (`$2`).
-fn select_member() -> String {
-    format!(
-        "SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
-         FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1 AND m.user_id = $2"
-    )
-}
 
 /// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.
 async fn add_member(
@@ -28,20 +21,9 @@ async fn add_member(
     now: &str,
 ) -> Result<bool, StoreError> {
     ensure_user(tx, user_id, now).await?;
-    let inserted = tx
-        .execute_prepared(
-            "INSERT INTO members (cid, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&cid, &user_id, &now],
-        )
-        .await?
-        == 1;
+    let inserted = tx.execute_prepared(sql::ADD_MEMBER, &[&cid, &user_id, &now]).await? == 1;
     if inserted {
-        tx.execute_prepared(
-            "INSERT INTO reads (cid, user_id, last_read, shared_last_read) VALUES ($1, $2, $3, $3)
-             ON CONFLICT DO NOTHING",
-            &[&cid, &user_id, &now],
-        )
-        .await?;
+        tx.execute_prepared(sql::ADD_READ, &[&cid, &user_id, &now]).await?;
     }
     Ok(inserted)
 }
@@ -59,28 +41,19 @@ impl PostgresStore {
         let mut added = Vec::new();
         for user in add {
             if add_member(&tx, cid, user, now).await? {
-                let row = tx.query_one_prepared(&select_member(), &[&cid, user]).await?;
+                let row = tx.query_one_prepared(sql::SELECT_MEMBER, &[&cid, user]).await?;
                 added.push(member_from(&row)?);
             }
         }
         let mut removed = Vec::new();
         for user in remove {
-            if let Some(row) = tx.query_opt_prepared(&select_member(), &[&cid, user]).await? {
-                tx.execute_prepared(
-                    "DELETE FROM members WHERE cid = $1 AND user_id = $2",
-                    &[&cid, user],
-                )
-                .await?;
-                tx.execute_prepared(
-                    "DELETE FROM reads WHERE cid = $1 AND user_id = $2",
-                    &[&cid, user],
-                )
-                .await?;
+            if let Some(row) = tx.query_opt_prepared(sql::SELECT_MEMBER, &[&cid, user]).await? {
+                tx.execute_prepared(sql::DELETE_MEMBER, &[&cid, user]).await?;
+                tx.execute_prepared(sql::DELETE_READ, &[&cid, user]).await?;
                 removed.push(member_from(&row)?);
             }
         }
-        tx.execute_prepared("UPDATE channels SET updated_at = $2 WHERE cid = $1", &[&cid, &now])
-            .await?;
+        tx.execute_prepared(sql::TOUCH_CHANNEL, &[&cid, &now]).await?;
         tx.commit().await?;
         Ok((added, removed))
     }
@@ -90,9 +63,7 @@ impl PostgresStore {
         user_id: &str,
     ) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query_prepared("SELECT cid FROM members WHERE user_id = $1 ORDER BY cid", &[&user_id])
-            .await?;
+        let rows = client.query_prepared(sql::MEMBER_CHANNELS, &[&user_id]).await?;
         all(rows, |row| row.try_get(0))
     }
 
@@ -105,8 +76,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let created = tx
             .execute_prepared(
-                "INSERT INTO channels (cid, type, id, data, created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+                sql::INSERT_CHANNEL,
                 &[&new.cid, &new.kind, &new.id, &Value::Object(new.data), &new.created_by, &now],
             )
             .await?
@@ -116,7 +86,7 @@ impl PostgresStore {
                 add_member(&tx, &new.cid, member, now).await?;
             }
         }
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        let sql = sql::select_channel::<Postgres>();
         let channel = channel_from(&tx.query_one_prepared(&sql, &[&new.cid]).await?)?;
         tx.commit().await?;
         Ok((channel, created))
@@ -126,7 +96,7 @@ impl PostgresStore {
         &self,
         cid: &str,
     ) -> Result<Option<ChannelRecord>, StoreError> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        let sql = sql::select_channel::<Postgres>();
         let client = self.client().await?;
         let row = client.query_opt_prepared(&sql, &[&cid]).await?;
         Ok(row.map(|row| channel_from(&row)).transpose()?)
@@ -137,16 +107,12 @@ impl PostgresStore {
         cid: &str,
         user_id: &str,
     ) -> Result<bool, StoreError> {
-        let sql = "SELECT 1 FROM members WHERE cid = $1 AND user_id = $2";
+        let sql = sql::IS_MEMBER;
         Ok(self.client().await?.query_opt_prepared(sql, &[&cid, &user_id]).await?.is_some())
     }
 
     pub(super) async fn members_async(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
-        let sql = format!(
-            "SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
-             FROM members m JOIN users u ON u.id = m.user_id WHERE m.cid = $1
-             ORDER BY m.created_at, m.user_id"
-        );
+        let sql = sql::SELECT_MEMBERS.to_owned();
         all(self.client().await?.query_prepared(&sql, &[&cid]).await?, member_from)
     }
 
@@ -155,10 +121,7 @@ impl PostgresStore {
         cid: &str,
         user_id: &str,
     ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = $2)
-             FROM channels c WHERE c.cid = $1"
-        );
+        let sql = sql::select_channel_for::<Postgres>();
         let client = self.client().await?;
         let row = client.query_opt_prepared(&sql, &[&cid, &user_id]).await?;
         Ok(row
@@ -179,28 +142,15 @@ impl PostgresStore {
         let last_message: Option<String> = match message_id {
             Some(id) => Some(id.to_owned()),
             None => tx
-                .query_opt_prepared(
-                    "SELECT id FROM messages WHERE cid = $1 ORDER BY seq DESC LIMIT 1",
-                    &[&cid],
-                )
+                .query_opt_prepared(sql::LAST_MESSAGE_ID, &[&cid])
                 .await?
                 .map(|row| row.try_get(0))
                 .transpose()?,
         };
-        tx.execute_prepared(
-            "INSERT INTO reads (cid, user_id, last_read, last_read_message_id, unread_messages, shared_last_read)
-             VALUES ($1, $2, $3, $4, 0, $3)
-             ON CONFLICT (cid, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4, unread_messages = 0",
-            &[&cid, &user_id, &now, &last_message],
-        )
-        .await?;
+        tx.execute_prepared(sql::MARK_READ, &[&cid, &user_id, &now, &last_message]).await?;
         if shared {
-            tx.execute_prepared(
-                "UPDATE reads SET shared_last_read = $3, shared_last_read_message_id = $4,
-                 shared_unread_messages = 0 WHERE cid = $1 AND user_id = $2",
-                &[&cid, &user_id, &now, &last_message],
-            )
-            .await?;
+            tx.execute_prepared(sql::MARK_SHARED_READ, &[&cid, &user_id, &now, &last_message])
+                .await?;
         }
         let read = read_of(&tx, cid, user_id).await?;
         tx.commit().await?;
@@ -215,35 +165,24 @@ impl PostgresStore {
     ) -> Result<Option<ReadRecord>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let sql = "SELECT seq FROM messages WHERE cid = $1 AND id = $2";
+        let sql = sql::MESSAGE_SEQ;
         let Some(row) = tx.query_opt_prepared(sql, &[&cid, &message_id]).await? else {
             return Ok(None);
         };
         let seq: i64 = row.try_get(0)?;
         // The message just before: the new last read (or the channel's creation when there is none).
-        let before = tx
-            .query_opt_prepared(
-                "SELECT id, created_at FROM messages WHERE cid = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
-                &[&cid, &seq],
-            )
-            .await?;
+        let before = tx.query_opt_prepared(sql::MESSAGE_BEFORE, &[&cid, &seq]).await?;
         let (last_id, last_read): (Option<String>, String) = match before {
             Some(row) => (Some(row.try_get(0)?), row.try_get(1)?),
             None => {
-                let sql = "SELECT created_at FROM channels WHERE cid = $1";
+                let sql = sql::CHANNEL_CREATED_AT;
                 (None, tx.query_one_prepared(sql, &[&cid]).await?.try_get(0)?)
             }
         };
-        let sql = format!(
-            "SELECT COUNT(*) FROM messages g WHERE g.cid = $1 AND g.seq >= $2 AND g.user_id != $3 AND NOT ({THREAD_ONLY}) AND {NOT_SILENT}"
-        );
+        let sql = sql::count_unread_from::<Postgres>();
         let unread: i64 = tx.query_one_prepared(&sql, &[&cid, &seq, &user_id]).await?.try_get(0)?;
-        tx.execute_prepared(
-            "UPDATE reads SET last_read = $3, last_read_message_id = $4, unread_messages = $5
-             WHERE cid = $1 AND user_id = $2",
-            &[&cid, &user_id, &last_read, &last_id, &unread],
-        )
-        .await?;
+        tx.execute_prepared(sql::SET_READ, &[&cid, &user_id, &last_read, &last_id, &unread])
+            .await?;
         let read = read_of(&tx, cid, user_id).await?;
         tx.commit().await?;
         Ok(Some(read))
@@ -258,26 +197,12 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let rows = tx
-            .query_prepared(
-                "SELECT cid FROM reads WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid FOR UPDATE",
-                &[&user_id],
-            )
+            .query_prepared(&format!("{} FOR UPDATE", sql::UNREAD_CHANNEL_IDS), &[&user_id])
             .await?;
         let cids = all(rows, |row| row.try_get(0))?;
-        tx.execute_prepared(
-            "UPDATE reads SET last_read = $2, unread_messages = 0,
-                last_read_message_id = (SELECT id FROM messages m WHERE m.cid = reads.cid ORDER BY seq DESC LIMIT 1)
-             WHERE user_id = $1",
-            &[&user_id, &now],
-        )
-        .await?;
+        tx.execute_prepared(sql::MARK_ALL_READ, &[&user_id, &now]).await?;
         if shared {
-            tx.execute_prepared(
-                "UPDATE reads SET shared_last_read = last_read, shared_last_read_message_id = last_read_message_id,
-                    shared_unread_messages = 0 WHERE user_id = $1",
-                &[&user_id],
-            )
-            .await?;
+            tx.execute_prepared(sql::MARK_ALL_SHARED_READ, &[&user_id]).await?;
         }
         tx.commit().await?;
         Ok(cids)
@@ -287,15 +212,7 @@ impl PostgresStore {
         &self,
         user_id: &str,
     ) -> Result<Vec<(String, u64, String)>, StoreError> {
-        let rows = self
-            .client()
-            .await?
-            .query_prepared(
-                "SELECT cid, unread_messages, last_read FROM reads
-                 WHERE user_id = $1 AND unread_messages > 0 ORDER BY cid",
-                &[&user_id],
-            )
-            .await?;
+        let rows = self.client().await?.query_prepared(sql::UNREAD_CHANNELS, &[&user_id]).await?;
         all(rows, |row| {
             let unread = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
             Ok((row.try_get(0)?, unread, row.try_get(2)?))
@@ -303,25 +220,14 @@ impl PostgresStore {
     }
 
     pub(super) async fn reads_async(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 ORDER BY r.user_id"
-        );
-        all(self.client().await?.query_prepared(&sql, &[&cid]).await?, read_from)
+        all(self.client().await?.query_prepared(sql::SELECT_READS, &[&cid]).await?, read_from)
     }
 
     pub(super) async fn unread_totals_async(
         &self,
         user_id: &str,
     ) -> Result<(u64, u64), StoreError> {
-        let row = self
-            .client()
-            .await?
-            .query_one_prepared(
-                "SELECT COALESCE(SUM(unread_messages), 0)::BIGINT, COUNT(*) FILTER (WHERE unread_messages > 0)
-                 FROM reads WHERE user_id = $1",
-                &[&user_id],
-            )
-            .await?;
+        let row = self.client().await?.query_one_prepared(sql::UNREAD_TOTALS, &[&user_id]).await?;
         let number = |at| row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0));
         Ok((number(0)?, number(1)?))
     }

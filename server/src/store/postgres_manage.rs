@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 use super::postgres::PostgresStore;
 use super::postgres_channels::member_from;
 use super::postgres_prepared::Prepared;
-use super::postgres_rows::{
-    channel_from, CHANNEL_COLUMNS, CHANNEL_COLUMNS_UNCOUNTED, USER_COLUMNS,
-};
+use super::postgres_rows::Postgres;
+use super::postgres_rows::{channel_from, CHANNEL_COLUMNS_UNCOUNTED};
+use super::sql::{self, MEMBER_COLUMNS};
 use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 impl PostgresStore {
@@ -22,7 +22,7 @@ impl PostgresStore {
             "WITH changed AS (
                 UPDATE members SET channel_role = COALESCE($3, channel_role), hidden = COALESCE($4, hidden)
                 WHERE cid = $1 AND user_id = $2 RETURNING *)
-             SELECT m.created_at, m.channel_role, m.hidden, {USER_COLUMNS}
+             SELECT {MEMBER_COLUMNS}
              FROM changed m JOIN users u ON u.id = m.user_id"
         );
         let row = self
@@ -34,7 +34,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn unhide_channel_async(&self, cid: &str) -> Result<Vec<String>, StoreError> {
-        let sql = "UPDATE members SET hidden = FALSE WHERE cid = $1 AND hidden RETURNING user_id";
+        let sql = sql::SHOW_CHANNEL;
         let rows = self.client().await?.query_prepared(sql, &[&cid]).await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
@@ -47,13 +47,8 @@ impl PostgresStore {
     ) -> Result<Option<ChannelRecord>, StoreError> {
         let client = self.client().await?;
         let data = Value::Object(data);
-        client
-            .execute_prepared(
-                "UPDATE channels SET data = $2, updated_at = $3 WHERE cid = $1",
-                &[&cid, &data, &now],
-            )
-            .await?;
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = $1");
+        client.execute_prepared(sql::UPDATE_CHANNEL_DATA, &[&cid, &data, &now]).await?;
+        let sql = sql::select_channel::<Postgres>();
         let row = client.query_opt_prepared(&sql, &[&cid]).await?;
         Ok(row.as_ref().map(channel_from).transpose()?)
     }
@@ -65,12 +60,8 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute_prepared("DELETE FROM messages WHERE cid = $1", &[&cid]).await?;
-        tx.execute_prepared(
-            "UPDATE reads SET unread_messages = 0, shared_unread_messages = 0 WHERE cid = $1",
-            &[&cid],
-        )
-        .await?;
+        tx.execute_prepared(sql::DELETE_CHANNEL_MESSAGES, &[&cid]).await?;
+        tx.execute_prepared(sql::CLEAR_CHANNEL_UNREAD, &[&cid]).await?;
         tx.execute_prepared(
             "UPDATE channels SET data = jsonb_set(data, '{truncated_at}', to_jsonb($2::text)),
              updated_at = $2 WHERE cid = $1",
@@ -87,8 +78,7 @@ impl PostgresStore {
         for table in ["messages", "reads", "members", "files"] {
             tx.execute_prepared(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
         }
-        let existed =
-            tx.execute_prepared("DELETE FROM channels WHERE cid = $1", &[&cid]).await? == 1;
+        let existed = tx.execute_prepared(sql::DELETE_CHANNEL, &[&cid]).await? == 1;
         tx.commit().await?;
         Ok(existed)
     }
@@ -98,9 +88,7 @@ impl PostgresStore {
         self.client()
             .await?
             .execute_prepared(
-                "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (kind, user_id, target) DO UPDATE SET data = $4, created_at = $5, expires = $6",
+                sql::UPSERT_RELATION,
                 &[
                     &relation.kind,
                     &relation.user_id,
@@ -120,7 +108,7 @@ impl PostgresStore {
         user_id: &str,
         target: &str,
     ) -> Result<bool, StoreError> {
-        let sql = "DELETE FROM moderation WHERE kind = $1 AND user_id = $2 AND target = $3";
+        let sql = sql::DELETE_RELATION;
         Ok(self.client().await?.execute_prepared(sql, &[&kind, &user_id, &target]).await? > 0)
     }
 
@@ -145,9 +133,7 @@ impl PostgresStore {
         cid: &str,
         now: &str,
     ) -> Result<Vec<Relation>, StoreError> {
-        let sql = "SELECT kind, user_id, target, data, created_at, expires FROM moderation
-             WHERE ((kind = 'ban' AND user_id = $1 AND target IN ('*', $2)) OR (kind = 'block' AND target = $1))
-             AND (expires IS NULL OR expires > $3)";
+        let sql = sql::SENDER_MODERATION;
         let client = self.client().await?;
         let rows = client.query_prepared(sql, &[&user_id, &cid, &now]).await?;
         relations_from(&rows)

@@ -12,17 +12,10 @@ use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
 use super::postgres_rows::{
     all, attach_reactions, message_from, message_in, reaction_from, Params, MESSAGE_COLUMNS,
-    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    THREAD_ONLY,
 };
+use super::sql::{self, USER_COLUMNS};
 use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
-
-/// Selects one reaction by message, user and type (`$1`–`$3`).
-fn select_reaction() -> String {
-    format!(
-        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
-         WHERE x.message_id = $1 AND x.user_id = $2 AND x.type = $3"
-    )
-}
 
 /// A client's time in the stored shape (fixed-width RFC 3339 UTC with milliseconds), so that times compare as
 /// text; `None` when it is not a time (then nothing matches, as in SQLite).
@@ -86,26 +79,17 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let (message, user, kind) = (&reaction.message_id, &reaction.user_id, &reaction.kind);
         let replaced = if reaction.unique {
-            tx.execute_prepared(
-                "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2",
-                &[message, user],
-            )
-            .await?
+            tx.execute_prepared(sql::DELETE_USER_REACTIONS, &[message, user]).await?
         } else {
-            tx.execute_prepared(
-                "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
-                &[message, user, kind],
-            )
-            .await?
+            tx.execute_prepared(sql::DELETE_REACTION, &[message, user, kind]).await?
         } > 0;
         tx.execute_prepared(
-            "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            sql::INSERT_REACTION,
             &[message, user, kind, &reaction.score, &Value::Object(reaction.extra.clone()), &now],
         )
         .await?;
         let stored = reaction_from(
-            &tx.query_one_prepared(&select_reaction(), &[message, user, kind]).await?,
+            &tx.query_one_prepared(sql::SELECT_REACTION, &[message, user, kind]).await?,
         )?;
         tx.commit().await?;
         Ok((stored, replaced))
@@ -120,13 +104,9 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let found =
-            tx.query_opt_prepared(&select_reaction(), &[&message_id, &user_id, &kind]).await?;
+            tx.query_opt_prepared(sql::SELECT_REACTION, &[&message_id, &user_id, &kind]).await?;
         let found = found.map(|row| reaction_from(&row)).transpose()?;
-        tx.execute_prepared(
-            "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND type = $3",
-            &[&message_id, &user_id, &kind],
-        )
-        .await?;
+        tx.execute_prepared(sql::DELETE_REACTION, &[&message_id, &user_id, &kind]).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -140,11 +120,8 @@ impl PostgresStore {
     ) -> Result<Option<MessageRecord>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute_prepared(
-            "UPDATE messages SET text = $2, extra = $3, updated_at = $4, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
-            &[&id, &text, &Value::Object(extra), &now],
-        )
-        .await?;
+        tx.execute_prepared(sql::UPDATE_MESSAGE, &[&id, &text, &Value::Object(extra), &now])
+            .await?;
         let stored = message_in(&tx, id).await?;
         tx.commit().await?;
         Ok(stored)
@@ -160,14 +137,10 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let Some(mut stored) = message_in(&tx, id).await? else { return Ok(None) };
         if hard {
-            tx.execute_prepared("DELETE FROM messages WHERE id = $1", &[&id]).await?;
+            tx.execute_prepared(sql::DELETE_MESSAGE, &[&id]).await?;
             stored.deleted_at = Some(now.into());
         } else {
-            tx.execute_prepared(
-                "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), updated_at = $2, version = version + 1 WHERE id = $1",
-                &[&id, &now],
-            )
-            .await?;
+            tx.execute_prepared(sql::SOFT_DELETE_MESSAGE, &[&id, &now]).await?;
             stored = message_in(&tx, id).await?.unwrap_or(stored);
         }
         tx.commit().await?;
@@ -231,7 +204,7 @@ impl PostgresStore {
 
     pub(super) async fn has_message_async(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let sql = "SELECT 1 FROM messages WHERE cid = $1 AND id = $2";
+        let sql = sql::MESSAGE_IN_CHANNEL;
         Ok(client.query_opt_prepared(sql, &[&cid, &id]).await?.is_some())
     }
 }

@@ -12,6 +12,7 @@ use tokio_postgres::Row;
 
 use super::postgres_prepared::Prepared;
 pub(super) use super::rows::{channel_from, message_from, reaction_from, read_from, user_from};
+use super::sql::{self, REACTION_COLUMNS, USER_COLUMNS};
 use super::{MessageRecord, ReadRecord, StoreError};
 
 /// Schema steps, applied in order; `schema_version` records how many ran. Append, never edit.
@@ -152,10 +153,6 @@ pub(super) const MESSAGE_COLUMNS: &str =
         GROUP BY r.user_id ORDER BY MIN(r.seq)), \
     g.version";
 
-/// The user columns every query that returns users selects, in [`user_from`]'s order.
-pub(super) const USER_COLUMNS: &str =
-    "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
-
 /// The channel columns in [`channel_from`]'s order, with `$member_count` as the member count's column.
 macro_rules! channel_columns {
     ($member_count:literal) => {
@@ -174,15 +171,6 @@ pub(super) const CHANNEL_COLUMNS: &str =
 /// [`CHANNEL_COLUMNS`] for reads that never show the channel (a send's checks): the member count, which reads
 /// every membership of the channel, is not counted (0).
 pub(super) const CHANNEL_COLUMNS_UNCOUNTED: &str = channel_columns!("0::BIGINT");
-
-/// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
-pub(super) const REACTION_COLUMNS: &str =
-    "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
-
-/// The read columns: own state, the user's [`USER_COLUMNS`], then the shared state, in [`read_from`]'s order.
-pub(super) const READ_COLUMNS: &str = "r.last_read, r.last_read_message_id, r.unread_messages, \
-    u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active, \
-    COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
 
 /// Reads every row with `read`.
 pub(super) fn all<T>(
@@ -219,9 +207,7 @@ pub(super) async fn message_in(
     client: &impl GenericClient,
     id: &str,
 ) -> Result<Option<MessageRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
-    );
+    let sql = sql::select_message::<Postgres>();
     let mut found = match client.query_opt_prepared(&sql, &[&id]).await? {
         Some(row) => vec![message_from(&row)?],
         None => return Ok(None),
@@ -236,10 +222,7 @@ pub(super) async fn read_of(
     cid: &str,
     user_id: &str,
 ) -> Result<ReadRecord, StoreError> {
-    let sql = format!(
-        "SELECT {READ_COLUMNS} FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = $1 AND r.user_id = $2"
-    );
-    Ok(read_from(&client.query_one_prepared(&sql, &[&cid, &user_id]).await?)?)
+    Ok(read_from(&client.query_one_prepared(sql::SELECT_READ, &[&cid, &user_id]).await?)?)
 }
 
 /// Creates a bare user row for an id that is named (as a member or sender) before it ever connected.
@@ -248,13 +231,7 @@ pub(super) async fn ensure_user(
     id: &str,
     now: &str,
 ) -> Result<(), StoreError> {
-    client
-        .execute_prepared(
-            "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES ($1, 'user', '{}', $2, $2)
-             ON CONFLICT (id) DO NOTHING",
-            &[&id, &now],
-        )
-        .await?;
+    client.execute_prepared(sql::ENSURE_USER, &[&id, &now]).await?;
     Ok(())
 }
 
@@ -335,4 +312,14 @@ impl super::query_sql::Dialect for Params {
             self.list(kinds)
         )
     }
+}
+
+/// PostgreSQL's side of the statements both stores share ([`super::sql`]).
+pub(super) struct Postgres;
+
+impl super::sql::Dialect for Postgres {
+    const CHANNEL_COLUMNS: &'static str = CHANNEL_COLUMNS;
+    const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
+    const THREAD_ONLY: &'static str = THREAD_ONLY;
+    const NOT_SILENT: &'static str = NOT_SILENT;
 }

@@ -5,14 +5,10 @@ use serde_json::{Map, Value};
 
 use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
-use super::postgres_rows::{all, user_from, Params, USER_COLUMNS};
+use super::postgres_rows::{all, user_from, Params};
+use super::sql::{self, USER_COLUMNS};
 use super::{StoreError, UserQuery, UserReplace};
 use crate::store::records::{merge_fields, StoredUser};
-
-/// Selects one user by id (`$1`).
-fn select_user() -> String {
-    format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")
-}
 
 impl PostgresStore {
     pub(super) async fn connect_user_async(
@@ -24,7 +20,7 @@ impl PostgresStore {
     ) -> Result<StoredUser, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let sql = format!("{} FOR UPDATE", select_user());
+        let sql = format!("{} FOR UPDATE", sql::SELECT_USER);
         let user = match tx.query_opt_prepared(&sql, &[&id]).await? {
             Some(row) => {
                 let mut user = user_from(&row, 0)?;
@@ -46,9 +42,7 @@ impl PostgresStore {
             },
         };
         tx.execute_prepared(
-            "INSERT INTO users (id, role, fields, created_at, updated_at, last_active)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (id) DO UPDATE SET fields = $3, updated_at = $5, last_active = $6",
+            sql::UPSERT_CONNECTING_USER,
             &[
                 &user.id,
                 &user.role,
@@ -59,26 +53,19 @@ impl PostgresStore {
             ],
         )
         .await?;
-        tx.execute_prepared(
-            "INSERT INTO monthly_activity (month, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&month, &id],
-        )
-        .await?;
+        tx.execute_prepared(sql::RECORD_MONTHLY_ACTIVITY, &[&month, &id]).await?;
         tx.commit().await?;
         Ok(user)
     }
 
     pub(super) async fn monthly_active_users_async(&self, month: &str) -> Result<u64, StoreError> {
-        let row = self
-            .client()
-            .await?
-            .query_one_prepared("SELECT COUNT(*) FROM monthly_activity WHERE month = $1", &[&month])
-            .await?;
+        let row =
+            self.client().await?.query_one_prepared(sql::COUNT_MONTHLY_ACTIVE, &[&month]).await?;
         Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
     }
 
     pub(super) async fn user_async(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
-        let row = self.client().await?.query_opt_prepared(&select_user(), &[&id]).await?;
+        let row = self.client().await?.query_opt_prepared(sql::SELECT_USER, &[&id]).await?;
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 
@@ -113,7 +100,7 @@ impl PostgresStore {
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let select = format!("{} FOR UPDATE", select_user());
+        let select = format!("{} FOR UPDATE", sql::SELECT_USER);
         let update = format!(
             "UPDATE users u SET role = $2, fields = $3, updated_at = $4 WHERE id = $1 RETURNING {USER_COLUMNS}"
         );

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
+use super::sql::{self, sqlite, USER_COLUMNS};
 use super::{
     ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
     MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
@@ -16,8 +17,7 @@ use super::{
 use crate::store::records::{merge_fields, StoredUser};
 
 use super::sqlite_rows::{
-    channel_from, ensure_user, member_from, user_from, Query, CHANNEL_COLUMNS, MEMBER_COLUMNS,
-    USER_COLUMNS,
+    channel_from, ensure_user, member_from, user_from, Query, Sqlite, CHANNEL_COLUMNS,
 };
 use super::sqlite_schema::MIGRATIONS;
 
@@ -182,9 +182,7 @@ impl SqliteDb {
             },
         };
         tx.execute(
-            "INSERT INTO users (id, role, fields, created_at, updated_at, last_active)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET fields = ?3, updated_at = ?5, last_active = ?6",
+            &sqlite(sql::UPSERT_CONNECTING_USER),
             params![
                 user.id,
                 user.role,
@@ -194,10 +192,7 @@ impl SqliteDb {
                 user.last_active
             ],
         )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO monthly_activity (month, user_id) VALUES (?1, ?2)",
-            params![month, id],
-        )?;
+        tx.execute(&sqlite(sql::RECORD_MONTHLY_ACTIVITY), params![month, id])?;
         tx.commit()?;
         Ok(user)
     }
@@ -205,16 +200,12 @@ impl SqliteDb {
     pub(super) fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
         self.write_activity()?;
         let connection = self.lock()?;
-        Ok(connection.query_row(
-            "SELECT COUNT(*) FROM monthly_activity WHERE month = ?1",
-            [month],
-            |row| row.get(0),
-        )?)
+        Ok(connection.query_row(&sqlite(sql::COUNT_MONTHLY_ACTIVE), [month], |row| row.get(0))?)
     }
 
     pub(super) fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
         let connection = self.lock()?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let sql = sqlite(sql::SELECT_USER);
         Ok(connection.query_row(&sql, [id], |row| user_from(row, 0)).optional()?)
     }
 
@@ -232,7 +223,7 @@ impl SqliteDb {
                 params![user.id, user.role, Value::Object(user.fields.clone()).to_string(), now],
             )?;
         }
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let sql = sqlite(sql::SELECT_USER);
         let stored = users
             .iter()
             .map(|user| tx.query_row(&sql, [&user.id], |row| user_from(row, 0)))
@@ -249,7 +240,7 @@ impl SqliteDb {
     ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
-        let select = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let select = sqlite(sql::SELECT_USER);
         let mut written = Vec::with_capacity(ids.len());
         for id in ids {
             let stored = tx.query_row(&select, [id], |row| user_from(row, 0)).optional()?;
@@ -283,7 +274,7 @@ impl SqliteDb {
         if !inserted {
             return Ok(None);
         }
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+        let sql = sqlite(sql::SELECT_USER);
         Ok(Some(connection.query_row(&sql, [id], |row| user_from(row, 0))?))
     }
 
@@ -347,42 +338,27 @@ impl SqliteDb {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let member = |tx: &rusqlite::Transaction<'_>, user: &str| {
-            let sql = format!(
-                "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
-                 WHERE m.cid = ?1 AND m.user_id = ?2"
-            );
+            let sql = sqlite(sql::SELECT_MEMBER);
             tx.query_row(&sql, [cid, user], member_from).optional()
         };
         let mut added = Vec::new();
         for user in add {
             ensure_user(&tx, user, now)?;
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO members (cid, user_id, created_at) VALUES (?1, ?2, ?3)",
-                params![cid, user, now],
-            )? == 1;
+            let inserted = tx.execute(&sqlite(sql::ADD_MEMBER), params![cid, user, now])? == 1;
             if inserted {
-                tx.execute(
-                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read, shared_last_read) VALUES (?1, ?2, ?3, ?3)",
-                    params![cid, user, now],
-                )?;
+                tx.execute(&sqlite(sql::ADD_READ), params![cid, user, now])?;
                 added.extend(member(&tx, user)?);
             }
         }
         let mut removed = Vec::new();
         for user in remove {
             if let Some(record) = member(&tx, user)? {
-                tx.execute(
-                    "DELETE FROM members WHERE cid = ?1 AND user_id = ?2",
-                    [cid, user.as_str()],
-                )?;
-                tx.execute(
-                    "DELETE FROM reads WHERE cid = ?1 AND user_id = ?2",
-                    [cid, user.as_str()],
-                )?;
+                tx.execute(&sqlite(sql::DELETE_MEMBER), [cid, user.as_str()])?;
+                tx.execute(&sqlite(sql::DELETE_READ), [cid, user.as_str()])?;
                 removed.push(record);
             }
         }
-        tx.execute("UPDATE channels SET updated_at = ?2 WHERE cid = ?1", [cid, now])?;
+        tx.execute(&sqlite(sql::TOUCH_CHANNEL), [cid, now])?;
         tx.commit()?;
         Ok((added, removed))
     }
@@ -398,8 +374,7 @@ impl SqliteDb {
 
     pub(super) fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
-        let mut statement =
-            connection.prepare("SELECT cid FROM members WHERE user_id = ?1 ORDER BY cid")?;
+        let mut statement = connection.prepare(&sqlite(sql::MEMBER_CHANNELS))?;
         let rows = statement.query_map([user_id], |row| row.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -412,25 +387,24 @@ impl SqliteDb {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let created = tx.execute(
-            "INSERT OR IGNORE INTO channels (cid, type, id, data, created_by, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![new.cid, new.kind, new.id, Value::Object(new.data).to_string(), new.created_by, now],
+            &sqlite(sql::INSERT_CHANNEL),
+            params![
+                new.cid,
+                new.kind,
+                new.id,
+                Value::Object(new.data).to_string(),
+                new.created_by,
+                now
+            ],
         )? == 1;
         if created {
             for member in &new.members {
                 ensure_user(&tx, member, now)?;
-                tx.execute(
-                    "INSERT OR IGNORE INTO members (cid, user_id, created_at) VALUES (?1, ?2, ?3)",
-                    params![new.cid, member, now],
-                )?;
-                tx.execute(
-                    "INSERT OR IGNORE INTO reads (cid, user_id, last_read, shared_last_read)
-                     VALUES (?1, ?2, ?3, ?3)",
-                    params![new.cid, member, now],
-                )?;
+                tx.execute(&sqlite(sql::ADD_MEMBER), params![new.cid, member, now])?;
+                tx.execute(&sqlite(sql::ADD_READ), params![new.cid, member, now])?;
             }
         }
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
+        let sql = sqlite(&sql::select_channel::<Sqlite>());
         let channel = tx.query_row(&sql, [&new.cid], channel_from)?;
         tx.commit()?;
         Ok((channel, created))
@@ -438,24 +412,20 @@ impl SqliteDb {
 
     pub(super) fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
         let connection = self.lock()?;
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
+        let sql = sqlite(&sql::select_channel::<Sqlite>());
         let found = connection.prepare_cached(&sql)?.query_row([cid], channel_from).optional()?;
         Ok(found)
     }
 
     pub(super) fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
         let connection = self.read();
-        let mut statement =
-            connection.prepare_cached("SELECT 1 FROM members WHERE cid = ?1 AND user_id = ?2")?;
+        let mut statement = connection.prepare_cached(&sqlite(sql::IS_MEMBER))?;
         Ok(statement.exists([cid, user_id])?)
     }
 
     pub(super) fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
         let connection = self.lock()?;
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.cid = ?1 ORDER BY m.created_at, m.user_id"
-        );
+        let sql = sqlite(sql::SELECT_MEMBERS);
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map([cid], member_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -475,10 +445,7 @@ impl SqliteDb {
         user_id: &str,
     ) -> Result<Option<(ChannelRecord, bool)>, StoreError> {
         let connection = self.read();
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS}, EXISTS (SELECT 1 FROM members WHERE cid = c.cid AND user_id = ?2)
-             FROM channels c WHERE c.cid = ?1"
-        );
+        let sql = sqlite(&sql::select_channel_for::<Sqlite>());
         let found = connection
             .prepare_cached(&sql)?
             .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(10)?)))

@@ -4,8 +4,10 @@
 use rusqlite::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
+use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
-use super::sqlite_rows::{channel_from, member_from, CHANNEL_COLUMNS, MEMBER_COLUMNS};
+use super::sqlite_rows::Sqlite;
+use super::sqlite_rows::{channel_from, member_from};
 use super::{ChannelRecord, MemberChange, MemberRecord, Relation, StoreError};
 
 pub(super) fn change_member(
@@ -20,18 +22,13 @@ pub(super) fn change_member(
          WHERE cid = ?1 AND user_id = ?2",
         params![cid, user_id, change.channel_role, change.hidden],
     )?;
-    let sql = format!(
-        "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.cid = ?1 AND m.user_id = ?2"
-    );
+    let sql = sqlite(sql::SELECT_MEMBER);
     Ok(connection.query_row(&sql, [cid, user_id], member_from).optional()?)
 }
 
 pub(super) fn unhide_channel(store: &SqliteDb, cid: &str) -> Result<Vec<String>, StoreError> {
     let connection = store.lock()?;
-    let mut statement = connection.prepare_cached(
-        "UPDATE members SET hidden = 0 WHERE cid = ?1 AND hidden = 1 RETURNING user_id",
-    )?;
+    let mut statement = connection.prepare_cached(&sqlite(sql::SHOW_CHANNEL))?;
     let rows = statement.query_map([cid], |row| row.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -44,10 +41,10 @@ pub(super) fn update_channel(
 ) -> Result<Option<ChannelRecord>, StoreError> {
     let connection = store.lock()?;
     connection.execute(
-        "UPDATE channels SET data = ?2, updated_at = ?3 WHERE cid = ?1",
+        &sqlite(sql::UPDATE_CHANNEL_DATA),
         params![cid, Value::Object(data).to_string(), now],
     )?;
-    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.cid = ?1");
+    let sql = sqlite(&sql::select_channel::<Sqlite>());
     Ok(connection.query_row(&sql, [cid], channel_from).optional()?)
 }
 
@@ -55,10 +52,7 @@ pub(super) fn truncate_channel(store: &SqliteDb, cid: &str, now: &str) -> Result
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
-    tx.execute(
-        "UPDATE reads SET unread_messages = 0, shared_unread_messages = 0 WHERE cid = ?1",
-        [cid],
-    )?;
+    tx.execute(&sqlite(sql::CLEAR_CHANNEL_UNREAD), [cid])?;
     tx.execute(
         "UPDATE channels SET data = json_set(data, '$.truncated_at', ?2), updated_at = ?2
          WHERE cid = ?1",
@@ -75,7 +69,7 @@ pub(super) fn delete_channel(store: &SqliteDb, cid: &str) -> Result<bool, StoreE
     tx.execute("DELETE FROM reads WHERE cid = ?1", [cid])?;
     tx.execute("DELETE FROM members WHERE cid = ?1", [cid])?;
     tx.execute("DELETE FROM files WHERE cid = ?1", [cid])?;
-    let existed = tx.execute("DELETE FROM channels WHERE cid = ?1", [cid])? == 1;
+    let existed = tx.execute(&sqlite(sql::DELETE_CHANNEL), [cid])? == 1;
     tx.commit()?;
     Ok(existed)
 }
@@ -86,16 +80,14 @@ fn delete_messages(tx: &rusqlite::Transaction<'_>, cid: &str) -> Result<(), Stor
         "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE cid = ?1)",
         [cid],
     )?;
-    tx.execute("DELETE FROM messages WHERE cid = ?1", [cid])?;
+    tx.execute(&sqlite(sql::DELETE_CHANNEL_MESSAGES), [cid])?;
     Ok(())
 }
 
 pub(super) fn put_relation(store: &SqliteDb, relation: &Relation) -> Result<(), StoreError> {
     let connection = store.lock()?;
     connection.execute(
-        "INSERT INTO moderation (kind, user_id, target, data, created_at, expires)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (kind, user_id, target) DO UPDATE SET data = ?4, created_at = ?5, expires = ?6",
+        &sqlite(sql::UPSERT_RELATION),
         params![
             relation.kind,
             relation.user_id,
@@ -115,7 +107,7 @@ pub(super) fn delete_relation(
     target: &str,
 ) -> Result<bool, StoreError> {
     let connection = store.lock()?;
-    let sql = "DELETE FROM moderation WHERE kind = ?1 AND user_id = ?2 AND target = ?3";
+    let sql = &sqlite(sql::DELETE_RELATION);
     Ok(connection.execute(sql, [kind, user_id, target])? > 0)
 }
 
@@ -145,11 +137,7 @@ pub(super) fn sender_moderation(
     // The reader connection and one statement: this runs on every message's path, which must not wait for a
     // group commit (two lookups here cost the ingest bench about a tenth).
     let connection = store.read();
-    let mut statement = connection.prepare_cached(
-        "SELECT kind, user_id, target, data, created_at, expires FROM moderation
-         WHERE ((kind = 'ban' AND user_id = ?1 AND target IN ('*', ?2)) OR (kind = 'block' AND target = ?1))
-         AND (expires IS NULL OR expires > ?3)",
-    )?;
+    let mut statement = connection.prepare_cached(&sqlite(sql::SENDER_MODERATION))?;
     let rows = statement.query_map(params![user_id, cid, now], relation_from)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

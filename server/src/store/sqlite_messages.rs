@@ -4,10 +4,10 @@
 use rusqlite::{params, OptionalExtension};
 use serde_json::{Map, Value};
 
+use super::sql::{self, sqlite, USER_COLUMNS};
 use super::sqlite::SqliteDb;
 use super::sqlite_rows::{
-    attach_reactions, message_from, message_in, reaction_from, Query, MESSAGE_COLUMNS,
-    REACTION_COLUMNS, THREAD_ONLY, USER_COLUMNS,
+    attach_reactions, message_from, message_in, reaction_from, Query, MESSAGE_COLUMNS, THREAD_ONLY,
 };
 use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
 
@@ -19,19 +19,15 @@ pub(super) fn send_reaction(
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     let replaced = if reaction.unique {
-        tx.execute(
-            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2",
-            [&reaction.message_id, &reaction.user_id],
-        )?
+        tx.execute(&sqlite(sql::DELETE_USER_REACTIONS), [&reaction.message_id, &reaction.user_id])?
     } else {
         tx.execute(
-            "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
+            &sqlite(sql::DELETE_REACTION),
             [&reaction.message_id, &reaction.user_id, &reaction.kind],
         )?
     } > 0;
     tx.execute(
-        "INSERT INTO reactions (message_id, user_id, type, score, extra, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        &sqlite(sql::INSERT_REACTION),
         params![
             reaction.message_id,
             reaction.user_id,
@@ -41,10 +37,7 @@ pub(super) fn send_reaction(
             now
         ],
     )?;
-    let sql = format!(
-        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
-         WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
-    );
+    let sql = sqlite(sql::SELECT_REACTION);
     let stored = tx.query_row(
         &sql,
         [&reaction.message_id, &reaction.user_id, &reaction.kind],
@@ -62,15 +55,9 @@ pub(super) fn delete_reaction(
 ) -> Result<Option<ReactionRecord>, StoreError> {
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
-    let sql = format!(
-        "SELECT {REACTION_COLUMNS}, {USER_COLUMNS} FROM reactions x JOIN users u ON u.id = x.user_id
-         WHERE x.message_id = ?1 AND x.user_id = ?2 AND x.type = ?3"
-    );
+    let sql = sqlite(sql::SELECT_REACTION);
     let found = tx.query_row(&sql, [message_id, user_id, kind], reaction_from).optional()?;
-    tx.execute(
-        "DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND type = ?3",
-        [message_id, user_id, kind],
-    )?;
+    tx.execute(&sqlite(sql::DELETE_REACTION), [message_id, user_id, kind])?;
     tx.commit()?;
     Ok(found)
 }
@@ -91,7 +78,7 @@ pub(super) fn update_message(
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     tx.execute(
-        "UPDATE messages SET text = ?2, extra = ?3, updated_at = ?4, version = version + 1 WHERE id = ?1 AND deleted_at IS NULL",
+        &sqlite(sql::UPDATE_MESSAGE),
         params![id, text, Value::Object(extra).to_string(), now],
     )?;
     let stored = message_in(&tx, id)?;
@@ -109,13 +96,10 @@ pub(super) fn delete_message(
     let tx = connection.transaction()?;
     let Some(mut stored) = message_in(&tx, id)? else { return Ok(None) };
     if hard {
-        tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+        tx.execute(&sqlite(sql::DELETE_MESSAGE), [id])?;
         stored.deleted_at = Some(now.into());
     } else {
-        tx.execute(
-            "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2, version = version + 1 WHERE id = ?1",
-            params![id, now],
-        )?;
+        tx.execute(&sqlite(sql::SOFT_DELETE_MESSAGE), params![id, now])?;
         stored = message_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     }
     tx.commit()?;
@@ -222,7 +206,7 @@ pub(super) fn messages(
 pub(super) fn has_message(store: &SqliteDb, cid: &str, id: &str) -> Result<bool, StoreError> {
     let connection = store.lock()?;
     Ok(connection
-        .query_row("SELECT 1 FROM messages WHERE cid = ?1 AND id = ?2", [cid, id], |_| Ok(()))
+        .query_row(&sqlite(sql::MESSAGE_IN_CHANNEL), [cid, id], |_| Ok(()))
         .optional()?
         .is_some())
 }

@@ -5,6 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows;
+use super::sql::{self, sqlite, REACTION_COLUMNS, USER_COLUMNS};
 use super::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use crate::store::records::StoredUser;
 
@@ -52,23 +53,11 @@ pub(super) const MESSAGE_COLUMNS: &str =
     (SELECT json_group_array(DISTINCT r.user_id) FROM messages r WHERE json_extract(r.extra, '$.parent_id') = +g.id), \
     g.version";
 
-/// The user columns every query that returns users selects, in [`user_from`]'s order.
-pub(super) const USER_COLUMNS: &str =
-    "u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
-
-/// The member columns of `members m JOIN users u`, in [`member_from`]'s order.
-pub(super) const MEMBER_COLUMNS: &str = "m.created_at, m.channel_role, m.hidden, \
-    u.id, u.role, u.fields, u.created_at, u.updated_at, u.last_active";
-
 /// The channel columns, in [`channel_from`]'s order.
 pub(super) const CHANNEL_COLUMNS: &str =
     "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
     c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
     EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden = 1)";
-
-/// The reaction columns, then the reacting user's [`USER_COLUMNS`], in [`reaction_from`]'s order.
-pub(super) const REACTION_COLUMNS: &str =
-    "x.message_id, x.type, x.score, x.extra, x.created_at, x.updated_at";
 
 /// Fills in each message's reactions, with one query for all of them.
 pub(super) fn attach_reactions(
@@ -100,9 +89,7 @@ pub(super) fn attach_reactions(
 
 /// The message `id` with its sender, inside `tx`.
 pub(super) fn message_in(tx: &Connection, id: &str) -> rusqlite::Result<Option<MessageRecord>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = ?1"
-    );
+    let sql = sqlite(&sql::select_message::<Sqlite>());
     let mut found: Vec<MessageRecord> =
         tx.prepare_cached(&sql)?.query_row([id], message_from).optional()?.into_iter().collect();
     attach_reactions(tx, &mut found)?;
@@ -111,10 +98,7 @@ pub(super) fn message_in(tx: &Connection, id: &str) -> rusqlite::Result<Option<M
 
 /// Creates a bare user row for an id that is named (as a member) before it ever connected.
 pub(super) fn ensure_user(tx: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, 'user', '{}', ?2, ?2)",
-    )?
-    .execute(params![id, now])?;
+    tx.prepare_cached(&sqlite(sql::ENSURE_USER))?.execute(params![id, now])?;
     Ok(())
 }
 
@@ -195,18 +179,20 @@ impl Query {
     }
 }
 
-/// The shared read columns, after [`USER_COLUMNS`] in [`read_from`]'s order.
-pub(super) const SHARED_COLUMNS: &str =
-    "COALESCE(r.shared_last_read, r.last_read), r.shared_last_read_message_id, r.shared_unread_messages";
-
 pub(super) fn read_of(
     tx: &rusqlite::Transaction<'_>,
     cid: &str,
     user_id: &str,
 ) -> rusqlite::Result<ReadRecord> {
-    let sql = format!(
-        "SELECT r.last_read, r.last_read_message_id, r.unread_messages, {USER_COLUMNS}, {SHARED_COLUMNS}
-         FROM reads r JOIN users u ON u.id = r.user_id WHERE r.cid = ?1 AND r.user_id = ?2"
-    );
-    tx.query_row(&sql, [cid, user_id], read_from)
+    tx.query_row(&sqlite(sql::SELECT_READ), [cid, user_id], read_from)
+}
+
+/// SQLite's side of the statements both stores share ([`super::sql`]).
+pub(crate) struct Sqlite;
+
+impl super::sql::Dialect for Sqlite {
+    const CHANNEL_COLUMNS: &'static str = CHANNEL_COLUMNS;
+    const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
+    const THREAD_ONLY: &'static str = THREAD_ONLY;
+    const NOT_SILENT: &'static str = NOT_SILENT;
 }

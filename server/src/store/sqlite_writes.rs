@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
 use super::sqlite_rows::{ensure_user, message_in};
 use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
@@ -106,10 +107,7 @@ impl SqliteDb {
                 "UPDATE users SET last_active = ?2 WHERE id = ?1 AND (last_active IS NULL OR last_active < ?2)",
                 params![user_id, activity.last_active],
             )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO monthly_activity (month, user_id) VALUES (?1, ?2)",
-                params![activity.month, user_id],
-            )?;
+            tx.execute(&sqlite(sql::RECORD_MONTHLY_ACTIVITY), params![activity.month, user_id])?;
         }
         tx.commit()?;
         Ok(())
