@@ -11,8 +11,8 @@ use tokio_postgres::types::ToSql;
 use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
 use super::postgres_rows::{
-    all, attach_reactions, message_from, message_in, reaction_from, Params, MESSAGE_COLUMNS,
-    THREAD_ONLY,
+    all, attach_reactions, message_from, message_in, reaction_from, Params, Postgres,
+    MESSAGE_COLUMNS, THREAD_ONLY,
 };
 use super::sql::{self, USER_COLUMNS};
 use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
@@ -37,12 +37,7 @@ impl PostgresStore {
         limit: usize,
         id_lt: Option<&str>,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-             WHERE g.extra->>'parent_id' = $1
-               AND ($2::text IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = $2::text))
-             ORDER BY g.seq DESC LIMIT $3"
-        );
+        let sql = sql::replies::<Postgres>();
         let client = self.client().await?;
         let rows = client.query_prepared(&sql, &[&parent_id, &id_lt, &sql_limit(limit)]).await?;
         let mut replies = all(rows, message_from)?;
@@ -57,12 +52,7 @@ impl PostgresStore {
         now: &str,
         limit: usize,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-             WHERE g.cid = $1 AND (g.extra->>'pinned') = 'true' AND g.deleted_at IS NULL
-               AND COALESCE(g.extra->>'pin_expires' > $2, true)
-             ORDER BY g.extra->>'pinned_at' DESC LIMIT $3"
-        );
+        let sql = sql::pinned_messages::<Postgres>();
         let client = self.client().await?;
         let rows = client.query_prepared(&sql, &[&cid, &now, &sql_limit(limit)]).await?;
         let mut pinned = all(rows, message_from)?;

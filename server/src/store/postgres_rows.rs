@@ -322,4 +322,10 @@ impl super::sql::Dialect for Postgres {
     const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
     const THREAD_ONLY: &'static str = THREAD_ONLY;
     const NOT_SILENT: &'static str = NOT_SILENT;
+    fn field(json: &str, name: &str) -> String {
+        format!("({json}->>'{name}')")
+    }
+    fn field_is_true(json: &str, name: &str) -> String {
+        format!("({json}->>'{name}') = 'true'")
+    }
 }

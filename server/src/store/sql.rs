@@ -15,6 +15,10 @@ pub(super) trait Dialect {
     const THREAD_ONLY: &'static str;
     /// True for a message of `messages g` that is not `silent`.
     const NOT_SILENT: &'static str;
+    /// Field `name` of the JSON object column `json`, as text (`NULL` when absent).
+    fn field(json: &str, name: &str) -> String;
+    /// True when field `name` of the JSON object column `json` is `true`.
+    fn field_is_true(json: &str, name: &str) -> String;
 }
 
 macro_rules! user_columns {
@@ -141,6 +145,27 @@ pub(super) fn select_message<D: Dialect>() -> String {
     format!(
         "SELECT {}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE g.id = $1",
         D::MESSAGE_COLUMNS
+    )
+}
+/// A thread's replies, newest first, before the reply `$2` when it is given, at most `$3`.
+pub(super) fn replies<D: Dialect>() -> String {
+    format!(
+        "SELECT {}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id WHERE {} = $1 \
+         AND (CAST($2 AS TEXT) IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = CAST($2 AS TEXT))) \
+         ORDER BY g.seq DESC LIMIT $3",
+        D::MESSAGE_COLUMNS,
+        D::field("g.extra", "parent_id")
+    )
+}
+/// A channel's pinned messages whose pin has not expired at `$2`, newest pin first, at most `$3`.
+pub(super) fn pinned_messages<D: Dialect>() -> String {
+    format!(
+        "SELECT {}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id \
+         WHERE g.cid = $1 AND {} AND g.deleted_at IS NULL AND COALESCE({} > $2, TRUE) ORDER BY {} DESC LIMIT $3",
+        D::MESSAGE_COLUMNS,
+        D::field_is_true("g.extra", "pinned"),
+        D::field("g.extra", "pin_expires"),
+        D::field("g.extra", "pinned_at")
     )
 }
 /// Whether a message is in a channel.
@@ -320,6 +345,8 @@ mod tests {
             select_channel::<Sqlite>(),
             select_channel_for::<Sqlite>(),
             select_message::<Sqlite>(),
+            replies::<Sqlite>(),
+            pinned_messages::<Sqlite>(),
             count_unread_from::<Sqlite>(),
         ]);
         all

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use super::sql::{self, sqlite, USER_COLUMNS};
 use super::sqlite::SqliteDb;
 use super::sqlite_rows::{
-    attach_reactions, message_from, message_in, reaction_from, Query, MESSAGE_COLUMNS, THREAD_ONLY,
+    attach_reactions, message_from, message_in, reaction_from, Query, Sqlite, MESSAGE_COLUMNS,
+    THREAD_ONLY,
 };
 use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
 
@@ -113,13 +114,7 @@ pub(super) fn replies(
     id_lt: Option<&str>,
 ) -> Result<Vec<MessageRecord>, StoreError> {
     let connection = store.lock()?;
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-         WHERE json_extract(g.extra, '$.parent_id') = ?1
-           AND (?2 IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = ?2))
-         ORDER BY g.seq DESC LIMIT ?3"
-    );
-    let mut statement = connection.prepare(&sql)?;
+    let mut statement = connection.prepare(&sqlite(&sql::replies::<Sqlite>()))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = statement.query_map(params![parent_id, id_lt, limit], message_from)?;
     let mut replies: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
@@ -136,13 +131,7 @@ pub(super) fn pinned_messages(
     limit: usize,
 ) -> Result<Vec<MessageRecord>, StoreError> {
     let connection = store.lock()?;
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {USER_COLUMNS} FROM messages g JOIN users u ON u.id = g.user_id
-         WHERE g.cid = ?1 AND json_extract(g.extra, '$.pinned') = 1 AND g.deleted_at IS NULL
-           AND COALESCE(json_extract(g.extra, '$.pin_expires') > ?2, 1)
-         ORDER BY json_extract(g.extra, '$.pinned_at') DESC LIMIT ?3"
-    );
-    let mut statement = connection.prepare(&sql)?;
+    let mut statement = connection.prepare(&sqlite(&sql::pinned_messages::<Sqlite>()))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = statement.query_map(params![cid, now, limit], message_from)?;
     let mut pinned: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;

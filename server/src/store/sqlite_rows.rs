@@ -195,4 +195,10 @@ impl super::sql::Dialect for Sqlite {
     const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
     const THREAD_ONLY: &'static str = THREAD_ONLY;
     const NOT_SILENT: &'static str = NOT_SILENT;
+    fn field(json: &str, name: &str) -> String {
+        format!("json_extract({json}, '$.{name}')")
+    }
+    fn field_is_true(json: &str, name: &str) -> String {
+        format!("json_extract({json}, '$.{name}') = 1")
+    }
 }
