@@ -469,10 +469,10 @@ impl Store for PostgresStore {
         copy: &Value,
     ) -> Result<u64, StoreError> {
         async {
-            let sql = "UPDATE messages SET extra = jsonb_set(extra, '{quoted_message}', $3), version = version + 1
-                 WHERE cid = $1 AND (extra->>'quoted_message_id') = $2";
-            Ok(self.client().await?.execute_prepared(sql, &[&cid, &quoted_id, copy]).await?)
-        }.await
+            let sql = super::sql::update_quotes::<super::postgres_rows::Postgres>();
+            Ok(self.client().await?.execute_prepared(&sql, &[&cid, &quoted_id, copy]).await?)
+        }
+        .await
     }
 
     async fn threads_of(

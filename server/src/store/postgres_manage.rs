@@ -62,12 +62,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         tx.execute_prepared(sql::DELETE_CHANNEL_MESSAGES, &[&cid]).await?;
         tx.execute_prepared(sql::CLEAR_CHANNEL_UNREAD, &[&cid]).await?;
-        tx.execute_prepared(
-            "UPDATE channels SET data = jsonb_set(data, '{truncated_at}', to_jsonb($2::text)),
-             updated_at = $2 WHERE cid = $1",
-            &[&cid, &now],
-        )
-        .await?;
+        tx.execute_prepared(&sql::truncate_channel::<Postgres>(), &[&cid, &now]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -75,8 +70,10 @@ impl PostgresStore {
     pub(super) async fn delete_channel_async(&self, cid: &str) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        for table in ["messages", "reads", "members", "files"] {
-            tx.execute_prepared(&format!("DELETE FROM {table} WHERE cid = $1"), &[&cid]).await?;
+        // Their reactions go with them (`ON DELETE CASCADE`).
+        tx.execute_prepared(sql::DELETE_CHANNEL_MESSAGES, &[&cid]).await?;
+        for rows in sql::DELETE_CHANNEL_ROWS {
+            tx.execute_prepared(rows, &[&cid]).await?;
         }
         let existed = tx.execute_prepared(sql::DELETE_CHANNEL, &[&cid]).await? == 1;
         tx.commit().await?;

@@ -328,4 +328,10 @@ impl super::sql::Dialect for Postgres {
     fn field_is_true(json: &str, name: &str) -> String {
         format!("({json}->>'{name}') = 'true'")
     }
+    fn with_text_field(json: &str, name: &str, value: &str) -> String {
+        format!("jsonb_set({json}, '{{{name}}}', to_jsonb(CAST({value} AS TEXT)))")
+    }
+    fn with_json_field(json: &str, name: &str, value: &str) -> String {
+        format!("jsonb_set({json}, '{{{name}}}', {value})")
+    }
 }

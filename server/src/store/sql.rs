@@ -19,6 +19,10 @@ pub(super) trait Dialect {
     fn field(json: &str, name: &str) -> String;
     /// True when field `name` of the JSON object column `json` is `true`.
     fn field_is_true(json: &str, name: &str) -> String;
+    /// The JSON object column `json` with field `name` set to the text `value`.
+    fn with_text_field(json: &str, name: &str, value: &str) -> String;
+    /// The JSON object column `json` with field `name` set to the JSON `value`.
+    fn with_json_field(json: &str, name: &str, value: &str) -> String;
 }
 
 macro_rules! user_columns {
@@ -92,6 +96,19 @@ pub(super) const INSERT_CHANNEL: &str =
 /// A channel's data replaced.
 pub(super) const UPDATE_CHANNEL_DATA: &str =
     "UPDATE channels SET data = $2, updated_at = $3 WHERE cid = $1";
+/// A channel truncated at `$2`: its `truncated_at` set and `updated_at` moved.
+pub(super) fn truncate_channel<D: Dialect>() -> String {
+    format!(
+        "UPDATE channels SET data = {}, updated_at = $2 WHERE cid = $1",
+        D::with_text_field("data", "truncated_at", "$2")
+    )
+}
+/// What goes with a channel besides its messages (gone before) and its row (gone after).
+pub(super) const DELETE_CHANNEL_ROWS: [&str; 3] = [
+    "DELETE FROM reads WHERE cid = $1",
+    "DELETE FROM members WHERE cid = $1",
+    "DELETE FROM files WHERE cid = $1",
+];
 /// A channel's `updated_at` moved (its members changed).
 pub(super) const TOUCH_CHANNEL: &str = "UPDATE channels SET updated_at = $2 WHERE cid = $1";
 /// When a channel was made.
@@ -166,6 +183,15 @@ pub(super) fn pinned_messages<D: Dialect>() -> String {
         D::field_is_true("g.extra", "pinned"),
         D::field("g.extra", "pin_expires"),
         D::field("g.extra", "pinned_at")
+    )
+}
+/// The quoted copy `$3` written into every message of channel `$1` that quotes message `$2`, their versions
+/// raised.
+pub(super) fn update_quotes<D: Dialect>() -> String {
+    format!(
+        "UPDATE messages SET extra = {}, version = version + 1 WHERE cid = $1 AND {} = $2",
+        D::with_json_field("extra", "quoted_message", "$3"),
+        D::field("extra", "quoted_message_id")
     )
 }
 /// Whether a message is in a channel.
@@ -340,12 +366,15 @@ mod tests {
             SELECT_READ,
             SELECT_READS,
         ];
-        let mut all: Vec<String> = fixed.into_iter().map(str::to_owned).collect();
+        let mut all: Vec<String> =
+            fixed.into_iter().chain(DELETE_CHANNEL_ROWS).map(str::to_owned).collect();
         all.extend([
             select_channel::<Sqlite>(),
             select_channel_for::<Sqlite>(),
             select_message::<Sqlite>(),
             replies::<Sqlite>(),
+            truncate_channel::<Sqlite>(),
+            update_quotes::<Sqlite>(),
             pinned_messages::<Sqlite>(),
             count_unread_from::<Sqlite>(),
         ]);

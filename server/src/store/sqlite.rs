@@ -580,8 +580,7 @@ impl SqliteDb {
     ) -> Result<u64, StoreError> {
         let connection = self.lock()?;
         let changed = connection.execute(
-            "UPDATE messages SET extra = json_set(extra, '$.quoted_message', json(?3)), version = version + 1
-             WHERE cid = ?1 AND json_extract(extra, '$.quoted_message_id') = ?2",
+            &sqlite(&sql::update_quotes::<Sqlite>()),
             rusqlite::params![cid, quoted_id, copy.to_string()],
         )?;
         Ok(changed as u64)

@@ -53,11 +53,7 @@ pub(super) fn truncate_channel(store: &SqliteDb, cid: &str, now: &str) -> Result
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
     tx.execute(&sqlite(sql::CLEAR_CHANNEL_UNREAD), [cid])?;
-    tx.execute(
-        "UPDATE channels SET data = json_set(data, '$.truncated_at', ?2), updated_at = ?2
-         WHERE cid = ?1",
-        [cid, now],
-    )?;
+    tx.execute(&sqlite(&sql::truncate_channel::<Sqlite>()), [cid, now])?;
     tx.commit()?;
     Ok(())
 }
@@ -66,9 +62,9 @@ pub(super) fn delete_channel(store: &SqliteDb, cid: &str) -> Result<bool, StoreE
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
-    tx.execute("DELETE FROM reads WHERE cid = ?1", [cid])?;
-    tx.execute("DELETE FROM members WHERE cid = ?1", [cid])?;
-    tx.execute("DELETE FROM files WHERE cid = ?1", [cid])?;
+    for rows in sql::DELETE_CHANNEL_ROWS {
+        tx.execute(&sqlite(rows), [cid])?;
+    }
     let existed = tx.execute(&sqlite(sql::DELETE_CHANNEL), [cid])? == 1;
     tx.commit()?;
     Ok(existed)

@@ -201,4 +201,10 @@ impl super::sql::Dialect for Sqlite {
     fn field_is_true(json: &str, name: &str) -> String {
         format!("json_extract({json}, '$.{name}') = 1")
     }
+    fn with_text_field(json: &str, name: &str, value: &str) -> String {
+        format!("json_set({json}, '$.{name}', {value})")
+    }
+    fn with_json_field(json: &str, name: &str, value: &str) -> String {
+        format!("json_set({json}, '$.{name}', json({value}))")
+    }
 }
