@@ -296,6 +296,12 @@ impl Cluster {
         idle
     }
 
+    /// Forgets where every other node's numbers stand: call it when this node drops all its connections (its bus
+    /// came back, or NATS dropped notes for it), so that the first note on each topic afterwards is no gap.
+    pub fn forget_numbers(&self) {
+        self.heard().forget_all();
+    }
+
     /// Whether a peer asked for this node's whole live state since the last call.
     pub fn take_sync_request(&self) -> bool {
         self.sync_requested.swap(false, Ordering::Relaxed)

@@ -152,6 +152,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                     let was_connected = connected.swap(true, Ordering::Relaxed);
                     if !was_connected {
                         // Notes may have been lost meanwhile: clients reconnect and recover.
+                        state.cluster.forget_numbers();
                         let dropped = state.hub.drop_all();
                         tracing::warn!(dropped, "NATS connection back: connections dropped so clients recover");
                         outgoing.sync_requested();
@@ -160,6 +161,7 @@ pub async fn serve(state: AppState, parts: NatsParts) {
                 Event::SlowConsumer(_) => {
                     // NATS dropped notes for this node: resync its clients rather than lose events silently.
                     state.metrics.bus_lost.inc();
+                    state.cluster.forget_numbers();
                     let dropped = state.hub.drop_all();
                     tracing::warn!(dropped, "NATS dropped notes for this node (slow consumer): connections dropped so clients recover");
                     outgoing.sync_requested();

@@ -121,6 +121,13 @@ impl Heard {
         }
     }
 
+    /// Forgets every sender's numbers (this node dropped all its connections: what it missed is recovered, and the
+    /// next note on each topic starts over).
+    pub fn forget_all(&mut self) {
+        self.by_sender.clear();
+        self.size = 0;
+    }
+
     /// Forgets a sender that left or stopped answering.
     pub fn forget_sender(&mut self, sender: &str) {
         if let Some(topics) = self.by_sender.remove(sender) {

@@ -295,3 +295,17 @@ fn a_senders_notes_are_numbered_per_topic_and_a_resync_starts_its_numbers_over()
         "the note resynced for was 2: no second drop"
     );
 }
+
+#[test]
+fn after_this_node_dropped_all_its_connections_the_next_note_is_no_gap() {
+    let cluster = Cluster::new("a".into(), Box::new(shared(true)));
+    let hub = Hub::default();
+    let heard = |envelope| cluster.receive(envelope, &hub, |_| vec![]);
+    assert_eq!(heard(numbered(1, "m1")), Received::Applied);
+    cluster.forget_numbers();
+    assert_eq!(
+        heard(numbered(9, "m9")),
+        Received::Applied,
+        "missed while away, recovered by the clients"
+    );
+}
