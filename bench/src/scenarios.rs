@@ -1,6 +1,8 @@
 //! The load scenarios. Each returns one JSON object of figures; none sleeps for synchronization: counts and
 //! memory are polled until they settle or a deadline passes.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -300,29 +302,50 @@ pub(crate) struct Watch {
     pub cid: String,
 }
 
-/// Makes every watch (`POST …/query` with `watch: true` and the connection's id), `SETUP_CONCURRENCY` at a time.
+/// Makes every watch (`POST …/query` with `watch: true` and the connection's id) from `SETUP_CONCURRENCY`
+/// workers, each keeping one keep-alive connection per node (a new TCP connection per watch measured the
+/// handshakes more than the watches).
 pub(crate) async fn watch_each(watches: Vec<Watch>) -> Result<(), Failure> {
-    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
-    let mut watching = JoinSet::new();
-    for Watch { node, user, connection_id, cid } in watches {
-        let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
-        let path = format!(
-            "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
-            node.api_key
-        );
-        let gate = gate.clone();
-        watching.spawn(async move {
-            let _permit = gate.acquire_owned().await.map_err(|error| error.to_string())?;
-            let mut http = node.http().await?;
-            http.post_ok(&node, &user, &path, &json!({"watch": true, "state": false}))
-                .await
-                .map(drop)
+    let queue = Arc::new(std::sync::Mutex::new(watches));
+    let mut workers = JoinSet::new();
+    for _ in 0..SETUP_CONCURRENCY {
+        let queue = queue.clone();
+        workers.spawn(async move {
+            let mut connections: HashMap<SocketAddr, Http> = HashMap::new();
+            loop {
+                let next = queue.lock().map_err(|error| error.to_string())?.pop();
+                let Some(watch) = next else { return Ok::<(), Failure>(()) };
+                watch_once(&mut connections, watch).await?;
+            }
         });
     }
-    while let Some(done) = watching.join_next().await {
+    while let Some(done) = workers.join_next().await {
         done.map_err(|error| error.to_string())??;
     }
     Ok(())
+}
+
+/// One watch over the worker's connection to its node, opened (or opened again, once, when the server closed it)
+/// as needed.
+async fn watch_once(
+    connections: &mut HashMap<SocketAddr, Http>,
+    Watch { node, user, connection_id, cid }: Watch,
+) -> Result<(), Failure> {
+    let (kind, id) = cid.split_once(':').ok_or("cid without type")?;
+    let path = format!(
+        "/channels/{kind}/{id}/query?api_key={}&connection_id={connection_id}",
+        node.api_key
+    );
+    let body = json!({"watch": true, "state": false});
+    if let Some(http) = connections.get_mut(&node.addr) {
+        if http.post_ok(&node, &user, &path, &body).await.is_ok() {
+            return Ok(());
+        }
+    }
+    let mut http = node.http().await?;
+    let done = http.post_ok(&node, &user, &path, &body).await.map(drop);
+    connections.insert(node.addr, http);
+    done
 }
 
 /// Fan-out: `watchers` WebSockets watch one livestream channel; one user sends `messages` at `per_second`.
