@@ -24,6 +24,7 @@
 
 pub mod interest;
 pub mod nats;
+mod note;
 pub mod sequence;
 
 use std::collections::{BTreeSet, HashMap};
@@ -31,14 +32,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
 use crate::cluster::interest::Interest;
 pub use crate::cluster::interest::Ready;
-use crate::cluster::sequence::{Heard, Numbering, Order, Seq};
+pub use crate::cluster::note::{Envelope, Note, Received};
+use crate::cluster::sequence::{Heard, Numbering, Order};
 use crate::hub::live::{LiveNote, Peer, Topic, View};
-use crate::hub::{Delivery, Frame, Hub, Privacy};
+use crate::hub::{Delivery, Frame, Hub};
 
 /// How often a node sends its digest (position and state size) even when nothing changed.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -48,129 +47,6 @@ pub const PEER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const STATE_CHECK: Duration = Duration::from_millis(50);
 /// Notes waiting to be sent past which new ones are dropped (and counted in `chat_bus_dropped_total`).
 pub const BUS_QUEUE: usize = 10_000;
-
-/// Something one node tells the others.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Note {
-    /// A channel event for the channel's watchers.
-    Channel {
-        /// The channel.
-        cid: String,
-        /// The event.
-        event: Map<String, Value>,
-        /// The acting user and their privacy settings.
-        sender: Option<(String, Privacy)>,
-        /// Fields for one recipient user only.
-        personal: HashMap<String, Map<String, Value>>,
-        /// Users whose connections do not get it.
-        #[serde(default)]
-        skip_users: Vec<String>,
-        /// The version of the message it carries ([`Delivery::version`]).
-        #[serde(default)]
-        version: Option<u64>,
-    },
-    /// A frame for every connection of a user.
-    User {
-        /// The user.
-        user_id: String,
-        /// The serialized event.
-        frame: String,
-    },
-    /// A `user.presence.changed` frame for the connections following the user.
-    Presence {
-        /// The user whose presence changed.
-        user_id: String,
-        /// The serialized event.
-        frame: String,
-    },
-    /// Every connection of a user stops watching a channel (a removed member).
-    Unwatch {
-        /// The channel.
-        cid: String,
-        /// The user.
-        user_id: String,
-    },
-    /// Notes for a channel's watchers were lost on the way (the sender's bus queue was full, or NATS refused one):
-    /// nodes drop the connections watching it, whose clients reconnect and recover.
-    ResyncChannel {
-        /// The channel.
-        cid: String,
-    },
-    /// The same for a user's own notes: nodes drop the user's connections.
-    ResyncUser {
-        /// The user.
-        user_id: String,
-    },
-    /// The same for a user's presence changes: nodes drop the connections following the user.
-    ResyncPresence {
-        /// The user.
-        user_id: String,
-    },
-    /// Who is connected and watching on the sender ([`crate::hub::live`]).
-    Live(LiveNote),
-    /// The sender is shutting down: forget it now.
-    Leaving,
-}
-
-impl Note {
-    /// Which nodes need it: those hearing the topic; `None` for every node.
-    pub fn topic(&self) -> Option<Topic> {
-        match self {
-            Note::Channel { cid, .. } | Note::Unwatch { cid, .. } | Note::ResyncChannel { cid } => {
-                Some(Topic::Channel(cid.clone()))
-            }
-            Note::User { user_id, .. } | Note::ResyncUser { user_id } => {
-                Some(Topic::User(user_id.clone()))
-            }
-            Note::Presence { user_id, .. } | Note::ResyncPresence { user_id } => {
-                Some(Topic::Presence(user_id.clone()))
-            }
-            Note::Live(_) | Note::Leaving => None,
-        }
-    }
-}
-
-/// A note and the node it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
-    /// The sending node's id.
-    pub node: String,
-    /// What it says.
-    pub note: Note,
-    /// Its place among the sender's notes on its topic ([`sequence`]); `None` for notes every node hears, and for
-    /// resync notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<Seq>,
-}
-
-impl Envelope {
-    /// A note sent without a number.
-    pub fn unnumbered(node: String, note: Note) -> Self {
-        Envelope { node, note, seq: None }
-    }
-}
-
-/// What a note heard from another node did here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
-    /// Applied (or nothing to do).
-    Applied,
-    /// It showed this node out of step: its view of the sender's live state (its whole state was asked for), or a
-    /// topic's notes lost on the sender's side (the topic's connections here were dropped to recover).
-    Resynced,
-    /// Notes before it on its topic never came: the topic's connections here were dropped to recover.
-    Gap,
-    /// Its number was seen already: skipped.
-    Repeat,
-}
-
-impl Received {
-    /// Whether connections or the live state had to resync.
-    pub fn resynced(self) -> bool {
-        matches!(self, Received::Resynced | Received::Gap)
-    }
-}
 
 /// Carries notes to the other nodes.
 pub trait Bus: Send + Sync + 'static {

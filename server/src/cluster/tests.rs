@@ -1,7 +1,9 @@
 //! The cluster's notes between nodes, on a bus that keeps what it is given.
 
 use super::*;
+use crate::cluster::sequence::Seq;
 use crate::hub::live::Change;
+use crate::hub::Privacy;
 use serde_json::json;
 
 /// A bus that only says it is shared, so the cluster builds notes, and keeps what it accepts; `shared(false)`
