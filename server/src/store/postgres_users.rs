@@ -78,14 +78,10 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let mut stored = Vec::with_capacity(users.len());
         for user in &users {
-            let sql = format!(
-                "INSERT INTO users AS u (id, role, fields, created_at, updated_at)
-                 VALUES ($1, COALESCE($2, 'user'), $3, $4, $4)
-                 ON CONFLICT (id) DO UPDATE SET role = COALESCE($2, u.role), fields = $3, updated_at = $4
-                 RETURNING {USER_COLUMNS}"
-            );
             let fields = Value::Object(user.fields.clone());
-            let row = tx.query_one_prepared(&sql, &[&user.id, &user.role, &fields, &now]).await?;
+            let row = tx
+                .query_one_prepared(sql::REPLACE_USER, &[&user.id, &user.role, &fields, &now])
+                .await?;
             stored.push(user_from(&row, 0)?);
         }
         tx.commit().await?;
@@ -101,9 +97,6 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let select = format!("{} FOR UPDATE", sql::SELECT_USER);
-        let update = format!(
-            "UPDATE users u SET role = $2, fields = $3, updated_at = $4 WHERE id = $1 RETURNING {USER_COLUMNS}"
-        );
         let mut written = Vec::with_capacity(ids.len());
         for id in ids {
             let stored = tx.query_opt_prepared(&select, &[id]).await?;
@@ -114,8 +107,9 @@ impl PostgresStore {
                 Err(reason) => return Ok(Err(reason)),
             };
             let fields = Value::Object(user.fields.clone());
-            let row =
-                tx.query_one_prepared(&update, &[&user.id, &user.role, &fields, &now]).await?;
+            let row = tx
+                .query_one_prepared(sql::UPDATE_USER, &[&user.id, &user.role, &fields, &now])
+                .await?;
             written.push(user_from(&row, 0)?);
         }
         tx.commit().await?;
@@ -129,13 +123,10 @@ impl PostgresStore {
         fields: Map<String, Value>,
         now: &str,
     ) -> Result<Option<StoredUser>, StoreError> {
-        let sql = format!(
-            "INSERT INTO users AS u (id, role, fields, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (id) DO NOTHING RETURNING {USER_COLUMNS}"
-        );
         let client = self.client().await?;
-        let row =
-            client.query_opt_prepared(&sql, &[&id, &role, &Value::Object(fields), &now]).await?;
+        let row = client
+            .query_opt_prepared(sql::CREATE_USER, &[&id, &role, &Value::Object(fields), &now])
+            .await?;
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 

@@ -60,6 +60,29 @@ macro_rules! shared_read_columns {
 /// One user by id.
 pub(super) const SELECT_USER: &str =
     concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
+macro_rules! returning_user {
+    () => {
+        " RETURNING id, role, fields, created_at, updated_at, last_active"
+    };
+}
+/// A user written by the server side (`upsertUsers`): created, or their role (when given) and fields replaced;
+/// gives the stored user ([`USER_COLUMNS`]' order; SQLite's `RETURNING` takes no table alias).
+pub(super) const REPLACE_USER: &str = concat!(
+    "INSERT INTO users AS u (id, role, fields, created_at, updated_at) VALUES ($1, COALESCE($2, 'user'), $3, $4, $4) \
+     ON CONFLICT (id) DO UPDATE SET role = COALESCE($2, u.role), fields = $3, updated_at = $4",
+    returning_user!()
+);
+/// A user made, unless the id exists; gives the stored user.
+pub(super) const CREATE_USER: &str = concat!(
+    "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+     ON CONFLICT (id) DO NOTHING",
+    returning_user!()
+);
+/// A user's role and fields replaced; gives the stored user.
+pub(super) const UPDATE_USER: &str = concat!(
+    "UPDATE users SET role = $2, fields = $3, updated_at = $4 WHERE id = $1",
+    returning_user!()
+);
 /// A connecting user written back: created, or their fields merged and `last_active` moved.
 pub(super) const UPSERT_CONNECTING_USER: &str =
     "INSERT INTO users (id, role, fields, created_at, updated_at, last_active) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -322,6 +345,9 @@ mod tests {
         let fixed = [
             SELECT_USER,
             ENSURE_USER,
+            REPLACE_USER,
+            CREATE_USER,
+            UPDATE_USER,
             RECORD_MONTHLY_ACTIVITY,
             INSERT_CHANNEL,
             ADD_MEMBER,

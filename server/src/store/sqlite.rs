@@ -216,17 +216,14 @@ impl SqliteDb {
     ) -> Result<Vec<StoredUser>, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
-        for user in &users {
-            tx.execute(
-                "INSERT INTO users (id, role, fields, created_at, updated_at) VALUES (?1, COALESCE(?2, 'user'), ?3, ?4, ?4)
-                 ON CONFLICT (id) DO UPDATE SET role = COALESCE(?2, role), fields = ?3, updated_at = ?4",
-                params![user.id, user.role, Value::Object(user.fields.clone()).to_string(), now],
-            )?;
-        }
-        let sql = sqlite(sql::SELECT_USER);
+        let sql = sqlite(sql::REPLACE_USER);
         let stored = users
             .iter()
-            .map(|user| tx.query_row(&sql, [&user.id], |row| user_from(row, 0)))
+            .map(|user| {
+                let fields = Value::Object(user.fields.clone()).to_string();
+                let row = params![user.id, user.role, fields, now];
+                tx.query_row(&sql, row, |row| user_from(row, 0))
+            })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         tx.commit()?;
         Ok(stored)
@@ -249,11 +246,9 @@ impl SqliteDb {
                 // Dropping the transaction rolls back whatever was written before the refusal.
                 Err(reason) => return Ok(Err(reason)),
             };
-            tx.execute(
-                "UPDATE users SET role = ?2, fields = ?3, updated_at = ?4 WHERE id = ?1",
-                params![user.id, user.role, Value::Object(user.fields.clone()).to_string(), now],
-            )?;
-            written.push(tx.query_row(&select, [id], |row| user_from(row, 0))?);
+            let fields = Value::Object(user.fields.clone()).to_string();
+            let row = params![user.id, user.role, fields, now];
+            written.push(tx.query_row(&sqlite(sql::UPDATE_USER), row, |row| user_from(row, 0))?);
         }
         tx.commit()?;
         Ok(Ok(written))
@@ -267,15 +262,9 @@ impl SqliteDb {
         now: &str,
     ) -> Result<Option<StoredUser>, StoreError> {
         let connection = self.lock()?;
-        let inserted = connection.execute(
-            "INSERT OR IGNORE INTO users (id, role, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![id, role, Value::Object(fields).to_string(), now],
-        )? == 1;
-        if !inserted {
-            return Ok(None);
-        }
-        let sql = sqlite(sql::SELECT_USER);
-        Ok(Some(connection.query_row(&sql, [id], |row| user_from(row, 0))?))
+        let row = params![id, role, Value::Object(fields).to_string(), now];
+        let sql = sqlite(sql::CREATE_USER);
+        Ok(connection.query_row(&sql, row, |row| user_from(row, 0)).optional()?)
     }
 
     pub(super) fn query_users(&self, query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
