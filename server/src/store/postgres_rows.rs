@@ -318,13 +318,11 @@ impl super::query_sql::Dialect for Params {
 pub(super) struct Postgres;
 
 impl super::sql::Dialect for Postgres {
+    type Query = Params;
     const CHANNEL_COLUMNS: &'static str = CHANNEL_COLUMNS;
     const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
     const THREAD_ONLY: &'static str = THREAD_ONLY;
     const NOT_SILENT: &'static str = NOT_SILENT;
-    fn field(json: &str, name: &str) -> String {
-        format!("({json}->>'{name}')")
-    }
     fn field_is_true(json: &str, name: &str) -> String {
         format!("({json}->>'{name}') = 'true'")
     }

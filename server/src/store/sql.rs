@@ -2,11 +2,14 @@
 //! through [`sqlite`], which writes them as its `?n` (a `$n` is a *named* parameter to SQLite, numbered by first
 //! appearance, so `$2 … $1` would bind the wrong values). What the two write differently inside otherwise shared
 //! statements (JSON access, the computed columns of a channel or message) each store says in its [`Dialect`]; the
-//! statements that use it are functions of it. Statements only one store has (its group commit, its schema, the
+//! statements that use it are functions of it; its JSON field access is the per-query builder's
+//! ([`super::query_sql::Dialect::json_text`]), so each store writes that once. Statements only one store has (its group commit, its schema, the
 //! other's locking and arrays) stay with that store.
 
 /// What differs between the stores inside shared statements.
 pub(super) trait Dialect {
+    /// The store's builder of per-query SQL ([`super::query_sql`]), whose JSON access these statements use too.
+    type Query: super::query_sql::Dialect;
     /// The channel columns of `channels c`, in `channel_from`'s order.
     const CHANNEL_COLUMNS: &'static str;
     /// The message columns of `messages g`, in `message_from`'s order (the sender's [`USER_COLUMNS`] follow).
@@ -15,8 +18,6 @@ pub(super) trait Dialect {
     const THREAD_ONLY: &'static str;
     /// True for a message of `messages g` that is not `silent`.
     const NOT_SILENT: &'static str;
-    /// Field `name` of the JSON object column `json`, as text (`NULL` when absent).
-    fn field(json: &str, name: &str) -> String;
     /// True when field `name` of the JSON object column `json` is `true`.
     fn field_is_true(json: &str, name: &str) -> String;
     /// The JSON object column `json` with field `name` set to the text `value`.
@@ -194,7 +195,7 @@ pub(super) fn replies<D: Dialect>() -> String {
          AND (CAST($2 AS TEXT) IS NULL OR g.seq < (SELECT seq FROM messages WHERE id = CAST($2 AS TEXT))) \
          ORDER BY g.seq DESC LIMIT $3",
         D::MESSAGE_COLUMNS,
-        D::field("g.extra", "parent_id")
+        field::<D>("g.extra", "parent_id")
     )
 }
 /// A channel's pinned messages whose pin has not expired at `$2`, newest pin first, at most `$3`.
@@ -204,8 +205,8 @@ pub(super) fn pinned_messages<D: Dialect>() -> String {
          WHERE g.cid = $1 AND {} AND g.deleted_at IS NULL AND COALESCE({} > $2, TRUE) ORDER BY {} DESC LIMIT $3",
         D::MESSAGE_COLUMNS,
         D::field_is_true("g.extra", "pinned"),
-        D::field("g.extra", "pin_expires"),
-        D::field("g.extra", "pinned_at")
+        field::<D>("g.extra", "pin_expires"),
+        field::<D>("g.extra", "pinned_at")
     )
 }
 /// The quoted copy `$3` written into every message of channel `$1` that quotes message `$2`, their versions
@@ -214,7 +215,7 @@ pub(super) fn update_quotes<D: Dialect>() -> String {
     format!(
         "UPDATE messages SET extra = {}, version = version + 1 WHERE cid = $1 AND {} = $2",
         D::with_json_field("extra", "quoted_message", "$3"),
-        D::field("extra", "quoted_message_id")
+        field::<D>("extra", "quoted_message_id")
     )
 }
 /// Whether a message is in a channel.
@@ -323,6 +324,11 @@ pub(super) const SELECT_READS: &str = concat!(
 );
 /// A member's read state gone.
 pub(super) const DELETE_READ: &str = "DELETE FROM reads WHERE cid = $1 AND user_id = $2";
+
+/// Field `name` of the JSON object column `json`, as text (`NULL` when absent).
+fn field<D: Dialect>(json: &str, name: &str) -> String {
+    <D::Query as super::query_sql::Dialect>::json_text(json, name)
+}
 
 /// `sql` with SQLite's placeholders: each `$n` written `?n`.
 pub(super) fn sqlite(sql: &str) -> String {

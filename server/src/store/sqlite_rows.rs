@@ -191,13 +191,11 @@ pub(super) fn read_of(
 pub(crate) struct Sqlite;
 
 impl super::sql::Dialect for Sqlite {
+    type Query = Query;
     const CHANNEL_COLUMNS: &'static str = CHANNEL_COLUMNS;
     const MESSAGE_COLUMNS: &'static str = MESSAGE_COLUMNS;
     const THREAD_ONLY: &'static str = THREAD_ONLY;
     const NOT_SILENT: &'static str = NOT_SILENT;
-    fn field(json: &str, name: &str) -> String {
-        format!("json_extract({json}, '$.{name}')")
-    }
     fn field_is_true(json: &str, name: &str) -> String {
         format!("json_extract({json}, '$.{name}') = 1")
     }
