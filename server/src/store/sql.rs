@@ -251,6 +251,27 @@ pub(super) const DELETE_REACTION: &str =
 pub(super) const DELETE_USER_REACTIONS: &str =
     "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2";
 
+// Threads and files.
+
+/// A thread's newest reply that is not deleted.
+pub(super) fn latest_reply<D: Dialect>() -> String {
+    format!(
+        "SELECT id FROM messages WHERE {} = $1 AND deleted_at IS NULL ORDER BY seq DESC LIMIT 1",
+        field::<D>("extra", "parent_id")
+    )
+}
+/// Every user's read state in a thread.
+pub(super) const THREAD_READS: &str =
+    "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = $1 ORDER BY user_id";
+/// A user's thread read up to reply `$4` at `$3`.
+pub(super) const MARK_THREAD_READ: &str =
+    "INSERT INTO thread_reads (parent_id, user_id, last_read, last_read_message_id) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (parent_id, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4";
+/// An uploaded file stored.
+pub(super) const INSERT_FILE: &str =
+    "INSERT INTO files (id, cid, user_id, kind, name, mime_type, size, created_at, bytes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 // Reads.
 
 /// A channel's newest message.
@@ -397,6 +418,9 @@ mod tests {
             DELETE_READ,
             SELECT_READ,
             SELECT_READS,
+            THREAD_READS,
+            MARK_THREAD_READ,
+            INSERT_FILE,
         ];
         let mut all: Vec<String> =
             fixed.into_iter().chain(DELETE_CHANNEL_ROWS).map(str::to_owned).collect();
@@ -405,6 +429,7 @@ mod tests {
             select_channel_for::<Sqlite>(),
             select_message::<Sqlite>(),
             replies::<Sqlite>(),
+            latest_reply::<Sqlite>(),
             truncate_channel::<Sqlite>(),
             update_quotes::<Sqlite>(),
             pinned_messages::<Sqlite>(),

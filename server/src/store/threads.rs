@@ -5,7 +5,10 @@ use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
+use super::postgres_rows::Postgres;
+use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
+use super::sqlite_rows::Sqlite;
 use super::{StoreError, ThreadRead};
 
 /// SQLite: the threads of `user_id`.
@@ -36,9 +39,7 @@ pub(super) fn sqlite_thread_reads(
     parent_id: &str,
 ) -> Result<Vec<ThreadRead>, StoreError> {
     let connection = store.read();
-    let mut statement = connection.prepare_cached(
-        "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = ?1 ORDER BY user_id",
-    )?;
+    let mut statement = connection.prepare_cached(&sqlite(sql::THREAD_READS))?;
     let rows = statement.query_map([parent_id], |row| {
         Ok(ThreadRead {
             user_id: row.get(0)?,
@@ -57,18 +58,9 @@ pub(super) fn sqlite_mark_thread_read(
 ) -> Result<ThreadRead, StoreError> {
     let connection = store.lock()?;
     let latest: Option<String> = connection
-        .query_row(
-            "SELECT id FROM messages WHERE json_extract(extra, '$.parent_id') = ?1 AND deleted_at IS NULL
-             ORDER BY seq DESC LIMIT 1",
-            [parent_id],
-            |row| row.get(0),
-        )
+        .query_row(&sqlite(&sql::latest_reply::<Sqlite>()), [parent_id], |row| row.get(0))
         .optional()?;
-    connection.execute(
-        "INSERT INTO thread_reads (parent_id, user_id, last_read, last_read_message_id) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (parent_id, user_id) DO UPDATE SET last_read = ?3, last_read_message_id = ?4",
-        params![parent_id, user_id, now, latest],
-    )?;
+    connection.execute(&sqlite(sql::MARK_THREAD_READ), params![parent_id, user_id, now, latest])?;
     Ok(ThreadRead { user_id: user_id.into(), last_read: now.into(), last_read_message_id: latest })
 }
 
@@ -111,10 +103,7 @@ impl PostgresStore {
         &self,
         parent_id: &str,
     ) -> Result<Vec<ThreadRead>, StoreError> {
-        let sql =
-            "SELECT user_id, last_read, last_read_message_id FROM thread_reads WHERE parent_id = $1
-             ORDER BY user_id";
-        let rows = self.client().await?.query_prepared(sql, &[&parent_id]).await?;
+        let rows = self.client().await?.query_prepared(sql::THREAD_READS, &[&parent_id]).await?;
         rows.iter()
             .map(|row| {
                 Ok(ThreadRead {
@@ -134,20 +123,12 @@ impl PostgresStore {
     ) -> Result<ThreadRead, StoreError> {
         let client = self.client().await?;
         let latest: Option<String> = client
-            .query_opt_prepared(
-                "SELECT id FROM messages WHERE extra->>'parent_id' = $1 AND deleted_at IS NULL
-                 ORDER BY seq DESC LIMIT 1",
-                &[&parent_id],
-            )
+            .query_opt_prepared(&sql::latest_reply::<Postgres>(), &[&parent_id])
             .await?
             .map(|row| row.try_get(0))
             .transpose()?;
         client
-            .execute_prepared(
-                "INSERT INTO thread_reads (parent_id, user_id, last_read, last_read_message_id) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (parent_id, user_id) DO UPDATE SET last_read = $3, last_read_message_id = $4",
-                &[&parent_id, &user_id, &now, &latest],
-            )
+            .execute_prepared(sql::MARK_THREAD_READ, &[&parent_id, &user_id, &now, &latest])
             .await?;
         Ok(ThreadRead {
             user_id: user_id.into(),

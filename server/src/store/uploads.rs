@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
+use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
 use super::{FileRecord, StoreError};
 
@@ -19,8 +20,7 @@ pub(super) fn sqlite_put(
 ) -> Result<(), StoreError> {
     let size = i64::try_from(file.size).unwrap_or(i64::MAX);
     store.lock()?.execute(
-        "INSERT INTO files (id, cid, user_id, kind, name, mime_type, size, created_at, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &sqlite(sql::INSERT_FILE),
         params![
             file.id,
             file.cid,
@@ -88,8 +88,7 @@ impl PostgresStore {
         self.client()
             .await?
             .execute_prepared(
-                "INSERT INTO files (id, cid, user_id, kind, name, mime_type, size, created_at, bytes)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                sql::INSERT_FILE,
                 &[
                     &file.id,
                     &file.cid,
