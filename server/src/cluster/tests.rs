@@ -4,7 +4,7 @@ use super::*;
 use crate::cluster::sequence::Seq;
 use crate::hub::live::Change;
 use crate::hub::Privacy;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// A bus that only says it is shared, so the cluster builds notes, and keeps what it accepts; `shared(false)`
 /// has a full queue.
@@ -31,6 +31,18 @@ impl Bus for Shared {
     }
     fn is_shared(&self) -> bool {
         true
+    }
+}
+
+/// A note of `event` on channel `messaging:x`, from `sender`, carrying a message's `version`.
+fn on_x(event: &Value, sender: Option<(String, Privacy)>, version: Option<u64>) -> Note {
+    Note::Channel {
+        cid: "messaging:x".into(),
+        event: event.as_object().unwrap().clone(),
+        sender,
+        personal: HashMap::new(),
+        skip_users: Vec::new(),
+        version,
     }
 }
 
@@ -112,26 +124,12 @@ fn a_channel_note_is_filtered_by_the_senders_privacy_on_the_receiving_node() {
     hub.watch("messaging:x", "a-1");
     let quiet = Privacy { typing_indicators: false, read_receipts: true };
     let typing = json!({"type": "typing.start", "cid": "messaging:x"});
-    let note = Note::Channel {
-        cid: "messaging:x".into(),
-        event: typing.as_object().unwrap().clone(),
-        sender: Some(("alice".into(), quiet)),
-        personal: HashMap::new(),
-        skip_users: Vec::new(),
-        version: None,
-    };
+    let note = on_x(&typing, Some(("alice".into(), quiet)), None);
     let wire = serde_json::to_string(&Envelope::unnumbered("b".into(), note)).unwrap();
     cluster.receive(serde_json::from_str(&wire).unwrap(), &hub, |_| vec![]);
     assert!(bob.try_recv().is_none(), "typing of a user with typing indicators off");
     let loud = Privacy { typing_indicators: true, read_receipts: true };
-    let note = Note::Channel {
-        cid: "messaging:x".into(),
-        event: typing.as_object().unwrap().clone(),
-        sender: Some(("alice".into(), loud)),
-        personal: HashMap::new(),
-        skip_users: Vec::new(),
-        version: None,
-    };
+    let note = on_x(&typing, Some(("alice".into(), loud)), None);
     cluster.receive(Envelope::unnumbered("b".into(), note), &hub, |_| vec![]);
     assert!(bob.try_recv().unwrap().contains("typing.start"));
 }
@@ -142,13 +140,8 @@ fn an_edit_from_one_node_arriving_after_a_delete_from_another_is_not_delivered()
     let hub = Hub::default();
     let mut bob = hub.register("a-1", "bob", false, 10).unwrap();
     hub.watch("messaging:x", "a-1");
-    let note = |kind: &str, version| Note::Channel {
-        cid: "messaging:x".into(),
-        event: json!({"type": kind, "message": {"id": "m1"}}).as_object().unwrap().clone(),
-        sender: None,
-        personal: HashMap::new(),
-        skip_users: Vec::new(),
-        version: Some(version),
+    let note = |kind: &str, version| {
+        on_x(&json!({"type": kind, "message": {"id": "m1"}}), None, Some(version))
     };
     let deleted = Envelope::unnumbered("c".into(), note("message.deleted", 2));
     cluster.receive(deleted, &hub, |_| vec![]);
@@ -228,15 +221,7 @@ async fn lost_presence_notes_make_the_nodes_hearing_them_drop_the_followers_conn
 fn numbered(seq: u64, text: &str) -> Envelope {
     let event =
         json!({"type": "message.new", "cid": "messaging:x", "message": {"id": text, "text": text}});
-    let note = Note::Channel {
-        cid: "messaging:x".into(),
-        event: event.as_object().unwrap().clone(),
-        sender: None,
-        personal: HashMap::new(),
-        skip_users: Vec::new(),
-        version: None,
-    };
-    Envelope { node: "b".into(), note, seq: Some(Seq(7, seq)) }
+    Envelope { node: "b".into(), note: on_x(&event, None, None), seq: Some(Seq(7, seq)) }
 }
 
 #[tokio::test]
