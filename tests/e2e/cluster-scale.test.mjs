@@ -20,8 +20,7 @@ before(async () => {
   cluster.nats = await startNats(undefined, { monitor: true, maxPayload: 128 * 1024 });
   cluster.n1 = await startNode('n1', { db: cluster.postgres.url, bus: cluster.nats.url });
   cluster.n2 = await startNode('n2', { db: cluster.postgres.url, bus: cluster.nats.url });
-  await until(async () => (await metric(cluster.n1.url, 'chat_cluster_peers')) === 1
-    && (await metric(cluster.n2.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
+  await peered(cluster.n1, cluster.n2);
 });
 
 after(async () => {
@@ -31,6 +30,29 @@ after(async () => {
   await cluster.nats?.stop();
   cluster.postgres?.stop();
 });
+
+/** Resolves once the nodes `a` and `b` count each other. */
+async function peered(a, b) {
+  await until(async () => (await metric(a.url, 'chat_cluster_peers')) === 1
+    && (await metric(b.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
+}
+
+/** Official clients `ids[0]` on node `a` and `ids[1]` on node `b` (pushed to `clients`) watching channel
+ * `messaging:<id>` of both, once a first message from the one reached the other; gives their channels. */
+async function watchingAcross(a, b, ids, id, clients) {
+  const one = await connectOfficial(a.url, { id: ids[0] }, credentials);
+  const two = await connectOfficial(b.url, { id: ids[1] }, credentials);
+  clients.push(one, two);
+  const onOne = one.channel('messaging', id, { members: ids });
+  await onOne.watch();
+  const onTwo = two.channel('messaging', id, { members: ids });
+  await onTwo.watch();
+  const first = `first on ${id}`;
+  const arrived = next(onTwo, 'message.new', (event) => event.message.text === first);
+  await onOne.sendMessage({ text: first });
+  await arrived;
+  return [onOne, onTwo];
+}
 
 /** Cluster notes the node at `url` has published. */
 const published = (url) => metric(url, 'chat_bus_notes_total{direction="published"}');
@@ -137,19 +159,10 @@ test('a note NATS refuses (over its max_payload) is not lost silently: the watch
   const nats = await startNats(undefined, { maxPayload: 8 * 1024 });
   const m1 = await startNode('m1', { db: cluster.postgres.url, bus: nats.url });
   const m2 = await startNode('m2', { db: cluster.postgres.url, bus: nats.url });
+  const clients = [];
   try {
-    await until(async () => (await metric(m1.url, 'chat_cluster_peers')) === 1
-      && (await metric(m2.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
-    const members = ['erin', 'frank'];
-    const erin = await connectOfficial(m1.url, { id: 'erin' }, credentials);
-    const frank = await connectOfficial(m2.url, { id: 'frank' }, credentials);
-    const onErin = erin.channel('messaging', 'oversize', { members });
-    await onErin.watch();
-    const onFrank = frank.channel('messaging', 'oversize', { members });
-    await onFrank.watch();
-    const small = next(onFrank, 'message.new', (event) => event.message.text === 'fits');
-    await onErin.sendMessage({ text: 'fits' });
-    await small;
+    await peered(m1, m2);
+    const [onErin, onFrank] = await watchingAcross(m1, m2, ['erin', 'frank'], 'oversize', clients);
 
     // A custom field of 10 KB: the message's note is over NATS's limit, so it cannot cross as an event.
     const text = 'one with a big custom field';
@@ -159,9 +172,8 @@ test('a note NATS refuses (over its max_payload) is not lost silently: the watch
     await until(async () => onFrank.state.messages.some((message) => message.text === text),
       'frank has the message after his connection resynced', 20_000);
     assert.ok(await metric(m2.url, 'chat_bus_resyncs_total') > resyncsBefore, 'm2 counts the resync');
-    await erin.disconnectUser();
-    await frank.disconnectUser();
   } finally {
+    for (const client of clients) await client.disconnectUser();
     await m1.stop();
     await m2.stop();
     await nats.stop();
@@ -179,19 +191,8 @@ test('notes lost between two NATS servers whose route broke are not lost silentl
   const s2 = await startNode('s2', { db: cluster.postgres.url, bus: b.url });
   const clients = [];
   try {
-    await until(async () => (await metric(s1.url, 'chat_cluster_peers')) === 1
-      && (await metric(s2.url, 'chat_cluster_peers')) === 1, 'the nodes count each other');
-    const members = ['gina', 'hank'];
-    const gina = await connectOfficial(s1.url, { id: 'gina' }, credentials);
-    const hank = await connectOfficial(s2.url, { id: 'hank' }, credentials);
-    clients.push(gina, hank);
-    const onGina = gina.channel('messaging', 'split', { members });
-    await onGina.watch();
-    const onHank = hank.channel('messaging', 'split', { members });
-    await onHank.watch();
-    const before = next(onHank, 'message.new', (event) => event.message.text === 'before the split');
-    await onGina.sendMessage({ text: 'before the split' });
-    await before;
+    await peered(s1, s2);
+    const [onGina, onHank] = await watchingAcross(s1, s2, ['gina', 'hank'], 'split', clients);
 
     b.setRoutes([]);
     await until(async () => (await a.routes()) === 0 && (await b.routes()) === 0, 'the route broken');
