@@ -4,7 +4,7 @@
 mod common;
 
 use serde_json::Map;
-use stream_chat_server::store::{MessageAnchor, NewChannel, NewMessage};
+use stream_chat_server::store::{MemberChange, MessageAnchor, NewChannel, NewMessage};
 
 fn message(id: &str, text: &str) -> NewMessage {
     NewMessage {
@@ -95,6 +95,46 @@ async fn every_change_of_a_message_row_raises_its_version() {
         (0, 1, 2, 1),
         "new, edited, deleted; the quoting message's copy refreshed once"
     );
+}
+
+#[tokio::test]
+async fn every_change_of_a_channel_or_its_members_raises_the_channel_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(&dir.path().join("chat.db")).await;
+    let cid = "messaging:versions";
+    let channel = NewChannel {
+        cid: cid.into(),
+        kind: "messaging".into(),
+        id: "versions".into(),
+        data: Map::new(),
+        members: vec!["alice".into()],
+        created_by: "alice".into(),
+    };
+    let at = "2026-11-29T08:00:00.000Z";
+    let (created, _) = store.get_or_create_channel(channel, at).await.unwrap();
+    let mut data = Map::new();
+    data.insert("name".into(), "renamed".into());
+    let renamed = store.update_channel(cid, data, at).await.unwrap().unwrap();
+    let joined = store.change_members(cid, &["bob".into()], &[], at).await.unwrap();
+    let promoted = MemberChange { channel_role: Some("channel_moderator".into()), hidden: None };
+    let (bob, promoted) = store.change_member(cid, "bob", &promoted).await.unwrap().unwrap();
+    store.truncate_channel(cid, at).await.unwrap();
+    let truncated = store.channel(cid).await.unwrap().unwrap();
+    let outsider = MemberChange { channel_role: Some("channel_member".into()), hidden: None };
+    let nobody = store.change_member(cid, "carol", &outsider).await.unwrap();
+    let left = store.change_members(cid, &[], &["bob".into()], at).await.unwrap();
+    let deleted = store.delete_channel(cid).await.unwrap();
+    let again = store.delete_channel(cid).await.unwrap();
+    assert_eq!(
+        (created.version, renamed.version, joined.version, promoted, truncated.version),
+        (0, 1, 2, 3, 4),
+        "made, renamed, bob joined, bob promoted, truncated"
+    );
+    assert_eq!(joined.added.len(), 1);
+    assert_eq!(bob.channel_role, "channel_moderator");
+    assert_eq!(nobody, None, "no member, no change, no version");
+    assert_eq!((left.version, left.removed.len()), (5, 1));
+    assert_eq!((deleted, again), (Some(6), None), "the deletion takes the last version");
 }
 
 #[test]

@@ -228,6 +228,65 @@ test('an edit racing a delete ends deleted on every node', async (t) => {
   }
 });
 
+test('channel updates and role changes racing through two nodes end as stored on every node', async () => {
+  const members = ['rival-ann', 'rival-carol', 'rival-dave'];
+  // ann renames each channel through one node while she renames it through the other, and makes dave a moderator
+  // through one while she demotes him through the other; carol (official) watches on the first node, dave (our
+  // SDK) on the second. One race per channel: what each watcher is left with is that race's outcome.
+  const { client: first, node: firstNode } = await officialOn({ id: 'rival-ann' });
+  const { client: second } = await officialOn({ id: 'rival-ann' }, (n) => n !== firstNode);
+  const { client: carol } = await officialOn({ id: 'rival-carol' }, (n) => n === firstNode);
+  const { page: dave } = await oursOn({ id: 'rival-dave' }, (n) => n !== firstNode);
+  const ids = Array.from({ length: 12 }, (_, index) => `cluster-rival-${index}`);
+  try {
+    const open = async (client) => Promise.all(ids.map(async (id) => {
+      const channel = client.channel('messaging', id, { members });
+      await channel.watch();
+      return channel;
+    }));
+    const firsts = await open(first);
+    const seconds = await open(second);
+    const carols = await open(carol);
+    await dave.evaluate(async ({ ids, members }) => {
+      window.rivals = ids.map((id) => window.client.channel('messaging', id, { members }));
+      await Promise.all(window.rivals.map((channel) => channel.watch()));
+    }, { ids, members });
+    await Promise.all(ids.map((_, index) => Promise.all([
+      firsts[index].update({ name: `first ${index}` }),
+      seconds[index].update({ name: `second ${index}` }),
+      firsts[index].addModerators(['rival-dave']),
+      seconds[index].demoteModerators(['rival-dave']),
+    ])));
+    // Each node's later message comes after everything that node published on the channel.
+    await Promise.all(ids.map((_, index) => Promise.all([
+      firsts[index].sendMessage({ text: 'after, node 1' }),
+      seconds[index].sendMessage({ text: 'after, node 2' }),
+    ])));
+    const markers = ['after, node 1', 'after, node 2'];
+    await until(() => carols.every((channel) => markers.every((text) => texts(channel).includes(text))),
+      'the markers at carol');
+    await until(() => dave.evaluate((markers) => window.rivals.every((channel) =>
+      markers.every((text) => channel.state.messages.some((message) => message.text === text))), markers),
+    'the markers at dave');
+    const outcome = (name, role) => `${name} / ${role}`;
+    const stored = await Promise.all(firsts.map(async (channel) => {
+      const answer = await channel.query({ members: { limit: 10 } });
+      const dave = answer.members.find((member) => member.user_id === 'rival-dave');
+      return outcome(answer.channel.name, dave.channel_role);
+    }));
+    const atCarol = carols.map((channel) =>
+      outcome(channel.data.name, channel.state.members['rival-dave'].channel_role));
+    const atDave = await dave.evaluate(() => window.rivals.map((channel) =>
+      `${channel.data.name} / ${channel.state.members['rival-dave'].channel_role}`));
+    assert.deepEqual(atCarol, stored, 'carol, on the first node');
+    assert.deepEqual(atDave, stored, 'dave (our SDK), on the second node');
+    assert.deepEqual(dave.errors, []);
+  } finally {
+    for (const client of [first, second, carol]) await client.disconnectUser().catch(() => {});
+    await dave.close();
+  }
+});
+
 test('kill -9 of a node: its clients reconnect through nginx to the other and every acknowledged message is there once', async () => {
   const members = ['dan', 'erin', 'fay'];
   const { client: dan, node: danNode } = await officialOn({ id: 'dan' });

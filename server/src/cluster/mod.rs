@@ -15,8 +15,9 @@
 //!
 //! Every note routed by topic is numbered per sender and topic ([`sequence`]): a node hearing a jump drops the
 //! topic's connections here (their clients recover) and counts the gap, so a note lost anywhere between two nodes is
-//! never a silent gap. A channel's message events also carry the message's version, taken with its write
-//! ([`Delivery::version`]): of two nodes' events on one message, no watcher gets an older state after a newer one.
+//! never a silent gap. A channel's message events also carry the message's version, and its channel and member
+//! events the channel's, each taken with its write ([`Delivery::version`]): of two nodes' events on one message,
+//! member or channel, no watcher gets an older state after a newer one.
 //!
 //! Buses: [`LocalBus`] (the default: one process, nothing to send) and [`crate::cluster::nats::NatsBus`] (`--bus
 //! nats://…`). When the NATS connection comes back after a break, notes sent meanwhile may be lost, so the node

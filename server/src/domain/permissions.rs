@@ -210,6 +210,7 @@ mod tests {
             last_message_at: None,
             member_count: 1,
             any_hidden: false,
+            version: 0,
         }
     }
 

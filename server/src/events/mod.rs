@@ -19,9 +19,10 @@ pub(crate) fn publish_channel_event(state: &AppState, cid: &str, event: Map<Stri
     publish_server_event(state, cid, event, None);
 }
 
-/// [`publish_channel_event`] for an event carrying version `version` of a message (`event.message`): no watcher
-/// gets it after a newer state of that message.
-pub(crate) fn publish_message_event(
+/// [`publish_channel_event`] for an event carrying version `version` of a message (`event.message`), of a member
+/// (`member.*`) or of the channel (`channel.*`): no watcher gets it after a newer state of the same
+/// ([`Delivery::version`]).
+pub(crate) fn publish_versioned_event(
     state: &AppState,
     cid: &str,
     event: Map<String, Value>,

@@ -7,17 +7,21 @@
 //! over [`CHANNEL_SHARDS`] by their cid. Fan-out takes only its channel's shard, and holds it only to copy the
 //! channel's connection handles: registrations, closes and other channels' fan-out do not wait for it. When both
 //! are needed (watch, unwatch, close) the registry is locked first. The event is serialized once for everyone
-//! without personal fields (once more per user with them) and queued with every lock released.
+//! without personal fields (once more per user with them) and queued under its channel's own [`order`] lock alone,
+//! so that a channel's events reach every watcher in the order they were admitted.
 
 pub mod live;
+mod order;
 pub mod outbox;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
 use crate::hub::live::{Change, ChangeLog, Size, Taken, Topic, View, MAX_PENDING_CHANGES};
+use crate::hub::order::{Order, Versioned};
 use crate::hub::outbox::OutboxSender;
 pub use crate::hub::outbox::{Frame, Outbox, OUTBOX_CAPACITY};
 
@@ -77,8 +81,10 @@ pub struct Delivery<'a> {
     pub personal: HashMap<String, Map<String, Value>>,
     /// Users whose connections do not get this event (told in their own way, or blocking the sender).
     pub skip_users: &'a [String],
-    /// The version of the message the event carries (`event.message`), when it carries one: an event with an
-    /// older version than one already delivered for that message is not delivered ([`Hub::publish`]).
+    /// The version of the state the event carries, taken with its write: a message's (`event.message`, for
+    /// message and reaction events), a member's (`member.*`) or the channel's (`channel.*`); the last two are the
+    /// channel's [`crate::store::ChannelRecord::version`]. An event with an older version of its [`Versioned`] than
+    /// one already delivered is not delivered ([`Hub::publish`]).
     pub version: Option<u64>,
 }
 
@@ -111,45 +117,18 @@ struct Watchers {
     connections: HashMap<String, Arc<Handle>>,
     /// Visible user id → how many of their connections watch: the watcher count without a scan.
     visible_users: HashMap<String, usize>,
-    /// Message id → the newest version of it delivered here, so that an older state arriving later (two requests
-    /// finishing in the other order, or notes from two nodes) never overwrites a newer one. At most
-    /// [`MAX_VERSIONS_KEPT`] messages per channel (past it the memory starts again).
-    versions: HashMap<String, u64>,
-}
-
-/// Messages whose latest delivered version one channel remembers, at most.
-pub const MAX_VERSIONS_KEPT: usize = 4096;
-
-impl Watchers {
-    /// Whether an event carrying version `version` of message `id` may be delivered: not older than the newest
-    /// delivered; remembers it.
-    fn admit(&mut self, id: &str, version: u64) -> bool {
-        if self.versions.get(id).is_some_and(|&newest| version < newest) {
-            return false;
-        }
-        if version == 0 {
-            // Nothing is older than a new message: remembering it could never hold an event back (and every
-            // `message.new` would cost an entry under the hub's lock).
-            return true;
-        }
-        if self.versions.len() >= MAX_VERSIONS_KEPT && !self.versions.contains_key(id) {
-            self.versions = HashMap::new();
-        }
-        self.versions.insert(id.to_owned(), version);
-        true
-    }
+    /// The order the channel's events are queued in, and the newest states delivered ([`order`]).
+    order: Arc<Mutex<Order>>,
 }
 
 /// How many locks channels' watchers are spread over (by a hash of the cid).
 pub const CHANNEL_SHARDS: usize = 64;
 
-/// The watchers of the channels whose cid hashes to one shard, with that shard's count of stale events.
+/// The watchers of the channels whose cid hashes to one shard.
 #[derive(Debug, Default)]
 struct Shard {
     /// Channel cid → its watchers.
     watchers: HashMap<String, Watchers>,
-    /// Events not delivered because they carried an older version of a message than one delivered before.
-    stale: u64,
 }
 
 /// Every shard; the shard of a cid is [`Shards::of`].
@@ -237,6 +216,8 @@ pub struct Hub {
     shards: Shards,
     /// Bytes queued for one connection past which it is dropped as a slow consumer.
     outbox_bytes: usize,
+    /// Events not delivered because they carried an older state than one delivered before ([`order`]).
+    stale: AtomicU64,
 }
 
 impl Default for Hub {
@@ -248,7 +229,12 @@ impl Default for Hub {
 impl Hub {
     /// A hub that drops a connection once more than `outbox_bytes` wait for it.
     pub fn new(outbox_bytes: usize) -> Self {
-        Hub { state: Mutex::new(State::default()), shards: Shards::new(), outbox_bytes }
+        Hub {
+            state: Mutex::new(State::default()),
+            shards: Shards::new(),
+            outbox_bytes,
+            stale: AtomicU64::new(0),
+        }
     }
 
     /// Starts recording the changes other nodes are told of ([`Hub::take_changes`]); a single node never does.
@@ -493,19 +479,21 @@ impl Hub {
         let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
         let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
         let sender = delivery.sender.map(|(user, _)| user);
-        let recipients: Vec<Arc<Handle>> = {
-            let mut shard = self.shards.of(delivery.cid);
-            let shard = &mut *shard;
-            let Some(watchers) = shard.watchers.get_mut(delivery.cid) else { return 0 };
-            let message_id = delivery.event.get("message").and_then(|message| message.get("id"));
-            if let (Some(version), Some(Value::String(id))) = (delivery.version, message_id) {
-                if !watchers.admit(id, version) {
-                    shard.stale += 1;
-                    return 0;
-                }
-            }
-            watchers.connections.values().cloned().collect()
+        let versioned =
+            delivery.version.and_then(|version| Some((version, Versioned::of(&delivery.event)?)));
+        let (recipients, order): (Vec<Arc<Handle>>, _) = {
+            let shard = self.shards.of(delivery.cid);
+            let Some(watchers) = shard.watchers.get(delivery.cid) else { return 0 };
+            (watchers.connections.values().cloned().collect(), Arc::clone(&watchers.order))
         };
+        // Held until the event is queued for everyone: no other event of the channel is queued in between.
+        let mut order = lock(&order);
+        if let Some((version, what)) = versioned {
+            if !order.admit(what, version) {
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                return 0;
+            }
+        }
         let mut common: Option<Frame> = None;
         let mut personal: HashMap<&str, Frame> = HashMap::new();
         let mut failed = Vec::new();
@@ -530,13 +518,14 @@ impl Hub {
                 failed.push(handle.connection_id.as_str());
             }
         }
+        drop(order);
         self.drop_slow(&failed);
         delivered
     }
 
-    /// Events not delivered so far because they carried an older state of a message than one delivered before.
+    /// Events not delivered so far because they carried an older state (of a message, member or channel) than one delivered before.
     pub fn stale_events(&self) -> u64 {
-        self.shards.each().map(|shard| shard.stale).sum()
+        self.stale.load(Ordering::Relaxed)
     }
 
     /// Connections dropped so far because their outbox was full (slow consumers).

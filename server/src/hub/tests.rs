@@ -206,18 +206,25 @@ fn watcher_counts_follow_visible_users_not_connections() {
     assert_eq!((hub.watcher_count("messaging:a"), hub.active_channels()), (0, 0));
 }
 
+/// A server event on `messaging:x` carrying version `version` of its state.
+fn versioned(event: Value, version: u64) -> Delivery<'static> {
+    Delivery {
+        cid: "messaging:x",
+        event: event.as_object().unwrap().clone(),
+        sender: None,
+        personal: HashMap::new(),
+        skip_users: &[],
+        version: Some(version),
+    }
+}
+
 #[test]
 fn an_older_state_of_a_message_never_follows_a_newer_one() {
     let hub = Hub::default();
     let mut bob = hub.register("c-1", "bob", false, 10).unwrap();
     hub.watch("messaging:x", "c-1");
-    let state = |kind: &str, id: &str, version: u64| Delivery {
-        cid: "messaging:x",
-        event: json!({"type": kind, "message": {"id": id}}).as_object().unwrap().clone(),
-        sender: None,
-        personal: HashMap::new(),
-        skip_users: &[],
-        version: Some(version),
+    let state = |kind: &str, id: &str, version: u64| {
+        versioned(json!({"type": kind, "message": {"id": id}}), version)
     };
     assert_eq!(hub.publish(state("message.deleted", "m1", 2)), 1);
     assert_eq!(
@@ -235,6 +242,97 @@ fn an_older_state_of_a_message_never_follows_a_newer_one() {
     let kinds: Vec<String> =
         std::iter::from_fn(|| bob.try_recv()).map(|frame| frame.to_string()).collect();
     assert!(kinds[0].contains("message.deleted") && kinds[1].contains("reaction.new"), "{kinds:?}");
+}
+
+#[test]
+fn an_older_state_of_the_channel_or_of_a_member_never_follows_a_newer_one() {
+    let hub = Hub::default();
+    let mut bob = hub.register("c-1", "bob", false, 10).unwrap();
+    hub.watch("messaging:x", "c-1");
+    let renamed = |name: &str| json!({"type": "channel.updated", "channel": {"name": name}});
+    let role = |user: &str, role: &str| json!({"type": "member.updated", "member": {"user_id": user, "channel_role": role}});
+    assert_eq!(hub.publish(versioned(renamed("second"), 7)), 1);
+    assert_eq!(
+        hub.publish(versioned(renamed("first"), 6)),
+        0,
+        "the rename the database took first"
+    );
+    assert_eq!(hub.publish(versioned(role("dave", "channel_member"), 9)), 1);
+    assert_eq!(
+        hub.publish(versioned(role("dave", "channel_moderator"), 8)),
+        0,
+        "dave's older role"
+    );
+    assert_eq!(
+        hub.publish(versioned(role("erin", "channel_moderator"), 8)),
+        1,
+        "each member has their own newest state"
+    );
+    assert_eq!(
+        hub.publish(versioned(json!({"type": "channel.truncated", "channel": {}}), 8)),
+        1,
+        "the channel's next version"
+    );
+    assert_eq!(
+        hub.publish(versioned(
+            json!({"type": "member.removed", "member": {"user_id": "dave"}}),
+            10
+        )),
+        1
+    );
+    assert_eq!(hub.stale_events(), 2);
+    let frames: Vec<String> =
+        std::iter::from_fn(|| bob.try_recv()).map(|frame| frame.to_string()).collect();
+    assert_eq!(frames.len(), 5);
+    assert!(frames[0].contains("second") && frames[1].contains("channel_member"), "{frames:?}");
+}
+
+#[test]
+fn a_channel_s_events_reach_every_outbox_in_the_order_they_were_admitted() {
+    // An edit (version 1) and a delete (version 2) of each message published at once from two threads, as a local
+    // request and a note from another node are: whichever is admitted second must not be queued first anywhere, or
+    // a watcher ends with the edit after the delete.
+    let hub = Arc::new(Hub::new(1 << 20));
+    let mut outboxes: Vec<_> = (0..64)
+        .map(|index| {
+            let connection = format!("c-{index}");
+            let outbox = hub.register(&connection, &format!("u-{index}"), false, 10).unwrap();
+            hub.watch("messaging:x", &connection);
+            outbox
+        })
+        .collect();
+    let change = |kind: &'static str, id: String, version: u64| {
+        let hub = Arc::clone(&hub);
+        move |start: Arc<std::sync::Barrier>| {
+            start.wait();
+            hub.publish(versioned(json!({"type": kind, "message": {"id": id}}), version));
+        }
+    };
+    let rounds = 400;
+    for round in 0..rounds {
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let threads = [
+            change("message.updated", format!("m{round}"), 1),
+            change("message.deleted", format!("m{round}"), 2),
+        ]
+        .map(|publish| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || publish(start))
+        });
+        threads.into_iter().for_each(|thread| thread.join().unwrap());
+    }
+    for outbox in &mut outboxes {
+        let mut last: HashMap<String, String> = HashMap::new();
+        while let Some(frame) = outbox.try_recv() {
+            let event: Value = serde_json::from_str(&frame.to_string()).unwrap();
+            let id = event["message"]["id"].as_str().unwrap().to_owned();
+            last.insert(id, event["type"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(last.len(), rounds);
+        let after_delete: Vec<&String> =
+            last.iter().filter(|(_, kind)| *kind != "message.deleted").map(|(id, _)| id).collect();
+        assert!(after_delete.is_empty(), "an edit queued after the delete for {after_delete:?}");
+    }
 }
 
 /// Publishes a `message.new` to `cid` on another thread while `held` is alive; whether it was delivered to the

@@ -17,7 +17,7 @@ use crate::domain::channels;
 use crate::domain::messages::message_input;
 use crate::domain::permissions::{require, Standing};
 use crate::error::AppError;
-use crate::events::{publish_channel_event, send_to_user};
+use crate::events::{publish_versioned_event, send_to_user};
 use crate::limits::{json_len, MAX_COOLDOWN_SECONDS};
 use crate::routes::member::change_members;
 use crate::routes::rest::{json_body, query_params, Caller};
@@ -101,14 +101,15 @@ async fn channel_answer(state: &AppState, caller: &Caller, cid: &str) -> Result<
     Ok(json!({ "channel": view, "members": members }))
 }
 
-/// `channel.updated` to the watchers, with the channel as everyone sees it (no one's own capabilities).
-fn announce_update(state: &AppState, channel: &ChannelRecord, user: Option<&str>) {
-    let mut event = channels::event("channel.updated", channel, &clock::timestamp());
+/// `kind` (`channel.updated`, `channel.truncated`) to the watchers, with the channel as everyone sees it (no one's
+/// own capabilities) at its version.
+fn announce_change(state: &AppState, kind: &str, channel: &ChannelRecord, user: Option<&str>) {
+    let mut event = channels::event(kind, channel, &clock::timestamp());
     event.insert("channel".into(), channels::channel_event_view(channel));
     if let Some(user) = user {
         event.insert("user".into(), json!({ "id": user }));
     }
-    publish_channel_event(state, &channel.cid, event);
+    publish_versioned_event(state, &channel.cid, event, channel.version);
 }
 
 /// A slow-mode value: whole seconds from 0 to [`MAX_COOLDOWN_SECONDS`].
@@ -169,7 +170,7 @@ async fn write_data(
     if let Some(updated) =
         db(state.store.update_channel(&channel.cid, data, &clock::timestamp()).await)?
     {
-        announce_update(state, &updated, user);
+        announce_change(state, "channel.updated", &updated, user);
     }
     Ok(())
 }
@@ -306,11 +307,10 @@ async fn set_roles(
     }
     let change = MemberChange { channel_role: Some(role.to_owned()), hidden: None };
     for id in ids {
-        if let Some(member) = db(state.store.change_member(&channel.cid, id, &change).await)? {
-            let mut event = channels::event("member.updated", channel, &clock::timestamp());
-            event.insert("member".into(), channels::member_view(&member));
-            event.insert("user".into(), channels::user_view(&member.user));
-            publish_channel_event(state, &channel.cid, event);
+        if let Some((member, version)) =
+            db(state.store.change_member(&channel.cid, id, &change).await)?
+        {
+            crate::routes::member::announce(state, channel, "member.updated", &[member], version);
         }
     }
     Ok(())
@@ -451,12 +451,7 @@ pub async fn truncate_channel(
         db(state.store.truncate_channel(&channel.cid, &clock::timestamp()).await)?;
         let truncated = db(state.store.channel(&channel.cid).await)?.unwrap_or(channel);
         let user = caller.user_id.as_deref();
-        let mut event = channels::event("channel.truncated", &truncated, &clock::timestamp());
-        event.insert("channel".into(), channels::channel_event_view(&truncated));
-        if let Some(user) = user {
-            event.insert("user".into(), json!({ "id": user }));
-        }
-        publish_channel_event(state, &truncated.cid, event);
+        announce_change(state, "channel.truncated", &truncated, user);
         let posted = post_with_change(state, &truncated, user, message).await?;
         let mut answer = channel_answer(state, &caller, &truncated.cid).await?;
         if let Some(message) = posted {
@@ -491,14 +486,16 @@ pub async fn delete_channel(
         let state = &state;
         let (channel, members, standing) = load(state, &caller, &kind, &id).await?;
         require(&channel, standing, "delete-channel")?;
-        db(state.store.delete_channel(&channel.cid).await)?;
+        let Some(version) = db(state.store.delete_channel(&channel.cid).await)? else {
+            return Err(channels::missing(&channel.cid));
+        };
         let now = clock::timestamp();
         let mut view = channels::channel_event_view(&channel);
         view["deleted_at"] = now.clone().into();
         let mut event = channels::event("channel.deleted", &channel, &now);
         event.insert("channel".into(), view.clone());
         event.insert("hard_delete".into(), hard_delete.into());
-        publish_channel_event(state, &channel.cid, event.clone());
+        publish_versioned_event(state, &channel.cid, event.clone(), version);
         event.insert("type".into(), "notification.channel_deleted".into());
         for member in &members {
             send_to_user(state, &member.user.id, Value::Object(event.clone()).to_string().into());

@@ -8,10 +8,10 @@ use stream_chat_protocol::ErrorCode;
 
 use crate::domain::channels::{self, MAX_MEMBERS};
 use crate::error::AppError;
-use crate::events::publish_channel_event;
+use crate::events::publish_versioned_event;
 use crate::routes::rest::Caller;
 use crate::routes::{check_member, db, user_ids};
-use crate::store::{ChannelRecord, MemberRecord};
+use crate::store::{ChannelRecord, MemberRecord, MembersChanged};
 use crate::{clock, AppState};
 
 /// User ids from a list, at most [`MAX_MEMBERS`] of them.
@@ -22,18 +22,20 @@ fn ids(list: &[Value]) -> Result<Vec<String>, AppError> {
     user_ids(list)
 }
 
-/// Tells the channel's watchers about each member who joined or left.
+/// Tells the channel's watchers about each member who joined, left or changed (`kind`), as of the channel's
+/// version `version`, taken with the change.
 pub(crate) fn announce(
     state: &AppState,
     channel: &ChannelRecord,
     kind: &str,
     members: &[MemberRecord],
+    version: u64,
 ) {
     for member in members {
         let mut event = channels::event(kind, channel, &clock::timestamp());
         event.insert("member".into(), channels::member_view(member));
         event.insert("user".into(), channels::user_view(&member.user));
-        publish_channel_event(state, &channel.cid, event);
+        publish_versioned_event(state, &channel.cid, event, version);
     }
 }
 
@@ -72,10 +74,10 @@ pub(crate) async fn change_members(
         }
     }
     let cid = &channel.cid;
-    let (added, removed) =
+    let MembersChanged { added, removed, version } =
         db(state.store.change_members(cid, &add, &remove, &clock::timestamp()).await)?;
-    announce(state, channel, "member.added", &added);
-    announce(state, channel, "member.removed", &removed);
+    announce(state, channel, "member.added", &added, version);
+    announce(state, channel, "member.removed", &removed, version);
     if !channels::is_public(&channel.kind) {
         for member in &removed {
             crate::events::unwatch_user(state, cid, &member.user.id);

@@ -17,7 +17,7 @@ use crate::domain::channels;
 use crate::domain::messages::message_input;
 use crate::domain::pins;
 use crate::error::AppError;
-use crate::events::publish_message_event;
+use crate::events::publish_versioned_event;
 use crate::routes::rest::{json_body, Caller};
 use crate::routes::send::parent_changed;
 use crate::routes::{admitted, answer, check_member, db, user_standing, Answer};
@@ -113,7 +113,7 @@ async fn announce_as(
         event.insert("message".into(), view.clone());
         event.insert("user".into(), channels::user_view(user));
         event.extend(extra);
-        publish_message_event(state, &channel.cid, event, message.version);
+        publish_versioned_event(state, &channel.cid, event, message.version);
     }
     Ok(json!({ "message": view }))
 }

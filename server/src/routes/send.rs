@@ -18,7 +18,7 @@ use crate::domain::messages::message_input;
 use crate::domain::moderation::rules_of;
 use crate::domain::users::StoredUser;
 use crate::error::AppError;
-use crate::events::{publish, publish_message_event, publish_user_event, send_to_user};
+use crate::events::{publish, publish_user_event, publish_versioned_event, send_to_user};
 use crate::hub::{Delivery, Privacy};
 use crate::limits::rate_limited;
 use crate::routes::rest::{json_body, Caller};
@@ -197,7 +197,7 @@ pub(crate) async fn parent_changed(
         let mut event = channels::event("message.updated", channel, &clock::timestamp());
         event.insert("message".into(), channels::message_view(&parent));
         event.insert("user".into(), channels::user_view(user));
-        publish_message_event(state, &channel.cid, event, parent.version);
+        publish_versioned_event(state, &channel.cid, event, parent.version);
     }
     Ok(())
 }

@@ -218,15 +218,16 @@ pub trait Store: Send + Sync + 'static {
         now: &str,
     ) -> Result<Option<MessageRecord>, StoreError>;
 
-    /// Adds `add` as members (users created as needed) and removes `remove`, in one transaction; returns the
-    /// members that joined and those that left (ids already in, or never in, change nothing).
+    /// Adds `add` as members (users created as needed) and removes `remove`, in one transaction with a new version
+    /// of the channel; returns the members that joined and those that left (ids already in, or never in, change
+    /// nothing).
     async fn change_members(
         &self,
         cid: &str,
         add: &[String],
         remove: &[String],
         now: &str,
-    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError>;
+    ) -> Result<MembersChanged, StoreError>;
 
     /// The cids of the channels `user_id` is a member of.
     async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
@@ -347,18 +348,20 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Changes one member's channel role or hidden flag; the member after, `None` when `user_id` is not a member.
+    /// Changes one member's channel role or hidden flag, with a new version of the channel; the member after and
+    /// that version, `None` when `user_id` is not a member.
     async fn change_member(
         &self,
         cid: &str,
         user_id: &str,
         change: &MemberChange,
-    ) -> Result<Option<MemberRecord>, StoreError>;
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError>;
 
     /// Shows the channel again to every member who hid it (a new message arrived); their ids.
     async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError>;
 
-    /// Replaces the channel's custom data (`updated_at` = `now`); the channel after, `None` if it does not exist.
+    /// Replaces the channel's custom data (`updated_at` = `now`, a new version); the channel after, `None` if it
+    /// does not exist.
     async fn update_channel(
         &self,
         cid: &str,
@@ -367,11 +370,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ChannelRecord>, StoreError>;
 
     /// Removes every message of the channel with its reactions, sets every member's unread count to zero and
-    /// records `truncated_at` = `now` in the channel's data.
+    /// records `truncated_at` = `now` in the channel's data (a new version).
     async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError>;
 
-    /// Removes the channel with its members, messages, reactions and read states; whether it existed.
-    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError>;
+    /// Removes the channel with its members, messages, reactions and read states; the version its deletion took,
+    /// `None` if it did not exist.
+    async fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError>;
 
     /// Stores a moderation record, replacing one of the same kind, user and target.
     async fn put_relation(&self, relation: &Relation) -> Result<(), StoreError>;

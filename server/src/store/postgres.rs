@@ -20,9 +20,9 @@ use super::postgres_rows::MIGRATIONS;
 use super::postgres_writes::GroupCommit;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
-    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
-    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange, UserQuery,
-    UserReplace,
+    MembersChanged, MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage,
+    NewReaction, ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange,
+    UserQuery, UserReplace,
 };
 use crate::store::records::StoredUser;
 
@@ -295,7 +295,7 @@ impl Store for PostgresStore {
         add: &[String],
         remove: &[String],
         now: &str,
-    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+    ) -> Result<MembersChanged, StoreError> {
         self.change_members_async(cid, add, remove, now).await
     }
 
@@ -402,7 +402,7 @@ impl Store for PostgresStore {
         cid: &str,
         user_id: &str,
         change: &MemberChange,
-    ) -> Result<Option<MemberRecord>, StoreError> {
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
         self.change_member_async(cid, user_id, change).await
     }
 
@@ -423,7 +423,7 @@ impl Store for PostgresStore {
         self.truncate_channel_async(cid, now).await
     }
 
-    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+    async fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
         self.delete_channel_async(cid).await
     }
 

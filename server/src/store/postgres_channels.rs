@@ -11,7 +11,9 @@ use super::postgres_rows::{
 };
 pub(super) use super::rows::member_from;
 use super::sql;
-use super::{ChannelFilter, ChannelRecord, MemberRecord, NewChannel, ReadRecord, StoreError};
+use super::{
+    ChannelFilter, ChannelRecord, MemberRecord, MembersChanged, NewChannel, ReadRecord, StoreError,
+};
 
 /// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.
 async fn add_member(
@@ -35,7 +37,7 @@ impl PostgresStore {
         add: &[String],
         remove: &[String],
         now: &str,
-    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+    ) -> Result<MembersChanged, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let mut added = Vec::new();
@@ -53,9 +55,10 @@ impl PostgresStore {
                 removed.push(member_from(&row)?);
             }
         }
-        tx.execute_prepared(sql::TOUCH_CHANNEL, &[&cid, &now]).await?;
+        let version: i64 =
+            tx.query_one_prepared(sql::TOUCH_CHANNEL, &[&cid, &now]).await?.try_get(0)?;
         tx.commit().await?;
-        Ok((added, removed))
+        Ok(MembersChanged { added, removed, version: u64::try_from(version).unwrap_or(0) })
     }
 
     pub(super) async fn member_channels_async(
@@ -125,7 +128,7 @@ impl PostgresStore {
         let client = self.client().await?;
         let row = client.query_opt_prepared(&sql, &[&cid, &user_id]).await?;
         Ok(row
-            .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(10)?)))
+            .map(|row| Ok::<_, tokio_postgres::Error>((channel_from(&row)?, row.try_get(11)?)))
             .transpose()?)
     }
 

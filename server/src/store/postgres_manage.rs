@@ -17,7 +17,7 @@ impl PostgresStore {
         cid: &str,
         user_id: &str,
         change: &MemberChange,
-    ) -> Result<Option<MemberRecord>, StoreError> {
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
         let sql = format!(
             "WITH changed AS (
                 UPDATE members SET channel_role = COALESCE($3, channel_role), hidden = COALESCE($4, hidden)
@@ -25,12 +25,15 @@ impl PostgresStore {
              SELECT {MEMBER_COLUMNS}
              FROM changed m JOIN users u ON u.id = m.user_id"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt_prepared(&sql, &[&cid, &user_id, &change.channel_role, &change.hidden])
-            .await?;
-        Ok(row.as_ref().map(member_from).transpose()?)
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let params = [&cid as _, &user_id as _, &change.channel_role as _, &change.hidden as _];
+        let Some(row) = tx.query_opt_prepared(&sql, &params).await? else { return Ok(None) };
+        let member = member_from(&row)?;
+        let version: i64 =
+            tx.query_one_prepared(sql::NEXT_CHANNEL_VERSION, &[&cid]).await?.try_get(0)?;
+        tx.commit().await?;
+        Ok(Some((member, u64::try_from(version).unwrap_or(0))))
     }
 
     pub(super) async fn unhide_channel_async(&self, cid: &str) -> Result<Vec<String>, StoreError> {
@@ -67,7 +70,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn delete_channel_async(&self, cid: &str) -> Result<bool, StoreError> {
+    pub(super) async fn delete_channel_async(&self, cid: &str) -> Result<Option<u64>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Their reactions go with them (`ON DELETE CASCADE`).
@@ -75,9 +78,10 @@ impl PostgresStore {
         for rows in sql::DELETE_CHANNEL_ROWS {
             tx.execute_prepared(rows, &[&cid]).await?;
         }
-        let existed = tx.execute_prepared(sql::DELETE_CHANNEL, &[&cid]).await? == 1;
+        let deleted = tx.query_opt_prepared(sql::DELETE_CHANNEL, &[&cid]).await?;
+        let version = deleted.map(|row| row.try_get::<_, i64>(0)).transpose()?;
         tx.commit().await?;
-        Ok(existed)
+        Ok(version.map(|version| u64::try_from(version).unwrap_or(0)))
     }
 
     pub(super) async fn put_relation_async(&self, relation: &Relation) -> Result<(), StoreError> {
@@ -156,11 +160,11 @@ impl PostgresStore {
         let Some(row) = client.query_opt_prepared(&sql, &[&cid, &user_id, &now]).await? else {
             return Ok(None);
         };
-        let relations = match row.try_get::<_, Value>(11)? {
+        let relations = match row.try_get::<_, Value>(12)? {
             Value::Array(rows) => rows.into_iter().filter_map(relation_from_json).collect(),
             _ => Vec::new(),
         };
-        Ok(Some((channel_from(&row)?, row.try_get(10)?, relations)))
+        Ok(Some((channel_from(&row)?, row.try_get(11)?, relations)))
     }
 }
 

@@ -132,6 +132,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Each message row's version: one more on every change, so that no node delivers an older state of a message
     // after a newer one.
     "ALTER TABLE messages ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
+    // Each channel's version: one more on every change of its data or members, taken with the change, so that no
+    // node delivers an older state of the channel or of a member after a newer one.
+    "ALTER TABLE channels ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// A reply shown only in its thread: it has a parent and is not also shown in the channel.
@@ -159,7 +162,7 @@ macro_rules! channel_columns {
         concat!(
             "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, c.last_message_at, ",
             $member_count,
-            ", EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden)"
+            ", EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden), c.version"
         )
     };
 }

@@ -54,6 +54,19 @@ pub struct ChannelRecord {
     pub member_count: u64,
     /// Some member hid it (a new message shows it to them again).
     pub any_hidden: bool,
+    /// One more on every change of its data or members ([`crate::hub::Delivery::version`]).
+    pub version: u64,
+}
+
+/// What a membership change did: who joined, who left, and the channel version it took.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MembersChanged {
+    /// The members that joined.
+    pub added: Vec<MemberRecord>,
+    /// The members that left.
+    pub removed: Vec<MemberRecord>,
+    /// The channel's version after the change ([`ChannelRecord::version`]).
+    pub version: u64,
 }
 
 /// A channel member.

@@ -69,6 +69,7 @@ pub(super) fn channel_from<R: Columns>(row: &R) -> Result<ChannelRecord, R::Erro
         last_message_at: row.maybe_text(7)?,
         member_count: row.count(8)?,
         any_hidden: row.flag(9)?,
+        version: row.count(10)?,
     })
 }
 

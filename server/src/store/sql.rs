@@ -117,13 +117,13 @@ pub(super) fn select_channel_for<D: Dialect>() -> String {
 pub(super) const INSERT_CHANNEL: &str =
     "INSERT INTO channels (cid, type, id, data, created_by, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING";
-/// A channel's data replaced.
+/// A channel's data replaced (a new version).
 pub(super) const UPDATE_CHANNEL_DATA: &str =
-    "UPDATE channels SET data = $2, updated_at = $3 WHERE cid = $1";
-/// A channel truncated at `$2`: its `truncated_at` set and `updated_at` moved.
+    "UPDATE channels SET data = $2, updated_at = $3, version = version + 1 WHERE cid = $1";
+/// A channel truncated at `$2`: its `truncated_at` set, `updated_at` moved, a new version.
 pub(super) fn truncate_channel<D: Dialect>() -> String {
     format!(
-        "UPDATE channels SET data = {}, updated_at = $2 WHERE cid = $1",
+        "UPDATE channels SET data = {}, updated_at = $2, version = version + 1 WHERE cid = $1",
         D::with_text_field("data", "truncated_at", "$2")
     )
 }
@@ -133,12 +133,16 @@ pub(super) const DELETE_CHANNEL_ROWS: [&str; 3] = [
     "DELETE FROM members WHERE cid = $1",
     "DELETE FROM files WHERE cid = $1",
 ];
-/// A channel's `updated_at` moved (its members changed).
-pub(super) const TOUCH_CHANNEL: &str = "UPDATE channels SET updated_at = $2 WHERE cid = $1";
+/// A channel's `updated_at` moved and a new version taken (its members changed); gives the version.
+pub(super) const TOUCH_CHANNEL: &str =
+    "UPDATE channels SET updated_at = $2, version = version + 1 WHERE cid = $1 RETURNING version";
+/// A new version of a channel taken (a member's role changed); gives it.
+pub(super) const NEXT_CHANNEL_VERSION: &str =
+    "UPDATE channels SET version = version + 1 WHERE cid = $1 RETURNING version";
 /// When a channel was made.
 pub(super) const CHANNEL_CREATED_AT: &str = "SELECT created_at FROM channels WHERE cid = $1";
-/// A channel gone.
-pub(super) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE cid = $1";
+/// A channel gone; gives the version its deletion takes.
+pub(super) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE cid = $1 RETURNING version + 1";
 /// Whether a user is a member of a channel.
 pub(super) const IS_MEMBER: &str = "SELECT 1 FROM members WHERE cid = $1 AND user_id = $2";
 /// A member added, unless they are one.
@@ -388,6 +392,7 @@ mod tests {
             COUNT_MONTHLY_ACTIVE,
             UPDATE_CHANNEL_DATA,
             TOUCH_CHANNEL,
+            NEXT_CHANNEL_VERSION,
             CHANNEL_CREATED_AT,
             DELETE_CHANNEL,
             IS_MEMBER,

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use super::sql::{self, sqlite, USER_COLUMNS};
 use super::{
-    ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MessageAnchor,
-    MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord,
-    Relation, StoreError, ThreadRead, UserQuery, UserReplace,
+    ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MembersChanged,
+    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
+    ReactionRecord, ReadRecord, Relation, StoreError, ThreadRead, UserQuery, UserReplace,
 };
 use crate::store::records::{merge_fields, StoredUser};
 
@@ -323,7 +323,7 @@ impl SqliteDb {
         add: &[String],
         remove: &[String],
         now: &str,
-    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+    ) -> Result<MembersChanged, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let member = |tx: &rusqlite::Transaction<'_>, user: &str| {
@@ -347,9 +347,9 @@ impl SqliteDb {
                 removed.push(record);
             }
         }
-        tx.execute(&sqlite(sql::TOUCH_CHANNEL), [cid, now])?;
+        let version = tx.query_row(&sqlite(sql::TOUCH_CHANNEL), [cid, now], |row| row.get(0))?;
         tx.commit()?;
-        Ok((added, removed))
+        Ok(MembersChanged { added, removed, version })
     }
 
     pub(super) fn replies(
@@ -437,7 +437,7 @@ impl SqliteDb {
         let sql = sqlite(&sql::select_channel_for::<Sqlite>());
         let found = connection
             .prepare_cached(&sql)?
-            .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(10)?)))
+            .query_row([cid, user_id], |row| Ok((channel_from(row)?, row.get::<_, bool>(11)?)))
             .optional()?;
         Ok(found)
     }
@@ -510,7 +510,7 @@ impl SqliteDb {
         cid: &str,
         user_id: &str,
         change: &MemberChange,
-    ) -> Result<Option<MemberRecord>, StoreError> {
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
         super::sqlite_manage::change_member(self, cid, user_id, change)
     }
 
@@ -531,7 +531,7 @@ impl SqliteDb {
         super::sqlite_manage::truncate_channel(self, cid, now)
     }
 
-    pub(super) fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+    pub(super) fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
         super::sqlite_manage::delete_channel(self, cid)
     }
 

@@ -15,15 +15,21 @@ pub(super) fn change_member(
     cid: &str,
     user_id: &str,
     change: &MemberChange,
-) -> Result<Option<MemberRecord>, StoreError> {
-    let connection = store.lock()?;
-    connection.execute(
+) -> Result<Option<(MemberRecord, u64)>, StoreError> {
+    let mut connection = store.lock()?;
+    let tx = connection.transaction()?;
+    let changed = tx.execute(
         "UPDATE members SET channel_role = COALESCE(?3, channel_role), hidden = COALESCE(?4, hidden)
          WHERE cid = ?1 AND user_id = ?2",
         params![cid, user_id, change.channel_role, change.hidden],
     )?;
-    let sql = sqlite(sql::SELECT_MEMBER);
-    Ok(connection.query_row(&sql, [cid, user_id], member_from).optional()?)
+    if changed == 0 {
+        return Ok(None);
+    }
+    let member = tx.query_row(&sqlite(sql::SELECT_MEMBER), [cid, user_id], member_from)?;
+    let version = tx.query_row(&sqlite(sql::NEXT_CHANNEL_VERSION), [cid], |row| row.get(0))?;
+    tx.commit()?;
+    Ok(Some((member, version)))
 }
 
 pub(super) fn unhide_channel(store: &SqliteDb, cid: &str) -> Result<Vec<String>, StoreError> {
@@ -58,16 +64,16 @@ pub(super) fn truncate_channel(store: &SqliteDb, cid: &str, now: &str) -> Result
     Ok(())
 }
 
-pub(super) fn delete_channel(store: &SqliteDb, cid: &str) -> Result<bool, StoreError> {
+pub(super) fn delete_channel(store: &SqliteDb, cid: &str) -> Result<Option<u64>, StoreError> {
     let mut connection = store.lock()?;
     let tx = connection.transaction()?;
     delete_messages(&tx, cid)?;
     for rows in sql::DELETE_CHANNEL_ROWS {
         tx.execute(&sqlite(rows), [cid])?;
     }
-    let existed = tx.execute(&sqlite(sql::DELETE_CHANNEL), [cid])? == 1;
+    let version = tx.query_row(&sqlite(sql::DELETE_CHANNEL), [cid], |row| row.get(0)).optional()?;
     tx.commit()?;
-    Ok(existed)
+    Ok(version)
 }
 
 /// Removes the channel's messages and their reactions.

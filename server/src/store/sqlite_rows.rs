@@ -57,7 +57,7 @@ pub(super) const MESSAGE_COLUMNS: &str =
 pub(super) const CHANNEL_COLUMNS: &str =
     "c.cid, c.type, c.id, c.data, c.created_by, c.created_at, c.updated_at, \
     c.last_message_at, (SELECT COUNT(*) FROM members m WHERE m.cid = c.cid), \
-    EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden = 1)";
+    EXISTS (SELECT 1 FROM members h WHERE h.cid = c.cid AND h.hidden = 1), c.version";
 
 /// Fills in each message's reactions, with one query for all of them.
 pub(super) fn attach_reactions(

@@ -148,4 +148,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Each message row's version: one more on every change, so that no node delivers an older state of a message
     // after a newer one.
     "ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+    // Each channel's version: one more on every change of its data or members, taken with the change, so that no
+    // node delivers an older state of the channel or of a member after a newer one.
+    "ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use super::sqlite::SqliteDb;
 use super::{
     AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
-    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
-    ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange, UserQuery,
-    UserReplace,
+    MembersChanged, MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage,
+    NewReaction, ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange,
+    UserQuery, UserReplace,
 };
 use crate::store::records::StoredUser;
 
@@ -167,7 +167,7 @@ impl Store for SqliteStore {
         add: &[String],
         remove: &[String],
         now: &str,
-    ) -> Result<(Vec<MemberRecord>, Vec<MemberRecord>), StoreError> {
+    ) -> Result<MembersChanged, StoreError> {
         let cid = cid.to_owned();
         let add = add.to_vec();
         let remove = remove.to_vec();
@@ -326,7 +326,7 @@ impl Store for SqliteStore {
         cid: &str,
         user_id: &str,
         change: &MemberChange,
-    ) -> Result<Option<MemberRecord>, StoreError> {
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
         let cid = cid.to_owned();
         let user_id = user_id.to_owned();
         let change = change.clone();
@@ -355,7 +355,7 @@ impl Store for SqliteStore {
         self.run(move |db| db.truncate_channel(&cid, &now)).await
     }
 
-    async fn delete_channel(&self, cid: &str) -> Result<bool, StoreError> {
+    async fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
         let cid = cid.to_owned();
         self.run(move |db| db.delete_channel(&cid)).await
     }
