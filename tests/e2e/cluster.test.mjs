@@ -3,7 +3,8 @@
 // channel with privacy settings holding across nodes, and agree on watcher counts and presence; a node killed
 // with -9 loses no acknowledged message (its clients reconnect through nginx to the other and recover, and its
 // users online nowhere else are announced offline); an edit racing a delete of the same message through the other
-// node ends deleted for every watcher, ours and the official client (message versions); a NATS
+// node ends deleted for every watcher, ours and the official client (message versions), and renames and role
+// changes racing through the two nodes leave every watcher with what the database kept (channel versions); a NATS
 // restart is survived the same way; and a long-poll connection's requests reach its own node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,8 @@
 //! The hub's unit tests: privacy in fan-out, registration races, bounds, slow consumers, watcher counts.
 
+use super::fanout::{serialize, with_fields};
 use super::*;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 fn event(kind: &str) -> Map<String, Value> {
     json!({"type": kind, "cid": "messaging:a"}).as_object().unwrap().clone()
