@@ -12,7 +12,8 @@ use super::postgres_rows::{
 pub(super) use super::rows::member_from;
 use super::sql;
 use super::{
-    ChannelFilter, ChannelRecord, MemberRecord, MembersChanged, NewChannel, ReadRecord, StoreError,
+    ChannelFilter, ChannelRecord, Channels, MemberRecord, MembersChanged, NewChannel, ReadRecord,
+    Reads, StoreError,
 };
 
 /// Adds `user_id` to `cid` with a read state from `now`; whether it was not a member yet.
@@ -30,8 +31,9 @@ async fn add_member(
     Ok(inserted)
 }
 
-impl PostgresStore {
-    pub(super) async fn change_members_async(
+#[async_trait::async_trait]
+impl Channels for PostgresStore {
+    async fn change_members(
         &self,
         cid: &str,
         add: &[String],
@@ -61,16 +63,13 @@ impl PostgresStore {
         Ok(MembersChanged { added, removed, version: u64::try_from(version).unwrap_or(0) })
     }
 
-    pub(super) async fn member_channels_async(
-        &self,
-        user_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
         let rows = client.query_prepared(sql::MEMBER_CHANNELS, &[&user_id]).await?;
         all(rows, |row| row.try_get(0))
     }
 
-    pub(super) async fn get_or_create_channel_async(
+    async fn get_or_create_channel(
         &self,
         new: NewChannel,
         now: &str,
@@ -95,31 +94,24 @@ impl PostgresStore {
         Ok((channel, created))
     }
 
-    pub(super) async fn channel_async(
-        &self,
-        cid: &str,
-    ) -> Result<Option<ChannelRecord>, StoreError> {
+    async fn channel(&self, cid: &str) -> Result<Option<ChannelRecord>, StoreError> {
         let sql = sql::select_channel::<Postgres>();
         let client = self.client().await?;
         let row = client.query_opt_prepared(&sql, &[&cid]).await?;
         Ok(row.map(|row| channel_from(&row)).transpose()?)
     }
 
-    pub(super) async fn is_member_async(
-        &self,
-        cid: &str,
-        user_id: &str,
-    ) -> Result<bool, StoreError> {
+    async fn is_member(&self, cid: &str, user_id: &str) -> Result<bool, StoreError> {
         let sql = sql::IS_MEMBER;
         Ok(self.client().await?.query_opt_prepared(sql, &[&cid, &user_id]).await?.is_some())
     }
 
-    pub(super) async fn members_async(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
+    async fn members(&self, cid: &str) -> Result<Vec<MemberRecord>, StoreError> {
         let sql = sql::SELECT_MEMBERS.to_owned();
         all(self.client().await?.query_prepared(&sql, &[&cid]).await?, member_from)
     }
 
-    pub(super) async fn channel_for_async(
+    async fn channel_for(
         &self,
         cid: &str,
         user_id: &str,
@@ -132,7 +124,21 @@ impl PostgresStore {
             .transpose()?)
     }
 
-    pub(super) async fn mark_read_async(
+    async fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let mut params = Params::default();
+        let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut params);
+        // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
+        all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
+    }
+}
+
+#[async_trait::async_trait]
+impl Reads for PostgresStore {
+    async fn mark_read(
         &self,
         cid: &str,
         user_id: &str,
@@ -160,7 +166,7 @@ impl PostgresStore {
         Ok(read)
     }
 
-    pub(super) async fn mark_unread_async(
+    async fn mark_unread(
         &self,
         cid: &str,
         user_id: &str,
@@ -191,7 +197,7 @@ impl PostgresStore {
         Ok(Some(read))
     }
 
-    pub(super) async fn mark_all_read_async(
+    async fn mark_all_read(
         &self,
         user_id: &str,
         now: &str,
@@ -211,7 +217,7 @@ impl PostgresStore {
         Ok(cids)
     }
 
-    pub(super) async fn unread_channels_async(
+    async fn unread_channels(
         &self,
         user_id: &str,
     ) -> Result<Vec<(String, u64, String)>, StoreError> {
@@ -222,27 +228,13 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn reads_async(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
+    async fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
         all(self.client().await?.query_prepared(sql::SELECT_READS, &[&cid]).await?, read_from)
     }
 
-    pub(super) async fn unread_totals_async(
-        &self,
-        user_id: &str,
-    ) -> Result<(u64, u64), StoreError> {
+    async fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         let row = self.client().await?.query_one_prepared(sql::UNREAD_TOTALS, &[&user_id]).await?;
         let number = |at| row.try_get::<_, i64>(at).map(|value| u64::try_from(value).unwrap_or(0));
         Ok((number(0)?, number(1)?))
-    }
-
-    pub(super) async fn query_channels_async(
-        &self,
-        filter: &ChannelFilter,
-        caller: &str,
-    ) -> Result<Vec<ChannelRecord>, StoreError> {
-        let mut params = Params::default();
-        let sql = super::query_sql::channel_select(CHANNEL_COLUMNS, filter, caller, &mut params);
-        // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
-        all(self.client().await?.query(&sql, &params.refs()).await?, channel_from)
     }
 }

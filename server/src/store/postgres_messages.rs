@@ -15,7 +15,10 @@ use super::postgres_rows::{
     MESSAGE_COLUMNS, THREAD_ONLY,
 };
 use super::sql::{self, USER_COLUMNS};
-use super::{MessageAnchor, MessageRecord, MessageSearch, NewReaction, ReactionRecord, StoreError};
+use super::{
+    AddedMessage, MessageAnchor, MessageRecord, MessageSearch, Messages, NewMessage, NewReaction,
+    ReactionRecord, StoreError,
+};
 
 /// A client's time in the stored shape (fixed-width RFC 3339 UTC with milliseconds), so that times compare as
 /// text; `None` when it is not a time (then nothing matches, as in SQLite).
@@ -30,8 +33,9 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-impl PostgresStore {
-    pub(super) async fn replies_async(
+#[async_trait::async_trait]
+impl Messages for PostgresStore {
+    async fn replies(
         &self,
         parent_id: &str,
         limit: usize,
@@ -46,7 +50,7 @@ impl PostgresStore {
         Ok(replies)
     }
 
-    pub(super) async fn pinned_messages_async(
+    async fn pinned_messages(
         &self,
         cid: &str,
         now: &str,
@@ -60,7 +64,7 @@ impl PostgresStore {
         Ok(pinned)
     }
 
-    pub(super) async fn send_reaction_async(
+    async fn send_reaction(
         &self,
         reaction: NewReaction,
         now: &str,
@@ -85,7 +89,7 @@ impl PostgresStore {
         Ok((stored, replaced))
     }
 
-    pub(super) async fn delete_reaction_async(
+    async fn delete_reaction(
         &self,
         message_id: &str,
         user_id: &str,
@@ -101,7 +105,7 @@ impl PostgresStore {
         Ok(found)
     }
 
-    pub(super) async fn update_message_async(
+    async fn update_message(
         &self,
         id: &str,
         text: &str,
@@ -117,7 +121,7 @@ impl PostgresStore {
         Ok(stored)
     }
 
-    pub(super) async fn delete_message_async(
+    async fn delete_message(
         &self,
         id: &str,
         hard: bool,
@@ -137,7 +141,7 @@ impl PostgresStore {
         Ok(Some(stored))
     }
 
-    pub(super) async fn messages_async(
+    async fn messages(
         &self,
         cid: &str,
         limit: usize,
@@ -192,15 +196,13 @@ impl PostgresStore {
         Ok(messages)
     }
 
-    pub(super) async fn has_message_async(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let sql = sql::MESSAGE_IN_CHANNEL;
         Ok(client.query_opt_prepared(sql, &[&cid, &id]).await?.is_some())
     }
-}
 
-impl PostgresStore {
-    pub(super) async fn search_messages_async(
+    async fn search_messages(
         &self,
         search: &MessageSearch,
         caller: &str,
@@ -213,5 +215,30 @@ impl PostgresStore {
         let mut found = all(client.query(&sql, &params.refs()).await?, message_from)?;
         attach_reactions(&client, &mut found).await?;
         Ok(found)
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        async { super::postgres_rows::message_in(&self.client().await?, id).await }.await
+    }
+
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<AddedMessage, StoreError> {
+        self.writes.add(message, now).await
+    }
+
+    async fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError> {
+        async {
+            let sql = super::sql::update_quotes::<super::postgres_rows::Postgres>();
+            Ok(self.client().await?.execute_prepared(&sql, &[&cid, &quoted_id, copy]).await?)
+        }
+        .await
     }
 }

@@ -7,11 +7,42 @@ use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
 use super::postgres_rows::{all, user_from, Params};
 use super::sql::{self, USER_COLUMNS};
-use super::{StoreError, UserQuery, UserReplace};
+use super::{StoreError, UserChange, UserQuery, UserReplace, Users};
 use crate::store::records::{merge_fields, StoredUser};
 
 impl PostgresStore {
-    pub(super) async fn connect_user_async(
+    pub(super) async fn update_users_async(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: &mut (dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String> + Send),
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let select = format!("{} FOR UPDATE", sql::SELECT_USER);
+        let mut written = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stored = tx.query_opt_prepared(&select, &[id]).await?;
+            let stored = stored.map(|row| user_from(&row, 0)).transpose()?;
+            let user = match change(stored) {
+                Ok(user) => user,
+                // Dropping the transaction rolls back whatever was written before the refusal.
+                Err(reason) => return Ok(Err(reason)),
+            };
+            let fields = Value::Object(user.fields.clone());
+            let row = tx
+                .query_one_prepared(sql::UPDATE_USER, &[&user.id, &user.role, &fields, &now])
+                .await?;
+            written.push(user_from(&row, 0)?);
+        }
+        tx.commit().await?;
+        Ok(Ok(written))
+    }
+}
+
+#[async_trait::async_trait]
+impl Users for PostgresStore {
+    async fn connect_user(
         &self,
         id: &str,
         incoming: Map<String, Value>,
@@ -58,18 +89,18 @@ impl PostgresStore {
         Ok(user)
     }
 
-    pub(super) async fn monthly_active_users_async(&self, month: &str) -> Result<u64, StoreError> {
+    async fn monthly_active_users(&self, month: &str) -> Result<u64, StoreError> {
         let row =
             self.client().await?.query_one_prepared(sql::COUNT_MONTHLY_ACTIVE, &[&month]).await?;
         Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
     }
 
-    pub(super) async fn user_async(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+    async fn user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
         let row = self.client().await?.query_opt_prepared(sql::SELECT_USER, &[&id]).await?;
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 
-    pub(super) async fn replace_users_async(
+    async fn replace_users(
         &self,
         users: Vec<UserReplace>,
         now: &str,
@@ -88,35 +119,7 @@ impl PostgresStore {
         Ok(stored)
     }
 
-    pub(super) async fn update_users_async(
-        &self,
-        ids: &[String],
-        now: &str,
-        change: &mut (dyn FnMut(Option<StoredUser>) -> Result<StoredUser, String> + Send),
-    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let select = format!("{} FOR UPDATE", sql::SELECT_USER);
-        let mut written = Vec::with_capacity(ids.len());
-        for id in ids {
-            let stored = tx.query_opt_prepared(&select, &[id]).await?;
-            let stored = stored.map(|row| user_from(&row, 0)).transpose()?;
-            let user = match change(stored) {
-                Ok(user) => user,
-                // Dropping the transaction rolls back whatever was written before the refusal.
-                Err(reason) => return Ok(Err(reason)),
-            };
-            let fields = Value::Object(user.fields.clone());
-            let row = tx
-                .query_one_prepared(sql::UPDATE_USER, &[&user.id, &user.role, &fields, &now])
-                .await?;
-            written.push(user_from(&row, 0)?);
-        }
-        tx.commit().await?;
-        Ok(Ok(written))
-    }
-
-    pub(super) async fn create_user_async(
+    async fn create_user(
         &self,
         id: &str,
         role: &str,
@@ -130,14 +133,21 @@ impl PostgresStore {
         Ok(row.map(|row| user_from(&row, 0)).transpose()?)
     }
 
-    pub(super) async fn query_users_async(
-        &self,
-        user_query: &UserQuery,
-    ) -> Result<Vec<StoredUser>, StoreError> {
+    async fn query_users(&self, user_query: &UserQuery) -> Result<Vec<StoredUser>, StoreError> {
         let mut params = Params::default();
         let sql = super::query_sql::user_select(USER_COLUMNS, user_query, &mut params);
         // Built per query (filters, field names, page in the text): run unprepared, not cached ([`Prepared`]).
         let rows = self.client().await?.query(&sql, &params.refs()).await?;
         all(rows, |row| user_from(row, 0))
+    }
+
+    async fn update_users(
+        &self,
+        ids: &[String],
+        now: &str,
+        change: UserChange,
+    ) -> Result<Result<Vec<StoredUser>, String>, StoreError> {
+        let mut change = change;
+        self.update_users_async(ids, now, &mut *change).await
     }
 }

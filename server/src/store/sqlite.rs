@@ -10,9 +10,8 @@ use serde_json::{Map, Value};
 
 use super::sql::{self, sqlite, USER_COLUMNS};
 use super::{
-    ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord, MembersChanged,
-    MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage, NewReaction,
-    ReactionRecord, ReadRecord, Relation, StoreError, ThreadRead, UserQuery, UserReplace,
+    ChannelFilter, ChannelRecord, FileRecord, MemberRecord, MembersChanged, NewChannel, NewMessage,
+    StoreError, ThreadRead, UserQuery, UserReplace,
 };
 use crate::store::records::{merge_fields, StoredUser};
 
@@ -277,46 +276,6 @@ impl SqliteDb {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub(super) fn send_reaction(
-        &self,
-        reaction: NewReaction,
-        now: &str,
-    ) -> Result<(ReactionRecord, bool), StoreError> {
-        super::sqlite_messages::send_reaction(self, reaction, now)
-    }
-
-    pub(super) fn delete_reaction(
-        &self,
-        message_id: &str,
-        user_id: &str,
-        kind: &str,
-    ) -> Result<Option<ReactionRecord>, StoreError> {
-        super::sqlite_messages::delete_reaction(self, message_id, user_id, kind)
-    }
-
-    pub(super) fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        super::sqlite_messages::message(self, id)
-    }
-
-    pub(super) fn update_message(
-        &self,
-        id: &str,
-        text: &str,
-        extra: Map<String, Value>,
-        now: &str,
-    ) -> Result<Option<MessageRecord>, StoreError> {
-        super::sqlite_messages::update_message(self, id, text, extra, now)
-    }
-
-    pub(super) fn delete_message(
-        &self,
-        id: &str,
-        hard: bool,
-        now: &str,
-    ) -> Result<Option<MessageRecord>, StoreError> {
-        super::sqlite_messages::delete_message(self, id, hard, now)
-    }
-
     pub(super) fn change_members(
         &self,
         cid: &str,
@@ -350,15 +309,6 @@ impl SqliteDb {
         let version = tx.query_row(&sqlite(sql::TOUCH_CHANNEL), [cid, now], |row| row.get(0))?;
         tx.commit()?;
         Ok(MembersChanged { added, removed, version })
-    }
-
-    pub(super) fn replies(
-        &self,
-        parent_id: &str,
-        limit: usize,
-        id_lt: Option<&str>,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        super::sqlite_messages::replies(self, parent_id, limit, id_lt)
     }
 
     pub(super) fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
@@ -447,120 +397,6 @@ impl SqliteDb {
         self.index_search()
     }
 
-    pub(super) fn messages(
-        &self,
-        cid: &str,
-        limit: usize,
-        anchor: &MessageAnchor,
-        budget: &mut usize,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        super::sqlite_messages::messages(self, cid, limit, anchor, budget)
-    }
-
-    pub(super) fn mark_read(
-        &self,
-        cid: &str,
-        user_id: &str,
-        message_id: Option<&str>,
-        now: &str,
-        shared: bool,
-    ) -> Result<ReadRecord, StoreError> {
-        super::sqlite_reads::mark_read(self, cid, user_id, message_id, now, shared)
-    }
-
-    pub(super) fn mark_unread(
-        &self,
-        cid: &str,
-        user_id: &str,
-        message_id: &str,
-    ) -> Result<Option<ReadRecord>, StoreError> {
-        super::sqlite_reads::mark_unread(self, cid, user_id, message_id)
-    }
-
-    pub(super) fn mark_all_read(
-        &self,
-        user_id: &str,
-        now: &str,
-        shared: bool,
-    ) -> Result<Vec<String>, StoreError> {
-        super::sqlite_reads::mark_all_read(self, user_id, now, shared)
-    }
-
-    pub(super) fn unread_channels(
-        &self,
-        user_id: &str,
-    ) -> Result<Vec<(String, u64, String)>, StoreError> {
-        super::sqlite_reads::unread_channels(self, user_id)
-    }
-
-    pub(super) fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
-        super::sqlite_reads::reads(self, cid)
-    }
-
-    pub(super) fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
-        super::sqlite_messages::has_message(self, cid, id)
-    }
-
-    pub(super) fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
-        super::sqlite_reads::unread_totals(self, user_id)
-    }
-
-    pub(super) fn change_member(
-        &self,
-        cid: &str,
-        user_id: &str,
-        change: &MemberChange,
-    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
-        super::sqlite_manage::change_member(self, cid, user_id, change)
-    }
-
-    pub(super) fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
-        super::sqlite_manage::unhide_channel(self, cid)
-    }
-
-    pub(super) fn update_channel(
-        &self,
-        cid: &str,
-        data: Map<String, Value>,
-        now: &str,
-    ) -> Result<Option<ChannelRecord>, StoreError> {
-        super::sqlite_manage::update_channel(self, cid, data, now)
-    }
-
-    pub(super) fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
-        super::sqlite_manage::truncate_channel(self, cid, now)
-    }
-
-    pub(super) fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
-        super::sqlite_manage::delete_channel(self, cid)
-    }
-
-    pub(super) fn pinned_messages(
-        &self,
-        cid: &str,
-        now: &str,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        super::sqlite_messages::pinned_messages(self, cid, now, limit)
-    }
-
-    pub(super) fn sender_moderation(
-        &self,
-        user_id: &str,
-        cid: &str,
-        now: &str,
-    ) -> Result<Vec<Relation>, StoreError> {
-        super::sqlite_manage::sender_moderation(self, user_id, cid, now)
-    }
-
-    pub(super) fn search_messages(
-        &self,
-        search: &MessageSearch,
-        caller: &str,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        super::sqlite_messages::search_messages(self, search, caller)
-    }
-
     pub(super) fn update_quotes(
         &self,
         cid: &str,
@@ -620,29 +456,6 @@ impl SqliteDb {
 
     pub(super) fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
         super::uploads::sqlite_delete(self, cid, ids)
-    }
-
-    pub(super) fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
-        super::sqlite_manage::put_relation(self, relation)
-    }
-
-    pub(super) fn delete_relation(
-        &self,
-        kind: &str,
-        user_id: &str,
-        target: &str,
-    ) -> Result<bool, StoreError> {
-        super::sqlite_manage::delete_relation(self, kind, user_id, target)
-    }
-
-    pub(super) fn relations(
-        &self,
-        kind: &str,
-        user_id: Option<&str>,
-        target: Option<&str>,
-        now: &str,
-    ) -> Result<Vec<Relation>, StoreError> {
-        super::sqlite_manage::relations(self, kind, user_id, target, now)
     }
 
     pub(super) fn query_channels(

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::sqlite::SqliteDb;
+use super::{sqlite_manage, sqlite_messages, sqlite_reads};
 use super::{
-    AddedMessage, ChannelFilter, ChannelRecord, FileRecord, MemberChange, MemberRecord,
-    MembersChanged, MessageAnchor, MessageRecord, MessageSearch, NewChannel, NewMessage,
-    NewReaction, ReactionRecord, ReadRecord, Relation, Store, StoreError, ThreadRead, UserChange,
-    UserQuery, UserReplace,
+    AddedMessage, ChannelFilter, ChannelManagement, ChannelRecord, Channels, FileRecord, Files,
+    MemberChange, MemberRecord, MembersChanged, MessageAnchor, MessageRecord, MessageSearch,
+    Messages, Moderation, NewChannel, NewMessage, NewReaction, ReactionRecord, ReadRecord, Reads,
+    Relation, Store, StoreError, ThreadRead, Threads, UserChange, UserQuery, UserReplace, Users,
 };
 use crate::store::records::StoredUser;
 
@@ -38,6 +39,13 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn flush_activity(&self) -> Result<(), StoreError> {
+        self.run(move |db| db.flush_activity()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Users for SqliteStore {
     async fn connect_user(
         &self,
         id: &str,
@@ -99,7 +107,10 @@ impl Store for SqliteStore {
         let query = query.clone();
         self.run(move |db| db.query_users(&query)).await
     }
+}
 
+#[async_trait::async_trait]
+impl Messages for SqliteStore {
     async fn replies(
         &self,
         parent_id: &str,
@@ -108,7 +119,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let parent_id = parent_id.to_owned();
         let id_lt = id_lt.map(str::to_owned);
-        self.run(move |db| db.replies(&parent_id, limit, id_lt.as_deref())).await
+        self.run(move |db| sqlite_messages::replies(db, &parent_id, limit, id_lt.as_deref())).await
     }
 
     async fn send_reaction(
@@ -117,7 +128,7 @@ impl Store for SqliteStore {
         now: &str,
     ) -> Result<(ReactionRecord, bool), StoreError> {
         let now = now.to_owned();
-        self.run(move |db| db.send_reaction(reaction, &now)).await
+        self.run(move |db| sqlite_messages::send_reaction(db, reaction, &now)).await
     }
 
     async fn delete_reaction(
@@ -129,12 +140,12 @@ impl Store for SqliteStore {
         let message_id = message_id.to_owned();
         let user_id = user_id.to_owned();
         let kind = kind.to_owned();
-        self.run(move |db| db.delete_reaction(&message_id, &user_id, &kind)).await
+        self.run(move |db| sqlite_messages::delete_reaction(db, &message_id, &user_id, &kind)).await
     }
 
     async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
         let id = id.to_owned();
-        self.run(move |db| db.message(&id)).await
+        self.run(move |db| sqlite_messages::message(db, &id)).await
     }
 
     async fn update_message(
@@ -147,7 +158,7 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         let text = text.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.update_message(&id, &text, extra, &now)).await
+        self.run(move |db| sqlite_messages::update_message(db, &id, &text, extra, &now)).await
     }
 
     async fn delete_message(
@@ -158,9 +169,80 @@ impl Store for SqliteStore {
     ) -> Result<Option<MessageRecord>, StoreError> {
         let id = id.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.delete_message(&id, hard, &now)).await
+        self.run(move |db| sqlite_messages::delete_message(db, &id, hard, &now)).await
     }
 
+    async fn add_message(
+        &self,
+        message: NewMessage,
+        now: &str,
+    ) -> Result<AddedMessage, StoreError> {
+        let now = now.to_owned();
+        self.run(move |db| db.add_message(message, &now)).await
+    }
+
+    async fn messages(
+        &self,
+        cid: &str,
+        limit: usize,
+        anchor: &MessageAnchor,
+        budget: &mut usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let anchor = anchor.clone();
+        let mut left = *budget;
+        let (found, left) = self
+            .run(move |db| {
+                let found = sqlite_messages::messages(db, &cid, limit, &anchor, &mut left);
+                Ok((found, left))
+            })
+            .await?;
+        *budget = left;
+        found
+    }
+
+    async fn pinned_messages(
+        &self,
+        cid: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let cid = cid.to_owned();
+        let now = now.to_owned();
+        self.run(move |db| sqlite_messages::pinned_messages(db, &cid, &now, limit)).await
+    }
+
+    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+        let cid = cid.to_owned();
+        let id = id.to_owned();
+        self.run(move |db| sqlite_messages::has_message(db, &cid, &id)).await
+    }
+
+    async fn search_messages(
+        &self,
+        search: &MessageSearch,
+        caller: &str,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let search = search.clone();
+        let caller = caller.to_owned();
+        self.run(move |db| sqlite_messages::search_messages(db, &search, &caller)).await
+    }
+
+    async fn update_quotes(
+        &self,
+        cid: &str,
+        quoted_id: &str,
+        copy: &Value,
+    ) -> Result<u64, StoreError> {
+        let cid = cid.to_owned();
+        let quoted_id = quoted_id.to_owned();
+        let copy = copy.clone();
+        self.run(move |db| db.update_quotes(&cid, &quoted_id, &copy)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Channels for SqliteStore {
     async fn change_members(
         &self,
         cid: &str,
@@ -205,15 +287,6 @@ impl Store for SqliteStore {
         self.run(move |db| db.members(&cid)).await
     }
 
-    async fn add_message(
-        &self,
-        message: NewMessage,
-        now: &str,
-    ) -> Result<AddedMessage, StoreError> {
-        let now = now.to_owned();
-        self.run(move |db| db.add_message(message, &now)).await
-    }
-
     async fn channel_for(
         &self,
         cid: &str,
@@ -224,43 +297,61 @@ impl Store for SqliteStore {
         self.run(move |db| db.channel_for(&cid, &user_id)).await
     }
 
-    async fn messages(
+    async fn query_channels(
+        &self,
+        filter: &ChannelFilter,
+        caller: &str,
+    ) -> Result<Vec<ChannelRecord>, StoreError> {
+        let filter = filter.clone();
+        let caller = caller.to_owned();
+        self.run(move |db| db.query_channels(&filter, &caller)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ChannelManagement for SqliteStore {
+    async fn change_member(
         &self,
         cid: &str,
-        limit: usize,
-        anchor: &MessageAnchor,
-        budget: &mut usize,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
+        user_id: &str,
+        change: &MemberChange,
+    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
         let cid = cid.to_owned();
-        let anchor = anchor.clone();
-        let mut left = *budget;
-        let (found, left) = self
-            .run(move |db| {
-                let found = db.messages(&cid, limit, &anchor, &mut left);
-                Ok((found, left))
-            })
-            .await?;
-        *budget = left;
-        found
+        let user_id = user_id.to_owned();
+        let change = change.clone();
+        self.run(move |db| sqlite_manage::change_member(db, &cid, &user_id, &change)).await
     }
 
-    async fn pinned_messages(
+    async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| sqlite_manage::unhide_channel(db, &cid)).await
+    }
+
+    async fn update_channel(
         &self,
         cid: &str,
+        data: Map<String, Value>,
         now: &str,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
+    ) -> Result<Option<ChannelRecord>, StoreError> {
         let cid = cid.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.pinned_messages(&cid, &now, limit)).await
+        self.run(move |db| sqlite_manage::update_channel(db, &cid, data, &now)).await
     }
 
-    async fn has_message(&self, cid: &str, id: &str) -> Result<bool, StoreError> {
+    async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
         let cid = cid.to_owned();
-        let id = id.to_owned();
-        self.run(move |db| db.has_message(&cid, &id)).await
+        let now = now.to_owned();
+        self.run(move |db| sqlite_manage::truncate_channel(db, &cid, &now)).await
     }
 
+    async fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
+        let cid = cid.to_owned();
+        self.run(move |db| sqlite_manage::delete_channel(db, &cid)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Reads for SqliteStore {
     async fn mark_read(
         &self,
         cid: &str,
@@ -273,7 +364,10 @@ impl Store for SqliteStore {
         let user_id = user_id.to_owned();
         let message_id = message_id.map(str::to_owned);
         let now = now.to_owned();
-        self.run(move |db| db.mark_read(&cid, &user_id, message_id.as_deref(), &now, shared)).await
+        self.run(move |db| {
+            sqlite_reads::mark_read(db, &cid, &user_id, message_id.as_deref(), &now, shared)
+        })
+        .await
     }
 
     async fn mark_unread(
@@ -285,7 +379,7 @@ impl Store for SqliteStore {
         let cid = cid.to_owned();
         let user_id = user_id.to_owned();
         let message_id = message_id.to_owned();
-        self.run(move |db| db.mark_unread(&cid, &user_id, &message_id)).await
+        self.run(move |db| sqlite_reads::mark_unread(db, &cid, &user_id, &message_id)).await
     }
 
     async fn mark_all_read(
@@ -296,7 +390,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<String>, StoreError> {
         let user_id = user_id.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.mark_all_read(&user_id, &now, shared)).await
+        self.run(move |db| sqlite_reads::mark_all_read(db, &user_id, &now, shared)).await
     }
 
     async fn unread_channels(
@@ -304,65 +398,25 @@ impl Store for SqliteStore {
         user_id: &str,
     ) -> Result<Vec<(String, u64, String)>, StoreError> {
         let user_id = user_id.to_owned();
-        self.run(move |db| db.unread_channels(&user_id)).await
+        self.run(move |db| sqlite_reads::unread_channels(db, &user_id)).await
     }
 
     async fn reads(&self, cid: &str) -> Result<Vec<ReadRecord>, StoreError> {
         let cid = cid.to_owned();
-        self.run(move |db| db.reads(&cid)).await
+        self.run(move |db| sqlite_reads::reads(db, &cid)).await
     }
 
     async fn unread_totals(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         let user_id = user_id.to_owned();
-        self.run(move |db| db.unread_totals(&user_id)).await
+        self.run(move |db| sqlite_reads::unread_totals(db, &user_id)).await
     }
+}
 
-    async fn flush_activity(&self) -> Result<(), StoreError> {
-        self.run(move |db| db.flush_activity()).await
-    }
-
-    async fn change_member(
-        &self,
-        cid: &str,
-        user_id: &str,
-        change: &MemberChange,
-    ) -> Result<Option<(MemberRecord, u64)>, StoreError> {
-        let cid = cid.to_owned();
-        let user_id = user_id.to_owned();
-        let change = change.clone();
-        self.run(move |db| db.change_member(&cid, &user_id, &change)).await
-    }
-
-    async fn unhide_channel(&self, cid: &str) -> Result<Vec<String>, StoreError> {
-        let cid = cid.to_owned();
-        self.run(move |db| db.unhide_channel(&cid)).await
-    }
-
-    async fn update_channel(
-        &self,
-        cid: &str,
-        data: Map<String, Value>,
-        now: &str,
-    ) -> Result<Option<ChannelRecord>, StoreError> {
-        let cid = cid.to_owned();
-        let now = now.to_owned();
-        self.run(move |db| db.update_channel(&cid, data, &now)).await
-    }
-
-    async fn truncate_channel(&self, cid: &str, now: &str) -> Result<(), StoreError> {
-        let cid = cid.to_owned();
-        let now = now.to_owned();
-        self.run(move |db| db.truncate_channel(&cid, &now)).await
-    }
-
-    async fn delete_channel(&self, cid: &str) -> Result<Option<u64>, StoreError> {
-        let cid = cid.to_owned();
-        self.run(move |db| db.delete_channel(&cid)).await
-    }
-
+#[async_trait::async_trait]
+impl Moderation for SqliteStore {
     async fn put_relation(&self, relation: &Relation) -> Result<(), StoreError> {
         let relation = relation.clone();
-        self.run(move |db| db.put_relation(&relation)).await
+        self.run(move |db| sqlite_manage::put_relation(db, &relation)).await
     }
 
     async fn delete_relation(
@@ -374,7 +428,7 @@ impl Store for SqliteStore {
         let kind = kind.to_owned();
         let user_id = user_id.to_owned();
         let target = target.to_owned();
-        self.run(move |db| db.delete_relation(&kind, &user_id, &target)).await
+        self.run(move |db| sqlite_manage::delete_relation(db, &kind, &user_id, &target)).await
     }
 
     async fn relations(
@@ -388,7 +442,10 @@ impl Store for SqliteStore {
         let user_id = user_id.map(str::to_owned);
         let target = target.map(str::to_owned);
         let now = now.to_owned();
-        self.run(move |db| db.relations(&kind, user_id.as_deref(), target.as_deref(), &now)).await
+        self.run(move |db| {
+            sqlite_manage::relations(db, &kind, user_id.as_deref(), target.as_deref(), &now)
+        })
+        .await
     }
 
     async fn sender_moderation(
@@ -400,31 +457,12 @@ impl Store for SqliteStore {
         let user_id = user_id.to_owned();
         let cid = cid.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.sender_moderation(&user_id, &cid, &now)).await
+        self.run(move |db| sqlite_manage::sender_moderation(db, &user_id, &cid, &now)).await
     }
+}
 
-    async fn search_messages(
-        &self,
-        search: &MessageSearch,
-        caller: &str,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        let search = search.clone();
-        let caller = caller.to_owned();
-        self.run(move |db| db.search_messages(&search, &caller)).await
-    }
-
-    async fn update_quotes(
-        &self,
-        cid: &str,
-        quoted_id: &str,
-        copy: &Value,
-    ) -> Result<u64, StoreError> {
-        let cid = cid.to_owned();
-        let quoted_id = quoted_id.to_owned();
-        let copy = copy.clone();
-        self.run(move |db| db.update_quotes(&cid, &quoted_id, &copy)).await
-    }
-
+#[async_trait::async_trait]
+impl Threads for SqliteStore {
     async fn threads_of(
         &self,
         user_id: &str,
@@ -463,7 +501,10 @@ impl Store for SqliteStore {
         let since = since.map(str::to_owned);
         self.run(move |db| db.thread_unread(&parent_id, &user_id, since.as_deref())).await
     }
+}
 
+#[async_trait::async_trait]
+impl Files for SqliteStore {
     async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         let file = file.clone();
         let bytes = bytes.to_vec();
@@ -483,15 +524,5 @@ impl Store for SqliteStore {
         let cid = cid.to_owned();
         let ids = ids.to_vec();
         self.run(move |db| db.delete_files(&cid, &ids)).await
-    }
-
-    async fn query_channels(
-        &self,
-        filter: &ChannelFilter,
-        caller: &str,
-    ) -> Result<Vec<ChannelRecord>, StoreError> {
-        let filter = filter.clone();
-        let caller = caller.to_owned();
-        self.run(move |db| db.query_channels(&filter, &caller)).await
     }
 }

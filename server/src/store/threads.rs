@@ -9,7 +9,7 @@ use super::postgres_rows::Postgres;
 use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
 use super::sqlite_rows::Sqlite;
-use super::{StoreError, ThreadRead};
+use super::{StoreError, ThreadRead, Threads};
 
 /// SQLite: the threads of `user_id`.
 pub(super) fn sqlite_threads_of(
@@ -80,8 +80,9 @@ pub(super) fn sqlite_thread_unread(
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-impl PostgresStore {
-    pub(super) async fn threads_of_async(
+#[async_trait::async_trait]
+impl Threads for PostgresStore {
+    async fn threads_of(
         &self,
         user_id: &str,
         limit: usize,
@@ -99,10 +100,7 @@ impl PostgresStore {
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
-    pub(super) async fn thread_reads_async(
-        &self,
-        parent_id: &str,
-    ) -> Result<Vec<ThreadRead>, StoreError> {
+    async fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
         let rows = self.client().await?.query_prepared(sql::THREAD_READS, &[&parent_id]).await?;
         rows.iter()
             .map(|row| {
@@ -115,7 +113,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(super) async fn mark_thread_read_async(
+    async fn mark_thread_read(
         &self,
         parent_id: &str,
         user_id: &str,
@@ -137,7 +135,7 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn thread_unread_async(
+    async fn thread_unread(
         &self,
         parent_id: &str,
         user_id: &str,

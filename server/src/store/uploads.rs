@@ -8,7 +8,7 @@ use super::postgres::PostgresStore;
 use super::postgres_prepared::Prepared;
 use super::sql::{self, sqlite};
 use super::sqlite::SqliteDb;
-use super::{FileRecord, StoreError};
+use super::{FileRecord, Files, StoreError};
 
 /// The columns every read selects, in [`FileRecord`]'s order, then the bytes.
 const COLUMNS: &str = "id, cid, user_id, kind, name, mime_type, size, created_at";
@@ -78,12 +78,9 @@ pub(super) fn sqlite_delete(
     Ok(deleted)
 }
 
-impl PostgresStore {
-    pub(super) async fn put_file_async(
-        &self,
-        file: &FileRecord,
-        bytes: &[u8],
-    ) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl Files for PostgresStore {
+    async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         let size = i64::try_from(file.size).unwrap_or(i64::MAX);
         self.client()
             .await?
@@ -105,7 +102,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn file_async(
+    async fn file(
         &self,
         id: &str,
         with_bytes: bool,
@@ -129,11 +126,7 @@ impl PostgresStore {
         Ok(Some((file, row.try_get(8)?)))
     }
 
-    pub(super) async fn delete_files_async(
-        &self,
-        cid: &str,
-        ids: &[String],
-    ) -> Result<u64, StoreError> {
+    async fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
         let sql = "DELETE FROM files WHERE cid = $1 AND id = ANY($2)";
         Ok(self.client().await?.execute_prepared(sql, &[&cid, &ids]).await?)
     }
