@@ -65,18 +65,11 @@ impl Hub {
             let Some(watchers) = shard.watchers.get(delivery.cid) else { return 0 };
             (watchers.connections.values().cloned().collect(), Arc::clone(&watchers.order))
         };
-        // Held until the event is queued for everyone: no other event of the channel is queued in between.
-        let mut order = lock(&order);
-        if let Some((version, what)) = versioned {
-            if !order.admit(what, version) {
-                self.stale.fetch_add(1, Ordering::Relaxed);
-                return 0;
-            }
-        }
+        // Each recipient's frame is made first, with no lock held; only admitting and queueing take the channel's
+        // order, so that no other event of the channel is queued in between.
         let mut common: Option<Frame> = None;
         let mut personal: HashMap<&str, Frame> = HashMap::new();
-        let mut failed = Vec::new();
-        let mut delivered = 0;
+        let mut frames = Vec::with_capacity(recipients.len());
         for handle in &recipients {
             let user = handle.user_id.as_str();
             if (!shared && Some(user) != sender)
@@ -91,6 +84,18 @@ impl Hub {
                 }
                 None => shared.clone(),
             };
+            frames.push((handle, frame));
+        }
+        let mut order = lock(&order);
+        if let Some((version, what)) = versioned {
+            if !order.admit(what, version) {
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                return 0;
+            }
+        }
+        let mut failed = Vec::new();
+        let mut delivered = 0;
+        for (handle, frame) in frames {
             if handle.outbox.offer(frame, self.outbox_bytes) {
                 delivered += 1;
             } else {
