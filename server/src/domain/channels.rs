@@ -6,18 +6,13 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::permissions;
+pub use crate::domain::permissions::{is_public, MAX_MESSAGE_CHARS, PUBLIC_TYPES, TYPES};
 use crate::domain::users::{privacy_enabled, StoredUser};
 use crate::domain::views::{self, MessageView, ReactionView, UserView};
 use crate::error::AppError;
 use crate::store::{ChannelRecord, MemberRecord, MessageRecord, ReactionRecord, ReadRecord};
 use stream_chat_protocol::ErrorCode;
 
-/// Channel types this server knows. All have typing and read events.
-pub const TYPES: &[&str] = &["messaging", "team", "livestream", "commerce", "gaming"];
-/// Types anyone may read and write in; the others are for their members.
-pub const PUBLIC_TYPES: &[&str] = &["livestream", "gaming"];
-/// The longest message text accepted, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 5_000;
 /// The longest channel id accepted.
 const MAX_ID_CHARS: usize = 64;
 /// The most members a channel is created with.
@@ -77,11 +72,6 @@ pub fn distinct_id(members: &[String]) -> String {
     let digest = Sha256::digest(sorted.join(",").as_bytes());
     let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
     format!("!members-{hex}")
-}
-
-/// Whether anyone may use channels of this type.
-pub fn is_public(kind: &str) -> bool {
-    PUBLIC_TYPES.contains(&kind)
 }
 
 /// The envelope every channel event carries.

@@ -6,7 +6,6 @@
 use serde::Serialize;
 use stream_chat_protocol::ErrorCode;
 
-use crate::domain::channels::{self, MAX_MESSAGE_CHARS};
 use crate::error::AppError;
 use crate::store::{ChannelRecord, MemberRecord};
 
@@ -33,9 +32,21 @@ pub struct TypeConfig {
     commands: [(); 0],
 }
 
+/// Channel types this server knows. All have typing and read events.
+pub const TYPES: &[&str] = &["messaging", "team", "livestream", "commerce", "gaming"];
+/// Types anyone may read and write in; the others are for their members.
+pub const PUBLIC_TYPES: &[&str] = &["livestream", "gaming"];
+/// The longest message text accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 5_000;
+
+/// Whether anyone may use channels of this type.
+pub fn is_public(kind: &str) -> bool {
+    PUBLIC_TYPES.contains(&kind)
+}
+
 /// The config of channel type `kind`.
 pub fn config(kind: &str) -> TypeConfig {
-    let name = channels::TYPES.iter().copied().find(|known| *known == kind).unwrap_or("messaging");
+    let name = TYPES.iter().copied().find(|known| *known == kind).unwrap_or("messaging");
     TypeConfig {
         name,
         typing_events: true,
@@ -152,7 +163,7 @@ pub fn own_capabilities(channel: &ChannelRecord, standing: Standing) -> Vec<&'st
     if standing.anonymous {
         return capabilities;
     }
-    let writes = standing.member || channels::is_public(&channel.kind);
+    let writes = standing.member || is_public(&channel.kind);
     let frozen = is_frozen(channel);
     let mut add = |names: &[&'static str]| {
         for name in names {
@@ -167,7 +178,7 @@ pub fn own_capabilities(channel: &ChannelRecord, standing: Standing) -> Vec<&'st
     }
     if standing.member {
         add(MEMBER);
-    } else if channels::is_public(&channel.kind) {
+    } else if is_public(&channel.kind) {
         add(&["join-channel"]);
     }
     if standing.moderator {

@@ -179,16 +179,6 @@ impl StoredUser {
         self.fields.get("invisible").and_then(Value::as_bool).unwrap_or(false)
     }
 
-    /// The user as others see it (`UserResponse`): never their privacy settings or invisibility, and offline
-    /// while invisible.
-    pub fn public_view(&self, online: bool) -> Map<String, Value> {
-        match crate::domain::views::to_value(crate::domain::views::UserView { user: self, online })
-        {
-            Value::Object(user) => user,
-            _ => Map::new(),
-        }
-    }
-
     /// The user as they see themselves (`OwnUserResponse`, the `me` of `health.check`), always with the effective
     /// `privacy_settings` so clients can apply them.
     pub fn own_view(&self) -> Value {

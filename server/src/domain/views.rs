@@ -229,6 +229,17 @@ pub fn to_value(view: impl Serialize) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
+impl StoredUser {
+    /// The user as others see it (`UserResponse`): never their privacy settings or invisibility, and offline
+    /// while invisible ([`UserView`]).
+    pub fn public_view(&self, online: bool) -> Map<String, Value> {
+        match to_value(UserView { user: self, online }) {
+            Value::Object(user) => user,
+            _ => Map::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -14,7 +14,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio::runtime::Handle;
 use tokio_postgres::NoTls;
 
-use super::postgres_prepared::Prepared;
+use super::postgres_prepared::{take_client, Prepared};
 use super::postgres_rows::MIGRATIONS;
 use super::postgres_writes::GroupCommit;
 use super::{Store, StoreError};
@@ -129,12 +129,6 @@ impl PostgresStore {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// A connection from `pool`. Taking one is no hop to another runtime (once per query, it was a task spawned there
-/// and woken back): a connection opened for it is opened on the store's runtime ([`ConnectOn`]).
-pub(super) async fn take_client(pool: &Pool) -> Result<Object, StoreError> {
-    pool.get().await.map_err(|error| StoreError::Pool(Arc::new(error)))
 }
 
 /// Opens the pool's connections on the store's runtime, which then drives their I/O, whichever runtime asked

@@ -1,4 +1,4 @@
-//! Statements prepared once per pooled connection. `query(&str, …)` prepares, plans and closes a statement on
+//! Pooled connections ([`take_client`]) and statements prepared once per connection. `query(&str, …)` prepares, plans and closes a statement on
 //! every call: under a burst of connects and watches PostgreSQL spent four times as long planning as executing
 //! (`pg_stat_statements` with `track_planning`). Through these methods a statement's text is prepared on a
 //! connection the first time it runs there (deadpool's statement cache) and reused after, so the server plans it
@@ -7,9 +7,19 @@
 //! `= ANY($n)`); the statements `query_sql` builds per query (filters, custom field names, the page's `LIMIT` and
 //! `OFFSET` in the text) run unprepared, as before.
 
-use deadpool_postgres::GenericClient;
+use std::sync::Arc;
+
+use deadpool_postgres::{GenericClient, Object, Pool};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Error, Row};
+
+use super::StoreError;
+
+/// A connection from `pool`. Taking one is no hop to another runtime (once per query, it was a task spawned there
+/// and woken back): a connection opened for it is opened on the store's runtime (`postgres::ConnectOn`).
+pub(super) async fn take_client(pool: &Pool) -> Result<Object, StoreError> {
+    pool.get().await.map_err(|error| StoreError::Pool(Arc::new(error)))
+}
 
 /// [`GenericClient`]'s query methods over statements prepared once per connection.
 pub(super) trait Prepared: GenericClient {

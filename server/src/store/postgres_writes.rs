@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use tokio_postgres::types::Json;
 use tokio_postgres::Statement;
 
-use super::postgres::take_client;
+use super::postgres_prepared::take_client;
 use super::postgres_rows::{all, attach_reactions, message_from, MESSAGE_COLUMNS};
 use super::sql::USER_COLUMNS;
 use super::{AddedMessage, MemberUnread, NewMessage, StoreError};

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::sql::{self, sqlite, USER_COLUMNS};
 use super::{
-    ChannelFilter, ChannelRecord, FileRecord, MemberRecord, MembersChanged, NewChannel, NewMessage,
-    StoreError, ThreadRead, UserQuery, UserReplace,
+    AddedMessage, ChannelFilter, ChannelRecord, MemberRecord, MembersChanged, NewChannel,
+    NewMessage, StoreError, UserQuery, UserReplace,
 };
 use crate::store::records::{merge_fields, StoredUser};
 
@@ -33,10 +33,9 @@ pub struct SqliteDb {
     /// commit's fsync, which a `perf` profile of `loadgen ingest` showed those reads waiting behind.
     reader: Mutex<Connection>,
     /// Messages waiting for the next group commit ([`super::sqlite_writes`]).
-    pub(super) pending_messages: Mutex<Vec<super::sqlite_writes::PendingMessage>>,
+    pub(super) pending_messages: Mutex<Vec<PendingMessage>>,
     /// Connects that changed nothing but `last_active` and the month's activity, written in batches.
-    pub(super) pending_activity:
-        Mutex<std::collections::HashMap<String, super::sqlite_writes::Activity>>,
+    pub(super) pending_activity: Mutex<std::collections::HashMap<String, Activity>>,
     /// `<db>.lock`, locked exclusively for as long as the store is open: one server process per database, since
     /// live events are not shared between processes.
     _lock: std::fs::File,
@@ -411,53 +410,6 @@ impl SqliteDb {
         Ok(changed as u64)
     }
 
-    pub(super) fn threads_of(
-        &self,
-        user_id: &str,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        super::threads::sqlite_threads_of(self, user_id, limit, offset)
-    }
-
-    pub(super) fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
-        super::threads::sqlite_thread_reads(self, parent_id)
-    }
-
-    pub(super) fn mark_thread_read(
-        &self,
-        parent_id: &str,
-        user_id: &str,
-        now: &str,
-    ) -> Result<ThreadRead, StoreError> {
-        super::threads::sqlite_mark_thread_read(self, parent_id, user_id, now)
-    }
-
-    pub(super) fn thread_unread(
-        &self,
-        parent_id: &str,
-        user_id: &str,
-        since: Option<&str>,
-    ) -> Result<u64, StoreError> {
-        super::threads::sqlite_thread_unread(self, parent_id, user_id, since)
-    }
-
-    pub(super) fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
-        super::uploads::sqlite_put(self, file, bytes)
-    }
-
-    pub(super) fn file(
-        &self,
-        id: &str,
-        with_bytes: bool,
-    ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
-        super::uploads::sqlite_get(self, id, with_bytes)
-    }
-
-    pub(super) fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
-        super::uploads::sqlite_delete(self, cid, ids)
-    }
-
     pub(super) fn query_channels(
         &self,
         filter: &ChannelFilter,
@@ -471,6 +423,29 @@ impl SqliteDb {
             statement.query_map(rusqlite::params_from_iter(query.values.iter()), channel_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// One message's outcome, filled in by the sender that commits it.
+pub(super) type Outcome = Arc<Mutex<Option<Result<AddedMessage, StoreError>>>>;
+
+/// A message waiting for the next group commit.
+#[derive(Debug)]
+pub struct PendingMessage {
+    /// What to store.
+    pub(super) message: NewMessage,
+    /// Its server timestamp.
+    pub(super) now: String,
+    /// Where the committing sender puts the result.
+    pub(super) outcome: Outcome,
+}
+
+/// A user's activity waiting to be written.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// The latest connect.
+    pub(super) last_active: String,
+    /// Its month, `YYYY-MM`.
+    pub(super) month: String,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::sqlite::SqliteDb;
-use super::{sqlite_manage, sqlite_messages, sqlite_reads};
+use super::{sqlite_manage, sqlite_messages, sqlite_reads, threads, uploads};
 use super::{
     AddedMessage, ChannelFilter, ChannelManagement, ChannelRecord, Channels, FileRecord, Files,
     MemberChange, MemberRecord, MembersChanged, MessageAnchor, MessageRecord, MessageSearch,
@@ -470,12 +470,12 @@ impl Threads for SqliteStore {
         offset: usize,
     ) -> Result<Vec<String>, StoreError> {
         let user_id = user_id.to_owned();
-        self.run(move |db| db.threads_of(&user_id, limit, offset)).await
+        self.run(move |db| threads::sqlite_threads_of(db, &user_id, limit, offset)).await
     }
 
     async fn thread_reads(&self, parent_id: &str) -> Result<Vec<ThreadRead>, StoreError> {
         let parent_id = parent_id.to_owned();
-        self.run(move |db| db.thread_reads(&parent_id)).await
+        self.run(move |db| threads::sqlite_thread_reads(db, &parent_id)).await
     }
 
     async fn mark_thread_read(
@@ -487,7 +487,7 @@ impl Threads for SqliteStore {
         let parent_id = parent_id.to_owned();
         let user_id = user_id.to_owned();
         let now = now.to_owned();
-        self.run(move |db| db.mark_thread_read(&parent_id, &user_id, &now)).await
+        self.run(move |db| threads::sqlite_mark_thread_read(db, &parent_id, &user_id, &now)).await
     }
 
     async fn thread_unread(
@@ -499,7 +499,10 @@ impl Threads for SqliteStore {
         let parent_id = parent_id.to_owned();
         let user_id = user_id.to_owned();
         let since = since.map(str::to_owned);
-        self.run(move |db| db.thread_unread(&parent_id, &user_id, since.as_deref())).await
+        self.run(move |db| {
+            threads::sqlite_thread_unread(db, &parent_id, &user_id, since.as_deref())
+        })
+        .await
     }
 }
 
@@ -508,7 +511,7 @@ impl Files for SqliteStore {
     async fn put_file(&self, file: &FileRecord, bytes: &[u8]) -> Result<(), StoreError> {
         let file = file.clone();
         let bytes = bytes.to_vec();
-        self.run(move |db| db.put_file(&file, &bytes)).await
+        self.run(move |db| uploads::sqlite_put(db, &file, &bytes)).await
     }
 
     async fn file(
@@ -517,12 +520,12 @@ impl Files for SqliteStore {
         with_bytes: bool,
     ) -> Result<Option<(FileRecord, Vec<u8>)>, StoreError> {
         let id = id.to_owned();
-        self.run(move |db| db.file(&id, with_bytes)).await
+        self.run(move |db| uploads::sqlite_get(db, &id, with_bytes)).await
     }
 
     async fn delete_files(&self, cid: &str, ids: &[String]) -> Result<u64, StoreError> {
         let cid = cid.to_owned();
         let ids = ids.to_vec();
-        self.run(move |db| db.delete_files(&cid, &ids)).await
+        self.run(move |db| uploads::sqlite_delete(db, &cid, &ids)).await
     }
 }

@@ -11,32 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::sql::{self, sqlite};
-use super::sqlite::SqliteDb;
+use super::sqlite::{Activity, Outcome, PendingMessage, SqliteDb};
 use super::sqlite_rows::{ensure_user, message_in};
 use super::{AddedMessage, MemberUnread, NewMessage, StoreError};
-
-/// One message's outcome, filled in by the sender that commits it.
-type Outcome = Arc<Mutex<Option<Result<AddedMessage, StoreError>>>>;
-
-/// A message waiting for the next group commit.
-#[derive(Debug)]
-pub struct PendingMessage {
-    /// What to store.
-    message: NewMessage,
-    /// Its server timestamp.
-    now: String,
-    /// Where the committing sender puts the result.
-    outcome: Outcome,
-}
-
-/// A user's activity waiting to be written.
-#[derive(Debug, Clone)]
-pub struct Activity {
-    /// The latest connect.
-    last_active: String,
-    /// Its month, `YYYY-MM`.
-    month: String,
-}
 
 impl SqliteDb {
     /// Stores a message as part of a group commit; see the module docs.
