@@ -25,6 +25,7 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+node scripts/server-layers.mjs
 
 step "native tests: protocol, SDK core, server"
 cargo test --workspace
