@@ -58,13 +58,13 @@ impl Hub {
         let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
         let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
         let sender = delivery.sender.map(|(user, _)| user);
-        let versioned =
-            delivery.version.and_then(|version| Some((version, Versioned::of(&delivery.event)?)));
         let (recipients, order): (Vec<Arc<Handle>>, _) = {
             let shard = self.shards.of(delivery.cid);
             let Some(watchers) = shard.watchers.get(delivery.cid) else { return 0 };
             (watchers.connections.values().cloned().collect(), Arc::clone(&watchers.order))
         };
+        let versioned =
+            delivery.version.and_then(|version| Some((version, Versioned::of(&delivery.event)?)));
         // Each recipient's frame is made first, with no lock held; only admitting and queueing take the channel's
         // order, so that no other event of the channel is queued in between.
         let mut common: Option<Frame> = None;
