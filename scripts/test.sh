@@ -26,6 +26,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 node scripts/server-layers.mjs
+node scripts/sdk-layers.mjs
 
 step "native tests: protocol, SDK core, server"
 cargo test --workspace

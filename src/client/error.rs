@@ -1,5 +1,5 @@
-//! The SDK's one error type. Every failure a JS caller can see is a [`ChatError`]; `js.rs` turns it into a JS
-//! `Error` with the protocol's `code` and `StatusCode` where the protocol has one.
+//! The SDK's one error type. Every failure a JS caller can see is a [`ChatError`]; `platform/errors.rs` turns it
+//! into a JS `Error` with the protocol's `code` and `StatusCode` where the protocol has one.
 
 use alloc::string::{String, ToString};
 use core::fmt;

@@ -1,13 +1,13 @@
 //! The `Channel` methods of attachments (PROTOCOL.md §22.6): `sendImage`, `sendFile`, `deleteImage`, `deleteFile`.
-//! A third `#[wasm_bindgen] impl` block of the same JS class; uploads share one body (`browser::uploads`), deletes
+//! A third `#[wasm_bindgen] impl` block of the same JS class; uploads share one body (`api::uploads`), deletes
 //! are table rows.
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
-use crate::browser::api::request;
-use crate::browser::uploads::{self, upload};
+use crate::api::routes::request;
+use crate::api::uploads::{self, upload};
 
 #[wasm_bindgen]
 impl Channel {

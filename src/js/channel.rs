@@ -1,5 +1,5 @@
 //! The JS `Channel` class: a thin handle (the client, weakly, and the channel's slot number) whose methods hand
-//! over to `browser::channel_ops`. Holding the client weakly keeps the client ↔ channel graph free of cycles:
+//! over to `api::channel_ops`. Holding the client weakly keeps the client ↔ channel graph free of cycles:
 //! dropping the `StreamChat` object frees the client even while the app keeps channel objects.
 
 use core::cell::RefCell;
@@ -8,11 +8,11 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::{listener_args, optional, subscribe};
-use crate::browser::api::{self, request};
-use crate::browser::channel_ops;
-use crate::browser::channels::Slot;
-use crate::browser::client::Client;
-use crate::browser::inbox::Port;
+use crate::api::channel_ops;
+use crate::api::routes::{self as api, request};
+use crate::runtime::client::Client;
+use crate::runtime::client::Port;
+use crate::state::channels::Slot;
 
 /// A chat channel, from `client.channel(…)`. Same API as the official client's `Channel`.
 #[wasm_bindgen]
@@ -36,7 +36,7 @@ pub struct Channel {
 pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
     let (kind, id) = (slot.kind.clone(), RefCell::new(slot.id.clone()));
     let object = Channel { port, key: slot.key, state: slot.state.clone(), kind, id }.into();
-    crate::browser::attach_state_methods(&slot.state, &object);
+    crate::state::state_methods::attach_state_methods(&slot.state, &object);
     object
 }
 
@@ -60,7 +60,7 @@ impl Channel {
     }
 
     /// Reads the channel's slot, if the client and the slot still exist.
-    fn read<T>(&self, read: impl FnOnce(&mut crate::browser::channels::Slot) -> T) -> Option<T> {
+    fn read<T>(&self, read: impl FnOnce(&mut crate::state::channels::Slot) -> T) -> Option<T> {
         let client = self.port.live()?;
         let mut state = client.state.borrow_mut();
         state.slot(self.key).map(read)
@@ -89,14 +89,14 @@ impl Channel {
         >,
     ) -> Promise {
         let options = options.unwrap_or_default();
-        let watch = crate::browser::values::get(&options, "watch").is_truthy();
+        let watch = crate::platform::values::get(&options, "watch").is_truthy();
         channel_ops::query(self.port.clone(), self.key, options, watch)
     }
 
     /// Creates the channel if needed and returns its state, without watching (`query({watch: false})`).
     #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
     pub fn create(&self) -> Promise {
-        let options = crate::browser::values::object(&[("watch", false.into())]);
+        let options = crate::platform::values::object(&[("watch", false.into())]);
         channel_ops::query(self.port.clone(), self.key, options, false)
     }
 
@@ -287,18 +287,18 @@ impl Channel {
         Ok(())
     }
 
-    /// `channel.state.addMessageSorted(…)` lands here (`browser/state_methods.rs`).
+    /// `channel.state.addMessageSorted(…)` lands here (`state/state_methods.rs`).
     #[wasm_bindgen(js_name = keepLocal, skip_typescript)]
     pub fn keep_local(&self, message: &JsValue, add_if_absent: bool) {
         // Copied before any borrow: a getter of the app's may call back into the SDK.
-        let message = crate::browser::values::copy(message);
+        let message = crate::platform::values::copy(message);
         self.read(|slot| slot.add_local(&message, add_if_absent));
     }
 
     /// `channel.state.removeMessage(…)` lands here.
     #[wasm_bindgen(js_name = removeLocal, skip_typescript)]
     pub fn remove_local(&self, message: &JsValue) -> bool {
-        let message = crate::browser::values::copy(message);
+        let message = crate::platform::values::copy(message);
         self.read(|slot| slot.remove_local(&message)).unwrap_or(false)
     }
 
@@ -327,7 +327,7 @@ impl Channel {
         };
         // Read with no borrow held: the messages are objects the app can reach (a getter may call back in).
         let messages = self.read(|slot| slot.messages_since(since)).unwrap_or_default();
-        crate::browser::channels::count_unread(&messages, &own, false)
+        crate::state::channels::count_unread(&messages, &own, false)
     }
 
     /// Unread messages of others that mention the own user (`mentioned_users`), after the own last read.
@@ -345,7 +345,7 @@ impl Channel {
                 slot.messages_since(since)
             })
             .unwrap_or_default();
-        crate::browser::channels::count_unread(&messages, &own, true)
+        crate::state::channels::count_unread(&messages, &own, true)
     }
 
     /// When the own user last read this channel (a `Date`), or `null`.
@@ -354,8 +354,8 @@ impl Channel {
         let own = self.own_id();
         let state = self.read(|slot| slot.state.clone()).unwrap_or(JsValue::UNDEFINED);
         let read =
-            crate::browser::values::get_at(&crate::browser::values::get(&state, "read"), &own);
-        let last_read = crate::browser::values::get(&read, "last_read");
+            crate::platform::values::get_at(&crate::platform::values::get(&state, "read"), &own);
+        let last_read = crate::platform::values::get(&read, "last_read");
         if last_read.is_undefined() {
             JsValue::NULL
         } else {
@@ -366,7 +366,7 @@ impl Channel {
     /// The newest message in `state.messages`, or `undefined`.
     #[wasm_bindgen(js_name = lastMessage, unchecked_return_type = "LocalMessage | undefined")]
     pub fn last_message(&self) -> JsValue {
-        let messages = crate::browser::values::list(&self.state, "messages");
+        let messages = crate::platform::values::list(&self.state, "messages");
         messages.get(messages.length().saturating_sub(1))
     }
 

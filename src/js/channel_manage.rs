@@ -1,13 +1,13 @@
 //! The `Channel` methods that manage a channel (PROTOCOL.md §22.3): `update`, `updatePartial`, slow mode,
 //! moderators, `hide` / `show`, `truncate`, `delete`, `queryMembers`. A second `#[wasm_bindgen] impl` block of the same JS class;
-//! every method is a table row (`browser::api`), so each costs its row and its shim.
+//! every method is a table row (`api::routes`), so each costs its row and its shim.
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
-use crate::browser::api::{self, request};
-use crate::browser::values::get;
+use crate::api::routes::{self as api, request};
+use crate::platform::values::get;
 
 #[wasm_bindgen]
 impl Channel {

@@ -8,7 +8,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::StreamChat;
-use crate::browser::api::{self, request};
+use crate::api::routes::{self as api, request};
 
 #[wasm_bindgen]
 impl StreamChat {
@@ -50,7 +50,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserObject")] user: JsValue,
     ) -> Promise {
-        crate::browser::users::upsert_users(self.client.port.clone(), &user)
+        crate::api::users::upsert_users(self.client.port.clone(), &user)
     }
 
     /// [`upsertUser`](Self::upsert_user) for several users in one call.
@@ -59,7 +59,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserObject[]")] users: JsValue,
     ) -> Promise {
-        crate::browser::users::upsert_users(self.client.port.clone(), &users)
+        crate::api::users::upsert_users(self.client.port.clone(), &users)
     }
 
     /// Changes some fields of a user (`PATCH /users`): `set` (privacy settings merge per feature) and `unset`.
@@ -69,7 +69,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate")] update: JsValue,
     ) -> Promise {
-        crate::browser::users::partial_update_users(self.client.port.clone(), &update)
+        crate::api::users::partial_update_users(self.client.port.clone(), &update)
     }
 
     /// [`partialUpdateUser`](Self::partial_update_user) for several users in one call.
@@ -78,7 +78,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PartialUserUpdate[]")] updates: JsValue,
     ) -> Promise {
-        crate::browser::users::partial_update_users(self.client.port.clone(), &updates)
+        crate::api::users::partial_update_users(self.client.port.clone(), &updates)
     }
 
     /// Users matching `filter` (`id`, `role`, `name` with `$eq` / `$in` / `$autocomplete`, `online`, `$and` /
@@ -92,7 +92,7 @@ impl StreamChat {
         #[wasm_bindgen(unchecked_optional_param_type = "UserSort")] sort: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "UserOptions")] options: Option<JsValue>,
     ) -> Promise {
-        crate::browser::users::query_users(
+        crate::api::users::query_users(
             self.client.port.clone(),
             &filter,
             &sort.unwrap_or_default(),
@@ -119,7 +119,7 @@ impl StreamChat {
             JsValue,
         >,
     ) -> Promise {
-        crate::browser::messages::update_message(
+        crate::api::messages::update_message(
             self.client.port.clone(),
             &message,
             &user_id.unwrap_or_default(),
@@ -142,7 +142,7 @@ impl StreamChat {
             JsValue,
         >,
     ) -> Promise {
-        crate::browser::messages::partial_update_message(
+        crate::api::messages::partial_update_message(
             self.client.port.clone(),
             &id,
             &update,
@@ -165,7 +165,7 @@ impl StreamChat {
     ) -> Promise {
         let port = self.client.port.clone();
         let (expires, by) = (expires.unwrap_or_default(), pinned_by.unwrap_or_default());
-        crate::browser::messages::pin_message(port, &message, &expires, &by, true)
+        crate::api::messages::pin_message(port, &message, &expires, &by, true)
     }
 
     /// Lifts a message's pin.
@@ -179,7 +179,7 @@ impl StreamChat {
     ) -> Promise {
         let port = self.client.port.clone();
         let by = user_id.unwrap_or_default();
-        crate::browser::messages::pin_message(port, &message, &JsValue::UNDEFINED, &by, false)
+        crate::api::messages::pin_message(port, &message, &JsValue::UNDEFINED, &by, false)
     }
 
     /// Deletes a message: soft (it stays, `type: 'deleted'`), or hard (`true` or `{hardDelete: true}`, server
@@ -191,7 +191,7 @@ impl StreamChat {
         #[wasm_bindgen(js_name = hardDelete, unchecked_optional_param_type = "boolean | { hardDelete?: boolean }")]
         hard_delete: Option<JsValue>,
     ) -> Promise {
-        crate::browser::messages::delete_message(
+        crate::api::messages::delete_message(
             self.client.port.clone(),
             &id,
             &hard_delete.unwrap_or_default(),

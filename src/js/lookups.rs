@@ -1,6 +1,6 @@
 //! Lookups that change no state (PROTOCOL.md §22.7, §22.9): `channel.getMessagesById`, `channel.getReactions`,
 //! `channel.getPinnedMessages`, `client.queryReactions`, `client.queryThreads` and `client.getThread`, over
-//! `browser::lookups`.
+//! `api::lookups`.
 
 use alloc::string::String;
 
@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
 use super::StreamChat;
-use crate::browser::api::request;
-use crate::browser::lookups::{self, get_thread, pinned_messages, query_reactions, query_threads};
+use crate::api::lookups::{self, get_thread, pinned_messages, query_reactions, query_threads};
+use crate::api::routes::request;
 
 #[wasm_bindgen]
 impl Channel {

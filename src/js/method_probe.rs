@@ -7,7 +7,8 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::StreamChat;
-use crate::browser::api::{request, Route, Scope, CLIENT};
+use crate::api::routes::{request, Route, CLIENT};
+use crate::runtime::request::Scope;
 
 /// A row and its shim per `(rust name, JS name, method, path)`, each taking an id and an options object; the JS names
 /// are `probe…` so they never clash with real methods.

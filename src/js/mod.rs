@@ -1,6 +1,6 @@
 //! The SDK's JS API, every `#[wasm_bindgen]` item: the `StreamChat` class here, `Channel` in `channel.rs`, the
 //! TypeScript declarations in `types.rs`. Methods convert their arguments (read through the typed imports of
-//! `browser/shapes.rs`), check what can be checked without the network, and hand over to the browser runtime; nothing here
+//! `platform/shapes.rs`), check what can be checked without the network, and hand over to the browser runtime; nothing here
 //! decides connection policy.
 
 mod attachments;
@@ -25,13 +25,14 @@ use wasm_bindgen::JsCast;
 
 pub use channel::{channel_object, Channel};
 
-use crate::browser::client::{parse_claims, Client, ClientOptions};
-use crate::browser::errors::connect_error;
-use crate::browser::rest::RestConfig;
-use crate::browser::shapes::{shape, ClientOptionsShape, Identified};
 use crate::client::session::{ws_base_url, ConnectRequest};
 use crate::client::user::{check_token, check_user};
 use crate::client::{ChatError, SessionConfig};
+use crate::platform::errors::connect_error;
+use crate::platform::shapes::parse_claims;
+use crate::platform::shapes::{shape, ClientOptionsShape, Identified};
+use crate::runtime::calls::RestConfig;
+use crate::runtime::client::{Client, ClientOptions};
 
 /// The hosted service's REST base URL, the default `baseURL`.
 const DEFAULT_BASE_URL: &str = "https://chat.stream-io-api.com";
@@ -128,6 +129,7 @@ impl StreamChat {
                     share_connection: options.share_connection.unwrap_or(true),
                     local_cache: options.local_cache.unwrap_or(true),
                 },
+                channel_object,
             ),
             key,
             base_url,
@@ -137,7 +139,7 @@ impl StreamChat {
     }
 
     /// Test support, in debug builds only: traps while the client's state is borrowed, as a bug in the SDK
-    /// would (`browser/fatal.rs`; `tests/fatal.rs`).
+    /// would (`platform/fatal.rs`; `tests/fatal.rs`).
     #[cfg(debug_assertions)]
     #[allow(clippy::panic)]
     #[wasm_bindgen(js_name = trapForTests, skip_typescript)]
@@ -190,8 +192,8 @@ impl StreamChat {
     /// it as an active user. Needs a server that allows it (`--guests`, or `--dev`).
     #[wasm_bindgen(js_name = connectAnonymousUser, unchecked_return_type = "Promise<ConnectionOpen>")]
     pub fn connect_anonymous_user(&self) -> Promise {
-        let user_id = crate::browser::client::uuid();
-        let user = crate::browser::values::object(&[
+        let user_id = crate::platform::entropy::uuid();
+        let user = crate::platform::values::object(&[
             ("id", user_id.as_str().into()),
             ("anon", true.into()),
         ]);
@@ -217,7 +219,7 @@ impl StreamChat {
         let client = self.client.clone();
         let fallback = self.enable_ws_fallback;
         wasm_bindgen_futures::future_to_promise(async move {
-            let (user, token) = crate::browser::users::create_guest(&client, &user).await?;
+            let (user, token) = crate::api::users::create_guest(&client, &user).await?;
             let connected = begin_connect(&client, fallback, user, token.into())
                 .map_err(|error| connect_error(&error))?;
             wasm_bindgen_futures::JsFuture::from(connected).await
@@ -239,8 +241,8 @@ impl StreamChat {
     ) -> Promise {
         let options = options.unwrap_or_default();
         let timeout =
-            options.as_f64().or_else(|| crate::browser::values::get(&options, "timeout").as_f64());
-        if crate::browser::values::get(&options, "clearCache").is_truthy() {
+            options.as_f64().or_else(|| crate::platform::values::get(&options, "timeout").as_f64());
+        if crate::platform::values::get(&options, "clearCache").is_truthy() {
             self.client.clear_cache();
         }
         self.client.disconnect(timeout.map_or(DISCONNECT_TIMEOUT_MS, millis), true)
@@ -280,7 +282,7 @@ impl StreamChat {
             Session::Idle | Session::Closed => (false, false),
         };
         let connection_id = optional(state.session.connection_id());
-        crate::browser::values::object(&[
+        crate::platform::values::object(&[
             ("isHealthy", healthy.into()),
             ("isConnecting", connecting.into()),
             ("isDisconnected", (!healthy && !connecting).into()),
@@ -291,10 +293,10 @@ impl StreamChat {
     /// The app's settings (`GET /app`): its name and channel type configs.
     #[wasm_bindgen(js_name = getAppSettings, unchecked_return_type = "Promise<{ app: Record<string, unknown> }>")]
     pub fn get_app_settings(&self) -> Promise {
-        crate::browser::api::request(
+        crate::api::routes::request(
             &self.client.port,
             0,
-            &crate::browser::api::GET_APP_SETTINGS,
+            &crate::api::routes::GET_APP_SETTINGS,
             &[],
         )
     }
@@ -363,8 +365,7 @@ impl StreamChat {
             None if id_or_data.is_object() => (None, id_or_data),
             None => (None, data.unwrap_or_default()),
         };
-        let port = self.client.port.clone();
-        self.client.channel(channel_type, id, data, |slot| channel_object(port, slot))
+        self.client.channel(channel_type, id, data)
     }
 
     /// Channels matching `filter` (`cid`, `members`, `type` with `$in`), sorted (`{last_message_at: -1}`), with
@@ -376,7 +377,7 @@ impl StreamChat {
         #[wasm_bindgen(unchecked_optional_param_type = "ChannelSort")] sort: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "ChannelOptions")] options: Option<JsValue>,
     ) -> Promise {
-        crate::browser::channel_ops::query_channels(
+        crate::runtime::channels::query_channels(
             self.client.port.clone(),
             &filter,
             &sort.unwrap_or_default(),
@@ -479,7 +480,7 @@ fn begin_connect(
         // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
         let url = state.session.config().ws_base_url.clone();
         let remembered =
-            enable_ws_fallback && crate::browser::storage::websocket_failed_recently(&url);
+            enable_ws_fallback && crate::platform::storage::websocket_failed_recently(&url);
         state.session.set_start_with_longpoll(remembered);
     }
     let request = ConnectRequest { user_id, user_json, token };

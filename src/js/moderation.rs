@@ -1,16 +1,16 @@
 //! Moderation as the official client offers it (PROTOCOL.md §22.4): on `StreamChat`, user mutes with
 //! `mutedUsers` / `mutedChannels` / `userMuteStatus`, blocks, flags and bans; on `Channel`, its mute, `muteStatus`
 //! and bans in it. Second `#[wasm_bindgen] impl` blocks of both classes; every call is a table row
-//! (`browser::api`).
+//! (`api::routes`).
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
 use super::StreamChat;
-use crate::browser::api::{self, request, Route};
-use crate::browser::mutes;
-use crate::browser::values::{array, get};
+use crate::api::routes::{self as api, request, Route};
+use crate::platform::values::{array, get};
+use crate::state::mutes;
 
 #[wasm_bindgen]
 impl StreamChat {

@@ -1,13 +1,13 @@
 //! Message search (PROTOCOL.md §22.8): `client.search` and `channel.search`, one `#[wasm_bindgen] impl` block on
-//! each JS class, both over `browser::search`.
+//! each JS class, both over `api::search`.
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
 use super::StreamChat;
-use crate::browser::search::search;
-use crate::browser::values::object;
+use crate::api::search::search;
+use crate::platform::values::object;
 
 #[wasm_bindgen]
 impl StreamChat {

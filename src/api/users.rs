@@ -1,0 +1,138 @@
+//! Users after connecting: `upsertUser(s)` (`POST /users`, whole objects) and `partialUpdateUser(s)` (`PATCH
+//! /users`, `set` / `unset`), and keeping `client.user` current from `user.updated` the way the official client
+//! does. One thing goes further than the official client: a successful update of the own user's
+//! `privacy_settings` applies to `client.user` at once, so a `keystroke()` right after `await
+//! partialUpdateUser(…)` already obeys it (the official client waits for the `user.updated` event).
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::client::ChatError;
+use crate::platform::errors::to_js_error;
+use crate::platform::values::{copy, get, list, object, set, text};
+use crate::runtime::client::Port;
+use crate::runtime::request::{send, Apply, Request};
+
+/// `users` (one object or a list) as a list; every entry needs an `id`.
+fn with_ids(users: &JsValue) -> Result<Array, ChatError> {
+    let list =
+        if Array::is_array(users) { users.clone().unchecked_into() } else { Array::of1(users) };
+    if list.iter().any(|user| text(&user, "id").is_none_or(|id| id.is_empty())) {
+        return Err(ChatError::MissingUserId);
+    }
+    Ok(list)
+}
+
+/// `upsertUsers(users)`: `POST /users` with `{users: {id: user}}`.
+pub fn upsert_users(port: Port, users: &JsValue) -> Promise {
+    let list = match with_ids(users) {
+        Ok(list) => list,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    let by_id: JsValue = Object::new().into();
+    for user in list.iter() {
+        crate::platform::values::set_at(&by_id, &text(&user, "id").unwrap_or_default(), &user);
+    }
+    let body = object(&[("users", by_id)]);
+    send(&port, Request::new("POST", "/users".into(), body))
+}
+
+/// `partialUpdateUsers(updates)`: `PATCH /users` with `{users: [{id, set, unset}]}`. Privacy settings the own user
+/// set apply to `client.user` as soon as the server accepted them.
+pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
+    let updates = match with_ids(updates) {
+        Ok(list) => list,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    let body = object(&[("users", updates.into())]);
+    let apply: Apply = |client, _, _, body, answer| {
+        // No borrow is held while the app's objects are read.
+        let own = client.state.borrow().own_id();
+        let settings = list(body, "users")
+            .iter()
+            .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
+            .map(|update| get(&get(&update, "set"), "privacy_settings"))
+            .filter(JsValue::is_object)
+            .collect::<alloc::vec::Vec<_>>();
+        for changed in settings {
+            let user = client.state.borrow().user.clone();
+            let user = with_privacy(&user, &changed);
+            client.state.borrow_mut().user = user;
+        }
+        answer.clone()
+    };
+    send(&port, Request { apply: Some(apply), ..Request::new("PATCH", "/users".into(), body) })
+}
+
+/// A copy of `user` with `changed` merged into its `privacy_settings` (one level deep, as the server merges).
+fn with_privacy(user: &JsValue, changed: &JsValue) -> JsValue {
+    let user = copy(user);
+    let settings = copy(&get(&user, "privacy_settings"));
+    if let Some(changed) = Object::try_from(changed) {
+        Object::assign(&settings.clone().unchecked_into(), changed);
+    }
+    set(&user, "privacy_settings", &settings);
+    user
+}
+
+/// `queryUsers(filter, sort, options)`: `GET /users` with the payload `{filter_conditions, sort, presence, …}`;
+/// the users found go into `client.state.users`. `presence: true` makes the server send their
+/// `user.presence.changed` events to this connection.
+pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsValue) -> Promise {
+    let payload = copy(options);
+    set(&payload, "filter_conditions", &copy(filter));
+    set(&payload, "sort", &crate::runtime::channels::sort_value(sort));
+    if get(&payload, "presence").is_undefined() {
+        set(&payload, "presence", &false.into());
+    }
+    let apply: Apply = |client, _, _, _, answer| {
+        let users = get(&client.state.borrow().client_state, "users");
+        for user in list(answer, "users").iter() {
+            if let Some(id) = text(&user, "id") {
+                crate::platform::values::set_at(&users, &id, &user);
+            }
+        }
+        answer.clone()
+    };
+    send(&port, Request { apply: Some(apply), ..Request::new("GET", "/users".into(), payload) })
+}
+
+/// `POST /guest` with `{user}`, before any connection (so not through the session): the guest user to connect
+/// as (without the server's timestamps, as the official client strips them) and its token.
+pub async fn create_guest(
+    client: &crate::runtime::client::Client,
+    user: &JsValue,
+) -> Result<(JsValue, String), JsValue> {
+    let outgoing = {
+        let state = client.state.borrow();
+        let mut url = state.rest.base_url.clone() + "/guest";
+        crate::platform::http::push_param(&mut url, "api_key", &state.rest.api_key);
+        let body = object(&[("user", copy(user))]);
+        crate::platform::http::Outgoing {
+            method: "POST",
+            url,
+            token: alloc::string::String::new(),
+            body: js_sys::JSON::stringify(&body).ok().map(Into::into),
+            user_agent: state.session.config().user_agent.clone(),
+            timeout_ms: state.rest.timeout_ms,
+        }
+    };
+    let timeout_ms = outgoing.timeout_ms;
+    match crate::platform::http::exchange(outgoing).await {
+        Ok((status, body)) if (200..300).contains(&status) => {
+            let token = text(&body, "access_token").unwrap_or_default();
+            let guest = copy(&get(&body, "user"));
+            for key in ["created_at", "updated_at", "last_active", "online"] {
+                let _ = Reflect::delete_property(guest.unchecked_ref::<Object>(), &key.into());
+            }
+            Ok((guest, token))
+        }
+        Ok((status, body)) => Err(crate::platform::errors::response_error(status, &body)),
+        Err(crate::platform::http::Failure::Timeout) => {
+            Err(to_js_error(&ChatError::RequestTimeout { after_ms: timeout_ms }))
+        }
+        Err(crate::platform::http::Failure::Network(reason)) => {
+            Err(to_js_error(&ChatError::Network(reason)))
+        }
+    }
+}

@@ -1,0 +1,264 @@
+// The SDK's JavaScript helpers, one module for all (a browser fetches each snippet module separately in a debug
+// build; the release build folds this one into the glue, scripts/inline-snippets.mjs). Each section is imported by
+// the Rust file it names, whose `extern "C"` block documents its functions; what it exports must be functions.
+
+// A page's first use of Web Locks and of `localStorage` sets up their link to the browser: with the CPU throttled
+// 4x, 13-35 ms before the first lock is answered (2-5 ms after) and 4-11 ms blocked in the first `localStorage`
+// read. `connectUser` needs both (the shared connection's lock, the offline outbox); make that first use in a task
+// of its own as soon as the SDK is imported, while the wasm downloads and compiles.
+setTimeout(() => {
+  try { globalThis.localStorage && localStorage.length; } catch {}
+  globalThis.navigator && navigator.locks && navigator.locks.query().catch(() => {});
+}, 0);
+
+// src/platform/values.rs
+export function shallowCopy(value) { return { ...value }; }
+
+// src/state/kept_js.rs
+function date(value, nowWhenAbsent) {
+  if (typeof value === 'string' || value instanceof Date) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
+  }
+  return nowWhenAbsent ? new Date() : null;
+}
+let kept = null;
+function copyOf(raw) {
+  return { ...raw, created_at: date(raw.created_at, true), updated_at: date(raw.updated_at, true),
+    deleted_at: date(raw.deleted_at, false), pinned_at: date(raw.pinned_at, false), status: raw.status || 'received' };
+}
+export function keepMessage(raw, messages) {
+  const id = raw !== null && typeof raw === 'object' ? raw.id : undefined;
+  if (typeof id !== 'string') return undefined;
+  kept = copyOf(raw);
+  if (!keptThreadOnly()) messages.set(id, kept);
+  return id;
+}
+const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
+export function setPinned(state, raw) {
+  state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);
+}
+export function unpin(state, id) {
+  const list = state.pinnedMessages.filter((m) => m.id !== id);
+  if (list.length !== state.pinnedMessages.length) state.pinnedMessages = list;
+}
+export function pinKept(state, stays) {
+  if (!stays || !kept.pinned) return unpin(state, kept.id);
+  state.pinnedMessages = [...state.pinnedMessages.filter((m) => m.id !== kept.id), kept].sort(byPinTime);
+}
+const threadOnly = (message) => typeof message.parent_id === 'string' && !message.show_in_channel;
+export function keptThreadOnly() { return threadOnly(kept); }
+export function keptTime() { return kept.created_at.getTime(); }
+export function keptIsReply() { return typeof kept.parent_id === 'string'; }
+export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
+export function keptParent() { return kept.parent_id; }
+export function lastKept() { return kept; }
+export function requote(messages, raw, removed) {
+  const quoted = removed ? { ...raw, attachments: [] } : raw;
+  for (const m of messages.values()) if (m.quoted_message_id === raw.id) messages.set(m.id, { ...m, quoted_message: quoted });
+}
+export function messagesInOrder(messages, packed) {
+  const list = [];
+  for (let at = 0; at < packed.length; ) {
+    const colon = packed.indexOf(':', at);
+    const end = colon + 1 + Number(packed.slice(at, colon));
+    list.push(messages.get(packed.slice(colon + 1, end)));
+    at = end;
+  }
+  return list;
+}
+
+// src/api/uploads.rs
+export function uploadForm(file, name, user) {
+  const form = new FormData();
+  if (name) form.append('file', file, name);
+  else form.append('file', file);
+  if (user != null) form.append('user', JSON.stringify(user));
+  return form;
+}
+
+// src/platform/errors.rs
+export function withMessageId(promise, id) {
+  return promise.catch((error) => { if (error instanceof Error) error.message_id = id; throw error; });
+}
+
+// src/platform/fatal.rs
+const pending = new Set();
+export function pendingPromise() {
+  const entry = {};
+  const promise = new Promise((resolve, reject) => {
+    entry.resolve = (value) => { pending.delete(entry); resolve(value); };
+    entry.reject = (error) => { pending.delete(entry); reject(error); };
+  });
+  pending.add(entry);
+  return [promise, entry.resolve, entry.reject];
+}
+export function rejectPending(error) { for (const entry of [...pending]) entry.reject(error); }
+export function afterwards(task) { setTimeout(task, 0); }
+
+// src/state/state_methods.rs
+const CHANNEL = Symbol('channel');
+function channelOf(state) {
+  const channel = state[CHANNEL] && state[CHANNEL].deref();
+  if (!channel) throw new Error('This channel was disconnected (disconnectUser); get it again with client.channel()');
+  return channel;
+}
+const methods = {
+  addMessageSorted(message, timestampChanged, addIfDoesNotExist) {
+    channelOf(this).keepLocal(message, addIfDoesNotExist !== false);
+  },
+  removeMessage(message) { return channelOf(this).removeLocal(message); },
+  findMessage(id, parentId) {
+    const list = parentId ? this.threads[parentId] : this.messages;
+    return list && list.find((message) => message.id === id);
+  },
+};
+export function attachStateMethods(state, channel) {
+  Object.setPrototypeOf(state, methods);
+  Object.defineProperty(state, CHANNEL, { value: new WeakRef(channel) });
+}
+
+// src/runtime/share_link.rs
+export function shareStart(name, deliver) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (!locks || typeof BroadcastChannel !== 'function') return null;
+  const bus = new BroadcastChannel(name);
+  let ended = false, stop, release;
+  const tell = (kind, value) => { if (!ended) deliver(kind, value); };
+  const join = () => {
+    stop = new AbortController();
+    const held = new Promise((resolve) => (release = resolve));
+    const lead = () => { tell(0); return held; };
+    const signal = stop.signal;
+    locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock) return lead();
+      tell(1);
+      locks.request(name, { signal }, lead).catch(() => {});
+    }).catch(() => {});
+  };
+  const leave = () => { stop.abort(); release(); };
+  bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
+  join();
+  return { post: (kind, value) => bus.postMessage([kind, value]), leave, join, end() { ended = true; leave(); bus.close(); } };
+}
+export function sharePost(share, kind, value) { share.post(kind, value); }
+export function shareLeave(share) { share.leave(); }
+export function shareJoin(share) { share.join(); }
+export function shareEnd(share) { share.end(); }
+
+// src/runtime/outbox_queue.rs
+let outboxSeq = 0;
+function outboxKeys(prefix) {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i += 1) {
+    const key = localStorage.key(i);
+    if (key.startsWith(prefix)) keys.push(key);
+  }
+  return keys.sort();
+}
+export function outboxLoad(prefix) {
+  const list = [];
+  try {
+    for (const key of outboxKeys(prefix)) {
+      const entry = JSON.parse(localStorage.getItem(key));
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && entry[1] && typeof entry[1] === 'object') list.push([...entry, key]);
+    }
+  } catch {}
+  return list;
+}
+export function outboxPut(prefix, cid, body, limit) {
+  try {
+    const json = JSON.stringify([cid, body]);
+    let used = json.length;
+    for (const key of outboxKeys(prefix)) used += localStorage.getItem(key).length;
+    if (used > limit) return undefined;
+    const key = prefix + String(Date.now()).padStart(15, '0') + String(outboxSeq++ % 1e6).padStart(6, '0') + ':' + body.message.id;
+    localStorage.setItem(key, json);
+    return key;
+  } catch { return undefined; }
+}
+export function outboxDrop(key) { try { localStorage.removeItem(key); } catch {} }
+
+// src/runtime/cache.rs
+let cacheDb;
+function cacheStore(mode) {
+  cacheDb ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open('stream-chat-wasm', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('lists');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  return cacheDb.then((db) => db.transaction('lists', mode).objectStore('lists'));
+}
+const idbResult = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+const keyRange = (prefix) => IDBKeyRange.bound(prefix, prefix + '\uffff');
+const cacheKey = (value) => (value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+const trimmed = (channel, messages) => ({ ...channel, messages: (channel.messages || []).slice(-messages) });
+export function cacheLookup(prefix, space, value, server) {
+  let answered = false;
+  server.then(() => { answered = true; }, () => { answered = true; });
+  if (!globalThis.indexedDB) return Promise.resolve();
+  // A list's channels as kept under their cids: events keep those current (`cacheNote`).
+  const current = (store, hit) => (hit && hit.channels
+    ? Promise.all(hit.channels.map((c) => idbResult(store.get(prefix + 'C' + c.channel.cid)).then((kept) => kept || c)))
+      .then((channels) => ({ ...hit, channels }))
+    : hit);
+  return cacheStore('readonly').then((store) => idbResult(store.get(prefix + space + cacheKey(value))).then((hit) => current(store, hit)))
+    .then((hit) => (answered ? undefined : hit), () => undefined);
+}
+// Messages that events brought since a channel was kept, by kept key then message id (null: hard-deleted),
+// written together at most 500 ms later or when the page is hidden.
+const cacheChanges = new Map();
+let cacheWriting, cacheWatching;
+export function cacheNote(prefix, event, most) {
+  const message = event.message;
+  if (!globalThis.indexedDB || !event.cid || !message || typeof message.id !== 'string' || threadOnly(message)) return;
+  const key = prefix + 'C' + event.cid;
+  const changes = cacheChanges.get(key) || new Map();
+  cacheChanges.set(key, changes);
+  const added = event.type === 'message.new' || !!changes.get(message.id)?.added;
+  changes.set(message.id, { message: event.type === 'message.deleted' && event.hard_delete ? null : message, added });
+  if (cacheWriting === undefined) {
+    cacheWriting = setTimeout(cacheWrite, 500, most);
+    // A hidden page may be discarded without another chance to run (a phone switching apps).
+    if (!cacheWatching) globalThis.document?.addEventListener('visibilitychange', () => document.hidden && cacheWrite(most));
+    cacheWatching = true;
+  }
+}
+function cacheWrite(most) {
+  clearTimeout(cacheWriting);
+  cacheWriting = undefined;
+  const changed = [...cacheChanges];
+  cacheChanges.clear();
+  if (changed.length) cacheStore('readwrite').then((store) => Promise.all(changed.map(([key, changes]) => idbResult(store.get(key)).then((kept) => {
+    if (!kept) return;
+    // By id, so a burst of events costs one pass, not one search of the kept messages each.
+    const byId = new Map((kept.messages || []).map((m) => [m.id, m]));
+    for (const [id, { message, added }] of changes) {
+      if (!message) byId.delete(id);
+      else if (added || byId.has(id)) byId.set(id, message);
+    }
+    store.put({ ...kept, messages: [...byId.values()].slice(-most) }, key);
+  })))).catch(() => {});
+}
+function cacheKeep(store, space, entries, most) {
+  return idbResult(store.getAllKeys(keyRange(space))).then((keys) => {
+    if (keys.length + entries.length > most) store.delete(keyRange(space));
+    for (const [key, value] of entries) store.put(value, key);
+  });
+}
+export function cachePut(prefix, list, answer, lists, most, messages) {
+  if (!globalThis.indexedDB) return;
+  const channels = (list ? answer.channels || [] : [answer]).slice(0, most);
+  const entries = channels.filter((c) => c && c.channel && c.channel.cid).map((c) => [prefix + 'C' + c.channel.cid, trimmed(c, messages)]);
+  cacheStore('readwrite').then((store) => Promise.all([
+    list && cacheKeep(store, prefix + 'L', [[prefix + 'L' + cacheKey(list), { channels: entries.map(([, c]) => c) }]], lists),
+    cacheKeep(store, prefix + 'C', entries, lists * most),
+  ])).catch(() => {});
+}
+export function cacheClear(prefix) {
+  if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(keyRange(prefix))).catch(() => {});
+}

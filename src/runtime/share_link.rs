@@ -1,0 +1,239 @@
+//! This tab's link to the others sharing one connection (`share.rs` drives it): the Web Lock and
+//! `BroadcastChannel` on the JS side (`helpers.js`), the role this tab has, a follower's relay, and what each
+//! delivery from the other tabs leads to.
+
+use alloc::string::String;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+use crate::client::{Effect, Input};
+use crate::platform::page::{FROZEN, RESUMED};
+use crate::platform::{Signal, Sink};
+
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// Joins the tabs sharing `name`: requests the lock `name` (`deliver(LEAD)` once held; `deliver(FOLLOW)` first
+    /// when another tab holds it) and delivers the other tabs' posts as `deliver(kind, value)`. `null` where the
+    /// browser has no Web Locks or `BroadcastChannel`.
+    #[wasm_bindgen(js_name = shareStart)]
+    pub fn share_start(name: &str, deliver: &Closure<dyn FnMut(u8, JsValue)>) -> JsValue;
+
+    /// Posts `[kind, value]` to the other tabs.
+    #[wasm_bindgen(js_name = sharePost)]
+    pub fn share_post(share: &JsValue, kind: u8, value: &JsValue);
+
+    /// Releases the lock (or stops waiting for it), keeping the channel: the page is being frozen.
+    #[wasm_bindgen(js_name = shareLeave)]
+    pub fn share_leave(share: &JsValue);
+
+    /// Asks for the lock again after [`share_leave`] (`deliver(LEAD)` or `deliver(FOLLOW)` follows).
+    #[wasm_bindgen(js_name = shareJoin)]
+    pub fn share_join(share: &JsValue);
+
+    /// Leaves: releases the lock (or stops waiting for it) and closes the channel; nothing is delivered after.
+    #[wasm_bindgen(js_name = shareEnd)]
+    pub fn share_end(share: &JsValue);
+}
+
+/// This tab holds the lock.
+pub const LEAD: u8 = 0;
+/// Another tab holds the lock; this one waits for it.
+pub const FOLLOW: u8 = 1;
+/// A follower asks for the leader's `connection.ok`.
+pub const HELLO: u8 = 2;
+/// The leader's connection is open: its `connection.ok`.
+pub const OPENED: u8 = 3;
+/// A frame of the leader's connection.
+pub const FRAME: u8 = 4;
+/// The leader's connection is down (closed, lost, or its tab gave up the lead).
+pub const DOWN: u8 = 5;
+/// A follower's frame for the leader to send (a ping).
+pub const SEND: u8 = 6;
+/// The leader's long-poll was answered: its connection is alive.
+pub const HEARTBEAT: u8 = 7;
+// 8 and 9 are `page::FROZEN` (this page is being frozen, never posted: it gives up the lock and its connection, so
+// that another tab leads while it cannot run) and `page::RESUMED` (it asks for the lock again and reconnects).
+
+/// Where this tab stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Asked for the lock; no answer yet.
+    Undecided,
+    /// Holds the lock and the real connection.
+    Leader,
+    /// Another tab leads; this one relays.
+    Follower,
+}
+
+/// A follower's connection: the leader's, relayed.
+#[derive(Debug)]
+pub struct Relay {
+    /// The session's number for it.
+    pub socket: u32,
+    /// The `OpenSocket` it stands for, opened for real if this tab comes to lead before the relay opens.
+    pub open: Effect,
+    /// Whether the leader's `connection.ok` came.
+    pub opened: bool,
+}
+
+/// This tab's part in sharing one connection.
+#[derive(Debug)]
+pub struct Share {
+    /// The JS side (see `helpers.js`).
+    pub handle: JsValue,
+    /// Forwards deliveries to the loop; lives as long as the share.
+    pub _deliver: Closure<dyn FnMut(u8, JsValue)>,
+    /// Where this tab stands.
+    pub role: Role,
+    /// An `OpenSocket` that came before the role was known.
+    pub waiting: Option<Effect>,
+    /// The leader's connection number, and its `connection.ok` once open (for hellos).
+    pub leading: Option<(u32, JsValue)>,
+    /// The leader's WebSocket probe (while on long-poll), and its `connection.ok`.
+    pub probe: Option<(u32, JsValue)>,
+    /// The page is frozen: it has left the lock's queue.
+    pub frozen: bool,
+    /// Whether another tab has followed this one (said hello): until then a leader posts no frames, so a page
+    /// alone pays nothing per event for sharing.
+    pub followed: bool,
+}
+
+impl Share {
+    /// Joins the tabs of `user_id` at `base_url` with `api_key`; `None` where the browser cannot share.
+    pub fn start(api_key: &str, base_url: &str, user_id: &str, sink: &impl Sink) -> Option<Share> {
+        let name = String::from("stream-chat-wasm:") + api_key + "@" + base_url + "#" + user_id;
+        let sink = sink.clone();
+        let deliver = Closure::new(move |kind, value| sink.send(Signal::Share { kind, value }));
+        let handle = share_start(&name, &deliver);
+        (!handle.is_null()).then_some(Share {
+            handle,
+            _deliver: deliver,
+            role: Role::Undecided,
+            waiting: None,
+            leading: None,
+            probe: None,
+            frozen: false,
+            followed: false,
+        })
+    }
+
+    pub fn post(&self, kind: u8, value: &JsValue) {
+        share_post(&self.handle, kind, value);
+    }
+
+    /// Whether this tab follows another.
+    pub fn follows(&self) -> bool {
+        self.role == Role::Follower
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        share_end(&self.handle);
+    }
+}
+
+/// What a delivery leads to, once the state is no longer borrowed.
+#[derive(Debug)]
+pub enum Next {
+    /// Nothing more.
+    Nothing,
+    /// Open the connection (a waiting attempt, or a relay that never opened, for real as the leader now).
+    Open(Effect),
+    /// Drop the connection (the one numbered so, if any, is closed for the session): an open relay that was
+    /// lost, reconnected `at_once`; or the page is being frozen, reconnected when it resumes.
+    Dropped {
+        /// The session's number for the connection dropped.
+        socket: Option<u32>,
+        /// Whether the session reconnects at once.
+        at_once: bool,
+    },
+    /// Hand the leader's frame (or heartbeat) to the session.
+    Relayed(Signal),
+    /// Send a follower's frame on the real connection.
+    Send(String),
+    /// The page runs again: reconnect at once.
+    Resumed,
+}
+
+impl Share {
+    /// What a delivery of `kind` with `value` does, given this tab's relay (while it follows).
+    pub fn delivered(&mut self, kind: u8, value: JsValue, relay: Option<&mut Relay>) -> Next {
+        match kind {
+            LEAD | FOLLOW => {
+                let waiting = self.waiting.take();
+                if kind == FOLLOW {
+                    self.role = Role::Follower;
+                    return waiting.map_or(Next::Nothing, Next::Open);
+                }
+                self.role = Role::Leader;
+                // Whoever follows the tab that led before hears that its connection is gone.
+                self.post(DOWN, &JsValue::UNDEFINED);
+                match relay {
+                    // Not open yet: the same attempt, for real.
+                    Some(relay) if !relay.opened => Next::Open(relay.open.clone()),
+                    Some(relay) => Next::Dropped { socket: Some(relay.socket), at_once: true },
+                    None => waiting.map_or(Next::Nothing, Next::Open),
+                }
+            }
+            HELLO => {
+                self.followed = true;
+                if let Some((_, ok)) = &self.leading {
+                    if ok.is_object() {
+                        self.post(OPENED, ok);
+                    }
+                }
+                Next::Nothing
+            }
+            OPENED | FRAME | HEARTBEAT => match relay {
+                Some(relay) if kind == OPENED && !relay.opened => {
+                    relay.opened = true;
+                    Next::Relayed(Signal::Frame { socket: relay.socket, raw: value })
+                }
+                Some(relay) if kind == FRAME && relay.opened => {
+                    Next::Relayed(Signal::Frame { socket: relay.socket, raw: value })
+                }
+                Some(relay) if kind == HEARTBEAT && relay.opened => {
+                    Next::Relayed(Signal::Input(Input::Heartbeat { socket: relay.socket }))
+                }
+                _ => Next::Nothing,
+            },
+            DOWN => match relay {
+                Some(relay) if relay.opened => {
+                    Next::Dropped { socket: Some(relay.socket), at_once: true }
+                }
+                _ => Next::Nothing,
+            },
+            SEND if self.leading.is_some() => value.as_string().map_or(Next::Nothing, Next::Send),
+            FROZEN if !self.frozen => {
+                self.frozen = true;
+                share_leave(&self.handle);
+                let socket =
+                    self.leading.as_ref().map(|(socket, _)| *socket).or(relay.map(|r| r.socket));
+                if self.leading.is_some() {
+                    self.down();
+                }
+                self.role = Role::Undecided;
+                Next::Dropped { socket, at_once: false }
+            }
+            RESUMED if self.frozen => {
+                self.frozen = false;
+                share_join(&self.handle);
+                Next::Resumed
+            }
+            _ => Next::Nothing,
+        }
+    }
+
+    pub fn is_leading(&self, socket: u32) -> bool {
+        self.leading.as_ref().is_some_and(|(number, _)| *number == socket)
+    }
+
+    /// The leader's connection is down: the others drop their relays and ask again.
+    pub fn down(&mut self) {
+        self.leading = None;
+        self.post(DOWN, &JsValue::UNDEFINED);
+    }
+}

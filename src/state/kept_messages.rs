@@ -1,0 +1,121 @@
+//! Messages as apps hold them in `channel.state`: a copy of the server's message with `Date`s for its times and
+//! `status: 'received'`, thread-only replies filed under `threads[parent_id]` in time order.
+//!
+//! The copy is made by one small JS function per message: building it field by field from wasm crossed into JS
+//! about forty times per message (each `Date` a read, two type checks, a parse and a write), which a CPU profile of
+//! loading 10 channels × 300 messages showed as most of the SDK's own time.
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use super::channels::Slot;
+use super::kept_js::{keep_in, kept_is_reply, kept_parent, kept_thread_only, kept_time, last_kept};
+use crate::client::channel::{Event, MessageKey};
+use crate::platform::values::{array, get, get_at, list, set_at, text, time};
+
+impl Slot {
+    /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
+    /// `threads[parent_id]`; returns its key and whether it is thread-only (not shown in the channel).
+    /// Its time is always a valid one: `keepMessage` gives a message without a parsable `created_at` the time
+    /// it was kept.
+    pub fn keep_message(&self, raw: &JsValue) -> (Option<MessageKey>, bool) {
+        let Some(id) = keep_in(raw, &self.messages) else { return (None, false) };
+        let created_at = kept_time();
+        let mut thread_only = false;
+        if kept_is_reply() {
+            let parent = kept_parent();
+            thread_only = kept_thread_only();
+            self.add_reply(&parent, &id, &last_kept(), created_at);
+        }
+        (Some(MessageKey { id, created_at }), thread_only)
+    }
+
+    /// Adds (or replaces) a reply created at `at` (ms) in `threads[parent]`, as a new array so apps see
+    /// the change.
+    fn add_reply(&self, parent: &str, id: &str, message: &JsValue, at: f64) {
+        let threads = get(&self.state, "threads");
+        let mut replies: Vec<JsValue> = array(get_at(&threads, parent))
+            .iter()
+            .filter(|reply| text(reply, "id").as_deref() != Some(id))
+            .collect();
+        // In time order, whatever order pages and events arrive in (equal times keep arrival order).
+        let position = replies
+            .iter()
+            .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
+            .map_or(0, |found| found + 1);
+        replies.insert(position, message.clone());
+        set_at(&threads, parent, &replies.into_iter().collect::<Array>());
+    }
+
+    /// Takes reply `id` out of `threads[parent]` (a hard delete), as a new array so apps see the change;
+    /// whether it was there.
+    pub fn remove_reply(&self, parent: &str, id: &str) -> bool {
+        let threads = get(&self.state, "threads");
+        let replies = array(get_at(&threads, parent));
+        let kept: Array =
+            replies.iter().filter(|reply| text(reply, "id").as_deref() != Some(id)).collect();
+        let removed = kept.length() != replies.length();
+        if removed {
+            set_at(&threads, parent, &kept);
+        }
+        removed
+    }
+
+    /// `state.addMessageSorted(message, timestampChanged, addIfDoesNotExist)`: a message the app adds or
+    /// replaces itself (an optimistic send with `status: 'sending'`, say), kept and ordered like a server's; the
+    /// server's copy replaces it when its `message.new` or `message.updated` arrives.
+    pub fn add_local(&mut self, message: &JsValue, add_if_absent: bool) {
+        let known = text(message, "id").is_some_and(|id| self.messages.has(&id.as_str().into()));
+        if !add_if_absent && !known {
+            return;
+        }
+        if let (Some(key), false) = self.keep_message(message) {
+            self.core.put_message(key);
+        }
+        self.sync();
+    }
+
+    /// `state.removeMessage({id, parent_id})`: takes a message out of `messages` (and its thread); whether it
+    /// was there.
+    pub fn remove_local(&mut self, message: &JsValue) -> bool {
+        let Some(id) = text(message, "id") else { return false };
+        let removed = self.forget_message(&id, text(message, "parent_id").as_deref());
+        self.core.apply_event(Event::MessageRemoved { id }, None, "", 0.0);
+        self.sync();
+        removed
+    }
+
+    /// Drops the kept copy of message `id` and takes it out of its thread (`parent`); whether it was in either.
+    /// The core's order is the caller's to change.
+    pub fn forget_message(&self, id: &str, parent: Option<&str>) -> bool {
+        let kept = self.messages.delete(&id.into());
+        parent.is_some_and(|parent| self.remove_reply(parent, id)) || kept
+    }
+
+    /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
+    /// old ones behind (nor lets `addMessageSorted(…, addIfDoesNotExist = false)` bring one back).
+    pub fn prune_kept(&self) {
+        // Every message in the core has its copy here: only a larger map has copies to forget (a first load has
+        // none, and walking 300 keys through JS would cost more than the load's own bookkeeping).
+        if self.messages.size() as usize <= self.core.messages.len() {
+            return;
+        }
+        let gone: Vec<JsValue> = self
+            .messages
+            .keys()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|id| !id.as_string().is_some_and(|id| self.core.has_message(&id)))
+            .collect();
+        for id in gone {
+            self.messages.delete(&id);
+        }
+    }
+
+    /// A page of replies from `getReplies`, filed under their parent in `threads`.
+    pub fn apply_replies(&mut self, replies: &JsValue) {
+        for reply in list(replies, "messages").iter() {
+            self.keep_message(&reply);
+        }
+    }
+}
