@@ -22,7 +22,7 @@ use crate::runtime::request::{send, Apply, Request, Scope, Then};
 /// body with no borrow held (a getter of the app's may call back into the SDK).
 pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     let slot_view = port.client().and_then(|client| {
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         let slot =
             state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
         slot.watch_pending |= watch;
@@ -42,9 +42,9 @@ pub fn query(port: Port, key: u32, options: JsValue, watch: bool) -> Promise {
     let options = Object::try_from(&options).cloned().unwrap_or_default();
     let body: JsValue = Object::assign(&body.into(), &options).into();
     let apply: Apply = |client, key, mark, body, answer| {
-        let own = client.state.borrow().user.clone();
+        let own = client.state_ref().user.clone();
         let mut latest = JsValue::UNDEFINED;
-        if let Some(slot) = client.state.borrow_mut().slot(key) {
+        if let Some(slot) = client.state_mut().slot(key) {
             slot.apply_response(answer, &own, &get(body, "messages"), Date::now());
             slot.watching |= get(body, "watch").is_truthy();
             slot.watch_pending = false;
@@ -119,7 +119,7 @@ pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) 
 pub fn keystroke(port: Port, key: u32, parent_id: Option<String>) -> Promise {
     let send = port.client().map(|client| {
         let send = {
-            let mut state = client.state.borrow_mut();
+            let mut state = client.state_mut();
             let allowed = typing_allowed(&state.user);
             let now = Date::now();
             match state.slot(key) {
@@ -143,7 +143,7 @@ pub fn keystroke(port: Port, key: u32, parent_id: Option<String>) -> Promise {
 /// `stopTyping()`: `typing.stop` if the own user was typing, only where typing is allowed.
 pub fn stop_typing(port: Port, key: u32, parent_id: Option<String>) -> Promise {
     let send = port.client().map(|client| {
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         let allowed = typing_allowed(&state.user);
         state.slot(key).map(|slot| slot.own_typing.stop() && allowed)
     });
@@ -186,7 +186,7 @@ pub fn get_replies(port: Port, key: u32, parent_id: &str, options: &JsValue) -> 
 /// otherwise).
 pub fn mark_read(port: Port, key: u32, data: &JsValue) -> Promise {
     let enabled = port.client().map(|client| {
-        client.state.borrow_mut().slot(key).map(|s| !s.initialized || s.config("read_events"))
+        client.state_mut().slot(key).map(|s| !s.initialized || s.config("read_events"))
     });
     match enabled {
         Ok(Some(false)) => Promise::resolve(&JsValue::NULL),

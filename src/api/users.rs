@@ -47,7 +47,7 @@ pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
     let body = object(&[("users", updates.into())]);
     let apply: Apply = |client, _, _, body, answer| {
         // No borrow is held while the app's objects are read.
-        let own = client.state.borrow().own_id();
+        let own = client.state_ref().own_id();
         let settings = list(body, "users")
             .iter()
             .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
@@ -55,9 +55,9 @@ pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
             .filter(JsValue::is_object)
             .collect::<alloc::vec::Vec<_>>();
         for changed in settings {
-            let user = client.state.borrow().user.clone();
+            let user = client.state_ref().user.clone();
             let user = with_privacy(&user, &changed);
-            client.state.borrow_mut().user = user;
+            client.state_mut().user = user;
         }
         answer.clone()
     };
@@ -86,7 +86,7 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
         set(&payload, "presence", &false.into());
     }
     let apply: Apply = |client, _, _, _, answer| {
-        let users = get(&client.state.borrow().client_state, "users");
+        let users = get(&client.state_ref().client_state, "users");
         for user in list(answer, "users").iter() {
             if let Some(id) = text(&user, "id") {
                 crate::platform::values::set_at(&users, &id, &user);
@@ -104,7 +104,7 @@ pub async fn create_guest(
     user: &JsValue,
 ) -> Result<(JsValue, String), JsValue> {
     let outgoing = {
-        let state = client.state.borrow();
+        let state = client.state_ref();
         let mut url = state.rest.base_url.clone() + "/guest";
         crate::platform::http::push_param(&mut url, "api_key", &state.rest.api_key);
         let body = object(&[("user", copy(user))]);

@@ -43,7 +43,7 @@ pub fn channel_object(port: Port, slot: &Slot) -> JsValue {
 impl Channel {
     /// The own user's id, or empty.
     fn own_id(&self) -> alloc::string::String {
-        self.port.live().map(|client| client.state.borrow().own_id()).unwrap_or_default()
+        self.port.live().map(|client| client.state_ref().own_id()).unwrap_or_default()
     }
 
     /// The client, or the error for a channel whose client is gone.
@@ -62,7 +62,7 @@ impl Channel {
     /// Reads the channel's slot, if the client and the slot still exist.
     fn read<T>(&self, read: impl FnOnce(&mut crate::state::channels::Slot) -> T) -> Option<T> {
         let client = self.port.live()?;
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         state.slot(self.key).map(read)
     }
 }

@@ -17,7 +17,7 @@ impl StreamChat {
     #[wasm_bindgen(getter = activeChannels, unchecked_return_type = "Record<string, Channel>")]
     pub fn active_channels(&self) -> JsValue {
         let active = js_sys::Object::new();
-        for slot in &self.client.state.borrow().channels {
+        for slot in &self.client.state_ref().channels {
             if let (true, false, Some(cid)) = (slot.initialized, slot.deleted, slot.cid()) {
                 let _ = js_sys::Reflect::set(&active, &cid.into(), &slot.object);
             }
@@ -104,7 +104,7 @@ impl StreamChat {
     /// `user.presence.changed`.
     #[wasm_bindgen(getter, unchecked_return_type = "{ users: Record<string, UserResponse> }")]
     pub fn state(&self) -> JsValue {
-        self.client.state.borrow().client_state.clone()
+        self.client.state_ref().client_state.clone()
     }
 
     /// Replaces a message's text and fields (`POST /messages/{id}`); only its author may. Watchers, this client

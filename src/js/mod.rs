@@ -144,7 +144,7 @@ impl StreamChat {
     #[allow(clippy::panic)]
     #[wasm_bindgen(js_name = trapForTests, skip_typescript)]
     pub fn trap_for_tests(&self) {
-        let _held = self.client.state.borrow_mut();
+        let _held = self.client.state_mut();
         panic!("a trap for tests");
     }
 
@@ -199,12 +199,12 @@ impl StreamChat {
         ]);
         let user_json =
             JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default();
-        if let Some(call) = &self.client.state.borrow().connect {
+        if let Some(call) = &self.client.state_ref().connect {
             return Promise::reject(&connect_error(&ChatError::AlreadyConnected {
                 current: call.user_id.clone(),
             }));
         }
-        self.client.state.borrow_mut().session.use_token_provider(false);
+        self.client.state_mut().session.use_token_provider(false);
         let request = ConnectRequest { user_id, user_json, token: Some(String::new()) };
         self.client.start_connect(user, request)
     }
@@ -274,7 +274,7 @@ impl StreamChat {
     #[wasm_bindgen(getter = wsConnection, unchecked_return_type = "WSConnection | undefined")]
     pub fn ws_connection(&self) -> JsValue {
         use crate::client::State as Session;
-        let state = self.client.state.borrow();
+        let state = self.client.state_ref();
         let (healthy, connecting) = match state.session.state() {
             Session::Open { .. } => (true, false),
             Session::Connecting | Session::Reconnecting => (false, true),
@@ -304,13 +304,13 @@ impl StreamChat {
     /// The `X-Stream-Client` value sent with every request and connection.
     #[wasm_bindgen(js_name = getUserAgent)]
     pub fn get_user_agent(&self) -> String {
-        self.client.state.borrow().session.config().user_agent.clone()
+        self.client.state_ref().session.config().user_agent.clone()
     }
 
     /// Replaces the `X-Stream-Client` value, from the next request and connection on.
     #[wasm_bindgen(js_name = setUserAgent)]
     pub fn set_user_agent(&self, #[wasm_bindgen(js_name = userAgent)] user_agent: String) {
-        self.client.state.borrow_mut().session.set_user_agent(user_agent);
+        self.client.state_mut().session.set_user_agent(user_agent);
     }
 
     /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).
@@ -389,14 +389,14 @@ impl StreamChat {
     /// The connected user: the object given to `connectUser`, then the server's `me`.
     #[wasm_bindgen(getter, unchecked_return_type = "OwnUserResponse | UserObject | undefined")]
     pub fn user(&self) -> JsValue {
-        self.client.state.borrow().user.clone()
+        self.client.state_ref().user.clone()
     }
 
     /// The user's id, from `connectUser` until `disconnectUser` (also while the connection is closed with
     /// `closeConnection`).
     #[wasm_bindgen(getter = userID, unchecked_return_type = "string | undefined")]
     pub fn user_id(&self) -> JsValue {
-        let state = self.client.state.borrow();
+        let state = self.client.state_ref();
         let from_call = state.connect.as_ref().map(|call| call.user_id.as_str());
         optional(from_call.or(state.last_request.as_ref().map(|request| request.user_id.as_str())))
     }
@@ -404,7 +404,7 @@ impl StreamChat {
     /// The server's id for the open connection.
     #[wasm_bindgen(getter = connectionId, unchecked_return_type = "string | undefined")]
     pub fn connection_id(&self) -> JsValue {
-        optional(self.client.state.borrow().session.connection_id())
+        optional(self.client.state_ref().session.connection_id())
     }
 
     /// The app's API key.
@@ -422,13 +422,13 @@ impl StreamChat {
     /// The WebSocket base URL, derived from `baseURL`; assignable.
     #[wasm_bindgen(getter = wsBaseURL)]
     pub fn ws_base_url(&self) -> String {
-        self.client.state.borrow().session.config().ws_base_url.clone()
+        self.client.state_ref().session.config().ws_base_url.clone()
     }
 
     /// Sets the WebSocket base URL used from the next connection attempt on.
     #[wasm_bindgen(setter = wsBaseURL)]
     pub fn set_ws_base_url(&self, url: String) {
-        self.client.state.borrow_mut().session.set_ws_base_url(url);
+        self.client.state_mut().session.set_ws_base_url(url);
     }
 
     /// The REST timeout in milliseconds.
@@ -452,7 +452,7 @@ fn begin_connect(
     token_or_provider: JsValue,
 ) -> Result<Promise, ChatError> {
     let user_id = shape::<Identified>(&user).and_then(|user| user.id().as_string());
-    if let (Some(call), Some(id)) = (&client.state.borrow().connect, &user_id) {
+    if let (Some(call), Some(id)) = (&client.state_ref().connect, &user_id) {
         if call.user_id == *id {
             return Ok(call.promise.clone());
         }
@@ -474,7 +474,7 @@ fn begin_connect(
         return Err(ChatError::MissingToken);
     };
     {
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         state.session.use_token_provider(provider.is_some());
         state.token_provider = provider;
         // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).

@@ -45,19 +45,19 @@ impl StreamChat {
     /// The own user's mutes (`{user, target, created_at, expires}`), as the server last said.
     #[wasm_bindgen(getter = mutedUsers, unchecked_return_type = "Mute[]")]
     pub fn muted_users(&self) -> JsValue {
-        array(self.client.state.borrow().mutes.0.clone()).into()
+        array(self.client.state_ref().mutes.0.clone()).into()
     }
 
     /// The own user's channel mutes (`{user, channel, created_at, expires}`), as the server last said.
     #[wasm_bindgen(getter = mutedChannels, unchecked_return_type = "ChannelMute[]")]
     pub fn muted_channels(&self) -> JsValue {
-        array(self.client.state.borrow().mutes.1.clone()).into()
+        array(self.client.state_ref().mutes.1.clone()).into()
     }
 
     /// Whether the own user muted `targetID`.
     #[wasm_bindgen(js_name = userMuteStatus)]
     pub fn user_mute_status(&self, #[wasm_bindgen(js_name = targetID)] target_id: String) -> bool {
-        mutes::user_muted(&self.client.state.borrow().mutes.0, &target_id)
+        mutes::user_muted(&self.client.state_ref().mutes.0, &target_id)
     }
 
     /// Blocks a user: their messages and events no longer reach the own user.
@@ -197,7 +197,7 @@ impl Channel {
     #[wasm_bindgen(js_name = muteStatus, unchecked_return_type = "{ muted: boolean; createdAt: Date | null; expiresAt: Date | null }")]
     pub fn mute_status(&self) -> JsValue {
         let cid = self.cid().as_string().unwrap_or_default();
-        let mutes = self.port.live().map(|client| client.state.borrow().mutes.1.clone());
+        let mutes = self.port.live().map(|client| client.state_ref().mutes.1.clone());
         mutes::channel_mute_status(&mutes.unwrap_or_default(), &cid)
     }
 

@@ -69,14 +69,14 @@ extern "C" {
 impl Client {
     /// Where the current user's lists are kept; `None` when the cache is off or no user is connected.
     fn cache_prefix(&self) -> Option<String> {
-        let state = self.state.borrow();
+        let state = self.state_ref();
         let user = state.session.user_id()?;
         state.options.local_cache.then(|| String::from(&*state.rest.api_key) + ":" + user + ":")
     }
 
     /// A `queryChannels` answer arrived for `body`: keeps it, and tells listeners (`channels.queried`).
     pub fn queried(&self, body: &JsValue, answer: &JsValue) {
-        self.state.borrow_mut().fresh = false;
+        self.state_mut().fresh = false;
         self.keep(body, answer);
         self.tell_queried(get(answer, "channels"), true.into());
     }
@@ -115,7 +115,7 @@ impl Client {
 /// answers first (see the module's docs), with `server`'s otherwise.
 pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise {
     let prefix =
-        port.live().filter(|client| client.state.borrow().fresh).and_then(|c| c.cache_prefix());
+        port.live().filter(|client| client.state_ref().fresh).and_then(|c| c.cache_prefix());
     let Some(prefix) = prefix else { return server };
     let lookup = cache_lookup(&prefix, "L", body, &server);
     future_to_promise(async move {
@@ -135,9 +135,9 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
 /// `watch()` / `query()` of channel `key`, whose server call is `server`: resolves with the kept channel when the
 /// cache answers first and the channel has no state from the server yet, with `server`'s answer otherwise.
 pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promise {
-    let cached = port.live().filter(|client| client.state.borrow().fresh).and_then(|client| {
+    let cached = port.live().filter(|client| client.state_ref().fresh).and_then(|client| {
         let prefix = client.cache_prefix()?;
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         let slot = state.slot(key).filter(|slot| !slot.initialized)?;
         Some((prefix, String::from("C") + &slot.cid()?))
     });
@@ -146,8 +146,8 @@ pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promis
     future_to_promise(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {
-            let own = client.state.borrow().user.clone();
-            if let Some(slot) = client.state.borrow_mut().slot(key) {
+            let own = client.state_ref().user.clone();
+            if let Some(slot) = client.state_mut().slot(key) {
                 slot.apply_response(&hit, &own, &JsValue::UNDEFINED, js_sys::Date::now());
                 set(&slot.state, "isFromCache", &true.into());
                 return Ok(hit);

@@ -124,7 +124,7 @@ impl Client {
     pub fn channel(&self, kind: String, id: Option<String>, data: JsValue) -> JsValue {
         // Read from the app's object before any borrow: a getter of the app's may call back into the SDK.
         let members_key = if id.is_none() { members_key(&data) } else { None };
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let same = |slot: &&Slot| {
             slot.kind == kind
                 && match (&id, &members_key) {
@@ -150,7 +150,7 @@ impl Client {
     /// channel's events that arrived since the query began (`mark`); returns the channel objects in answer order.
     pub fn apply_channel_list(&self, body: &JsValue, mark: u64, watch: bool) -> Array {
         let objects = Array::new();
-        let own = self.state.borrow().user.clone();
+        let own = self.state_ref().user.clone();
         for response in list(body, "channels").iter() {
             let channel = get(&response, "channel");
             let (Some(kind), Some(id)) = (text(&channel, "type"), text(&channel, "id")) else {
@@ -158,7 +158,7 @@ impl Client {
             };
             let object = self.channel(kind.clone(), Some(id.clone()), JsValue::UNDEFINED);
             let key = {
-                let mut state = self.state.borrow_mut();
+                let mut state = self.state_mut();
                 let slot = state
                     .channels
                     .iter_mut()
@@ -195,7 +195,7 @@ impl Client {
     /// /channels` (their state rebuilt, keeping messages that arrived meanwhile), then `connection.recovered`.
     pub fn recover_state(&self) -> Promise {
         let cids: Array = {
-            let state = self.state.borrow();
+            let state = self.state_ref();
             state
                 .channels
                 .iter()
@@ -224,7 +224,7 @@ impl Client {
 
     /// Arms the typing cleaner unless it runs.
     pub fn schedule_cleaner(&self) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         if state.cleaner.is_none() {
             let port = self.port.clone();
             state.cleaner =
@@ -238,7 +238,7 @@ impl Client {
     pub fn clean(&self) {
         let now = Date::now();
         let (expired, stops, busy, allowed) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             state.cleaner = None;
             let allowed = typing_allowed(&state.user);
             let (mut expired, mut stops, mut busy) = (Vec::new(), Vec::new(), false);

@@ -16,7 +16,7 @@
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell, RefMut};
 
 use js_sys::Function;
 use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, TRANSPORT_CHANGED};
@@ -163,6 +163,19 @@ impl core::fmt::Debug for Client {
 pub type MakeChannel = fn(Port, &Slot) -> JsValue;
 
 impl Client {
+    /// The state, borrowed mutably. One borrow check for every caller: inlined, each call site carried its own
+    /// check and its own panic location.
+    #[inline(never)]
+    pub fn state_mut(&self) -> RefMut<'_, State> {
+        self.state.borrow_mut()
+    }
+
+    /// The state, borrowed to read (see [`Client::state_mut`]).
+    #[inline(never)]
+    pub fn state_ref(&self) -> Ref<'_, State> {
+        self.state.borrow()
+    }
+
     /// A client with `config`, listening to the page's events (see `platform/page.rs`).
     pub fn new(
         config: SessionConfig,
@@ -252,7 +265,7 @@ impl Client {
             Signal::Clean => return self.clean(),
             Signal::Polled { tag, answer } => {
                 let port = self.port.clone();
-                let mut state = self.state.borrow_mut();
+                let mut state = self.state_mut();
                 if let Some(Connection::LongPoll(transport)) = &mut state.socket {
                     if transport.owns(tag) {
                         transport.answered(answer, &port);
@@ -261,7 +274,7 @@ impl Client {
                 return;
             }
         };
-        let effects = self.state.borrow_mut().session.handle(input, &mut BrowserEntropy);
+        let effects = self.state_mut().session.handle(input, &mut BrowserEntropy);
         for effect in effects {
             self.apply(effect, &frame);
         }
@@ -274,7 +287,7 @@ impl Client {
 
     /// Sends a text frame on the WebSocket, if that is the connection (a relay hands it to the leader).
     pub fn send_frame(&self, text: &str) {
-        match &self.state.borrow().socket {
+        match &self.state_ref().socket {
             Some(Connection::WebSocket(socket)) => socket.send(text),
             Some(Connection::Relay(relay)) if relay.opened => self.relay_send(text),
             _ => {}
@@ -290,9 +303,7 @@ impl Client {
             Effect::OpenSocket { socket, url, transport: Transport::WebSocket, .. } => {
                 self.log("info", "connection: opening WebSocket");
                 match Socket::open(&url, socket, &self.port) {
-                    Ok(opened) => {
-                        self.state.borrow_mut().socket = Some(Connection::WebSocket(opened))
-                    }
+                    Ok(opened) => self.state_mut().socket = Some(Connection::WebSocket(opened)),
                     // An unusable URL fails like a refused connection.
                     Err(_) => {
                         self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }))
@@ -301,7 +312,7 @@ impl Client {
             }
             Effect::OpenSocket { socket, url, transport: Transport::LongPoll, token } => {
                 self.log("info", "connection: opening long-poll");
-                let mut state = self.state.borrow_mut();
+                let mut state = self.state_mut();
                 let user_id = state.own_id();
                 let target = Target {
                     base_url: &state.rest.base_url,
@@ -315,7 +326,7 @@ impl Client {
             }
             Effect::CloseSocket { code, reason } => {
                 let (socket, waiter) = {
-                    let mut state = self.state.borrow_mut();
+                    let mut state = self.state_mut();
                     let socket = state.socket.take();
                     let waiter = match socket {
                         Some(Connection::WebSocket(_)) => state.close_waiter.take(),
@@ -339,19 +350,19 @@ impl Client {
                 self.log("info", "connection: probing the WebSocket");
                 let probe = Socket::open(&url, socket, &self.port).ok();
                 let failed = probe.is_none();
-                self.state.borrow_mut().probe = probe;
+                self.state_mut().probe = probe;
                 if failed {
                     self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
                 }
             }
             Effect::CloseProbe => {
-                if let Some(probe) = self.state.borrow_mut().probe.take() {
+                if let Some(probe) = self.state_mut().probe.take() {
                     probe.close(1000, "probe ended", None);
                 }
             }
             Effect::PromoteProbe => {
                 {
-                    let mut state = self.state.borrow_mut();
+                    let mut state = self.state_mut();
                     state.socket = state.probe.take().map(Connection::WebSocket);
                 }
                 self.share_promoted();
@@ -359,18 +370,16 @@ impl Client {
             // What a follower's relay did says nothing about WebSockets.
             Effect::RememberWebSocketFailure(_) if self.follows() => {}
             Effect::RememberWebSocketFailure(failed) => {
-                let url = self.state.borrow().session.config().ws_base_url.clone();
+                let url = self.state_ref().session.config().ws_base_url.clone();
                 storage::remember_websocket_failure(&url, failed);
             }
-            Effect::StartTimer(timer, ms) => {
-                self.state.borrow_mut().timers.start(timer, ms, &self.port)
-            }
-            Effect::StopTimer(timer) => self.state.borrow_mut().timers.stop(timer),
+            Effect::StartTimer(timer, ms) => self.state_mut().timers.start(timer, ms, &self.port),
+            Effect::StopTimer(timer) => self.state_mut().timers.stop(timer),
             Effect::Dispatch => self.dispatch_frame(frame),
             Effect::Emit(event) => self.emit(event),
             Effect::Settle(result) => {
                 let opened = result.is_ok();
-                self.state.borrow_mut().fresh &= !opened;
+                self.state_mut().fresh &= !opened;
                 self.settle(result, frame);
                 if opened {
                     self.flush_outbox();
@@ -383,14 +392,14 @@ impl Client {
             Effect::Fail { request, error } => self.fail(request, &error),
             Effect::Recover => {
                 self.flush_outbox();
-                if self.state.borrow().options.recover_on_reconnect {
+                if self.state_ref().options.recover_on_reconnect {
                     self.recover();
                 } else {
                     self.receive(Signal::Input(Input::Recovered));
                 }
             }
             Effect::UseToken(token) => {
-                if let Some(Connection::LongPoll(transport)) = &mut self.state.borrow_mut().socket {
+                if let Some(Connection::LongPoll(transport)) = &mut self.state_mut().socket {
                     transport.use_token(token);
                 }
             }
@@ -419,12 +428,12 @@ impl Client {
 
     /// Whether this tab follows another's connection.
     fn follows(&self) -> bool {
-        self.state.borrow().share.as_ref().is_some_and(Share::follows)
+        self.state_ref().share.as_ref().is_some_and(Share::follows)
     }
 
     /// Sends `(level, message)` to the app's logger, if it gave one.
     pub fn log(&self, level: &str, message: &str) {
-        let logger = self.state.borrow().logger.clone();
+        let logger = self.state_ref().logger.clone();
         if let Some(logger) = logger {
             let _ = logger.call2(&JsValue::NULL, &level.into(), &message.into());
         }

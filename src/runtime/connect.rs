@@ -22,7 +22,7 @@ impl Client {
     /// Starts a `connectUser` call that passed validation; returns its promise.
     pub fn start_connect(&self, user: JsValue, request: ConnectRequest) -> Promise {
         let (promise, settle) = promise();
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         state.user = user;
         state.last_request = Some(request.clone());
         if state.options.warm_up {
@@ -44,7 +44,7 @@ impl Client {
         self.receive(Signal::Input(Input::Connect(request)));
         // Messages kept offline are sent once connected: read them (`localStorage`, whose first read in a page
         // blocks for milliseconds) after the socket or the shared connection's lock is asked for.
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let api_key = state.rest.api_key.clone();
         state.outbox.load(&api_key, &user_id);
         promise
@@ -56,9 +56,9 @@ impl Client {
     /// `openConnection()`. The promise resolves when the WebSocket's close is confirmed, or after `timeout_ms`.
     pub fn disconnect(&self, timeout_ms: u32, forget: bool) -> Promise {
         let (closed, (resolve, _)) = promise();
-        self.state.borrow_mut().close_waiter = Some(resolve.clone());
+        self.state_mut().close_waiter = Some(resolve.clone());
         let pending = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             if forget {
                 state.user = JsValue::UNDEFINED;
                 state.token_provider = None;
@@ -69,7 +69,7 @@ impl Client {
                 let outbox = core::mem::take(&mut state.outbox);
                 drop(state);
                 outbox.reject_all();
-                state = self.state.borrow_mut();
+                state = self.state_mut();
                 state.client_state =
                     crate::platform::values::object(&[("users", js_sys::Object::new().into())]);
             }
@@ -81,9 +81,9 @@ impl Client {
         }
         self.receive(Signal::Input(if forget { Input::Disconnect } else { Input::Close }));
         // Another tab takes the shared connection over, if one is left.
-        self.state.borrow_mut().share = None;
+        self.state_mut().share = None;
         // No WebSocket took the waiter: nothing to wait for.
-        if self.state.borrow_mut().close_waiter.take().is_some() {
+        if self.state_mut().close_waiter.take().is_some() {
             let _ = resolve.call0(&JsValue::NULL);
         } else {
             gloo_timers::callback::Timeout::new(timeout_ms, move || {
@@ -98,7 +98,7 @@ impl Client {
     /// the official client's `disconnectUser` would).
     pub fn settle(&self, result: Result<(), ChatError>, frame: &JsValue) {
         let settle = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             match (&result, state.connect.as_mut()) {
                 (_, None) => None,
                 (Ok(()), Some(call)) => call.settle.take(),
@@ -128,7 +128,7 @@ impl Client {
     /// [`Input::TokenLoaded`] with `request`, checked to belong to the user. The session ignores answers to
     /// requests it no longer waits for.
     pub fn load_token(&self, request: u32) {
-        let provider = self.state.borrow().token_provider.clone();
+        let provider = self.state_ref().token_provider.clone();
         let returned = provider
             .ok_or_else(|| String::from("no token provider"))
             .and_then(|provider| provider.call0(&JsValue::NULL).map_err(|error| describe(&error)));
@@ -152,7 +152,7 @@ impl Client {
     /// once it is open. Returns the pending or open connection's promise when there is one.
     pub fn open_connection(&self) -> Promise {
         let (user, request) = {
-            let state = self.state.borrow();
+            let state = self.state_ref();
             if let Some(call) = &state.connect {
                 return call.promise.clone();
             }

@@ -37,7 +37,7 @@ impl Client {
     pub fn remove_listener(&self, channel: Option<u32>, id: u32) {
         match channel {
             Some(key) => {
-                self.state.borrow_mut().slot(key).into_iter().for_each(|s| s.listeners.remove(id))
+                self.state_mut().slot(key).into_iter().for_each(|s| s.listeners.remove(id))
             }
             None => self.listeners.borrow_mut().remove(id),
         }
@@ -64,26 +64,26 @@ impl Client {
         if kind == HEALTH_CHECK {
             let me = get(frame, "me");
             if me.is_object() {
-                let mut state = self.state.borrow_mut();
+                let mut state = self.state_mut();
                 state.mutes = (get(&me, "mutes"), get(&me, "channel_mutes"));
                 state.user = me;
             }
         } else if kind == "notification.mutes_updated" {
-            self.state.borrow_mut().mutes.0 = get(&get(frame, "me"), "mutes");
+            self.state_mut().mutes.0 = get(&get(frame, "me"), "mutes");
         } else if kind == "notification.channel_mutes_updated" {
-            self.state.borrow_mut().mutes.1 = get(&get(frame, "me"), "channel_mutes");
+            self.state_mut().mutes.1 = get(&get(frame, "me"), "channel_mutes");
         } else if kind == "user.updated" || kind == "user.presence.changed" {
-            self.state.borrow_mut().apply_user(&get(frame, "user"));
+            self.state_mut().apply_user(&get(frame, "user"));
         } else if kind == "notification.mark_read" && text(frame, "cid").is_none() {
             // markAllRead: every channel is read.
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             let own = state.own_id();
             for slot in &mut state.channels {
                 slot.read_all(&own, Date::now());
             }
         }
         let key = text(frame, "cid").and_then(|cid| {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             state.replay.record(&cid, frame);
             let own = state.own_id();
             let muted = kind == "message.new"
@@ -105,7 +105,7 @@ impl Client {
     pub fn dispatch(&self, channel: Option<u32>, kind: &str, event: &JsValue) {
         let handlers: Vec<Function> = {
             let mut handlers = self.listeners.borrow().matching(kind);
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             if let Some(slot) = channel.and_then(|key| state.slot(key)) {
                 handlers.extend(slot.listeners.matching(kind));
             }

@@ -47,7 +47,7 @@ impl Client {
     /// Keeps `message` (sent to channel `key` with `body`) for later when the connection is away or earlier
     /// messages still wait; returns the `sendMessage` promise then, `None` to send it now.
     pub fn hold(&self, key: u32, message: &JsValue, body: &JsValue) -> Option<Promise> {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let away = matches!(state.session.state(), Connection::Reconnecting);
         if !away && state.outbox.is_empty() || state.outbox.key.is_none() {
             return None;
@@ -82,7 +82,7 @@ impl Client {
 
     /// Shows the waiting messages of channel `key` as `sending` (after a query rebuilt its state).
     pub fn show_waiting(&self, key: u32) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let user = state.user.clone();
         let waiting: Array = {
             let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
@@ -104,7 +104,7 @@ impl Client {
     /// Sends the waiting messages, in order, while the connection is open; one at a time.
     pub fn flush_outbox(&self) {
         {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             let open = matches!(state.session.state(), Connection::Open { .. });
             if !open || state.outbox.sending || state.outbox.is_empty() {
                 return;
@@ -121,7 +121,7 @@ impl Client {
                 // again once it is back.
                 gloo_timers::callback::Timeout::new(RETRY_MS, move || {
                     if let Some(client) = port.live() {
-                        client.state.borrow_mut().outbox.sending = false;
+                        client.state_mut().outbox.sending = false;
                         client.flush_outbox();
                     }
                 })
@@ -137,7 +137,7 @@ impl Client {
 async fn send_next(port: &Port) -> Option<bool> {
     let client = port.live()?;
     let next = {
-        let mut state = client.state.borrow_mut();
+        let mut state = client.state_mut();
         let open = matches!(state.session.state(), Connection::Open { .. });
         match state.outbox.waiting.first() {
             Some(waiting) if open => Some((waiting.cid.clone(), waiting.body.clone())),
@@ -158,7 +158,7 @@ async fn send_next(port: &Port) -> Option<bool> {
     if answer.is_err() && status.is_none_or(|status| status == 429.0 || status >= 500.0) {
         return Some(true);
     }
-    let mut state = client.state.borrow_mut();
+    let mut state = client.state_mut();
     if state.outbox.waiting.is_empty() {
         return Some(false);
     }

@@ -81,7 +81,7 @@ impl Request {
 pub fn send(port: &Port, request: Request) -> Promise {
     // A query's mark is taken now, when the app called it: events from here on may be newer than its answer.
     let mark = match (request.snapshot, port.live()) {
-        (true, Some(client)) => Some(client.state.borrow_mut().replay.begin()),
+        (true, Some(client)) => Some(client.state_mut().replay.begin()),
         _ => None,
     };
     let port = port.clone();
@@ -97,7 +97,7 @@ pub fn send(port: &Port, request: Request) -> Promise {
             let answer = call_with(&port, method, path, &body).await?;
             let client = port.client()?;
             if let Some(then) = then {
-                let mut state = client.state.borrow_mut();
+                let mut state = client.state_mut();
                 let own = state.own_id();
                 if let Some(slot) = state.slot(key) {
                     then(slot, &answer, &own);
@@ -110,7 +110,7 @@ pub fn send(port: &Port, request: Request) -> Promise {
         }
         .await;
         if let (Some(_), Some(client)) = (mark, port.live()) {
-            client.state.borrow_mut().replay.end();
+            client.state_mut().replay.end();
         }
         answered
     })
@@ -133,7 +133,7 @@ pub fn channel_path(kind: &str, id: Option<&str>, action: &str) -> String {
 /// watched or queried, or when it is gone.
 pub fn channel_prefix(port: &Port, key: u32, watched: bool) -> Result<String, JsValue> {
     let client = port.client()?;
-    let mut state = client.state.borrow_mut();
+    let mut state = client.state_mut();
     let slot = state.slot(key).ok_or_else(|| to_js_error(&ChatError::ChannelAfterDisconnect))?;
     match (&slot.id, slot.initialized || !watched) {
         (Some(id), true) => Ok(channel_path(&slot.kind, Some(id), "")),
@@ -148,7 +148,7 @@ impl Client {
     /// Applies again, on top of a query's answer just applied to channel `key`, the channel's events that arrived
     /// since the query began (`mark`): the answer never moves the state backwards.
     pub fn replay_since(&self, mark: u64, key: u32) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let own = state.own_id();
         let Some(cid) = state.slot(key).and_then(|slot| slot.cid()) else { return };
         let events = state.replay.since(mark, &cid);

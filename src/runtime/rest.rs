@@ -67,7 +67,7 @@ impl Client {
             (None, None)
         };
         let id = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state_mut();
             state.next_call = state.next_call.wrapping_add(1);
             let id = state.next_call;
             state.calls.push(Call { id, method, path, body, settle, answer: None });
@@ -80,7 +80,7 @@ impl Client {
     /// Sends REST call `request` now; its answer comes back as [`Signal::Response`].
     pub fn fetch(&self, request: u32, connection_id: Option<String>, token: String) {
         let outgoing = {
-            let state = self.state.borrow();
+            let state = self.state_ref();
             let Some(call) = state.calls.iter().find(|call| call.id == request) else { return };
             let mut url = state.rest.base_url.clone() + &call.path;
             // A GET carries its JSON as the `payload` parameter, as the official client's do; a DELETE has none.
@@ -124,8 +124,7 @@ impl Client {
         };
         let is = |error: ErrorCode| code == Some(f64::from(error.code()));
         let (expired, gone) = (is(ErrorCode::TokenExpired), is(ErrorCode::ConnectionIdNotFound));
-        if let Some(call) = self.state.borrow_mut().calls.iter_mut().find(|call| call.id == request)
-        {
+        if let Some(call) = self.state_mut().calls.iter_mut().find(|call| call.id == request) {
             call.answer = Some(answer);
         }
         if gone {
@@ -138,7 +137,7 @@ impl Client {
     pub fn finish(&self, request: u32) {
         let Some(call) = self.take_call(request) else { return };
         let Some((resolve, reject)) = call.settle else { return };
-        let timeout_ms = self.state.borrow().rest.timeout_ms;
+        let timeout_ms = self.state_ref().rest.timeout_ms;
         let _ = match call.answer {
             Some(Ok((status, body))) if (200..300).contains(&status) => {
                 resolve.call1(&JsValue::NULL, &body)
@@ -167,7 +166,7 @@ impl Client {
     }
 
     fn take_call(&self, request: u32) -> Option<Call> {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let at = state.calls.iter().position(|call| call.id == request)?;
         Some(state.calls.remove(at))
     }

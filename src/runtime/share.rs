@@ -29,7 +29,7 @@ impl Client {
     /// it was (otherwise it opens for real, and a leader notes the connection's number).
     pub fn open_shared(&self, effect: &Effect) -> bool {
         let Effect::OpenSocket { socket, .. } = *effect else { return false };
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return false };
         match share.role {
             Role::Undecided => share.waiting = Some(effect.clone()),
@@ -50,7 +50,7 @@ impl Client {
     /// the first one (the connection's `health.check` with `me` and `connection_id`) as the connection opening,
     /// kept for hellos, and keeps its probe's first.
     pub fn share_frame(&self, socket: u32, raw: &JsValue, refusal: bool) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return };
         let first = |ok: &mut JsValue| {
             let first = ok.is_undefined() && !refusal;
@@ -78,7 +78,7 @@ impl Client {
 
     /// An input from the browser: a leader tells the other tabs when its connection closes or proves alive.
     pub fn share_input(&self, input: &Input) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return };
         match *input {
             Input::SocketClosed { socket, .. } if share.is_leading(socket) => share.down(),
@@ -91,7 +91,7 @@ impl Client {
 
     /// The leader closes its connection: the others hear it is down.
     pub fn share_closed(&self) {
-        if let Some(share) = self.state.borrow_mut().share.as_mut() {
+        if let Some(share) = self.state_mut().share.as_mut() {
             if share.leading.is_some() {
                 share.down();
             }
@@ -100,7 +100,7 @@ impl Client {
 
     /// The leader's probe replaces its long-poll: a new connection for the others too.
     pub fn share_promoted(&self) {
-        if let Some(share) = self.state.borrow_mut().share.as_mut() {
+        if let Some(share) = self.state_mut().share.as_mut() {
             if let Some((socket, ok)) = share.probe.take() {
                 share.down();
                 share.post(OPENED, &ok);
@@ -112,7 +112,7 @@ impl Client {
     /// The leader opens a WebSocket probe; returns whether a follower should skip it (its connection is the
     /// leader's).
     pub fn share_probe(&self, socket: u32) -> bool {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return false };
         if share.role == Role::Leader {
             share.probe = Some((socket, JsValue::UNDEFINED));
@@ -123,7 +123,7 @@ impl Client {
     /// Handles a delivery from the share (see the kinds above).
     pub fn shared(&self, kind: u8, value: JsValue) {
         let next = {
-            let mut guard = self.state.borrow_mut();
+            let mut guard = self.state_mut();
             let state = &mut *guard;
             let Some(share) = state.share.as_mut() else { return };
             let relay = match &mut state.socket {
@@ -138,7 +138,7 @@ impl Client {
             Next::Dropped { socket, at_once } => {
                 // Dropping the connection closes it (a relay just stops); the session reconnects, at once or
                 // once it can run again.
-                self.state.borrow_mut().socket = None;
+                self.state_mut().socket = None;
                 if let Some(socket) = socket {
                     self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
                 }
@@ -154,7 +154,7 @@ impl Client {
 
     /// A follower's frame for the shared connection.
     pub fn relay_send(&self, text: &str) {
-        if let Some(share) = &self.state.borrow().share {
+        if let Some(share) = &self.state_ref().share {
             share.post(SEND, &text.into());
         }
     }
