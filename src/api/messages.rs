@@ -45,7 +45,7 @@ fn strip_fields(message: &JsValue, fields: &[&str]) {
     }
 }
 
-/// A failed message sent again (`outbox.rs`): without the server's fields, its failure or its status.
+/// A failed message sent again (`runtime/outbox.rs`): without the server's fields, its failure or its status.
 pub fn strip_local_fields(message: &JsValue) {
     strip_fields(message, SERVER_FIELDS);
     strip_fields(message, &["status", "errorStatusCode"]);

@@ -6,6 +6,7 @@
 pub mod entropy;
 pub mod errors;
 pub mod fatal;
+pub mod frames;
 pub mod http;
 pub mod listeners;
 pub mod longpoll;

@@ -9,9 +9,9 @@
 //! This file imports none of them: what the state holds of them is in `calls.rs`, `share_link.rs` and
 //! `outbox_queue.rs`.
 //!
-//! Ownership: the JS `StreamChat` object holds the only strong `Rc<Client>`; channels and futures hold a [`Port`]
-//! (a `Weak`); it is the platform's [`Sink`] too, which browser callbacks send through. Dropping the JS object drops the client, which closes its socket, cancels its timers
-//! and detaches its `online` listener.
+//! Ownership: the JS `StreamChat` object holds the only strong `Rc<Client>`; channels, futures and browser
+//! callbacks hold a [`Port`] (a `Weak`; to the platform it is a [`Sink`]). Dropping the JS object drops the client,
+//! which closes its socket, cancels its timers and detaches its `online` listener.
 
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
@@ -19,23 +19,21 @@ use alloc::vec::Vec;
 use core::cell::{Ref, RefCell, RefMut};
 
 use js_sys::Function;
-use stream_chat_protocol::event::{CONNECTION_CHANGED, CONNECTION_RECOVERED, TRANSPORT_CHANGED};
-use stream_chat_protocol::{ErrorBody, ErrorCode};
 use wasm_bindgen::JsValue;
 
 use super::calls::{Call, ConnectCall, RestConfig};
 use super::inbox::{Inbox, Running};
 use super::outbox_queue::Outbox;
 use super::share_link::{Relay, Share};
-use crate::client::session::Frame;
-use crate::client::{ChatError, Effect, Input, LocalEvent, Session, SessionConfig, Transport};
+use crate::client::{ChatError, Effect, Input, Session, SessionConfig, Transport};
 use crate::platform::entropy::BrowserEntropy;
-use crate::platform::errors::{error_body, to_js_error};
+use crate::platform::errors::to_js_error;
 use crate::platform::fatal;
+use crate::platform::frames::read_frame;
 use crate::platform::listeners::Listeners;
 use crate::platform::longpoll::{LongPoll, Target};
 use crate::platform::page::PageEvents;
-use crate::platform::shapes::{parse_claims, shape, FrameShape};
+use crate::platform::shapes::parse_claims;
 use crate::platform::socket::Socket;
 use crate::platform::timers::Timers;
 use crate::platform::values::{get, object, set_at, text};
@@ -406,26 +404,6 @@ impl Client {
         }
     }
 
-    /// Emits an event the SDK makes itself.
-    fn emit(&self, event: LocalEvent) {
-        let (kind, key, value) = match event {
-            LocalEvent::ConnectionChanged { online } => {
-                (CONNECTION_CHANGED, "online", online.into())
-            }
-            LocalEvent::ConnectionRecovered => (CONNECTION_RECOVERED, "online", true.into()),
-            LocalEvent::TransportChanged { transport } => {
-                let mode = match transport {
-                    Transport::WebSocket => "websocket",
-                    Transport::LongPoll => "longpoll",
-                };
-                (TRANSPORT_CHANGED, "mode", mode.into())
-            }
-        };
-        let event = object(&[("type", kind.into()), (key, value)]);
-        self.log("info", &(String::from("connection: ") + kind));
-        self.dispatch(None, kind, &event);
-    }
-
     /// Whether this tab follows another's connection.
     fn follows(&self) -> bool {
         self.state_ref().share.as_ref().is_some_and(Share::follows)
@@ -538,15 +516,4 @@ impl Drop for Client {
         }
         // Dropping the state detaches the page listeners, closes the socket and cancels the timers.
     }
-}
-
-/// What the session needs of a parsed frame. A field of the wrong type counts as absent.
-fn read_frame(raw: &JsValue) -> Frame {
-    let Some(head) = shape::<FrameShape>(raw) else { return Frame::default() };
-    // An error frame without a code still refuses: code -1, as the protocol's internal error.
-    let error = head.error();
-    let error = (!error.is_null_or_undefined()).then(|| {
-        error_body(&error, 0).unwrap_or_else(|| ErrorBody::new(ErrorCode::InternalSystem, ""))
-    });
-    Frame { kind: head.kind().as_string(), connection_id: head.connection_id().as_string(), error }
 }

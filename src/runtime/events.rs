@@ -7,13 +7,16 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::{Date, Function, Promise};
-use stream_chat_protocol::event::HEALTH_CHECK;
+use stream_chat_protocol::event::{
+    CONNECTION_CHANGED, CONNECTION_RECOVERED, HEALTH_CHECK, TRANSPORT_CHANGED,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::client::Client;
+use crate::client::{LocalEvent, Transport};
 use crate::platform::errors::describe;
-use crate::platform::values::{get, set, text};
+use crate::platform::values::{get, object, set, text};
 
 impl Client {
     /// Registers `handler` for `kind` (`None`: every event) on the client, or on the channel `key`.
@@ -132,6 +135,26 @@ impl Client {
 
     fn handler_failed(&self, kind: &str, error: &JsValue) {
         self.log("error", &(String::from("a ") + kind + " handler threw: " + &describe(error)));
+    }
+
+    /// Emits an event the SDK makes itself.
+    pub fn emit(&self, event: LocalEvent) {
+        let (kind, key, value) = match event {
+            LocalEvent::ConnectionChanged { online } => {
+                (CONNECTION_CHANGED, "online", online.into())
+            }
+            LocalEvent::ConnectionRecovered => (CONNECTION_RECOVERED, "online", true.into()),
+            LocalEvent::TransportChanged { transport } => {
+                let mode = match transport {
+                    Transport::WebSocket => "websocket",
+                    Transport::LongPoll => "longpoll",
+                };
+                (TRANSPORT_CHANGED, "mode", mode.into())
+            }
+        };
+        let event = object(&[("type", kind.into()), (key, value)]);
+        self.log("info", &(String::from("connection: ") + kind));
+        self.dispatch(None, kind, &event);
     }
 }
 

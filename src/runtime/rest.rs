@@ -1,7 +1,7 @@
 //! REST calls. A call is submitted to the session (which sends it now, queues it until the connection is up,
 //! parks it for a token refresh, or rejects it), goes out as an [`http::exchange`] future, and its answer comes
 //! back through the loop, which settles the call's promise: with the body, or with the official client's error
-//! shapes. Callers `await` that promise as a `JsFuture` ([`call_with`]; REST methods through `api::send`) and
+//! shapes. Callers `await` that promise as a `JsFuture` ([`call_with`]; REST methods through `request::send`) and
 //! apply the answer to their state after it.
 
 use alloc::string::String;

@@ -139,7 +139,7 @@ impl Slot {
     ) {
         self.channel = get(response, "channel");
         self.synced_lists = None;
-        // The server's answer replaces what the local cache gave (`cache.rs`).
+        // The server's answer replaces what the local cache gave (`runtime/cache.rs`).
         if get(&self.state, "isFromCache").is_truthy() {
             set(&self.state, "isFromCache", &false.into());
         }
