@@ -250,24 +250,15 @@ function cacheKeep(store, space, entries, most) {
     for (const [key, value] of entries) store.put(value, key);
   });
 }
-// Written in a task of its own: each `put` copies its channels (structured clone) at once, and a microtask here would
-// run before the app's `await queryChannels(…)` resumes (10 channels of 300 messages: several ms on the answer's
-// path). A clear of the same prefix cancels the writes still waiting (`disconnectUser` with `clearCache`).
-const cachePending = new Map();
 export function cachePut(prefix, list, answer, lists, most, messages) {
   if (!globalThis.indexedDB) return;
-  const timer = setTimeout(() => {
-    cachePending.delete(timer);
-    const channels = (list ? answer.channels || [] : [answer]).slice(0, most);
-    const entries = channels.filter((c) => c && c.channel && c.channel.cid).map((c) => [prefix + 'C' + c.channel.cid, trimmed(c, messages)]);
-    cacheStore('readwrite').then((store) => Promise.all([
-      list && cacheKeep(store, prefix + 'L', [[prefix + 'L' + cacheKey(list), { channels: entries.map(([, c]) => c) }]], lists),
-      cacheKeep(store, prefix + 'C', entries, lists * most),
-    ])).catch(() => {});
-  }, 0);
-  cachePending.set(timer, prefix);
+  const channels = (list ? answer.channels || [] : [answer]).slice(0, most);
+  const entries = channels.filter((c) => c && c.channel && c.channel.cid).map((c) => [prefix + 'C' + c.channel.cid, trimmed(c, messages)]);
+  cacheStore('readwrite').then((store) => Promise.all([
+    list && cacheKeep(store, prefix + 'L', [[prefix + 'L' + cacheKey(list), { channels: entries.map(([, c]) => c) }]], lists),
+    cacheKeep(store, prefix + 'C', entries, lists * most),
+  ])).catch(() => {});
 }
 export function cacheClear(prefix) {
-  for (const [timer, pending] of cachePending) if (pending === prefix) { clearTimeout(timer); cachePending.delete(timer); }
   if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(keyRange(prefix))).catch(() => {});
 }
