@@ -4,52 +4,27 @@
 // - a circle among the files of a folder: `super::<file>` / `crate::<folder>::<file>` names, followed file to file.
 // Comments (doc links among them) are not imports and are left out. lib.rs is the root and outside the layers.
 //   node scripts/sdk-layers.mjs [src]
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { lineAt, named, rustFiles, withoutComments } from './rust-imports.mjs';
 
 const LAYERS = { js: 5, api: 4, runtime: 3, state: 2, platform: 1, client: 0 };
 const root = process.argv[2] ?? new URL('../src', import.meta.url).pathname;
-
-/** Every `.rs` file below `dir`. */
-function files(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return files(path);
-    return name.endsWith('.rs') ? [path] : [];
-  });
-}
-
-/** The source without comments, their length kept so that offsets still give lines. */
-const code = (file) =>
-  readFileSync(file, 'utf8').replace(/\/\/.*$/gm, (comment) => ' '.repeat(comment.length));
-const lineAt = (text, at) => text.slice(0, at).split('\n').length;
 
 const wrong = [];
 /** Per folder: file name → [file name it names, line]. */
 const edges = {};
 for (const folder of Object.keys(LAYERS)) {
   edges[folder] = {};
-  for (const file of files(join(root, folder))) {
-    const text = code(file);
-    const named = [];
-    for (const match of text.matchAll(/crate::(\w+)(?:::(\w+))?/g)) named.push([match.index, match[1], match[2]]);
-    for (const match of text.matchAll(/crate::\{([^}]*)\}/g)) {
-      for (const item of match[1].split(',')) {
-        const [target, module] = item.trim().split('::');
-        named.push([match.index, target, module]);
-      }
-    }
+  for (const file of rustFiles(join(root, folder))) {
+    const text = withoutComments(file);
     // Files of the same folder, as `super::x` from a file directly in it.
     const own = relative(join(root, folder), file).split('/').length === 1;
     const name = basename(file, '.rs');
     edges[folder][name] ??= [];
     if (own) {
-      for (const match of text.matchAll(/super::(\w+)/g)) edges[folder][name].push([match[1], lineAt(text, match.index)]);
-      for (const match of text.matchAll(/super::\{([^}]*)\}/g)) {
-        for (const item of match[1].split(',')) edges[folder][name].push([item.trim().split('::')[0], lineAt(text, match.index)]);
-      }
+      for (const [at, module] of named(text, 'super')) edges[folder][name].push([module, lineAt(text, at)]);
     }
-    for (const [at, target, module] of named) {
+    for (const [at, target, module] of named(text, 'crate')) {
       if (target in LAYERS && LAYERS[target] > LAYERS[folder]) {
         wrong.push(`${relative(root, file)}:${lineAt(text, at)}: ${folder} names crate::${target}, a layer above it`);
       }

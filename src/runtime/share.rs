@@ -120,7 +120,7 @@ impl Client {
         share.follows()
     }
 
-    /// Handles a delivery from the share (see the kinds above).
+    /// Handles a delivery from the share (the kinds are in `share_link.rs`).
     pub fn shared(&self, kind: u8, value: JsValue) {
         let next = {
             let mut guard = self.state_mut();
