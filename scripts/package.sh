@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the SDK package into OUTDIR exactly as it ships: wasm-pack's release build (wasm-opt with the passes in
 # Cargo.toml's wasm-pack metadata, from the npm binaryen first on PATH: Debian's breaks wasm-bindgen output, see
-# shared/TOOLCHAIN.md), short import names, the glue's snippets folded into it, the glue minified. Extra arguments
+# shared/TOOLCHAIN.md), short import and export names, the glue's snippets folded into it, the glue minified. Extra arguments
 # go to cargo (scripts/size-methods.sh builds with `--features method-probe`).
 #   scripts/package.sh OUTDIR [CARGO ARGS...]
 set -euo pipefail
@@ -15,8 +15,9 @@ wasm-pack build --release --target web --mode no-install --no-pack --out-dir "$o
 rm -f "$out/.gitignore"
 # `[Symbol.dispose]` needs TypeScript's esnext lib; leave it out of the declarations so apps on ES2022 type-check.
 sed -i '/\[Symbol.dispose\]()/d' "$out/stream_chat_wasm.d.ts"
-# wasm-bindgen names each import after its Rust item plus a hash, in the wasm and again in the glue: shorten them.
-node scripts/short-imports.mjs "$out/stream_chat_wasm_bg.wasm" "$out/stream_chat_wasm.js"
+# wasm-bindgen names each import after its Rust item plus a hash and each export after its class and method, in the
+# wasm and again in the glue: shorten them.
+node scripts/short-names.mjs "$out/stream_chat_wasm_bg.wasm" "$out/stream_chat_wasm.js"
 # Each `inline_js` snippet is one more module to fetch after the glue: fold them into it.
 node scripts/inline-snippets.mjs "$out"
 # The glue wasm-bindgen writes is readable JS with every doc comment; ship it minified (exports keep their names).

@@ -1,0 +1,149 @@
+// Shortens the names the wasm and its JS glue share, in both files, after wasm-opt and before terser. wasm-bindgen
+// names every import after its Rust item plus a hash (`__wbg_persist_user_on_connection_failure_fb631d87df63db4b`
+// becomes `a7`) and every export after its class and method (`streamchat_partialUpdateMessage` becomes `b1x`).
+// Those names are in the wasm's import and export sections and again in the glue (import object keys,
+// `wasm.<export>` calls), where neither wasm-opt (it minifies only `env` imports) nor terser (it keeps property
+// names) shortens them.
+// Each old import name must appear exactly once in the glue, as that key, and the glue must reach exports only as
+// `wasm.name` (an export's name in a string in it stops the build). The wasm's own declaration file gets the new
+// export names.
+//   node scripts/short-names.mjs pkg/stream_chat_wasm_bg.wasm pkg/stream_chat_wasm.js
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const GLUE_MODULE = './stream_chat_wasm_bg.js';
+const [wasmPath, gluePath] = process.argv.slice(2);
+const wasm = readFileSync(wasmPath);
+let glue = readFileSync(gluePath, 'utf8');
+const declarationsPath = wasmPath.replace(/\.wasm$/, '.wasm.d.ts');
+let declarations = existsSync(declarationsPath) ? readFileSync(declarationsPath, 'utf8') : '';
+
+/** Reads an unsigned LEB128 at `at`: [value, next offset]. */
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+/** An unsigned LEB128 encoding of `value`. */
+function encodeLeb(value) {
+  const out = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
+    out.push(byte);
+  } while (value > 0);
+  return Buffer.from(out);
+}
+
+/** A wasm name: its length, then its UTF-8 bytes. */
+const encodeName = (text) => {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat([encodeLeb(bytes.length), bytes]);
+};
+
+/** Reads a name at `at`: [text, next offset]. */
+function readName(bytes, at) {
+  const [length, start] = leb(bytes, at);
+  return [bytes.subarray(start, start + length).toString('utf8'), start + length];
+}
+
+/** Skips an import's description (function, table, memory, global or tag) at `at`. */
+function skipDescription(bytes, at) {
+  const kind = bytes[at++];
+  const limits = (from) => {
+    const flags = bytes[from++];
+    let [, next] = leb(bytes, from);
+    if (flags & 1) [, next] = leb(bytes, next);
+    return next;
+  };
+  switch (kind) {
+    case 0x00: return leb(bytes, at)[1];
+    case 0x01: return limits(at + 1);
+    case 0x02: return limits(at);
+    case 0x03: return at + 2;
+    case 0x04: return leb(bytes, at + 1)[1];
+    default: throw new Error(`unknown import kind ${kind}`);
+  }
+}
+
+/** The import section's body with each glue import renamed, in the wasm and as its key in the glue. */
+function shortImports(body) {
+  const [count, first] = leb(body, 0);
+  const entries = [encodeLeb(count)];
+  let cursor = first;
+  for (let i = 0; i < count; i++) {
+    const [module, afterModule] = readName(body, cursor);
+    const [name, afterName] = readName(body, afterModule);
+    const descriptionEnd = skipDescription(body, afterName);
+    let newName = name;
+    if (module === GLUE_MODULE) {
+      newName = 'a' + (renamedImports++).toString(36);
+      const key = new RegExp(`\\b${name}:`, 'g');
+      const found = glue.match(key)?.length ?? 0;
+      if (found !== 1 || glue.split(name).length !== 2) {
+        throw new Error(`import ${name} is in the glue ${glue.split(name).length - 1} times, not once as a key`);
+      }
+      glue = glue.replace(key, `${newName}:`);
+    }
+    entries.push(encodeName(module), encodeName(newName), body.subarray(afterName, descriptionEnd));
+    cursor = descriptionEnd;
+  }
+  return Buffer.concat(entries);
+}
+
+/** `js` with its comments blanked (the glue's doc comments may name anything; terser drops them). */
+const code = (js) => js.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/^\s*\/\/.*$/gm, ' ');
+
+/** The export section's body with each export the glue calls renamed, in the wasm and at each `wasm.name` in the glue
+ * and the wasm's declaration file. */
+function shortExports(body) {
+  const [count, first] = leb(body, 0);
+  const entries = [encodeLeb(count)];
+  let cursor = first;
+  for (let i = 0; i < count; i++) {
+    const [name, afterName] = readName(body, cursor);
+    const [, end] = leb(body, afterName + 1);
+    let newName = name;
+    const member = new RegExp(`\\bwasm\\.${name}\\b`, 'g');
+    if (new RegExp(`["'\`]${name}["'\`]`).test(code(glue))) {
+      throw new Error(`export ${name} is named in a string in the glue, which calls exports only as \`wasm.name\``);
+    }
+    if (member.test(glue)) {
+      newName = 'b' + (renamedExports++).toString(36);
+      glue = glue.replace(member, `wasm.${newName}`);
+      declarations = declarations.replace(new RegExp(`\\bconst ${name}:`), `const ${newName}:`);
+    }
+    entries.push(encodeName(newName), body.subarray(afterName, end));
+    cursor = end;
+  }
+  return Buffer.concat(entries);
+}
+
+let renamedImports = 0;
+let renamedExports = 0;
+const parts = [wasm.subarray(0, 8)];
+let at = 8;
+while (at < wasm.length) {
+  const id = wasm[at];
+  const [size, start] = leb(wasm, at + 1);
+  const end = start + size;
+  const rewrite = { 2: shortImports, 7: shortExports }[id];
+  if (rewrite) {
+    const body = rewrite(wasm.subarray(start, end));
+    parts.push(Buffer.from([id]), encodeLeb(body.length), body);
+  } else {
+    parts.push(wasm.subarray(at, end));
+  }
+  at = end;
+}
+
+writeFileSync(wasmPath, Buffer.concat(parts));
+writeFileSync(gluePath, glue);
+if (declarations) writeFileSync(declarationsPath, declarations);
+console.log(`short names: ${renamedImports} imports and ${renamedExports} exports renamed`);
