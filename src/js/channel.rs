@@ -7,7 +7,7 @@ use core::cell::RefCell;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::{listener_args, optional, subscribe};
+use super::listeners::{listener_args, optional, subscribe};
 use crate::api::channel_ops;
 use crate::api::routes::{self as api, request};
 use crate::runtime::client::Client;

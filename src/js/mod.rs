@@ -1,16 +1,21 @@
 //! The SDK's JS API, every `#[wasm_bindgen]` item: the `StreamChat` class here, `Channel` in `channel.rs`, the
-//! TypeScript declarations in `types.rs`. Methods convert their arguments (read through the typed imports of
-//! `platform/shapes.rs`), check what can be checked without the network, and hand over to the browser runtime; nothing here
-//! decides connection policy.
+//! TypeScript declarations in `types.rs` and `channel_types.rs`. Methods convert their arguments (read through the
+//! typed imports of `platform/shapes.rs`; the client's options in `options.rs`, `connectUser`'s checks in
+//! `connect.rs`, event handlers in `listeners.rs`), check what can be checked without the network, and hand over to
+//! the browser runtime; nothing here decides connection policy.
 
 mod attachments;
 mod channel;
 mod channel_manage;
+mod channel_types;
 mod chat;
+mod connect;
+mod listeners;
 mod lookups;
 #[cfg(feature = "method-probe")]
 mod method_probe;
 mod moderation;
+mod options;
 mod search;
 mod types;
 
@@ -18,37 +23,24 @@ use alloc::borrow::ToOwned;
 use alloc::rc::Rc;
 use alloc::string::String;
 
-use js_sys::{Function, Promise, Reflect, JSON};
+use js_sys::{Promise, Reflect, JSON};
 use stream_chat_protocol::token::dev_token;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 pub use channel::{channel_object, Channel};
 
+use connect::begin_connect;
+use listeners::{listener_args, optional, subscribe};
+use options::{millis, read_options, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, USER_AGENT};
+use options::{
+    CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, PROBE_INTERVAL_MS, WS_FALLBACK_TIMEOUT_MS,
+};
+
 use crate::client::session::{ws_base_url, ConnectRequest};
-use crate::client::user::{check_token, check_user};
 use crate::client::{ChatError, SessionConfig};
 use crate::platform::errors::connect_error;
-use crate::platform::shapes::parse_claims;
-use crate::platform::shapes::{shape, ClientOptionsShape, Identified};
 use crate::runtime::calls::RestConfig;
 use crate::runtime::client::{Client, ClientOptions};
-
-/// The hosted service's REST base URL, the default `baseURL`.
-const DEFAULT_BASE_URL: &str = "https://chat.stream-io-api.com";
-/// The default REST timeout, in milliseconds.
-const DEFAULT_TIMEOUT_MS: u32 = 3_000;
-/// How long `connectUser` keeps trying to open the first connection (the official client's 15 s).
-const CONNECT_TIMEOUT_MS: u32 = 15_000;
-/// With `enableWSFallback`: how long a WebSocket may go without its first frame before the SDK falls back to
-/// long-poll (the official client waits 6 s).
-const WS_FALLBACK_TIMEOUT_MS: u32 = 2_000;
-/// With `enableWSFallback`: the first interval between WebSocket probes while on long-poll.
-const PROBE_INTERVAL_MS: u32 = 5_000;
-/// How long `disconnectUser()` waits for the server to confirm the close, by default (the official client's).
-const DISCONNECT_TIMEOUT_MS: u32 = 1_000;
-/// Sent as `X-Stream-Client`.
-const USER_AGENT: &str = concat!("stream-chat-wasm-v", env!("CARGO_PKG_VERSION"), "-browser");
 
 /// The global registry key under which `getInstance` keeps its instance, so every call returns the same JS
 /// object (JS owns the object, so the registry is JS's too).
@@ -442,165 +434,4 @@ impl StreamChat {
     pub fn enable_ws_fallback(&self) -> bool {
         self.enable_ws_fallback
     }
-}
-
-/// `connectUser` on `client`: validates, then starts the connection (see [`StreamChat::connect_user`]).
-fn begin_connect(
-    client: &Client,
-    enable_ws_fallback: bool,
-    user: JsValue,
-    token_or_provider: JsValue,
-) -> Result<Promise, ChatError> {
-    let user_id = shape::<Identified>(&user).and_then(|user| user.id().as_string());
-    if let (Some(call), Some(id)) = (&client.state_ref().connect, &user_id) {
-        if call.user_id == *id {
-            return Ok(call.promise.clone());
-        }
-        return Err(ChatError::AlreadyConnected { current: call.user_id.clone() });
-    }
-    let user_json: String = if user.is_object() {
-        JSON::stringify(&user).ok().and_then(|json| json.as_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    check_user(user_id.as_deref(), user_json.len())?;
-    let user_id = user_id.unwrap_or_default();
-    let (token, provider) = if let Some(token) = token_or_provider.as_string() {
-        check_token(&token, &user_id, parse_claims)?;
-        (Some(token), None)
-    } else if let Some(provider) = token_or_provider.dyn_ref::<Function>() {
-        (None, Some(provider.clone()))
-    } else {
-        return Err(ChatError::MissingToken);
-    };
-    {
-        let mut state = client.state_mut();
-        state.session.use_token_provider(provider.is_some());
-        state.token_provider = provider;
-        // Decided per connect, for the WebSocket URL in use now (it can be reassigned after construction).
-        let url = state.session.config().ws_base_url.clone();
-        let remembered =
-            enable_ws_fallback && crate::platform::storage::websocket_failed_recently(&url);
-        state.session.set_start_with_longpoll(remembered);
-    }
-    let request = ConnectRequest { user_id, user_json, token };
-    Ok(client.start_connect(user, request))
-}
-
-/// The options of `new StreamChat(apiKey, options)` the SDK reads; others are ignored, as by the official client.
-#[derive(Debug, Default)]
-struct Options {
-    /// REST base URL.
-    base_url: Option<String>,
-    /// REST timeout in milliseconds.
-    timeout: Option<f64>,
-    /// Whether the long-poll fallback may be used.
-    enable_ws_fallback: Option<bool>,
-    /// How long a WebSocket may go without its first frame before falling back.
-    ws_fallback_timeout: Option<f64>,
-    /// The first interval between WebSocket probes while on long-poll.
-    ws_probe_interval: Option<f64>,
-    /// Re-query the watched channels after a reconnect (default true).
-    recover_state_on_reconnect: Option<bool>,
-    /// Keep the user when `connectUser` fails, for `openConnection()`.
-    persist_user_on_connection_failure: Option<bool>,
-    /// Send `GET /hi` when connecting, to open the HTTP connection early.
-    warm_up: Option<bool>,
-    /// Share one connection between the tabs of a user (default true).
-    share_connection: Option<bool>,
-    /// Keep `queryChannels` answers in IndexedDB (default true).
-    local_cache: Option<bool>,
-    /// `(level, message, extra)`.
-    logger: Option<Function>,
-}
-
-/// Reads the app's options object (absent: the defaults). A known option of the wrong type throws a `TypeError`
-/// naming it, as the typed reading before did; `null` or `undefined` count as absent.
-fn read_options(value: &JsValue) -> Result<Options, JsValue> {
-    let Some(given) = shape::<ClientOptionsShape>(value) else { return Ok(Options::default()) };
-    fn field<T>(
-        value: JsValue,
-        name: &'static str,
-        read: impl FnOnce(&JsValue) -> Option<T>,
-    ) -> Result<Option<T>, JsValue> {
-        if value.is_null_or_undefined() {
-            return Ok(None);
-        }
-        read(&value).map(Some).ok_or_else(|| {
-            js_sys::TypeError::new(&(String::from("invalid StreamChat options: ") + name)).into()
-        })
-    }
-    let number = |value: &JsValue| value.as_f64();
-    let flag = |value: &JsValue| value.as_bool();
-    Ok(Options {
-        base_url: field(given.base_url(), "baseURL", JsValue::as_string)?,
-        timeout: field(given.timeout(), "timeout", number)?,
-        enable_ws_fallback: field(given.enable_ws_fallback(), "enableWSFallback", flag)?,
-        ws_fallback_timeout: field(given.ws_fallback_timeout(), "wsFallbackTimeout", number)?,
-        ws_probe_interval: field(given.ws_probe_interval(), "wsProbeInterval", number)?,
-        recover_state_on_reconnect: field(
-            given.recover_state_on_reconnect(),
-            "recoverStateOnReconnect",
-            flag,
-        )?,
-        persist_user_on_connection_failure: field(
-            given.persist_user_on_connection_failure(),
-            "persistUserOnConnectionFailure",
-            flag,
-        )?,
-        warm_up: field(given.warm_up(), "warmUp", flag)?,
-        share_connection: field(given.share_connection(), "shareConnection", flag)?,
-        local_cache: field(given.local_cache(), "localCache", flag)?,
-        // Anything but a function is ignored, as the official client ignores it.
-        logger: given.logger().dyn_into::<Function>().ok(),
-    })
-}
-
-/// Milliseconds from a JS number: negative and non-finite values count as 0, huge ones saturate.
-fn millis(ms: f64) -> u32 {
-    if ms.is_finite() && ms > 0.0 {
-        ms.min(f64::from(u32::MAX)) as u32
-    } else {
-        0
-    }
-}
-
-/// Registers a handler on the client (`channel` `None`) or a channel; returns a function that removes it and
-/// also has an `unsubscribe` method, as the official client's return value does.
-pub(crate) fn subscribe(
-    client: &Rc<Client>,
-    channel: Option<u32>,
-    kind: Option<String>,
-    handler: Function,
-) -> Result<JsValue, JsValue> {
-    let id = client.add_listener(channel, kind, handler);
-    let client = Rc::downgrade(client);
-    let unsubscribe = Closure::<dyn FnMut()>::new(move || {
-        if let Some(client) = client.upgrade() {
-            client.remove_listener(channel, id);
-        }
-    })
-    .into_js_value();
-    Reflect::set(&unsubscribe, &"unsubscribe".into(), &unsubscribe)?;
-    Ok(unsubscribe)
-}
-
-/// `(type, handler)` or `(handler)` → the type (`None` for every event) and the handler.
-pub(crate) fn listener_args(
-    first: JsValue,
-    second: Option<JsValue>,
-) -> Result<(Option<String>, Function), JsValue> {
-    let (kind, handler) = match first.as_string() {
-        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second.unwrap_or_default()),
-        None => (None, first),
-    };
-    let handler = handler
-        .dyn_into::<Function>()
-        .map_err(|_| js_sys::TypeError::new("handler must be a function"))?;
-    Ok((kind, handler))
-}
-
-/// A string, or `undefined`.
-pub(crate) fn optional(value: Option<&str>) -> JsValue {
-    value.map_or(JsValue::UNDEFINED, JsValue::from)
 }

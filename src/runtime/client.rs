@@ -2,7 +2,8 @@
 //! order of everything. JS methods and browser callbacks send signals; [`Client::receive`] handles them one at a
 //! time, in order, feeding the sans-I/O [`Session`] and carrying out the effects it returns.
 //!
-//! The other concerns of the client live beside this file, each as its own `impl Client` block: `connect.rs`
+//! The other concerns of the client live beside this file, each as its own `impl Client` block: `effects.rs` (what
+//! each of the session's effects does), `connect.rs`
 //! (`connectUser`, token provider, `disconnectUser`), `rest.rs` (REST calls and their answers), `request.rs` (the
 //! one request path, and a query's answer under the events that came meanwhile), `channels.rs` (channel objects,
 //! lists, recovery, typing expiry), `events.rs` (listeners and dispatch), `share.rs`, `outbox.rs`, `cache.rs`.
@@ -25,19 +26,19 @@ use super::calls::{Call, ConnectCall, RestConfig};
 use super::inbox::{Inbox, Running};
 use super::outbox_queue::Outbox;
 use super::share_link::{Relay, Share};
-use crate::client::{ChatError, Effect, Input, Session, SessionConfig, Transport};
+use crate::client::{ChatError, Effect, Input, Session, SessionConfig};
 use crate::platform::entropy::BrowserEntropy;
 use crate::platform::errors::to_js_error;
 use crate::platform::fatal;
 use crate::platform::frames::read_frame;
 use crate::platform::listeners::Listeners;
-use crate::platform::longpoll::{LongPoll, Target};
+use crate::platform::longpoll::LongPoll;
 use crate::platform::page::PageEvents;
 use crate::platform::shapes::parse_claims;
 use crate::platform::socket::Socket;
 use crate::platform::timers::Timers;
 use crate::platform::values::{get, object, set_at, text};
-use crate::platform::{storage, Signal, Sink};
+use crate::platform::{Signal, Sink};
 use crate::state::channels::Slot;
 use crate::state::own_user::merge_own_user;
 use crate::state::replay::Replay;
@@ -79,9 +80,9 @@ pub struct State {
     /// Messages sent while the connection was away, waiting for it (`outbox.rs`).
     pub outbox: Outbox,
     /// A WebSocket probe while on long-poll.
-    probe: Option<Socket>,
+    pub(super) probe: Option<Socket>,
     /// Running session timers.
-    timers: Timers,
+    pub(super) timers: Timers,
     /// The typing cleaner, while some channel has typing to expire or stop.
     pub cleaner: Option<gloo_timers::callback::Timeout>,
     /// The last `connectUser` request, for `openConnection()`.
@@ -290,123 +291,6 @@ impl Client {
             Some(Connection::Relay(relay)) if relay.opened => self.relay_send(text),
             _ => {}
         }
-    }
-
-    fn apply(&self, effect: Effect, frame: &JsValue) {
-        if self.open_shared(&effect) {
-            return;
-        }
-        match effect {
-            Effect::LoadToken { request } => self.load_token(request),
-            Effect::OpenSocket { socket, url, transport: Transport::WebSocket, .. } => {
-                self.log("info", "connection: opening WebSocket");
-                match Socket::open(&url, socket, &self.port) {
-                    Ok(opened) => self.state_mut().socket = Some(Connection::WebSocket(opened)),
-                    // An unusable URL fails like a refused connection.
-                    Err(_) => {
-                        self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }))
-                    }
-                }
-            }
-            Effect::OpenSocket { socket, url, transport: Transport::LongPoll, token } => {
-                self.log("info", "connection: opening long-poll");
-                let mut state = self.state_mut();
-                let user_id = state.own_id();
-                let target = Target {
-                    base_url: &state.rest.base_url,
-                    api_key: &state.rest.api_key,
-                    user_id: &user_id,
-                    token: &token,
-                    user_agent: &state.session.config().user_agent,
-                };
-                let transport = LongPoll::open(&url, socket, &target, &self.port);
-                state.socket = Some(Connection::LongPoll(transport));
-            }
-            Effect::CloseSocket { code, reason } => {
-                let (socket, waiter) = {
-                    let mut state = self.state_mut();
-                    let socket = state.socket.take();
-                    let waiter = match socket {
-                        Some(Connection::WebSocket(_)) => state.close_waiter.take(),
-                        _ => None,
-                    };
-                    (socket, waiter)
-                };
-                match socket {
-                    Some(Connection::WebSocket(socket)) => {
-                        socket.close(code, reason, waiter.as_ref())
-                    }
-                    Some(Connection::LongPoll(transport)) => transport.close(&self.port),
-                    Some(Connection::Relay(_)) | None => {}
-                }
-                self.share_closed();
-            }
-            Effect::Send(text) => self.send_frame(&text),
-            // A follower's connection is the leader's: it never probes for one of its own.
-            Effect::OpenProbe { socket, .. } if self.share_probe(socket) => {}
-            Effect::OpenProbe { socket, url } => {
-                self.log("info", "connection: probing the WebSocket");
-                let probe = Socket::open(&url, socket, &self.port).ok();
-                let failed = probe.is_none();
-                self.state_mut().probe = probe;
-                if failed {
-                    self.receive(Signal::Input(Input::SocketClosed { socket, code: 1006 }));
-                }
-            }
-            Effect::CloseProbe => {
-                if let Some(probe) = self.state_mut().probe.take() {
-                    probe.close(1000, "probe ended", None);
-                }
-            }
-            Effect::PromoteProbe => {
-                {
-                    let mut state = self.state_mut();
-                    state.socket = state.probe.take().map(Connection::WebSocket);
-                }
-                self.share_promoted();
-            }
-            // What a follower's relay did says nothing about WebSockets.
-            Effect::RememberWebSocketFailure(_) if self.follows() => {}
-            Effect::RememberWebSocketFailure(failed) => {
-                let url = self.state_ref().session.config().ws_base_url.clone();
-                storage::remember_websocket_failure(&url, failed);
-            }
-            Effect::StartTimer(timer, ms) => self.state_mut().timers.start(timer, ms, &self.port),
-            Effect::StopTimer(timer) => self.state_mut().timers.stop(timer),
-            Effect::Dispatch => self.dispatch_frame(frame),
-            Effect::Emit(event) => self.emit(event),
-            Effect::Settle(result) => {
-                let opened = result.is_ok();
-                self.state_mut().fresh &= !opened;
-                self.settle(result, frame);
-                if opened {
-                    self.flush_outbox();
-                }
-            }
-            Effect::Fetch { request, connection_id, token } => {
-                self.fetch(request, connection_id, token)
-            }
-            Effect::Finish { request } => self.finish(request),
-            Effect::Fail { request, error } => self.fail(request, &error),
-            Effect::Recover => {
-                self.flush_outbox();
-                if self.state_ref().options.recover_on_reconnect {
-                    self.recover();
-                } else {
-                    self.receive(Signal::Input(Input::Recovered));
-                }
-            }
-            Effect::UseToken(token) => {
-                if let Some(Connection::LongPoll(transport)) = &mut self.state_mut().socket {
-                    transport.use_token(token);
-                }
-            }
-        }
-    }
-
-    /// Whether this tab follows another's connection.
-    fn follows(&self) -> bool {
-        self.state_ref().share.as_ref().is_some_and(Share::follows)
     }
 
     /// Sends `(level, message)` to the app's logger, if it gave one.

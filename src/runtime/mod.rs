@@ -9,6 +9,7 @@ pub mod calls;
 pub mod channels;
 pub mod client;
 pub mod connect;
+pub mod effects;
 pub mod events;
 pub mod inbox;
 pub mod outbox;

@@ -1,6 +1,8 @@
 //! Drives the session through connect, refusal, loss and recovery, timeouts and token refresh, with fixed
 //! randomness and no clock.
 
+use stream_chat_protocol::ErrorBody;
+
 use super::*;
 
 mod requests;
