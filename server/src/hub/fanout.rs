@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::order::Versioned;
+use super::order::{Admission, Versioned};
 use super::{lock, Frame, Handle, Hub};
 
 /// What a sender allows others to see, from its `privacy_settings`.
@@ -47,17 +47,15 @@ pub struct Delivery<'a> {
     /// The version of the state the event carries, taken with its write: a message's (`event.message`, for
     /// message and reaction events), a member's (`member.*`) or the channel's (`channel.*`); the last two are the
     /// channel's [`crate::store::ChannelRecord::version`]. An event with an older version of its [`Versioned`] than
-    /// one already delivered is not delivered ([`Hub::publish`]).
+    /// one already delivered is not delivered ([`Hub::publish`]), except a `message.new`, which goes out carrying
+    /// its message's newest state when that is still kept (`order.rs`).
     pub version: Option<u64>,
 }
 
 impl Hub {
     /// Fans `delivery` out to the channel's watchers, applying the sender's privacy settings; returns how many
     /// frames were queued. Each recipient user gets the event plus its `personal` fields.
-    pub fn publish(&self, delivery: Delivery<'_>) -> usize {
-        let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
-        let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
-        let sender = delivery.sender.map(|(user, _)| user);
+    pub fn publish(&self, mut delivery: Delivery<'_>) -> usize {
         let (recipients, order): (Vec<Arc<Handle>>, _) = {
             let shard = self.shards.of(delivery.cid);
             let Some(watchers) = shard.watchers.get(delivery.cid) else { return 0 };
@@ -67,30 +65,16 @@ impl Hub {
             delivery.version.and_then(|version| Some((version, Versioned::of(&delivery.event)?)));
         // Each recipient's frame is made first, with no lock held; only admitting and queueing take the channel's
         // order, so that no other event of the channel is queued in between.
-        let mut common: Option<Frame> = None;
-        let mut personal: HashMap<&str, Frame> = HashMap::new();
-        let mut frames = Vec::with_capacity(recipients.len());
-        for handle in &recipients {
-            let user = handle.user_id.as_str();
-            if (!shared && Some(user) != sender)
-                || delivery.skip_users.iter().any(|skip| skip == user)
-            {
-                continue;
-            }
-            let shared = common.get_or_insert_with(|| serialize(&delivery.event));
-            let frame = match delivery.personal.get(user) {
-                Some(fields) => {
-                    personal.entry(user).or_insert_with(|| with_fields(shared, fields)).clone()
-                }
-                None => shared.clone(),
-            };
-            frames.push((handle, frame));
-        }
+        let mut frames = frames_for(&delivery, &recipients);
         let mut order = lock(&order);
         if let Some((version, what)) = versioned {
-            if !order.admit(what, version) {
-                self.stale.fetch_add(1, Ordering::Relaxed);
-                return 0;
+            match order.admit(what, version, &mut delivery.event) {
+                Admission::Deliver => {}
+                Admission::Stale => {
+                    self.stale.fetch_add(1, Ordering::Relaxed);
+                    return 0;
+                }
+                Admission::Completed => frames = frames_for(&delivery, &recipients),
             }
         }
         let mut failed = Vec::new();
@@ -141,6 +125,37 @@ impl Hub {
         self.drop_slow(&failed);
         queued.len()
     }
+}
+
+/// The frame of `delivery` for each of `recipients` it may reach: none for others than its sender when the
+/// sender's privacy keeps it from them, none for skipped users; the event serialized once, plus each user's personal
+/// fields.
+fn frames_for<'h>(
+    delivery: &Delivery<'_>,
+    recipients: &'h [Arc<Handle>],
+) -> Vec<(&'h Arc<Handle>, Frame)> {
+    let kind = delivery.event.get("type").and_then(Value::as_str).unwrap_or("");
+    let shared = delivery.sender.is_none_or(|(_, privacy)| privacy.shares(kind));
+    let sender = delivery.sender.map(|(user, _)| user);
+    let mut common: Option<Frame> = None;
+    let mut personal: HashMap<&str, Frame> = HashMap::new();
+    let mut frames = Vec::with_capacity(recipients.len());
+    for handle in recipients {
+        let user = handle.user_id.as_str();
+        if (!shared && Some(user) != sender) || delivery.skip_users.iter().any(|skip| skip == user)
+        {
+            continue;
+        }
+        let shared = common.get_or_insert_with(|| serialize(&delivery.event));
+        let frame = match delivery.personal.get(user) {
+            Some(fields) => {
+                personal.entry(user).or_insert_with(|| with_fields(shared, fields)).clone()
+            }
+            None => shared.clone(),
+        };
+        frames.push((handle, frame));
+    }
+    frames
 }
 
 /// An event's JSON text, shared by every connection it goes to.

@@ -379,3 +379,34 @@ fn fan_out_waits_neither_for_the_registry_nor_for_other_channels() {
         "nor does another channel's fan-out"
     );
 }
+
+#[test]
+fn a_new_message_behind_a_newer_state_of_it_arrives_in_that_state() {
+    // The message was sent through another node; its delete, through this one, went out here before the other
+    // node's `message.new` arrived. The watchers here never had the message: it reaches them as new, deleted.
+    let hub = Hub::default();
+    let mut bob = hub.register("c-1", "bob", false, 10).unwrap();
+    hub.watch("messaging:x", "c-1");
+    let deleted = json!({"type": "message.deleted", "message": {"id": "m1", "type": "deleted", "deleted_at": "t"}});
+    let new = |id: &str| json!({"type": "message.new", "message": {"id": id, "type": "regular", "text": "hi"}});
+    assert_eq!(hub.publish(versioned(deleted, 2)), 1);
+    assert_eq!(hub.publish(versioned(new("m1"), 0)), 1, "the new message is not dropped");
+    assert_eq!(hub.publish(versioned(new("m2"), 0)), 1);
+    let frames: Vec<Value> = std::iter::from_fn(|| bob.try_recv())
+        .map(|frame| serde_json::from_str(frame.as_str()).unwrap())
+        .collect();
+    assert_eq!(frames[1]["type"], "message.new");
+    assert_eq!(frames[1]["message"]["type"], "deleted", "{}", frames[1]);
+    assert_eq!(frames[1]["message"]["deleted_at"], "t");
+    assert_eq!(
+        frames[2]["message"]["text"], "hi",
+        "a message with no newer state goes out as it is"
+    );
+    assert_eq!(hub.stale_events(), 0);
+
+    // Hard deleted meanwhile: it stays gone.
+    let gone = json!({"type": "message.deleted", "hard_delete": true, "message": {"id": "m3", "type": "deleted"}});
+    assert_eq!(hub.publish(versioned(gone, 2)), 1);
+    assert_eq!(hub.publish(versioned(new("m3"), 0)), 0);
+    assert_eq!(hub.stale_events(), 1);
+}
