@@ -5,17 +5,22 @@
 // `wasm.<export>` calls), where neither wasm-opt (it minifies only `env` imports) nor terser (it keeps property
 // names) shortens them.
 // Each old import name must appear exactly once in the glue, as that key, and the glue must reach exports only as
-// `wasm.name` (an export's name in a string in it stops the build). The wasm's own declaration file gets the new
-// export names.
+// `wasm.name` (an export's name in a string in it stops the build). `memory` keeps its name: apps read it from what
+// `init()` resolves to. The declaration files (the wasm's, and the glue's `InitOutput`) get the new export names.
 //   node scripts/short-names.mjs pkg/stream_chat_wasm_bg.wasm pkg/stream_chat_wasm.js
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const GLUE_MODULE = './stream_chat_wasm_bg.js';
+/** Exports an app may use from what `init()` resolves to, which keep their names. */
+const KEPT_EXPORTS = new Set(['memory']);
 const [wasmPath, gluePath] = process.argv.slice(2);
 const wasm = readFileSync(wasmPath);
 let glue = readFileSync(gluePath, 'utf8');
 const declarationsPath = wasmPath.replace(/\.wasm$/, '.wasm.d.ts');
 let declarations = existsSync(declarationsPath) ? readFileSync(declarationsPath, 'utf8') : '';
+// The glue's declarations list the exports too, as the `InitOutput` that `init()` resolves to.
+const typesPath = gluePath.replace(/\.js$/, '.d.ts');
+let types = existsSync(typesPath) ? readFileSync(typesPath, 'utf8') : '';
 
 /** Reads an unsigned LEB128 at `at`: [value, next offset]. */
 function leb(bytes, at) {
@@ -114,10 +119,11 @@ function shortExports(body) {
     if (new RegExp(`["'\`]${name}["'\`]`).test(code(glue))) {
       throw new Error(`export ${name} is named in a string in the glue, which calls exports only as \`wasm.name\``);
     }
-    if (member.test(glue)) {
+    if (!KEPT_EXPORTS.has(name) && member.test(glue)) {
       newName = 'b' + (renamedExports++).toString(36);
       glue = glue.replace(member, `wasm.${newName}`);
       declarations = declarations.replace(new RegExp(`\\bconst ${name}:`), `const ${newName}:`);
+      types = types.replace(new RegExp(`\\breadonly ${name}:`), `readonly ${newName}:`);
     }
     entries.push(encodeName(newName), body.subarray(afterName, end));
     cursor = end;
@@ -146,4 +152,5 @@ while (at < wasm.length) {
 writeFileSync(wasmPath, Buffer.concat(parts));
 writeFileSync(gluePath, glue);
 if (declarations) writeFileSync(declarationsPath, declarations);
+if (types) writeFileSync(typesPath, types);
 console.log(`short names: ${renamedImports} imports and ${renamedExports} exports renamed`);

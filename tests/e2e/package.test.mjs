@@ -34,14 +34,16 @@ async function serve(dir) {
 
 /** The app both variants run: connect, send a message, report. */
 const APP = (importFrom) => `
-import { StreamChat } from '${importFrom}';
+import { StreamChat, init } from '${importFrom}';
+// What wasm-bindgen's init resolves to keeps its \`memory\` (apps measure the SDK's memory through it).
+const memory = (await init()).memory instanceof WebAssembly.Memory;
 const server = new URLSearchParams(location.search).get('server');
 const client = new StreamChat('demo-key', { baseURL: server });
 const opened = await client.connectUser({ id: 'app-user', name: 'App' }, client.devToken('app-user'));
 const channel = client.channel('messaging', 'packaged', { members: ['app-user'] });
 await channel.watch();
 const sent = await channel.sendMessage({ text: 'sent from the packaged SDK' });
-window.result = { connectionId: opened.connection_id, messageId: sent.message.id, count: channel.state.messages.length };
+window.result = { connectionId: opened.connection_id, messageId: sent.message.id, count: channel.state.messages.length, memory };
 `;
 
 /** Each tool this test runs gets 3 minutes; npm never asks the registry (the tarball has no dependencies). */
@@ -97,12 +99,14 @@ test('the packed tarball works in a Vite app, without a bundler, and type-checks
       assert.ok(result.connectionId, `${name}: connected`);
       assert.ok(result.messageId, `${name}: sent`);
       assert.ok(result.count >= 1, `${name}: the message is in the channel state`);
+      assert.ok(result.memory, `${name}: init() resolves to the wasm's exports with its memory`);
     }
 
     // (3) TypeScript: the package's types, used the way the README shows.
     writeFileSync(
       join(app, 'check.ts'),
-      `import { StreamChat, type Channel, type ChannelState, type ConnectionOpen, type Event } from 'stream-chat-wasm';
+      `import { StreamChat, init, type Channel, type ChannelState, type ConnectionOpen, type Event } from 'stream-chat-wasm';
+const memory: WebAssembly.Memory = (await init()).memory;
 const client = StreamChat.getInstance('demo-key', { baseURL: 'http://127.0.0.1:8080', enableWSFallback: true });
 const opened: ConnectionOpen = await client.connectUser(
   { id: 'alice', name: 'Alice', privacy_settings: { typing_indicators: { enabled: false } } },
@@ -118,7 +122,7 @@ const state: ChannelState = channel.state;
 const unread: number = state.unreadCount + channel.countUnread();
 const texts: string[] = state.messages.map((message) => message.text);
 const channels: Channel[] = await client.queryChannels({ members: { $in: ['alice'] } }, { last_message_at: -1 }, { limit: 10 });
-console.log(unread, texts, channels.length);
+console.log(unread, texts, channels.length, memory.buffer.byteLength);
 // @ts-expect-error: timeout is a number
 new StreamChat('demo-key', { timeout: 'slow' });
 // @ts-expect-error: connectUser needs a user with an id
