@@ -46,9 +46,9 @@ impl Client {
         true
     }
 
-    /// A frame from connection `socket` (`refusal`: an error frame): a leader posts its connection's frames,
-    /// the first one (the connection's `health.check` with `me` and `connection_id`) as the connection opening,
-    /// kept for hellos, and keeps its probe's first.
+    /// A frame from connection `socket` (`refusal`: an error frame): a leader keeps its connection's first (the
+    /// `health.check` with `me` and `connection_id`) for hellos, and once another tab follows it posts its frames,
+    /// the first as the connection opening; it keeps its probe's first.
     pub fn share_frame(&self, socket: u32, raw: &JsValue, refusal: bool) {
         let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return };
@@ -61,10 +61,10 @@ impl Client {
         };
         if let Some((number, ok)) = &mut share.leading {
             if *number == socket {
-                if first(ok) {
-                    share.post(OPENED, raw);
-                } else if share.followed {
-                    share.post(FRAME, raw);
+                // A tab that says hello later is answered with the kept first frame (`share_link.rs`).
+                let opened = first(ok);
+                if share.followed {
+                    share.post(if opened { OPENED } else { FRAME }, raw);
                 }
                 return;
             }
