@@ -213,8 +213,8 @@ pub fn app(state: AppState) -> Router {
                 .patch(routes::channel::update_channel_partial)
                 .delete(routes::channel::delete_channel),
         )
-        .route("/channels/{kind}/{id}/hide", post(routes::channel::hide_channel))
-        .route("/channels/{kind}/{id}/show", post(routes::channel::show_channel))
+        .route("/channels/{kind}/{id}/hide", post(routes::hide::hide_channel))
+        .route("/channels/{kind}/{id}/show", post(routes::hide::show_channel))
         .route("/channels/{kind}/{id}/truncate", post(routes::channel::truncate_channel))
         .route("/channels/{kind}/{id}/unread", post(routes::unread::mark_unread))
         .route("/unread", get(routes::unread::unread_counts))

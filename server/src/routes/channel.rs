@@ -1,5 +1,6 @@
 //! Channel management (PROTOCOL.md §22.3): `POST /channels/{type}/{id}` (`update`: data, slow mode, moderators,
-//! members), `PATCH` (`updatePartial`: `set` / `unset`, freezing), `hide` / `show`, `truncate` and `DELETE`. Each
+//! members), `PATCH` (`updatePartial`: `set` / `unset`, freezing), `truncate` and `DELETE` (`hide` / `show` are in
+//! `hide.rs`). Each
 //! checks the caller's capability (code 17 otherwise), writes through the store, tells the watchers
 //! (`channel.updated`, `member.updated`, `channel.truncated`, `channel.deleted`; `channel.hidden` / `visible`
 //! to the user alone) and answers with the channel as the caller sees it.
@@ -76,7 +77,7 @@ struct UpdateBody {
 }
 
 /// The channel `type:id`, which must exist, its members, and the caller's standing in it.
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     caller: &Caller,
     kind: &str,
@@ -359,68 +360,6 @@ pub async fn update_channel_partial(
         check_data_change(state, &channel, standing, &channel.data, &data).await?;
         write_data(state, &channel, data, caller.user_id.as_deref()).await?;
         channel_answer(state, &caller, &channel.cid).await
-    })
-    .await?;
-    answer(response, started)
-}
-
-/// The body of `POST …/hide`.
-#[derive(Debug, Default, Deserialize)]
-struct HideBody {
-    /// Also clear the history (the clients drop their messages).
-    #[serde(default)]
-    clear_history: bool,
-}
-
-/// `POST /channels/{type}/{id}/hide`: the channel leaves the caller's channel queries until a new message arrives
-/// or they show it; `channel.hidden` to their own connections.
-pub async fn hide_channel(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((kind, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let HideBody { clear_history } = json_body(body)?;
-    set_hidden(state, caller, (kind, id), true, clear_history).await
-}
-
-/// `POST /channels/{type}/{id}/show`: undoes `hide`; `channel.visible` to the caller's own connections.
-pub async fn show_channel(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((kind, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let _: Map<String, Value> = json_body(body)?;
-    set_hidden(state, caller, (kind, id), false, false).await
-}
-
-async fn set_hidden(
-    state: AppState,
-    caller: Caller,
-    (kind, id): (String, String),
-    hidden: bool,
-    clear_history: bool,
-) -> Answer {
-    let started = Instant::now();
-    let user = caller.writer()?.to_owned();
-    let response = admitted(&state, async {
-        let state = &state;
-        let (channel, _, standing) = load(state, &caller, &kind, &id).await?;
-        if !standing.member || caller.user_id.is_none() {
-            return Err(AppError::new(ErrorCode::NotAllowed, "only members hide a channel"));
-        }
-        let change = MemberChange { channel_role: None, hidden: Some(hidden) };
-        db(state.store.change_member(&channel.cid, &user, &change).await)?;
-        let kind = if hidden { "channel.hidden" } else { "channel.visible" };
-        let mut event = channels::event(kind, &channel, &clock::timestamp());
-        if hidden {
-            event.insert("clear_history".into(), clear_history.into());
-            event.insert("channel".into(), channels::channel_event_view(&channel));
-        }
-        event.insert("user".into(), json!({ "id": user }));
-        send_to_user(state, &user, Value::Object(event).to_string().into());
-        Ok(json!({}))
     })
     .await?;
     answer(response, started)

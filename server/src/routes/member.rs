@@ -124,7 +124,7 @@ fn member_matches(member: &MemberRecord, key: &str, value: &Value) -> Result<boo
         return Ok(field.to_lowercase().split_whitespace().any(|word| word.starts_with(&prefix))
             || field.to_lowercase().starts_with(&prefix));
     }
-    Ok(crate::routes::query::condition(value, MAX_MEMBER_PAGE)?.iter().any(|one| one == field))
+    Ok(crate::routes::filters::condition(value, MAX_MEMBER_PAGE)?.iter().any(|one| one == field))
 }
 
 /// `GET /members?payload={type, id, filter_conditions, sort, limit, offset}` (`channel.queryMembers`): one page of a

@@ -4,6 +4,8 @@
 
 pub mod ban;
 pub mod channel;
+pub mod filters;
+pub mod hide;
 pub mod lookup;
 pub mod member;
 pub mod message;

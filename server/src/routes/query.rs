@@ -1,6 +1,7 @@
 //! Channel queries (PROTOCOL.md §5–§6): `POST /channels/{type}/{id}/query` and `…/{type}/query` (get or create,
 //! state, watch), `POST /channels` (`queryChannels`) and `stop-watching`; the channel state a query answers with
-//! (message, member and watcher pages) and what watching does (announcements, presence).
+//! (message, member and watcher pages) and what watching does (announcements, presence). A filter's conditions are
+//! read by `filters.rs`.
 
 use std::time::Instant;
 
@@ -18,12 +19,13 @@ use crate::error::AppError;
 use crate::events::{publish_channel_event, watching_stopped};
 use crate::hub::live::Topic;
 use crate::limits::json_len;
+use crate::routes::filters::channel_conditions;
 use crate::routes::rest::{json_body, Caller};
 use crate::routes::{
     admitted, answer, channel_for_viewer, check_member, db, member_ids, privacy_of, timed, Answer,
     TimedAnswer,
 };
-use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NameMatch, NewChannel};
+use crate::store::{ChannelFilter, ChannelRecord, MessageAnchor, NewChannel};
 use crate::{clock, AppState};
 
 /// `messages` options of a channel query.
@@ -366,64 +368,6 @@ pub struct QueryChannelsBody {
     offset: usize,
     /// Messages per channel.
     message_limit: Option<usize>,
-}
-
-/// `"x"` or `{"$in": ["x", …]}` (or `{"$eq": "x"}`) as a list of at most `max` values.
-pub fn condition(value: &Value, max: usize) -> Result<Vec<String>, AppError> {
-    if let Some(Value::Array(values)) = value.get("$in") {
-        if values.len() > max {
-            return Err(AppError::input(format!("a filter list may hold at most {max} values")));
-        }
-    }
-    let strings = |values: &[Value]| {
-        values.iter().map(|v| v.as_str().map(Into::into)).collect::<Option<Vec<_>>>()
-    };
-    let list = match value {
-        Value::String(one) => Some(vec![one.clone()]),
-        Value::Object(operator) => match (operator.get("$in"), operator.get("$eq")) {
-            (Some(Value::Array(values)), _) => strings(values),
-            (_, Some(Value::String(one))) => Some(vec![one.clone()]),
-            _ => None,
-        },
-        _ => None,
-    };
-    list.ok_or_else(|| AppError::input(format!("unsupported filter condition {value}")))
-}
-
-/// Adds the `filter_conditions` of a channel query to `filter`: `cid`, `members`, `type`, `hidden`, `name`; any
-/// other field is code 4. Lists hold at most `max` values.
-pub fn channel_conditions(
-    filter: &mut ChannelFilter,
-    conditions: &Map<String, Value>,
-    max: usize,
-) -> Result<(), AppError> {
-    for (key, value) in conditions {
-        match key.as_str() {
-            "cid" => filter.cids = Some(condition(value, max)?),
-            "members" => filter.members = Some(condition(value, max)?),
-            "type" => filter.kinds = Some(condition(value, max)?),
-            "hidden" => {
-                filter.hidden =
-                    Some(value.as_bool().ok_or_else(|| {
-                        AppError::input("the hidden filter must be true or false")
-                    })?)
-            }
-            "name" => filter.name = Some(name_match(value, max)?),
-            other => return Err(AppError::input(format!("unsupported filter field \"{other}\""))),
-        }
-    }
-    Ok(())
-}
-
-/// A condition on a channel's `name`: a string or `$eq` / `$in`, or `$autocomplete` (a word starting with it).
-pub fn name_match(value: &Value, max: usize) -> Result<NameMatch, AppError> {
-    match value.get("$autocomplete") {
-        Some(Value::String(prefix)) if prefix.chars().count() <= 100 => {
-            Ok(NameMatch::WordPrefix(prefix.clone()))
-        }
-        Some(_) => Err(AppError::input("$autocomplete takes a string of at most 100 characters")),
-        None => condition(value, max).map(NameMatch::OneOf),
-    }
 }
 
 /// `POST /channels`: the caller's channels matching a filter, with state; the official client calls it on

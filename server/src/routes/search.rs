@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::channels;
 use crate::error::AppError;
-use crate::routes::query::{channel_conditions, condition};
+use crate::routes::filters::{channel_conditions, condition};
 use crate::routes::rest::{cursor_offset, page_answer, payload, Caller};
 use crate::routes::{admitted, answer, db, Answer};
 use crate::store::{ChannelFilter, MessageSearch};

@@ -21,6 +21,7 @@ mod sqlite_reads;
 mod sqlite_rows;
 mod sqlite_schema;
 mod sqlite_store;
+mod sqlite_store_messages;
 mod sqlite_writes;
 mod threads;
 mod uploads;
