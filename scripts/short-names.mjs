@@ -105,21 +105,23 @@ function shortImports(body) {
 /** `js` with its comments blanked (the glue's doc comments may name anything; terser drops them). */
 const code = (js) => js.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/^\s*\/\/.*$/gm, ' ');
 
-/** The export section's body with each export the glue calls renamed, in the wasm and at each `wasm.name` in the glue
- * and the wasm's declaration file. */
+/** The export section's body with each export the glue calls renamed, in the wasm, at each `wasm.name` in the glue
+ * and in both declaration files. */
 function shortExports(body) {
   const [count, first] = leb(body, 0);
   const entries = [encodeLeb(count)];
+  // Renaming touches only `wasm.name` calls, never a string: the glue's code is read for strings once.
+  const glueCode = code(glue);
   let cursor = first;
   for (let i = 0; i < count; i++) {
     const [name, afterName] = readName(body, cursor);
     const [, end] = leb(body, afterName + 1);
     let newName = name;
     const member = new RegExp(`\\bwasm\\.${name}\\b`, 'g');
-    if (new RegExp(`["'\`]${name}["'\`]`).test(code(glue))) {
+    if (new RegExp(`["'\`]${name}["'\`]`).test(glueCode)) {
       throw new Error(`export ${name} is named in a string in the glue, which calls exports only as \`wasm.name\``);
     }
-    if (!KEPT_EXPORTS.has(name) && member.test(glue)) {
+    if (!KEPT_EXPORTS.has(name) && glue.match(member)) {
       newName = 'b' + (renamedExports++).toString(36);
       glue = glue.replace(member, `wasm.${newName}`);
       declarations = declarations.replace(new RegExp(`\\bconst ${name}:`), `const ${newName}:`);
