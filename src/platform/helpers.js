@@ -123,12 +123,20 @@ export function shareStart(name, deliver) {
   const locks = globalThis.navigator && navigator.locks;
   if (!locks || typeof BroadcastChannel !== 'function') return null;
   const bus = new BroadcastChannel(name);
-  let ended = false, stop, release;
+  let ended = false, leading = false, stop, release, alone;
+  // While a tab leads, `localStorage` holds `name`: a tab that finds it absent opens its socket while it asks for
+  // the lock (`runtime/share.rs`). A tab closing without `disconnectUser()` clears it on `pagehide`.
+  const mark = (on) => {
+    try { on ? localStorage.setItem(name, 1) : leading && localStorage.removeItem(name); } catch {}
+    leading = on;
+  };
+  const hide = () => mark(false);
   const tell = (kind, value) => { if (!ended) deliver(kind, value); };
   const join = () => {
+    try { alone = !localStorage.getItem(name); } catch {}
     stop = new AbortController();
     const held = new Promise((resolve) => (release = resolve));
-    const lead = () => { tell(0); return held; };
+    const lead = () => { mark(true); tell(0); return held; };
     const signal = stop.signal;
     locks.request(name, { ifAvailable: true }, (lock) => {
       if (lock) return lead();
@@ -136,11 +144,16 @@ export function shareStart(name, deliver) {
       locks.request(name, { signal }, lead).catch(() => {});
     }).catch(() => {});
   };
-  const leave = () => { stop.abort(); release(); };
+  const leave = () => { stop.abort(); mark(false); release(); };
   bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
+  globalThis.addEventListener?.('pagehide', hide);
   join();
-  return { post: (kind, value) => bus.postMessage([kind, value]), leave, join, end() { ended = true; leave(); bus.close(); } };
+  return {
+    alone: () => alone, post: (kind, value) => bus.postMessage([kind, value]), leave, join,
+    end() { ended = true; leave(); bus.close(); globalThis.removeEventListener?.('pagehide', hide); },
+  };
 }
+export function shareAlone(share) { return share.alone(); }
 export function sharePost(share, kind, value) { share.post(kind, value); }
 export function shareLeave(share) { share.leave(); }
 export function shareJoin(share) { share.join(); }

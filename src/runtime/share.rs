@@ -10,6 +10,9 @@
 //!   the leader's, and what the session sends on it (pings) the leader sends on the real connection. REST calls
 //!   go out from each tab, with the shared `connection_id`, so `watch()` in any tab routes that channel's events
 //!   to the shared connection and from there to every tab.
+//! - Asking for the lock takes a round trip to the browser. A tab that finds no other tab leading (a mark the
+//!   leader keeps in `localStorage`) opens its WebSocket meanwhile; should another tab lead after all, the socket
+//!   is dropped for a relay before it opens (or, if it opened already, the session reconnects through the leader).
 //! - When the leader tab closes, the browser releases the lock; the next tab in the lock's queue leads: it tells
 //!   the others the connection is down and opens a new one, and every tab recovers as after a reconnect.
 //! - A page being frozen (the `freeze` event) gives up the lock and its connection (a leader tells the others it
@@ -21,18 +24,26 @@ use wasm_bindgen::JsValue;
 
 use super::client::{Client, Connection};
 use super::share_link::{Next, Relay, Role, FRAME, HEARTBEAT, HELLO, OPENED, SEND};
-use crate::client::{Effect, Input};
+use crate::client::{Effect, Input, Transport};
 use crate::platform::Signal;
 
 impl Client {
     /// Routes an `OpenSocket` when sharing: held until the role is known, or opened as a relay; returns whether
     /// it was (otherwise it opens for real, and a leader notes the connection's number).
     pub fn open_shared(&self, effect: &Effect) -> bool {
-        let Effect::OpenSocket { socket, .. } = *effect else { return false };
+        let Effect::OpenSocket { socket, transport, .. } = *effect else { return false };
         let mut state = self.state_mut();
         let Some(share) = state.share.as_mut() else { return false };
         match share.role {
-            Role::Undecided => share.waiting = Some(effect.clone()),
+            Role::Undecided => {
+                share.waiting = Some(effect.clone());
+                // No tab led a moment ago: open now rather than after the lock's answer (a round trip to the
+                // browser), and drop the socket for a relay if another tab leads after all.
+                if transport == Transport::WebSocket && share.alone() {
+                    share.early = Some((socket, JsValue::UNDEFINED));
+                    return false;
+                }
+            }
             Role::Leader => {
                 share.leading = Some((socket, JsValue::UNDEFINED));
                 return false;
@@ -69,7 +80,7 @@ impl Client {
                 return;
             }
         }
-        if let Some((number, ok)) = &mut share.probe {
+        if let Some((number, ok)) = share.probe.as_mut().or(share.early.as_mut()) {
             if *number == socket {
                 first(ok);
             }
@@ -82,6 +93,13 @@ impl Client {
         let Some(share) = state.share.as_mut() else { return };
         match *input {
             Input::SocketClosed { socket, .. } if share.is_leading(socket) => share.down(),
+            // The socket opened early closed before the role was known: nothing is left to open.
+            Input::SocketClosed { socket, .. }
+                if share.early.as_ref().is_some_and(|(number, _)| *number == socket) =>
+            {
+                share.early = None;
+                share.waiting = None;
+            }
             Input::Heartbeat { socket } if share.is_leading(socket) && share.followed => {
                 share.post(HEARTBEAT, &JsValue::UNDEFINED)
             }

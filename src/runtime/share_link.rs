@@ -20,6 +20,11 @@ extern "C" {
     #[wasm_bindgen(js_name = shareStart)]
     pub fn share_start(name: &str, deliver: &Closure<dyn FnMut(u8, JsValue)>) -> JsValue;
 
+    /// Whether no tab led when this one last asked for the lock (as far as `localStorage` tells): its socket may
+    /// open before the lock's answer.
+    #[wasm_bindgen(js_name = shareAlone)]
+    pub fn share_alone(share: &JsValue) -> bool;
+
     /// Posts `[kind, value]` to the other tabs.
     #[wasm_bindgen(js_name = sharePost)]
     pub fn share_post(share: &JsValue, kind: u8, value: &JsValue);
@@ -89,6 +94,9 @@ pub struct Share {
     pub role: Role,
     /// An `OpenSocket` that came before the role was known.
     pub waiting: Option<Effect>,
+    /// That WebSocket's number, and its `connection.ok` once open: it becomes the leader's connection, or is
+    /// dropped for a relay if another tab leads after all.
+    pub early: Option<(u32, JsValue)>,
     /// The leader's connection number, and its `connection.ok` once open (for hellos).
     pub leading: Option<(u32, JsValue)>,
     /// The leader's WebSocket probe (while on long-poll), and its `connection.ok`.
@@ -112,6 +120,7 @@ impl Share {
             _deliver: deliver,
             role: Role::Undecided,
             waiting: None,
+            early: None,
             leading: None,
             probe: None,
             frozen: false,
@@ -121,6 +130,11 @@ impl Share {
 
     pub fn post(&self, kind: u8, value: &JsValue) {
         share_post(&self.handle, kind, value);
+    }
+
+    /// Whether no tab led when this one last asked for the lock.
+    pub fn alone(&self) -> bool {
+        share_alone(&self.handle)
     }
 
     /// Whether this tab follows another.
@@ -164,13 +178,30 @@ impl Share {
         match kind {
             LEAD | FOLLOW => {
                 let waiting = self.waiting.take();
+                let early = self.early.take();
                 if kind == FOLLOW {
                     self.role = Role::Follower;
-                    return waiting.map_or(Next::Nothing, Next::Open);
+                    return match early {
+                        // Another tab led after all and this one's socket already opened: drop it, the session
+                        // reconnects through the leader.
+                        Some((socket, ok)) if ok.is_object() => {
+                            Next::Dropped { socket: Some(socket), at_once: true }
+                        }
+                        // Not open yet (or none): the same attempt as a relay, which replaces the socket.
+                        _ => waiting.map_or(Next::Nothing, Next::Open),
+                    };
                 }
                 self.role = Role::Leader;
                 // Whoever follows the tab that led before hears that its connection is gone.
                 self.post(DOWN, &JsValue::UNDEFINED);
+                if let Some((socket, ok)) = early {
+                    // The socket opened early is the leader's connection.
+                    if self.followed && ok.is_object() {
+                        self.post(OPENED, &ok);
+                    }
+                    self.leading = Some((socket, ok));
+                    return Next::Nothing;
+                }
                 match relay {
                     // Not open yet: the same attempt, for real.
                     Some(relay) if !relay.opened => Next::Open(relay.open.clone()),
@@ -210,8 +241,13 @@ impl Share {
             FROZEN if !self.frozen => {
                 self.frozen = true;
                 share_leave(&self.handle);
+                let early = self.early.take().map(|(socket, _)| socket);
+                if early.is_some() {
+                    self.waiting = None;
+                }
                 let socket =
                     self.leading.as_ref().map(|(socket, _)| *socket).or(relay.map(|r| r.socket));
+                let socket = socket.or(early);
                 if self.leading.is_some() {
                     self.down();
                 }

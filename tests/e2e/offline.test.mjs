@@ -95,7 +95,9 @@ test('messages sent offline outlive a reload and reach the other user once each,
         ]),
       "alice's state with the three messages received",
     );
-    assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing left waiting');
+    // The outbox's keys; the tab leading the shared connection keeps a mark of its own there.
+    const waiting = () => Object.keys(localStorage).filter((key) => key.startsWith('stream-chat-wasm:outbox:'));
+    assert.deepEqual(await page.evaluate(waiting), [], 'nothing left waiting');
   } finally {
     await bob.disconnectUser();
     await context.close();

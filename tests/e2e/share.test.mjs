@@ -174,3 +174,27 @@ test('a tab being frozen hands the connection over, and follows it when it resum
     await context.close();
   }
 });
+
+test('a tab that finds no tab leading opens its socket at once, and gives it up for a relay if one leads', async () => {
+  const context = await suite.browser.newContext();
+  const bob = await bobClient();
+  const before = await serverConnections(suite.server.url);
+  try {
+    const first = await openTab(context, 'share-fay', 'early-socket');
+    assert.equal(first.sockets, 1);
+    // The leader's mark in `localStorage` is what tells a new tab that one leads; without it (a tab restored from
+    // the back/forward cache, say) the next tab opens a socket while it asks for the lock, as a tab alone does.
+    await first.page.evaluate(() => {
+      for (const key of Object.keys(localStorage)) if (key.endsWith('#share-fay')) localStorage.removeItem(key);
+    });
+    const second = await openTab(context, 'share-fay', 'early-socket');
+    assert.equal(second.sockets, 1, 'the second tab opened a socket before the lock answered');
+    assert.equal(second.connectionId, first.connectionId, "it follows the first tab's connection");
+    await until(async () => (await serverConnections(suite.server.url)) === before + 1, 'one connection for fay');
+    await bob.channel('messaging', 'early-socket').sendMessage({ text: 'to both tabs' });
+    await until(async () => (await holding([first, second], 'to both tabs')) === 2, 'the message in both tabs');
+  } finally {
+    await bob.disconnectUser();
+    await context.close();
+  }
+});
