@@ -9,7 +9,8 @@ command -v twiggy >/dev/null || cargo install twiggy --version 0.8.0 --locked --
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 wasm-bindgen --target web --out-dir "$dir" target/wasm32-unknown-unknown/release/stream_chat_wasm.wasm
-wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue "$dir/stream_chat_wasm_bg.wasm" -o "$dir/named.wasm"
+# The package's wasm-opt flags, as Cargo.toml gives them to wasm-pack.
+mapfile -t flags < <(sed -n 's/^wasm-opt = \[\(.*\)\]$/\1/p' Cargo.toml | tr -d '"' | tr ',' '\n' | sed 's/^ *//')
+wasm-opt "${flags[@]}" -g "$dir/stream_chat_wasm_bg.wasm" -o "$dir/named.wasm"
 twiggy top -n 1000000 --format csv "$dir/named.wasm" > "$dir/top.csv"
 node scripts/size-deps.mjs "$dir/top.csv"
