@@ -58,6 +58,7 @@ export function requote(messages, raw, removed) {
   for (const m of messages.values()) if (m.quoted_message_id === raw.id) messages.set(m.id, { ...m, quoted_message: quoted });
 }
 export function messagesInOrder(messages, packed) {
+  if (packed[0] === '\x01') return packed.slice(1).split('\x01').map((id) => messages.get(id));
   const list = [];
   for (let at = 0; at < packed.length; ) {
     const colon = packed.indexOf(':', at);
@@ -122,8 +123,7 @@ export function attachStateMethods(state, channel) {
 export function shareStart(name, deliver) {
   const locks = globalThis.navigator && navigator.locks;
   if (!locks || typeof BroadcastChannel !== 'function') return null;
-  const bus = new BroadcastChannel(name);
-  let ended = false, leading = false, stop, release, alone;
+  let ended = false, leading = false, joined = false, left = false, bus, stop, release, alone;
   // While a tab leads, `localStorage` holds `name`: a tab that finds it absent opens its socket while it asks for
   // the lock (`runtime/share.rs`). A tab closing without `disconnectUser()` clears it on `pagehide`.
   const mark = (on) => {
@@ -132,31 +132,45 @@ export function shareStart(name, deliver) {
   };
   const hide = () => mark(false);
   const tell = (kind, value) => { if (!ended) deliver(kind, value); };
+  const look = () => { try { alone = !localStorage.getItem(name); } catch {} };
   const join = () => {
-    try { alone = !localStorage.getItem(name); } catch {}
+    if (joined) return;
+    joined = true;
+    look();
     stop = new AbortController();
     const held = new Promise((resolve) => (release = resolve));
-    const lead = () => { mark(true); tell(0); return held; };
     const signal = stop.signal;
+    // Granted after `leave()` (the first request cannot be aborted): let go at once.
+    const lead = () => { if (signal.aborted) return; mark(true); tell(0); return held; };
     locks.request(name, { ifAvailable: true }, (lock) => {
       if (lock) return lead();
       tell(1);
       locks.request(name, { signal }, lead).catch(() => {});
     }).catch(() => {});
   };
-  const leave = () => { stop.abort(); mark(false); release(); };
-  bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
+  const leave = () => { left = true; joined = false; stop?.abort(); mark(false); release?.(); };
   globalThis.addEventListener?.('pagehide', hide);
-  join();
+  // The channel is made once the caller's task is done, and the lock asked for then by a tab that found another
+  // leading; a tab alone asks once its socket is open (`shareJoin`): asked during the WebSocket's handshake, the
+  // lock delayed the socket's opening by ~0.3 ms.
+  look();
+  queueMicrotask(() => {
+    if (ended) return;
+    bus = new BroadcastChannel(name);
+    bus.onmessage = (event) => Array.isArray(event.data) && tell(event.data[0], event.data[1]);
+    if (!alone) join();
+  });
   return {
-    alone: () => alone, post: (kind, value) => bus.postMessage([kind, value]), leave, join,
-    end() { ended = true; leave(); bus.close(); globalThis.removeEventListener?.('pagehide', hide); },
+    alone: () => alone, post: (kind, value) => bus?.postMessage([kind, value]), leave,
+    // `soon`: in a task of its own, after what the socket's first frame settles (unless the page left meanwhile).
+    join: (soon) => (soon ? setTimeout(() => left || ended || join()) : ((left = false), join())),
+    end() { ended = true; leave(); bus?.close(); globalThis.removeEventListener?.('pagehide', hide); },
   };
 }
 export function shareAlone(share) { return share.alone(); }
 export function sharePost(share, kind, value) { share.post(kind, value); }
 export function shareLeave(share) { share.leave(); }
-export function shareJoin(share) { share.join(); }
+export function shareJoin(share, soon) { share.join(soon); }
 export function shareEnd(share) { share.end(); }
 
 // src/runtime/outbox_queue.rs

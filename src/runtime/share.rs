@@ -11,8 +11,9 @@
 //!   go out from each tab, with the shared `connection_id`, so `watch()` in any tab routes that channel's events
 //!   to the shared connection and from there to every tab.
 //! - Asking for the lock takes a round trip to the browser. A tab that finds no other tab leading (a mark the
-//!   leader keeps in `localStorage`) opens its WebSocket meanwhile; should another tab lead after all, the socket
-//!   is dropped for a relay before it opens (or, if it opened already, the session reconnects through the leader).
+//!   leader keeps in `localStorage`) opens its WebSocket at once and asks for the lock once the socket is open
+//!   (asked during the handshake, the lock delayed the opening); should another tab lead after all, the session
+//!   reconnects through the leader.
 //! - When the leader tab closes, the browser releases the lock; the next tab in the lock's queue leads: it tells
 //!   the others the connection is down and opens a new one, and every tab recovers as after a reconnect.
 //! - A page being frozen (the `freeze` event) gives up the lock and its connection (a leader tells the others it
@@ -37,12 +38,15 @@ impl Client {
         match share.role {
             Role::Undecided => {
                 share.waiting = Some(effect.clone());
+                // A new attempt: the session is done with any socket opened early before it.
+                share.early = None;
                 // No tab led a moment ago: open now rather than after the lock's answer (a round trip to the
                 // browser), and drop the socket for a relay if another tab leads after all.
                 if transport == Transport::WebSocket && share.alone() {
                     share.early = Some((socket, JsValue::UNDEFINED));
                     return false;
                 }
+                share.join();
             }
             Role::Leader => {
                 share.leading = Some((socket, JsValue::UNDEFINED));
@@ -81,8 +85,9 @@ impl Client {
             }
         }
         if let Some((number, ok)) = share.probe.as_mut().or(share.early.as_mut()) {
-            if *number == socket {
-                first(ok);
+            // A tab alone asks for the lock once its socket opened early is open (`share_link.rs`).
+            if *number == socket && first(ok) && share.role == Role::Undecided {
+                share.join_soon();
             }
         }
     }

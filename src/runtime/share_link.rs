@@ -14,9 +14,10 @@ use crate::platform::{Signal, Sink};
 
 #[wasm_bindgen(module = "/src/platform/helpers.js")]
 extern "C" {
-    /// Joins the tabs sharing `name`: requests the lock `name` (`deliver(LEAD)` once held; `deliver(FOLLOW)` first
-    /// when another tab holds it) and delivers the other tabs' posts as `deliver(kind, value)`. `null` where the
-    /// browser has no Web Locks or `BroadcastChannel`.
+    /// Joins the tabs sharing `name`: delivers the other tabs' posts as `deliver(kind, value)` and, where another
+    /// tab leads, requests the lock `name` (`deliver(LEAD)` once held; `deliver(FOLLOW)` first when another tab
+    /// holds it), both from a microtask; a tab alone requests it through [`share_join`]. `null` where the browser
+    /// has no Web Locks or `BroadcastChannel`.
     #[wasm_bindgen(js_name = shareStart)]
     pub fn share_start(name: &str, deliver: &Closure<dyn FnMut(u8, JsValue)>) -> JsValue;
 
@@ -33,9 +34,12 @@ extern "C" {
     #[wasm_bindgen(js_name = shareLeave)]
     pub fn share_leave(share: &JsValue);
 
-    /// Asks for the lock again after [`share_leave`] (`deliver(LEAD)` or `deliver(FOLLOW)` follows).
+    /// Asks for the lock, if not asked already: a tab alone once its socket is open (or to open a connection that
+    /// is not its own socket), any tab again after [`share_leave`] (`deliver(LEAD)` or `deliver(FOLLOW)` follows).
+    /// `soon`: in a task of its own (so that it does not delay what the socket's first frame settles), and not
+    /// if the page left meanwhile.
     #[wasm_bindgen(js_name = shareJoin)]
-    pub fn share_join(share: &JsValue);
+    pub fn share_join(share: &JsValue, soon: bool);
 
     /// Leaves: releases the lock (or stops waiting for it) and closes the channel; nothing is delivered after.
     #[wasm_bindgen(js_name = shareEnd)]
@@ -135,6 +139,16 @@ impl Share {
     /// Whether no tab led when this one last asked for the lock.
     pub fn alone(&self) -> bool {
         share_alone(&self.handle)
+    }
+
+    /// Asks for the lock (see [`share_join`]).
+    pub fn join(&self) {
+        share_join(&self.handle, false);
+    }
+
+    /// Asks for the lock once what is being handled is done (see [`share_join`]).
+    pub fn join_soon(&self) {
+        share_join(&self.handle, true);
     }
 
     /// Whether this tab follows another.
@@ -256,7 +270,7 @@ impl Share {
             }
             RESUMED if self.frozen => {
                 self.frozen = false;
-                share_join(&self.handle);
+                self.join();
                 Next::Resumed
             }
             _ => Next::Nothing,

@@ -60,15 +60,27 @@ extern "C" {
     /// `_updateQuotedMessageReferences` does on `message.updated` and `message.deleted`.
     pub fn requote(messages: &js_sys::Map, raw: &JsValue, removed: bool);
 
-    /// The messages of `messages` whose ids `packed` lists, in its order; `packed` is each id as
-    /// `<UTF-16 length>:<id>`, so a whole channel's order crosses into JS as one string.
+    /// The messages of `messages` whose ids `packed` lists, in its order, so that a whole channel's order crosses
+    /// into JS as one string: `\x01<id>\x01<id>…` (split natively: a cold JS loop over 3,000 ids took ~3 ms of
+    /// a first load) when no id holds that character, else each id as `<UTF-16 length>:<id>`.
     #[wasm_bindgen(js_name = messagesInOrder)]
     pub fn messages_in_order(messages: &js_sys::Map, packed: &str) -> Array;
 }
 
+/// Starts each id in the split form of [`messages_in_order`]'s list. Ids are the app's or the server's strings, so
+/// one may hold it: that list is then length-prefixed.
+const SEPARATOR: char = '\u{1}';
+
 /// `ids` packed for [`messages_in_order`].
 fn packed_ids<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> String {
     let mut packed = String::with_capacity(ids.clone().map(|id| id.len() + 4).sum());
+    if ids.clone().all(|id| !id.contains(SEPARATOR)) {
+        for id in ids {
+            packed.push(SEPARATOR);
+            packed.push_str(id);
+        }
+        return packed;
+    }
     for id in ids {
         let len = if id.is_ascii() { id.len() } else { id.encode_utf16().count() };
         push_decimal(&mut packed, len);

@@ -175,7 +175,7 @@ test('a tab being frozen hands the connection over, and follows it when it resum
   }
 });
 
-test('a tab that finds no tab leading opens its socket at once, and gives it up for a relay if one leads', async () => {
+test('a tab that finds no tab leading opens its socket at once, and moves to the leading tab\'s if one leads', async () => {
   const context = await suite.browser.newContext();
   const bob = await bobClient();
   const before = await serverConnections(suite.server.url);
@@ -183,13 +183,17 @@ test('a tab that finds no tab leading opens its socket at once, and gives it up 
     const first = await openTab(context, 'share-fay', 'early-socket');
     assert.equal(first.sockets, 1);
     // The leader's mark in `localStorage` is what tells a new tab that one leads; without it (a tab restored from
-    // the back/forward cache, say) the next tab opens a socket while it asks for the lock, as a tab alone does.
+    // the back/forward cache, say) the next tab connects on a socket of its own, as a tab alone does, and asks
+    // for the lock once connected: another tab holds it, so it moves to that tab's connection.
     await first.page.evaluate(() => {
       for (const key of Object.keys(localStorage)) if (key.endsWith('#share-fay')) localStorage.removeItem(key);
     });
     const second = await openTab(context, 'share-fay', 'early-socket');
-    assert.equal(second.sockets, 1, 'the second tab opened a socket before the lock answered');
-    assert.equal(second.connectionId, first.connectionId, "it follows the first tab's connection");
+    assert.equal(second.sockets, 1, 'the second tab opened a socket before it knew of the first');
+    await until(
+      () => second.page.evaluate((id) => window.client.connectionId === id, first.connectionId),
+      "the second tab on the first tab's connection",
+    );
     await until(async () => (await serverConnections(suite.server.url)) === before + 1, 'one connection for fay');
     await bob.channel('messaging', 'early-socket').sendMessage({ text: 'to both tabs' });
     await until(async () => (await holding([first, second], 'to both tabs')) === 2, 'the message in both tabs');
