@@ -40,8 +40,8 @@ impl Client {
                 share.waiting = Some(effect.clone());
                 // A new attempt: the session is done with any socket opened early before it.
                 share.early = None;
-                // No tab led a moment ago: open now rather than after the lock's answer (a round trip to the
-                // browser), and drop the socket for a relay if another tab leads after all.
+                // No tab led a moment ago: open now, and ask for the lock once open (`share_frame`); should
+                // another tab lead after all, the session reconnects through it.
                 if transport == Transport::WebSocket && share.alone() {
                     share.early = Some((socket, JsValue::UNDEFINED));
                     return false;
