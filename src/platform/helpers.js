@@ -34,6 +34,19 @@ export function keepMessage(raw, messages) {
   if (!keptThreadOnly()) messages.set(id, kept);
   return id;
 }
+export function keepPage(list, messages) {
+  const plain = (m) => m !== null && typeof m === 'object' && typeof m.id === 'string' && !m.id.includes('\x01') && typeof m.parent_id !== 'string';
+  if (!list.every(plain)) return undefined;
+  const times = new Float64Array(list.length);
+  let ids = '';
+  list.forEach((raw, at) => {
+    kept = copyOf(raw);
+    messages.set(raw.id, kept);
+    times[at] = kept.created_at.getTime();
+    ids += '\x01' + raw.id;
+  });
+  return [ids, times];
+}
 const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
 export function setPinned(state, raw) {
   state.pinnedMessages = (Array.isArray(raw) ? raw : []).filter((m) => m && typeof m.id === 'string').map(copyOf).sort(byPinTime);

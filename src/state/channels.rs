@@ -151,12 +151,7 @@ impl Slot {
             self.users.set(&own_id.as_str().into(), own);
         }
         super::kept_js::set_pinned(&self.state, &get(response, "pinned_messages"));
-        let received = list(response, "messages");
-        let mut messages = Vec::with_capacity(received.length() as usize);
-        for message in received.iter() {
-            let (key, thread_only) = self.keep_message(&message);
-            messages.extend(key.filter(|_| !thread_only));
-        }
+        let messages = self.keep_messages(&list(response, "messages"));
         let read = list(response, "read")
             .iter()
             .filter_map(|entry| {

@@ -5,11 +5,13 @@
 //! about forty times per message (each `Date` a read, two type checks, a parse and a write), which a CPU profile of
 //! loading 10 channels × 300 messages showed as most of the SDK's own time.
 
-use js_sys::Array;
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Float64Array};
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
-use super::kept_js::{keep_in, kept_is_reply, kept_parent, kept_thread_only, kept_time, last_kept};
+use super::kept_js::{
+    keep_in, keep_page, kept_is_reply, kept_parent, kept_thread_only, kept_time, last_kept,
+};
 use crate::client::channel::{Event, MessageKey};
 use crate::platform::values::{array, get, get_at, list, set_at, text, time};
 
@@ -28,6 +30,29 @@ impl Slot {
             self.add_reply(&parent, &id, &last_kept(), created_at);
         }
         (Some(MessageKey { id, created_at }), thread_only)
+    }
+
+    /// Keeps a page of server messages (see [`keep_page`]); returns the keys of those shown in the channel, in
+    /// the page's order.
+    pub fn keep_messages(&self, received: &Array) -> Vec<MessageKey> {
+        let page = keep_page(received, &self.messages);
+        if page.is_undefined() {
+            return received
+                .iter()
+                .filter_map(|message| match self.keep_message(&message) {
+                    (key, false) => key,
+                    (_, true) => None,
+                })
+                .collect();
+        }
+        let page = Array::from(&page);
+        let ids = page.get(0).as_string().unwrap_or_default();
+        let times = page.get(1).unchecked_into::<Float64Array>();
+        let mut keys = Vec::with_capacity(times.length() as usize);
+        for (at, id) in ids.split('\u{1}').skip(1).enumerate() {
+            keys.push(MessageKey { id: id.into(), created_at: times.get_index(at as u32) });
+        }
+        keys
     }
 
     /// Adds (or replaces) a reply created at `at` (ms) in `threads[parent]`, as a new array so apps see

@@ -74,6 +74,20 @@ test('edits, deletes and members between the official client and ours', async ()
       return [window.channel.state.messages.some((m) => m.parent_id === id), window.channel.state.threads[id].length];
     }, question.message.id);
     assert.deepEqual(threadInOurs, [false, 1]);
+    // A reply also shown in the channel comes in a channel's page: a client that loads the channel afterwards has
+    // it in `messages` and in its thread (a page holding a reply is kept message by message, the others at once).
+    const shown = await bobChannel.sendMessage({ text: 'in the channel too', parent_id: question.message.id, show_in_channel: true });
+    const loaded = await page.evaluate(async ([parent, id]) => {
+      const sdk = await import('/pkg/stream_chat_wasm.js');
+      const client = new sdk.StreamChat('demo-key', { baseURL: location.origin, shareConnection: false });
+      await client.connectUser({ id: 'bob' }, client.devToken('bob'));
+      const channel = client.channel('messaging', 'edits');
+      await channel.watch();
+      const found = [channel.state.messages.some((m) => m.id === id), channel.state.threads[parent].some((m) => m.id === id)];
+      await client.disconnectUser();
+      return found;
+    }, [question.message.id, shown.message.id]);
+    assert.deepEqual(loaded, [true, true], 'in messages and in its thread');
     // A hard delete (a server-side client's) takes the reply out of our threads too.
     const { StreamChat } = await import('stream-chat');
     const serverSide = new StreamChat('demo-key', 'e2e-secret', { baseURL: server.url });
