@@ -40,10 +40,8 @@ export function keepPage(list, messages) {
   const times = new Float64Array(list.length);
   let ids = '';
   list.forEach((raw, at) => {
-    kept = copyOf(raw);
-    messages.set(raw.id, kept);
+    ids += '\x01' + keepMessage(raw, messages);
     times[at] = kept.created_at.getTime();
-    ids += '\x01' + raw.id;
   });
   return [ids, times];
 }

@@ -99,9 +99,7 @@ impl Client {
         match *input {
             Input::SocketClosed { socket, .. } if share.is_leading(socket) => share.down(),
             // The socket opened early closed before the role was known: nothing is left to open.
-            Input::SocketClosed { socket, .. }
-                if share.early.as_ref().is_some_and(|(number, _)| *number == socket) =>
-            {
+            Input::SocketClosed { socket, .. } if share.is_early(socket) => {
                 share.early = None;
                 share.waiting = None;
             }

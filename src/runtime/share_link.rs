@@ -277,8 +277,14 @@ impl Share {
         }
     }
 
+    /// Whether `socket` is this tab's connection as the leader.
     pub fn is_leading(&self, socket: u32) -> bool {
-        self.leading.as_ref().is_some_and(|(number, _)| *number == socket)
+        is_numbered(&self.leading, socket)
+    }
+
+    /// Whether `socket` is the one opened before the role was known.
+    pub fn is_early(&self, socket: u32) -> bool {
+        is_numbered(&self.early, socket)
     }
 
     /// The leader's connection is down: the others drop their relays and ask again.
@@ -286,4 +292,9 @@ impl Share {
         self.leading = None;
         self.post(DOWN, &JsValue::UNDEFINED);
     }
+}
+
+/// Whether `held` (a connection's number and its `connection.ok`) is connection `socket`.
+fn is_numbered(held: &Option<(u32, JsValue)>, socket: u32) -> bool {
+    held.as_ref().is_some_and(|(number, _)| *number == socket)
 }

@@ -75,9 +75,10 @@ extern "C" {
     pub fn messages_in_order(messages: &js_sys::Map, packed: &str) -> Array;
 }
 
-/// Starts each id in the split form of [`messages_in_order`]'s list. Ids are the app's or the server's strings, so
-/// one may hold it: that list is then length-prefixed.
-const SEPARATOR: char = '\u{1}';
+/// Starts each id in the split form of [`messages_in_order`]'s list and in [`keep_page`]'s. Ids are the app's or
+/// the server's strings, so one may hold it: that list is then length-prefixed, and that page kept message by
+/// message.
+pub const SEPARATOR: char = '\u{1}';
 
 /// `ids` packed for [`messages_in_order`].
 fn packed_ids<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> String {

@@ -11,6 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::channels::Slot;
 use super::kept_js::{
     keep_in, keep_page, kept_is_reply, kept_parent, kept_thread_only, kept_time, last_kept,
+    SEPARATOR,
 };
 use crate::client::channel::{Event, MessageKey};
 use crate::platform::values::{array, get, get_at, list, set_at, text, time};
@@ -49,7 +50,7 @@ impl Slot {
         let ids = page.get(0).as_string().unwrap_or_default();
         let times = page.get(1).unchecked_into::<Float64Array>();
         let mut keys = Vec::with_capacity(times.length() as usize);
-        for (at, id) in ids.split('\u{1}').skip(1).enumerate() {
+        for (at, id) in ids.split(SEPARATOR).skip(1).enumerate() {
             keys.push(MessageKey { id: id.into(), created_at: times.get_index(at as u32) });
         }
         keys
