@@ -5,12 +5,18 @@
 // `wasm.<export>` calls), where neither wasm-opt (it minifies only `env` imports) nor terser (it keeps property
 // names) shortens them.
 // Each old import name must appear exactly once in the glue, as that key, and the glue must reach exports only as
-// `wasm.name` (an export's name in a string in it stops the build). `memory` keeps its name: apps read it from what
-// `init()` resolves to. The declaration files (the wasm's, and the glue's `InitOutput`) get the new export names.
+// `wasm.name` (an export's name in a string in it stops the build). A JS module the Rust imports from (a snippet,
+// `./snippets/<crate>-<hash>/src/platform/helpers.js`, folded into the glue by inline-snippets.mjs) gets a short
+// module name (`s0`) and one key in the glue's import object instead of one per import statement: −244 B gzip.
+// `memory` keeps its name: apps read it from what `init()` resolves to. The declaration files (the wasm's, and the
+// glue's `InitOutput`) get the new export names. (Renaming the glue's own module, `./stream_chat_wasm_bg.js`, in
+// each of its imports measured +340 B gzip: the long name compresses into the repeats around it.)
 //   node scripts/short-names.mjs pkg/stream_chat_wasm_bg.wasm pkg/stream_chat_wasm.js
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const GLUE_MODULE = './stream_chat_wasm_bg.js';
+/** Where wasm-bindgen puts the JS modules the Rust imports from, each named by its path (~70 bytes). */
+const SNIPPETS = './snippets/';
 /** Exports an app may use from what `init()` resolves to, which keep their names. */
 const KEPT_EXPORTS = new Set(['memory']);
 const [wasmPath, gluePath] = process.argv.slice(2);
@@ -87,7 +93,11 @@ function shortImports(body) {
     const [name, afterName] = readName(body, afterModule);
     const descriptionEnd = skipDescription(body, afterName);
     let newName = name;
-    if (module === GLUE_MODULE) {
+    let newModule = module;
+    if (module.startsWith(SNIPPETS)) {
+      if (!snippetModules.has(module)) snippetModules.set(module, `s${snippetModules.size}`);
+      newModule = snippetModules.get(module);
+    } else if (module === GLUE_MODULE) {
       newName = 'a' + (renamedImports++).toString(36);
       const key = new RegExp(`\\b${name}:`, 'g');
       const found = glue.match(key)?.length ?? 0;
@@ -96,10 +106,32 @@ function shortImports(body) {
       }
       glue = glue.replace(key, `${newName}:`);
     }
-    entries.push(encodeName(module), encodeName(newName), body.subarray(afterName, descriptionEnd));
+    entries.push(encodeName(newModule), encodeName(newName), body.subarray(afterName, descriptionEnd));
     cursor = descriptionEnd;
   }
   return Buffer.concat(entries);
+}
+
+/** Gives each snippet module its short name in the glue's import object, once: wasm-bindgen writes one key per
+ * import statement (`"./snippets/…/helpers.js": import3,` seventeen times over), each a namespace import of the
+ * same module. */
+function shortSnippetKeys() {
+  for (const [module, short] of snippetModules) {
+    const quoted = module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const keys = [...glue.matchAll(new RegExp(`["']${quoted}["']\\s*:\\s*(\\w+),?`, 'g'))];
+    if (keys.length === 0) throw new Error(`snippet ${module} is not in the glue's import object`);
+    for (const [, namespace] of keys) {
+      if (!new RegExp(`import \\* as ${namespace} from ["']${quoted}["']`).test(glue)) {
+        throw new Error(`${namespace}, the import object's ${module}, is not that module's namespace`);
+      }
+    }
+    let first = true;
+    glue = glue.replace(new RegExp(`["']${quoted}["']\\s*:\\s*(\\w+),?`, 'g'), (_, namespace) => {
+      const key = first ? `"${short}": ${namespace},` : '';
+      first = false;
+      return key;
+    });
+  }
 }
 
 /** `js` with its comments blanked (the glue's doc comments may name anything; terser drops them). */
@@ -133,6 +165,8 @@ function shortExports(body) {
   return Buffer.concat(entries);
 }
 
+/** Snippet modules (`#[wasm_bindgen(module = …)]`, folded into the glue later) and their short names. */
+const snippetModules = new Map();
 let renamedImports = 0;
 let renamedExports = 0;
 const parts = [wasm.subarray(0, 8)];
@@ -151,8 +185,9 @@ while (at < wasm.length) {
   at = end;
 }
 
+shortSnippetKeys();
 writeFileSync(wasmPath, Buffer.concat(parts));
 writeFileSync(gluePath, glue);
 if (declarations) writeFileSync(declarationsPath, declarations);
 if (types) writeFileSync(typesPath, types);
-console.log(`short names: ${renamedImports} imports and ${renamedExports} exports renamed`);
+console.log(`short names: ${renamedImports} imports, ${renamedExports} exports and ${snippetModules.size} snippet modules renamed`);
