@@ -6,5 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-bash scripts/package.sh "$dir" --features method-probe >/dev/null 2>&1
+# Its output is shown only when it fails (a probe that no longer builds must stop the build, saying why).
+if ! bash scripts/package.sh "$dir" --features method-probe >"$dir.log" 2>&1; then
+  cat "$dir.log" >&2
+  rm -f "$dir.log"
+  exit 1
+fi
+rm -f "$dir.log"
 node scripts/size.mjs --methods "$dir" 16

@@ -215,8 +215,11 @@ async fn watch_before_connect_settles_waits_for_the_connection() {
     assert_eq!(get(&response, "channel.id").as_string(), Some(id.clone()));
     assert!(get(&early, "initialized").as_bool().unwrap());
     // (Calls go out in order, but the server may run concurrent requests in any order: list after the watch.)
-    let listed =
-        alice.query_channels(object(&[("cid", format!("messaging:{id}").into())]), None, None);
+    let listed = alice.query_channels(
+        object(&[("cid", format!("messaging:{id}").into())]),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    );
     let listed = Array::from(&settle(listed).await.unwrap());
     assert_eq!(listed.length(), 1);
     assert_eq!(listed.get(0), early, "queryChannels returns the same channel object");
@@ -242,7 +245,7 @@ async fn watch_tells_channels_queried_as_the_official_client_does() {
 async fn bad_input_rejects_with_the_protocols_code() {
     let a = format!("bad-{}", unique());
     let alice = connected(&a, &[]).await;
-    let bad = alice.channel("messaging".into(), Some("bad id!".into()), None);
+    let bad = alice.channel("messaging".into(), Some("bad id!".into()), JsValue::UNDEFINED);
     let error = settle(call(&bad, "watch", &[])).await.unwrap_err();
     assert_eq!(get(&error, "code").as_f64(), Some(4.0));
     assert_eq!(get(&error, "StatusCode").as_f64(), Some(400.0));
@@ -276,7 +279,7 @@ async fn privacy_switched_while_connected_applies_at_once_without_a_reconnect() 
         let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let _ = resolve.call1(&JsValue::NULL, &event);
         });
-        bob.on("user.updated".into(), Some(handler.into_js_value())).unwrap();
+        bob.on("user.updated".into(), handler.into_js_value()).unwrap();
     }));
     let off = |feature: &str| object(&[(feature, object(&[("enabled", false.into())]))]);
     let update = object(&[
@@ -337,7 +340,7 @@ async fn edits_and_deletes_reach_the_other_clients_state() {
 
     let updated = next_event(&bobs, "message.updated", |_| true);
     let edit = object(&[("id", id.clone().into()), ("text", "hello".into())]);
-    settle(alice.update_message(edit, None, None)).await.unwrap();
+    settle(alice.update_message(edit, JsValue::UNDEFINED, JsValue::UNDEFINED)).await.unwrap();
     updated.await.unwrap();
     let after = get(&get(&bobs, "state"), "messages");
     assert_ne!(before, after, "a new messages array, so UIs re-render");
@@ -346,14 +349,21 @@ async fn edits_and_deletes_reach_the_other_clients_state() {
 
     let changed = next_event(&bobs, "message.updated", |_| true);
     let update = object(&[("set", object(&[("text", "hello!".into())]))]);
-    settle(alice.partial_update_message(id.clone(), update, None, None)).await.unwrap();
+    settle(alice.partial_update_message(
+        id.clone(),
+        update,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .unwrap();
     changed.await.unwrap();
     assert_eq!(get(&get(&bobs, "state"), "messages.0.text").as_string().as_deref(), Some("hello!"));
 
     let refused = settle(bob.update_message(
         object(&[("id", id.clone().into()), ("text", "mine".into())]),
-        None,
-        None,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     ))
     .await
     .unwrap_err();
@@ -363,7 +373,7 @@ async fn edits_and_deletes_reach_the_other_clients_state() {
     );
 
     let deleted = next_event(&bobs, "message.deleted", |_| true);
-    settle(alice.delete_message(id.clone(), None)).await.unwrap();
+    settle(alice.delete_message(id.clone(), JsValue::UNDEFINED)).await.unwrap();
     deleted.await.unwrap();
     assert_eq!(
         get(&get(&bobs, "state"), "messages.0.type").as_string().as_deref(),
@@ -388,7 +398,7 @@ async fn members_added_and_removed_show_in_every_state() {
 
     let cid = get(&alices, "cid").as_string().unwrap();
     let (kind, id) = cid.split_once(':').unwrap();
-    let carols = carol.channel(kind.into(), Some(id.into()), None);
+    let carols = carol.channel(kind.into(), Some(id.into()), JsValue::UNDEFINED);
     settle(call(&carols, "watch", &[])).await.unwrap();
     assert_eq!(get(&get(&carols, "state"), "membership.user_id").as_string(), Some(c.clone()));
 
@@ -421,7 +431,7 @@ async fn thread_replies_page_into_threads_and_stay_out_of_messages() {
     let again = connected(&a, &[]).await;
     let cid = get(&alices, "cid").as_string().unwrap();
     let (kind, id) = cid.split_once(':').unwrap();
-    let fresh = again.channel(kind.into(), Some(id.into()), None);
+    let fresh = again.channel(kind.into(), Some(id.into()), JsValue::UNDEFINED);
     settle(call(&fresh, "watch", &[])).await.unwrap();
     let state = get(&fresh, "state");
     assert_eq!(get(&state, "messages.length").as_f64(), Some(1.0));
@@ -459,7 +469,7 @@ async fn older_pages_merge_into_state_without_gaps_or_duplicates() {
     let reader = connected(&a, &[]).await;
     let cid = get(&alices, "cid").as_string().unwrap();
     let (kind, id) = cid.split_once(':').unwrap();
-    let channel = reader.channel(kind.into(), Some(id.into()), None);
+    let channel = reader.channel(kind.into(), Some(id.into()), JsValue::UNDEFINED);
     let page = |options: &[(&str, JsValue)]| object(&[("messages", object(options))]);
     let texts = |channel: &JsValue| -> Vec<String> {
         Array::from(&get(&get(channel, "state"), "messages"))
@@ -571,7 +581,7 @@ async fn unread_moves_for_the_user_only() {
         let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let _ = resolve.call1(&JsValue::NULL, &event);
         });
-        alice.on("notification.mark_read".into(), Some(handler.into_js_value())).unwrap();
+        alice.on("notification.mark_read".into(), handler.into_js_value()).unwrap();
     }));
     settle(alice.mark_all_read()).await.unwrap();
     everything.await.unwrap();

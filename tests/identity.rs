@@ -20,7 +20,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// `client.channel('messaging', {members})`.
 fn by_members(client: &StreamChat, members: &[&str]) -> JsValue {
     let members: Array = members.iter().map(|m| JsValue::from(*m)).collect();
-    client.channel("messaging".into(), Some(object(&[("members", members.into())])), None)
+    client.channel(
+        "messaging".into(),
+        Some(object(&[("members", members.into())])),
+        JsValue::UNDEFINED,
+    )
 }
 
 #[wasm_bindgen_test]
@@ -36,7 +40,11 @@ async fn a_channel_by_members_is_one_object_that_gets_the_events() {
     let as_objects = {
         let members: Array =
             [&a, &b].iter().map(|id| object(&[("user_id", JsValue::from(id.as_str()))])).collect();
-        alice.channel("messaging".into(), Some(object(&[("members", members.into())])), None)
+        alice.channel(
+            "messaging".into(),
+            Some(object(&[("members", members.into())])),
+            JsValue::UNDEFINED,
+        )
     };
     assert!(js_sys::Object::is(&first, &as_objects));
     // Other members: another object.

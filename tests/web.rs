@@ -179,7 +179,7 @@ async fn listeners_receive_events_and_unsubscribe() {
         .unchecked_into()
     };
     let unsubscribe: Function =
-        client.on("health.check".into(), Some(handler.clone().into())).unwrap().unchecked_into();
+        client.on("health.check".into(), handler.clone().into()).unwrap().unchecked_into();
     let changes = js_sys::Array::new();
     let on_change: Function = {
         let changes = changes.clone();
@@ -189,7 +189,7 @@ async fn listeners_receive_events_and_unsubscribe() {
         .into_js_value()
         .unchecked_into()
     };
-    client.on("connection.changed".into(), Some(on_change.into())).unwrap();
+    client.on("connection.changed".into(), on_change.into()).unwrap();
     settle(client.connect_user(user("web-gina", "Gina"), token(&client, "web-gina")))
         .await
         .unwrap();
@@ -219,8 +219,8 @@ async fn disconnect_rejects_a_pending_connect() {
 #[wasm_bindgen_test]
 fn get_instance_returns_the_same_object() {
     let options = object(&[("baseURL", SERVER.into())]);
-    let first = StreamChat::get_instance("demo-key".into(), Some(options), None);
-    let second = StreamChat::get_instance("other".into(), None, None);
+    let first = StreamChat::get_instance("demo-key".into(), options, JsValue::UNDEFINED);
+    let second = StreamChat::get_instance("other".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     assert_eq!(first, second);
     let client = client();
     assert_eq!(client.ws_base_url(), SERVER.replacen("http", "ws", 1));
@@ -236,7 +236,7 @@ async fn a_dropped_client_closes_its_socket_and_its_channels_reject() {
         .await
         .unwrap();
     let members = object(&[("members", js_sys::Array::of1(&"web-gina".into()).into())]);
-    let channel = client.channel("messaging".into(), Some("web-drop".into()), Some(members));
+    let channel = client.channel("messaging".into(), Some("web-drop".into()), members);
     let watch: Function = get(&channel, "watch").unchecked_into();
     settle(watch.call0(&channel).unwrap()).await.unwrap();
     assert_eq!(metric(OPEN).await, 1.0);

@@ -5,6 +5,8 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::channel::Channel;
 use crate::api::routes::request;
 use crate::api::uploads::{self, upload};
@@ -17,12 +19,12 @@ impl Channel {
     pub fn send_image(
         &self,
         #[wasm_bindgen(unchecked_param_type = "File | Blob")] uri: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] name: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] name: JsValue,
         #[wasm_bindgen(js_name = contentType, unchecked_optional_param_type = "string")]
-        _content_type: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "UserResponse")] user: Option<JsValue>,
+        _content_type: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserResponse")] user: JsValue,
     ) -> Promise {
-        let (name, user) = (name.unwrap_or_default(), user.unwrap_or_default());
+        let (name, user) = (name.or_undefined(), user.or_undefined());
         upload(&self.port, self.key, "/image", &uri, &name, &user)
     }
 
@@ -32,12 +34,12 @@ impl Channel {
     pub fn send_file(
         &self,
         #[wasm_bindgen(unchecked_param_type = "File | Blob")] uri: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] name: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] name: JsValue,
         #[wasm_bindgen(js_name = contentType, unchecked_optional_param_type = "string")]
-        _content_type: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "UserResponse")] user: Option<JsValue>,
+        _content_type: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserResponse")] user: JsValue,
     ) -> Promise {
-        let (name, user) = (name.unwrap_or_default(), user.unwrap_or_default());
+        let (name, user) = (name.or_undefined(), user.or_undefined());
         upload(&self.port, self.key, "/file", &uri, &name, &user)
     }
 

@@ -7,6 +7,8 @@ use core::cell::RefCell;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::listeners::{listener_args, optional, subscribe};
 use crate::api::channel_ops;
 use crate::api::routes::{self as api, request};
@@ -73,22 +75,18 @@ impl Channel {
     #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
     pub fn watch(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: JsValue,
     ) -> Promise {
-        channel_ops::query(self.port.clone(), self.key, options.unwrap_or_default(), true)
+        channel_ops::query(self.port.clone(), self.key, options.or_undefined(), true)
     }
 
     /// Creates the channel if needed and returns its state, without watching unless `options.watch`.
     #[wasm_bindgen(unchecked_return_type = "Promise<ChannelResponse>")]
     pub fn query(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelQueryOptions")] options: JsValue,
     ) -> Promise {
-        let options = options.unwrap_or_default();
+        let options = options.or_undefined();
         let watch = crate::platform::values::get(&options, "watch").is_truthy();
         channel_ops::query(self.port.clone(), self.key, options, watch)
     }
@@ -106,16 +104,14 @@ impl Channel {
     pub fn add_members(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(string | { user_id: string })[]")] members: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
         request(
             &self.port,
             self.key,
             &api::ADD_MEMBERS,
-            &[members, message.unwrap_or_default(), options.unwrap_or_default()],
+            &[members, message.or_undefined(), options.or_undefined()],
         )
     }
 
@@ -124,16 +120,14 @@ impl Channel {
     pub fn remove_members(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] members: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
         request(
             &self.port,
             self.key,
             &api::REMOVE_MEMBERS,
-            &[members, message.unwrap_or_default(), options.unwrap_or_default()],
+            &[members, message.or_undefined(), options.or_undefined()],
         )
     }
 
@@ -148,13 +142,13 @@ impl Channel {
         )]
         reaction: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ enforce_unique?: boolean }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
         request(
             &self.port,
             self.key,
             &api::SEND_REACTION,
-            &[message_id, reaction, options.unwrap_or_default()],
+            &[message_id, reaction, options.or_undefined()],
         )
     }
 
@@ -180,16 +174,9 @@ impl Channel {
     pub fn send_message(
         &self,
         #[wasm_bindgen(unchecked_param_type = "MessageInput")] message: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
-        channel_ops::send_message(
-            self.port.clone(),
-            self.key,
-            &message,
-            &options.unwrap_or_default(),
-        )
+        channel_ops::send_message(self.port.clone(), self.key, &message, &options.or_undefined())
     }
 
     /// Sends an event: `typing.start` / `typing.stop`, or a custom one (any type of its own) to every watcher.
@@ -229,14 +216,9 @@ impl Channel {
         &self,
         #[wasm_bindgen(js_name = parentId)] parent_id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; id_lt?: string }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
-        channel_ops::get_replies(
-            self.port.clone(),
-            self.key,
-            &parent_id,
-            &options.unwrap_or_default(),
-        )
+        channel_ops::get_replies(self.port.clone(), self.key, &parent_id, &options.or_undefined())
     }
 
     /// Marks the channel read. With read receipts off the server keeps it to the user's own state.
@@ -267,7 +249,7 @@ impl Channel {
         &self,
         #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
         event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         subscribe(&self.client()?, Some(self.key), kind, handler)
@@ -278,7 +260,7 @@ impl Channel {
         &self,
         #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
         event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: JsValue,
     ) -> Result<(), JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         if let Some(client) = self.port.live() {
@@ -316,12 +298,10 @@ impl Channel {
     pub fn count_unread(
         &self,
         #[wasm_bindgen(js_name = lastRead, unchecked_optional_param_type = "Date | null")]
-        last_read: Option<JsValue>,
+        last_read: JsValue,
     ) -> u32 {
         let own = self.own_id();
-        let since = last_read
-            .and_then(|date| date.dyn_into::<js_sys::Date>().ok())
-            .map(|date| date.get_time());
+        let since = last_read.dyn_into::<js_sys::Date>().ok().map(|date| date.get_time());
         let Some(since) = since else {
             return self.read(|slot| slot.core.unread_count).unwrap_or(0);
         };

@@ -5,6 +5,8 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::channel::Channel;
 use crate::api::routes::{self as api, request};
 use crate::platform::values::get;
@@ -16,14 +18,11 @@ impl Channel {
     #[wasm_bindgen(unchecked_return_type = "Promise<UpdateChannelResponse>")]
     pub fn update(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
-        let args =
-            [data.unwrap_or_default(), message.unwrap_or_default(), options.unwrap_or_default()];
+        let args = [data.or_undefined(), message.or_undefined(), options.or_undefined()];
         request(&self.port, self.key, &api::UPDATE, &args)
     }
 
@@ -58,12 +57,10 @@ impl Channel {
     pub fn add_moderators(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] members: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
-        let args = [members, message.unwrap_or_default(), options.unwrap_or_default()];
+        let args = [members, message.or_undefined(), options.or_undefined()];
         request(&self.port, self.key, &api::ADD_MODERATORS, &args)
     }
 
@@ -72,12 +69,10 @@ impl Channel {
     pub fn demote_moderators(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] members: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "MessageInput")] message: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
-        let args = [members, message.unwrap_or_default(), options.unwrap_or_default()];
+        let args = [members, message.or_undefined(), options.or_undefined()];
         request(&self.port, self.key, &api::DEMOTE_MODERATORS, &args)
     }
 
@@ -86,11 +81,11 @@ impl Channel {
     pub fn hide(
         &self,
         #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | null")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
         #[wasm_bindgen(js_name = clearHistory, unchecked_optional_param_type = "boolean")]
-        clear_history: Option<JsValue>,
+        clear_history: JsValue,
     ) -> Promise {
-        let args = [user_id.unwrap_or_default(), clear_history.unwrap_or_default()];
+        let args = [user_id.or_undefined(), clear_history.or_undefined()];
         request(&self.port, self.key, &api::HIDE, &args)
     }
 
@@ -98,9 +93,9 @@ impl Channel {
     pub fn show(
         &self,
         #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | null")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
     ) -> Promise {
-        request(&self.port, self.key, &api::SHOW, &[user_id.unwrap_or_default()])
+        request(&self.port, self.key, &api::SHOW, &[user_id.or_undefined()])
     }
 
     /// Removes every message (moderators); watchers get `channel.truncated`, and `options.message` is posted after.
@@ -120,9 +115,9 @@ impl Channel {
     pub fn delete(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "{ hard_delete?: boolean }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
-        let hard = get(&options.unwrap_or_default(), "hard_delete").is_truthy();
+        let hard = get(&options.or_undefined(), "hard_delete").is_truthy();
         let route = if hard { &api::DELETE_HARD } else { &api::DELETE };
         request(&self.port, self.key, route, &[])
     }
@@ -139,10 +134,10 @@ impl Channel {
         )]
         sort: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; offset?: number }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
         let args =
-            [filter, sort.unwrap_or_default(), options.unwrap_or_default(), self.kind(), self.id()];
+            [filter, sort.unwrap_or_default(), options.or_undefined(), self.kind(), self.id()];
         request(&self.port, self.key, &api::QUERY_MEMBERS, &args)
     }
 }

@@ -7,6 +7,8 @@ use alloc::string::String;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::StreamChat;
 use crate::api::routes::{self as api, request};
 
@@ -31,7 +33,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = channelType)] channel_type: String,
         #[wasm_bindgen(js_name = channelID)] channel_id: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] custom: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] custom: JsValue,
     ) -> JsValue {
         self.channel(channel_type, Some(channel_id.into()), custom)
     }
@@ -89,14 +91,14 @@ impl StreamChat {
     pub fn query_users(
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserFilters")] filter: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "UserSort")] sort: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "UserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserSort")] sort: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UserOptions")] options: JsValue,
     ) -> Promise {
         crate::api::users::query_users(
             self.client.port.clone(),
             &filter,
-            &sort.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &sort.or_undefined(),
+            &options.or_undefined(),
         )
     }
 
@@ -114,16 +116,14 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(unchecked_param_type = "MessageInput & { id: string }")] message: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
-        user_id: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        user_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
         crate::api::messages::update_message(
             self.client.port.clone(),
             &message,
-            &user_id.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &user_id.or_undefined(),
+            &options.or_undefined(),
         )
     }
 
@@ -137,17 +137,15 @@ impl StreamChat {
         )]
         update: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
-        user_id: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        user_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
         crate::api::messages::partial_update_message(
             self.client.port.clone(),
             &id,
             &update,
-            &user_id.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &user_id.or_undefined(),
+            &options.or_undefined(),
         )
     }
 
@@ -159,12 +157,12 @@ impl StreamChat {
         #[wasm_bindgen(js_name = messageOrMessageId, unchecked_param_type = "string | { id: string }")]
         message: JsValue,
         #[wasm_bindgen(js_name = timeoutOrExpirationDate, unchecked_optional_param_type = "number | string | Date | null")]
-        expires: Option<JsValue>,
+        expires: JsValue,
         #[wasm_bindgen(js_name = pinnedBy, unchecked_optional_param_type = "string | { id: string }")]
-        pinned_by: Option<JsValue>,
+        pinned_by: JsValue,
     ) -> Promise {
         let port = self.client.port.clone();
-        let (expires, by) = (expires.unwrap_or_default(), pinned_by.unwrap_or_default());
+        let (expires, by) = (expires.or_undefined(), pinned_by.or_undefined());
         crate::api::messages::pin_message(port, &message, &expires, &by, true)
     }
 
@@ -175,10 +173,10 @@ impl StreamChat {
         #[wasm_bindgen(js_name = messageOrMessageId, unchecked_param_type = "string | { id: string }")]
         message: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | { id: string }")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
     ) -> Promise {
         let port = self.client.port.clone();
-        let by = user_id.unwrap_or_default();
+        let by = user_id.or_undefined();
         crate::api::messages::pin_message(port, &message, &JsValue::UNDEFINED, &by, false)
     }
 
@@ -189,12 +187,12 @@ impl StreamChat {
         &self,
         id: String,
         #[wasm_bindgen(js_name = hardDelete, unchecked_optional_param_type = "boolean | { hardDelete?: boolean }")]
-        hard_delete: Option<JsValue>,
+        hard_delete: JsValue,
     ) -> Promise {
         crate::api::messages::delete_message(
             self.client.port.clone(),
             &id,
-            &hard_delete.unwrap_or_default(),
+            &hard_delete.or_undefined(),
         )
     }
 

@@ -33,10 +33,10 @@ pub(super) fn subscribe(
 /// `(type, handler)` or `(handler)` → the type (`None` for every event) and the handler.
 pub(super) fn listener_args(
     first: JsValue,
-    second: Option<JsValue>,
+    second: JsValue,
 ) -> Result<(Option<String>, Function), JsValue> {
     let (kind, handler) = match first.as_string() {
-        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second.unwrap_or_default()),
+        Some(kind) => (Some(kind).filter(|kind| kind != "all"), second),
         None => (None, first),
     };
     let handler = handler

@@ -7,6 +7,8 @@ use alloc::string::String;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::channel::Channel;
 use super::StreamChat;
 use crate::api::lookups::{self, get_thread, pinned_messages, query_reactions, query_threads};
@@ -30,9 +32,9 @@ impl Channel {
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; offset?: number }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
-        let args = [message_id.into(), options.unwrap_or_default()];
+        let args = [message_id.into(), options.or_undefined()];
         request(&self.port, self.key, &lookups::GET_REACTIONS, &args)
     }
 
@@ -67,9 +69,9 @@ impl StreamChat {
         )]
         sort: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; next?: string }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
-        let (sort, options) = (sort.unwrap_or_default(), options.unwrap_or_default());
+        let (sort, options) = (sort.unwrap_or_default(), options.or_undefined());
         query_reactions(&self.client.port, &message_id, &filter, &sort, &options)
     }
 
@@ -79,11 +81,9 @@ impl StreamChat {
     #[wasm_bindgen(js_name = queryThreads, unchecked_return_type = "Promise<{ threads: ThreadResponse[]; next?: string; duration: string }>")]
     pub fn query_threads(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: JsValue,
     ) -> Promise {
-        query_threads(&self.client.port, &options.unwrap_or_default())
+        query_threads(&self.client.port, &options.or_undefined())
     }
 
     /// One thread by its parent message's id, as `queryThreads` gives them: `{thread}`.
@@ -91,10 +91,8 @@ impl StreamChat {
     pub fn get_thread(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "QueryThreadsOptions")] options: JsValue,
     ) -> Promise {
-        get_thread(&self.client.port, &message_id, &options.unwrap_or_default())
+        get_thread(&self.client.port, &message_id, &options.or_undefined())
     }
 }

@@ -6,7 +6,7 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::StreamChat;
+use super::{OptionalArgument, StreamChat};
 use crate::api::routes::{request, Route, CLIENT};
 use crate::runtime::request::Scope;
 
@@ -23,7 +23,7 @@ macro_rules! probe_methods {
                     &self,
                     #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
                     #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
-                    options: Option<JsValue>,
+                    options: JsValue,
                 ) -> Promise {
                     static ROW: Route = Route {
                         method: $method,
@@ -33,7 +33,7 @@ macro_rules! probe_methods {
                         fields: &[($field, 0)],
                         ..CLIENT
                     };
-                    request(&self.client.port, 0, &ROW, &[id, options.unwrap_or_default()])
+                    request(&self.client.port, 0, &ROW, &[id, options.or_undefined()])
                 }
             )*
         }

@@ -70,13 +70,11 @@ impl StreamChat {
     pub fn new(
         key: String,
         #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
-        secret_or_options: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
-            JsValue,
-        >,
+        secret_or_options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: JsValue,
     ) -> Result<StreamChat, JsValue> {
         let (secret_or_options, options) =
-            (secret_or_options.unwrap_or_default(), options.unwrap_or_default());
+            (secret_or_options.or_undefined(), options.or_undefined());
         let options = if options.is_object() {
             options
         } else if secret_or_options.is_object() {
@@ -146,10 +144,8 @@ impl StreamChat {
     pub fn get_instance(
         key: String,
         #[wasm_bindgen(js_name = secretOrOptions, unchecked_optional_param_type = "StreamChatOptions | string")]
-        secret_or_options: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: Option<
-            JsValue,
-        >,
+        secret_or_options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "StreamChatOptions")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let key_symbol: JsValue = js_sys::Symbol::for_(INSTANCE_KEY).into();
         let global = js_sys::global();
@@ -318,7 +314,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
         event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: JsValue,
     ) -> Result<JsValue, JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         subscribe(&self.client, None, kind, handler)
@@ -329,7 +325,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = eventOrHandler, unchecked_param_type = "string | EventHandler")]
         event_or_handler: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventHandler")] handler: JsValue,
     ) -> Result<(), JsValue> {
         let (kind, handler) = listener_args(event_or_handler, handler)?;
         self.client.remove_handler(None, kind.as_deref(), &handler);
@@ -348,14 +344,14 @@ impl StreamChat {
             unchecked_optional_param_type = "string | ChannelData | null"
         )]
         id_or_data: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelData")] data: JsValue,
     ) -> JsValue {
         // `(type, id, data)`, `(type, data)`, or `(type, null | undefined, data)` for a channel by its members.
         let id_or_data = id_or_data.unwrap_or_default();
         let (id, data) = match id_or_data.as_string() {
-            Some(id) => (Some(id), data.unwrap_or_default()),
+            Some(id) => (Some(id), data.or_undefined()),
             None if id_or_data.is_object() => (None, id_or_data),
-            None => (None, data.unwrap_or_default()),
+            None => (None, data.or_undefined()),
         };
         self.client.channel(channel_type, id, data)
     }
@@ -366,14 +362,14 @@ impl StreamChat {
     pub fn query_channels(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChannelFilters")] filter: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelSort")] sort: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChannelOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelSort")] sort: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChannelOptions")] options: JsValue,
     ) -> Promise {
         crate::runtime::channels::query_channels(
             self.client.port.clone(),
             &filter,
-            &sort.unwrap_or_default(),
-            &options.unwrap_or_default(),
+            &sort.or_undefined(),
+            &options.or_undefined(),
             true,
         )
     }
@@ -433,5 +429,22 @@ impl StreamChat {
     #[wasm_bindgen(getter = enableWSFallback)]
     pub fn enable_ws_fallback(&self) -> bool {
         self.enable_ws_fallback
+    }
+}
+
+/// An optional argument as wasm-bindgen's `Option<JsValue>` read it, `null` as absent, without that conversion's
+/// code in every method (a `JsValue` parameter typed optional in TypeScript crosses as it is).
+pub(crate) trait OptionalArgument {
+    /// `self`, or `undefined` when it is `null`.
+    fn or_undefined(self) -> JsValue;
+}
+
+impl OptionalArgument for JsValue {
+    fn or_undefined(self) -> JsValue {
+        if self.is_null() {
+            JsValue::UNDEFINED
+        } else {
+            self
+        }
     }
 }

@@ -6,6 +6,8 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::channel::Channel;
 use super::StreamChat;
 use crate::api::routes::{self as api, request, Route};
@@ -20,14 +22,11 @@ impl StreamChat {
     pub fn mute_user(
         &self,
         #[wasm_bindgen(js_name = targetID)] target_id: JsValue,
-        #[wasm_bindgen(js_name = userID, unchecked_optional_param_type = "string")] user_id: Option<
-            JsValue,
-        >,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ timeout?: number }")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(js_name = userID, unchecked_optional_param_type = "string")]
+        user_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ timeout?: number }")] options: JsValue,
     ) -> Promise {
-        let args = [target_id, user_id.unwrap_or_default(), options.unwrap_or_default()];
+        let args = [target_id, user_id.or_undefined(), options.or_undefined()];
         request(&self.client.port, 0, &api::MUTE_USER, &args)
     }
 
@@ -37,9 +36,9 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = targetID)] target_id: JsValue,
         #[wasm_bindgen(js_name = currentUserID, unchecked_optional_param_type = "string")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::UNMUTE_USER, &[target_id, user_id.unwrap_or_default()])
+        request(&self.client.port, 0, &api::UNMUTE_USER, &[target_id, user_id.or_undefined()])
     }
 
     /// The own user's mutes (`{user, target, created_at, expires}`), as the server last said.
@@ -66,9 +65,9 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = blockedUserID)] blocked: JsValue,
         #[wasm_bindgen(js_name = user_id, unchecked_optional_param_type = "string")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::BLOCK_USER, &[blocked, user_id.unwrap_or_default()])
+        request(&self.client.port, 0, &api::BLOCK_USER, &[blocked, user_id.or_undefined()])
     }
 
     /// Ends a block.
@@ -76,11 +75,10 @@ impl StreamChat {
     pub fn unblock_user(
         &self,
         #[wasm_bindgen(js_name = blockedUserID)] blocked: JsValue,
-        #[wasm_bindgen(js_name = userID, unchecked_optional_param_type = "string")] user_id: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(js_name = userID, unchecked_optional_param_type = "string")]
+        user_id: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::UNBLOCK_USER, &[blocked, user_id.unwrap_or_default()])
+        request(&self.client.port, 0, &api::UNBLOCK_USER, &[blocked, user_id.or_undefined()])
     }
 
     /// The own user's blocks: `{blocks: [{user_id, blocked_user_id, blocked_user, created_at}]}`.
@@ -88,9 +86,9 @@ impl StreamChat {
     pub fn get_blocked_users(
         &self,
         #[wasm_bindgen(js_name = user_id, unchecked_optional_param_type = "string")]
-        user_id: Option<JsValue>,
+        user_id: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::GET_BLOCKED_USERS, &[user_id.unwrap_or_default()])
+        request(&self.client.port, 0, &api::GET_BLOCKED_USERS, &[user_id.or_undefined()])
     }
 
     /// Flags a message for moderators (`options.reason`).
@@ -98,11 +96,9 @@ impl StreamChat {
     pub fn flag_message(
         &self,
         #[wasm_bindgen(js_name = targetMessageID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ reason?: string }")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ reason?: string }")] options: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::FLAG_MESSAGE, &[id, options.unwrap_or_default()])
+        request(&self.client.port, 0, &api::FLAG_MESSAGE, &[id, options.or_undefined()])
     }
 
     /// Flags a user for moderators (`options.reason`).
@@ -110,11 +106,9 @@ impl StreamChat {
     pub fn flag_user(
         &self,
         #[wasm_bindgen(js_name = targetID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ reason?: string }")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ reason?: string }")] options: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::FLAG_USER, &[id, options.unwrap_or_default()])
+        request(&self.client.port, 0, &api::FLAG_USER, &[id, options.or_undefined()])
     }
 
     /// Bans a user everywhere, or in the channel `options.type` / `options.id` (`timeout` in minutes, `reason`).
@@ -122,9 +116,9 @@ impl StreamChat {
     pub fn ban_user(
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: JsValue,
     ) -> Promise {
-        request(&self.client.port, 0, &api::BAN_USER, &[id, options.unwrap_or_default()])
+        request(&self.client.port, 0, &api::BAN_USER, &[id, options.or_undefined()])
     }
 
     /// A ban its user does not notice: their messages reach others as `shadowed`.
@@ -132,10 +126,10 @@ impl StreamChat {
     pub fn shadow_ban(
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: JsValue,
     ) -> Promise {
         let args =
-            [id, options.unwrap_or_default(), JsValue::UNDEFINED, JsValue::UNDEFINED, true.into()];
+            [id, options.or_undefined(), JsValue::UNDEFINED, JsValue::UNDEFINED, true.into()];
         request(&self.client.port, 0, &api::BAN_USER, &args)
     }
 
@@ -145,9 +139,9 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ type?: string; id?: string }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
-        let options = options.unwrap_or_default();
+        let options = options.or_undefined();
         let (kind, channel) = (get(&options, "type"), get(&options, "id"));
         let route: &'static Route =
             if kind.is_undefined() { &api::UNBAN_USER } else { &api::UNBAN_IN_CHANNEL };
@@ -160,7 +154,7 @@ impl StreamChat {
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ type?: string; id?: string }")]
-        options: Option<JsValue>,
+        options: JsValue,
     ) -> Promise {
         self.unban_user(id, options)
     }
@@ -173,11 +167,9 @@ impl Channel {
     #[wasm_bindgen(unchecked_return_type = "Promise<Record<string, unknown>>")]
     pub fn mute(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ expiration?: number }")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ expiration?: number }")] options: JsValue,
     ) -> Promise {
-        let args = [options.unwrap_or_default(), self.cid()];
+        let args = [options.or_undefined(), self.cid()];
         request(&self.port, self.key, &api::MUTE_CHANNEL, &args)
     }
 
@@ -185,11 +177,9 @@ impl Channel {
     #[wasm_bindgen(unchecked_return_type = "Promise<Record<string, unknown>>")]
     pub fn unmute(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: Option<
-            JsValue,
-        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] options: JsValue,
     ) -> Promise {
-        let args = [options.unwrap_or_default(), self.cid()];
+        let args = [options.or_undefined(), self.cid()];
         request(&self.port, self.key, &api::UNMUTE_CHANNEL, &args)
     }
 
@@ -206,7 +196,7 @@ impl Channel {
     pub fn ban_user(
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: JsValue,
     ) -> Promise {
         self.ban(id, options, JsValue::UNDEFINED)
     }
@@ -216,7 +206,7 @@ impl Channel {
     pub fn shadow_ban(
         &self,
         #[wasm_bindgen(js_name = targetUserID)] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "BanUserOptions")] options: JsValue,
     ) -> Promise {
         self.ban(id, options, true.into())
     }
@@ -240,8 +230,8 @@ impl Channel {
 
 impl Channel {
     /// `banUser` / `shadowBan` in this channel.
-    fn ban(&self, id: JsValue, options: Option<JsValue>, shadow: JsValue) -> Promise {
-        let args = [id, options.unwrap_or_default(), self.kind(), self.id(), shadow];
+    fn ban(&self, id: JsValue, options: JsValue, shadow: JsValue) -> Promise {
+        let args = [id, options.or_undefined(), self.kind(), self.id(), shadow];
         request(&self.port, self.key, &api::BAN_USER, &args)
     }
 }

@@ -4,6 +4,8 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use super::OptionalArgument;
+
 use super::channel::Channel;
 use super::StreamChat;
 use crate::api::search::search;
@@ -20,9 +22,9 @@ impl StreamChat {
         #[wasm_bindgen(js_name = filterConditions, unchecked_param_type = "ChannelFilters")]
         filter: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | MessageFilters")] query: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: JsValue,
     ) -> Promise {
-        search(&self.client.port, &filter, &query, &options.unwrap_or_default())
+        search(&self.client.port, &filter, &query, &options.or_undefined())
     }
 }
 
@@ -33,9 +35,9 @@ impl Channel {
     pub fn search(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | MessageFilters")] query: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: JsValue,
     ) -> Promise {
         let filter = object(&[("cid", self.cid())]);
-        search(&self.port, &filter, &query, &options.unwrap_or_default())
+        search(&self.port, &filter, &query, &options.or_undefined())
     }
 }

@@ -37,7 +37,8 @@ pub fn get(value: &JsValue, path: &str) -> JsValue {
 
 /// A client for the server under test.
 pub fn client() -> StreamChat {
-    StreamChat::new("demo-key".into(), Some(object(&[("baseURL", SERVER.into())])), None).unwrap()
+    StreamChat::new("demo-key".into(), object(&[("baseURL", SERVER.into())]), JsValue::UNDEFINED)
+        .unwrap()
 }
 
 /// Awaits a promise given as any JS value.
@@ -81,11 +82,7 @@ pub async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
 
 pub fn channel(client: &StreamChat, id: &str, members: &[&str]) -> JsValue {
     let members: Array = members.iter().map(|m| JsValue::from(*m)).collect();
-    client.channel(
-        "messaging".into(),
-        Some(id.into()),
-        Some(object(&[("members", members.into())])),
-    )
+    client.channel("messaging".into(), Some(id.into()), object(&[("members", members.into())]))
 }
 
 /// Resolves with the next `kind` event on `target` (a client or a channel) that `accept` takes.
@@ -138,6 +135,6 @@ pub fn client_event(
                 let _ = resolve.call1(&JsValue::NULL, &event);
             }
         });
-        client.on(kind.into(), Some(handler.into_js_value())).unwrap();
+        client.on(kind.into(), handler.into_js_value()).unwrap();
     }))
 }
