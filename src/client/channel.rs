@@ -4,7 +4,8 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use std::collections::HashSet;
+
+use super::id_set::{id_hash, IdSet};
 
 /// How long a remote `typing.start` counts without a `typing.stop`, in milliseconds.
 pub const TYPING_EXPIRY_MS: f64 = 7_000.0;
@@ -129,7 +130,7 @@ pub struct ChannelState {
     /// Hashes of the ids in `messages` (and of some removed since): a new id is told from the ones there are
     /// without a scan (a busy channel holds thousands) and without a copy of it; a hash found here is confirmed
     /// by a scan, for a duplicate or a collision.
-    ids: HashSet<u64>,
+    ids: IdSet,
     /// Read states, one per user.
     pub read: Vec<Read>,
     /// Users typing now, with when their `typing.start` arrived (ms).
@@ -146,14 +147,6 @@ pub struct ChannelState {
     /// The revision of the last change that was not an append at the end: while a shell's array is newer, it
     /// can copy it and push the new messages instead of rebuilding it (a busy channel stays linear).
     pub reordered_at: u32,
-}
-
-/// The hash [`ChannelState`] files a message id under (SipHash with fixed keys: the same in every state).
-fn id_hash(id: &str) -> u64 {
-    use core::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
 }
 
 impl ChannelState {
@@ -376,7 +369,7 @@ impl ChannelState {
 
     /// Whether a message with `id` is in `messages`.
     pub fn has_message(&self, id: &str) -> bool {
-        self.ids.contains(&id_hash(id)) && self.messages.iter().any(|m| m.id == id)
+        self.ids.contains(id_hash(id)) && self.messages.iter().any(|m| m.id == id)
     }
 
     /// Marks a change to `messages` other than an append at the end.

@@ -13,7 +13,7 @@
 use alloc::string::String;
 
 use js_sys::{Reflect, JSON};
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap};
 use stream_chat_protocol::ErrorBody;
 use wasm_bindgen::JsValue;
 
@@ -21,7 +21,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use super::shapes::{as_i32, shape, ErrorShape};
-use super::values::{object, set};
+use super::values::{object, set, to_js};
 use crate::client::ChatError;
 
 #[wasm_bindgen(module = "/src/platform/helpers.js")]
@@ -32,18 +32,28 @@ extern "C" {
 }
 
 /// The JSON inside a failed `connectUser`'s message (the official client's shape and field names).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct ConnectFailure<'a> {
     /// The protocol code.
     code: Option<i32>,
     /// The HTTP status.
-    #[serde(rename = "StatusCode")]
     status_code: Option<u16>,
     /// What went wrong.
     message: &'a str,
     /// Whether the connection failed at the network level (not refused).
-    #[serde(rename = "isWSFailure")]
     is_ws_failure: bool,
+}
+
+/// As a map, not a struct (see [`to_js`]).
+impl Serialize for ConnectFailure<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("StatusCode", &self.status_code)?;
+        map.serialize_entry("message", self.message)?;
+        map.serialize_entry("isWSFailure", &self.is_ws_failure)?;
+        map.end()
+    }
 }
 
 /// The JS `Error` a failed `connectUser` rejects with.
@@ -63,11 +73,8 @@ pub fn connect_error(error: &ChatError) -> JsValue {
         message: &message,
         is_ws_failure: error.is_ws_failure(),
     };
-    let json = serde_wasm_bindgen::to_value(&failure)
-        .ok()
-        .and_then(|value| JSON::stringify(&value).ok())
-        .and_then(|text| text.as_string())
-        .unwrap_or(message);
+    let json =
+        JSON::stringify(&to_js(&failure)).ok().and_then(|text| text.as_string()).unwrap_or(message);
     with_properties(js_sys::Error::new(&json).into(), error)
 }
 

@@ -89,6 +89,14 @@ pub fn set_default(object: &JsValue, key: &'static str, value: &JsValue) {
     }
 }
 
+/// `value` as a JS value, by serde-wasm-bindgen's serializer with maps as plain objects. The SDK's types
+/// serialize as maps, not structs: serde-wasm-bindgen caches a struct's field names in a `HashMap`, which alone
+/// brought hashbrown's ~2 KB into the wasm.
+pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).unwrap_or_default()
+}
+
 /// A plain object from pairs.
 pub fn object(pairs: &[(&'static str, JsValue)]) -> JsValue {
     let object: JsValue = Object::new().into();

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::{Array, Date, Object, Promise};
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -14,7 +14,7 @@ use super::client::{Client, Port};
 use super::request::{channel_path, send, Apply, Request};
 use crate::client::Input;
 use crate::platform::shapes::{shape, ListOptionsShape};
-use crate::platform::values::{copy, get, list, object, set, text};
+use crate::platform::values::{copy, get, list, object, set, text, to_js};
 use crate::platform::Signal;
 use crate::platform::Sink;
 use crate::state::channels::Slot;
@@ -23,12 +23,22 @@ use crate::state::channels::Slot;
 const CLEAN_INTERVAL_MS: u32 = 500;
 
 /// One sort key of `queryChannels`, as the protocol sends it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct SortParam {
     /// The field.
     field: String,
     /// 1 ascending, -1 descending.
     direction: i32,
+}
+
+/// `{field, direction}`, as a map (see [`to_js`]).
+impl Serialize for SortParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("field", &self.field)?;
+        map.serialize_entry("direction", &self.direction)?;
+        map.end()
+    }
 }
 
 /// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt; with
@@ -65,7 +75,7 @@ pub fn query_channels(
 
 /// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
 pub fn sort_value(sort: &JsValue) -> JsValue {
-    serde_wasm_bindgen::to_value(&sort_list(sort)).unwrap_or_default()
+    to_js(&sort_list(sort))
 }
 
 /// The official client's sort argument (`{field: direction}` or a list of them) as the protocol's list.
