@@ -50,6 +50,12 @@ async fn query_users_filters_sorts_and_fills_client_state() {
     .await
     .unwrap();
     assert_eq!(ids(&answer), [c.clone(), b.clone(), a.clone()]);
+    // The sort as a list of `{field: direction}`, as the official client also takes it.
+    let ascending: Array = [object(&[("name", 1.into())])].into_iter().collect();
+    let listed = settle(alice.query_users(filter.clone(), ascending.into(), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed), [a.clone(), b.clone(), c.clone()]);
     assert_eq!(
         get(&answer, "users.0.online").as_bool(),
         Some(false),

@@ -300,3 +300,15 @@ export function cachePut(prefix, list, answer, lists, most, messages) {
 export function cacheClear(prefix) {
   if (globalThis.indexedDB) cacheStore('readwrite').then((store) => store.delete(keyRange(prefix))).catch(() => {});
 }
+
+// src/runtime/channels.rs
+export function sortList(sort) {
+  const list = [];
+  for (const entry of Array.isArray(sort) ? sort : sort !== null && typeof sort === 'object' ? [sort] : []) {
+    if (entry === null || typeof entry !== 'object') continue;
+    for (const [field, direction] of Object.entries(entry)) {
+      if (typeof direction === 'number') list.push({ field, direction: direction < 0 ? -1 : 1 });
+    }
+  }
+  return list;
+}

@@ -5,8 +5,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, Date, Object, Promise};
-use serde::ser::{Serialize, SerializeMap};
+use js_sys::{Array, Date, Promise};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -14,7 +14,7 @@ use super::client::{Client, Port};
 use super::request::{channel_path, send, Apply, Request};
 use crate::client::Input;
 use crate::platform::shapes::{shape, ListOptionsShape};
-use crate::platform::values::{copy, get, list, object, set, text, to_js};
+use crate::platform::values::{copy, get, list, object, set, text};
 use crate::platform::Signal;
 use crate::platform::Sink;
 use crate::state::channels::Slot;
@@ -22,23 +22,12 @@ use crate::state::channels::Slot;
 /// How often the typing cleaner runs while there is typing (the official client's 500 ms).
 const CLEAN_INTERVAL_MS: u32 = 500;
 
-/// One sort key of `queryChannels`, as the protocol sends it.
-#[derive(Debug)]
-struct SortParam {
-    /// The field.
-    field: String,
-    /// 1 ascending, -1 descending.
-    direction: i32,
-}
-
-/// `{field, direction}`, as a map (see [`to_js`]).
-impl Serialize for SortParam {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("field", &self.field)?;
-        map.serialize_entry("direction", &self.direction)?;
-        map.end()
-    }
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// The official client's sort argument (`{field: direction}` or a list of them) as the protocol's JS list
+    /// `[{field, direction}]`, direction 1 or -1.
+    #[wasm_bindgen(js_name = sortList)]
+    pub fn sort_value(sort: &JsValue) -> JsValue;
 }
 
 /// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt; with
@@ -71,34 +60,6 @@ pub fn query_channels(
     } else {
         server
     }
-}
-
-/// The official client's sort argument as the protocol's JS list `[{field, direction}]`.
-pub fn sort_value(sort: &JsValue) -> JsValue {
-    to_js(&sort_list(sort))
-}
-
-/// The official client's sort argument (`{field: direction}` or a list of them) as the protocol's list.
-fn sort_list(sort: &JsValue) -> Vec<SortParam> {
-    let entries: Array = if Array::is_array(sort) {
-        Array::from(sort)
-    } else if sort.is_object() {
-        Array::of1(sort)
-    } else {
-        Array::new()
-    };
-    let mut list = Vec::new();
-    for entry in entries.iter() {
-        let Some(entry) = Object::try_from(&entry) else { continue };
-        for pair in Object::entries(entry).iter() {
-            let pair = Array::from(&pair);
-            if let (Some(field), Some(direction)) = (pair.get(0).as_string(), pair.get(1).as_f64())
-            {
-                list.push(SortParam { field, direction: if direction < 0.0 { -1 } else { 1 } });
-            }
-        }
-    }
-    list
 }
 
 /// The member ids of `data.members` (ids or `{user_id}` objects) sorted and joined by commas in JS, as the official
