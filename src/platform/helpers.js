@@ -312,3 +312,26 @@ export function sortList(sort) {
   }
   return list;
 }
+
+// src/state/channels.rs
+export function countUnread(messages, own, mentions) {
+  let count = 0;
+  for (const message of messages) {
+    if (message?.user?.id === own || message?.silent || message?.shadowed || message?.type === 'system') continue;
+    const named = message?.mentioned_users;
+    if (mentions && !(Array.isArray(named) && named.some((user) => user === own || user?.id === own))) continue;
+    count++;
+  }
+  return count;
+}
+export function emptyObject(object) {
+  if (object !== null && typeof object === 'object') for (const key of Object.keys(object)) delete object[key];
+}
+export function membersById(members) {
+  const byId = {};
+  for (const member of Array.isArray(members) ? members : []) {
+    const id = typeof member?.user?.id === 'string' ? member.user.id : member?.user_id;
+    if (typeof id === 'string') byId[id] = member;
+  }
+  return byId;
+}

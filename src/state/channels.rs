@@ -9,6 +9,8 @@ use alloc::vec::Vec;
 use js_sys::{Array, Map, Object, Reflect};
 use wasm_bindgen::JsValue;
 
+use wasm_bindgen::prelude::wasm_bindgen;
+
 use super::kept_js::in_order;
 use crate::client::channel::{ChannelState, Read, Snapshot, Typing};
 use crate::platform::listeners::Listeners;
@@ -16,6 +18,24 @@ use crate::platform::values::{date, get, get_at, list, number, object, set, set_
 
 /// Messages a query returns when it names no `limit` (the server's default page).
 const DEFAULT_PAGE: usize = 25;
+
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// How many of `messages` count as unread for `own_user`, as the official client's `_countMessageAsUnread`
+    /// counts: not the user's own, not `silent`, `shadowed` or `system`; with `mentions`, only those whose
+    /// `mentioned_users` name the user (by id, or as the id itself).
+    #[wasm_bindgen(js_name = countUnread)]
+    pub fn count_unread(messages: &Array, own_user: &str, mentions: bool) -> u32;
+
+    /// Deletes every own key of `object` (kept: apps hold it), when it is an object.
+    #[wasm_bindgen(js_name = emptyObject)]
+    fn empty_object(object: &JsValue);
+
+    /// `{[user id]: member}` of a query answer's `members` (the id from `member.user.id`, else `member.user_id`;
+    /// members with neither are left out).
+    #[wasm_bindgen(js_name = membersById)]
+    fn members_by_id(members: &JsValue) -> JsValue;
+}
 
 /// One channel object and its state.
 #[derive(Debug)]
@@ -174,14 +194,7 @@ impl Slot {
                 Some(id)
             })
             .collect();
-        let members = Object::new();
-        for member in list(response, "members").iter() {
-            let user = get(&member, "user");
-            if let Some(id) = text(&user, "id").or_else(|| text(&member, "user_id")) {
-                let _ = Reflect::set(&members, &id.into(), &member);
-            }
-        }
-        set(&self.state, "members", &members);
+        set(&self.state, "members", &members_by_id(&get(response, "members")));
         let membership = get(response, "membership");
         set(
             &self.state,
@@ -228,9 +241,9 @@ impl Slot {
 
     /// The messages in the state created after `since_ms`, for [`count_unread`] to look at once no borrow is
     /// held (they are objects apps can reach); none where the channel has read events off.
-    pub fn messages_since(&self, since_ms: f64) -> Vec<JsValue> {
+    pub fn messages_since(&self, since_ms: f64) -> Array {
         if !self.config("read_events") {
-            return Vec::new();
+            return Array::new();
         }
         let after = self.core.messages.iter().filter(|key| key.created_at > since_ms);
         after.map(|key| self.messages.get(&key.id.as_str().into())).collect()
@@ -368,29 +381,6 @@ impl Slot {
 /// Empties `state[key]` in place (keeps the object's identity) and returns it.
 fn clear(state: &JsValue, key: &'static str) -> JsValue {
     let target = get(state, key);
-    if let Some(object) = Object::try_from(&target) {
-        for name in Object::keys(object).iter() {
-            let _ = Reflect::delete_property(object, &name);
-        }
-    }
+    empty_object(&target);
     target
-}
-
-/// How many of `messages` count as unread for `own_user`, as the official client's `_countMessageAsUnread` counts:
-/// not the user's own, not `silent`, `shadowed` or `system`; with `mentions`, only those that mention the user.
-pub fn count_unread(messages: &[JsValue], own_user: &str, mentions: bool) -> u32 {
-    let counted = messages.iter().filter(|message| {
-        let by_other = text(&get(message, "user"), "id").as_deref() != Some(own_user);
-        let quiet = get(message, "silent").is_truthy()
-            || get(message, "shadowed").is_truthy()
-            || text(message, "type").as_deref() == Some("system");
-        let mentioned = || {
-            list(message, "mentioned_users").iter().any(|user| {
-                text(&user, "id").as_deref() == Some(own_user)
-                    || user.as_string().as_deref() == Some(own_user)
-            })
-        };
-        by_other && !quiet && (!mentions || mentioned())
-    });
-    u32::try_from(counted.count()).unwrap_or(u32::MAX)
 }
