@@ -314,6 +314,14 @@ export function sortList(sort) {
 }
 
 // src/state/channels.rs
+export function newChannelState() {
+  const messages = [];
+  return {
+    messages, latestMessages: messages, isUpToDate: true, pinnedMessages: [], threads: {}, read: {}, typing: {},
+    watchers: {}, members: {}, membership: {}, watcher_count: 0, unreadCount: 0, last_message_at: null,
+    messagePagination: { hasPrev: false, hasNext: false },
+  };
+}
 export function countUnread(messages, own, mentions) {
   let count = 0;
   for (const message of messages) {

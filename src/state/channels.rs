@@ -27,6 +27,11 @@ extern "C" {
     #[wasm_bindgen(js_name = countUnread)]
     pub fn count_unread(messages: &Array, own_user: &str, mentions: bool) -> u32;
 
+    /// A new `channel.state`: no messages (`messages` and `latestMessages` the same empty array), empty `read`,
+    /// `typing`, `watchers`, `members`, `membership` and `threads`, counts at 0, up to date, no pagination.
+    #[wasm_bindgen(js_name = newChannelState)]
+    fn new_channel_state() -> JsValue;
+
     /// Deletes every own key of `object` (kept: apps hold it), when it is an object.
     #[wasm_bindgen(js_name = emptyObject)]
     fn empty_object(object: &JsValue);
@@ -87,23 +92,7 @@ pub struct Slot {
 impl Slot {
     /// A slot for a channel not queried yet.
     pub fn new(key: u32, kind: String, id: Option<String>, data: JsValue) -> Slot {
-        let messages: JsValue = Array::new().into();
-        let state = object(&[
-            ("messages", messages.clone()),
-            ("latestMessages", messages),
-            ("isUpToDate", true.into()),
-            ("pinnedMessages", Array::new().into()),
-            ("threads", Object::new().into()),
-            ("read", Object::new().into()),
-            ("typing", Object::new().into()),
-            ("watchers", Object::new().into()),
-            ("members", Object::new().into()),
-            ("membership", Object::new().into()),
-            ("watcher_count", 0.into()),
-            ("unreadCount", 0.into()),
-            ("last_message_at", JsValue::NULL),
-            ("messagePagination", object(&[("hasPrev", false.into()), ("hasNext", false.into())])),
-        ]);
+        let state = new_channel_state();
         Slot {
             key,
             kind,
