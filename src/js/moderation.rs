@@ -55,7 +55,10 @@ impl StreamChat {
 
     /// Whether the own user muted `targetID`.
     #[wasm_bindgen(js_name = userMuteStatus)]
-    pub fn user_mute_status(&self, #[wasm_bindgen(js_name = targetID)] target_id: String) -> bool {
+    pub fn user_mute_status(
+        &self,
+        #[wasm_bindgen(js_name = targetID, unchecked_param_type = "string")] target_id: JsValue,
+    ) -> bool {
         mutes::user_muted(&self.client.state_ref().mutes.0, &target_id)
     }
 
@@ -186,9 +189,8 @@ impl Channel {
     /// `{muted, createdAt, expiresAt}` for this channel, from `client.mutedChannels`.
     #[wasm_bindgen(js_name = muteStatus, unchecked_return_type = "{ muted: boolean; createdAt: Date | null; expiresAt: Date | null }")]
     pub fn mute_status(&self) -> JsValue {
-        let cid = self.cid().as_string().unwrap_or_default();
         let mutes = self.port.live().map(|client| client.state_ref().mutes.1.clone());
-        mutes::channel_mute_status(&mutes.unwrap_or_default(), &cid)
+        mutes::channel_mute_status(&mutes.unwrap_or_default(), &self.cid())
     }
 
     /// Bans a user from this channel (`timeout` in minutes, `reason`).

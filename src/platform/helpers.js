@@ -343,3 +343,31 @@ export function membersById(members) {
   }
   return byId;
 }
+
+// src/state/mutes.rs
+function expiresAt(mute) {
+  const expires = mute?.expires;
+  const at = typeof expires === 'string' || expires instanceof Date ? new Date(expires).getTime() : NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
+function inForce(mute) {
+  const at = expiresAt(mute);
+  return at === undefined || at > Date.now();
+}
+function channelMute(mutes, cid) {
+  return Array.isArray(mutes) && typeof cid === 'string' ? mutes.find((mute) => mute?.channel?.cid === cid) : undefined;
+}
+export function userMuted(mutes, id) {
+  return Array.isArray(mutes) && mutes.some((mute) => mute?.target?.id === id);
+}
+export function channelMuteStatus(mutes, cid) {
+  const mute = channelMute(mutes, cid);
+  if (!mute) return { muted: false, createdAt: null, expiresAt: null };
+  const at = expiresAt(mute);
+  return { muted: inForce(mute), createdAt: date(mute.created_at, true), expiresAt: at === undefined ? null : new Date(at) };
+}
+export function mutedMessage(users, channels, frame) {
+  const sender = frame?.message?.user?.id;
+  const mute = channelMute(channels, frame?.cid);
+  return userMuted(users, typeof sender === 'string' ? sender : '') || (mute !== undefined && inForce(mute));
+}

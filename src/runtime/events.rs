@@ -89,8 +89,8 @@ impl Client {
             let mut state = self.state_mut();
             state.replay.record(&cid, frame);
             let own = state.own_id();
-            let muted = kind == "message.new"
-                && crate::state::mutes::muted_message(&state.mutes, frame, &cid);
+            let muted =
+                kind == "message.new" && crate::state::mutes::muted_message(&state.mutes, frame);
             let slot = state.channels.iter_mut().find(|slot| slot.is(&cid))?;
             slot.apply_event(frame, &kind, (&own, muted), Date::now());
             Some(slot.key)

@@ -154,7 +154,7 @@ impl Client {
         let events = state.replay.since(mark, &cid);
         for frame in events {
             let kind = text(&frame, "type").unwrap_or_default();
-            let muted = kind == "message.new" && muted_message(&state.mutes, &frame, &cid);
+            let muted = kind == "message.new" && muted_message(&state.mutes, &frame);
             if let Some(slot) = state.slot(key) {
                 slot.apply_event(&frame, &kind, (&own, muted), js_sys::Date::now());
             }

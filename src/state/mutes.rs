@@ -1,52 +1,31 @@
 //! The own user's mutes as the official client keeps them: `client.mutedUsers` and `client.mutedChannels`, taken
 //! whole from `me` on connect and from `notification.mutes_updated` / `notification.channel_mutes_updated` (no mute
-//! call changes them), and the two questions apps ask of them.
+//! call changes them), and the two questions apps ask of them. Both lists are the server's JS objects, so the
+//! questions are asked in JS (`helpers.js`).
 
-use js_sys::Date;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use crate::platform::values::{array, date, get, object, text, time};
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// Whether `mutes` (`client.mutedUsers`) has one of the user `target_id` (expired or not, as the official
+    /// client).
+    #[wasm_bindgen(js_name = userMuted)]
+    pub fn user_muted(mutes: &JsValue, target_id: &JsValue) -> bool;
 
-/// Whether `mutes` (`client.mutedUsers`) has one of the user `target_id` (expired or not, as the official client).
-pub fn user_muted(mutes: &JsValue, target_id: &str) -> bool {
-    array(mutes.clone())
-        .iter()
-        .any(|mute| text(&get(&mute, "target"), "id").as_deref() == Some(target_id))
+    /// `channel.muteStatus()`: `{muted, createdAt, expiresAt}` from the first of `mutes`
+    /// (`client.mutedChannels`) for the channel `cid`; a mute past its `expires` is not muted.
+    #[wasm_bindgen(js_name = channelMuteStatus)]
+    pub fn channel_mute_status(mutes: &JsValue, cid: &JsValue) -> JsValue;
+
+    /// Whether a `message.new` `frame` comes from a user, or is in a channel (its `cid`), that `users`
+    /// (`mutedUsers`) or `channels` (`mutedChannels`, a mute in force) hold: such a message is unread for nobody
+    /// (the official client's `_countMessageAsUnread`).
+    #[wasm_bindgen(js_name = mutedMessage)]
+    fn muted_in(users: &JsValue, channels: &JsValue, frame: &JsValue) -> bool;
 }
 
-/// The first of `mutes` (`client.mutedChannels`) for the channel `cid`.
-fn channel_mute(mutes: &JsValue, cid: &str) -> Option<JsValue> {
-    array(mutes.clone())
-        .iter()
-        .find(|mute| text(&get(mute, "channel"), "cid").as_deref() == Some(cid))
-}
-
-/// Whether a channel mute is in force: no `expires`, or one still ahead.
-fn in_force(mute: &JsValue) -> bool {
-    time(mute, "expires").is_none_or(|expires| expires > Date::now())
-}
-
-/// `channel.muteStatus()`: `{muted, createdAt, expiresAt}` from the first of `mutes` (`client.mutedChannels`) for
-/// the channel `cid`; a mute past its `expires` is not muted.
-pub fn channel_mute_status(mutes: &JsValue, cid: &str) -> JsValue {
-    let Some(mute) = channel_mute(mutes, cid) else {
-        return object(&[
-            ("muted", false.into()),
-            ("createdAt", JsValue::NULL),
-            ("expiresAt", JsValue::NULL),
-        ]);
-    };
-    let created = time(&mute, "created_at").unwrap_or_else(Date::now);
-    object(&[
-        ("muted", in_force(&mute).into()),
-        ("createdAt", date(created)),
-        ("expiresAt", time(&mute, "expires").map_or(JsValue::NULL, date)),
-    ])
-}
-
-/// Whether a `message.new` `frame` in `cid` comes from a user, or is in a channel, that `mutes` (`mutedUsers`,
-/// `mutedChannels`) hold: such a message is unread for nobody (the official client's `_countMessageAsUnread`).
-pub fn muted_message(mutes: &(JsValue, JsValue), frame: &JsValue, cid: &str) -> bool {
-    let sender = text(&get(&get(frame, "message"), "user"), "id").unwrap_or_default();
-    user_muted(&mutes.0, &sender) || channel_mute(&mutes.1, cid).is_some_and(|mute| in_force(&mute))
+/// [`muted_in`] for the client's `(mutedUsers, mutedChannels)`.
+pub fn muted_message(mutes: &(JsValue, JsValue), frame: &JsValue) -> bool {
+    muted_in(&mutes.0, &mutes.1, frame)
 }
