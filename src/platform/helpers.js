@@ -371,3 +371,43 @@ export function mutedMessage(users, channels, frame) {
   const mute = channelMute(channels, frame?.cid);
   return userMuted(users, typeof sender === 'string' ? sender : '') || (mute !== undefined && inForce(mute));
 }
+
+// src/state/channel_events.rs
+const isObject = (value) => value !== null && typeof value === 'object';
+export function channelUpdated(channel, current) {
+  if (!isObject(channel)) return current;
+  const updated = { ...channel };
+  for (const own of ['hidden', 'own_capabilities']) {
+    if (updated[own] == null) updated[own] = isObject(current) ? current[own] : undefined;
+  }
+  return updated;
+}
+export function withOwnReactions(event, messages, kind, own) {
+  const message = { ...event?.message };
+  const reaction = event?.reaction;
+  const kept = messages.get(typeof message.id === 'string' ? message.id : '');
+  let mine = Array.isArray(kept?.own_reactions) ? [...kept.own_reactions] : [];
+  if (reaction?.user_id === own) {
+    const same = (other) => other?.type === reaction?.type;
+    if (kind === 'reaction.deleted') mine = mine.filter((other) => !same(other));
+    // An update that replaced another type came with enforce_unique: it is the only one left.
+    else if (kind === 'reaction.updated' && !mine.some(same)) mine = [reaction];
+    else mine = [...mine.filter((other) => !same(other)), reaction];
+  }
+  message.own_reactions = mine;
+  return message;
+}
+export function memberChanged(state, event, removed, own) {
+  const member = event?.member;
+  const id = typeof member?.user_id === 'string' ? member.user_id : member?.user?.id;
+  if (typeof id !== 'string') return;
+  if (removed) delete state.members[id];
+  else state.members[id] = member;
+  if (id === own) state.membership = removed ? {} : member;
+}
+export function banChanged(state, user, banned) {
+  const id = user?.id;
+  if (typeof id !== 'string') return;
+  const old = state.members[id];
+  state.members[id] = { ...old, banned, shadow_banned: false, user: Object.assign({ ...old?.user }, user) };
+}

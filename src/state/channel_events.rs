@@ -2,14 +2,36 @@
 //! and the channel-level events (`channel.updated` / `hidden` / `visible` / `truncated` / `deleted`, members,
 //! bans) applied to `channel.data` and `channel.state` as the official client's `_handleChannelEvent` does.
 
-use alloc::vec::Vec;
-
-use js_sys::{Array, Object, Reflect};
+use js_sys::Map;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use super::channels::Slot;
 use crate::client::channel::Event;
-use crate::platform::values::{copy, get, get_at, list, number, set, set_at, text, time};
+use crate::platform::values::{get, number, set, text, time};
+
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// `channel.updated`: the event's `channel` (a copy) as `channel.data`, keeping `current`'s `hidden` and
+    /// `own_capabilities` where it has none, as the official client does; `current` when it is not an object.
+    #[wasm_bindgen(js_name = channelUpdated)]
+    fn channel_updated(channel: &JsValue, current: &JsValue) -> JsValue;
+
+    /// A copy of a reaction event's message with `own_reactions` as this user's: the server sends the message as
+    /// everyone sees it, so the own reactions come from the message kept in `messages`, changed by the event when
+    /// the reaction is `own_user`'s (the official client does the same).
+    #[wasm_bindgen(js_name = withOwnReactions)]
+    fn with_own_reactions(event: &JsValue, messages: &Map, kind: &str, own_user: &str) -> JsValue;
+
+    /// A member joined, changed or left: `state.members` follows, and `state.membership` when it is `own_user`.
+    #[wasm_bindgen(js_name = memberChanged)]
+    fn member_changed(state: &JsValue, event: &JsValue, removed: bool, own_user: &str);
+
+    /// `user.banned` / `user.unbanned`: the member entry (made for a non-member) becomes a new object with
+    /// `banned` set and the event's user fields over its own, as the official client's handler does.
+    #[wasm_bindgen(js_name = banChanged)]
+    fn ban_changed(state: &JsValue, user: &JsValue, banned: bool);
+}
 
 impl Slot {
     /// Applies a server event for this channel at `now_ms`.
@@ -73,17 +95,17 @@ impl Slot {
                 unread_messages: number(raw, "unread_messages").unwrap_or(0),
             },
             "reaction.new" | "reaction.updated" | "reaction.deleted" => {
-                let message = self.with_own_reactions(raw, kind, own_user);
+                let message = with_own_reactions(raw, &self.messages, kind, own_user);
                 let id = text(&message, "id").unwrap_or_default();
                 self.keep_message(&message);
                 Event::MessageChanged { id }
             }
             "member.added" | "member.updated" | "member.removed" => {
-                self.member_changed(raw, kind == "member.removed", own_user);
+                member_changed(&self.state, raw, kind == "member.removed", own_user);
                 Event::Other
             }
             "channel.updated" => {
-                self.channel_updated(&get(raw, "channel"));
+                self.channel = channel_updated(&get(raw, "channel"), &self.channel);
                 Event::Other
             }
             "channel.hidden" | "channel.visible" => {
@@ -102,7 +124,11 @@ impl Slot {
                 Event::Other
             }
             "user.banned" | "user.unbanned" => {
-                self.ban_changed(&user, kind == "user.banned" && !get(raw, "shadow").is_truthy());
+                ban_changed(
+                    &self.state,
+                    &user,
+                    kind == "user.banned" && !get(raw, "shadow").is_truthy(),
+                );
                 Event::Other
             }
             "user.watching.start" => Event::WatchingStart { user_id },
@@ -122,21 +148,6 @@ impl Slot {
         self.sync();
     }
 
-    /// `channel.updated`: `channel.data` becomes the event's channel, keeping the own `hidden` and
-    /// `own_capabilities` when it has none (as the official client does).
-    fn channel_updated(&mut self, channel: &JsValue) {
-        if !channel.is_object() {
-            return;
-        }
-        let channel = copy(channel);
-        for own in ["hidden", "own_capabilities"] {
-            if get(&channel, own).is_null_or_undefined() {
-                set(&channel, own, &get(&self.channel, own));
-            }
-        }
-        self.channel = channel;
-    }
-
     /// A truncation before `before` (ms; everything when `None`): its messages leave `pinnedMessages` too.
     fn truncated(&mut self, before: Option<f64>) -> Event {
         let gone = self.core.messages.iter().filter(|m| before.is_none_or(|t| m.created_at < t));
@@ -144,65 +155,5 @@ impl Slot {
             super::kept_js::unpin(&self.state, &message.id);
         }
         Event::Truncated { before }
-    }
-
-    /// The message of a reaction event with `own_reactions` as this user's: the server sends the message as
-    /// everyone sees it, so the own reactions come from the message kept here, changed by the event when the
-    /// reaction is the own user's (the official client does the same).
-    fn with_own_reactions(&self, raw: &JsValue, kind: &str, own_user: &str) -> JsValue {
-        let message = copy(&get(raw, "message"));
-        let reaction = get(raw, "reaction");
-        let id = text(&message, "id").unwrap_or_default();
-        let kept = self.messages.get(&id.as_str().into());
-        let mut own: Vec<JsValue> = list(&kept, "own_reactions").iter().collect();
-        if text(&reaction, "user_id").as_deref() == Some(own_user) {
-            let kind_of = |r: &JsValue| text(r, "type");
-            let same = |r: &JsValue| kind_of(r) == kind_of(&reaction);
-            match kind {
-                "reaction.deleted" => own.retain(|r| !same(r)),
-                // An update that replaced another type came with enforce_unique: it is the only one left.
-                "reaction.updated" if !own.iter().any(same) => own = alloc::vec![reaction.clone()],
-                _ => {
-                    own.retain(|r| !same(r));
-                    own.push(reaction.clone());
-                }
-            }
-        }
-        set(&message, "own_reactions", &own.into_iter().collect::<Array>());
-        message
-    }
-
-    /// A member joined, changed or left: `state.members` follows, and `membership` when it is the own user.
-    fn member_changed(&mut self, raw: &JsValue, removed: bool, own_user: &str) {
-        let member = get(raw, "member");
-        let Some(id) = text(&member, "user_id").or_else(|| text(&get(&member, "user"), "id"))
-        else {
-            return;
-        };
-        let members = get(&self.state, "members");
-        if removed {
-            let _ = Reflect::delete_property(&Object::from(members), &id.as_str().into());
-        } else {
-            set_at(&members, &id, &member);
-        }
-        if id == own_user {
-            let membership = if removed { Object::new().into() } else { member };
-            set(&self.state, "membership", &membership);
-        }
-    }
-
-    /// `user.banned` / `user.unbanned`: the member entry (made for a non-member) becomes a new object with
-    /// `banned` set and the event's user fields over its own, as the official client's handler does.
-    fn ban_changed(&mut self, user: &JsValue, banned: bool) {
-        let Some(id) = text(user, "id") else { return };
-        let members = get(&self.state, "members");
-        let old = get_at(&members, &id);
-        let member = copy(&old);
-        let merged = copy(&get(&old, "user"));
-        let _ = Object::assign(&Object::from(merged.clone()), &Object::from(user.clone()));
-        set(&member, "banned", &banned.into());
-        set(&member, "shadow_banned", &false.into());
-        set(&member, "user", &merged);
-        set_at(&members, &id, &member);
     }
 }
