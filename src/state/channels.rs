@@ -7,9 +7,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::{Array, Map, Object, Reflect};
-use wasm_bindgen::JsValue;
-
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use super::kept_js::in_order;
 use crate::client::channel::{ChannelState, Read, Snapshot, Typing};
