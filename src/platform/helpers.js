@@ -62,8 +62,29 @@ export function keptThreadOnly() { return threadOnly(kept); }
 export function keptTime() { return kept.created_at.getTime(); }
 export function keptIsReply() { return typeof kept.parent_id === 'string'; }
 export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
-export function keptParent() { return kept.parent_id; }
-export function lastKept() { return kept; }
+function replyTime(reply) {
+  const at = reply?.created_at;
+  const ms = typeof at === 'string' || at instanceof Date ? new Date(at).getTime() : NaN;
+  return Number.isFinite(ms) ? ms : -Infinity;
+}
+const repliesWithout = (state, parent, id) =>
+  (Array.isArray(state.threads[parent]) ? state.threads[parent] : []).filter((reply) => reply?.id !== id);
+export function fileKeptReply(state) {
+  const replies = repliesWithout(state, kept.parent_id, kept.id);
+  // In time order, whatever order pages and events arrive in (equal times keep arrival order).
+  const at = kept.created_at.getTime();
+  let position = replies.length;
+  while (position > 0 && !(replyTime(replies[position - 1]) <= at)) position--;
+  replies.splice(position, 0, kept);
+  state.threads[kept.parent_id] = replies;
+}
+export function removeReply(state, parent, id) {
+  const before = state.threads[parent];
+  const replies = repliesWithout(state, parent, id);
+  const removed = replies.length !== (Array.isArray(before) ? before.length : 0);
+  if (removed) state.threads[parent] = replies;
+  return removed;
+}
 export function requote(messages, raw, removed) {
   const quoted = removed ? { ...raw, attachments: [] } : raw;
   for (const m of messages.values()) if (m.quoted_message_id === raw.id) messages.set(m.id, { ...m, quoted_message: quoted });

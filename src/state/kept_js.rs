@@ -55,13 +55,15 @@ extern "C" {
     #[wasm_bindgen(js_name = keptQuiet)]
     pub fn kept_quiet() -> bool;
 
-    /// The last kept message's `parent_id`, after [`kept_is_reply`] said it has one.
-    #[wasm_bindgen(js_name = keptParent)]
-    pub fn kept_parent() -> String;
+    /// Files the last kept message, a reply (see [`kept_is_reply`]), in `state.threads[parent_id]`: in time order
+    /// (after replies of the same time), replacing one with its id, as a new array so apps see the change.
+    #[wasm_bindgen(js_name = fileKeptReply)]
+    pub fn file_kept_reply(state: &JsValue);
 
-    /// The last kept message.
-    #[wasm_bindgen(js_name = lastKept)]
-    pub fn last_kept() -> JsValue;
+    /// Takes reply `id` out of `state.threads[parent]` (a hard delete), as a new array so apps see the change;
+    /// whether it was there.
+    #[wasm_bindgen(js_name = removeReply)]
+    pub fn remove_reply(state: &JsValue, parent: &str, id: &str) -> bool;
 
     /// Replaces each message of `messages` quoting `raw` (by `quoted_message_id`) with a copy whose
     /// `quoted_message` is `raw` (without its attachments when `removed`), as the official client's

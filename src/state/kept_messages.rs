@@ -10,11 +10,11 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
 use super::kept_js::{
-    keep_in, keep_page, kept_is_reply, kept_parent, kept_thread_only, kept_time, last_kept,
+    file_kept_reply, keep_in, keep_page, kept_is_reply, kept_thread_only, kept_time, remove_reply,
     SEPARATOR,
 };
 use crate::client::channel::{Event, MessageKey};
-use crate::platform::values::{array, get, get_at, list, set_at, text, time};
+use crate::platform::values::{list, text};
 
 impl Slot {
     /// Keeps a server message as apps see it (a copy with `Date`s and `status`), filing thread replies under
@@ -26,9 +26,8 @@ impl Slot {
         let created_at = kept_time();
         let mut thread_only = false;
         if kept_is_reply() {
-            let parent = kept_parent();
             thread_only = kept_thread_only();
-            self.add_reply(&parent, &id, &last_kept(), created_at);
+            file_kept_reply(&self.state);
         }
         (Some(MessageKey { id, created_at }), thread_only)
     }
@@ -54,37 +53,6 @@ impl Slot {
             keys.push(MessageKey { id: id.into(), created_at: times.get_index(at as u32) });
         }
         keys
-    }
-
-    /// Adds (or replaces) a reply created at `at` (ms) in `threads[parent]`, as a new array so apps see
-    /// the change.
-    fn add_reply(&self, parent: &str, id: &str, message: &JsValue, at: f64) {
-        let threads = get(&self.state, "threads");
-        let mut replies: Vec<JsValue> = array(get_at(&threads, parent))
-            .iter()
-            .filter(|reply| text(reply, "id").as_deref() != Some(id))
-            .collect();
-        // In time order, whatever order pages and events arrive in (equal times keep arrival order).
-        let position = replies
-            .iter()
-            .rposition(|reply| time(reply, "created_at").unwrap_or(f64::MIN) <= at)
-            .map_or(0, |found| found + 1);
-        replies.insert(position, message.clone());
-        set_at(&threads, parent, &replies.into_iter().collect::<Array>());
-    }
-
-    /// Takes reply `id` out of `threads[parent]` (a hard delete), as a new array so apps see the change;
-    /// whether it was there.
-    pub fn remove_reply(&self, parent: &str, id: &str) -> bool {
-        let threads = get(&self.state, "threads");
-        let replies = array(get_at(&threads, parent));
-        let kept: Array =
-            replies.iter().filter(|reply| text(reply, "id").as_deref() != Some(id)).collect();
-        let removed = kept.length() != replies.length();
-        if removed {
-            set_at(&threads, parent, &kept);
-        }
-        removed
     }
 
     /// `state.addMessageSorted(message, timestampChanged, addIfDoesNotExist)`: a message the app adds or
@@ -115,7 +83,7 @@ impl Slot {
     /// The core's order is the caller's to change.
     pub fn forget_message(&self, id: &str, parent: Option<&str>) -> bool {
         let kept = self.messages.delete(&id.into());
-        parent.is_some_and(|parent| self.remove_reply(parent, id)) || kept
+        parent.is_some_and(|parent| remove_reply(&self.state, parent, id)) || kept
     }
 
     /// Forgets the kept copies of messages a rebuild left out, so each reconnect's snapshot does not leave the
