@@ -5,6 +5,7 @@
 //! partialUpdateUser(…)` already obeys it (the official client waits for the `user.updated` event).
 
 use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::client::ChatError;
@@ -12,6 +13,13 @@ use crate::platform::errors::to_js_error;
 use crate::platform::values::{copy, get, list, object, set, text};
 use crate::runtime::client::Port;
 use crate::runtime::request::{send, Apply, Request};
+
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// Files each of `list`'s users with a string `id` in `into` under it; returns `into`.
+    #[wasm_bindgen(js_name = indexById)]
+    fn index_by_id(list: &JsValue, into: &JsValue) -> JsValue;
+}
 
 /// `users` (one object or a list) as a list; every entry needs an `id`.
 fn with_ids(users: &JsValue) -> Result<Array, ChatError> {
@@ -29,11 +37,7 @@ pub fn upsert_users(port: Port, users: &JsValue) -> Promise {
         Ok(list) => list,
         Err(error) => return Promise::reject(&to_js_error(&error)),
     };
-    let by_id: JsValue = Object::new().into();
-    for user in list.iter() {
-        crate::platform::values::set_at(&by_id, &text(&user, "id").unwrap_or_default(), &user);
-    }
-    let body = object(&[("users", by_id)]);
+    let body = object(&[("users", index_by_id(&list, &Object::new()))]);
     send(&port, Request::new("POST", "/users".into(), body))
 }
 
@@ -87,11 +91,7 @@ pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsVal
     }
     let apply: Apply = |client, _, _, _, answer| {
         let users = get(&client.state_ref().client_state, "users");
-        for user in list(answer, "users").iter() {
-            if let Some(id) = text(&user, "id") {
-                crate::platform::values::set_at(&users, &id, &user);
-            }
-        }
+        index_by_id(&get(answer, "users"), &users);
         answer.clone()
     };
     send(&port, Request { apply: Some(apply), ..Request::new("GET", "/users".into(), payload) })

@@ -432,3 +432,9 @@ export function banChanged(state, user, banned) {
   const old = state.members[id];
   state.members[id] = { ...old, banned, shadow_banned: false, user: Object.assign({ ...old?.user }, user) };
 }
+
+// src/api/users.rs
+export function indexById(list, into) {
+  for (const user of Array.isArray(list) ? list : []) if (typeof user?.id === 'string') into[user.id] = user;
+  return into;
+}
