@@ -13,6 +13,7 @@ setTimeout(() => {
 
 // src/platform/values.rs
 export function shallowCopy(value) { return { ...value }; }
+const isObject = (value) => value !== null && typeof value === 'object';
 
 // src/state/kept_js.rs
 function date(value, nowWhenAbsent) {
@@ -61,12 +62,10 @@ const threadOnly = (message) => typeof message.parent_id === 'string' && !messag
 export function keptThreadOnly() { return threadOnly(kept); }
 export function keptTime() { return kept.created_at.getTime(); }
 export function keptIsReply() { return typeof kept.parent_id === 'string'; }
-export function keptQuiet() { return !!(kept.silent || kept.shadowed || kept.type === 'system'); }
-function replyTime(reply) {
-  const at = reply?.created_at;
-  const ms = typeof at === 'string' || at instanceof Date ? new Date(at).getTime() : NaN;
-  return Number.isFinite(ms) ? ms : -Infinity;
-}
+// Unread for nobody: `silent`, `shadowed` or a `system` message (the official client's `_countMessageAsUnread`).
+const quiet = (message) => !!(message?.silent || message?.shadowed || message?.type === 'system');
+export function keptQuiet() { return quiet(kept); }
+const replyTime = (reply) => date(reply?.created_at, false)?.getTime() ?? -Infinity;
 const repliesWithout = (state, parent, id) =>
   (Array.isArray(state.threads[parent]) ? state.threads[parent] : []).filter((reply) => reply?.id !== id);
 export function fileKeptReply(state) {
@@ -325,8 +324,8 @@ export function cacheClear(prefix) {
 // src/runtime/channels.rs
 export function sortList(sort) {
   const list = [];
-  for (const entry of Array.isArray(sort) ? sort : sort !== null && typeof sort === 'object' ? [sort] : []) {
-    if (entry === null || typeof entry !== 'object') continue;
+  for (const entry of Array.isArray(sort) ? sort : isObject(sort) ? [sort] : []) {
+    if (!isObject(entry)) continue;
     for (const [field, direction] of Object.entries(entry)) {
       if (typeof direction === 'number') list.push({ field, direction: direction < 0 ? -1 : 1 });
     }
@@ -346,7 +345,7 @@ export function newChannelState() {
 export function countUnread(messages, own, mentions) {
   let count = 0;
   for (const message of messages) {
-    if (message?.user?.id === own || message?.silent || message?.shadowed || message?.type === 'system') continue;
+    if (message?.user?.id === own || quiet(message)) continue;
     const named = message?.mentioned_users;
     if (mentions && !(Array.isArray(named) && named.some((user) => user === own || user?.id === own))) continue;
     count++;
@@ -354,26 +353,24 @@ export function countUnread(messages, own, mentions) {
   return count;
 }
 export function emptyObject(object) {
-  if (object !== null && typeof object === 'object') for (const key of Object.keys(object)) delete object[key];
+  if (isObject(object)) for (const key of Object.keys(object)) delete object[key];
+}
+// Each of `list` with a string key (`keyOf`) into `into` under it.
+function fileBy(list, into, keyOf) {
+  for (const item of Array.isArray(list) ? list : []) {
+    const key = keyOf(item);
+    if (typeof key === 'string') into[key] = item;
+  }
+  return into;
 }
 export function membersById(members) {
-  const byId = {};
-  for (const member of Array.isArray(members) ? members : []) {
-    const id = typeof member?.user?.id === 'string' ? member.user.id : member?.user_id;
-    if (typeof id === 'string') byId[id] = member;
-  }
-  return byId;
+  return fileBy(members, {}, (member) => (typeof member?.user?.id === 'string' ? member.user.id : member?.user_id));
 }
 
 // src/state/mutes.rs
-function expiresAt(mute) {
-  const expires = mute?.expires;
-  const at = typeof expires === 'string' || expires instanceof Date ? new Date(expires).getTime() : NaN;
-  return Number.isFinite(at) ? at : undefined;
-}
 function inForce(mute) {
-  const at = expiresAt(mute);
-  return at === undefined || at > Date.now();
+  const expires = date(mute.expires, false);
+  return expires === null || expires.getTime() > Date.now();
 }
 function channelMute(mutes, cid) {
   return Array.isArray(mutes) && typeof cid === 'string' ? mutes.find((mute) => mute?.channel?.cid === cid) : undefined;
@@ -384,8 +381,7 @@ export function userMuted(mutes, id) {
 export function channelMuteStatus(mutes, cid) {
   const mute = channelMute(mutes, cid);
   if (!mute) return { muted: false, createdAt: null, expiresAt: null };
-  const at = expiresAt(mute);
-  return { muted: inForce(mute), createdAt: date(mute.created_at, true), expiresAt: at === undefined ? null : new Date(at) };
+  return { muted: inForce(mute), createdAt: date(mute.created_at, true), expiresAt: date(mute.expires, false) };
 }
 export function mutedMessage(users, channels, frame) {
   const sender = frame?.message?.user?.id;
@@ -394,7 +390,6 @@ export function mutedMessage(users, channels, frame) {
 }
 
 // src/state/channel_events.rs
-const isObject = (value) => value !== null && typeof value === 'object';
 export function channelUpdated(channel, current) {
   if (!isObject(channel)) return current;
   const updated = { ...channel };
@@ -435,6 +430,5 @@ export function banChanged(state, user, banned) {
 
 // src/api/users.rs
 export function indexById(list, into) {
-  for (const user of Array.isArray(list) ? list : []) if (typeof user?.id === 'string') into[user.id] = user;
-  return into;
+  return fileBy(list, into, (user) => user?.id);
 }

@@ -50,8 +50,8 @@ extern "C" {
     /// Takes message `id` out of `state.pinnedMessages` (a new array when it was there).
     pub fn unpin(state: &JsValue, id: &str);
 
-    /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message (the rule
-    /// `channels::count_unread` applies too, there through `get`, which reads an app's throwing getter as absent).
+    /// Whether the last kept message is unread for nobody: `silent`, `shadowed` or a `system` message (one JS rule
+    /// with `channels::count_unread`'s).
     #[wasm_bindgen(js_name = keptQuiet)]
     pub fn kept_quiet() -> bool;
 
