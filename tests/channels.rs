@@ -207,7 +207,7 @@ async fn watch_before_connect_settles_waits_for_the_connection() {
     let (a, id) = (format!("early-{}", unique()), format!("early-{}", unique()));
     let alice = client();
     let connecting =
-        alice.connect_user(object(&[("id", a.clone().into())]), alice.dev_token(a.clone()).into());
+        alice.connect_user(object(&[("id", a.clone().into())]), alice.dev_token(a.clone().into()));
     let early = channel(&alice, &id, &[&a]);
     let watched = call(&early, "watch", &[]);
     let response = settle(watched).await.unwrap();

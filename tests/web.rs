@@ -18,7 +18,7 @@ use common::{client, get, metric, object, settle, SERVER};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn token(client: &StreamChat, user_id: &str) -> JsValue {
-    client.dev_token(user_id.into()).into()
+    client.dev_token(user_id.into())
 }
 
 fn user(id: &str, name: &str) -> JsValue {
@@ -93,9 +93,52 @@ async fn invalid_id_and_oversized_user_reject_without_a_network_call() {
 }
 
 #[wasm_bindgen_test]
+async fn tokens_that_are_not_jwts_reject_without_a_network_call() {
+    let client = client();
+    let before = metric(ATTEMPTS).await;
+    let not_jwts = [
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        ".eyJ1c2VyX2lkIjoid2ViLXoifQ.sig",
+        "a.!!!.c",
+        "a.ey=J1.c",
+        // Not JSON; JSON but not an object; a `user_id` that is not a string; bytes that are not UTF-8.
+        "a.bm90IGpzb24.c",
+        "a.NDI.c",
+        "a.eyJ1c2VyX2lkIjo1fQ.c",
+        "a._w.c",
+    ];
+    for token in not_jwts {
+        let error =
+            settle(client.connect_user(user("web-z", "Z"), token.into())).await.unwrap_err();
+        assert_eq!(get(&error, "code").as_f64(), Some(43.0), "{token}");
+        let message = get(&error, "message").as_string().unwrap();
+        assert!(message.contains("not a valid JWT"), "{token}: {message}");
+    }
+    assert_eq!(metric(ATTEMPTS).await, before, "no connect request reached the server");
+}
+
+#[wasm_bindgen_test]
+async fn a_base64url_unpadded_payload_is_read() {
+    let client = client();
+    // {"user_id":"web-b64url","note":"??~"}: `_` where base64 has `/`, no `=` padding.
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+                 eyJ1c2VyX2lkIjoid2ViLWI2NHVybCIsIm5vdGUiOiI_P34ifQ.devtoken";
+    let me = settle(client.connect_user(user("web-b64url", "U"), token.into())).await.unwrap();
+    assert_eq!(get(&me, "me.id").as_string().as_deref(), Some("web-b64url"));
+    // The dev token is the official client's, byte for byte, for an ASCII id.
+    let dev = client.dev_token("web-b64url".into()).as_string().unwrap();
+    assert_eq!(
+        dev,
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyX2lkIjoid2ViLWI2NHVybCJ9.devtoken"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn wrong_signature_rejects_with_code_43() {
     let client = client();
-    let dev = client.dev_token("web-carol".into());
+    let dev = client.dev_token("web-carol".into()).as_string().unwrap();
     let forged = dev.replace("devtoken", "c2lnbmF0dXJl");
     let error =
         settle(client.connect_user(user("web-carol", "Carol"), forged.into())).await.unwrap_err();
@@ -116,7 +159,7 @@ async fn wrong_signature_rejects_with_code_43() {
 async fn token_provider_is_called_and_its_token_used() {
     let client = client();
     let calls = js_sys::Array::new();
-    let token: JsValue = client.dev_token("web-dave".into()).into();
+    let token: JsValue = client.dev_token("web-dave".into());
     let provider = {
         let calls = calls.clone();
         Closure::<dyn FnMut() -> Promise>::new(move || {
@@ -132,8 +175,12 @@ async fn token_provider_is_called_and_its_token_used() {
     settle(client.disconnect_user(None)).await.unwrap();
 
     // The provider's token is what goes out: a forged one is refused by the server.
-    let forged: JsValue =
-        client.dev_token("web-dave".into()).replace("devtoken", "Zm9yZ2Vk").into();
+    let forged: JsValue = client
+        .dev_token("web-dave".into())
+        .as_string()
+        .unwrap()
+        .replace("devtoken", "Zm9yZ2Vk")
+        .into();
     let provider: Function =
         Closure::<dyn FnMut() -> Promise>::new(move || Promise::resolve(&forged))
             .into_js_value()

@@ -18,7 +18,7 @@ use stream_chat_protocol::event::{health_check_ping, CLOSE_NORMAL, CONNECTION_CH
 
 use super::backoff::retry_interval;
 use super::error::ChatError;
-use super::user::ClaimsParser;
+use super::user::ClaimsReader;
 
 mod attempt;
 mod fallback;
@@ -92,15 +92,15 @@ pub struct Session {
     paused: bool,
     /// The number the next socket or probe gets.
     next_socket: u32,
-    /// Reads token payloads (to check a provider's tokens belong to the user).
-    parse_claims: ClaimsParser,
+    /// Reads tokens' claims (to check a provider's tokens belong to the user).
+    read_claims: ClaimsReader,
 }
 
 impl Session {
-    /// An idle session; `parse_claims` reads token payloads.
-    pub fn new(config: SessionConfig, parse_claims: ClaimsParser) -> Self {
+    /// An idle session; `read_claims` reads tokens' claims.
+    pub fn new(config: SessionConfig, read_claims: ClaimsReader) -> Self {
         Session {
-            parse_claims,
+            read_claims,
             state: State::Idle,
             user: None,
             has_token_provider: false,

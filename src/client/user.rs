@@ -1,11 +1,10 @@
 //! Checks `connectUser` makes before any network call: the user (id alphabet, 5 KB) and the token (a JWT whose
-//! `user_id` is the user's). The token's payload is base64url-decoded here and its JSON read by the caller's
-//! [`ClaimsParser`] into the typed [`Claims`] (in the browser: `JSON.parse` and a typed import), so the core
-//! needs no JSON parser of its own.
+//! `user_id` is the user's). The token's claims are read by the caller's [`ClaimsReader`] into the typed
+//! [`Claims`] (in the browser one JS helper splits the token, decodes its payload with `atob` and reads it with
+//! `JSON.parse`), so the core needs neither a base64 decoder nor a JSON parser of its own.
 
 use alloc::string::String;
 
-use stream_chat_protocol::token;
 use stream_chat_protocol::user::validate_user;
 
 use super::error::ChatError;
@@ -17,35 +16,35 @@ pub struct Claims {
     pub user_id: Option<String>,
 }
 
-/// Reads a token payload's JSON text into [`Claims`]; `None` when it is not a JSON object or its `user_id` is
-/// there but not a string.
-pub type ClaimsParser = fn(&str) -> Option<Claims>;
+/// Reads a token's claims: `None` unless it is a compact JWT (three segments, the first two not empty) whose
+/// payload is base64 or base64url (padded or not) of a UTF-8 JSON object, and whose `user_id` is a string when
+/// present.
+pub type ClaimsReader = fn(&str) -> Option<Claims>;
 
 /// Checks the user given as its id and its JSON text's length in bytes.
 pub fn check_user(id: Option<&str>, json_bytes: usize) -> Result<(), ChatError> {
     validate_user(id, json_bytes).map_err(ChatError::InvalidUser)
 }
 
-/// Checks that `token` is a JWT issued for `user_id`, reading its payload with `parse`. The signature is the
+/// Checks that `token` is a JWT issued for `user_id`, reading its claims with `read`. The signature is the
 /// server's business.
-pub fn check_token(token: &str, user_id: &str, parse: ClaimsParser) -> Result<(), ChatError> {
+pub fn check_token(token: &str, user_id: &str, read: ClaimsReader) -> Result<(), ChatError> {
     if token.is_empty() {
         return Err(ChatError::MissingToken);
     }
-    let segments = token::split(token).ok_or(ChatError::MalformedToken)?;
-    let payload = token::decode_base64(segments.payload).ok_or(ChatError::MalformedToken)?;
-    let payload = core::str::from_utf8(&payload).map_err(|_| ChatError::MalformedToken)?;
-    let claims = parse(payload).ok_or(ChatError::MalformedToken)?;
+    let claims = read(token).ok_or(ChatError::MalformedToken)?;
     if claims.user_id.as_deref() != Some(user_id) {
         return Err(ChatError::TokenUserMismatch { expected: user_id.into() });
     }
     Ok(())
 }
 
-/// A [`ClaimsParser`] over serde_json, for native tests.
+/// A [`ClaimsReader`] over the protocol crate's token plumbing and serde_json, for native tests.
 #[cfg(test)]
-pub fn parse_claims_json(payload: &str) -> Option<Claims> {
-    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+pub fn read_claims_json(token: &str) -> Option<Claims> {
+    use stream_chat_protocol::token;
+    let payload = token::decode_base64(token::split(token)?.payload)?;
+    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
     let object = value.as_object()?;
     match object.get("user_id") {
         None | Some(serde_json::Value::Null) => Some(Claims { user_id: None }),
@@ -60,7 +59,7 @@ mod tests {
     use stream_chat_protocol::token::dev_token;
 
     fn check_token(token: &str, user_id: &str) -> Result<(), ChatError> {
-        super::check_token(token, user_id, parse_claims_json)
+        super::check_token(token, user_id, read_claims_json)
     }
 
     #[test]

@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::client::session::ConnectRequest;
 use crate::client::user::{check_token, check_user};
 use crate::client::ChatError;
-use crate::platform::shapes::{parse_claims, shape, Identified};
+use crate::platform::shapes::{read_claims, shape, Identified};
 use crate::runtime::client::Client;
 
 /// `connectUser` on `client`: validates, then starts the connection (see [`StreamChat::connect_user`]).
@@ -34,7 +34,7 @@ pub(super) fn begin_connect(
     check_user(user_id.as_deref(), user_json.len())?;
     let user_id = user_id.unwrap_or_default();
     let (token, provider) = if let Some(token) = token_or_provider.as_string() {
-        check_token(&token, &user_id, parse_claims)?;
+        check_token(&token, &user_id, read_claims)?;
         (Some(token), None)
     } else if let Some(provider) = token_or_provider.dyn_ref::<Function>() {
         (None, Some(provider.clone()))

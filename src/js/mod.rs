@@ -24,7 +24,6 @@ use alloc::rc::Rc;
 use alloc::string::String;
 
 use js_sys::{Promise, Reflect, JSON};
-use stream_chat_protocol::token::dev_token;
 use wasm_bindgen::prelude::*;
 
 pub use channel::{channel_object, Channel};
@@ -302,9 +301,12 @@ impl StreamChat {
     }
 
     /// The dev token for `userId`, accepted only by servers with auth checks disabled (dev mode).
-    #[wasm_bindgen(js_name = devToken)]
-    pub fn dev_token(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> String {
-        dev_token(&user_id)
+    #[wasm_bindgen(js_name = devToken, unchecked_return_type = "string")]
+    pub fn dev_token(
+        &self,
+        #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+    ) -> JsValue {
+        crate::platform::shapes::dev_token(&user_id)
     }
 
     /// `on(type, handler)` or `on(handler)` for every event (`'all'` works too). Returns a function that removes

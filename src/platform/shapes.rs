@@ -116,10 +116,23 @@ pub fn as_i32(value: &JsValue) -> Option<i32> {
         .map(|n| n as i32)
 }
 
-/// Reads a token payload with `JSON.parse`; `None` when it is not a JSON object or its `user_id` is not a string.
-pub fn parse_claims(payload: &str) -> Option<crate::client::user::Claims> {
-    let parsed = js_sys::JSON::parse(payload).ok()?;
-    let user_id = shape::<ClaimsShape>(&parsed)?.user_id();
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// A JWT's payload as an object (`atob`, a strict UTF-8 decode, `JSON.parse`); `undefined` when `token` is not
+    /// a compact JWT whose payload is base64 or base64url of a JSON object.
+    #[wasm_bindgen(js_name = tokenPayload)]
+    fn token_payload(token: &str) -> JsValue;
+    /// The dev token for `user_id`, as the official client's `devToken` builds it, but its payload base64 of the
+    /// JSON's UTF-8 bytes (the official client's drops each character's high byte).
+    #[wasm_bindgen(js_name = devToken)]
+    pub fn dev_token(user_id: &JsValue) -> JsValue;
+}
+
+/// The [`ClaimsReader`](crate::client::user::ClaimsReader) of the browser: the payload read by a JS helper,
+/// `user_id` through a typed import.
+pub fn read_claims(token: &str) -> Option<crate::client::user::Claims> {
+    let payload = token_payload(token);
+    let user_id = shape::<ClaimsShape>(&payload)?.user_id();
     if user_id.is_null_or_undefined() {
         return Some(crate::client::user::Claims { user_id: None });
     }

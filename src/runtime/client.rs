@@ -34,7 +34,7 @@ use crate::platform::frames::read_frame;
 use crate::platform::listeners::Listeners;
 use crate::platform::longpoll::LongPoll;
 use crate::platform::page::PageEvents;
-use crate::platform::shapes::parse_claims;
+use crate::platform::shapes::read_claims;
 use crate::platform::socket::Socket;
 use crate::platform::timers::Timers;
 use crate::platform::values::{get, object, set_at, text};
@@ -191,7 +191,7 @@ impl Client {
                 port,
                 make_channel,
                 state: RefCell::new(State {
-                    session: Session::new(config, parse_claims),
+                    session: Session::new(config, read_claims),
                     connect: None,
                     user: JsValue::UNDEFINED,
                     mutes: (JsValue::UNDEFINED, JsValue::UNDEFINED),

@@ -76,7 +76,7 @@ pub async fn connected(id: &str, extra: &[(&str, JsValue)]) -> StreamChat {
     let client = client();
     let mut pairs = vec![("id", JsValue::from(id))];
     pairs.extend_from_slice(extra);
-    settle(client.connect_user(object(&pairs), client.dev_token(id.into()).into())).await.unwrap();
+    settle(client.connect_user(object(&pairs), client.dev_token(id.into()))).await.unwrap();
     client
 }
 

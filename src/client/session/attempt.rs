@@ -74,7 +74,7 @@ impl Session {
         match (result, &self.state) {
             (Ok(token), State::Connecting | State::Reconnecting) => {
                 let Some(user) = &mut self.user else { return };
-                if let Err(error) = check_token(&token, &user.id, self.parse_claims) {
+                if let Err(error) = check_token(&token, &user.id, self.read_claims) {
                     return self.fail(error, fx);
                 }
                 // A connection attempt waits for this token only when the user has none (a refusal with code 40

@@ -31,7 +31,7 @@ pub(super) fn session() -> Session {
             start_with_longpoll: false,
             probe_interval_ms: 5_000,
         },
-        crate::client::user::parse_claims_json,
+        crate::client::user::read_claims_json,
     )
 }
 
@@ -39,7 +39,7 @@ pub(super) fn fallback_session(start_with_longpoll: bool) -> Session {
     let mut config = session().config().clone();
     config.fallback = true;
     config.start_with_longpoll = start_with_longpoll;
-    Session::new(config, crate::client::user::parse_claims_json)
+    Session::new(config, crate::client::user::read_claims_json)
 }
 
 pub(super) fn transport_of(effects: &[Effect]) -> Option<Transport> {
