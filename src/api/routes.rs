@@ -63,7 +63,7 @@ pub fn request(port: &Port, key: u32, route: &'static Route, args: &[JsValue]) -
 fn fill_path(template: &str, arg: &dyn Fn(u8) -> JsValue) -> Result<String, ChatError> {
     let mut path = String::new();
     let mut rest = template;
-    while let Some(at) = rest.find('$') {
+    while let Some(at) = crate::client::text::position(rest, b'$') {
         path.push_str(rest.get(..at).unwrap_or_default());
         let digit = rest.as_bytes().get(at + 1).copied().unwrap_or(b'0');
         let value = arg(digit.wrapping_sub(b'0')).as_string();

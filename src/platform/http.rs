@@ -163,7 +163,7 @@ fn fetch(request: &Request) -> Promise {
 
 /// Appends `key=value` to a URL's query, form-encoded.
 pub fn push_param(url: &mut String, key: &str, value: &str) {
-    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push(if crate::client::text::position(url, b'?').is_some() { '&' } else { '?' });
     url.push_str(key);
     url.push('=');
     url.push_str(&String::from(js_sys::encode_uri_component(value)));

@@ -29,7 +29,7 @@ const RETRY_MS: u32 = 2_000;
 
 /// `/channels/{type}/{id}/message` for `cid`.
 fn message_path(cid: &str) -> String {
-    let (kind, id) = cid.split_once(':').unwrap_or((cid, ""));
+    let (kind, id) = crate::client::text::split_once(cid, b':').unwrap_or((cid, ""));
     super::request::channel_path(kind, Some(id), "message")
 }
 

@@ -123,7 +123,7 @@ impl Slot {
 
     /// Whether this is the channel `cid`, without building its cid (asked for every event).
     pub fn is(&self, cid: &str) -> bool {
-        match (cid.split_once(':'), &self.id) {
+        match (crate::client::text::split_once(cid, b':'), &self.id) {
             (Some((kind, id)), Some(own)) => kind == self.kind && id == own,
             _ => false,
         }

@@ -85,7 +85,7 @@ pub const SEPARATOR: char = '\u{1}';
 /// `ids` packed for [`messages_in_order`].
 fn packed_ids<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> String {
     let mut packed = String::with_capacity(ids.clone().map(|id| id.len() + 4).sum());
-    if ids.clone().all(|id| !id.contains(SEPARATOR)) {
+    if ids.clone().all(|id| crate::client::text::position(id, SEPARATOR as u8).is_none()) {
         for id in ids {
             packed.push(SEPARATOR);
             packed.push_str(id);

@@ -49,7 +49,7 @@ impl Slot {
         let ids = page.get(0).as_string().unwrap_or_default();
         let times = page.get(1).unchecked_into::<Float64Array>();
         let mut keys = Vec::with_capacity(times.length() as usize);
-        for (at, id) in ids.split(SEPARATOR).skip(1).enumerate() {
+        for (at, id) in crate::client::text::pieces(&ids, SEPARATOR as u8).skip(1).enumerate() {
             keys.push(MessageKey { id: id.into(), created_at: times.get_index(at as u32) });
         }
         keys
