@@ -104,6 +104,13 @@ async fn message_typing_and_read_reach_the_other_client() {
         .unwrap();
     let event = arrived.await.unwrap();
     assert_eq!(get(&event, "message.id"), get(&sent, "message.id"));
+    // The id the SDK gave the message: a v4 uuid, as the official client's.
+    let id = get(&sent, "message.id").as_string().unwrap();
+    let v4 = js_sys::RegExp::new(
+        "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        "",
+    );
+    assert!(v4.test(&id), "{id}");
     let messages = Array::from(&get(&get(&bobs, "state"), "messages"));
     assert_eq!(messages.length(), 1);
     assert_eq!(get(&messages.get(0), "text").as_string().as_deref(), Some("hi bob"));

@@ -4,7 +4,6 @@
 pub mod backoff;
 pub mod channel;
 pub mod error;
-pub mod id;
 pub mod id_set;
 pub mod session;
 pub mod text;

@@ -15,6 +15,15 @@ setTimeout(() => {
 export function shallowCopy(value) { return { ...value }; }
 const isObject = (value) => value !== null && typeof value === 'object';
 
+// src/platform/entropy.rs
+export function uuid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 15) | 64;
+  bytes[8] = (bytes[8] & 63) | 128;
+  const hex = Array.from(bytes, (byte) => (byte | 256).toString(16).slice(1)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 // src/platform/shapes.rs
 export function tokenPayload(token) {
   const [header, payload, signature, extra] = token.split('.');

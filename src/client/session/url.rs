@@ -5,7 +5,6 @@ use alloc::string::String;
 
 use stream_chat_protocol::token::push_json_string;
 
-use super::super::id::hex_digit;
 use super::{SessionConfig, Transport};
 
 /// Who connects: what the connect payload carries.
@@ -93,4 +92,9 @@ fn push_form_encoded(out: &mut String, value: &str) {
             }
         }
     }
+}
+
+/// The lowercase hex digit for the low four bits of `nibble`.
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble & 15), 16).unwrap_or('0')
 }
