@@ -369,6 +369,19 @@ export function newChannelState() {
     messagePagination: { hasPrev: false, hasNext: false },
   };
 }
+export function paged(state, page, returned) {
+  const any = (keys) => isObject(page) && keys.some((key) => page[key] !== undefined);
+  const before = any(['id_lt', 'id_lte', 'created_at_before', 'created_at_before_or_equal']);
+  const after = any(['id_gt', 'id_gte', 'created_at_after', 'created_at_after_or_equal']);
+  // A limit that is not whole is truncated; NaN counts as 0 (every answer fills the page).
+  const full = returned >= (typeof page?.limit === 'number' ? Math.trunc(page.limit) || 0 : 25);
+  let { hasPrev, hasNext } = state.messagePagination || {};
+  if (after) hasNext = full;
+  else [hasPrev, hasNext] = [full, hasNext && before];
+  state.messagePagination = { hasPrev: !!hasPrev, hasNext: !!hasNext };
+  state.isUpToDate = !hasNext;
+  return before | (after << 1);
+}
 export function countUnread(messages, own, mentions) {
   let count = 0;
   for (const message of messages) {

@@ -15,9 +15,6 @@ use crate::client::channel::{ChannelState, Read, Snapshot, Typing};
 use crate::platform::listeners::Listeners;
 use crate::platform::values::{date, get, get_at, list, number, object, set, set_at, text, time};
 
-/// Messages a query returns when it names no `limit` (the server's default page).
-const DEFAULT_PAGE: usize = 25;
-
 #[wasm_bindgen(module = "/src/platform/helpers.js")]
 extern "C" {
     /// How many of `messages` count as unread for `own_user`, as the official client's `_countMessageAsUnread`
@@ -39,6 +36,11 @@ extern "C" {
     /// members with neither are left out).
     #[wasm_bindgen(js_name = membersById)]
     fn members_by_id(members: &JsValue) -> JsValue;
+
+    /// Which way a query's `messages` option `page` went from an anchor (bit 1: before, bit 2: after; 0: the
+    /// latest page), with `state.messagePagination` and `isUpToDate` set from whether the `returned` messages
+    /// filled the page (`page.limit`, else the server's default 25).
+    fn paged(state: &JsValue, page: &JsValue, returned: usize) -> u8;
 }
 
 /// One channel object and its state.
@@ -191,38 +193,12 @@ impl Slot {
         );
         let watcher_count = number(response, "watcher_count").unwrap_or(0);
         let snapshot = Snapshot { messages, read, watchers, watcher_count };
-        let returned = snapshot.messages.len();
-        let (before, after) = (
-            ["id_lt", "id_lte", "created_at_before", "created_at_before_or_equal"]
-                .iter()
-                .any(|k| !get(page, k).is_undefined()),
-            ["id_gt", "id_gte", "created_at_after", "created_at_after_or_equal"]
-                .iter()
-                .any(|k| !get(page, k).is_undefined()),
-        );
-        if before || after {
+        if paged(&self.state, page, snapshot.messages.len()) != 0 {
             self.core.apply_page(snapshot, &own_id, now_ms);
         } else {
             self.core.apply_snapshot(snapshot, &own_id, now_ms);
             self.prune_kept();
         }
-        let limit = number(page, "limit").map_or(DEFAULT_PAGE, |limit| limit as usize);
-        let full = returned >= limit;
-        let pagination = get(&self.state, "messagePagination");
-        let (mut has_prev, mut has_next) =
-            (get(&pagination, "hasPrev").is_truthy(), get(&pagination, "hasNext").is_truthy());
-        if after {
-            has_next = full;
-        } else {
-            has_prev = full;
-            has_next &= before;
-        }
-        set(
-            &self.state,
-            "messagePagination",
-            &object(&[("hasPrev", has_prev.into()), ("hasNext", has_next.into())]),
-        );
-        set(&self.state, "isUpToDate", &(!has_next).into());
         self.initialized = true;
         self.sync();
     }
