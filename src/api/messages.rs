@@ -5,50 +5,31 @@
 
 use alloc::string::String;
 
-use js_sys::{Array, Object, Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use crate::client::ChatError;
 use crate::platform::errors::to_js_error;
 use crate::platform::values::{copy, get, object, set, text};
 use crate::runtime::client::Port;
 
-/// Fields of a message as apps hold it that an update leaves out: the server's, and the client's own (the
-/// official client's `RESERVED_UPDATED_MESSAGE_FIELDS` and `LOCAL_MESSAGE_FIELDS`, which `toUpdatedMessagePayload`
-/// drops). `pinned` and `mentioned_users` go back in their update form.
-const SERVER_FIELDS: &[&str] = &[
-    "created_at",
-    "deleted_at",
-    "pinned_at",
-    "updated_at",
-    "command",
-    "mentioned_groups",
-    "mentioned_users",
-    "quoted_message",
-    "latest_reactions",
-    "own_reactions",
-    "reaction_counts",
-    "reply_count",
-    "i18n",
-    "type",
-    "html",
-    "__html",
-    "user",
-    "error",
-];
-
-/// Takes out of `message` (a copy the SDK made) the fields the server and the SDK add (`updateMessage` keeps
-/// `status`, as the official client's payload does).
-fn strip_fields(message: &JsValue, fields: &[&str]) {
-    for key in fields {
-        let _ = Reflect::delete_property(message.unchecked_ref::<Object>(), &(*key).into());
-    }
-}
-
-/// A failed message sent again (`runtime/outbox.rs`): without the server's fields, its failure or its status.
-pub fn strip_local_fields(message: &JsValue) {
-    strip_fields(message, SERVER_FIELDS);
-    strip_fields(message, &["status", "errorStatusCode"]);
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// `updateMessage`'s body as the official client's `toUpdatedMessagePayload` forms it: `{...options, message}`
+    /// with the message copied without the server's and the SDK's own fields (`RESERVED_UPDATED_MESSAGE_FIELDS`,
+    /// `LOCAL_MESSAGE_FIELDS`; `status` kept), `pinned` while it has a pin time, mentions as user ids, and
+    /// `user_id` from `userId` (a user or an id).
+    #[wasm_bindgen(js_name = updatePayload)]
+    fn update_payload(message: &JsValue, user_id: &JsValue, options: &JsValue) -> JsValue;
+    /// Takes out of a failed message sent again (`runtime/outbox.rs`, a copy the SDK made) the server's fields,
+    /// its failure and its status.
+    #[wasm_bindgen(js_name = stripLocal)]
+    pub fn strip_local_fields(message: &JsValue);
+    /// A pin's end as the official client's `_normalizeExpiration` writes it: seconds from now, a time string as
+    /// it is, a `Date` as ISO text; otherwise null.
+    #[wasm_bindgen(js_name = pinExpiry)]
+    fn expiration(value: &JsValue) -> JsValue;
 }
 
 /// `/messages/{id}`.
@@ -81,24 +62,7 @@ pub fn update_message(
         Ok(id) => id,
         Err(rejected) => return rejected,
     };
-    let payload = copy(message);
-    strip_fields(&payload, SERVER_FIELDS);
-    // As the official client sends them: pinned while it has a pin time, mentions as user ids.
-    set(&payload, "pinned", &get(message, "pinned_at").is_truthy().into());
-    let mentioned = get(message, "mentioned_users");
-    if Array::is_array(&mentioned) {
-        let ids: Array = Array::from(&mentioned)
-            .iter()
-            .map(|user| if user.is_string() { user } else { get(&user, "id") })
-            .collect();
-        set(&payload, "mentioned_users", &ids);
-    }
-    if let Some(user) = text(user_id, "id").or_else(|| user_id.as_string()) {
-        set(&payload, "user_id", &user.into());
-    }
-    let body = copy(options);
-    set(&body, "message", &payload);
-    send(port, "POST", path(&id), body)
+    send(port, "POST", path(&id), update_payload(message, user_id, options))
 }
 
 /// `partialUpdateMessage(id, {set, unset}, userId, options)`.
@@ -142,22 +106,6 @@ pub fn pin_message(
     }
     let update = object(&[("set", set_fields)]);
     partial_update_message(port, &id, &update, user_id, &JsValue::UNDEFINED)
-}
-
-/// A pin's end as the official client's `_normalizeExpiration` writes it: seconds from now, a time string as it
-/// is, a `Date` as ISO text; otherwise null.
-fn expiration(value: &JsValue) -> JsValue {
-    if let Some(seconds) = value.as_f64() {
-        let at = js_sys::Date::new(&(js_sys::Date::now() + seconds * 1000.0).into());
-        return at.to_iso_string().into();
-    }
-    if value.is_string() {
-        return value.clone();
-    }
-    match value.dyn_ref::<js_sys::Date>() {
-        Some(date) => date.to_iso_string().into(),
-        None => JsValue::NULL,
-    }
 }
 
 /// `deleteMessage(id, hardDelete | {hardDelete})`.

@@ -468,6 +468,30 @@ export function banChanged(state, user, banned) {
   state.members[id] = { ...old, banned, shadow_banned: false, user: Object.assign({ ...old?.user }, user) };
 }
 
+// src/api/messages.rs
+const SERVER_FIELDS = [
+  'created_at', 'deleted_at', 'pinned_at', 'updated_at', 'command', 'mentioned_groups', 'mentioned_users',
+  'quoted_message', 'latest_reactions', 'own_reactions', 'reaction_counts', 'reply_count', 'i18n', 'type', 'html',
+  '__html', 'user', 'error',
+];
+const without = (object, fields) => { for (const field of fields) delete object[field]; };
+export function updatePayload(message, userId, options) {
+  const payload = { ...message };
+  without(payload, SERVER_FIELDS);
+  payload.pinned = !!message.pinned_at;
+  const mentioned = message.mentioned_users;
+  if (Array.isArray(mentioned)) payload.mentioned_users = mentioned.map((user) => (typeof user === 'string' ? user : user?.id));
+  const user = typeof userId?.id === 'string' ? userId.id : userId;
+  if (typeof user === 'string') payload.user_id = user;
+  return { ...(isObject(options) ? options : {}), message: payload };
+}
+export function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
+export function pinExpiry(value) {
+  if (typeof value === 'number') return new Date(Date.now() + value * 1000).toISOString();
+  if (typeof value === 'string') return value;
+  return value instanceof Date ? value.toISOString() : null;
+}
+
 // src/api/users.rs
 export function indexById(list, into) {
   return fileBy(list, into, (user) => user?.id);
