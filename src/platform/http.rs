@@ -72,10 +72,11 @@ fn deadline(timeout_ms: u32, abort: impl FnOnce() + 'static) -> (Option<Timeout>
     let timed_out = Rc::new(Cell::new(false));
     let flag = timed_out.clone();
     let timer = (timeout_ms > 0).then(|| {
-        Timeout::new(timeout_ms, move || {
+        let expire = move || {
             flag.set(true);
             abort();
-        })
+        };
+        super::timers::after(timeout_ms, alloc::boxed::Box::new(expire))
     });
     (timer, timed_out)
 }

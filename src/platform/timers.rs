@@ -1,5 +1,8 @@
 //! The session's timers as gloo timeouts that send [`Input::Timer`] to the loop when they fire. Re-arming
-//! replaces (and so cancels) the running one; dropping [`Timers`] cancels them all.
+//! replaces (and so cancels) the running one; dropping [`Timers`] cancels them all. Every timeout of the SDK is
+//! made by [`after`].
+
+use alloc::boxed::Box;
 
 use gloo_timers::callback::Timeout;
 
@@ -7,6 +10,14 @@ use super::Signal;
 use super::Sink;
 use crate::client::session::ALL_TIMERS;
 use crate::client::{Input, Timer};
+
+/// A gloo timeout that runs `then` in `ms` milliseconds unless dropped first. The one place the SDK makes a
+/// `Timeout`: each `Timeout::new` with a closure type of its own instantiates gloo's and wasm-bindgen's closure
+/// machinery again (~270 B of wasm each).
+#[inline(never)]
+pub fn after(ms: u32, then: Box<dyn FnOnce()>) -> Timeout {
+    Timeout::new(ms, then)
+}
 
 /// One slot per [`Timer`].
 #[derive(Debug, Default)]
@@ -20,7 +31,8 @@ impl Timers {
     pub fn start(&mut self, timer: Timer, ms: u32, sink: &impl Sink) {
         let sink = sink.clone();
         if let Some(slot) = self.slot(timer) {
-            *slot = Some(Timeout::new(ms, move || sink.send(Signal::Input(Input::Timer(timer)))));
+            *slot =
+                Some(after(ms, Box::new(move || sink.send(Signal::Input(Input::Timer(timer))))));
         }
     }
 

@@ -198,10 +198,8 @@ impl Client {
         let mut state = self.state_mut();
         if state.cleaner.is_none() {
             let port = self.port.clone();
-            state.cleaner =
-                Some(gloo_timers::callback::Timeout::new(CLEAN_INTERVAL_MS, move || {
-                    port.send(Signal::Clean)
-                }));
+            let clean = alloc::boxed::Box::new(move || port.send(Signal::Clean));
+            state.cleaner = Some(crate::platform::timers::after(CLEAN_INTERVAL_MS, clean));
         }
     }
 

@@ -86,10 +86,8 @@ impl Client {
         if self.state_mut().close_waiter.take().is_some() {
             let _ = resolve.call0(&JsValue::NULL);
         } else {
-            gloo_timers::callback::Timeout::new(timeout_ms, move || {
-                let _ = resolve.call0(&JsValue::NULL);
-            })
-            .forget();
+            let resolve = move || drop(resolve.call0(&JsValue::NULL));
+            crate::platform::timers::after(timeout_ms, alloc::boxed::Box::new(resolve)).forget();
         }
         closed
     }

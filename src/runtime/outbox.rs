@@ -119,13 +119,13 @@ impl Client {
                 }
                 // No answer (or a busy server) while connected: again a little later; a lost connection sends
                 // again once it is back.
-                gloo_timers::callback::Timeout::new(RETRY_MS, move || {
+                let again = move || {
                     if let Some(client) = port.live() {
                         client.state_mut().outbox.sending = false;
                         client.flush_outbox();
                     }
-                })
-                .forget();
+                };
+                crate::platform::timers::after(RETRY_MS, alloc::boxed::Box::new(again)).forget();
                 return;
             }
         });
