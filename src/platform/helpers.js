@@ -15,6 +15,19 @@ setTimeout(() => {
 export function shallowCopy(value) { return { ...value }; }
 const isObject = (value) => value !== null && typeof value === 'object';
 
+// src/platform/page.rs
+export function watchPage(deliver) {
+  if (typeof window === 'undefined') return () => {};
+  const doc = window.document;
+  const wiring = [[window, 'online'], [window, 'offline'], [window, 'pageshow'], [doc, 'visibilitychange'], [doc, 'freeze'], [doc, 'resume']];
+  const detach = wiring.map(([target, name], event) => {
+    const listener = () => (event !== 3 || !doc.hidden) && deliver(event);
+    target.addEventListener(name, listener);
+    return () => target.removeEventListener(name, listener);
+  });
+  return () => detach.forEach((off) => off());
+}
+
 // src/platform/entropy.rs
 export function uuid() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

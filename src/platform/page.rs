@@ -1,13 +1,13 @@
 //! The page events the session listens to: `online` / `offline` on the window, and the page coming back after
 //! being hidden, frozen or asleep (`visibilitychange` to visible, `pageshow`), when throttled timers may have let
 //! a dead connection go unnoticed; and the page being frozen and resumed (`freeze`, `resume`), for the shared
-//! connection (`runtime/share.rs`). Each forwards one [`Signal`] to the loop; dropping [`PageEvents`] detaches them.
+//! connection (`runtime/share.rs`). One JS helper attaches the six listeners; each forwards one [`Signal`] to the
+//! loop; dropping [`PageEvents`] detaches them.
 
-use alloc::vec::Vec;
-
+use js_sys::Function;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::EventTarget;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use super::Signal;
 use super::Sink;
@@ -18,65 +18,49 @@ pub const FROZEN: u8 = 8;
 /// The page runs again after a freeze.
 pub const RESUMED: u8 = 9;
 
-/// A listener and where it is attached.
-type Attached = (EventTarget, &'static str, Closure<dyn FnMut()>);
-
-/// Where to listen, for what, the signal to send, and whether only while the page is visible.
-type Wiring = (EventTarget, &'static str, fn() -> Signal, bool);
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// Attaches the page listeners (in a window; a worker has none of these events), each calling `deliver` with
+    /// its event's number: 0 `online`, 1 `offline`, 2 `pageshow`, 3 `visibilitychange` to visible, 4 `freeze`,
+    /// 5 `resume`. Returns the function that detaches them.
+    #[wasm_bindgen(js_name = watchPage)]
+    fn watch_page(deliver: &Closure<dyn FnMut(u8)>) -> Function;
+}
 
 /// The page listeners of one client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageEvents {
-    /// Attached listeners, detached on drop.
-    attached: Vec<Attached>,
+    /// Forwards the events to the loop; lives as long as the listeners.
+    _deliver: Closure<dyn FnMut(u8)>,
+    /// Detaches the listeners.
+    detach: Function,
 }
 
 impl PageEvents {
-    /// Attaches the listeners (in a window; a worker has none of these events).
+    /// Attaches the listeners.
     pub fn attach(sink: &impl Sink) -> PageEvents {
-        let mut events = PageEvents::default();
-        let Some(window) = web_sys::window() else { return events };
-        let document = window.document();
-        let visible = move || document.as_ref().is_none_or(|document| !document.hidden());
-        let document_target: EventTarget =
-            window.document().map_or_else(|| window.clone().into(), Into::into);
-        let targets: [Wiring; 6] = [
-            (window.clone().into(), "online", || Signal::Input(Input::Online), false),
-            (window.clone().into(), "offline", || Signal::Input(Input::Offline), false),
-            (window.clone().into(), "pageshow", || Signal::Input(Input::Resumed), false),
-            (document_target.clone(), "visibilitychange", || Signal::Input(Input::Resumed), true),
-            (document_target.clone(), "freeze", || share_signal(FROZEN), false),
-            (document_target, "resume", || share_signal(RESUMED), false),
-        ];
-        for (target, name, input, only_when_visible) in targets {
-            let sink = sink.clone();
-            let visible = visible.clone();
-            let listener: Closure<dyn FnMut()> = Closure::new(move || {
-                if !only_when_visible || visible() {
-                    sink.send(input());
-                }
-            });
-            if target
-                .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
-                .is_ok()
-            {
-                events.attached.push((target, name, listener));
-            }
-        }
-        events
+        let sink = sink.clone();
+        let deliver = Closure::new(move |event: u8| {
+            sink.send(match event {
+                0 => Signal::Input(Input::Online),
+                1 => Signal::Input(Input::Offline),
+                2 | 3 => Signal::Input(Input::Resumed),
+                4 => share_signal(FROZEN),
+                _ => share_signal(RESUMED),
+            })
+        });
+        let detach = watch_page(&deliver);
+        PageEvents { _deliver: deliver, detach }
     }
 }
 
 /// A page event for the shared connection (`runtime/share.rs`).
 fn share_signal(kind: u8) -> Signal {
-    Signal::Share { kind, value: wasm_bindgen::JsValue::UNDEFINED }
+    Signal::Share { kind, value: JsValue::UNDEFINED }
 }
 
 impl Drop for PageEvents {
     fn drop(&mut self) {
-        for (target, name, listener) in &self.attached {
-            let _ =
-                target.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-        }
+        let _ = self.detach.call0(&JsValue::NULL);
     }
 }
