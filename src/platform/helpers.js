@@ -362,6 +362,20 @@ export function cacheClear(prefix) {
 }
 
 // src/runtime/channels.rs
+const field = (object, key) => (isObject(object) ? object[key] : undefined);
+export function channelsQuery(filter, sort, options) {
+  const watch = field(options, 'watch');
+  return {
+    ...(isObject(options) ? options : {}), filter_conditions: isObject(filter) ? { ...filter } : {}, sort: sortList(sort),
+    state: true, watch: typeof watch === 'boolean' ? watch : true, presence: !!field(options, 'presence'),
+  };
+}
+export function membersKey(data) {
+  const members = field(data, 'members');
+  if (!Array.isArray(members) || !members.length) return;
+  const id = (member) => (typeof member === 'string' ? member : field(member, 'user_id'));
+  return members.map((member) => (typeof id(member) === 'string' ? id(member) : '')).sort().join(',');
+}
 export function sortList(sort) {
   const list = [];
   for (const entry of Array.isArray(sort) ? sort : isObject(sort) ? [sort] : []) {

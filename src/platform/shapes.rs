@@ -99,13 +99,6 @@ extern "C" {
     /// A link explaining the codes.
     #[wasm_bindgen(method, getter)]
     pub fn more_info(this: &ErrorShape) -> JsValue;
-
-    /// The `queryChannels` options the SDK reads; the others pass through to the server unchanged.
-    #[derive(Debug)]
-    pub type ListOptionsShape;
-    /// Whether to watch the channels (default true).
-    #[wasm_bindgen(method, getter)]
-    pub fn watch(this: &ListOptionsShape) -> JsValue;
 }
 
 /// `value` as an integer in `i32`'s range, if it is a whole number.

@@ -13,8 +13,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::client::{Client, Port};
 use super::request::{channel_path, send, Apply, Request};
 use crate::client::Input;
-use crate::platform::shapes::{shape, ListOptionsShape};
-use crate::platform::values::{copy, get, list, object, set, text};
+use crate::platform::values::{get, list, object, text};
 use crate::platform::Signal;
 use crate::platform::Sink;
 use crate::state::channels::Slot;
@@ -28,6 +27,16 @@ extern "C" {
     /// `[{field, direction}]`, direction 1 or -1.
     #[wasm_bindgen(js_name = sortList)]
     pub fn sort_value(sort: &JsValue) -> JsValue;
+
+    /// `queryChannels`' body: `{...options, filter_conditions, sort, state: true, watch, presence}`, `watch` on
+    /// unless `options.watch` is `false`, `presence` off unless asked for.
+    #[wasm_bindgen(js_name = channelsQuery)]
+    fn channels_query(filter: &JsValue, sort: &JsValue, options: &JsValue) -> JsValue;
+
+    /// The member ids of `data.members` (ids or `{user_id}` objects; anything else counts as `""`) sorted and
+    /// joined by commas, as the official client keys a channel made by its members; `undefined` without members.
+    #[wasm_bindgen(js_name = membersKey)]
+    fn members_key(data: &JsValue) -> Option<String>;
 }
 
 /// `queryChannels(filter, sort, options)`: resolves with the `Channel` objects, their state rebuilt; with
@@ -39,15 +48,7 @@ pub fn query_channels(
     options: &JsValue,
     cached: bool,
 ) -> Promise {
-    let watch = shape::<ListOptionsShape>(options)
-        .and_then(|options| options.watch().as_bool())
-        .unwrap_or(true);
-    let body = copy(options);
-    set(&body, "filter_conditions", &copy(filter));
-    set(&body, "sort", &sort_value(sort));
-    set(&body, "state", &true.into());
-    set(&body, "watch", &watch.into());
-    set(&body, "presence", &get(options, "presence").is_truthy().into());
+    let body = channels_query(filter, sort, options);
     let apply: Apply = |client, _, mark, body, answer| {
         let channels = client.apply_channel_list(answer, mark, get(body, "watch").is_truthy());
         client.queried(body, answer);
@@ -60,26 +61,6 @@ pub fn query_channels(
     } else {
         server
     }
-}
-
-/// The member ids of `data.members` (ids or `{user_id}` objects) sorted and joined by commas in JS, as the official
-/// client keys a channel made by its members; `None` without members.
-fn members_key(data: &JsValue) -> Option<String> {
-    let ids: Array = list(data, "members")
-        .iter()
-        .map(|member| {
-            let id = if member.is_string() { member } else { get(&member, "user_id") };
-            if id.is_string() {
-                id
-            } else {
-                JsValue::from_str("")
-            }
-        })
-        .collect::<Array>();
-    if ids.length() == 0 {
-        return None;
-    }
-    ids.sort().join(",").as_string()
 }
 
 /// Whether the own user lets typing events go out (`privacy_settings.typing_indicators.enabled`, on unless
