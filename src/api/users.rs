@@ -4,13 +4,13 @@
 //! `privacy_settings` applies to `client.user` at once, so a `keystroke()` right after `await
 //! partialUpdateUser(…)` already obeys it (the official client waits for the `user.updated` event).
 
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::client::ChatError;
 use crate::platform::errors::to_js_error;
-use crate::platform::values::{copy, get, list, object, set, text};
+use crate::platform::values::{copy, get, object, text};
 use crate::runtime::client::Port;
 use crate::runtime::request::{send, Apply, Request};
 
@@ -19,6 +19,20 @@ extern "C" {
     /// Files each of `list`'s users with a string `id` in `into` under it; returns `into`.
     #[wasm_bindgen(js_name = indexById)]
     fn index_by_id(list: &JsValue, into: &JsValue) -> JsValue;
+
+    /// `user` with the `privacy_settings` that `updates` (`partialUpdateUsers`' list) set for `own` merged into its
+    /// own (one level deep, as the server merges), as a copy; `user` itself when none did.
+    #[wasm_bindgen(js_name = withOwnPrivacy)]
+    fn with_own_privacy(user: &JsValue, updates: &JsValue, own: &str) -> JsValue;
+
+    /// `queryUsers`' payload: `{...options, filter_conditions, sort, presence}`, `presence` false unless given.
+    #[wasm_bindgen(js_name = usersQuery)]
+    fn users_query(filter: &JsValue, sort: &JsValue, options: &JsValue) -> JsValue;
+
+    /// The guest user of a `POST /guest` answer, without the server's timestamps and `online` (as the official
+    /// client strips them).
+    #[wasm_bindgen(js_name = guestUser)]
+    fn guest_user(answer: &JsValue) -> JsValue;
 }
 
 /// `users` (one object or a list) as a list; every entry needs an `id`.
@@ -51,44 +65,22 @@ pub fn partial_update_users(port: Port, updates: &JsValue) -> Promise {
     let body = object(&[("users", updates.into())]);
     let apply: Apply = |client, _, _, body, answer| {
         // No borrow is held while the app's objects are read.
-        let own = client.state_ref().own_id();
-        let settings = list(body, "users")
-            .iter()
-            .filter(|update| text(update, "id").as_deref() == Some(own.as_str()))
-            .map(|update| get(&get(&update, "set"), "privacy_settings"))
-            .filter(JsValue::is_object)
-            .collect::<alloc::vec::Vec<_>>();
-        for changed in settings {
-            let user = client.state_ref().user.clone();
-            let user = with_privacy(&user, &changed);
-            client.state_mut().user = user;
-        }
+        let (own, user) = {
+            let state = client.state_ref();
+            (state.own_id(), state.user.clone())
+        };
+        let user = with_own_privacy(&user, &get(body, "users"), &own);
+        client.state_mut().user = user;
         answer.clone()
     };
     send(&port, Request { apply: Some(apply), ..Request::new("PATCH", "/users".into(), body) })
-}
-
-/// A copy of `user` with `changed` merged into its `privacy_settings` (one level deep, as the server merges).
-fn with_privacy(user: &JsValue, changed: &JsValue) -> JsValue {
-    let user = copy(user);
-    let settings = copy(&get(&user, "privacy_settings"));
-    if let Some(changed) = Object::try_from(changed) {
-        Object::assign(&settings.clone().unchecked_into(), changed);
-    }
-    set(&user, "privacy_settings", &settings);
-    user
 }
 
 /// `queryUsers(filter, sort, options)`: `GET /users` with the payload `{filter_conditions, sort, presence, …}`;
 /// the users found go into `client.state.users`. `presence: true` makes the server send their
 /// `user.presence.changed` events to this connection.
 pub fn query_users(port: Port, filter: &JsValue, sort: &JsValue, options: &JsValue) -> Promise {
-    let payload = copy(options);
-    set(&payload, "filter_conditions", &copy(filter));
-    set(&payload, "sort", &crate::runtime::channels::sort_value(sort));
-    if get(&payload, "presence").is_undefined() {
-        set(&payload, "presence", &false.into());
-    }
+    let payload = users_query(filter, sort, options);
     let apply: Apply = |client, _, _, _, answer| {
         let users = get(&client.state_ref().client_state, "users");
         index_by_id(&get(answer, "users"), &users);
@@ -121,11 +113,7 @@ pub async fn create_guest(
     match crate::platform::http::exchange(outgoing).await {
         Ok((status, body)) if (200..300).contains(&status) => {
             let token = text(&body, "access_token").unwrap_or_default();
-            let guest = copy(&get(&body, "user"));
-            for key in ["created_at", "updated_at", "last_active", "online"] {
-                let _ = Reflect::delete_property(guest.unchecked_ref::<Object>(), &key.into());
-            }
-            Ok((guest, token))
+            Ok((guest_user(&body), token))
         }
         Ok((status, body)) => Err(crate::platform::errors::response_error(status, &body)),
         Err(crate::platform::http::Failure::Timeout) => {

@@ -520,6 +520,26 @@ export function pinExpiry(value) {
 }
 
 // src/api/users.rs
+export function withOwnPrivacy(user, updates, own) {
+  for (const update of Array.isArray(updates) ? updates : []) {
+    const changed = field(field(update, 'set'), 'privacy_settings');
+    if (field(update, 'id') !== own || !isObject(changed)) continue;
+    const copy = isObject(user) ? { ...user } : {};
+    user = { ...copy, privacy_settings: { ...(isObject(copy.privacy_settings) ? copy.privacy_settings : {}), ...changed } };
+  }
+  return user;
+}
+export function usersQuery(filter, sort, options) {
+  const payload = { ...(isObject(options) ? options : {}), filter_conditions: isObject(filter) ? { ...filter } : {}, sort: sortList(sort) };
+  if (payload.presence === undefined) payload.presence = false;
+  return payload;
+}
+export function guestUser(answer) {
+  const user = field(answer, 'user');
+  const guest = isObject(user) ? { ...user } : {};
+  without(guest, ['created_at', 'updated_at', 'last_active', 'online']);
+  return guest;
+}
 export function indexById(list, into) {
   return fileBy(list, into, (user) => user?.id);
 }
