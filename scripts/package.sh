@@ -26,3 +26,5 @@ terser "$out/stream_chat_wasm.js" --module --compress --mangle --output "$out/st
 # while the module streams in, instead of one at a time on first call: `new StreamChat` and `connectUser` call ~95
 # of the glue's functions, which a cold start otherwise compiled in its connect phase (README, "Performance").
 sed -i '1i //# allFunctionsCalledOnLoad' "$out/stream_chat_wasm.js"
+# The glue must parse as a module: terser passes a helper that redeclares a name, a browser does not.
+node --input-type=module --check < "$out/stream_chat_wasm.js"

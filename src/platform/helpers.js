@@ -14,6 +14,10 @@ setTimeout(() => {
 // src/platform/values.rs
 export function shallowCopy(value) { return { ...value }; }
 const isObject = (value) => value !== null && typeof value === 'object';
+// `object[key]`, or `undefined` when `object` is not one (Rust's `values::get`); a shallow copy of an object, or `{}`
+// (`values::copy`).
+const field = (object, key) => (isObject(object) ? object[key] : undefined);
+const objectCopy = (value) => (isObject(value) ? { ...value } : {});
 
 // src/platform/page.rs
 export function watchPage(deliver) {
@@ -362,19 +366,18 @@ export function cacheClear(prefix) {
 }
 
 // src/runtime/channels.rs
-const field = (object, key) => (isObject(object) ? object[key] : undefined);
+// A query's payload: the options, then the filter and the sort as the protocol has them (also `usersQuery`'s).
+const query = (filter, sort, options) =>
+  ({ ...objectCopy(options), filter_conditions: objectCopy(filter), sort: sortList(sort) });
 export function channelsQuery(filter, sort, options) {
   const watch = field(options, 'watch');
-  return {
-    ...(isObject(options) ? options : {}), filter_conditions: isObject(filter) ? { ...filter } : {}, sort: sortList(sort),
-    state: true, watch: typeof watch === 'boolean' ? watch : true, presence: !!field(options, 'presence'),
-  };
+  return { ...query(filter, sort, options), state: true, watch: typeof watch === 'boolean' ? watch : true, presence: !!field(options, 'presence') };
 }
 export function membersKey(data) {
   const members = field(data, 'members');
   if (!Array.isArray(members) || !members.length) return;
   const id = (member) => (typeof member === 'string' ? member : field(member, 'user_id'));
-  return members.map((member) => (typeof id(member) === 'string' ? id(member) : '')).sort().join(',');
+  return members.map((member) => id(member)).map((id) => (typeof id === 'string' ? id : '')).sort().join(',');
 }
 export function sortList(sort) {
   const list = [];
@@ -510,7 +513,7 @@ export function updatePayload(message, userId, options) {
   if (Array.isArray(mentioned)) payload.mentioned_users = mentioned.map((user) => (typeof user === 'string' ? user : user?.id));
   const user = typeof userId?.id === 'string' ? userId.id : userId;
   if (typeof user === 'string') payload.user_id = user;
-  return { ...(isObject(options) ? options : {}), message: payload };
+  return { ...objectCopy(options), message: payload };
 }
 export function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
 export function pinExpiry(value) {
@@ -524,19 +527,17 @@ export function withOwnPrivacy(user, updates, own) {
   for (const update of Array.isArray(updates) ? updates : []) {
     const changed = field(field(update, 'set'), 'privacy_settings');
     if (field(update, 'id') !== own || !isObject(changed)) continue;
-    const copy = isObject(user) ? { ...user } : {};
-    user = { ...copy, privacy_settings: { ...(isObject(copy.privacy_settings) ? copy.privacy_settings : {}), ...changed } };
+    user = { ...objectCopy(user), privacy_settings: { ...objectCopy(field(user, 'privacy_settings')), ...changed } };
   }
   return user;
 }
 export function usersQuery(filter, sort, options) {
-  const payload = { ...(isObject(options) ? options : {}), filter_conditions: isObject(filter) ? { ...filter } : {}, sort: sortList(sort) };
+  const payload = query(filter, sort, options);
   if (payload.presence === undefined) payload.presence = false;
   return payload;
 }
 export function guestUser(answer) {
-  const user = field(answer, 'user');
-  const guest = isObject(user) ? { ...user } : {};
+  const guest = objectCopy(field(answer, 'user'));
   without(guest, ['created_at', 'updated_at', 'last_active', 'online']);
   return guest;
 }

@@ -2,6 +2,9 @@
 //! glue, with no parsing and no error formatting in the wasm (serde-wasm-bindgen's deserializer, which this
 //! replaced, cost 20 KB gzip, nearly all of it `core::fmt` and float printing reached through its type errors).
 //!
+//! A token's claims are read the same way, after one JS helper has split the token and decoded its payload
+//! (`atob`, a strict UTF-8 decode, `JSON.parse`): the wasm has no base64 decoder and no UTF-8 validation of its own.
+//!
 //! Getters return `JsValue` and the caller checks the type (`as_string`, `as_f64`, `as_bool`): an app's object
 //! may hold anything, and a typed return (`Option<String>`) would hand the glue a value it cannot convert. A getter
 //! on `null` or `undefined` throws, so every read goes through [`shape`], which gives `None` for non-objects.
