@@ -8,6 +8,7 @@
 use alloc::string::String;
 
 use js_sys::{Date, Object, Promise};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::client::ChatError;
@@ -17,6 +18,15 @@ use crate::runtime::channels::typing_allowed;
 use crate::runtime::client::Port;
 use crate::runtime::request::channel_path;
 use crate::runtime::request::{send, Apply, Request, Scope, Then};
+
+#[wasm_bindgen(module = "/src/platform/helpers.js")]
+extern "C" {
+    /// `sendMessage`'s body, `{...options, message}`: the message copied with its id (a new v4 uuid, written back
+    /// to the app's object too, when it has none) and, when it failed before (a retry), without the fields the
+    /// SDK and the server added.
+    #[wasm_bindgen(js_name = messageBody)]
+    fn message_body(message: &JsValue, options: &JsValue) -> JsValue;
+}
 
 /// `watch()` / `query()`: get or create the channel and rebuild its state. The app's options are merged into the
 /// body with no borrow held (a getter of the app's may call back into the SDK).
@@ -84,24 +94,9 @@ pub fn channel_call(
 /// app's message object too, so that sending the same object again after a failure (a timeout the server may have
 /// stored) reuses the id and never duplicates the message.
 pub fn send_message(port: Port, key: u32, message: &JsValue, options: &JsValue) -> Promise {
-    let given = get(message, "id");
-    let id = if given.is_null_or_undefined() {
-        let id = JsValue::from(crate::platform::entropy::uuid());
-        if message.is_object() {
-            set(message, "id", &id);
-        }
-        id
-    } else {
-        given
-    };
-    let message = copy(message);
-    set(&message, "id", &id);
-    // A failed message sent again (a retry) goes without the fields the SDK and the server added.
-    if get(&message, "status").as_string().as_deref() == Some("failed") {
-        super::messages::strip_local_fields(&message);
-    }
-    let body = copy(options);
-    set(&body, "message", &message);
+    let body = message_body(message, options);
+    let message = get(&body, "message");
+    let id = get(&message, "id");
     if let Ok(client) = port.client() {
         if let Some(held) = client.hold(key, &message, &body) {
             return crate::platform::errors::with_message_id(&held, &id);

@@ -22,10 +22,6 @@ extern "C" {
     /// `user_id` from `userId` (a user or an id).
     #[wasm_bindgen(js_name = updatePayload)]
     fn update_payload(message: &JsValue, user_id: &JsValue, options: &JsValue) -> JsValue;
-    /// Takes out of a failed message sent again (`runtime/outbox.rs`, a copy the SDK made) the server's fields,
-    /// its failure and its status.
-    #[wasm_bindgen(js_name = stripLocal)]
-    pub fn strip_local_fields(message: &JsValue);
     /// A pin's end as the official client's `_normalizeExpiration` writes it: seconds from now, a time string as
     /// it is, a `Date` as ISO text; otherwise null.
     #[wasm_bindgen(js_name = pinExpiry)]

@@ -515,11 +515,24 @@ export function updatePayload(message, userId, options) {
   if (typeof user === 'string') payload.user_id = user;
   return { ...objectCopy(options), message: payload };
 }
-export function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
+// A failed message sent again (`messageBody`, a copy): without the server's fields, its failure and its status.
+function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
 export function pinExpiry(value) {
   if (typeof value === 'number') return new Date(Date.now() + value * 1000).toISOString();
   if (typeof value === 'string') return value;
   return value instanceof Date ? value.toISOString() : null;
+}
+
+// src/api/channel_ops.rs
+export function messageBody(message, options) {
+  let id = field(message, 'id');
+  if (id == null) {
+    id = uuid();
+    if (isObject(message)) message.id = id;
+  }
+  const copy = { ...objectCopy(message), id };
+  if (copy.status === 'failed') stripLocal(copy);
+  return { ...objectCopy(options), message: copy };
 }
 
 // src/api/users.rs
