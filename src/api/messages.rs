@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use crate::client::ChatError;
 use crate::platform::errors::to_js_error;
-use crate::platform::values::{copy, get, object, set, text};
+use crate::platform::values::{get, object, text};
 use crate::runtime::client::Port;
 
 #[wasm_bindgen(module = "/src/platform/helpers.js")]
@@ -22,10 +22,15 @@ extern "C" {
     /// `user_id` from `userId` (a user or an id).
     #[wasm_bindgen(js_name = updatePayload)]
     fn update_payload(message: &JsValue, user_id: &JsValue, options: &JsValue) -> JsValue;
-    /// A pin's end as the official client's `_normalizeExpiration` writes it: seconds from now, a time string as
-    /// it is, a `Date` as ISO text; otherwise null.
-    #[wasm_bindgen(js_name = pinExpiry)]
-    fn expiration(value: &JsValue) -> JsValue;
+    /// `partialUpdateMessage`'s body: `{...options, set, unset, user_id}`, each only when given; `user_id` from
+    /// `userId` (a user or an id).
+    #[wasm_bindgen(js_name = partialPayload)]
+    fn partial_payload(update: &JsValue, user_id: &JsValue, options: &JsValue) -> JsValue;
+    /// The update `pinMessage` (`pinned`) and `unpinMessage` send: `{set: {pinned, pin_expires}}`, the pin's end
+    /// as the official client's `_normalizeExpiration` writes it (seconds from now, a time string as it is, a
+    /// `Date` as ISO text; otherwise null), no end when unpinning.
+    #[wasm_bindgen(js_name = pinUpdate)]
+    fn pin_update(expires: &JsValue, pinned: bool) -> JsValue;
 }
 
 /// `/messages/{id}`.
@@ -69,17 +74,7 @@ pub fn partial_update_message(
     user_id: &JsValue,
     options: &JsValue,
 ) -> Promise {
-    let body = copy(options);
-    for key in ["set", "unset"] {
-        let value = get(update, key);
-        if !value.is_undefined() {
-            set(&body, key, &value);
-        }
-    }
-    if let Some(user) = text(user_id, "id").or_else(|| user_id.as_string()) {
-        set(&body, "user_id", &user.into());
-    }
-    send(port, "PUT", path(id), body)
+    send(port, "PUT", path(id), partial_payload(update, user_id, options))
 }
 
 /// `pinMessage(messageOrId, timeoutOrExpirationDate, pinnedBy)` (`pinned`: true) and `unpinMessage(messageOrId,
@@ -96,12 +91,7 @@ pub fn pin_message(
             ChatError::InvalidArgument("Please specify the message id when calling pinMessage");
         return Promise::reject(&to_js_error(&error));
     };
-    let set_fields = object(&[("pinned", pinned.into())]);
-    if pinned {
-        set(&set_fields, "pin_expires", &expiration(expires));
-    }
-    let update = object(&[("set", set_fields)]);
-    partial_update_message(port, &id, &update, user_id, &JsValue::UNDEFINED)
+    partial_update_message(port, &id, &pin_update(expires, pinned), user_id, &JsValue::UNDEFINED)
 }
 
 /// `deleteMessage(id, hardDelete | {hardDelete})`.

@@ -504,6 +504,8 @@ const SERVER_FIELDS = [
   'quoted_message', 'latest_reactions', 'own_reactions', 'reaction_counts', 'reply_count', 'i18n', 'type', 'html',
   '__html', 'user', 'error',
 ];
+// `userId` arguments: a user or an id.
+const userIdOf = (user) => (typeof user?.id === 'string' ? user.id : user);
 const without = (object, fields) => { for (const field of fields) delete object[field]; };
 export function updatePayload(message, userId, options) {
   const payload = { ...message };
@@ -511,16 +513,24 @@ export function updatePayload(message, userId, options) {
   payload.pinned = !!message.pinned_at;
   const mentioned = message.mentioned_users;
   if (Array.isArray(mentioned)) payload.mentioned_users = mentioned.map((user) => (typeof user === 'string' ? user : user?.id));
-  const user = typeof userId?.id === 'string' ? userId.id : userId;
+  const user = userIdOf(userId);
   if (typeof user === 'string') payload.user_id = user;
   return { ...objectCopy(options), message: payload };
 }
 // A failed message sent again (`messageBody`, a copy): without the server's fields, its failure and its status.
 function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
-export function pinExpiry(value) {
-  if (typeof value === 'number') return new Date(Date.now() + value * 1000).toISOString();
-  if (typeof value === 'string') return value;
-  return value instanceof Date ? value.toISOString() : null;
+export function partialPayload(update, userId, options) {
+  const body = objectCopy(options);
+  for (const key of ['set', 'unset']) if (field(update, key) !== undefined) body[key] = update[key];
+  const user = userIdOf(userId);
+  if (typeof user === 'string') body.user_id = user;
+  return body;
+}
+export function pinUpdate(expires, pinned) {
+  if (!pinned) return { set: { pinned } };
+  const end = typeof expires === 'number' ? new Date(Date.now() + expires * 1000).toISOString()
+    : typeof expires === 'string' ? expires : expires instanceof Date ? expires.toISOString() : null;
+  return { set: { pinned, pin_expires: end } };
 }
 
 // src/api/channel_ops.rs
