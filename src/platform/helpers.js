@@ -12,12 +12,11 @@ setTimeout(() => {
 }, 0);
 
 // src/platform/values.rs
-export function shallowCopy(value) { return { ...value }; }
 const isObject = (value) => value !== null && typeof value === 'object';
-// `object[key]`, or `undefined` when `object` is not one (Rust's `values::get`); a shallow copy of an object, or `{}`
-// (`values::copy`).
+// A shallow copy of an object, or `{}` (`values::copy`, and the helpers' own copies).
+export function shallowCopy(value) { return isObject(value) ? { ...value } : {}; }
+// `object[key]`, or `undefined` when `object` is not one (Rust's `values::get`).
 const field = (object, key) => (isObject(object) ? object[key] : undefined);
-const objectCopy = (value) => (isObject(value) ? { ...value } : {});
 
 // src/platform/page.rs
 export function watchPage(deliver) {
@@ -368,7 +367,7 @@ export function cacheClear(prefix) {
 // src/runtime/channels.rs
 // A query's payload: the options, then the filter and the sort as the protocol has them (also `usersQuery`'s).
 const query = (filter, sort, options) =>
-  ({ ...objectCopy(options), filter_conditions: objectCopy(filter), sort: sortList(sort) });
+  ({ ...shallowCopy(options), filter_conditions: shallowCopy(filter), sort: sortList(sort) });
 export function channelsQuery(filter, sort, options) {
   const watch = field(options, 'watch');
   return { ...query(filter, sort, options), state: true, watch: typeof watch === 'boolean' ? watch : true, presence: !!field(options, 'presence') };
@@ -376,8 +375,11 @@ export function channelsQuery(filter, sort, options) {
 export function membersKey(data) {
   const members = field(data, 'members');
   if (!Array.isArray(members) || !members.length) return;
-  const id = (member) => (typeof member === 'string' ? member : field(member, 'user_id'));
-  return members.map((member) => id(member)).map((id) => (typeof id === 'string' ? id : '')).sort().join(',');
+  const id = (member) => {
+    const id = typeof member === 'string' ? member : field(member, 'user_id');
+    return typeof id === 'string' ? id : '';
+  };
+  return members.map(id).sort().join(',');
 }
 export function sortList(sort) {
   const list = [];
@@ -515,12 +517,12 @@ export function updatePayload(message, userId, options) {
   if (Array.isArray(mentioned)) payload.mentioned_users = mentioned.map((user) => (typeof user === 'string' ? user : user?.id));
   const user = userIdOf(userId);
   if (typeof user === 'string') payload.user_id = user;
-  return { ...objectCopy(options), message: payload };
+  return { ...shallowCopy(options), message: payload };
 }
 // A failed message sent again (`messageBody`, a copy): without the server's fields, its failure and its status.
 function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
 export function partialPayload(update, userId, options) {
-  const body = objectCopy(options);
+  const body = shallowCopy(options);
   for (const key of ['set', 'unset']) if (field(update, key) !== undefined) body[key] = update[key];
   const user = userIdOf(userId);
   if (typeof user === 'string') body.user_id = user;
@@ -540,9 +542,9 @@ export function messageBody(message, options) {
     id = uuid();
     if (isObject(message)) message.id = id;
   }
-  const copy = { ...objectCopy(message), id };
+  const copy = { ...shallowCopy(message), id };
   if (copy.status === 'failed') stripLocal(copy);
-  return { ...objectCopy(options), message: copy };
+  return { ...shallowCopy(options), message: copy };
 }
 
 // src/api/users.rs
@@ -550,7 +552,7 @@ export function withOwnPrivacy(user, updates, own) {
   for (const update of Array.isArray(updates) ? updates : []) {
     const changed = field(field(update, 'set'), 'privacy_settings');
     if (field(update, 'id') !== own || !isObject(changed)) continue;
-    user = { ...objectCopy(user), privacy_settings: { ...objectCopy(field(user, 'privacy_settings')), ...changed } };
+    user = { ...shallowCopy(user), privacy_settings: { ...shallowCopy(field(user, 'privacy_settings')), ...changed } };
   }
   return user;
 }
@@ -560,7 +562,7 @@ export function usersQuery(filter, sort, options) {
   return payload;
 }
 export function guestUser(answer) {
-  const guest = objectCopy(field(answer, 'user'));
+  const guest = shallowCopy(field(answer, 'user'));
   without(guest, ['created_at', 'updated_at', 'last_active', 'online']);
   return guest;
 }

@@ -76,7 +76,7 @@ fn deadline(timeout_ms: u32, abort: impl FnOnce() + 'static) -> (Option<Timeout>
             flag.set(true);
             abort();
         };
-        super::timers::after(timeout_ms, alloc::boxed::Box::new(expire))
+        super::timers::after(timeout_ms, expire)
     });
     (timer, timed_out)
 }

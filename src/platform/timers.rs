@@ -13,9 +13,13 @@ use crate::client::{Input, Timer};
 
 /// A gloo timeout that runs `then` in `ms` milliseconds unless dropped first. The one place the SDK makes a
 /// `Timeout`: each `Timeout::new` with a closure type of its own instantiates gloo's and wasm-bindgen's closure
-/// machinery again (~270 B of wasm each).
+/// machinery again (~270 B of wasm each), so `then` is boxed first and [`boxed_after`] is the only instance.
+pub fn after(ms: u32, then: impl FnOnce() + 'static) -> Timeout {
+    boxed_after(ms, Box::new(then))
+}
+
 #[inline(never)]
-pub fn after(ms: u32, then: Box<dyn FnOnce()>) -> Timeout {
+fn boxed_after(ms: u32, then: Box<dyn FnOnce()>) -> Timeout {
     Timeout::new(ms, then)
 }
 
@@ -31,8 +35,7 @@ impl Timers {
     pub fn start(&mut self, timer: Timer, ms: u32, sink: &impl Sink) {
         let sink = sink.clone();
         if let Some(slot) = self.slot(timer) {
-            *slot =
-                Some(after(ms, Box::new(move || sink.send(Signal::Input(Input::Timer(timer))))));
+            *slot = Some(after(ms, move || sink.send(Signal::Input(Input::Timer(timer)))));
         }
     }
 

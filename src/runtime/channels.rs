@@ -179,7 +179,7 @@ impl Client {
         let mut state = self.state_mut();
         if state.cleaner.is_none() {
             let port = self.port.clone();
-            let clean = alloc::boxed::Box::new(move || port.send(Signal::Clean));
+            let clean = move || port.send(Signal::Clean);
             state.cleaner = Some(crate::platform::timers::after(CLEAN_INTERVAL_MS, clean));
         }
     }

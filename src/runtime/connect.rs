@@ -87,7 +87,7 @@ impl Client {
             let _ = resolve.call0(&JsValue::NULL);
         } else {
             let resolve = move || drop(resolve.call0(&JsValue::NULL));
-            crate::platform::timers::after(timeout_ms, alloc::boxed::Box::new(resolve)).forget();
+            crate::platform::timers::after(timeout_ms, resolve).forget();
         }
         closed
     }

@@ -125,7 +125,7 @@ impl Client {
                         client.flush_outbox();
                     }
                 };
-                crate::platform::timers::after(RETRY_MS, alloc::boxed::Box::new(again)).forget();
+                crate::platform::timers::after(RETRY_MS, again).forget();
                 return;
             }
         });

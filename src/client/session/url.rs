@@ -87,14 +87,14 @@ fn push_form_encoded(out: &mut String, value: &str) {
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
-                out.push(hex_digit(byte >> 4).to_ascii_uppercase());
-                out.push(hex_digit(byte).to_ascii_uppercase());
+                out.push(hex_digit(byte >> 4));
+                out.push(hex_digit(byte));
             }
         }
     }
 }
 
-/// The lowercase hex digit for the low four bits of `nibble`.
+/// The uppercase hex digit for the low four bits of `nibble`.
 fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble & 15), 16).unwrap_or('0')
+    char::from_digit(u32::from(nibble & 15), 16).unwrap_or('0').to_ascii_uppercase()
 }
