@@ -9,12 +9,20 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 out=$1
 shift
-wasm-pack build --release --target web --mode no-install --no-pack --out-dir "$out" -- "$@"
+# The pinned nightly (Cargo.toml, [package.metadata.sdk]) rebuilds the standard library for the SDK: panics are bare
+# traps, `Debug` prints nothing, std's small algorithms. RUSTFLAGS replaces .cargo/config.toml's, so the stack size
+# is given again; with `--target` it reaches only the wasm, not build scripts or macros.
+toolchain=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' Cargo.toml)
+RUSTUP_TOOLCHAIN=$toolchain CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+  RUSTFLAGS="-C link-args=-z -C link-args=stack-size=131072 -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+  wasm-pack build --release --target web --mode no-install --no-pack --out-dir "$out" -- "$@"
 # wasm-pack writes a catch-all .gitignore into the package, which would hide the files from `npm pack`; the root
 # .gitignore already keeps pkg/ out of git.
 rm -f "$out/.gitignore"
 # `[Symbol.dispose]` needs TypeScript's esnext lib; leave it out of the declarations so apps on ES2022 type-check.
 sed -i '/\[Symbol.dispose\]()/d' "$out/stream_chat_wasm.d.ts"
+# The shipped build has no panic hook: the glue's guard sees a trap (src/platform/fatal.rs).
+node scripts/guard-traps.mjs "$out/stream_chat_wasm.js"
 # wasm-bindgen names each import after its Rust item plus a hash and each export after its class and method, in the
 # wasm and again in the glue: shorten them.
 node scripts/short-names.mjs "$out/stream_chat_wasm_bg.wasm" "$out/stream_chat_wasm.js"

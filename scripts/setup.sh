@@ -13,6 +13,16 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# The shipped wasm's toolchain (Cargo.toml, [package.metadata.sdk]): a pinned nightly with the standard library's
+# source, which scripts/package.sh rebuilds for the SDK, and the wasm target (wasm-pack checks it is there).
+sdk_toolchain=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' Cargo.toml)
+sdk_sysroot=$(RUSTUP_AUTO_INSTALL=0 rustup run "$sdk_toolchain" rustc --print sysroot 2>/dev/null || true)
+if [ -z "$sdk_sysroot" ] || [ ! -d "$sdk_sysroot/lib/rustlib/src/rust/library" ] ||
+  [ ! -d "$sdk_sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
+  say "installing the SDK's toolchain, $sdk_toolchain (about 20 s, once)"
+  rustup toolchain install "$sdk_toolchain" --profile minimal --component rust-src --target wasm32-unknown-unknown
+fi
+
 # wasm-pack uses the wasm-bindgen CLI on PATH only when it is exactly the crate version in Cargo.lock.
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then

@@ -7,8 +7,11 @@
 //! - each client is told (what [`watch`] was given): its `client.fatal` handlers (and those for every event) get
 //!   `{type: 'client.fatal', error}`, and its connection and timers are closed where its state can still be reached.
 //!
-//! The panic hook only marks the SDK poisoned and asks for the rest to run in a task of its own, after the
-//! trapped call has unwound.
+//! How a trap is seen: the shipped build compiles a panic to a bare trap (`-Cpanic=immediate-abort`, no panic hook
+//! runs), so the glue guards every call into the wasm (`trap_guard.js`, added by `scripts/guard-traps.mjs`) and
+//! calls [`sdk_trapped`] on the first `RuntimeError`, a panic's or any other trap's. Debug builds (the browser tests,
+//! whose glue is the test runner's) see a panic through a panic hook instead. Either only marks the SDK poisoned and
+//! asks for the rest to run in a task of its own, after the trapped call has unwound.
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +23,8 @@ use wasm_bindgen::JsCast;
 use super::errors::to_js_error;
 use crate::client::ChatError;
 
-/// Set by the panic hook: the SDK stopped.
+/// Set by [`sdk_trapped`]: the SDK stopped.
 static POISONED: AtomicBool = AtomicBool::new(false);
-/// Whether the panic hook is installed.
-static HOOKED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Tells the clients of a trap, after every pending promise rejected, with the error every call now rejects
@@ -61,21 +62,31 @@ pub fn promise() -> (Promise, (Function, Function)) {
     (promise, settle)
 }
 
-/// Has `tell` called after a trap; installs the panic hook the first time.
+/// Has `tell` called after a trap; in debug builds, installs the panic hook the first time.
 pub fn watch(tell: fn(&JsValue)) {
     TELL.with(|told| told.set(Some(tell)));
-    if !HOOKED.swap(true, Ordering::Relaxed) {
-        // Debug builds (the browser tests) keep the hook they had, so the test harness still reports the panic;
-        // the shipped build does not (std's default hook formats a message nobody sees: 2.3 KB gzip).
-        #[cfg(debug_assertions)]
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(alloc::boxed::Box::new(move |_info| {
-            if !POISONED.swap(true, Ordering::Relaxed) {
-                afterwards(&Closure::once_into_js(announce));
-            }
-            #[cfg(debug_assertions)]
-            previous(_info);
-        }));
+    #[cfg(debug_assertions)]
+    {
+        /// Whether the panic hook is installed.
+        static HOOKED: AtomicBool = AtomicBool::new(false);
+        if !HOOKED.swap(true, Ordering::Relaxed) {
+            // The hook the tests had stays, so the test harness still reports the panic.
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(alloc::boxed::Box::new(move |info| {
+                sdk_trapped();
+                previous(info);
+            }));
+        }
+    }
+}
+
+/// A trap happened: called by the glue's guard (`trap_guard.js`) in the shipped build, by the panic hook in debug
+/// builds. Marks the SDK poisoned, once, and has [`announce`] run in a task of its own. `scripts/guard-traps.mjs`
+/// keeps its JS function to the glue (no longer a module export).
+#[wasm_bindgen(js_name = sdkTrapped, skip_typescript)]
+pub fn sdk_trapped() {
+    if !POISONED.swap(true, Ordering::Relaxed) {
+        afterwards(&Closure::once_into_js(announce));
     }
 }
 
