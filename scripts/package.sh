@@ -10,11 +10,12 @@ export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 out=$1
 shift
 # The pinned nightly (Cargo.toml, [package.metadata.sdk]) rebuilds the standard library for the SDK: panics are bare
-# traps, `Debug` prints nothing, std's small algorithms. RUSTFLAGS replaces .cargo/config.toml's, so the stack size
-# is given again; with `--target` it reaches only the wasm, not build scripts or macros.
+# traps, `Debug` prints nothing, and LLVM inlines a little more than `opt-level = "z"` lets it (threshold 10, not 5:
+# smaller, as calls and their argument shuffling go). RUSTFLAGS replaces .cargo/config.toml's, so the stack size is
+# given again; with `--target` it reaches only the wasm, not build scripts or macros.
 toolchain=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' Cargo.toml)
-RUSTUP_TOOLCHAIN=$toolchain CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
-  RUSTFLAGS="-C link-args=-z -C link-args=stack-size=131072 -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+RUSTUP_TOOLCHAIN=$toolchain CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+  RUSTFLAGS="-C link-args=-z -C link-args=stack-size=131072 -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Cllvm-args=-inline-threshold=10" \
   wasm-pack build --release --target web --mode no-install --no-pack --out-dir "$out" -- "$@"
 # wasm-pack writes a catch-all .gitignore into the package, which would hide the files from `npm pack`; the root
 # .gitignore already keeps pkg/ out of git.
