@@ -38,6 +38,7 @@ use options::{
 use crate::client::session::{ws_base_url, ConnectRequest};
 use crate::client::{ChatError, SessionConfig};
 use crate::platform::errors::connect_error;
+use crate::platform::tasks::promise_of;
 use crate::runtime::calls::RestConfig;
 use crate::runtime::client::{Client, ClientOptions};
 
@@ -205,7 +206,7 @@ impl StreamChat {
     ) -> Promise {
         let client = self.client.clone();
         let fallback = self.enable_ws_fallback;
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise_of(async move {
             let (user, token) = crate::api::users::create_guest(&client, &user).await?;
             let connected = begin_connect(&client, fallback, user, token.into())
                 .map_err(|error| connect_error(&error))?;

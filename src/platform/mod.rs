@@ -14,6 +14,7 @@ pub mod page;
 pub mod shapes;
 pub mod socket;
 pub mod storage;
+pub mod tasks;
 pub mod timers;
 pub mod values;
 

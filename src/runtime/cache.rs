@@ -25,10 +25,11 @@ use alloc::string::String;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use super::client::Client;
 use super::client::Port;
+use crate::platform::tasks::promise_of;
 use crate::platform::values::{get, object, set};
 
 /// The most channel lists kept per user.
@@ -118,7 +119,7 @@ pub fn from_cache_first(port: Port, body: &JsValue, server: Promise) -> Promise 
         port.live().filter(|client| client.state_ref().fresh).and_then(|c| c.cache_prefix());
     let Some(prefix) = prefix else { return server };
     let lookup = cache_lookup(&prefix, "L", body, &server);
-    future_to_promise(async move {
+    promise_of(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {
             // No events to replay onto a cached list: the server's answer replaces it.
@@ -143,7 +144,7 @@ pub fn channel_from_cache_first(port: Port, key: u32, server: Promise) -> Promis
     });
     let Some((prefix, space)) = cached else { return server };
     let lookup = cache_lookup(&prefix, &space, &JsValue::UNDEFINED, &server);
-    future_to_promise(async move {
+    promise_of(async move {
         let hit = JsFuture::from(lookup).await.unwrap_or_default();
         if let (true, Some(client)) = (hit.is_object(), port.live()) {
             let own = client.state_ref().user.clone();

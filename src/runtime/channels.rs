@@ -8,11 +8,11 @@ use alloc::vec::Vec;
 use js_sys::{Array, Date, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::client::{Client, Port};
 use super::request::{channel_path, send, Apply, Request};
 use crate::client::Input;
+use crate::platform::tasks::promise_of;
 use crate::platform::values::{get, list, object, text};
 use crate::platform::Signal;
 use crate::platform::Sink;
@@ -165,7 +165,7 @@ impl Client {
         let options = object(&[("limit", 30.into())]);
         let port = self.port.clone();
         let requery = query_channels(port.clone(), &filter, &sort, &options, false);
-        future_to_promise(async move {
+        promise_of(async move {
             wasm_bindgen_futures::JsFuture::from(requery).await?;
             if let Some(client) = port.live() {
                 client.receive(Signal::Input(Input::Recovered));

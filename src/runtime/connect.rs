@@ -15,6 +15,7 @@ use crate::client::session::ConnectRequest;
 use crate::client::{ChatError, Input};
 use crate::platform::errors::{connect_error, describe, to_js_error};
 use crate::platform::fatal::promise;
+use crate::platform::tasks::promise_of;
 use crate::platform::Signal;
 use crate::platform::Sink;
 
@@ -161,7 +162,7 @@ impl Client {
         };
         let opened = self.start_connect(user, request);
         let port = self.port.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise_of(async move {
             let frame = JsFuture::from(opened).await?;
             if let Some(client) = port.live() {
                 client.recover();

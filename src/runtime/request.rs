@@ -7,12 +7,12 @@ use alloc::string::String;
 
 use js_sys::Promise;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::client::{Client, Port};
 use super::rest::call_with;
 use crate::client::ChatError;
 use crate::platform::errors::to_js_error;
+use crate::platform::tasks::promise_of;
 use crate::platform::values::text;
 use crate::state::channels::Slot;
 use crate::state::mutes::muted_message;
@@ -85,7 +85,7 @@ pub fn send(port: &Port, request: Request) -> Promise {
         _ => None,
     };
     let port = port.clone();
-    future_to_promise(async move {
+    promise_of(async move {
         let Request { method, scope, key, path, body, then, apply, .. } = request;
         let answered = async {
             // `call_with` rejects once the client is gone, whatever the scope.
