@@ -89,7 +89,7 @@ impl LongPoll {
             timeout_ms,
         };
         let sink = sink.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        super::tasks::spawn(async move {
             let answer = http::fetch_exchange(outgoing).await;
             sink.send(Signal::Polled { tag, answer });
         });

@@ -1,6 +1,7 @@
-//! Promises from Rust futures, all through one `future_to_promise` instance: each call of it with a future type of
-//! its own instantiates wasm-bindgen-futures' wrapper (the promise's settling around the future's poll) again, so
-//! [`promise_of`] boxes the future first and [`boxed_promise`] is the only instance.
+//! Rust futures run by wasm-bindgen-futures, all through one instance each of `future_to_promise` and `spawn_local`:
+//! each call of them with a future type of its own instantiates their machinery again (the promise's settling
+//! around the future's poll; the task's spawning), so [`promise_of`] and [`spawn`] box the future first and
+//! [`boxed_promise`] and [`boxed_spawn`] are the only instances.
 
 use alloc::boxed::Box;
 use core::future::Future;
@@ -20,4 +21,14 @@ pub fn promise_of(future: impl Future<Output = Settled> + 'static) -> Promise {
 #[inline(never)]
 fn boxed_promise(future: Pin<Box<dyn Future<Output = Settled>>>) -> Promise {
     wasm_bindgen_futures::future_to_promise(future)
+}
+
+/// Runs `future` to its end in a task of its own.
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
+    boxed_spawn(Box::pin(future));
+}
+
+#[inline(never)]
+fn boxed_spawn(future: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(future);
 }

@@ -134,7 +134,7 @@ impl Client {
     pub fn recover(&self) {
         let recovered = self.recover_state();
         let port = self.port.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::tasks::spawn(async move {
             if wasm_bindgen_futures::JsFuture::from(recovered).await.is_err() {
                 if let Some(client) = port.live() {
                     client.log("warn", "recovery query failed");

@@ -132,7 +132,7 @@ impl Client {
             .ok_or_else(|| String::from("no token provider"))
             .and_then(|provider| provider.call0(&JsValue::NULL).map_err(|error| describe(&error)));
         let port = self.port.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::tasks::spawn(async move {
             let result = match returned {
                 Ok(value) => match JsFuture::from(Promise::resolve(&value)).await {
                     Ok(token) => token
@@ -184,7 +184,7 @@ fn say_hi(rest: &RestConfig, user_agent: &str) {
         user_agent: user_agent.into(),
         timeout_ms: rest.timeout_ms,
     };
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::platform::tasks::spawn(async move {
         let _ = crate::platform::http::exchange(outgoing).await;
     });
 }

@@ -119,7 +119,7 @@ impl Client {
                 Ok(returned) if returned.is_instance_of::<Promise>() || has_then(&returned) => {
                     let port = self.port.clone();
                     let kind = String::from(kind);
-                    wasm_bindgen_futures::spawn_local(async move {
+                    crate::platform::tasks::spawn(async move {
                         if let Err(error) = JsFuture::from(Promise::resolve(&returned)).await {
                             if let Some(client) = port.live() {
                                 client.handler_failed(&kind, &error);

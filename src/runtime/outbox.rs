@@ -112,7 +112,7 @@ impl Client {
             state.outbox.sending = true;
         }
         let port = self.port.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::tasks::spawn(async move {
             while let Some(retry) = send_next(&port).await {
                 if !retry {
                     continue;

@@ -109,7 +109,7 @@ impl Client {
             }
         };
         let port = self.port.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::platform::tasks::spawn(async move {
             let answer = http::exchange(outgoing).await;
             port.send(Signal::Response { request, answer });
         });
