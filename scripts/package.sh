@@ -13,12 +13,13 @@ shift
 # traps, `Debug` prints nothing, and LLVM inlines a little more than `opt-level = "z"` lets it (threshold 10, not 5:
 # smaller, as calls and their argument shuffling go). std itself stays at opt-level 3, as the prebuilt one is: the
 # wasm is 311 B smaller that way than with std at "z", and ingest does not lose the few % it lost at "z" (README,
-# "Size"). RUSTFLAGS replaces .cargo/config.toml's, so the stack size is given again; with `--target` it reaches
-# only the wasm, not build scripts or macros.
+# "Size"). The flags go in with `--config`, whose arrays cargo appends to .cargo/config.toml's (the stack size), and
+# reach only the wasm, not build scripts or macros.
 toolchain=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' Cargo.toml)
+sdk_flags='["-Zunstable-options", "-Cpanic=immediate-abort", "-Zfmt-debug=none", "-Zlocation-detail=none", "-Cllvm-args=-inline-threshold=10"]'
 RUSTUP_TOOLCHAIN=$toolchain CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-  RUSTFLAGS="-C link-args=-z -C link-args=stack-size=131072 -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Cllvm-args=-inline-threshold=10" \
   wasm-pack build --release --target web --mode no-install --no-pack --out-dir "$out" -- \
+  --config "target.wasm32-unknown-unknown.rustflags=$sdk_flags" \
   --config 'profile.release.package.std.opt-level=3' --config 'profile.release.package.core.opt-level=3' \
   --config 'profile.release.package.alloc.opt-level=3' "$@"
 # wasm-pack writes a catch-all .gitignore into the package, which would hide the files from `npm pack`; the root
