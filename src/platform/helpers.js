@@ -13,8 +13,10 @@ setTimeout(() => {
 
 // src/platform/values.rs
 const isObject = (value) => value !== null && typeof value === 'object';
+// An object as it is, or `{}`: what a spread into a new object takes (`{ ...asObject(options), … }`).
+const asObject = (value) => (isObject(value) ? value : {});
 // A shallow copy of an object, or `{}` (`values::copy`, and the helpers' own copies).
-export function shallowCopy(value) { return isObject(value) ? { ...value } : {}; }
+export function shallowCopy(value) { return { ...asObject(value) }; }
 // `object[key]`, or `undefined` when `object` is not one (Rust's `values::get`).
 const field = (object, key) => (isObject(object) ? object[key] : undefined);
 
@@ -367,7 +369,7 @@ export function cacheClear(prefix) {
 // src/runtime/channels.rs
 // A query's payload: the options, then the filter and the sort as the protocol has them (also `usersQuery`'s).
 const query = (filter, sort, options) =>
-  ({ ...shallowCopy(options), filter_conditions: shallowCopy(filter), sort: sortList(sort) });
+  ({ ...asObject(options), filter_conditions: shallowCopy(filter), sort: sortList(sort) });
 export function channelsQuery(filter, sort, options) {
   const watch = field(options, 'watch');
   return { ...query(filter, sort, options), state: true, watch: typeof watch === 'boolean' ? watch : true, presence: !!field(options, 'presence') };
@@ -517,7 +519,7 @@ export function updatePayload(message, userId, options) {
   if (Array.isArray(mentioned)) payload.mentioned_users = mentioned.map((user) => (typeof user === 'string' ? user : user?.id));
   const user = userIdOf(userId);
   if (typeof user === 'string') payload.user_id = user;
-  return { ...shallowCopy(options), message: payload };
+  return { ...asObject(options), message: payload };
 }
 // A failed message sent again (`messageBody`, a copy): without the server's fields, its failure and its status.
 function stripLocal(message) { without(message, [...SERVER_FIELDS, 'status', 'errorStatusCode']); }
@@ -542,9 +544,9 @@ export function messageBody(message, options) {
     id = uuid();
     if (isObject(message)) message.id = id;
   }
-  const copy = { ...shallowCopy(message), id };
+  const copy = { ...asObject(message), id };
   if (copy.status === 'failed') stripLocal(copy);
-  return { ...shallowCopy(options), message: copy };
+  return { ...asObject(options), message: copy };
 }
 
 // src/api/users.rs
@@ -552,7 +554,7 @@ export function withOwnPrivacy(user, updates, own) {
   for (const update of Array.isArray(updates) ? updates : []) {
     const changed = field(field(update, 'set'), 'privacy_settings');
     if (field(update, 'id') !== own || !isObject(changed)) continue;
-    user = { ...shallowCopy(user), privacy_settings: { ...shallowCopy(field(user, 'privacy_settings')), ...changed } };
+    user = { ...asObject(user), privacy_settings: { ...asObject(field(user, 'privacy_settings')), ...changed } };
   }
   return user;
 }
