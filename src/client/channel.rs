@@ -154,14 +154,21 @@ impl ChannelState {
     /// query was in flight, e.g. during recovery) are kept, so nothing is lost or duplicated. The own user always
     /// has a read entry afterwards, as with the official client: the server's, or "read up to the newest message"
     /// (now, for an empty channel).
-    pub fn apply_snapshot(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) {
+    /// Returns whether the messages are now exactly the snapshot's, in its order (each once, in time order, none
+    /// kept from before), so that a shell may show the page as it holds it instead of re-reading it by id.
+    pub fn apply_snapshot(&mut self, mut snapshot: Snapshot, own_user: &str, now_ms: f64) -> bool {
         let newest = snapshot.messages.iter().map(|m| m.created_at).fold(f64::MIN, f64::max);
         let mut later: Vec<MessageKey> =
             self.messages.drain(..).filter(|m| m.created_at > newest).collect();
         self.ids.clear();
         self.reordered();
+        let emptied_at = self.revision;
+        let only_page = later.is_empty();
+        let page = snapshot.messages.len();
         self.merge_page(core::mem::take(&mut snapshot.messages), &mut later);
         self.apply_rest(snapshot, own_user, now_ms);
+        // Nothing kept from before, every message appended (none moved since the array was emptied), none dropped.
+        only_page && self.reordered_at == emptied_at && self.messages.len() == page
     }
 
     /// Adds a page of older or newer messages (a paginated query) to the messages there are: merged in order,

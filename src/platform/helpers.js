@@ -81,15 +81,16 @@ export function keepMessage(raw, messages) {
   return id;
 }
 export function keepPage(list, messages) {
-  const plain = (m) => m !== null && typeof m === 'object' && typeof m.id === 'string' && !m.id.includes('\x01') && typeof m.parent_id !== 'string';
+  const plain = (m) => m !== null && typeof m === 'object' && typeof m.id === 'string' && /^[\x02-\x7f]*$/.test(m.id) && typeof m.parent_id !== 'string';
   if (!list.every(plain)) return undefined;
   const times = new Float64Array(list.length);
   let ids = '';
-  list.forEach((raw, at) => {
+  const copies = list.map((raw, at) => {
     ids += '\x01' + keepMessage(raw, messages);
     times[at] = kept.created_at.getTime();
+    return kept;
   });
-  return [ids, times];
+  return [new TextEncoder().encode(ids), times, copies];
 }
 const byPinTime = (a, b) => (a.pinned_at ? a.pinned_at.getTime() : 0) - (b.pinned_at ? b.pinned_at.getTime() : 0);
 export function setPinned(state, raw) {

@@ -161,7 +161,7 @@ impl Slot {
             self.users.set(&own_id.as_str().into(), own);
         }
         super::kept_js::set_pinned(&self.state, &get(response, "pinned_messages"));
-        let messages = self.keep_messages(&list(response, "messages"));
+        let (messages, copies) = self.keep_messages(&list(response, "messages"));
         let read = list(response, "read")
             .iter()
             .filter_map(|entry| {
@@ -193,14 +193,18 @@ impl Slot {
         );
         let watcher_count = number(response, "watcher_count").unwrap_or(0);
         let snapshot = Snapshot { messages, read, watchers, watcher_count };
+        let mut shown = None;
         if paged(&self.state, page, snapshot.messages.len()) != 0 {
             self.core.apply_page(snapshot, &own_id, now_ms);
         } else {
-            self.core.apply_snapshot(snapshot, &own_id, now_ms);
+            if self.core.apply_snapshot(snapshot, &own_id, now_ms) {
+                // The page is what `messages` shows: no need to look each message up again by id.
+                shown = copies;
+            }
             self.prune_kept();
         }
         self.initialized = true;
-        self.sync();
+        self.sync_showing(shown);
     }
 
     /// The messages in the state created after `since_ms`, for [`count_unread`] to look at once no borrow is
@@ -258,6 +262,11 @@ impl Slot {
     /// Brings `channel.state` up to date with the core: a new `messages` array only when the messages changed;
     /// `read`, `typing` and `watchers` rewritten in place.
     pub fn sync(&mut self) {
+        self.sync_showing(None);
+    }
+
+    /// [`Slot::sync`], with `shown`, when given, the kept copies of the core's messages in its order.
+    fn sync_showing(&mut self, shown: Option<Array>) {
         if self.synced_revision != Some(self.core.revision) {
             let previous: Array = get(&self.state, "messages").into();
             let kept = previous.length() as usize;
@@ -265,16 +274,17 @@ impl Slot {
                 .synced_revision
                 .filter(|synced| self.core.only_appended_since(*synced))
                 .and_then(|_| self.core.messages.get(kept..));
-            let messages = match appended {
+            let messages = match (shown, appended) {
+                (Some(shown), _) => shown,
                 // A new array, as apps compare it by identity, but copied natively rather than rebuilt.
-                Some(new) => {
+                (None, Some(new)) => {
                     let messages = previous.slice(0, kept as u32);
                     for key in new {
                         messages.push(&self.messages.get(&key.id.as_str().into()));
                     }
                     messages
                 }
-                None => {
+                (None, None) => {
                     in_order(&self.messages, self.core.messages.iter().map(|key| key.id.as_str()))
                 }
             };

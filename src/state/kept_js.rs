@@ -17,11 +17,13 @@ extern "C" {
     #[wasm_bindgen(js_name = keepMessage)]
     pub fn keep_in(raw: &JsValue, messages: &js_sys::Map) -> Option<String>;
 
-    /// Keeps a page of server messages (a channel answer's) as [`keep_in`] keeps each, and returns `[ids, times]`:
-    /// each id after a `\x01`, and each `created_at` in milliseconds. `undefined`, keeping nothing, when one is a
-    /// reply or is not an object with a string `id` free of `\x01`: such a page is kept message by message.
-    /// One string for the page's ids instead of one per message: on a first load the glue's copy of each string
-    /// into wasm runs as a JS loop not yet compiled, ~4 ms for 3,000 ids.
+    /// Keeps a page of server messages (a channel answer's) as [`keep_in`] keeps each, and returns
+    /// `[ids, times, copies]`: each id after a `\x01`, as ASCII bytes (a `Uint8Array`); each `created_at` in
+    /// milliseconds (a `Float64Array`); the kept copies in the page's order. `undefined`, keeping nothing, when one
+    /// is a reply or is not an object with a string `id` of ASCII characters other than `\x00` and `\x01`: such
+    /// a page is kept message by message.
+    /// The ids as one run of bytes, copied into wasm at once: a string per message, or one string, is copied by
+    /// the glue's JS loop over its characters, not yet compiled on a first load (~4 ms for 3,000 ids).
     #[wasm_bindgen(js_name = keepPage)]
     pub fn keep_page(list: &Array, messages: &js_sys::Map) -> JsValue;
 

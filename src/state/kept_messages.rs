@@ -5,7 +5,8 @@
 //! about forty times per message (each `Date` a read, two type checks, a parse and a write), which a CPU profile of
 //! loading 10 channels × 300 messages showed as most of the SDK's own time.
 
-use js_sys::{Array, Float64Array};
+use alloc::string::String;
+use js_sys::{Array, Float64Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::channels::Slot;
@@ -33,26 +34,35 @@ impl Slot {
     }
 
     /// Keeps a page of server messages (see [`keep_page`]); returns the keys of those shown in the channel, in
-    /// the page's order.
-    pub fn keep_messages(&self, received: &Array) -> Vec<MessageKey> {
+    /// the page's order, and, when the page was kept at once, the kept copies in that order (what `messages`
+    /// shows when the core keeps the page as it is).
+    pub fn keep_messages(&self, received: &Array) -> (Vec<MessageKey>, Option<Array>) {
         let page = keep_page(received, &self.messages);
         if page.is_undefined() {
-            return received
+            let keys = received
                 .iter()
                 .filter_map(|message| match self.keep_message(&message) {
                     (key, false) => key,
                     (_, true) => None,
                 })
                 .collect();
+            return (keys, None);
         }
         let page = Array::from(&page);
-        let ids = page.get(0).as_string().unwrap_or_default();
+        // ASCII (`keepPage` checked): each byte is its char.
+        let ids: String = page
+            .get(0)
+            .unchecked_into::<Uint8Array>()
+            .to_vec()
+            .into_iter()
+            .map(char::from)
+            .collect();
         let times = page.get(1).unchecked_into::<Float64Array>();
         let mut keys = Vec::with_capacity(times.length() as usize);
         for (at, id) in crate::client::text::pieces(&ids, SEPARATOR as u8).skip(1).enumerate() {
             keys.push(MessageKey { id: id.into(), created_at: times.get_index(at as u32) });
         }
-        keys
+        (keys, Some(page.get(2).into()))
     }
 
     /// `state.addMessageSorted(message, timestampChanged, addIfDoesNotExist)`: a message the app adds or

@@ -70,6 +70,30 @@ fn snapshot_replaces_state_and_keeps_later_messages() {
 }
 
 #[test]
+fn a_snapshot_says_whether_its_messages_are_the_page_as_given() {
+    let page = |keys: Vec<MessageKey>| Snapshot { messages: keys, ..Snapshot::default() };
+    let mut state = ChannelState::default();
+    assert!(state.apply_snapshot(page(vec![]), "alice", 0.0), "an empty page on an empty channel");
+    let in_order = vec![key("a", 1.0), key("b", 2.0), key("c", 2.0)];
+    assert!(state.apply_snapshot(page(in_order.clone()), "alice", 0.0), "a page in time order");
+    assert!(state.apply_snapshot(page(in_order), "alice", 0.0), "the same page again");
+    assert!(
+        !state.apply_snapshot(page(vec![key("b", 2.0), key("a", 1.0)]), "alice", 0.0),
+        "a page out of time order is shown sorted"
+    );
+    assert!(
+        !state.apply_snapshot(page(vec![key("c", 3.0), key("c", 3.0)]), "alice", 0.0),
+        "an id twice is shown once"
+    );
+    state.apply_event(new("live", 9.0, "bob"), None, "alice", 0.0);
+    assert!(
+        !state.apply_snapshot(page(vec![key("c", 3.0)]), "alice", 0.0),
+        "a message newer than the page is kept after it"
+    );
+    assert_eq!(ids(&state), ["c", "live"]);
+}
+
+#[test]
 fn new_messages_update_reads_like_the_official_client() {
     let mut state = ChannelState::default();
     state.apply_snapshot(
