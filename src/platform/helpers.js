@@ -21,20 +21,36 @@ export function shallowCopy(value) { return { ...asObject(value) }; }
 const field = (object, key) => (isObject(object) ? object[key] : undefined);
 
 // src/platform/page.rs
-export function watchPage(deliver) {
-  if (typeof window === 'undefined') return () => {};
+// The page's listeners are attached once, at the first client's, and stay: each client adds its `deliver` to
+// these sets (`watchPage`) and takes it out when it stops. Chrome takes ~0.1 ms to add a page's first `pagehide`
+// listener, and every `connectUser` paid for it again, and for six more.
+const pageDelivers = new Set();
+const pageHides = new Set();
+let pageWired = false;
+function wirePage() {
+  if (pageWired || typeof window === 'undefined') return;
+  pageWired = true;
   const doc = window.document;
   const wiring = [[window, 'online'], [window, 'offline'], [window, 'pageshow'], [doc, 'visibilitychange'], [doc, 'freeze'], [doc, 'resume']];
-  const detach = wiring.map(([target, name], event) => {
-    const listener = () => (event !== 3 || !doc.hidden) && deliver(event);
-    target.addEventListener(name, listener);
-    return () => target.removeEventListener(name, listener);
+  // Each client's call on its own, as each had its own listener: one that throws does not keep the others from it.
+  const each = (calls, ...args) => calls.forEach((call) => {
+    try { call(...args); } catch (error) { globalThis.reportError?.(error); }
   });
-  return () => detach.forEach((off) => off());
+  wiring.forEach(([target, name], event) => target.addEventListener(name, () => {
+    if (event !== 3 || !doc.hidden) each(pageDelivers, event);
+  }));
+  window.addEventListener('pagehide', () => each(pageHides));
+}
+export function watchPage(deliver) {
+  wirePage();
+  pageDelivers.add(deliver);
+  return () => pageDelivers.delete(deliver);
 }
 
 // src/platform/entropy.rs
 export function uuid() {
+  // The browser's own where the page is a secure context (https, localhost).
+  if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[6] = (bytes[6] & 15) | 64;
   bytes[8] = (bytes[8] & 63) | 128;
@@ -43,6 +59,7 @@ export function uuid() {
 }
 
 // src/platform/shapes.rs
+let strictUtf8;
 export function tokenPayload(token) {
   const [header, payload, signature, extra] = token.split('.');
   if (!header || signature === undefined || extra !== undefined || !/^[\w+/-]+=*$/.test(payload)) return;
@@ -50,8 +67,10 @@ export function tokenPayload(token) {
   let text = payload.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
   text = text.slice(0, text.length - (text.length % 4 === 1));
   try {
-    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let at = 0; at < binary.length; at += 1) bytes[at] = binary.charCodeAt(at);
+    const claims = JSON.parse((strictUtf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes));
     return isObject(claims) ? claims : undefined;
   } catch {}
 }
@@ -208,6 +227,8 @@ export function shareStart(name, deliver) {
     leading = on;
   };
   const hide = () => mark(false);
+  wirePage();
+  pageHides.add(hide);
   const tell = (kind, value) => { if (!ended) deliver(kind, value); };
   const look = () => { try { alone = !localStorage.getItem(name); } catch {} };
   const join = () => {
@@ -226,7 +247,6 @@ export function shareStart(name, deliver) {
     }).catch(() => {});
   };
   const leave = () => { left = true; joined = false; stop?.abort(); mark(false); release?.(); };
-  globalThis.addEventListener?.('pagehide', hide);
   // The channel is made once the caller's task is done, and the lock asked for then by a tab that found another
   // leading; a tab alone asks once its socket is open (`shareJoin`): asked during the WebSocket's handshake, the
   // lock delayed the socket's opening by ~0.3 ms.
@@ -241,7 +261,7 @@ export function shareStart(name, deliver) {
     alone: () => alone, post: (kind, value) => bus?.postMessage([kind, value]), leave,
     // `soon`: in a task of its own, after what the socket's first frame settles (unless the page left meanwhile).
     join: (soon) => (soon ? setTimeout(() => left || ended || join()) : ((left = false), join())),
-    end() { ended = true; leave(); bus?.close(); globalThis.removeEventListener?.('pagehide', hide); },
+    end() { ended = true; leave(); bus?.close(); pageHides.delete(hide); },
   };
 }
 export function shareAlone(share) { return share.alone(); }

@@ -1,8 +1,9 @@
 //! The page events the session listens to: `online` / `offline` on the window, and the page coming back after
 //! being hidden, frozen or asleep (`visibilitychange` to visible, `pageshow`), when throttled timers may have let
 //! a dead connection go unnoticed; and the page being frozen and resumed (`freeze`, `resume`), for the shared
-//! connection (`runtime/share.rs`). One JS helper attaches the six listeners; each forwards one [`Signal`] to the
-//! loop; dropping [`PageEvents`] detaches them.
+//! connection (`runtime/share.rs`). The JS helper attaches the six listeners once per page and calls every
+//! client's `deliver` from them; each call forwards one [`Signal`] to its loop; dropping [`PageEvents`] takes the
+//! client's out.
 
 use js_sys::Function;
 use wasm_bindgen::closure::Closure;
@@ -20,24 +21,24 @@ pub const RESUMED: u8 = 9;
 
 #[wasm_bindgen(module = "/src/platform/helpers.js")]
 extern "C" {
-    /// Attaches the page listeners (in a window; a worker has none of these events), each calling `deliver` with
-    /// its event's number: 0 `online`, 1 `offline`, 2 `pageshow`, 3 `visibilitychange` to visible, 4 `freeze`,
-    /// 5 `resume`. Returns the function that detaches them.
+    /// Has the page's listeners (in a window, attached at the first call; a worker has none of these events) call
+    /// `deliver` with their event's number: 0 `online`, 1 `offline`, 2 `pageshow`, 3 `visibilitychange` to
+    /// visible, 4 `freeze`, 5 `resume`. Returns the function that stops it.
     #[wasm_bindgen(js_name = watchPage)]
     fn watch_page(deliver: &Closure<dyn FnMut(u8)>) -> Function;
 }
 
-/// The page listeners of one client.
+/// One client's share of the page listeners.
 #[derive(Debug)]
 pub struct PageEvents {
-    /// Forwards the events to the loop; lives as long as the listeners.
+    /// Forwards the events to the loop; lives as long as the client listens.
     _deliver: Closure<dyn FnMut(u8)>,
-    /// Detaches the listeners.
+    /// Stops the listeners calling `deliver`.
     detach: Function,
 }
 
 impl PageEvents {
-    /// Attaches the listeners.
+    /// Starts listening.
     pub fn attach(sink: &impl Sink) -> PageEvents {
         let sink = sink.clone();
         let deliver = Closure::new(move |event: u8| {
