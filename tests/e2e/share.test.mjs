@@ -185,6 +185,12 @@ test('a tab that finds no tab leading opens its socket at once, and moves to the
     // The leader's mark in `localStorage` is what tells a new tab that one leads; without it (a tab restored from
     // the back/forward cache, say) the next tab connects on a socket of its own, as a tab alone does, and asks
     // for the lock once connected: another tab holds it, so it moves to that tab's connection.
+    // A tab alone asks for the lock once its socket is open, so the mark can come after `connectUser` resolved:
+    // wait for it before taking it away.
+    await until(
+      () => first.page.evaluate(() => Object.keys(localStorage).some((key) => key.endsWith('#share-fay'))),
+      'the first tab leading',
+    );
     await first.page.evaluate(() => {
       for (const key of Object.keys(localStorage)) if (key.endsWith('#share-fay')) localStorage.removeItem(key);
     });
