@@ -2,52 +2,41 @@
 // each event to each client), and none reaches a client that has disconnected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { launchBrowser, startServer, tempDir, until } from './helpers.mjs';
+import { browserSuite, openSdkPage, until } from './helpers.mjs';
+
+const suite = browserSuite();
 
 test("every client of a page hears the page go offline and come back; a disconnected one hears nothing", async () => {
-  const { dir, cleanup } = tempDir();
-  const server = await startServer({ db: join(dir, 'chat.db') });
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/metrics`);
-    await page.evaluate(async () => {
-      const sdk = await import('/pkg/stream_chat_wasm.js');
-      await sdk.default();
-      window.heard = {};
-      window.clients = {};
-      for (const id of ['ann', 'ben', 'cat']) {
-        const client = new sdk.StreamChat('demo-key', { baseURL: location.origin, shareConnection: false });
-        await client.connectUser({ id }, client.devToken(id));
-        window.heard[id] = [];
-        client.on('connection.changed', (e) => window.heard[id].push(`changed:${e.online}`));
-        client.on('connection.recovered', () => window.heard[id].push('recovered'));
-        window.clients[id] = client;
-      }
-      await window.clients.cat.disconnectUser();
-      window.heard.cat = [];
-    });
-    const heard = () => page.evaluate(() => window.heard);
-
-    await page.evaluate(() => window.dispatchEvent(new Event('offline')));
-    await until(async () => {
-      const { ann, ben } = await heard();
-      return ann.includes('changed:false') && ben.includes('changed:false');
-    }, 'both connected clients heard the page go offline');
-    await page.evaluate(() => window.dispatchEvent(new Event('online')));
-    await until(async () => {
-      const { ann, ben } = await heard();
-      return ann.includes('recovered') && ben.includes('recovered');
-    }, 'both connected clients came back');
-    for (const id of ['ann', 'ben']) {
-      assert.ok(await page.evaluate((id) => window.clients[id].wsConnection?.isHealthy, id), `${id} is connected`);
+  const page = await openSdkPage(suite.browser, suite.server.url);
+  await page.evaluate(async () => {
+    window.heard = {};
+    window.clients = {};
+    for (const id of ['ann', 'ben', 'cat']) {
+      const client = await connectAs(id, { shareConnection: false });
+      window.heard[id] = [];
+      client.on('connection.changed', (e) => window.heard[id].push(`changed:${e.online}`));
+      client.on('connection.recovered', () => window.heard[id].push('recovered'));
+      window.clients[id] = client;
     }
-    assert.deepEqual((await heard()).cat, [], 'the disconnected client heard nothing');
-    await page.evaluate(() => Promise.all([window.clients.ann.disconnectUser(), window.clients.ben.disconnectUser()]));
-  } finally {
-    await browser.close();
-    await server.stop();
-    cleanup();
+    await window.clients.cat.disconnectUser();
+    window.heard.cat = [];
+  });
+  const heard = () => page.evaluate(() => window.heard);
+
+  await page.evaluate(() => window.dispatchEvent(new Event('offline')));
+  await until(async () => {
+    const { ann, ben } = await heard();
+    return ann.includes('changed:false') && ben.includes('changed:false');
+  }, 'both connected clients heard the page go offline');
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await until(async () => {
+    const { ann, ben } = await heard();
+    return ann.includes('recovered') && ben.includes('recovered');
+  }, 'both connected clients came back');
+  for (const id of ['ann', 'ben']) {
+    assert.ok(await page.evaluate((id) => window.clients[id].wsConnection?.isHealthy, id), `${id} is connected`);
   }
+  assert.deepEqual((await heard()).cat, [], 'the disconnected client heard nothing');
+  await page.evaluate(() => Promise.all([window.clients.ann.disconnectUser(), window.clients.ben.disconnectUser()]));
+  await page.close();
 });
