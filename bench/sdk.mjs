@@ -17,6 +17,8 @@ const MESSAGES = 300;
 const BURST = 10_000;
 /** Cold starts per client (alternating, each in a fresh browser context); the figure is their median. */
 const COLD_RUNS = 9;
+/** Warm `connectUser` rounds per client and run (after one warm-up). */
+const CONNECT_ROUNDS = 30;
 /** CPU slowdown for the cold start, as a mid-range phone (CDP `Emulation.setCPUThrottlingRate`). */
 const COLD_CPU_THROTTLE = 4;
 /** Where the server serves the official build for the cold start, beside our package (removed after). */
@@ -66,8 +68,9 @@ async function alternating(runs, measureOne) {
   return results;
 }
 
-/** Runs in the page: every figure for one client. */
-async function measure({ kind, channels, messages, burst }) {
+/** Runs in the page: loads `kind`'s SDK and keeps what the other steps use in `window.bench`; returns the memory
+ * the import took. */
+async function setUp({ kind }) {
   const sockets = [];
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
@@ -94,38 +97,27 @@ async function measure({ kind, channels, messages, burst }) {
     StreamChat = (await import('/official.js')).StreamChat;
   }
   const make = () => new StreamChat('demo-key', { baseURL: location.origin });
-  const figures = { memory_after_import: heap() - heapBefore + wasmMemory() };
+  window.bench = { kind, sockets, Native, heap, heapBefore, wasmMemory, make };
+  return { memory_after_import: heap() - heapBefore + wasmMemory() };
+}
 
-  // connectUser: a warm-up connect, then the median of thirty (performance.now() is coarsened to 0.1 ms here), as
-  // a user that connected before. Also the client's own part of it: until its socket exists, and from the first
-  // frame (the server's health check) to resolving.
-  // Rounds are 50 ms apart: Chromium holds a new WebSocket to an endpoint until 10 ms after the previous one to it
-  // finished its handshake, so back-to-back rounds would time that throttle (~9 ms of a ~10 ms connect for both
-  // clients) instead of a connect as an app makes it.
-  const connects = [];
-  const own = [];
-  const beforeSocket = [];
-  const afterFrame = [];
-  const middle = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  for (let round = 0; round < 31; round++) {
-    const client = make();
-    const started = performance.now();
-    await client.connectUser({ id: `connect-${kind}` }, client.devToken(`connect-${kind}`));
-    const resolved = performance.now();
-    const socket = sockets.at(-1);
-    if (round > 0) {
-      connects.push(resolved - started);
-      own.push(socket.createdAt - started + (resolved - socket.firstFrameAt));
-      beforeSocket.push(socket.createdAt - started);
-      afterFrame.push(resolved - socket.firstFrameAt);
-    }
-    await client.disconnectUser();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  figures.connect_ms = middle(connects);
-  figures.connect_own_ms = middle(own);
-  figures.connect_before_socket_ms = middle(beforeSocket);
-  figures.connect_after_frame_ms = middle(afterFrame);
+/** Runs in the page: one `connectUser` of a new client, as a user that connected before, then its disconnect;
+ * returns [the whole connect, until its socket exists, from the first frame to resolving] (ms). */
+async function connectRound() {
+  const { kind, sockets, make } = window.bench;
+  const client = make();
+  const started = performance.now();
+  await client.connectUser({ id: `connect-${kind}` }, client.devToken(`connect-${kind}`));
+  const resolved = performance.now();
+  const socket = sockets.at(-1);
+  await client.disconnectUser();
+  return [resolved - started, socket.createdAt - started, resolved - socket.firstFrameAt];
+}
+
+/** Runs in the page (after `setUp`): the load, memory and ingest figures for one client. */
+async function measure({ channels, messages, burst }) {
+  const { kind, sockets, Native, heap, heapBefore, wasmMemory, make } = window.bench;
+  const figures = {};
 
   // Loading channels.
   const client = make();
@@ -173,6 +165,34 @@ async function measure({ kind, channels, messages, burst }) {
   figures.ingest_events_per_s = burst / ((performance.now() - started) / 1000);
   figures.memory_after_burst = heap() - heapBefore + wasmMemory();
   await client.disconnectUser();
+  return figures;
+}
+
+/** The warm `connectUser` figures of both clients: `CONNECT_ROUNDS` rounds each, the two clients' rounds taking
+ * turns (who goes first alternates) so that both are timed over the same seconds of a noisy machine; medians of
+ * the whole connect and of the client's own part (until its socket exists + from the first frame to resolving).
+ * Rounds are 50 ms apart: Chromium holds a new WebSocket to an endpoint until 10 ms after the previous one to it
+ * finished its handshake, so back-to-back rounds would time that throttle (~9 ms of a ~10 ms connect for both
+ * clients) instead of a connect as an app makes it. performance.now() is coarsened to 0.1 ms here. */
+async function warmConnects(pages, order) {
+  for (const kind of order) await pages[kind].evaluate(connectRound); // a warm-up connect each
+  const rounds = { official: [], ours: [] };
+  for (let round = 0; round < CONNECT_ROUNDS; round++) {
+    for (const kind of round % 2 === 0 ? order : [...order].reverse()) {
+      rounds[kind].push(await pages[kind].evaluate(connectRound));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const middle = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const figures = {};
+  for (const [kind, list] of Object.entries(rounds)) {
+    figures[kind] = {
+      connect_ms: middle(list.map(([whole]) => whole)),
+      connect_own_ms: middle(list.map(([, before, after]) => before + after)),
+      connect_before_socket_ms: middle(list.map(([, before]) => before)),
+      connect_after_frame_ms: middle(list.map(([, , after]) => after)),
+    };
+  }
   return figures;
 }
 
@@ -235,16 +255,30 @@ export async function sdkBenchmarks({ url, dir, runs }) {
   // Exact heap figures, and `gc()` so that they count only what is still held.
   const browser = await launchBrowser(['--enable-precise-memory-info', '--js-flags=--expose-gc']);
   try {
-    const results = await alternating(runs, async (kind) => {
-      const page = await browser.newPage();
-      await page.route('**/official.js', (route) =>
-        route.fulfill({ contentType: 'text/javascript', body: official.code }),
-      );
-      await page.goto(`${url}/metrics`);
-      const figures = await page.evaluate(measure, { kind, channels: CHANNELS, messages: MESSAGES, burst: BURST });
-      await page.close();
-      return figures;
-    });
+    const results = { official: [], ours: [] };
+    for (let run = 0; run < runs; run++) {
+      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
+      const open = async (kind) => {
+        const page = await browser.newPage();
+        await page.route('**/official.js', (route) =>
+          route.fulfill({ contentType: 'text/javascript', body: official.code }),
+        );
+        await page.goto(`${url}/metrics`);
+        return { page, imported: await page.evaluate(setUp, { kind }) };
+      };
+      // The connects with both clients' pages open; the rest one page at a time, as the pages of one site share a
+      // renderer and so a JS heap, which the memory figures read.
+      const pages = {};
+      for (const kind of order) pages[kind] = (await open(kind)).page;
+      const connects = await warmConnects(pages, order);
+      for (const kind of order) await pages[kind].close();
+      for (const kind of order) {
+        const { page, imported } = await open(kind);
+        const rest = await page.evaluate(measure, { channels: CHANNELS, messages: MESSAGES, burst: BURST });
+        results[kind].push({ ...imported, ...connects[kind], ...rest });
+        await page.close();
+      }
+    }
     results.cold = await coldStarts(browser, url, official);
     results.tabs = await tabBenchmarks({ browser, url, officialCode: official.code });
     results.reload = await reloadBenchmarks({ browser, url, officialCode: official.code });

@@ -24,7 +24,7 @@
 use wasm_bindgen::JsValue;
 
 use super::client::{Client, Connection};
-use super::share_link::{Next, Relay, Role, FRAME, HEARTBEAT, HELLO, OPENED, SEND};
+use super::share_link::{copy_open, Next, Relay, Role, FRAME, HEARTBEAT, HELLO, OPENED, SEND};
 use crate::client::{Effect, Input, Transport};
 use crate::platform::Signal;
 
@@ -37,7 +37,7 @@ impl Client {
         let Some(share) = state.share.as_mut() else { return false };
         match share.role {
             Role::Undecided => {
-                share.waiting = Some(effect.clone());
+                share.waiting = copy_open(effect);
                 // A new attempt: the session is done with any socket opened early before it.
                 share.early = None;
                 // No tab led a moment ago: open now, and ask for the lock once open (`share_frame`); should
@@ -54,8 +54,9 @@ impl Client {
             }
             Role::Follower => {
                 share.post(HELLO, &JsValue::UNDEFINED);
-                let relay = Relay { socket, open: effect.clone(), opened: false };
-                state.socket = Some(Connection::Relay(relay));
+                if let Some(open) = copy_open(effect) {
+                    state.socket = Some(Connection::Relay(Relay { socket, open, opened: false }));
+                }
             }
         }
         true

@@ -157,6 +157,18 @@ impl Share {
     }
 }
 
+/// A copy of `effect` when it is an `OpenSocket`, the one effect the share keeps (`None` for any other): copied
+/// field by field, as a derived clone of any effect would carry every kind's (and their errors') copying code.
+pub fn copy_open(effect: &Effect) -> Option<Effect> {
+    let Effect::OpenSocket { socket, url, transport, token } = effect else { return None };
+    Some(Effect::OpenSocket {
+        socket: *socket,
+        url: url.clone(),
+        transport: *transport,
+        token: token.clone(),
+    })
+}
+
 impl Drop for Share {
     fn drop(&mut self) {
         share_end(&self.handle);
@@ -218,7 +230,9 @@ impl Share {
                 }
                 match relay {
                     // Not open yet: the same attempt, for real.
-                    Some(relay) if !relay.opened => Next::Open(relay.open.clone()),
+                    Some(relay) if !relay.opened => {
+                        copy_open(&relay.open).map_or(Next::Nothing, Next::Open)
+                    }
                     Some(relay) => Next::Dropped { socket: Some(relay.socket), at_once: true },
                     None => waiting.map_or(Next::Nothing, Next::Open),
                 }
