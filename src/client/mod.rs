@@ -7,6 +7,7 @@ pub mod error;
 pub mod id_set;
 pub mod session;
 pub mod text;
+pub mod timer_table;
 pub mod user;
 
 pub use error::ChatError;

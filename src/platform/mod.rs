@@ -56,6 +56,8 @@ pub enum Signal {
     },
     /// Time to expire remote typing and stop the own typing that went quiet.
     Clean,
+    /// The session's timers' timeout fired (`timers.rs`): some may be due.
+    TimersDue,
     /// A long-poll request was answered, or failed without an answer.
     Polled {
         /// The request's tag (see `longpoll.rs`).

@@ -1,6 +1,8 @@
-//! The session's timers as gloo timeouts that send [`Input::Timer`] to the loop when they fire. Re-arming
-//! replaces (and so cancels) the running one; dropping [`Timers`] cancels them all. Every timeout of the SDK is
-//! made by [`after`].
+//! The session's timers: the core's [`TimerTable`] of deadlines on the page's monotonic clock, and one gloo
+//! timeout armed for the earliest, which sends [`Signal::TimersDue`] to the loop; the loop takes the due timers
+//! one at a time ([`Timers::take_due`]), then arms the timeout for the next ([`Timers::rearm`]). A deadline moved
+//! later than the armed time (the connection check each frame pushes back, the ping) or a timer stopped costs no
+//! browser call, where a timeout was made and cleared for each. Every timeout of the SDK is made by [`after`].
 
 use alloc::boxed::Box;
 
@@ -8,8 +10,8 @@ use gloo_timers::callback::Timeout;
 
 use super::Signal;
 use super::Sink;
-use crate::client::session::ALL_TIMERS;
-use crate::client::{Input, Timer};
+use crate::client::timer_table::TimerTable;
+use crate::client::Timer;
 
 /// A gloo timeout that runs `then` in `ms` milliseconds unless dropped first. The one place the SDK makes a
 /// `Timeout`: each `Timeout::new` with a closure type of its own instantiates gloo's and wasm-bindgen's closure
@@ -23,31 +25,51 @@ fn boxed_after(ms: u32, then: Box<dyn FnOnce()>) -> Timeout {
     Timeout::new(ms, then)
 }
 
-/// One slot per [`Timer`].
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The page's monotonic clock (`performance.now()`), which wall-clock changes do not move.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn monotonic_ms() -> f64;
+}
+
+/// How early (ms) a deadline still counts as due: the clock the page reads is coarsened, the timeout's is not.
+const DUE_TOLERANCE_MS: f64 = 1.0;
+
+/// The session's deadlines, and the one timeout armed for the earliest.
 #[derive(Debug, Default)]
 pub struct Timers {
-    /// Running timeouts, in the order of [`ALL_TIMERS`].
-    slots: [Option<Timeout>; ALL_TIMERS.len()],
+    /// The deadlines.
+    table: TimerTable,
+    /// The timeout; dropping it cancels it.
+    armed: Option<Timeout>,
 }
 
 impl Timers {
-    /// Arms `timer` to fire in `ms` milliseconds, replacing a running one.
+    /// Arms `timer` to fire in `ms` milliseconds, replacing its deadline if it was running.
     pub fn start(&mut self, timer: Timer, ms: u32, sink: &impl Sink) {
-        let sink = sink.clone();
-        if let Some(slot) = self.slot(timer) {
-            *slot = Some(after(ms, move || sink.send(Signal::Input(Input::Timer(timer)))));
-        }
+        self.table.set(timer, monotonic_ms() + f64::from(ms));
+        self.rearm(sink);
     }
 
-    /// Disarms `timer` if it is running.
+    /// Disarms `timer` if it is running; with none left, the timeout is cancelled.
     pub fn stop(&mut self, timer: Timer) {
-        if let Some(slot) = self.slot(timer) {
-            *slot = None;
+        if self.table.stop(timer) {
+            self.armed = None;
         }
     }
 
-    fn slot(&mut self, timer: Timer) -> Option<&mut Option<Timeout>> {
-        let at = ALL_TIMERS.iter().position(|t| *t == timer)?;
-        self.slots.get_mut(at)
+    /// The earliest timer that is due now, taken off; `None` when none is.
+    pub fn take_due(&mut self) -> Option<Timer> {
+        self.table.take_due(monotonic_ms(), DUE_TOLERANCE_MS)
+    }
+
+    /// Arms the timeout for the earliest deadline, unless the one armed serves.
+    pub fn rearm(&mut self, sink: &impl Sink) {
+        let now = monotonic_ms();
+        if let Some(at) = self.table.to_arm(now) {
+            let sink = sink.clone();
+            let ms = (at - now).max(0.0) as u32 + 1;
+            self.armed = Some(after(ms, move || sink.send(Signal::TimersDue)));
+        }
     }
 }

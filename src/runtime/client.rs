@@ -262,6 +262,14 @@ impl Client {
                 (self.answered(request, answer), JsValue::UNDEFINED)
             }
             Signal::Clean => return self.clean(),
+            // The timers' timeout fired: the earliest due timer goes to the session, and the loop looks again
+            // after it (handling one may stop or move another); with none due, the timeout is armed for the next.
+            Signal::TimersDue => {
+                let due = self.state_mut().timers.take_due();
+                let Some(timer) = due else { return self.state_mut().timers.rearm(&self.port) };
+                self.inbox.push(Signal::TimersDue);
+                (Input::Timer(timer), JsValue::UNDEFINED)
+            }
             Signal::Polled { tag, answer } => {
                 let port = self.port.clone();
                 let mut state = self.state_mut();

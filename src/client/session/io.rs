@@ -81,7 +81,9 @@ pub enum Timer {
     QueuedCalls,
 }
 
-/// Every timer, in the order of their slots in the browser layer.
+/// Every timer, in the order they are declared: `timer as usize` is its slot in the [`TimerTable`].
+///
+/// [`TimerTable`]: crate::client::timer_table::TimerTable
 pub const ALL_TIMERS: [Timer; 9] = [
     Timer::ConnectTimeout,
     Timer::Retry,
