@@ -56,12 +56,16 @@ async function officialBundle(dir) {
   return { code, gzip: gzipSync(code, { level: 9 }).length };
 }
 
+/** Who goes first in run (or round) `run`: the two clients take turns at it, so neither always gets the cooler
+ * machine. */
+const turns = (run) => (run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official']);
+
 /** Runs `measureOne(kind, run)` `runs` times for each client, alternating who goes first so neither always gets
  * the cooler machine; returns the figures per client. */
 async function alternating(runs, measureOne) {
   const results = { official: [], ours: [] };
   for (let run = 0; run < runs; run++) {
-    for (const kind of run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official']) {
+    for (const kind of turns(run)) {
       results[kind].push(await measureOne(kind, run));
     }
   }
@@ -174,11 +178,11 @@ async function measure({ channels, messages, burst }) {
  * Rounds are 50 ms apart: Chromium holds a new WebSocket to an endpoint until 10 ms after the previous one to it
  * finished its handshake, so back-to-back rounds would time that throttle (~9 ms of a ~10 ms connect for both
  * clients) instead of a connect as an app makes it. performance.now() is coarsened to 0.1 ms here. */
-async function warmConnects(pages, order) {
-  for (const kind of order) await pages[kind].evaluate(connectRound); // a warm-up connect each
+async function warmConnects(pages, run) {
+  for (const kind of turns(run)) await pages[kind].evaluate(connectRound); // a warm-up connect each
   const rounds = { official: [], ours: [] };
   for (let round = 0; round < CONNECT_ROUNDS; round++) {
-    for (const kind of round % 2 === 0 ? order : [...order].reverse()) {
+    for (const kind of turns(run + round)) {
       rounds[kind].push(await pages[kind].evaluate(connectRound));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -257,7 +261,7 @@ export async function sdkBenchmarks({ url, dir, runs }) {
   try {
     const results = { official: [], ours: [] };
     for (let run = 0; run < runs; run++) {
-      const order = run % 2 === 0 ? ['official', 'ours'] : ['ours', 'official'];
+      const order = turns(run);
       const open = async (kind) => {
         const page = await browser.newPage();
         await page.route('**/official.js', (route) =>
@@ -270,7 +274,7 @@ export async function sdkBenchmarks({ url, dir, runs }) {
       // renderer and so a JS heap, which the memory figures read.
       const pages = {};
       for (const kind of order) pages[kind] = (await open(kind)).page;
-      const connects = await warmConnects(pages, order);
+      const connects = await warmConnects(pages, run);
       for (const kind of order) await pages[kind].close();
       for (const kind of order) {
         const { page, imported } = await open(kind);

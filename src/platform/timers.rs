@@ -47,8 +47,10 @@ pub struct Timers {
 impl Timers {
     /// Arms `timer` to fire in `ms` milliseconds, replacing its deadline if it was running.
     pub fn start(&mut self, timer: Timer, ms: u32, sink: &impl Sink) {
-        self.table.set(timer, monotonic_ms() + f64::from(ms));
-        self.rearm(sink);
+        // One read of the clock: every frame starts the connection check again.
+        let now = monotonic_ms();
+        self.table.set(timer, now + f64::from(ms));
+        self.arm_at(now, sink);
     }
 
     /// Disarms `timer` if it is running; with none left, the timeout is cancelled.
@@ -65,7 +67,11 @@ impl Timers {
 
     /// Arms the timeout for the earliest deadline, unless the one armed serves.
     pub fn rearm(&mut self, sink: &impl Sink) {
-        let now = monotonic_ms();
+        self.arm_at(monotonic_ms(), sink);
+    }
+
+    /// [`Timers::rearm`] with the clock read at `now`.
+    fn arm_at(&mut self, now: f64, sink: &impl Sink) {
         if let Some(at) = self.table.to_arm(now) {
             let sink = sink.clone();
             let ms = (at - now).max(0.0) as u32 + 1;
